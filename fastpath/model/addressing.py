@@ -1,0 +1,65 @@
+"""Address helpers: IPv4 and MAC as plain integers, formatted only at the edges.
+
+The model keeps every address as an int (IPv4 as a 32-bit value, MAC as a 48-bit value):
+a million pods are a few numpy columns, not a million ``IPv4Address`` objects. These helpers
+convert at the boundary (spec files, CLI, printing) and are the only place that does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import numpy as np
+
+ROUTER_MAC_DEFAULT = 0x02_50_56_56_44_52
+"""The NSX distributed-router MAC from the seed, on every router port."""
+
+POD_MAC_BASE = 0x02_00_00_00_00_00
+"""Locally administered range pod MACs are allocated from (pod index + 1)."""
+
+NODE_MAC_BASE = 0x00_50_56_00_00_00
+"""VMware OUI: node VM NICs are allocated from here (node index + 1)."""
+
+
+def mac_to_str(mac: int) -> str:
+    return ":".join(f"{(mac >> s) & 0xFF:02x}" for s in range(40, -8, -8))
+
+
+def mac_from_str(text: str) -> int:
+    """Parse ``aa:bb:cc:dd:ee:ff`` (or with ``-``); raises ValueError with the text."""
+    parts = str(text).replace("-", ":").split(":")
+    if len(parts) != 6 or not all(len(p) in (1, 2) for p in parts):
+        raise ValueError(f"not a MAC address: {text!r}")
+    try:
+        return int("".join(p.zfill(2) for p in parts), 16)
+    except ValueError:
+        raise ValueError(f"not a MAC address: {text!r}") from None
+
+
+def ip_to_str(ip: int) -> str:
+    return str(ipaddress.IPv4Address(int(ip)))
+
+
+def ip_from_str(text) -> int:
+    try:
+        return int(ipaddress.IPv4Address(text if not isinstance(text, str) else text.strip()))
+    except (ipaddress.AddressValueError, ValueError):
+        raise ValueError(f"not an IPv4 address: {text!r}") from None
+
+
+def net_from_str(text) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(str(text).strip(), strict=True)
+    except ValueError as exc:
+        raise ValueError(f"not an IPv4 network: {text!r} ({exc})") from None
+
+
+def ips_to_strs(ips: np.ndarray) -> list[str]:
+    """Bulk dotted-quad formatting for uint32 columns."""
+    a = np.asarray(ips, dtype=np.uint32)
+    b = [(a >> s) & 0xFF for s in (24, 16, 8, 0)]
+    return [f"{w}.{x}.{y}.{z}" for w, x, y, z in zip(*(c.tolist() for c in b))]
+
+
+def macs_to_strs(macs: np.ndarray) -> list[str]:
+    return [mac_to_str(m) for m in np.asarray(macs, dtype=np.uint64).tolist()]

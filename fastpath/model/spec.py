@@ -1,0 +1,460 @@
+"""Spec files (YAML/JSON) <-> `Cluster`.
+
+A spec says as little or as much as the user wants; whatever it leaves out is allocated here:
+namespace subnets (next free /namespace_prefix of the pod CIDR), VNIs (from ``vni_base``),
+router links (/31s of the link CIDR, T0 even, T1 odd), node and pod IPs (from ``.2``), MACs,
+VLAN tags (lowest free on the node), TEPs. Explicit values are reserved first, so an override
+never collides with an allocated one. `to_spec` writes every allocated value back, so
+``from_spec(to_spec(c))`` rebuilds the same cluster.
+
+The schema is pydantic (types, unknown fields); the meaning (overlaps, duplicates, tags) is
+`validate`. Either way the user gets one `SpecError` line: ``pods[3].vlan: ...``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+from typing import Literal, Optional, Union
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .addressing import NODE_MAC_BASE, POD_MAC_BASE, ip_from_str, ip_to_str, ips_to_strs, mac_from_str, mac_to_str, macs_to_strs, net_from_str
+from .cluster import (PROTO_NUMBERS, Cluster, DfwRule, Host, Node, PodTable, Router, Segment, Settings, SpecError,
+                      StaticRoute, Uplink)
+from .validate import validate
+
+
+# ---- schema -----------------------------------------------------------------------------------
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SettingsSpec(_M):
+    name: str = "cluster"
+    pod_cidr: str = "172.16.0.0/16"
+    namespace_prefix: int = Field(24, ge=8, le=30)
+    tep_cidr: str = "192.168.0.0/16"
+    link_cidr: str = "100.64.0.0/16"
+    router_mac: str = "02:50:56:56:44:52"
+    vni_base: int = Field(65536, ge=1)
+    geneve_option_bytes: int = 0
+    vlan_range: tuple[int, int] = (1, 4093)
+    default_max_pods: int = Field(110, ge=0)
+    mac_table_size: int = Field(8192, ge=1)
+
+
+class RouterSpec(_M):
+    name: Optional[str] = None
+    edge: Optional[str] = None  # service router on this edge node
+
+
+class NodeNetworkSpec(_M):
+    subnet: str = "172.15.0.0/24"
+    vni: Optional[int] = None
+    t1: RouterSpec = RouterSpec()
+
+
+class HostSpec(_M):
+    name: str
+    tep: Optional[str] = None
+    mtu: int = 1600
+
+
+class NodeSpec(_M):
+    name: str
+    role: Literal["master", "worker"] = "worker"
+    host: str
+    ip: Optional[str] = None
+    mac: Optional[str] = None
+    max_pods: Optional[int] = None
+
+
+class NamespaceSpec(_M):
+    name: str
+    subnet: Optional[str] = None
+    vni: Optional[int] = None
+    t1: RouterSpec = RouterSpec()
+
+
+class PodSpec(_M):
+    name: str
+    namespace: str
+    node: str
+    ip: Optional[str] = None
+    mac: Optional[str] = None
+    vlan: Optional[int] = None
+    labels: dict[str, str] = {}
+
+
+class UplinkSpec(_M):
+    name: str
+    ip: str  # interface, e.g. 203.0.113.2/24
+    next_hop: str
+
+
+class RouteSpec(_M):
+    prefix: str
+    next_hop: str
+
+
+class T0Spec(_M):
+    name: str = "t0"
+    edge: Optional[str] = None
+    uplinks: list[UplinkSpec] = []
+    routes: list[RouteSpec] = []
+
+
+class DfwRuleSpec(_M):
+    name: str
+    action: Literal["allow", "deny"]
+    src: str = "any"
+    dst: str = "any"
+    proto: Union[Literal["any", "tcp", "udp", "icmp"], int] = "any"
+    dport: Union[int, str, None] = None  # 53 or "8000-8080"
+
+
+class DfwSpec(_M):
+    default: Literal["allow", "deny"] = "allow"
+    rules: list[DfwRuleSpec] = []
+
+
+class ClusterSpec(_M):
+    cluster: SettingsSpec = SettingsSpec()
+    node_network: NodeNetworkSpec = NodeNetworkSpec()
+    hosts: list[HostSpec]
+    edges: list[HostSpec] = []
+    nodes: list[NodeSpec] = []
+    namespaces: list[NamespaceSpec] = []
+    pods: list[PodSpec] = []
+    t0: T0Spec = T0Spec()
+    dfw: DfwSpec = DfwSpec()
+
+
+def _loc(loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# ---- load / dump ------------------------------------------------------------------------------
+def parse_text(text: str, source: str = "<spec>") -> dict:
+    """YAML (a superset of JSON) -> dict; malformed input is one `SpecError` with line and column."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpecError(where, f"malformed YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise SpecError(source, f"a cluster spec must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def load(path: str | Path) -> Cluster:
+    """Read a YAML or JSON spec file and build the cluster."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SpecError(str(path), f"cannot read spec: {exc.strerror}") from None
+    return from_spec(parse_text(text, str(path)))
+
+
+def dump(cluster: Cluster, path: str | Path) -> None:
+    """Write the fully allocated spec: JSON for ``.json``, YAML otherwise."""
+    path = Path(path)
+    spec = to_spec(cluster)
+    if path.suffix == ".json":
+        path.write_text(json.dumps(spec, indent=1) + "\n")
+    else:
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        path.write_text(yaml.dump(spec, Dumper=dumper, sort_keys=False, default_flow_style=None, width=120))
+
+
+# ---- build ------------------------------------------------------------------------------------
+def _addr(text, path) -> int:
+    try:
+        return ip_from_str(text)
+    except ValueError as exc:
+        raise SpecError(path, str(exc)) from None
+
+
+def _net(text, path) -> ipaddress.IPv4Network:
+    try:
+        return net_from_str(text)
+    except ValueError as exc:
+        raise SpecError(path, str(exc)) from None
+
+
+def _mac(text, path) -> int:
+    try:
+        return mac_from_str(text)
+    except ValueError as exc:
+        raise SpecError(path, str(exc)) from None
+
+
+class _VniPool:
+    def __init__(self, base: int, used: set[int]):
+        self.next, self.used = base, used
+
+    def take(self) -> int:
+        while self.next in self.used:
+            self.next += 1
+        self.used.add(self.next)
+        return self.next
+
+
+def from_spec(data: dict | ClusterSpec) -> Cluster:
+    """Validate and allocate: spec dict -> `Cluster`. Raises `SpecError` (one line)."""
+    if isinstance(data, ClusterSpec):
+        spec = data
+    else:
+        try:
+            spec = ClusterSpec.model_validate(data)
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            got = e.get("input")
+            shown = "" if isinstance(got, (dict, list)) or e["type"] == "missing" else f", got {got!r}"
+            raise SpecError(_loc(e["loc"]), f"{e['msg'].lower()}{shown}") from None
+    s = spec.cluster
+    settings = Settings(
+        name=s.name,
+        pod_cidr=_net(s.pod_cidr, "cluster.pod_cidr"),
+        namespace_prefix=s.namespace_prefix,
+        tep_cidr=_net(s.tep_cidr, "cluster.tep_cidr"),
+        link_cidr=_net(s.link_cidr, "cluster.link_cidr"),
+        router_mac=_mac(s.router_mac, "cluster.router_mac"),
+        vni_base=s.vni_base,
+        geneve_option_bytes=s.geneve_option_bytes,
+        vlan_min=s.vlan_range[0],
+        vlan_max=s.vlan_range[1],
+        default_max_pods=s.default_max_pods,
+        mac_table_size=s.mac_table_size,
+    )
+
+    # hosts: transport nodes, then edges; TEPs from the TEP CIDR (.11 up) unless given
+    host_specs = [(h, False, f"hosts[{i}]") for i, h in enumerate(spec.hosts)] + \
+                 [(h, True, f"edges[{i}]") for i, h in enumerate(spec.edges)]
+    used_teps = {_addr(h.tep, p + ".tep") for h, _, p in host_specs if h.tep is not None}
+    next_tep = int(settings.tep_cidr.network_address) + 11
+    hosts = []
+    for h, edge, p in host_specs:
+        if h.tep is None:
+            while next_tep in used_teps:
+                next_tep += 1
+            tep = next_tep
+            used_teps.add(tep)
+        else:
+            tep = _addr(h.tep, p + ".tep")
+        hosts.append(Host(h.name, tep, h.mtu, edge))
+
+    # segments and T1s: node segment first, namespaces after; subnets and VNIs allocated
+    used_vnis = {x.vni for x in spec.namespaces if x.vni is not None}
+    if spec.node_network.vni is not None:
+        used_vnis.add(spec.node_network.vni)
+    vnis = _VniPool(settings.vni_base, used_vnis)
+    node_net = _net(spec.node_network.subnet, "node_network.subnet")
+    explicit = [(_net(ns.subnet, f"namespaces[{i}].subnet") if ns.subnet else None) for i, ns in enumerate(spec.namespaces)]
+    taken = [n for n in explicit if n is not None] + [node_net, settings.link_cidr]
+    free = (n for n in settings.pod_cidr.subnets(new_prefix=settings.namespace_prefix)
+            if not any(n.overlaps(t) for t in taken)) if settings.namespace_prefix >= settings.pod_cidr.prefixlen else iter(())
+    subnets = []
+    for i, n in enumerate(explicit):
+        if n is None:
+            n = next(free, None)
+            if n is None:
+                raise SpecError(f"namespaces[{i}].subnet", f"pod CIDR {settings.pod_cidr} has no free /{settings.namespace_prefix} left")
+        subnets.append(n)
+
+    t1_specs = [spec.node_network.t1] + [ns.t1 for ns in spec.namespaces]
+    t1_names = ["t1-nodes"] + [f"t1-{ns.name}" for ns in spec.namespaces]
+    link_base = int(settings.link_cidr.network_address)
+    if len(t1_specs) * 2 > settings.link_cidr.num_addresses:
+        raise SpecError("cluster.link_cidr", f"{settings.link_cidr} has room for {settings.link_cidr.num_addresses // 2} "
+                        f"router links, {len(t1_specs)} needed")
+    t1s = []
+    for k, (r, default) in enumerate(zip(t1_specs, t1_names)):
+        t1s.append(Router(name=r.name or default, kind="t1", edge=r.edge,
+                          link_t0_ip=link_base + 2 * k, link_t1_ip=link_base + 2 * k + 1))
+    node_segment = Segment("ls-nodes", node_net, spec.node_network.vni or vnis.take(), t1s[0].name, None)
+    namespaces = [Segment(f"ls-{ns.name}", subnets[i], ns.vni if ns.vni is not None else vnis.take(), t1s[i + 1].name, ns.name)
+                  for i, ns in enumerate(spec.namespaces)]
+    t1s = [Router(r.name, r.kind, r.edge, r.link_t0_ip, r.link_t1_ip, vnis.take() if r.edge else None) for r in t1s]
+    t0 = Router(spec.t0.name, "t0", spec.t0.edge, transit_vni=vnis.take() if spec.t0.edge else None)
+
+    # nodes
+    used_ips = {_addr(n.ip, f"nodes[{i}].ip") for i, n in enumerate(spec.nodes) if n.ip}
+    used_macs = {_mac(n.mac, f"nodes[{i}].mac") for i, n in enumerate(spec.nodes) if n.mac}
+    used_macs |= {_mac(p.mac, f"pods[{i}].mac") for i, p in enumerate(spec.pods) if p.mac}
+    nxt_ip, nxt_mac = int(node_net.network_address) + 2, NODE_MAC_BASE + 1
+    nodes = []
+    for i, n in enumerate(spec.nodes):
+        ip = _addr(n.ip, f"nodes[{i}].ip") if n.ip else None
+        if ip is None:
+            while nxt_ip in used_ips:
+                nxt_ip += 1
+            ip = nxt_ip
+            used_ips.add(ip)
+        mac = _mac(n.mac, f"nodes[{i}].mac") if n.mac else None
+        if mac is None:
+            while nxt_mac in used_macs:
+                nxt_mac += 1
+            mac = nxt_mac
+            used_macs.add(mac)
+        nodes.append(Node(n.name, n.role, n.host, ip, mac, settings.default_max_pods if n.max_pods is None else n.max_pods))
+
+    # pods
+    ns_idx = {ns.name: i for i, ns in enumerate(spec.namespaces)}
+    node_idx = {n.name: i for i, n in enumerate(spec.nodes)}
+    P = len(spec.pods)
+    col_ns, col_node = np.empty(P, np.int32), np.empty(P, np.int32)
+    col_ip, col_mac, col_vlan = np.empty(P, np.uint32), np.empty(P, np.uint64), np.empty(P, np.uint16)
+    used_pod_ips: dict[int, set[int]] = {}
+    used_tags: dict[int, set[int]] = {}
+    for i, p in enumerate(spec.pods):
+        if p.namespace not in ns_idx:
+            raise SpecError(f"pods[{i}].namespace", f"unknown namespace {p.namespace!r}")
+        if p.node not in node_idx:
+            raise SpecError(f"pods[{i}].node", f"unknown node {p.node!r}")
+        col_ns[i], col_node[i] = ns_idx[p.namespace], node_idx[p.node]
+        if p.ip:
+            used_pod_ips.setdefault(col_ns[i], set()).add(_addr(p.ip, f"pods[{i}].ip"))
+        if p.vlan is not None:
+            if not 0 <= p.vlan <= 0xFFFF:
+                raise SpecError(f"pods[{i}].vlan", f"VLAN tag {p.vlan} is outside {settings.vlan_min}..{settings.vlan_max}")
+            used_tags.setdefault(col_node[i], set()).add(p.vlan)
+    next_host = {k: int(n.network_address) + 2 for k, n in enumerate(subnets)}
+    next_tag = {}
+    nxt_mac = POD_MAC_BASE + 1
+    all_used_ips = used_ips | {ip for s in used_pod_ips.values() for ip in s}
+    for i, p in enumerate(spec.pods):
+        k, nd = int(col_ns[i]), int(col_node[i])
+        if p.ip:
+            col_ip[i] = _addr(p.ip, f"pods[{i}].ip")
+        else:
+            ip = next_host[k]
+            last = int(subnets[k].broadcast_address)
+            while ip in all_used_ips:
+                ip += 1
+            if ip >= last:
+                raise SpecError(f"pods[{i}].ip", f"namespace {p.namespace} subnet {subnets[k]} is full")
+            col_ip[i] = ip
+            all_used_ips.add(ip)
+            next_host[k] = ip + 1
+        if p.mac:
+            col_mac[i] = _mac(p.mac, f"pods[{i}].mac")
+        else:
+            while nxt_mac in used_macs:
+                nxt_mac += 1
+            col_mac[i] = nxt_mac
+            used_macs.add(nxt_mac)
+        if p.vlan is not None:
+            col_vlan[i] = p.vlan
+        else:
+            tags = used_tags.setdefault(nd, set())
+            t = next_tag.get(nd, settings.vlan_min)
+            while t in tags:
+                t += 1
+            if t > settings.vlan_max:
+                raise SpecError(f"pods[{i}].vlan", f"node {p.node} has no free VLAN tag left in "
+                                f"{settings.vlan_min}..{settings.vlan_max}")
+            col_vlan[i] = t
+            tags.add(t)
+            next_tag[nd] = t + 1
+    labels = [dict(p.labels) for p in spec.pods] if any(p.labels for p in spec.pods) else None
+    pods = PodTable([p.name for p in spec.pods], col_ns, col_node, col_ip, col_mac, col_vlan, labels,
+                    ns_names=[ns.name for ns in spec.namespaces], node_names=[n.name for n in spec.nodes])
+
+    # T0 uplinks, routes; DFW
+    uplinks = []
+    for i, u in enumerate(spec.t0.uplinks):
+        try:
+            iface = ipaddress.IPv4Interface(u.ip)
+        except ValueError:
+            raise SpecError(f"t0.uplinks[{i}].ip", f"not an interface address (a.b.c.d/len): {u.ip!r}") from None
+        uplinks.append(Uplink(u.name, int(iface.ip), iface.network.prefixlen, _addr(u.next_hop, f"t0.uplinks[{i}].next_hop")))
+    routes = [StaticRoute(_net(r.prefix, f"t0.routes[{i}].prefix"), _addr(r.next_hop, f"t0.routes[{i}].next_hop"))
+              for i, r in enumerate(spec.t0.routes)]
+    rules = [_dfw_rule(r, f"dfw.rules[{i}]") for i, r in enumerate(spec.dfw.rules)]
+
+    cluster = Cluster(settings, hosts, nodes, node_segment, namespaces, pods, t1s, t0, uplinks, routes, rules, spec.dfw.default)
+    return validate(cluster)
+
+
+def _dfw_rule(r: DfwRuleSpec, path: str) -> DfwRule:
+    any_net = ipaddress.IPv4Network("0.0.0.0/0")
+    src = any_net if r.src == "any" else _net(r.src, path + ".src")
+    dst = any_net if r.dst == "any" else _net(r.dst, path + ".dst")
+    proto = PROTO_NUMBERS[r.proto] if isinstance(r.proto, str) else r.proto
+    if not 0 <= proto <= 255:
+        raise SpecError(path + ".proto", f"protocol {proto} is outside 0..255")
+    lo, hi = 0, 65535
+    if r.dport is not None:
+        try:
+            parts = [int(x) for x in str(r.dport).split("-")]
+            lo, hi = (parts[0], parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+            if len(parts) > 2 or not 0 <= lo <= hi <= 65535:
+                raise ValueError
+        except ValueError:
+            raise SpecError(path + ".dport", f"{r.dport!r} is not a port or a range lo-hi within 0..65535") from None
+    return DfwRule(r.name, r.action, src, dst, proto, lo, hi)
+
+
+def to_spec(c: Cluster) -> dict:
+    """The fully allocated spec of a cluster (plain dict, ready for YAML or JSON)."""
+    st = c.settings
+    proto_names = {v: k for k, v in PROTO_NUMBERS.items()}
+
+    def router(r: Router) -> dict:
+        return {"name": r.name, "edge": r.edge}
+
+    pods = c.pods
+    ns_names = [s.namespace for s in c.namespaces]
+    node_names = [n.name for n in c.nodes]
+    pod_list = []
+    for name, k, nd, ip, mac, vlan, i in zip(pods.name, pods.namespace.tolist(), pods.node.tolist(),
+                                            ips_to_strs(pods.ip), macs_to_strs(pods.mac), pods.vlan.tolist(), range(len(pods))):
+        d = {"name": str(name), "namespace": ns_names[k], "node": node_names[nd], "ip": ip, "mac": mac, "vlan": vlan}
+        if pods.labels is not None and pods.labels[i]:
+            d["labels"] = dict(pods.labels[i])
+        pod_list.append(d)
+    return {
+        "cluster": {
+            "name": st.name, "pod_cidr": str(st.pod_cidr), "namespace_prefix": st.namespace_prefix,
+            "tep_cidr": str(st.tep_cidr), "link_cidr": str(st.link_cidr), "router_mac": mac_to_str(st.router_mac),
+            "vni_base": st.vni_base, "geneve_option_bytes": st.geneve_option_bytes,
+            "vlan_range": [st.vlan_min, st.vlan_max], "default_max_pods": st.default_max_pods,
+            "mac_table_size": st.mac_table_size,
+        },
+        "node_network": {"subnet": str(c.node_segment.subnet), "vni": c.node_segment.vni, "t1": router(c.t1s[0])},
+        "hosts": [{"name": h.name, "tep": ip_to_str(h.tep), "mtu": h.mtu} for h in c.hosts if not h.edge],
+        "edges": [{"name": h.name, "tep": ip_to_str(h.tep), "mtu": h.mtu} for h in c.hosts if h.edge],
+        "nodes": [{"name": n.name, "role": n.role, "host": n.host, "ip": ip_to_str(n.ip), "mac": mac_to_str(n.mac),
+                   "max_pods": n.max_pods} for n in c.nodes],
+        "namespaces": [{"name": s.namespace, "subnet": str(s.subnet), "vni": s.vni, "t1": router(r)}
+                       for s, r in zip(c.namespaces, c.t1s[1:])],
+        "pods": pod_list,
+        "t0": {
+            "name": c.t0.name, "edge": c.t0.edge,
+            "uplinks": [{"name": u.name, "ip": f"{ip_to_str(u.ip)}/{u.prefixlen}", "next_hop": ip_to_str(u.next_hop)}
+                        for u in c.uplinks],
+            "routes": [{"prefix": str(r.prefix), "next_hop": ip_to_str(r.next_hop)} for r in c.routes],
+        },
+        "dfw": {
+            "default": c.dfw_default,
+            "rules": [{"name": r.name, "action": r.action,
+                       "src": "any" if r.src.prefixlen == 0 else str(r.src),
+                       "dst": "any" if r.dst.prefixlen == 0 else str(r.dst),
+                       "proto": proto_names.get(r.proto, r.proto),
+                       "dport": None if (r.dport_lo, r.dport_hi) == (0, 65535) else
+                       (r.dport_lo if r.dport_lo == r.dport_hi else f"{r.dport_lo}-{r.dport_hi}")}
+                      for r in c.dfw_rules],
+        },
+    }

@@ -1,0 +1,57 @@
+"""Verdicts, drop reasons and device kinds: one list, shared by the reference and the fast path.
+
+Every packet ends in exactly one verdict. The numeric codes are what the fast path writes
+into its uint8 result columns; the names are what users see (CLI, JSON, data frames).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Verdict(IntEnum):
+    DELIVERED = 0  # reached a pod, a node, or a router's own address
+    EXITED = 1  # left north-south through a T0 uplink
+    DROPPED = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Reason(IntEnum):
+    NONE = 0
+    NO_ROUTE = 1  # no route matched at a router
+    TTL_EXPIRED = 2  # reached a router with TTL <= 1
+    NO_NEIGHBOR = 3  # ARP miss: unused IP inside a subnet
+    DFW_DENY = 4  # distributed firewall rule denied it
+    MTU_EXCEEDED = 5  # inner packet + Geneve overhead above the underlay MTU
+    UNKNOWN_VLAN = 6  # no logical port for (VIF, VLAN tag) / OVS port
+    UNKNOWN_MAC = 7  # destination MAC not on the segment / OVS VLAN
+    SPOOFGUARD = 8  # source IP or MAC not the logical port's own
+    MALFORMED = 9  # a field no real packet can carry (TTL 0, bad length, bad ingress)
+
+    @property
+    def label(self) -> str:
+        return "" if self is Reason.NONE else self.name.lower().replace("_", "-")
+
+
+class DeviceKind(IntEnum):
+    POD = 0
+    NODE = 1
+    OVS = 2
+    VIF = 3
+    SEGMENT = 4
+    T1 = 5
+    T0 = 6
+    TUNNEL = 7
+    EDGE = 8  # a service router on an edge node
+    UPLINK = 9
+    PORT = 10  # a logical port (SpoofGuard, DFW)
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+REASON_BY_LABEL = {r.label: r for r in Reason if r is not Reason.NONE}
