@@ -1,0 +1,125 @@
+"""The control plane's routing information base: which routes every router holds.
+
+NSX's management plane derives router tables from the topology; so does this module, once,
+for both the reference walk and the compiler (each then does its own lookup: the reference by
+scanning `ipaddress` networks, the fast path with compiled tables).
+
+Routers: every T1 and the T0 run as distributed routers (DR, named after the router, on every
+host). A router with an ``edge`` also has a service router (SR, named ``<router>-sr``) on that
+edge node; traffic between its DR and SR crosses the transit link 169.254.0.1 (DR) /
+169.254.0.2 (SR) on the router's transit VNI.
+
+Routes (``kind``):
+- ``local``      the router's own address: packets to it are delivered to the router;
+- ``connected``  the router's segment: resolve the neighbor, hand to its logical port;
+- ``router``     hand to the next router, arriving on ``arrive_ip`` (the traceroute reply);
+- ``uplink``     leave north-south through that T0 uplink.
+
+T1 DR: local gateway ``.1`` (and link IP without SR); connected subnet; 0/0 -> T0 DR (arriving
+on the T0 link IP), or -> own SR when the T1 has one. T1 SR: subnet -> own DR; 0/0 -> T0 DR.
+T0 DR: each namespace/node subnet -> that T1 (its SR when it has one), arriving on the T1 link
+IP; 0/0 -> T0 SR when the T0 has an edge. T0 SR (or the T0 DR when the T0 has no edge):
+uplink subnets and static routes -> uplink; cluster subnets -> T0 DR.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from .cluster import TRANSIT_DR_IP, TRANSIT_SR_IP, Cluster, sr_name
+
+_ANY = ipaddress.IPv4Network("0.0.0.0/0")
+
+
+def _host(ip: int) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network((ip, 32))
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    prefix: ipaddress.IPv4Network
+    kind: str  # "local" | "connected" | "router" | "uplink"
+    segment: str | None = None  # connected: segment name
+    next_router: str | None = None  # router: DR or SR name
+    arrive_ip: int | None = None  # router: address on the next router the packet arrives on
+    uplink: str | None = None  # uplink: uplink name
+
+
+@dataclass(frozen=True, slots=True)
+class RouterInstance:
+    """One forwarding instance: a DR (``host`` None: runs wherever the packet is) or an SR."""
+
+    name: str
+    router: str  # the logical router it belongs to
+    kind: str  # "t1" | "t0"
+    sr: bool
+    host: str | None  # edge node of an SR
+    transit_vni: int | None  # VNI of tunnels into this router's SR
+    routes: tuple[Route, ...]
+
+
+def rib(cluster: Cluster) -> dict[str, RouterInstance]:
+    """All router instances by name: DRs in router order (node T1, namespace T1s, T0), then SRs.
+    Computed once per cluster and kept on it (a cluster is immutable)."""
+    cached = cluster.__dict__.get("_rib")
+    if cached is None:
+        cached = cluster.__dict__["_rib"] = _rib(cluster)
+    return cached
+
+
+def _rib(c: Cluster) -> dict[str, RouterInstance]:
+    t0 = c.t0
+    seg_of = {s.t1: s for s in c.segments}
+    dr: dict[str, RouterInstance] = {}
+    sr: dict[str, RouterInstance] = {}
+    t0_dr_routes: list[Route] = []
+    for r in c.t1s:
+        s = seg_of[r.name]
+        routes = [Route(_host(s.gateway), "local"), Route(s.subnet, "connected", segment=s.name)]
+        if r.edge is None:
+            routes += [Route(_host(r.link_t1_ip), "local"),
+                       Route(_ANY, "router", next_router=t0.name, arrive_ip=r.link_t0_ip)]
+            dr[r.name] = RouterInstance(r.name, r.name, "t1", False, None, None, tuple(routes))
+            t0_dr_routes.append(Route(s.subnet, "router", next_router=r.name, arrive_ip=r.link_t1_ip))
+        else:
+            routes += [Route(_host(TRANSIT_DR_IP), "local"),
+                       Route(_ANY, "router", next_router=sr_name(r.name), arrive_ip=TRANSIT_SR_IP)]
+            dr[r.name] = RouterInstance(r.name, r.name, "t1", False, None, r.transit_vni, tuple(routes))
+            sr_routes = (Route(_host(r.link_t1_ip), "local"), Route(_host(TRANSIT_SR_IP), "local"),
+                         Route(s.subnet, "router", next_router=r.name, arrive_ip=TRANSIT_DR_IP),
+                         Route(_ANY, "router", next_router=t0.name, arrive_ip=r.link_t0_ip))
+            sr[sr_name(r.name)] = RouterInstance(sr_name(r.name), r.name, "t1", True, r.edge, r.transit_vni, sr_routes)
+            t0_dr_routes.append(Route(s.subnet, "router", next_router=sr_name(r.name), arrive_ip=r.link_t1_ip))
+    t0_dr_routes += [Route(_host(r.link_t0_ip), "local") for r in c.t1s]
+
+    north = [Route(ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False), "uplink", uplink=u.name) for u in c.uplinks]
+    north += [Route(_host(u.ip), "local") for u in c.uplinks]
+    for st in c.routes:
+        up = next(u for u in c.uplinks
+                  if ipaddress.IPv4Address(st.next_hop) in ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False))
+        north.append(Route(st.prefix, "uplink", uplink=up.name))
+    if t0.edge is None:
+        t0_dr_routes += north
+        dr[t0.name] = RouterInstance(t0.name, t0.name, "t0", False, None, None, tuple(t0_dr_routes))
+    else:
+        t0_dr_routes += [Route(_host(TRANSIT_DR_IP), "local"),
+                         Route(_ANY, "router", next_router=sr_name(t0.name), arrive_ip=TRANSIT_SR_IP)]
+        dr[t0.name] = RouterInstance(t0.name, t0.name, "t0", False, None, t0.transit_vni, tuple(t0_dr_routes))
+        south = [Route(s.subnet, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for s in c.segments]
+        south += [Route(c.settings.link_cidr, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP),
+                  Route(_host(TRANSIT_SR_IP), "local")]
+        sr[sr_name(t0.name)] = RouterInstance(sr_name(t0.name), t0.name, "t0", True, t0.edge, t0.transit_vni,
+                                              tuple(north + south))
+    return {**dr, **sr}
+
+
+def lookup(instance: RouterInstance, dst_ip: int) -> Route | None:
+    """Longest-prefix match by scanning: the readable semantics the compiled LPM must equal.
+    Among equal prefixes the first listed wins (a later duplicate is shadowed)."""
+    best: Route | None = None
+    addr = ipaddress.IPv4Address(dst_ip)
+    for route in instance.routes:
+        if addr in route.prefix and (best is None or route.prefix.prefixlen > best.prefix.prefixlen):
+            best = route
+    return best
