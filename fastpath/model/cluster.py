@@ -276,6 +276,13 @@ class Cluster:
         owner.update({n.ip: ("node", i) for i, n in enumerate(self.nodes)})
         return owner
 
+    @cached_property
+    def mac_owner(self) -> dict[int, tuple[str, int]]:
+        """Every endpoint MAC -> ("pod", row) or ("node", index)."""
+        owner: dict[int, tuple[str, int]] = {m: ("pod", i) for i, m in enumerate(self.pods.mac.tolist())}
+        owner.update({n.mac: ("node", i) for i, n in enumerate(self.nodes)})
+        return owner
+
     def pod(self, key: str) -> Pod:
         """Look a pod up by ``namespace/name``; KeyError names the key."""
         try:

@@ -1,0 +1,200 @@
+"""``fastpath``: thin commands over the library.
+
+Errors in what the user gave (a spec, a name, an option) print one line on stderr and exit 2;
+no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from .model import Cluster, SpecError, default_scenario, dump, generate, load
+from .model.addressing import ip_to_str, mac_from_str
+from .model.cluster import PROTO_NUMBERS
+from .reference import Result, trace as trace_packet
+
+SEED_SOURCE = "kube-system/kube-dns"
+SEED_DESTINATION = "worker-2"
+
+
+class UserError(click.ClickException):
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"fastpath: error: {self.message}", err=True)
+
+
+def _cluster(path: str | None) -> Cluster:
+    if path is None:
+        return default_scenario()
+    try:
+        return load(path)
+    except SpecError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _proto(value: str) -> int:
+    v = value.lower()
+    if v in PROTO_NUMBERS:
+        return PROTO_NUMBERS[v]
+    if v.isdigit() and 0 <= int(v) <= 255:
+        return int(v)
+    raise UserError(f"--proto: {value!r} is not tcp, udp, icmp, any or a number 0..255")
+
+
+# ---- rendering ----------------------------------------------------------------------------------
+def render_traceroute(console: Console, src: str, dst: str, res: Result, ttl: int) -> None:
+    console.print(f"[bold]traceroute {src} -> {dst}[/bold]  (TTL {ttl})")
+    for n, (ip, dev) in enumerate(zip(res.traceroute, res.traceroute_devices), 1):
+        console.print(f"  {n:>2}  {ip_to_str(ip):<16} {dev}")
+    why = f" ({res.reason.label})" if res.reason.label else ""
+    tunnels = ", ".join(f"{x.src_host}->{x.dst_host} vni {x.vni}" for x in res.tunnels) or "none"
+    console.print(f"  [bold]{res.verdict.label}{why}[/bold] at {res.device} ({res.device_kind.label}); "
+                  f"TTL {ttl} in, {res.ttl_out} out; tunnels: {tunnels}")
+
+
+def render_walk(console: Console, res: Result) -> None:
+    """One line per hop (device, table, key -> result, TTL), the headers beneath it."""
+    console.print("[bold]walk[/bold]")
+    for i, h in enumerate(res.hops, 1):
+        what = f"{h.table}: {h.key} -> {h.result}" if h.table else h.result
+        console.print(f"  {i:>2}  [cyan]{h.device}[/cyan] ({h.kind.label})  {what}  [dim]ttl {h.ttl}[/dim]",
+                      highlight=False)
+        hd = h.headers
+        line = f"eth {hd['eth_src'] or '-'} > {hd['eth_dst'] or '-'}" + (f" vlan {hd['vlan']}" if hd["vlan"] else "")
+        line += f"  ip {hd['ip_src']} > {hd['ip_dst']} proto {hd['proto']} len {hd['ip_len']}"
+        if "outer" in hd:
+            o = hd["outer"]
+            line += (f"\n        geneve {o['src_tep']} > {o['dst_tep']} udp/{o['udp_dport']} vni {o['vni']}"
+                     f" outer ip len {o['outer_ip_len']}, frame {o['outer_frame']}")
+        console.print(f"        [dim]{line}[/dim]", highlight=False)
+
+
+def render_cluster(console: Console, c: Cluster, max_pods: int = 12) -> None:
+    s = c.summary()
+    root = Tree(f"[bold]{s['name']}[/bold]: {s['hosts']} hosts, {s['edges']} edges, {s['nodes']} nodes, "
+                f"{s['namespaces']} namespaces, {s['pods']} pods, {s['routers']} routers")
+    by_host = {h.name: root.add(f"{'edge' if h.edge else 'host'} {h.name}  TEP {ip_to_str(h.tep)}  MTU {h.mtu}")
+               for h in c.hosts[:8]}
+    for n in c.nodes[:16]:
+        if n.host not in by_host:
+            continue
+        rows = c.pods_on_node(n.name)
+        br = by_host[n.host].add(f"node {n.name} ({n.role})  {ip_to_str(n.ip)}  {len(rows)} pods")
+        for i in rows[:max_pods]:
+            p = c.pods[int(i)]
+            br.add(f"{p.key}  {ip_to_str(p.ip)}  vlan {p.vlan}")
+        if len(rows) > max_pods:
+            br.add(f"... {len(rows) - max_pods} more")
+    for h in c.hosts:
+        if h.edge and h.name in by_host:
+            srs = [r.name for r in (*c.t1s, c.t0) if r.edge == h.name]
+            by_host[h.name].add("service routers: " + (", ".join(srs) or "none"))
+    console.print(root)
+    t = Table(title="segments and routers", title_justify="left", box=None)
+    for col in ("segment", "subnet", "VNI", "T1", "router link (T0 / T1)"):
+        t.add_column(col)
+    for seg, r in list(zip(c.segments, c.t1s))[:12]:
+        t.add_row(seg.name, str(seg.subnet), str(seg.vni), r.name + (f" (SR on {r.edge})" if r.edge else ""),
+                  f"{ip_to_str(r.link_t0_ip)} / {ip_to_str(r.link_t1_ip)}")
+    console.print(t)
+    ups = ", ".join(f"{u.name} {ip_to_str(u.ip)}/{u.prefixlen} via {ip_to_str(u.next_hop)}" for u in c.uplinks)
+    console.print(f"{c.t0.name}: " + (f"SR on {c.t0.edge}, " if c.t0.edge else "") + f"uplinks {ups or 'none'}; "
+                  f"router MAC {':'.join(f'{(c.settings.router_mac >> s) & 255:02x}' for s in range(40, -8, -8))}")
+
+
+# ---- commands ----------------------------------------------------------------------------------
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="fastpath")
+def main() -> None:
+    """fastpath: forwarding-plane engine for Kubernetes overlay scale studies."""
+
+
+@main.command()
+@click.argument("src")
+@click.argument("dst")
+@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file (YAML/JSON); default: the built-in seed scenario.")
+@click.option("--ttl", type=click.IntRange(0, 255), default=64, show_default=True)
+@click.option("--proto", default="udp", show_default=True, help="tcp, udp, icmp or a number.")
+@click.option("--sport", type=click.IntRange(0, 65535), default=33434, show_default=True)
+@click.option("--dport", type=click.IntRange(0, 65535), default=33434, show_default=True)
+@click.option("--size", type=click.IntRange(0, 65535), default=100, show_default=True, help="IPv4 total length, bytes.")
+@click.option("--src-ip", help="Send from this IP instead of the source's own (SpoofGuard).")
+@click.option("--src-mac", help="Send from this MAC instead of the source's own (SpoofGuard).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_mac, as_json):
+    """Walk one packet from SRC (pod ns/name, node, uplink) to DST (IP, pod or node)."""
+    c = _cluster(cluster_file)
+    try:
+        mac = mac_from_str(src_mac) if src_mac else None
+        res = trace_packet(c, src, dst, ttl=ttl, proto=_proto(proto), sport=sport, dport=dport, size=size,
+                           src_ip=src_ip, src_mac=mac)
+    except (LookupError, ValueError) as exc:
+        raise UserError(str(exc).strip("'\"")) from None
+    if as_json:
+        out = {"src": src, "dst": dst, "ttl_in": ttl, **res.as_dict()}
+        click.echo(json.dumps(out, indent=1))
+        return
+    console = Console()
+    render_traceroute(console, src, dst, res, ttl)
+    render_walk(console, res)
+
+
+@main.command()
+@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
+def demo(cluster_file):
+    """The main job: the cluster at a glance and the seed's traceroute."""
+    c = _cluster(cluster_file)
+    console = Console()
+    render_cluster(console, c)
+    src = SEED_SOURCE if SEED_SOURCE in c.pod_index else f"{c.pods[0].namespace}/{c.pods[0].name}"
+    src_node = c.pods[c.pod_index[src]].node
+    dst = SEED_DESTINATION if SEED_DESTINATION in c.node_index and SEED_DESTINATION != src_node else \
+        next(n.name for n in c.nodes if n.name != src_node)
+    console.print()
+    res = trace_packet(c, src, dst)
+    render_traceroute(console, src, dst, res, 64)
+    render_walk(console, res)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+def check(spec):
+    """Validate a spec file and print what it builds."""
+    c = _cluster(spec)
+    click.echo(json.dumps(c.summary()))
+
+
+@main.command("generate")
+@click.option("--hosts", type=int, default=3, show_default=True)
+@click.option("--nodes-per-host", type=int, default=2, show_default=True)
+@click.option("--namespaces", type=int, default=4, show_default=True)
+@click.option("--pods-per-node", type=int, default=10, show_default=True)
+@click.option("--placement", type=click.Choice(["spread", "packed"]), default="spread", show_default=True)
+@click.option("--edges", type=int, default=1, show_default=True)
+@click.option("--service-t1-fraction", type=float, default=0.0, show_default=True)
+@click.option("--dfw-rules", type=int, default=0, show_default=True)
+@click.option("--mtu", type=int, default=1600, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Spec file to write (.yaml or .json).")
+def generate_cmd(hosts, nodes_per_host, namespaces, pods_per_node, placement, edges, service_t1_fraction,
+                 dfw_rules, mtu, seed, out):
+    """Generate a synthetic cluster and write its full spec."""
+    try:
+        c = generate(hosts, nodes_per_host, namespaces, pods_per_node, placement=placement, edges=edges,
+                     service_t1_fraction=service_t1_fraction, dfw_rules=dfw_rules, mtu=mtu, seed=seed)
+    except SpecError as exc:
+        raise UserError(str(exc)) from None
+    dump(c, Path(out))
+    click.echo(json.dumps(c.summary()))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Names to endpoints: what ``fastpath trace SRC DST`` accepts, for the CLI and the library.
+
+SRC is a pod (``namespace/name``), a node name, or a T0 uplink name. DST is any of those, or
+an IPv4 address. Unknown names raise `LookupError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+from ..model.addressing import ip_from_str
+from ..model.cluster import Cluster
+from .walk import Ingress, Packet, Result, walk
+
+
+def resolve_source(c: Cluster, name: str) -> tuple[Ingress, int]:
+    """-> (ingress, source IP)."""
+    if "/" in name:
+        if name in c.pod_index:
+            i = c.pod_index[name]
+            return Ingress("pod", i), int(c.pods.ip[i])
+        raise LookupError(f"source: no pod {name!r} (pods are namespace/name)")
+    if name in c.node_index:
+        i = c.node_index[name]
+        return Ingress("node", i), c.nodes[i].ip
+    for i, u in enumerate(c.uplinks):
+        if u.name == name:
+            return Ingress("uplink", i), u.next_hop
+    raise LookupError(f"source: {name!r} is neither a pod (namespace/name), a node nor an uplink")
+
+
+def resolve_destination(c: Cluster, name: str) -> int:
+    """-> destination IP."""
+    try:
+        return ip_from_str(name)
+    except ValueError:
+        pass
+    if "/" in name:
+        if name in c.pod_index:
+            return int(c.pods.ip[c.pod_index[name]])
+        raise LookupError(f"destination: no pod {name!r}")
+    if name in c.node_index:
+        return c.nodes[c.node_index[name]].ip
+    for u in c.uplinks:
+        if u.name == name:
+            return u.ip
+    raise LookupError(f"destination: {name!r} is neither an IPv4 address, a pod (namespace/name) nor a node")
+
+
+def trace(c: Cluster, src: str, dst: str, *, ttl: int = 64, proto: int = 17, sport: int = 33434,
+          dport: int = 33434, size: int = 100, src_ip: str | None = None, src_mac: int | None = None) -> Result:
+    """Walk one packet from a named source to a named destination (the library form of
+    ``fastpath trace``). ``src_ip``/``src_mac`` override the sender's own (SpoofGuard tests)."""
+    ingress, sip = resolve_source(c, src)
+    if src_ip is not None:
+        sip = ip_from_str(src_ip)
+    pkt = Packet(src_ip=sip, dst_ip=resolve_destination(c, dst), proto=proto, sport=sport, dport=dport,
+                 ttl=ttl, size=size, src_mac=src_mac)
+    return walk(c, ingress, pkt)

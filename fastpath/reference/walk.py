@@ -1,0 +1,408 @@
+"""The reference walk: one packet through the modeled data path, in plain Python.
+
+This is the executable specification (DESIGN.md, "Semantics decided") that the fast path is
+tested against. It reads the cluster model itself — pods, segments, the RIB of
+`fastpath.model.routing`, `ipaddress` networks — and never the compiled tables, so a compiler
+bug shows up as a difference instead of being copied into both.
+
+The path, for a packet a pod sends::
+
+    pod eth0 -> OVS (access VLAN = pod tag; MAC table) -> trunk -> VIF (node, tag) -> logical port
+    (SpoofGuard, DFW) -> segment L2 -> [T1 DR -> T0 DR -> T1 DR ...] -> neighbor -> logical port
+    -> Geneve tunnel when the port is on another host -> VIF (push tag) -> OVS -> pod eth0
+
+A node sends untagged straight onto its VIF (its own logical port on the node segment). A
+packet from a T0 uplink enters the T0's service router on its edge node; the DFW then runs at
+the destination port. A router with a service router (SR) is crossed DR -> SR -> ... and the SR
+runs on its edge node, so reaching it from another host costs a tunnel (the router's transit
+VNI). Order inside a router, as in Linux: route lookup (own address -> delivered; no match ->
+``no-route``), then the TTL check (``<= 1`` -> ``ttl-expired``, answered from the address the
+packet arrived on), then the decrement.
+
+Every call returns exactly one verdict.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from ..model.addressing import ip_to_str, mac_to_str
+from ..model.cluster import Cluster, ovs_name, tunnel_name, vif_name
+from ..model.routing import Route, RouterInstance, lookup, rib
+from ..verdicts import DeviceKind, Reason, Verdict
+
+GENEVE_UDP_PORT = 6081
+ETH_HEADER = 14
+MIN_IP_PACKET = 28  # IPv4 header + 8 bytes of L4: the smallest packet the model carries
+MAX_IP_PACKET = 65535
+
+
+@dataclass
+class Packet:
+    """What the sender puts on the wire. ``src_mac``/``dst_mac`` None = the sender's stack
+    fills them (own MAC; ARP for on-link destinations, else the gateway's MAC)."""
+
+    src_ip: int
+    dst_ip: int
+    proto: int = 17
+    sport: int = 33434
+    dport: int = 33434
+    ttl: int = 64
+    size: int = 100  # IPv4 total length of the inner packet, bytes
+    src_mac: int | None = None
+    dst_mac: int | None = None
+
+
+@dataclass(frozen=True)
+class Ingress:
+    """Where a packet enters: a pod (row), a node (index) or a T0 uplink (index)."""
+
+    kind: str  # "pod" | "node" | "uplink"
+    index: int
+
+
+@dataclass
+class Hop:
+    device: str
+    kind: DeviceKind
+    table: str  # the table consulted ("" when none)
+    key: str
+    result: str
+    ttl: int
+    headers: dict
+
+    def as_dict(self) -> dict:
+        return {"device": self.device, "kind": self.kind.label, "table": self.table, "key": self.key,
+                "result": self.result, "ttl": self.ttl, "headers": self.headers}
+
+
+@dataclass
+class Tunnel:
+    src_host: str
+    dst_host: str
+    vni: int
+    outer_bytes: int  # outer frame on the underlay wire, outer Ethernet included
+
+
+@dataclass
+class Result:
+    verdict: Verdict
+    reason: Reason
+    device: str
+    device_kind: DeviceKind
+    ttl_out: int
+    hops: list[Hop] = field(default_factory=list)
+    traceroute: list[int] = field(default_factory=list)  # responding IPs; destination last
+    traceroute_devices: list[str] = field(default_factory=list)  # the device behind each of them
+    tunnels: list[Tunnel] = field(default_factory=list)
+    egress: str = ""  # device the packet left the model through (delivered/exited)
+    via_edge: bool = False  # crossed a service router on an edge node
+
+    @property
+    def underlay_bytes(self) -> int:
+        return sum(t.outer_bytes for t in self.tunnels)
+
+    def as_dict(self) -> dict:
+        return {
+            "verdict": self.verdict.label, "reason": self.reason.label, "device": self.device,
+            "device_kind": self.device_kind.label, "ttl_out": self.ttl_out, "egress": self.egress,
+            "via_edge": self.via_edge, "underlay_bytes": self.underlay_bytes,
+            "traceroute": [ip_to_str(ip) for ip in self.traceroute],
+            "traceroute_devices": list(self.traceroute_devices),
+            "tunnels": [{"src_host": t.src_host, "dst_host": t.dst_host, "vni": t.vni, "outer_bytes": t.outer_bytes}
+                        for t in self.tunnels],
+            "hops": [h.as_dict() for h in self.hops],
+        }
+
+
+class _Verdict(Exception):
+    """Ends a walk: carries the verdict up from wherever it was decided."""
+
+    def __init__(self, verdict: Verdict, reason: Reason, device: str, kind: DeviceKind):
+        self.verdict, self.reason, self.device, self.kind = verdict, reason, device, kind
+
+
+class _Walk:
+    def __init__(self, cluster: Cluster, pkt: Packet):
+        self.c = cluster
+        self.rib = rib(cluster)
+        self.p = pkt
+        self.ttl = pkt.ttl
+        self.src_mac = pkt.src_mac
+        self.dst_mac = pkt.dst_mac
+        self.vlan: int | None = None
+        self.outer: dict | None = None
+        self.host: str | None = None  # host the packet is on now
+        self.res = Result(Verdict.DROPPED, Reason.NONE, "", DeviceKind.POD, pkt.ttl)
+        self.ports_by_mac = None
+        self.dfw_done = False
+
+    # ---- records ---------------------------------------------------------------------------------
+    def headers(self) -> dict:
+        h = {"eth_src": mac_to_str(self.src_mac) if self.src_mac is not None else None,
+             "eth_dst": mac_to_str(self.dst_mac) if self.dst_mac is not None else None,
+             "vlan": self.vlan, "ip_src": ip_to_str(self.p.src_ip), "ip_dst": ip_to_str(self.p.dst_ip),
+             "proto": self.p.proto, "ttl": self.ttl, "ip_len": self.p.size}
+        if self.outer is not None:
+            h["outer"] = dict(self.outer)
+        return h
+
+    def hop(self, device, kind, table="", key="", result=""):
+        self.res.hops.append(Hop(device, kind, table, key, result, self.ttl, self.headers()))
+
+    def responds(self, ip: int, device: str):
+        self.res.traceroute.append(ip)
+        self.res.traceroute_devices.append(device)
+
+    def end(self, verdict, reason, device, kind):
+        raise _Verdict(verdict, reason, device, kind)
+
+    # ---- endpoints -------------------------------------------------------------------------------
+    def endpoint(self, ip: int):
+        """("pod", Pod) / ("node", Node) / None for an endpoint IP."""
+        owner = self.c.ip_owner.get(ip)
+        if owner is None:
+            return None
+        kind, i = owner
+        return (kind, self.c.pods[i]) if kind == "pod" else (kind, self.c.nodes[i])
+
+    def segment_of(self, kind, ep):
+        return self.c.node_segment if kind == "node" else self.c.segment_of_namespace(ep.namespace)
+
+    def port_name(self, kind, ep) -> str:
+        return f"lp:{ep.key}" if kind == "pod" else f"lp:{ep.name}"
+
+    def host_of(self, kind, ep) -> str:
+        node = self.c.node(ep.node) if kind == "pod" else ep
+        return node.host
+
+    def segment_neighbor(self, seg, ip: int):
+        """ARP (suppressed: answered by the control plane) for ``ip`` on ``seg``."""
+        ep = self.endpoint(ip)
+        if ep is None or self.segment_of(*ep).name != seg.name:
+            return None
+        return ep
+
+    def segment_port_by_mac(self, seg, mac: int):
+        """The logical port with ``mac`` on ``seg``, or None."""
+        owner = self.c.mac_owner.get(mac)
+        if owner is None:
+            return None
+        kind, i = owner
+        ep = (kind, self.c.pods[i]) if kind == "pod" else (kind, self.c.nodes[i])
+        return ep if self.segment_of(*ep).name == seg.name else None
+
+    # ---- the walk ----------------------------------------------------------------------------------
+    def run(self, ingress: Ingress) -> Result:
+        try:
+            if ingress.kind == "uplink":
+                self.from_uplink(ingress.index)
+            else:
+                self.from_endpoint(ingress)
+            raise AssertionError("walk ended without a verdict")
+        except _Verdict as v:
+            r = self.res
+            r.verdict, r.reason, r.device, r.device_kind, r.ttl_out = v.verdict, v.reason, v.device, v.kind, self.ttl
+            if v.verdict is not Verdict.DROPPED:
+                r.egress = v.device
+            return r
+
+    def malformed(self, device, kind):
+        p = self.p
+        if p.ttl <= 0 or p.ttl > 255 or not MIN_IP_PACKET <= p.size <= MAX_IP_PACKET or not 0 <= p.proto <= 255:
+            self.hop(device, kind, "sanity", f"ttl={p.ttl} len={p.size}", "malformed")
+            self.end(Verdict.DROPPED, Reason.MALFORMED, device, kind)
+
+    def from_endpoint(self, ingress: Ingress):
+        c, p = self.c, self.p
+        if ingress.kind == "pod":
+            ep, kind, dev, dkind = c.pods[ingress.index], "pod", None, DeviceKind.POD
+            dev = ep.key
+        else:
+            ep, kind, dkind = c.nodes[ingress.index], "node", DeviceKind.NODE
+            dev = ep.name
+        self.host = self.host_of(kind, ep)
+        seg = self.segment_of(kind, ep)
+        self.malformed(dev, dkind)
+        if self.src_mac is None:
+            self.src_mac = ep.mac
+        # L3 decision in the sender's stack
+        if p.dst_ip == p.src_ip == ep.ip:
+            self.hop(dev, dkind, "local", ip_to_str(p.dst_ip), "own address (loopback)")
+            self.end(Verdict.DELIVERED, Reason.NONE, dev, dkind)
+        if self.dst_mac is None:
+            if ipaddress.IPv4Address(p.dst_ip) in seg.subnet and p.dst_ip != seg.gateway:
+                nb = self.segment_neighbor(seg, p.dst_ip)
+                if nb is None:
+                    self.hop(dev, dkind, "arp", ip_to_str(p.dst_ip), "no answer")
+                    self.end(Verdict.DROPPED, Reason.NO_NEIGHBOR, dev, dkind)
+                self.dst_mac = nb[1].mac
+                self.hop(dev, dkind, "arp", ip_to_str(p.dst_ip), f"on-link, {mac_to_str(self.dst_mac)}")
+            else:
+                self.dst_mac = c.settings.router_mac
+                self.hop(dev, dkind, "route", ip_to_str(p.dst_ip), f"via gateway {ip_to_str(seg.gateway)}")
+        else:
+            self.hop(dev, dkind, "", "", "frame as given")
+
+        if kind == "pod":
+            node = c.node(ep.node)
+            # OVS: the pod's port is an access port in VLAN = its tag; uplink is a trunk
+            ovs = ovs_name(node.name)
+            self.vlan = ep.vlan
+            key = f"vlan {ep.vlan}, {mac_to_str(self.dst_mac)}"
+            if self.dst_mac == ep.mac:
+                self.hop(ovs, DeviceKind.OVS, "ovs_mac", key, "ingress port (never sent back)")
+                self.end(Verdict.DROPPED, Reason.UNKNOWN_MAC, ovs, DeviceKind.OVS)
+            known = "uplink" if self.dst_mac == c.settings.router_mac else "miss: flood in VLAN = uplink"
+            self.hop(ovs, DeviceKind.OVS, "ovs_mac", key, f"{known} (trunk, tag {ep.vlan})")
+            vif = vif_name(node.name)
+            self.hop(vif, DeviceKind.VIF, "vif", f"{node.name}, vlan {ep.vlan}", f"logical port {self.port_name(kind, ep)}")
+            self.vlan = None  # the VIF strips the tag onto the logical port
+        else:
+            vif = vif_name(ep.name)
+            self.hop(vif, DeviceKind.VIF, "vif", f"{ep.name}, untagged", f"logical port {self.port_name(kind, ep)}")
+
+        # logical port: SpoofGuard, DFW
+        lp = self.port_name(kind, ep)
+        if self.src_mac != ep.mac or p.src_ip != ep.ip:
+            self.hop(lp, DeviceKind.PORT, "spoofguard", f"{mac_to_str(self.src_mac)} {ip_to_str(p.src_ip)}",
+                     f"not the port's ({mac_to_str(ep.mac)} {ip_to_str(ep.ip)})")
+            self.end(Verdict.DROPPED, Reason.SPOOFGUARD, lp, DeviceKind.PORT)
+        self.dfw(lp)
+        self.segment(seg)
+
+    def from_uplink(self, index: int):
+        c = self.c
+        up = c.uplinks[index]
+        self.malformed(up.name, DeviceKind.UPLINK)
+        self.src_mac = self.src_mac if self.src_mac is not None else 0
+        self.dst_mac = c.settings.router_mac
+        t0 = self.rib[f"{c.t0.name}-sr"] if c.t0.edge else self.rib[c.t0.name]
+        self.host = t0.host or next(h.name for h in c.hosts if not h.edge)
+        self.hop(up.name, DeviceKind.UPLINK, "", "", f"to {t0.name}")
+        self.route(t0, up.ip)
+
+    def dfw(self, lp: str):
+        p = self.p
+        self.dfw_done = True
+        dst, src = ipaddress.IPv4Address(p.dst_ip), ipaddress.IPv4Address(p.src_ip)
+        for rule in self.c.dfw_rules:
+            if (src in rule.src and dst in rule.dst and (rule.proto == 0 or rule.proto == p.proto)
+                    and (rule.dport_lo <= p.dport <= rule.dport_hi or p.proto not in (6, 17) and
+                         (rule.dport_lo, rule.dport_hi) == (0, 65535))):
+                self.hop(lp, DeviceKind.PORT, "dfw", f"{src}->{dst} proto {p.proto} dport {p.dport}",
+                         f"rule {rule.name}: {rule.action}")
+                if rule.action == "deny":
+                    self.end(Verdict.DROPPED, Reason.DFW_DENY, lp, DeviceKind.PORT)
+                return
+        self.hop(lp, DeviceKind.PORT, "dfw", f"{src}->{dst} proto {p.proto} dport {p.dport}",
+                 f"default: {self.c.dfw_default}")
+        if self.c.dfw_default == "deny":
+            self.end(Verdict.DROPPED, Reason.DFW_DENY, lp, DeviceKind.PORT)
+
+    def segment(self, seg):
+        """Segment L2 on the current host: router MAC -> the T1 DR, a port's MAC -> the port."""
+        key = f"vni {seg.vni}, {mac_to_str(self.dst_mac)}"
+        if self.dst_mac == self.c.settings.router_mac:
+            self.hop(seg.name, DeviceKind.SEGMENT, "segment_l2", key, f"router port {seg.t1}")
+            self.route(self.rib[seg.t1], seg.gateway)
+        hit = self.segment_port_by_mac(seg, self.dst_mac)
+        if hit is None:
+            self.hop(seg.name, DeviceKind.SEGMENT, "segment_l2", key, "miss")
+            self.end(Verdict.DROPPED, Reason.UNKNOWN_MAC, seg.name, DeviceKind.SEGMENT)
+        self.hop(seg.name, DeviceKind.SEGMENT, "segment_l2", key, f"logical port {self.port_name(*hit)}")
+        self.deliver(seg, *hit)
+
+    def tunnel(self, dst_host: str, vni: int):
+        """Geneve from the current host to ``dst_host``; the MTU check is the encapsulating host's."""
+        c = self.c
+        a, b = c.host(self.host), c.host(dst_host)
+        ov = c.settings.geneve_overhead
+        name = tunnel_name(a.name, b.name)
+        mtu = min(a.mtu, b.mtu)
+        outer_ip_len = self.p.size + ov
+        self.outer = {"src_tep": ip_to_str(a.tep), "dst_tep": ip_to_str(b.tep), "udp_dport": GENEVE_UDP_PORT,
+                      "vni": vni, "outer_ip_len": outer_ip_len, "outer_frame": outer_ip_len + ETH_HEADER}
+        key = f"{ip_to_str(a.tep)}->{ip_to_str(b.tep)} vni {vni}"
+        if outer_ip_len > mtu:
+            self.hop(name, DeviceKind.TUNNEL, "mtu", key, f"{self.p.size} + {ov} > MTU {mtu}")
+            self.end(Verdict.DROPPED, Reason.MTU_EXCEEDED, name, DeviceKind.TUNNEL)
+        self.hop(name, DeviceKind.TUNNEL, "tep", key, f"encap to {b.name}, {outer_ip_len} <= MTU {mtu}")
+        self.res.tunnels.append(Tunnel(a.name, b.name, vni, outer_ip_len + ETH_HEADER))
+        self.host = b.name
+        self.outer = None  # decapsulated on arrival
+
+    def route(self, r: RouterInstance, arrive_ip: int):
+        p = self.p
+        kind = DeviceKind.EDGE if r.sr else (DeviceKind.T0 if r.kind == "t0" else DeviceKind.T1)
+        if r.sr:
+            self.res.via_edge = True
+            if self.host != r.host:
+                self.tunnel(r.host, r.transit_vni)
+        route: Route | None = lookup(r, p.dst_ip)
+        key = f"{ip_to_str(p.dst_ip)} (in on {ip_to_str(arrive_ip)})"
+        if route is None:
+            self.hop(r.name, kind, "route", key, "no route")
+            self.end(Verdict.DROPPED, Reason.NO_ROUTE, r.name, kind)
+        if route.kind == "local":
+            self.hop(r.name, kind, "route", key, f"{route.prefix} local")
+            self.responds(p.dst_ip, r.name)
+            self.end(Verdict.DELIVERED, Reason.NONE, r.name, kind)
+        if self.ttl <= 1:
+            self.hop(r.name, kind, "route", key, f"TTL {self.ttl}: time exceeded from {ip_to_str(arrive_ip)}")
+            self.responds(arrive_ip, r.name)
+            self.end(Verdict.DROPPED, Reason.TTL_EXPIRED, r.name, kind)
+        self.ttl -= 1
+        self.responds(arrive_ip, r.name)
+        self.src_mac = self.c.settings.router_mac
+        if route.kind == "router":
+            self.hop(r.name, kind, "route", key, f"{route.prefix} -> {route.next_router} at {ip_to_str(route.arrive_ip)}")
+            self.route(self.rib[route.next_router], route.arrive_ip)
+        if route.kind == "uplink":
+            self.hop(r.name, kind, "route", key, f"{route.prefix} -> uplink {route.uplink}")
+            self.dst_mac = None
+            self.hop(route.uplink, DeviceKind.UPLINK, "", "", "out to the physical network")
+            self.end(Verdict.EXITED, Reason.NONE, route.uplink, DeviceKind.UPLINK)
+        # connected: neighbor on the segment
+        seg = next(s for s in self.c.segments if s.name == route.segment)
+        nb = self.segment_neighbor(seg, p.dst_ip)
+        if nb is None:
+            self.hop(r.name, kind, "neighbor", f"{seg.name} {ip_to_str(p.dst_ip)}", "miss (ARP unanswered)")
+            self.end(Verdict.DROPPED, Reason.NO_NEIGHBOR, r.name, kind)
+        self.dst_mac = nb[1].mac
+        self.hop(r.name, kind, "neighbor", f"{seg.name} {ip_to_str(p.dst_ip)}", mac_to_str(nb[1].mac))
+        self.segment(seg)
+
+    def deliver(self, seg, kind, ep):
+        """Hand to a logical port: tunnel to its host if needed, then VIF/OVS to the endpoint."""
+        c = self.c
+        dst_host = self.host_of(kind, ep)
+        if dst_host != self.host:
+            self.tunnel(dst_host, seg.vni)
+        lp = self.port_name(kind, ep)
+        if not self.dfw_done:
+            self.dfw(lp)
+        if kind == "node":
+            self.hop(vif_name(ep.name), DeviceKind.VIF, "port", lp, "untagged to the node VM")
+            self.hop(ep.name, DeviceKind.NODE, "", "", "delivered to eth0")
+            self.responds(self.p.dst_ip, ep.name)
+            self.end(Verdict.DELIVERED, Reason.NONE, ep.name, DeviceKind.NODE)
+        node = c.node(ep.node)
+        self.vlan = ep.vlan
+        self.hop(vif_name(node.name), DeviceKind.VIF, "port", lp, f"tag {ep.vlan} onto the trunk")
+        ovs = ovs_name(node.name)
+        key = f"vlan {ep.vlan}, {mac_to_str(self.dst_mac)}"
+        if self.dst_mac != ep.mac:
+            self.hop(ovs, DeviceKind.OVS, "ovs_mac", key, "miss (no other port in this VLAN)")
+            self.end(Verdict.DROPPED, Reason.UNKNOWN_MAC, ovs, DeviceKind.OVS)
+        self.hop(ovs, DeviceKind.OVS, "ovs_mac", key, f"pod port of {ep.key}, untag")
+        self.vlan = None
+        self.hop(ep.key, DeviceKind.POD, "", "", "delivered to eth0")
+        self.responds(self.p.dst_ip, ep.key)
+        self.end(Verdict.DELIVERED, Reason.NONE, ep.key, DeviceKind.POD)
+
+
+def walk(cluster: Cluster, ingress: Ingress, packet: Packet) -> Result:
+    """Walk one packet from ``ingress``; returns its verdict and every hop."""
+    return _Walk(cluster, packet).run(ingress)
