@@ -17,9 +17,11 @@ Routes (``kind``):
 
 T1 DR: local gateway ``.1`` (and link IP without SR); connected subnet; 0/0 -> T0 DR (arriving
 on the T0 link IP), or -> own SR when the T1 has one. T1 SR: subnet -> own DR; 0/0 -> T0 DR.
-T0 DR: each namespace/node subnet -> that T1 (its SR when it has one), arriving on the T1 link
-IP; 0/0 -> T0 SR when the T0 has an edge. T0 SR (or the T0 DR when the T0 has no edge):
-uplink subnets and static routes -> uplink; cluster subnets -> T0 DR.
+T0 DR: each namespace/node subnet and each /31 router link -> that T1 (its SR when it has one),
+arriving on the T1 link IP; 0/0 -> T0 SR when the T0 has an edge. T0 SR (or the T0 DR when the
+T0 has no edge): uplink subnets and static routes -> uplink; segment subnets and router links
+-> T0 DR. No route points back the way it came, so the RIB has no loops (the TTL still ends
+any a user's static routes could make).
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ _ANY = ipaddress.IPv4Network("0.0.0.0/0")
 
 def _host(ip: int) -> ipaddress.IPv4Network:
     return ipaddress.IPv4Network((ip, 32))
+
+
+def _link(r) -> ipaddress.IPv4Network:
+    """The /31 router link between the T0 and T1 ``r``."""
+    return ipaddress.IPv4Network((r.link_t0_ip, 31))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +88,7 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
             routes += [Route(_host(r.link_t1_ip), "local"),
                        Route(_ANY, "router", next_router=t0.name, arrive_ip=r.link_t0_ip)]
             dr[r.name] = RouterInstance(r.name, r.name, "t1", False, None, None, tuple(routes))
-            t0_dr_routes.append(Route(s.subnet, "router", next_router=r.name, arrive_ip=r.link_t1_ip))
+            nxt = r.name
         else:
             routes += [Route(_host(TRANSIT_DR_IP), "local"),
                        Route(_ANY, "router", next_router=sr_name(r.name), arrive_ip=TRANSIT_SR_IP)]
@@ -90,7 +97,9 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
                          Route(s.subnet, "router", next_router=r.name, arrive_ip=TRANSIT_DR_IP),
                          Route(_ANY, "router", next_router=t0.name, arrive_ip=r.link_t0_ip))
             sr[sr_name(r.name)] = RouterInstance(sr_name(r.name), r.name, "t1", True, r.edge, r.transit_vni, sr_routes)
-            t0_dr_routes.append(Route(s.subnet, "router", next_router=sr_name(r.name), arrive_ip=r.link_t1_ip))
+            nxt = sr_name(r.name)
+        t0_dr_routes.append(Route(s.subnet, "router", next_router=nxt, arrive_ip=r.link_t1_ip))
+        t0_dr_routes.append(Route(_link(r), "router", next_router=nxt, arrive_ip=r.link_t1_ip))
     t0_dr_routes += [Route(_host(r.link_t0_ip), "local") for r in c.t1s]
 
     north = [Route(ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False), "uplink", uplink=u.name) for u in c.uplinks]
@@ -107,8 +116,8 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
                          Route(_ANY, "router", next_router=sr_name(t0.name), arrive_ip=TRANSIT_SR_IP)]
         dr[t0.name] = RouterInstance(t0.name, t0.name, "t0", False, None, t0.transit_vni, tuple(t0_dr_routes))
         south = [Route(s.subnet, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for s in c.segments]
-        south += [Route(c.settings.link_cidr, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP),
-                  Route(_host(TRANSIT_SR_IP), "local")]
+        south += [Route(_link(r), "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for r in c.t1s]
+        south.append(Route(_host(TRANSIT_SR_IP), "local"))
         sr[sr_name(t0.name)] = RouterInstance(sr_name(t0.name), t0.name, "t0", True, t0.edge, t0.transit_vni,
                                               tuple(north + south))
     return {**dr, **sr}
