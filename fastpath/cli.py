@@ -137,7 +137,7 @@ def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_ma
         res = trace_packet(c, src, dst, ttl=ttl, proto=_proto(proto), sport=sport, dport=dport, size=size,
                            src_ip=src_ip, src_mac=mac)
     except (LookupError, ValueError) as exc:
-        raise UserError(str(exc).strip("'\"")) from None
+        raise UserError(exc.args[0] if exc.args else str(exc)) from None
     if as_json:
         out = {"src": src, "dst": dst, "ttl_in": ttl, **res.as_dict()}
         click.echo(json.dumps(out, indent=1))

@@ -1,0 +1,100 @@
+"""The command line, run as a user runs it: a real subprocess, stdout, stderr and exit code."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fastpath.model import generate, load
+
+
+def run(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "fastpath", *args], capture_output=True, text=True, timeout=120)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_trace_json_answers_the_seed_question():
+    out = json.loads(run("trace", "kube-system/kube-dns", "worker-2", "--json").stdout)
+    assert out["verdict"] == "delivered" and out["reason"] == "" and out["device"] == "worker-2"
+    assert out["traceroute"] == ["172.16.1.1", "100.64.0.2", "100.64.0.1", "172.15.0.4"]
+    assert out["ttl_out"] == 61 and out["ttl_in"] == 64
+    assert all({"device", "kind", "ttl"} <= set(h) for h in out["hops"])
+    assert [h["kind"] for h in out["hops"]][:3] == ["pod", "ovs", "vif"]
+
+
+def test_trace_with_ttl_1_ends_at_the_first_gateway():
+    out = json.loads(run("trace", "kube-system/kube-dns", "worker-2", "--ttl", "1", "--json").stdout)
+    assert (out["verdict"], out["reason"], out["device"]) == ("dropped", "ttl-expired", "t1-kube-system")
+    assert out["traceroute"] == ["172.16.1.1"]
+
+
+def test_trace_text_prints_traceroute_then_walk():
+    text = run("trace", "kube-system/kube-dns", "worker-2").stdout
+    lines = text.splitlines()
+    assert lines[0].startswith("traceroute kube-system/kube-dns -> worker-2")
+    for n, ip in enumerate(["172.16.1.1", "100.64.0.2", "100.64.0.1", "172.15.0.4"], 1):
+        assert any(line.split()[:2] == [str(n), ip] for line in lines)
+    assert "walk" in text and "geneve" in text
+
+
+def test_trace_options_reach_the_packet():
+    out = json.loads(run("trace", "default/nginx-1", "db/postgres-0", "--proto", "tcp", "--dport", "5432",
+                         "--size", "200", "--json").stdout)
+    assert out["reason"] == "dfw-deny"
+    out = json.loads(run("trace", "kube-system/kube-dns", "worker-2", "--size", "1551", "--json").stdout)
+    assert out["reason"] == "mtu-exceeded"
+    out = json.loads(run("trace", "kube-system/kube-dns", "worker-2", "--src-ip", "172.16.1.9", "--json").stdout)
+    assert out["reason"] == "spoofguard"
+
+
+def test_demo_prints_the_cluster_and_the_seed_traceroute():
+    text = run("demo").stdout
+    assert "kube-system/kube-dns" in text and "worker-1" in text and "9 pods" in text
+    assert "traceroute kube-system/kube-dns -> worker-2" in text
+    assert "delivered" in text and "100.64.0.1" in text
+
+
+@pytest.mark.parametrize("args,phrase", [
+    (("trace", "nope/nope", "worker-2"), "no pod 'nope/nope'"),
+    (("trace", "kube-system/kube-dns", "not-a-thing"), "neither an IPv4 address"),
+    (("trace", "kube-system/kube-dns", "worker-2", "--proto", "xyz"), "--proto"),
+    (("trace", "kube-system/kube-dns", "worker-2", "--src-mac", "zz"), "not a MAC address"),
+    (("trace", "a/b", "c", "--cluster", "/nonexistent/spec.yaml"), "cannot read spec"),
+])
+def test_user_errors_are_one_line_and_exit_2(args, phrase):
+    proc = run(*args, check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert phrase in proc.stderr
+
+
+def test_bad_spec_file_prints_the_field_path(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("hosts:\n  - name: esx-1\nnodes:\n  - {name: n1, host: esx-1}\nnamespaces: [{name: a}]\n"
+                   "pods:\n  - {name: p, namespace: a, node: n1, vlan: 5000}\n")
+    proc = run("check", str(bad), check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == "fastpath: error: pods[0].vlan: VLAN tag 5000 of a/p is outside 1..4093"
+    bad.write_text("hosts: [\n")
+    proc = run("check", str(bad), check=False)
+    assert proc.returncode == 2 and "malformed YAML" in proc.stderr and f"{bad}:" in proc.stderr
+
+
+def test_trace_answers_any_pair_of_a_generated_10000_pod_cluster(tmp_path):
+    spec = tmp_path / "big.json"
+    summary = json.loads(run("generate", "--hosts", "10", "--nodes-per-host", "4", "--pods-per-node", "250",
+                             "--namespaces", "20", "--service-t1-fraction", "0.3", "--out", str(spec)).stdout)
+    assert summary["pods"] == 10_000
+    c = load(spec)
+    rng = np.random.default_rng(11)
+    names = list(c.pod_index) + [n.name for n in c.nodes]
+    for _ in range(4):
+        a, b = (names[i] for i in rng.integers(0, len(names), 2))
+        out = json.loads(run("trace", a, b, "--cluster", str(spec), "--json").stdout)
+        assert out["verdict"] == "delivered", (a, b, out["reason"])
+        want = c.pod(b).ip if "/" in b else c.node(b).ip
+        assert out["traceroute"][-1] == ".".join(str(want >> s & 255) for s in (24, 16, 8, 0))
