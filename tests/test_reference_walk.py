@@ -249,3 +249,34 @@ def test_every_pair_of_the_seed_gets_exactly_one_verdict(seed):
             assert res.verdict in Verdict
             dfw = a.startswith("default/") and b.startswith("db/")
             assert res.verdict is (Verdict.DROPPED if dfw else Verdict.DELIVERED), (a, b, res.reason)
+
+
+def test_tagged_frame_from_a_pod_is_discarded_by_the_access_port(seed):
+    pod = seed.pod("kube-system/kube-dns")
+    res = walk(seed, Ingress("pod", pod.index), Packet(pod.ip, seed.node("worker-2").ip, vlan=pod.vlan))
+    assert (res.reason, res.device) == (Reason.UNKNOWN_VLAN, "ovs@worker-1")
+
+
+def test_tagged_frame_from_a_node_reaches_the_pod_port_and_meets_spoofguard(seed):
+    node = seed.node("worker-1")
+    dns = seed.pod("kube-system/kube-dns")
+    res = walk(seed, Ingress("node", seed.node_index["worker-1"]), Packet(node.ip, seed.node("worker-2").ip, vlan=dns.vlan))
+    assert (res.reason, res.device) == (Reason.SPOOFGUARD, "lp:kube-system/kube-dns")
+    # the same frame with the pod's own addresses passes: the VIF cannot tell who tagged it
+    res = walk(seed, Ingress("node", seed.node_index["worker-1"]),
+               Packet(dns.ip, seed.node("worker-2").ip, vlan=dns.vlan, src_mac=dns.mac))
+    assert res.verdict is Verdict.DELIVERED and res.ttl_out == 61
+
+
+@pytest.mark.parametrize("vlan", [4000, 4095])
+def test_node_frame_with_an_unused_tag_is_dropped_at_the_vif(seed, vlan):
+    node = seed.node("worker-1")
+    res = walk(seed, Ingress("node", seed.node_index["worker-1"]), Packet(node.ip, 1, vlan=vlan))
+    assert (res.reason, res.device) == (Reason.UNKNOWN_VLAN, "vif@worker-1")
+
+
+@pytest.mark.parametrize("vlan", [4096, 65535])
+def test_impossible_vlan_ids_are_malformed(seed, vlan):
+    pod = seed.pod("kube-system/kube-dns")
+    res = walk(seed, Ingress("pod", pod.index), Packet(pod.ip, 1, vlan=vlan))
+    assert res.reason is Reason.MALFORMED

@@ -11,8 +11,10 @@ The path, for a packet a pod sends::
     (SpoofGuard, DFW) -> segment L2 -> [T1 DR -> T0 DR -> T1 DR ...] -> neighbor -> logical port
     -> Geneve tunnel when the port is on another host -> VIF (push tag) -> OVS -> pod eth0
 
-A node sends untagged straight onto its VIF (its own logical port on the node segment). A
-packet from a T0 uplink enters the T0's service router on its edge node; the DFW then runs at
+A node sends untagged straight onto its VIF (its own logical port on the node segment); a frame
+it tags is demuxed like one from the OVS trunk, to the logical port of the pod with that tag
+(where SpoofGuard meets it). A pod's port is an OVS access port, which discards tagged frames.
+A VID above 4095 cannot exist on the wire (12 bits): ``malformed``. A packet from a T0 uplink enters the T0's service router on its edge node; the DFW then runs at
 the destination port. A router with a service router (SR) is crossed DR -> SR -> ... and the SR
 runs on its edge node, so reaching it from another host costs a tunnel (the router's transit
 VNI). Order inside a router, as in Linux: route lookup (own address -> delivered; no match ->
@@ -52,6 +54,7 @@ class Packet:
     size: int = 100  # IPv4 total length of the inner packet, bytes
     src_mac: int | None = None
     dst_mac: int | None = None
+    vlan: int = 0  # 802.1Q VID the sender put on the frame; 0 = untagged
 
 
 @dataclass(frozen=True)
@@ -210,8 +213,9 @@ class _Walk:
 
     def malformed(self, device, kind):
         p = self.p
-        if p.ttl <= 0 or p.ttl > 255 or not MIN_IP_PACKET <= p.size <= MAX_IP_PACKET or not 0 <= p.proto <= 255:
-            self.hop(device, kind, "sanity", f"ttl={p.ttl} len={p.size}", "malformed")
+        if (p.ttl <= 0 or p.ttl > 255 or not MIN_IP_PACKET <= p.size <= MAX_IP_PACKET or not 0 <= p.proto <= 255
+                or not 0 <= p.vlan <= 4095):
+            self.hop(device, kind, "sanity", f"ttl={p.ttl} len={p.size} vlan={p.vlan}", "malformed")
             self.end(Verdict.DROPPED, Reason.MALFORMED, device, kind)
 
     def from_endpoint(self, ingress: Ingress):
@@ -249,6 +253,10 @@ class _Walk:
             node = c.node(ep.node)
             # OVS: the pod's port is an access port in VLAN = its tag; uplink is a trunk
             ovs = ovs_name(node.name)
+            if p.vlan:
+                self.vlan = p.vlan
+                self.hop(ovs, DeviceKind.OVS, "ovs_port", f"access port vlan {ep.vlan}", f"tagged frame (vid {p.vlan}) discarded")
+                self.end(Verdict.DROPPED, Reason.UNKNOWN_VLAN, ovs, DeviceKind.OVS)
             self.vlan = ep.vlan
             key = f"vlan {ep.vlan}, {mac_to_str(self.dst_mac)}"
             if self.dst_mac == ep.mac:
@@ -259,6 +267,19 @@ class _Walk:
             vif = vif_name(node.name)
             self.hop(vif, DeviceKind.VIF, "vif", f"{node.name}, vlan {ep.vlan}", f"logical port {self.port_name(kind, ep)}")
             self.vlan = None  # the VIF strips the tag onto the logical port
+        elif p.vlan:
+            # a node's tagged frame: the VIF demuxes it to the child port of the pod with that tag
+            vif = vif_name(ep.name)
+            self.vlan = p.vlan
+            rows = c.pods_on_node(ep.name)
+            hit = [int(i) for i in rows if int(c.pods.vlan[i]) == p.vlan]
+            if not hit:
+                self.hop(vif, DeviceKind.VIF, "vif", f"{ep.name}, vlan {p.vlan}", "miss")
+                self.end(Verdict.DROPPED, Reason.UNKNOWN_VLAN, vif, DeviceKind.VIF)
+            kind, ep = "pod", c.pods[hit[0]]
+            seg = self.segment_of(kind, ep)
+            self.hop(vif, DeviceKind.VIF, "vif", f"{ep.node}, vlan {p.vlan}", f"logical port {self.port_name(kind, ep)}")
+            self.vlan = None
         else:
             vif = vif_name(ep.name)
             self.hop(vif, DeviceKind.VIF, "vif", f"{ep.name}, untagged", f"logical port {self.port_name(kind, ep)}")
@@ -276,6 +297,10 @@ class _Walk:
         c = self.c
         up = c.uplinks[index]
         self.malformed(up.name, DeviceKind.UPLINK)
+        if self.p.vlan:
+            self.vlan = self.p.vlan
+            self.hop(up.name, DeviceKind.UPLINK, "uplink", f"vid {self.p.vlan}", "tagged frame on an untagged uplink")
+            self.end(Verdict.DROPPED, Reason.UNKNOWN_VLAN, up.name, DeviceKind.UPLINK)
         self.src_mac = self.src_mac if self.src_mac is not None else 0
         self.dst_mac = c.settings.router_mac
         t0 = self.rib[f"{c.t0.name}-sr"] if c.t0.edge else self.rib[c.t0.name]
