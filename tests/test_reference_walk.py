@@ -264,8 +264,12 @@ def test_tagged_frame_from_a_node_reaches_the_pod_port_and_meets_spoofguard(seed
     assert (res.reason, res.device) == (Reason.SPOOFGUARD, "lp:kube-system/kube-dns")
     # the same frame with the pod's own addresses passes: the VIF cannot tell who tagged it
     res = walk(seed, Ingress("node", seed.node_index["worker-1"]),
-               Packet(dns.ip, seed.node("worker-2").ip, vlan=dns.vlan, src_mac=dns.mac))
+               Packet(dns.ip, seed.node("worker-2").ip, vlan=dns.vlan, src_mac=dns.mac, dst_mac=seed.settings.router_mac))
     assert res.verdict is Verdict.DELIVERED and res.ttl_out == 61
+    # left to its own stack the node addresses worker-2 on-link: unknown on the pod's segment
+    res = walk(seed, Ingress("node", seed.node_index["worker-1"]),
+               Packet(dns.ip, seed.node("worker-2").ip, vlan=dns.vlan, src_mac=dns.mac))
+    assert (res.reason, res.device) == (Reason.UNKNOWN_MAC, "ls-kube-system")
 
 
 @pytest.mark.parametrize("vlan", [4000, 4095])
