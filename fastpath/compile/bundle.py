@@ -1,0 +1,243 @@
+"""The compiled bundle: every table the fast path reads, as immutable numpy arrays.
+
+What?
+-----
+`compile_cluster` turns a `Cluster` into a `Tables`: plain arrays and lookup views, read-only,
+with ids that are positions. Kernels take these arrays as arguments; nothing here is Python
+objects except the name lists kept aside for reports.
+
+Ids
+---
+- logical port: pods ``0..P-1`` (pod row), then nodes ``P..P+N-1`` (node ``n`` is port ``P+n``)
+- segment: `Cluster.segments` order: 0 = the node segment, ``1 + k`` = namespace ``k``
+- host: `Cluster.hosts` order (transport nodes and edges)
+- router instance: order of `fastpath.model.routing.rib` (DRs in router order, then SRs)
+- route: the rib's routes, instance by instance, each in its listed order
+- uplink: `Cluster.uplinks` order
+
+Arrays (``name: dtype[shape] — meaning``; P pods, N nodes, H hosts, S segments, R router
+instances, T routes, D DFW rules)
+--------------------------------------------------------------------------------------------
+ports
+    port_kind: uint8[P+N] — `PORT_POD` (= DeviceKind.POD) or `PORT_NODE` (= DeviceKind.NODE)
+    port_node: int32[P+N] — node the port's pod runs on / the node itself
+    port_host: int32[P+N] — host (hypervisor) of that node
+    port_segment: int32[P+N] — segment id (node ports: 0)
+    port_ip: uint32[P+N] — IPv4 address
+    port_mac: uint64[P+N] — MAC (48 bits)
+    port_vlan: uint16[P+N] — access VLAN of the pod's OVS port; 0 for node ports (untagged)
+nodes, hosts
+    node_host: int32[N] — host of node n
+    host_tep: uint32[H] — tunnel endpoint IP
+    host_mtu: int32[H] — underlay MTU
+    host_is_edge: bool[H] — an edge node (hosts SRs)
+ovs_mac (exact table, `OVS_MAC` below) — the OVS bridge MAC table of every node
+    key (node << 12 | vlan, mac) -> the pod's port for its own MAC, `OVS_UPLINK` for the
+    router MAC: exactly these two entries per pod VLAN
+vif (exact table) — the node VIF's VLAN -> logical port map
+    key (node, vlan) -> the pod's port
+segment_l2 (exact table) — each segment's MAC table
+    key (segment, mac) -> logical port (pods and nodes), plus (segment, router MAC) -> `L2_ROUTER`
+neighbor (exact table) — each segment's ARP table
+    key (segment, ip) -> logical port (pods and nodes)
+segments
+    seg_vni: uint32[S] — Geneve VNI
+    seg_router: int32[S] — router instance of the segment's T1 DR
+    seg_gateway: uint32[S] — gateway IP (the T1 downlink, ``.1``)
+routers
+    rtr_is_sr: bool[R] — a service router (else a distributed router)
+    rtr_host: int32[R] — edge host of an SR; -1 for a DR (runs wherever the packet is)
+    rtr_transit_vni: uint32[R] — VNI of the DR <-> SR transit segment; 0 if none
+    rtr_kind: uint8[R] — `RTR_T1` (= DeviceKind.T1) or `RTR_T0` (= DeviceKind.T0)
+routes
+    route_lpm (LPM table, `fastpath.tables.lpm`) — (router instance, dst IP) -> route
+    route_router: int32[T] — router instance holding the route
+    route_network: uint32[T] — prefix network
+    route_prefix_len: uint8[T] — prefix length
+    route_kind: uint8[T] — `ROUTE_LOCAL` / `ROUTE_CONNECTED` / `ROUTE_ROUTER` / `ROUTE_UPLINK`
+    route_arg: int32[T] — connected: segment id; router: next router instance; uplink:
+        uplink id; local: -1
+    route_arrive_ip: uint32[T] — router: address on the next router the packet arrives on; 0
+        otherwise
+    A route that repeats an earlier prefix of its router keeps its row but is never returned.
+dfw (first match wins, rule order)
+    dfw_src_net, dfw_src_mask, dfw_dst_net, dfw_dst_mask: uint32[D] — match iff
+        ``ip & mask == net``
+    dfw_proto: uint8[D] — IP protocol, 0 = any
+    dfw_dport_lo, dfw_dport_hi: uint16[D] — destination port range, inclusive
+    dfw_action: uint8[D] — `DFW_ALLOW` / `DFW_DENY`
+    dfw_default: int — action when no rule matches
+names (Python tuples, for reports): router_names[R], uplink_names, dfw_rule_names[D]
+
+Memory
+------
+The exact tables dominate: 5 entries per pod at 16 bytes a slot and load `COMPILE_MAX_LOAD`
+(0.9) cost ~89 bytes per pod; the port columns 27. A generated cluster of 1M pods compiles to
+~116 bytes per pod (`Tables.sizes()` gives the breakdown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import NamedTuple
+
+import numpy as np
+
+from ..tables.exact import ExactTable
+from ..tables.lpm import LpmTable
+from ..verdicts import DeviceKind
+
+PORT_POD = int(DeviceKind.POD)
+PORT_NODE = int(DeviceKind.NODE)
+
+OVS_VLAN_BITS = 12
+"""ovs_mac key word 0 is ``node << OVS_VLAN_BITS | vlan``."""
+OVS_UPLINK = -2
+"""ovs_mac value: send out of the bridge's uplink to the node VIF (the router MAC)."""
+L2_ROUTER = -2
+"""segment_l2 value: the destination is the segment's router port (the router MAC)."""
+
+ROUTE_LOCAL, ROUTE_CONNECTED, ROUTE_ROUTER, ROUTE_UPLINK = 0, 1, 2, 3
+ROUTE_KINDS = ("local", "connected", "router", "uplink")
+"""Route kind code -> `fastpath.model.routing.Route.kind`."""
+
+RTR_T1 = int(DeviceKind.T1)
+RTR_T0 = int(DeviceKind.T0)
+
+DFW_ALLOW, DFW_DENY = 0, 1
+DFW_ACTIONS = ("allow", "deny")
+
+COMPILE_MAX_LOAD = 0.9
+"""Load of the per-pod exact tables: 16 / 0.9 = 17.8 bytes a slot per entry."""
+
+
+class TableSize(NamedTuple):
+    bytes: int
+    entries: int
+
+
+# table -> its array fields and the count `sizes()` reports as entries
+_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
+    "ports": (("port_kind", "port_node", "port_host", "port_segment", "port_ip", "port_mac", "port_vlan"), "n_ports"),
+    "nodes": (("node_host",), "n_nodes"),
+    "hosts": (("host_tep", "host_mtu", "host_is_edge"), "n_hosts"),
+    "ovs_mac": (("ovs_mac",), "ovs_mac.size"),
+    "vif": (("vif",), "vif.size"),
+    "segment_l2": (("segment_l2",), "segment_l2.size"),
+    "neighbor": (("neighbor",), "neighbor.size"),
+    "segments": (("seg_vni", "seg_router", "seg_gateway"), "n_segments"),
+    "routers": (("rtr_is_sr", "rtr_host", "rtr_transit_vni", "rtr_kind"), "n_routers"),
+    "route_lpm": (("route_lpm",), "route_lpm.size"),
+    "routes": (("route_router", "route_network", "route_prefix_len", "route_kind", "route_arg",
+                "route_arrive_ip"), "n_routes"),
+    "dfw": (("dfw_src_net", "dfw_src_mask", "dfw_dst_net", "dfw_dst_mask", "dfw_proto", "dfw_dport_lo",
+             "dfw_dport_hi", "dfw_action"), "n_dfw_rules"),
+}
+
+
+def _nbytes(value) -> int:
+    """Bytes of the arrays in a field: an array, or a table view (a NamedTuple of arrays)."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, tuple):
+        return sum(v.nbytes for v in value if isinstance(v, np.ndarray))
+    return 0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Tables:
+    """The compiled cluster (see the module docstring for every field)."""
+
+    n_pods: int
+    n_nodes: int
+    n_hosts: int
+    n_segments: int
+    n_routers: int
+    n_routes: int
+    n_dfw_rules: int
+    # ports
+    port_kind: np.ndarray
+    port_node: np.ndarray
+    port_host: np.ndarray
+    port_segment: np.ndarray
+    port_ip: np.ndarray
+    port_mac: np.ndarray
+    port_vlan: np.ndarray
+    # nodes, hosts
+    node_host: np.ndarray
+    host_tep: np.ndarray
+    host_mtu: np.ndarray
+    host_is_edge: np.ndarray
+    # L2
+    ovs_mac: ExactTable
+    vif: ExactTable
+    segment_l2: ExactTable
+    neighbor: ExactTable
+    # segments
+    seg_vni: np.ndarray
+    seg_router: np.ndarray
+    seg_gateway: np.ndarray
+    # routers
+    rtr_is_sr: np.ndarray
+    rtr_host: np.ndarray
+    rtr_transit_vni: np.ndarray
+    rtr_kind: np.ndarray
+    # routes
+    route_lpm: LpmTable
+    route_router: np.ndarray
+    route_network: np.ndarray
+    route_prefix_len: np.ndarray
+    route_kind: np.ndarray
+    route_arg: np.ndarray
+    route_arrive_ip: np.ndarray
+    # dfw
+    dfw_src_net: np.ndarray
+    dfw_src_mask: np.ndarray
+    dfw_dst_net: np.ndarray
+    dfw_dst_mask: np.ndarray
+    dfw_proto: np.ndarray
+    dfw_dport_lo: np.ndarray
+    dfw_dport_hi: np.ndarray
+    dfw_action: np.ndarray
+    dfw_default: int
+    # names, kept aside
+    router_names: tuple[str, ...]
+    uplink_names: tuple[str, ...]
+    dfw_rule_names: tuple[str, ...]
+
+    @property
+    def n_ports(self) -> int:
+        return self.n_pods + self.n_nodes
+
+    def __post_init__(self):
+        for f in fields(self):
+            v = getattr(self, f.name)
+            arrays = [v] if isinstance(v, np.ndarray) else [a for a in v if isinstance(a, np.ndarray)] \
+                if isinstance(v, tuple) else []
+            for a in arrays:
+                a.setflags(write=False)
+
+    def _count(self, path: str) -> int:
+        obj = self
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        return int(obj)
+
+    def sizes(self) -> dict[str, TableSize]:
+        """Bytes and entries of each table (the groups of the module docstring)."""
+        return {name: TableSize(sum(_nbytes(getattr(self, f)) for f in names), self._count(count))
+                for name, (names, count) in _GROUPS.items()}
+
+    def nbytes(self) -> int:
+        """Bytes of every array in the bundle."""
+        return sum(s.bytes for s in self.sizes().values())
+
+    def report(self) -> str:
+        """`sizes()` as a table, with bytes per pod."""
+        per = max(self.n_pods, 1)
+        lines = [f"{'table':<12} {'entries':>10} {'bytes':>13} {'B/pod':>7}"]
+        for name, s in self.sizes().items():
+            lines.append(f"{name:<12} {s.entries:>10,} {s.bytes:>13,} {s.bytes / per:>7.1f}")
+        total = self.nbytes()
+        lines.append(f"{'total':<12} {'':>10} {total:>13,} {total / per:>7.1f}")
+        return "\n".join(lines)

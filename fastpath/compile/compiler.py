@@ -1,0 +1,30 @@
+"""`compile_cluster`: the model -> the immutable `Tables` bundle, one builder per table kind."""
+
+from __future__ import annotations
+
+from ..model.cluster import Cluster
+from .bundle import Tables
+from .dfw import compile_dfw
+from .ports import compile_ports
+from .routers import compile_routers
+from .switching import compile_switching
+
+
+def compile_cluster(cluster: Cluster) -> Tables:
+    """Compile every table of `cluster` (see `fastpath.compile.bundle` for the layout)."""
+    ports = compile_ports(cluster)
+    routers = compile_routers(cluster)
+    return Tables(
+        n_pods=len(cluster.pods),
+        n_nodes=len(cluster.nodes),
+        n_hosts=len(cluster.hosts),
+        n_segments=len(cluster.segments),
+        n_routers=len(routers["router_names"]),
+        n_routes=routers["route_kind"].shape[0],
+        n_dfw_rules=len(cluster.dfw_rules),
+        **ports,
+        **compile_switching(cluster, ports),
+        **routers,
+        **compile_dfw(cluster),
+        uplink_names=tuple(u.name for u in cluster.uplinks),
+    )

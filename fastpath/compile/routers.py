@@ -1,0 +1,64 @@
+"""Segments, router instances and their routes, from the control plane's RIB.
+
+Router instance ids are the order of `routing.rib` (dict order: DRs, then SRs); routes are
+numbered instance by instance in each instance's listed order, so route ``t`` of the bundle
+is ``rib[...][router].routes[t - first route of that router]``. The LPM over all instances
+keeps the first of two equal prefixes of one router, as `routing.lookup` does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model import routing
+from ..model.cluster import Cluster
+from ..tables import lpm
+from .bundle import (ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK, RTR_T0, RTR_T1)
+
+_ROUTE_KIND = {"local": ROUTE_LOCAL, "connected": ROUTE_CONNECTED, "router": ROUTE_ROUTER, "uplink": ROUTE_UPLINK}
+
+
+def compile_routers(c: Cluster) -> dict:
+    rib = routing.rib(c)
+    names = list(rib)
+    rid = {name: i for i, name in enumerate(names)}
+    seg_id = {s.name: i for i, s in enumerate(c.segments)}
+    uplink_id = {u.name: i for i, u in enumerate(c.uplinks)}
+    insts = list(rib.values())
+
+    out: dict = {
+        "seg_vni": np.array([s.vni for s in c.segments], np.uint32),
+        "seg_router": np.array([rid[s.t1] for s in c.segments], np.int32),
+        "seg_gateway": np.array([s.gateway for s in c.segments], np.uint32),
+        "rtr_is_sr": np.array([i.sr for i in insts], bool),
+        "rtr_host": np.array([c.host_index[i.host] if i.sr else -1 for i in insts], np.int32),
+        "rtr_transit_vni": np.array([i.transit_vni or 0 for i in insts], np.uint32),
+        "rtr_kind": np.array([RTR_T1 if i.kind == "t1" else RTR_T0 for i in insts], np.uint8),
+        "router_names": tuple(names),
+    }
+
+    rows = []  # router, network, prefix_len, kind, arg, arrive_ip
+    for r, inst in enumerate(insts):
+        for rt in inst.routes:
+            if rt.kind == "connected":
+                arg = seg_id[rt.segment]
+            elif rt.kind == "router":
+                arg = rid[rt.next_router]
+            elif rt.kind == "uplink":
+                arg = uplink_id[rt.uplink]
+            else:
+                arg = -1
+            rows.append((r, int(rt.prefix.network_address), rt.prefix.prefixlen, _ROUTE_KIND[rt.kind], arg,
+                         rt.arrive_ip or 0))
+    cols = np.array(rows, dtype=np.int64).reshape(len(rows), 6)
+    out |= {
+        "route_router": cols[:, 0].astype(np.int32),
+        "route_network": cols[:, 1].astype(np.uint32),
+        "route_prefix_len": cols[:, 2].astype(np.uint8),
+        "route_kind": cols[:, 3].astype(np.uint8),
+        "route_arg": cols[:, 4].astype(np.int32),
+        "route_arrive_ip": cols[:, 5].astype(np.uint32),
+    }
+    out["route_lpm"] = lpm.build_arrays(cols[:, 0], cols[:, 1], cols[:, 2], np.arange(len(rows)),
+                                        n_routers=len(insts))
+    return out
