@@ -44,6 +44,7 @@ segments
     seg_vni: uint32[S] — Geneve VNI
     seg_router: int32[S] — router instance of the segment's T1 DR
     seg_gateway: uint32[S] — gateway IP (the T1 downlink, ``.1``)
+    seg_net, seg_mask: uint32[S] — the segment's subnet: ``ip & seg_mask == seg_net`` is on-link
 routers
     rtr_is_sr: bool[R] — a service router (else a distributed router)
     rtr_host: int32[R] — edge host of an SR; -1 for a DR (runs wherever the packet is)
@@ -125,7 +126,7 @@ _GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "vif": (("vif",), "vif.size"),
     "segment_l2": (("segment_l2",), "segment_l2.size"),
     "neighbor": (("neighbor",), "neighbor.size"),
-    "segments": (("seg_vni", "seg_router", "seg_gateway"), "n_segments"),
+    "segments": (("seg_vni", "seg_router", "seg_gateway", "seg_net", "seg_mask"), "n_segments"),
     "routers": (("rtr_is_sr", "rtr_host", "rtr_transit_vni", "rtr_kind"), "n_routers"),
     "route_lpm": (("route_lpm",), "route_lpm.size"),
     "routes": (("route_router", "route_network", "route_prefix_len", "route_kind", "route_arg",
@@ -177,6 +178,8 @@ class Tables:
     seg_vni: np.ndarray
     seg_router: np.ndarray
     seg_gateway: np.ndarray
+    seg_net: np.ndarray
+    seg_mask: np.ndarray
     # routers
     rtr_is_sr: np.ndarray
     rtr_host: np.ndarray

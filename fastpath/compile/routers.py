@@ -30,6 +30,8 @@ def compile_routers(c: Cluster) -> dict:
         "seg_vni": np.array([s.vni for s in c.segments], np.uint32),
         "seg_router": np.array([rid[s.t1] for s in c.segments], np.int32),
         "seg_gateway": np.array([s.gateway for s in c.segments], np.uint32),
+        "seg_net": np.array([int(s.subnet.network_address) for s in c.segments], np.uint32),
+        "seg_mask": np.array([int(s.subnet.netmask) for s in c.segments], np.uint32),
         "rtr_is_sr": np.array([i.sr for i in insts], bool),
         "rtr_host": np.array([c.host_index[i.host] if i.sr else -1 for i in insts], np.int32),
         "rtr_transit_vni": np.array([i.transit_vni or 0 for i in insts], np.uint32),

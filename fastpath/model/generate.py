@@ -8,7 +8,8 @@ cluster obeys the same rules as a hand-written one. Layout:
 - namespaces: ``spread`` draws each pod's namespace uniformly (seeded), so a namespace is on
   many nodes; ``packed`` gives each namespace a contiguous block of pods (few nodes each);
 - namespace k gets the k-th subnet of the pod CIDR, sized to its largest namespace;
-- pod IPs count up from ``.2`` of its subnet in pod order; pod MACs are 02:00:00:.. + row.
+- pod IPs count up from ``.2`` of its subnet in pod order, names ``ns-k/pod-0, pod-1, ..`` in
+  the same order; pod MACs are 02:00:00:.. + row.
 
 1,000 hosts x 4 nodes x 250 pods (1M pods, 200 namespaces) builds in a few seconds.
 """
@@ -21,8 +22,8 @@ import math
 import numpy as np
 
 from .addressing import NODE_MAC_BASE, POD_MAC_BASE
-from .cluster import (Cluster, DfwRule, Host, Node, PodTable, Router, Segment, Settings, SpecError, StaticRoute,
-                      Uplink)
+from .cluster import (IPV4_MIN_MTU, Cluster, DfwRule, Host, Node, PodTable, Router, Segment, Settings, SpecError,
+                      StaticRoute, Uplink)
 from .validate import validate
 
 
@@ -54,6 +55,19 @@ def generate(
             raise SpecError(arg, f"{v} must be at least {lo}")
     if placement not in ("spread", "packed"):
         raise SpecError("placement", f"{placement!r} must be 'spread' or 'packed'")
+    st = Settings()
+    tags = st.vlan_max - st.vlan_min + 1
+    if pods_per_node > tags:
+        raise SpecError("pods_per_node", f"{pods_per_node} pods on a node need more than the {tags} VLAN tags "
+                        f"({st.vlan_min}..{st.vlan_max})")
+    if max_pods is not None and max_pods < pods_per_node:
+        raise SpecError("max_pods", f"{max_pods} is less than pods_per_node {pods_per_node}")
+    if namespaces + 1 > st.link_cidr.num_addresses // 2:
+        raise SpecError("namespaces", f"{namespaces} namespaces need {namespaces + 1} router links, the link CIDR "
+                        f"{st.link_cidr} has {st.link_cidr.num_addresses // 2}")
+    if not IPV4_MIN_MTU + st.geneve_overhead <= mtu <= 65535:
+        raise SpecError("mtu", f"{mtu} must be in {IPV4_MIN_MTU + st.geneve_overhead}..65535 "
+                        f"({IPV4_MIN_MTU}-byte IPv4 minimum + {st.geneve_overhead} Geneve overhead)")
     rng = np.random.default_rng(seed)
     n_nodes = hosts * nodes_per_host
     P = n_nodes * pods_per_node
@@ -80,7 +94,7 @@ def generate(
     rank[order] = np.arange(P) - np.repeat(starts, per_ns)
     pod_ip = (base + pod_ns.astype(np.int64) * size + 2 + rank).astype(np.uint32)
     pod_mac = POD_MAC_BASE + 1 + np.arange(P, dtype=np.uint64)
-    names = [f"pod-{i}" for i in range(P)]
+    names = [f"pod-{r}" for r in rank.tolist()]  # ns-k/pod-0 .. ns-k/pod-(count-1)
 
     # hosts, edges, nodes
     settings = Settings(name=name or f"gen-{hosts}x{nodes_per_host}x{pods_per_node}-s{seed}", pod_cidr=pod_cidr,

@@ -12,7 +12,7 @@ import ipaddress
 import numpy as np
 
 from .addressing import ip_to_str, mac_to_str
-from .cluster import IPV4_MIN_MTU, Cluster, SpecError
+from .cluster import IPV4_MIN_MTU, Cluster, Settings, SpecError
 
 VNI_MAX = (1 << 24) - 1
 
@@ -31,17 +31,18 @@ def _first_dup(keys: np.ndarray) -> tuple[int, int] | None:
     return int(order[hit[j]]), int(later[j])
 
 
-def _unique_names(names, path: str) -> None:
+def _unique_names(names, path: str | list[str]) -> None:
+    """`path` is the list's spec path, or one spec path per item."""
+    paths = [f"{path}[{i}]" for i in range(len(names))] if isinstance(path, str) else path
     seen: dict[str, int] = {}
     for i, n in enumerate(names):
         if n in seen:
-            raise SpecError(f"{path}[{i}].name", f"duplicate name {n!r} (also {path}[{seen[n]}])")
+            raise SpecError(f"{paths[i]}.name", f"duplicate name {n!r} (also {paths[seen[n]]})")
         seen[n] = i
 
 
-def validate(c: Cluster) -> Cluster:
-    """Raise `SpecError` for the first problem found; return the cluster unchanged if none."""
-    st = c.settings
+def validate_settings(st: Settings) -> None:
+    """The cluster-wide settings alone (`from_spec` checks them before allocating with them)."""
     if not 0 <= st.geneve_option_bytes <= 252 or st.geneve_option_bytes % 4:
         raise SpecError("cluster.geneve_option_bytes",
                         f"{st.geneve_option_bytes} must be a multiple of 4 in 0..252 (Geneve option length)")
@@ -50,17 +51,28 @@ def validate(c: Cluster) -> Cluster:
     if st.router_mac >> 40 & 1:
         raise SpecError("cluster.router_mac", f"{mac_to_str(st.router_mac)} is a multicast MAC")
 
+
+def validate(c: Cluster) -> Cluster:
+    """Raise `SpecError` for the first problem found; return the cluster unchanged if none."""
+    st = c.settings
+    validate_settings(st)
+
     # hosts and edges ---------------------------------------------------------------------------
-    _unique_names([h.name for h in c.hosts], "hosts")
+    # spec paths: transport nodes are hosts[i], edge nodes edges[j], each counted in its own list
+    host_paths, count = [], {True: 0, False: 0}
+    for h in c.hosts:
+        host_paths.append(f"{'edges' if h.edge else 'hosts'}[{count[h.edge]}]")
+        count[h.edge] += 1
+    _unique_names([h.name for h in c.hosts], host_paths)
     need = IPV4_MIN_MTU + st.geneve_overhead
     teps: dict[int, str] = {}
-    for i, h in enumerate(c.hosts):
+    for h, hp in zip(c.hosts, host_paths):
         if not need <= h.mtu <= 65535:
-            raise SpecError(f"hosts[{i}].mtu", f"{h.mtu} on {h.name} is too small for Geneve: needs at least "
+            raise SpecError(f"{hp}.mtu", f"{h.mtu} on {h.name} is too small for Geneve: needs at least "
                             f"{need} ({IPV4_MIN_MTU}-byte IPv4 minimum + {st.geneve_overhead} overhead)"
                             if h.mtu < need else f"{h.mtu} on {h.name} is above 65535")
         if h.tep in teps:
-            raise SpecError(f"hosts[{i}].tep", f"TEP {ip_to_str(h.tep)} of {h.name} is already used by {teps[h.tep]}")
+            raise SpecError(f"{hp}.tep", f"TEP {ip_to_str(h.tep)} of {h.name} is already used by {teps[h.tep]}")
         teps[h.tep] = h.name
     host_kind = {h.name: h.edge for h in c.hosts}
 
@@ -107,7 +119,7 @@ def validate(c: Cluster) -> Cluster:
         if v in vnis:
             raise SpecError(p, f"VNI {v} is already used by {vnis[v]}")
         vnis[v] = p
-    _unique_names([r.name for r in (*c.t1s, c.t0)], "routers")
+    _unique_names([r.name for r in (*c.t1s, c.t0)], [f"{p}.t1" for p in seg_paths] + ["t0"])
     for r, p in zip(c.t1s, seg_paths):
         edge_ref(r.edge, f"{p}.t1.edge")
     edge_ref(c.t0.edge, "t0.edge")
@@ -140,17 +152,18 @@ def _check_endpoint_ip(ip: int, net: ipaddress.IPv4Network, path: str, what: str
 
 def _validate_pods(c: Cluster) -> None:
     st, p = c.settings, c.pods
-    n = len(p)
-    if n == 0:
-        return
+    n = len(p)  # no early return when 0: the node IP / MAC checks below must run without pods too
     names = p.name
 
-    def where(i: int) -> str:
-        return f"pods[{i}] ({c.namespaces[p.namespace[i]].namespace}/{names[i]})"
+    def key(i: int) -> str:
+        return f"{c.namespaces[p.namespace[i]].namespace}/{names[i]}"
 
-    if p.namespace.min() < 0 or p.namespace.max() >= len(c.namespaces):
+    def where(i: int) -> str:  # in messages; the error path itself is the bare pods[i]
+        return f"pods[{i}] ({key(i)})"
+
+    if n and (p.namespace.min() < 0 or p.namespace.max() >= len(c.namespaces)):
         raise SpecError("pods", "namespace index out of range")
-    if p.node.min() < 0 or p.node.max() >= len(c.nodes):
+    if n and (p.node.min() < 0 or p.node.max() >= len(c.nodes)):
         raise SpecError("pods", "node index out of range")
 
     # names unique within a namespace
@@ -166,44 +179,52 @@ def _validate_pods(c: Cluster) -> None:
     bad = np.flatnonzero((p.ip & mask) != net)
     if len(bad):
         i = int(bad[0])
-        raise SpecError(f"{where(i)}.ip", f"{ip_to_str(p.ip[i])} is outside namespace subnet {c.namespaces[p.namespace[i]].subnet}")
+        raise SpecError(f"pods[{i}].ip", f"{ip_to_str(p.ip[i])} of {key(i)} is outside namespace subnet "
+                        f"{c.namespaces[p.namespace[i]].subnet}")
     host = p.ip & ~mask
     bad = np.flatnonzero((host == 0) | (host == 1) | (host == ~mask))
     if len(bad):
         i = int(bad[0])
-        _check_endpoint_ip(int(p.ip[i]), c.namespaces[p.namespace[i]].subnet, f"{where(i)}.ip",
+        _check_endpoint_ip(int(p.ip[i]), c.namespaces[p.namespace[i]].subnet, f"pods[{i}].ip",
                            f"namespace subnet {c.namespaces[p.namespace[i]].subnet}")
 
     # duplicate IPs and MACs across pods and nodes
     def owner(j: int) -> str:
         return where(j) if j < n else f"nodes[{j - n}] ({c.nodes[j - n].name})"
 
+    def owner_path(j: int) -> str:
+        return f"pods[{j}]" if j < n else f"nodes[{j - n}]"
+
+    def owner_key(j: int) -> str:
+        return key(j) if j < n else c.nodes[j - n].name
+
     node_ips = np.array([x.ip for x in c.nodes], dtype=np.uint32)
     d = _first_dup(np.concatenate([p.ip, node_ips]))
     if d:
         a, b = d
-        raise SpecError(f"{owner(b)}.ip", f"duplicate IP {ip_to_str(np.concatenate([p.ip, node_ips])[b])} (also {owner(a)})")
+        raise SpecError(f"{owner_path(b)}.ip", f"duplicate IP {ip_to_str(np.concatenate([p.ip, node_ips])[b])} of "
+                        f"{owner_key(b)} (also {owner(a)})")
     macs = np.concatenate([p.mac, np.array([x.mac for x in c.nodes], dtype=np.uint64)])
     d = _first_dup(macs)
     if d:
         a, b = d
-        raise SpecError(f"{owner(b)}.mac", f"duplicate MAC {mac_to_str(int(macs[b]))} (also {owner(a)})")
+        raise SpecError(f"{owner_path(b)}.mac", f"duplicate MAC {mac_to_str(int(macs[b]))} of {owner_key(b)} (also {owner(a)})")
     bad = np.flatnonzero((macs == np.uint64(st.router_mac)) | (((macs >> np.uint64(40)) & np.uint64(1)) == 1)
                          | (macs > np.uint64((1 << 48) - 1)))
     if len(bad):
         i = int(bad[0])
         why = "is the router MAC" if int(macs[i]) == st.router_mac else "is not a unicast 48-bit MAC"
-        raise SpecError(f"{owner(i)}.mac", f"{mac_to_str(int(macs[i]) & ((1 << 48) - 1))} {why}")
+        raise SpecError(f"{owner_path(i)}.mac", f"{mac_to_str(int(macs[i]) & ((1 << 48) - 1))} of {owner_key(i)} {why}")
 
     # VLAN tags: in range, unique per node, and not more pods than tags or max_pods
     bad = np.flatnonzero((p.vlan < st.vlan_min) | (p.vlan > st.vlan_max))
     if len(bad):
         i = int(bad[0])
-        raise SpecError(f"{where(i)}.vlan", f"VLAN tag {int(p.vlan[i])} is outside {st.vlan_min}..{st.vlan_max}")
+        raise SpecError(f"pods[{i}].vlan", f"VLAN tag {int(p.vlan[i])} of {key(i)} is outside {st.vlan_min}..{st.vlan_max}")
     d = _first_dup(p.node.astype(np.int64) << 16 | p.vlan.astype(np.int64))
     if d:
         a, b = d
-        raise SpecError(f"{where(b)}.vlan", f"VLAN tag {int(p.vlan[b])} is already used on node "
+        raise SpecError(f"pods[{b}].vlan", f"VLAN tag {int(p.vlan[b])} of {key(b)} is already used on node "
                         f"{c.nodes[p.node[b]].name} by {where(a)}")
     per_node = np.bincount(p.node, minlength=len(c.nodes))
     tags = st.vlan_max - st.vlan_min + 1

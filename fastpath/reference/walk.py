@@ -313,9 +313,12 @@ class _Walk:
         self.dfw_done = True
         dst, src = ipaddress.IPv4Address(p.dst_ip), ipaddress.IPv4Address(p.src_ip)
         for rule in self.c.dfw_rules:
-            if (src in rule.src and dst in rule.dst and (rule.proto == 0 or rule.proto == p.proto)
-                    and (rule.dport_lo <= p.dport <= rule.dport_hi or p.proto not in (6, 17) and
-                         (rule.dport_lo, rule.dport_hi) == (0, 65535))):
+            # ports mean something only for TCP and UDP: other packets match port-less rules only
+            if p.proto in (6, 17):
+                ports_ok = rule.dport_lo <= p.dport <= rule.dport_hi
+            else:
+                ports_ok = (rule.dport_lo, rule.dport_hi) == (0, 65535)
+            if src in rule.src and dst in rule.dst and (rule.proto == 0 or rule.proto == p.proto) and ports_ok:
                 self.hop(lp, DeviceKind.PORT, "dfw", f"{src}->{dst} proto {p.proto} dport {p.dport}",
                          f"rule {rule.name}: {rule.action}")
                 if rule.action == "deny":
