@@ -39,10 +39,13 @@ a chunk that starts elsewhere keeps negative-index checks and ran 4-5x slower pe
 
 
 def jit(fn=None, **overrides):
-    """``@jit`` or ``@jit(inline="always")``: `numba.njit` with `JIT_FLAGS` (overridable)."""
+    """``@jit``, ``@jit(inline="always")`` or ``@jit(signature)``: `numba.njit` with
+    `JIT_FLAGS` (overridable). A signature compiles one version, eagerly (cached on disk)."""
     flags = {**JIT_FLAGS, **overrides}
     if fn is None:
         return lambda f: numba.njit(**flags)(f)
+    if not callable(fn) or isinstance(fn, numba.core.typing.templates.Signature):
+        return lambda f: numba.njit(fn, **flags)(f)
     return numba.njit(**flags)(fn)
 
 

@@ -55,3 +55,9 @@ class DeviceKind(IntEnum):
 
 
 REASON_BY_LABEL = {r.label: r for r in Reason if r is not Reason.NONE}
+
+
+TRACE_TABLES = ("", "sanity", "local", "arp", "route", "ovs_port", "ovs_mac", "vif", "spoofguard", "dfw",
+                "segment_l2", "neighbor", "mtu", "tep", "port", "uplink")
+"""The tables a hop may consult, as the reference names them; a fast-path trace record
+carries the position in this list."""

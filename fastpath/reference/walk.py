@@ -431,6 +431,14 @@ class _Walk:
         self.end(Verdict.DELIVERED, Reason.NONE, ep.key, DeviceKind.POD)
 
 
+INGRESS_KINDS = {"pod": DeviceKind.POD, "node": DeviceKind.NODE, "uplink": DeviceKind.UPLINK}
+
+
 def walk(cluster: Cluster, ingress: Ingress, packet: Packet) -> Result:
-    """Walk one packet from ``ingress``; returns its verdict and every hop."""
+    """Walk one packet from ``ingress``; returns its verdict and every hop. An ingress that
+    names nothing (unknown kind, index out of range) is ``malformed`` with no device."""
+    count = {"pod": len(cluster.pods), "node": len(cluster.nodes), "uplink": len(cluster.uplinks)}
+    if ingress.kind not in count or not 0 <= ingress.index < count[ingress.kind]:
+        kind = INGRESS_KINDS.get(ingress.kind, DeviceKind.POD)
+        return Result(Verdict.DROPPED, Reason.MALFORMED, "", kind, packet.ttl)
     return _Walk(cluster, packet).run(ingress)

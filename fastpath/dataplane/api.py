@@ -1,0 +1,147 @@
+"""The library face of the data plane: compile once, forward batches, read results back.
+
+    dp = Dataplane(cluster)                  # compiles the tables once
+    run = dp.forward(batch, threads=2)       # a `PacketBatch` -> `RunResult`
+    run.results.verdict, run.verdict_counts(), run.summary()   # numpy arrays, dicts, pandas
+
+A `RunResult` holds per-packet `Results` and the counters summed over workers. `forward`
+validates what it is given (field dtypes and lengths) and never lets a packet field index a
+table unchecked: the kernel range-checks every such index.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..compile import compile_cluster
+from ..compile.bundle import Tables
+from ..model.cluster import Cluster
+from ..packets import INPUT_FIELDS, PacketBatch, Results, empty_results
+from ..verdicts import Reason, Verdict
+from . import pipeline
+from .pipeline import STAGES, Counters
+from .trace import MAX_HOPS
+
+
+@dataclass
+class RunResult:
+    results: Results
+    counters: Counters  # summed over workers: leading dimension 1
+    trace_packets: np.ndarray  # int64[n] packet indices traced
+    trace_records: np.ndarray  # int32[n, MAX_HOPS, 4]
+    trace_lengths: np.ndarray  # int32[n]
+
+    @property
+    def packets(self) -> int:
+        return len(self.results)
+
+    def verdict_counts(self) -> dict[str, int]:
+        return {v.label: int(self.counters.verdicts[0, v]) for v in Verdict}
+
+    def reason_counts(self) -> dict[str, int]:
+        return {r.label: int(self.counters.reasons[0, r]) for r in Reason if r is not Reason.NONE}
+
+    def stage_counts(self) -> dict[str, dict[str, int]]:
+        s = self.counters.stages[0]
+        return {name: {"in": int(s[k, 0]), "hits": int(s[k, 1]), "misses": int(s[k, 2])}
+                for k, name in enumerate(STAGES)}
+
+    def trace(self, k: int) -> np.ndarray:
+        """Trace records of the k-th traced packet: int32[hops, 4] (kind, device, table, ttl)."""
+        return self.trace_records[k, : self.trace_lengths[k]]
+
+    def summary(self):
+        """Verdicts and drop reasons as a pandas DataFrame (verdict, reason, packets, share)."""
+        import pandas as pd
+
+        r = self.results
+        key = r.verdict.astype(np.int64) * 256 + r.reason
+        vals, counts = np.unique(key, return_counts=True)
+        rows = [{"verdict": Verdict(int(v) // 256).label, "reason": Reason(int(v) % 256).label, "packets": int(c)}
+                for v, c in zip(vals, counts)]
+        df = pd.DataFrame(rows, columns=["verdict", "reason", "packets"])
+        df["share"] = df["packets"] / max(self.packets, 1)
+        return df
+
+
+def _sum_counters(cn: Counters) -> Counters:
+    return Counters(*(a.sum(axis=0, keepdims=True) for a in cn))
+
+
+class Dataplane:
+    """A compiled cluster ready to forward batches. Immutable; safe to share between threads."""
+
+    def __init__(self, cluster: Cluster, tables: Tables | None = None):
+        self.cluster = cluster
+        self.tables = tables if tables is not None else compile_cluster(cluster)
+        self.dp = pipeline.make_dp(self.tables, cluster)
+        self.n_uplinks = len(cluster.uplinks)
+
+    def _pool(self, threads: int) -> ThreadPoolExecutor:
+        pool = getattr(self, "_executor", None)
+        if pool is None or pool._max_workers < threads:
+            self._executor = pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fastpath")
+        return pool
+
+    def new_counters(self, workers: int) -> Counters:
+        return pipeline.make_counters(workers, self.tables, self.n_uplinks)
+
+    def forward(self, batch: PacketBatch, *, threads: int = 1, trace: np.ndarray | int | None = None,
+                out: Results | None = None, counters: Counters | None = None) -> RunResult:
+        """Forward every packet of ``batch``. ``threads`` > 1 splits it over numba workers
+        (each its own counters). ``trace``: packet indices to trace, or an int k = every k-th.
+        ``counters`` (from `new_counters`) accumulates across calls when given."""
+        n = _check_batch(batch)
+        threads = max(1, min(int(threads), os.cpu_count() or 1))
+        o = out if out is not None else empty_results(n)
+        if len(o) != n:
+            raise ValueError(f"out holds {len(o)} results, the batch {n} packets")
+        workers = threads
+        cn = counters if counters is not None else self.new_counters(workers)
+        if cn.verdicts.shape[0] != workers:
+            raise ValueError(f"counters have {cn.verdicts.shape[0]} worker rows, {workers} threads asked")
+        if trace is None or (isinstance(trace, int) and trace <= 0):
+            picks = np.zeros(0, np.int64)
+        elif isinstance(trace, (int, np.integer)):
+            picks = np.arange(0, n, int(trace), dtype=np.int64)
+        else:
+            picks = np.unique(np.asarray(trace, np.int64))
+            if picks.size and (picks[0] < 0 or picks[-1] >= n):
+                raise ValueError(f"trace indices must lie in 0..{n - 1}")
+        tracing = picks.size > 0
+        slot = np.full(n if tracing else 1, -1, np.int32)
+        slot[picks] = np.arange(picks.size, dtype=np.int32)
+        tr = np.zeros((max(picks.size, 1), MAX_HOPS, 4), np.int32)
+        tl = np.zeros(max(picks.size, 1), np.int32)
+        if threads == 1:
+            pipeline.forward_serial(batch, self.dp, o, cn, tracing, slot, tr, tl)
+        else:
+            # Python threads over the nogil kernel: each worker a contiguous share as slices that
+            # start at 0, writing its own counter row (see the pipeline's Counters)
+            bounds = [w * n // threads for w in range(threads + 1)]
+            jobs = []
+            for w in range(threads):
+                lo, hi = bounds[w], bounds[w + 1]
+                row = Counters(*(a[w:w + 1] for a in cn))
+                jobs.append(self._pool(threads).submit(
+                    pipeline.forward_serial, batch.slice(lo, hi), self.dp, o.slice(lo, hi), row, tracing,
+                    slot[lo:hi] if tracing else slot, tr, tl))
+            for j in jobs:
+                j.result()
+        return RunResult(o, _sum_counters(cn), picks, tr[: picks.size], tl[: picks.size])
+
+
+def _check_batch(batch: PacketBatch) -> int:
+    if not isinstance(batch, PacketBatch):
+        raise TypeError(f"expected a PacketBatch, got {type(batch).__name__}")
+    n = batch.ingress_kind.shape[0]
+    for (name, dtype, _), a in zip(INPUT_FIELDS, batch):
+        if a.dtype != dtype or a.ndim != 1 or a.shape[0] != n:
+            raise ValueError(f"packet field {name}: expected {np.dtype(dtype).name}[{n}], got {a.dtype}{list(a.shape)}")
+        if not a.flags.c_contiguous:
+            raise ValueError(f"packet field {name}: must be contiguous")
+    return n

@@ -1,0 +1,624 @@
+"""The fast path: every stage of the modeled data path, fused into one numba loop per packet.
+
+What?
+-----
+`forward_kernel` pushes a `PacketBatch` through the compiled `Tables` and writes one verdict
+per packet into `Results`, with the semantics of the reference walk
+(`fastpath.reference.walk`), stage for stage:
+
+    ingress sanity -> sender stack (ARP / gateway) -> OVS access port + MAC table -> VIF demux
+    -> SpoofGuard -> DFW -> segment L2 -> [router: LPM, local, TTL, next hop]* -> neighbor
+    -> segment L2 -> Geneve encap (MTU) -> DFW (uplink ingress) -> VIF mux -> OVS -> endpoint
+
+Fused, not staged
+-----------------
+VPP runs each stage over a vector of packets and enqueues them to the next. Here a packet's
+path branches at every stage (switched or routed, one router or five, tunnel or not, edge
+hairpin or not), so a staged version needs a compaction per stage to keep vectors dense; the
+fused loop keeps a packet's state in registers and touches each table once. Both were
+measured (bench/RESULTS.md); the fused loop won because the tables of a cluster that fits a
+node's cache make compute, not memory, the bound, and on the 1M-pod cluster the misses of
+one packet's lookups are independent of the next packet's, so the out-of-order core overlaps
+them across loop iterations anyway.
+
+Invariants (tests assert them)
+------------------------------
+- every packet gets exactly one verdict: sum(verdicts) == packets, and
+  sum(reasons) == dropped;
+- per stage: hits + misses == in (`STAGES`);
+- every index derived from packet data (ingress id, VLAN, table results) is range-checked
+  before it is used: garbage in any field gets a verdict, never an out-of-bounds read.
+
+Counters
+--------
+Each worker owns row ``t`` of every counter array (no atomics, no races); `forward` sums the
+rows afterwards. Loads are per device: host (tx/rx packets and underlay bytes), TEP pair,
+router instance, uplink, segment.
+
+Trace
+-----
+``tracing`` False: one predictable branch per hop. True: packets with ``trace_slot[i] >= 0``
+get `fastpath.dataplane.trace` records, hop for hop the reference's.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from .._jit import jit
+from ..compile.bundle import (DFW_DENY, L2_ROUTER, OVS_UPLINK, OVS_VLAN_BITS, ROUTE_CONNECTED, ROUTE_LOCAL,
+                              ROUTE_ROUTER, ROUTE_UPLINK, Tables)
+from ..model.cluster import Cluster
+from ..tables import exact, lpm
+from ..verdicts import DeviceKind, Reason, Verdict
+from .trace import (MAX_HOPS, T_ARP, T_DFW, T_LOCAL, T_MTU, T_NEIGHBOR, T_NONE, T_OVS_MAC, T_OVS_PORT,
+                    T_PORT, T_ROUTE, T_SANITY, T_SEGMENT_L2, T_SPOOFGUARD, T_TEP, T_UPLINK, T_VIF)
+
+ETH_HEADER = 14
+MIN_IP_PACKET = 28
+MAX_VID = 4095
+
+# verdicts, reasons, device kinds as plain ints for the kernel
+V_DELIVERED, V_EXITED, V_DROPPED = int(Verdict.DELIVERED), int(Verdict.EXITED), int(Verdict.DROPPED)
+R_NONE, R_NO_ROUTE, R_TTL, R_NO_NEIGHBOR, R_DFW, R_MTU, R_VLAN, R_MAC, R_SPOOF, R_MALFORMED = (
+    int(r) for r in (Reason.NONE, Reason.NO_ROUTE, Reason.TTL_EXPIRED, Reason.NO_NEIGHBOR, Reason.DFW_DENY,
+                     Reason.MTU_EXCEEDED, Reason.UNKNOWN_VLAN, Reason.UNKNOWN_MAC, Reason.SPOOFGUARD,
+                     Reason.MALFORMED))
+K_POD, K_NODE, K_OVS, K_VIF, K_SEGMENT, K_T1, K_T0, K_TUNNEL, K_EDGE, K_UPLINK, K_PORT = (
+    int(k) for k in (DeviceKind.POD, DeviceKind.NODE, DeviceKind.OVS, DeviceKind.VIF, DeviceKind.SEGMENT,
+                     DeviceKind.T1, DeviceKind.T0, DeviceKind.TUNNEL, DeviceKind.EDGE, DeviceKind.UPLINK,
+                     DeviceKind.PORT))
+N_VERDICTS = len(Verdict)
+N_REASONS = len(Reason)
+
+STAGES = ("arp", "ovs_mac", "vif", "spoofguard", "dfw", "segment_l2", "route", "neighbor", "encap", "ovs_egress")
+"""Stage counters: in, hits, misses. arp: sender-stack ARP (hit = answered); ovs_mac: the
+source bridge (hit = the MAC table knew the MAC); vif: demux of a tagged frame (hit = a port);
+spoofguard (hit = passed); dfw (hit = a rule matched, miss = the default); segment_l2 (hit =
+port or router); route (hit = a route matched); neighbor (hit = answered); encap (hit =
+encapsulated, miss = MTU drop); ovs_egress (hit = the destination bridge knew the MAC)."""
+(S_ARP, S_OVS, S_VIF, S_SPOOF, S_DFW, S_L2, S_ROUTE, S_NEIGH, S_ENCAP, S_OVS_EGRESS) = range(len(STAGES))
+C_IN, C_HIT, C_MISS = 0, 1, 2
+
+
+class DP(NamedTuple):
+    """The arrays and scalars the kernel reads, flattened from `Tables` (numba takes a
+    NamedTuple whole; a dataclass it cannot)."""
+
+    port_node: np.ndarray
+    port_host: np.ndarray
+    port_segment: np.ndarray
+    port_ip: np.ndarray
+    port_mac: np.ndarray
+    port_vlan: np.ndarray
+    host_mtu: np.ndarray
+    ovs_b: np.ndarray
+    ovs_s: np.uint64
+    vif_b: np.ndarray
+    vif_s: np.uint64
+    l2_b: np.ndarray
+    l2_s: np.uint64
+    nb_b: np.ndarray
+    nb_s: np.uint64
+    seg_vni: np.ndarray
+    seg_router: np.ndarray
+    seg_gateway: np.ndarray
+    seg_net: np.ndarray
+    seg_mask: np.ndarray
+    rtr_is_sr: np.ndarray
+    rtr_host: np.ndarray
+    rtr_transit_vni: np.ndarray
+    rtr_kind: np.ndarray
+    lpm_b: np.ndarray
+    lpm_s: np.uint64
+    lpm_len: np.ndarray
+    route_kind: np.ndarray
+    route_arg: np.ndarray
+    route_arrive_ip: np.ndarray
+    dfw_src_net: np.ndarray
+    dfw_src_mask: np.ndarray
+    dfw_dst_net: np.ndarray
+    dfw_dst_mask: np.ndarray
+    dfw_proto: np.ndarray
+    dfw_dport_lo: np.ndarray
+    dfw_dport_hi: np.ndarray
+    dfw_action: np.ndarray
+    uplink_ip: np.ndarray
+    router_mac: np.uint64
+    overhead: np.int64
+    dfw_default: np.int64
+    n_pods: np.int64
+    n_nodes: np.int64
+    n_hosts: np.int64
+    north_router: np.int64  # router instance a packet from an uplink enters (T0 SR, else T0 DR)
+    north_host: np.int64  # the host it enters on
+
+
+class Counters(NamedTuple):
+    """Per-worker counters, row t = worker t (see the module docstring)."""
+
+    verdicts: np.ndarray  # int64[W, 3]
+    reasons: np.ndarray  # int64[W, N_REASONS]
+    stages: np.ndarray  # int64[W, len(STAGES), 3] — in, hits, misses
+    host: np.ndarray  # int64[W, H, 4] — tx packets, tx underlay bytes, rx packets, rx underlay bytes
+    tep_pair: np.ndarray  # int64[W, H*H, 2] — packets, underlay bytes (src_host * H + dst_host)
+    router: np.ndarray  # int64[W, R, 2] — packets, inner bytes routed (or answered) by the instance
+    uplink: np.ndarray  # int64[W, U, 2] — packets, bytes exited
+    segment: np.ndarray  # int64[W, S, 2] — packets, bytes switched (segment L2 lookups)
+
+
+def make_dp(tables: Tables, cluster: Cluster) -> DP:
+    t = tables
+    c = cluster
+    from ..model.routing import rib
+
+    names = list(rib(c))
+    north = names.index(f"{c.t0.name}-sr") if c.t0.edge else names.index(c.t0.name)
+    north_host = c.host_index[c.t0.edge] if c.t0.edge else next(i for i, h in enumerate(c.hosts) if not h.edge)
+    return DP(
+        t.port_node, t.port_host, t.port_segment, t.port_ip, t.port_mac, t.port_vlan, t.host_mtu,
+        t.ovs_mac.buckets, np.uint64(t.ovs_mac.seed), t.vif.buckets, np.uint64(t.vif.seed),
+        t.segment_l2.buckets, np.uint64(t.segment_l2.seed), t.neighbor.buckets, np.uint64(t.neighbor.seed),
+        t.seg_vni, t.seg_router, t.seg_gateway, t.seg_net, t.seg_mask,
+        t.rtr_is_sr, t.rtr_host, t.rtr_transit_vni, t.rtr_kind,
+        t.route_lpm.buckets, np.uint64(t.route_lpm.seed), t.route_lpm.router_lengths,
+        t.route_kind, t.route_arg, t.route_arrive_ip,
+        t.dfw_src_net, t.dfw_src_mask, t.dfw_dst_net, t.dfw_dst_mask, t.dfw_proto, t.dfw_dport_lo,
+        t.dfw_dport_hi, t.dfw_action,
+        np.array([u.ip for u in c.uplinks], np.uint32),
+        np.uint64(c.settings.router_mac), np.int64(c.settings.geneve_overhead), np.int64(t.dfw_default),
+        np.int64(t.n_pods), np.int64(t.n_nodes), np.int64(t.n_hosts), np.int64(north), np.int64(north_host),
+    )
+
+
+def make_counters(workers: int, tables: Tables, n_uplinks: int) -> Counters:
+    h = tables.n_hosts
+    return Counters(
+        np.zeros((workers, N_VERDICTS), np.int64), np.zeros((workers, N_REASONS), np.int64),
+        np.zeros((workers, len(STAGES), 3), np.int64), np.zeros((workers, h, 4), np.int64),
+        np.zeros((workers, h * h, 2), np.int64), np.zeros((workers, tables.n_routers, 2), np.int64),
+        np.zeros((workers, max(n_uplinks, 1), 2), np.int64), np.zeros((workers, tables.n_segments, 2), np.int64),
+    )
+
+
+# ---- helpers -------------------------------------------------------------------------------------------
+_I64 = numba.types.int64
+_U64 = numba.types.uint64
+_BUCKETS = numba.types.Array(numba.types.uint64, 3, "C", readonly=True)
+_TRACE = numba.types.Array(numba.types.int32, 3, "C")
+_TRACE_LEN = numba.types.Array(numba.types.int32, 1, "C")
+_STAGE_COUNTS = numba.types.Array(numba.types.int64, 3, "C")
+
+
+# Helpers called from many sites carry explicit signatures: one compiled version each, instead
+# of one per combination of argument types at the call sites (that was 40 compilations and
+# 20 s of cold start). LLVM still inlines them into the kernel.
+@jit(_I64(_BUCKETS, _U64, _U64, _U64))
+def _exact(buckets, seed, k0, k1):
+    """One exact probe (see `fastpath.tables.exact.get`)."""
+    return exact.get(buckets, seed, k0, k1)
+
+
+@jit
+def _route(dp, r, ip):
+    return lpm.get(dp.lpm_b, dp.lpm_s, dp.lpm_len, r, ip)
+
+@jit(numba.types.void(_TRACE, _TRACE_LEN, _I64, _I64, _I64, _I64, _I64))
+def _rec(tr, tl, slot, kind, dev, table, ttl):
+    if slot >= 0:
+        n = tl[slot]
+        if n < MAX_HOPS:
+            tr[slot, n, 0] = kind
+            tr[slot, n, 1] = dev
+            tr[slot, n, 2] = table
+            tr[slot, n, 3] = ttl
+            tl[slot] = n + 1
+
+
+@jit(numba.types.void(_STAGE_COUNTS, _I64, _I64, numba.types.boolean))
+def _stage(st, w, stage, hit):
+    st[w, stage, C_IN] += 1
+    if hit:
+        st[w, stage, C_HIT] += 1
+    else:
+        st[w, stage, C_MISS] += 1
+
+
+@jit
+def _dfw(dp, src, dst, proto, dport):
+    """First matching rule's action (True = deny), and whether a rule matched."""
+    for k in range(dp.dfw_action.shape[0]):
+        if (src & dp.dfw_src_mask[k]) != dp.dfw_src_net[k] or (dst & dp.dfw_dst_mask[k]) != dp.dfw_dst_net[k]:
+            continue
+        rp = dp.dfw_proto[k]
+        if rp != 0 and rp != proto:
+            continue
+        lo = dp.dfw_dport_lo[k]
+        hi = dp.dfw_dport_hi[k]
+        if proto == 6 or proto == 17:
+            if dport < lo or dport > hi:
+                continue
+        elif lo != 0 or hi != 65535:
+            continue
+        return dp.dfw_action[k] == DFW_DENY, True
+    return dp.dfw_default == DFW_DENY, False
+
+
+# ---- one packet ---------------------------------------------------------------------------------------
+@jit
+def _forward_one(i, b, dp, o, cn, w, tracing, trace_slot, tr, tl):
+    slot = trace_slot[i] if tracing else -1
+    kind = np.int64(b.ingress_kind[i])
+    iid = np.int64(b.ingress_id[i])
+    ttl = np.int64(b.ttl[i])
+    length = np.int64(b.length[i])
+    vlan = np.int64(b.vlan[i])
+    src_ip = np.uint32(b.src_ip[i])
+    dst_ip = np.uint32(b.dst_ip[i])
+    proto = np.int64(b.proto[i])
+    dport = np.int64(b.dport[i])
+    src_mac = np.uint64(b.src_mac[i])
+    dst_mac = np.uint64(b.dst_mac[i])
+    ov = dp.overhead
+
+    verdict = V_DROPPED
+    reason = R_NONE
+    dkind = K_POD
+    dev = np.int64(-1)
+    egress = np.int64(-1)
+    hops = 0
+    n_tun = 0
+    t_src = np.int64(-1)
+    t_dst = np.int64(-1)
+    t_vni = np.int64(0)
+    ubytes = np.int64(0)
+    via_edge = False
+    dfw_done = False
+    host = np.int64(-1)
+    port = np.int64(-1)  # logical port to deliver to
+    seg = np.int64(-1)
+    r = np.int64(-1)  # router instance to route at
+    arrive = np.uint32(0)
+    done = False
+    sane = 0 < ttl and MIN_IP_PACKET <= length and vlan <= MAX_VID
+
+    # ---- ingress ------------------------------------------------------------------------------------
+    if kind == K_UPLINK:
+        dkind = K_UPLINK
+        if iid < 0 or iid >= dp.uplink_ip.shape[0]:
+            reason = R_MALFORMED
+            done = True
+        else:
+            dev = iid
+            if not sane:
+                _rec(tr, tl, slot, K_UPLINK, iid, T_SANITY, ttl)
+                reason = R_MALFORMED
+                done = True
+            elif vlan != 0:
+                _rec(tr, tl, slot, K_UPLINK, iid, T_UPLINK, ttl)
+                reason = R_VLAN
+                done = True
+            else:
+                _rec(tr, tl, slot, K_UPLINK, iid, T_NONE, ttl)
+                dst_mac = dp.router_mac
+                r = dp.north_router
+                host = dp.north_host
+                arrive = dp.uplink_ip[iid]
+    elif kind == K_POD or kind == K_NODE:
+        dkind = kind
+        n_ep = dp.n_pods if kind == K_POD else dp.n_nodes
+        if iid < 0 or iid >= n_ep:
+            reason = R_MALFORMED
+            done = True
+        else:
+            dev = iid
+            lp = iid if kind == K_POD else dp.n_pods + iid
+            host = dp.port_host[lp]
+            seg = dp.port_segment[lp]
+            own_mac = dp.port_mac[lp]
+            own_ip = dp.port_ip[lp]
+            if not sane:
+                _rec(tr, tl, slot, kind, iid, T_SANITY, ttl)
+                reason = R_MALFORMED
+                done = True
+            if not done:
+                if src_mac == 0:
+                    src_mac = own_mac
+                if dst_ip == src_ip and src_ip == own_ip:
+                    _rec(tr, tl, slot, kind, iid, T_LOCAL, ttl)
+                    verdict = V_DELIVERED
+                    done = True
+            if not done:
+                # sender stack: ARP for on-link destinations, else the gateway
+                if dst_mac == 0:
+                    if (dst_ip & dp.seg_mask[seg]) == dp.seg_net[seg] and dst_ip != dp.seg_gateway[seg]:
+                        nb = _exact(dp.nb_b, dp.nb_s, np.uint64(seg), np.uint64(dst_ip))
+                        _stage(cn.stages, w, S_ARP, nb >= 0)
+                        _rec(tr, tl, slot, kind, iid, T_ARP, ttl)
+                        if nb < 0:
+                            reason = R_NO_NEIGHBOR
+                            done = True
+                        else:
+                            dst_mac = dp.port_mac[nb]
+                    else:
+                        _rec(tr, tl, slot, kind, iid, T_ROUTE, ttl)
+                        dst_mac = dp.router_mac
+                else:
+                    _rec(tr, tl, slot, kind, iid, T_NONE, ttl)
+            if not done:
+                node = dp.port_node[lp]
+                if kind == K_POD:
+                    # OVS: access port in VLAN = the pod's tag; tagged frames are discarded
+                    if vlan != 0:
+                        _rec(tr, tl, slot, K_OVS, node, T_OVS_PORT, ttl)
+                        dkind = K_OVS
+                        dev = node
+                        reason = R_VLAN
+                        done = True
+                    else:
+                        tag = np.uint64(dp.port_vlan[lp])
+                        hit = _exact(dp.ovs_b, dp.ovs_s, (np.uint64(node) << np.uint64(OVS_VLAN_BITS)) | tag,
+                                        dst_mac)
+                        _stage(cn.stages, w, S_OVS, hit != -1)
+                        _rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
+                        if hit == lp:  # never sent back out of the port it came in on
+                            dkind = K_OVS
+                            dev = node
+                            reason = R_MAC
+                            done = True
+                        else:
+                            _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
+                elif vlan != 0:
+                    # a node's tagged frame: the VIF demuxes it to the pod port with that tag
+                    pp = _exact(dp.vif_b, dp.vif_s, np.uint64(node), np.uint64(vlan))
+                    _stage(cn.stages, w, S_VIF, pp >= 0)
+                    _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
+                    if pp < 0 or pp >= dp.n_pods:
+                        dkind = K_VIF
+                        dev = node
+                        reason = R_VLAN
+                        done = True
+                    else:
+                        lp = pp
+                        seg = dp.port_segment[lp]
+                else:
+                    _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
+            if not done:
+                # logical port: SpoofGuard, then the DFW
+                ok = src_mac == dp.port_mac[lp] and src_ip == dp.port_ip[lp]
+                _stage(cn.stages, w, S_SPOOF, ok)
+                if not ok:
+                    _rec(tr, tl, slot, K_PORT, lp, T_SPOOFGUARD, ttl)
+                    dkind = K_PORT
+                    dev = lp
+                    reason = R_SPOOF
+                    done = True
+                else:
+                    deny, matched = _dfw(dp, src_ip, dst_ip, proto, dport)
+                    _stage(cn.stages, w, S_DFW, matched)
+                    _rec(tr, tl, slot, K_PORT, lp, T_DFW, ttl)
+                    dfw_done = True
+                    if deny:
+                        dkind = K_PORT
+                        dev = lp
+                        reason = R_DFW
+                        done = True
+            if not done:
+                # segment L2 on the port's segment
+                l2 = _exact(dp.l2_b, dp.l2_s, np.uint64(seg), dst_mac)
+                _stage(cn.stages, w, S_L2, l2 != -1)
+                cn.segment[w, seg, 0] += 1
+                cn.segment[w, seg, 1] += length
+                _rec(tr, tl, slot, K_SEGMENT, seg, T_SEGMENT_L2, ttl)
+                if l2 == L2_ROUTER:
+                    r = dp.seg_router[seg]
+                    arrive = dp.seg_gateway[seg]
+                elif l2 < 0:
+                    dkind = K_SEGMENT
+                    dev = seg
+                    reason = R_MAC
+                    done = True
+                else:
+                    port = l2
+    else:
+        reason = R_MALFORMED
+        done = True
+
+    # ---- routers ----------------------------------------------------------------------------------
+    while not done and r >= 0:
+        rk = K_EDGE if dp.rtr_is_sr[r] else np.int64(dp.rtr_kind[r])
+        if dp.rtr_is_sr[r]:
+            via_edge = True
+            eh = np.int64(dp.rtr_host[r])
+            if host != eh:
+                mtu = min(dp.host_mtu[host], dp.host_mtu[eh])
+                fits = length + ov <= mtu
+                _stage(cn.stages, w, S_ENCAP, fits)
+                tid = host * dp.n_hosts + eh
+                if not fits:
+                    _rec(tr, tl, slot, K_TUNNEL, tid, T_MTU, ttl)
+                    dkind = K_TUNNEL
+                    dev = tid
+                    reason = R_MTU
+                    done = True
+                    break
+                _rec(tr, tl, slot, K_TUNNEL, tid, T_TEP, ttl)
+                fb = length + ov + ETH_HEADER
+                n_tun += 1
+                ubytes += fb
+                t_src = host
+                t_dst = eh
+                t_vni = np.int64(dp.rtr_transit_vni[r])
+                cn.host[w, host, 0] += 1
+                cn.host[w, host, 1] += fb
+                cn.host[w, eh, 2] += 1
+                cn.host[w, eh, 3] += fb
+                cn.tep_pair[w, tid, 0] += 1
+                cn.tep_pair[w, tid, 1] += fb
+                host = eh
+        cn.router[w, r, 0] += 1
+        cn.router[w, r, 1] += length
+        rt = _route(dp, r, dst_ip)
+        _stage(cn.stages, w, S_ROUTE, rt >= 0)
+        if rt < 0:
+            _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+            dkind = rk
+            dev = r
+            reason = R_NO_ROUTE
+            done = True
+            break
+        rkind = dp.route_kind[rt]
+        if rkind == ROUTE_LOCAL:
+            _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+            hops += 1
+            dkind = rk
+            dev = r
+            verdict = V_DELIVERED
+            done = True
+            break
+        if ttl <= 1:
+            _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+            hops += 1
+            dkind = rk
+            dev = r
+            reason = R_TTL
+            done = True
+            break
+        ttl -= 1
+        hops += 1
+        if rkind == ROUTE_ROUTER:
+            _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+            arrive = dp.route_arrive_ip[rt]
+            r = np.int64(dp.route_arg[rt])
+            continue
+        if rkind == ROUTE_UPLINK:
+            _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+            u = np.int64(dp.route_arg[rt])
+            _rec(tr, tl, slot, K_UPLINK, u, T_NONE, ttl)
+            cn.uplink[w, u, 0] += 1
+            cn.uplink[w, u, 1] += length
+            dkind = K_UPLINK
+            dev = u
+            verdict = V_EXITED
+            done = True
+            break
+        # connected: the neighbor on the segment, then that segment's L2
+        s2 = np.int64(dp.route_arg[rt])
+        nb = _exact(dp.nb_b, dp.nb_s, np.uint64(s2), np.uint64(dst_ip))
+        _stage(cn.stages, w, S_NEIGH, nb >= 0)
+        _rec(tr, tl, slot, rk, r, T_NEIGHBOR, ttl)
+        if nb < 0:
+            dkind = rk
+            dev = r
+            reason = R_NO_NEIGHBOR
+            done = True
+            break
+        src_mac = dp.router_mac
+        dst_mac = dp.port_mac[nb]
+        seg = s2
+        l2 = _exact(dp.l2_b, dp.l2_s, np.uint64(seg), dst_mac)
+        _stage(cn.stages, w, S_L2, l2 != -1)
+        cn.segment[w, seg, 0] += 1
+        cn.segment[w, seg, 1] += length
+        _rec(tr, tl, slot, K_SEGMENT, seg, T_SEGMENT_L2, ttl)
+        if l2 < 0 or l2 == L2_ROUTER:
+            dkind = K_SEGMENT
+            dev = seg
+            reason = R_MAC
+            done = True
+            break
+        port = l2
+        r = -1
+
+    # ---- delivery to a logical port -------------------------------------------------------------------
+    if not done and port >= 0:
+        dh = np.int64(dp.port_host[port])
+        if dh != host:
+            mtu = min(dp.host_mtu[host], dp.host_mtu[dh])
+            fits = length + ov <= mtu
+            _stage(cn.stages, w, S_ENCAP, fits)
+            tid = host * dp.n_hosts + dh
+            if not fits:
+                _rec(tr, tl, slot, K_TUNNEL, tid, T_MTU, ttl)
+                dkind = K_TUNNEL
+                dev = tid
+                reason = R_MTU
+                done = True
+            else:
+                _rec(tr, tl, slot, K_TUNNEL, tid, T_TEP, ttl)
+                fb = length + ov + ETH_HEADER
+                n_tun += 1
+                ubytes += fb
+                t_src = host
+                t_dst = dh
+                t_vni = np.int64(dp.seg_vni[seg])
+                cn.host[w, host, 0] += 1
+                cn.host[w, host, 1] += fb
+                cn.host[w, dh, 2] += 1
+                cn.host[w, dh, 3] += fb
+                cn.tep_pair[w, tid, 0] += 1
+                cn.tep_pair[w, tid, 1] += fb
+                host = dh
+        if not done and not dfw_done:
+            deny, matched = _dfw(dp, src_ip, dst_ip, proto, dport)
+            _stage(cn.stages, w, S_DFW, matched)
+            _rec(tr, tl, slot, K_PORT, port, T_DFW, ttl)
+            if deny:
+                dkind = K_PORT
+                dev = port
+                reason = R_DFW
+                done = True
+        if not done:
+            node = np.int64(dp.port_node[port])
+            _rec(tr, tl, slot, K_VIF, node, T_PORT, ttl)
+            if port >= dp.n_pods:
+                _rec(tr, tl, slot, K_NODE, node, T_NONE, ttl)
+                hops += 1
+                dkind = K_NODE
+                dev = node
+                egress = port
+                verdict = V_DELIVERED
+            else:
+                tag = np.uint64(dp.port_vlan[port])
+                hit = _exact(dp.ovs_b, dp.ovs_s, (np.uint64(node) << np.uint64(OVS_VLAN_BITS)) | tag, dst_mac)
+                _stage(cn.stages, w, S_OVS_EGRESS, hit == port)
+                _rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
+                if hit != port:
+                    dkind = K_OVS
+                    dev = node
+                    reason = R_MAC
+                else:
+                    _rec(tr, tl, slot, K_POD, port, T_NONE, ttl)
+                    hops += 1
+                    dkind = K_POD
+                    dev = port
+                    egress = port
+                    verdict = V_DELIVERED
+
+    if reason != R_NONE:
+        verdict = V_DROPPED
+    o.verdict[i] = verdict
+    o.reason[i] = reason
+    o.dev_kind[i] = dkind
+    o.dev_id[i] = dev
+    o.egress_port[i] = egress
+    o.ttl_out[i] = ttl
+    o.hops[i] = hops
+    o.n_tunnels[i] = n_tun
+    o.tun_src_host[i] = t_src
+    o.tun_dst_host[i] = t_dst
+    o.tun_vni[i] = t_vni
+    o.underlay_bytes[i] = ubytes
+    o.via_edge[i] = via_edge
+    cn.verdicts[w, verdict] += 1
+    cn.reasons[w, reason] += 1
+
+
+@jit
+def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
+    """Forward every packet of ``b`` on worker row 0."""
+    for i in range(b.ingress_kind.shape[0]):
+        _forward_one(i, b, dp, o, cn, 0, tracing, trace_slot, tr, tl)

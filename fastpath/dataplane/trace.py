@@ -1,0 +1,19 @@
+"""Trace records: what the fast path writes for a sampled packet, hop by hop.
+
+A record is four int32: ``(device kind, device id, table, ttl)``, the same four facts as a
+reference `Hop` (``device`` as an id, ``kind``, ``table``, ``ttl``). Tables are coded by
+`TABLES`, whose names are the reference's table strings, so the two traces compare field by
+field. Tracing is a flag on the pipeline: off, every packet's slot is -1 and the only cost is
+one predictable branch per hop.
+"""
+
+from __future__ import annotations
+
+from ..verdicts import TRACE_TABLES as TABLES
+TABLE_CODE = {name: i for i, name in enumerate(TABLES)}
+
+(T_NONE, T_SANITY, T_LOCAL, T_ARP, T_ROUTE, T_OVS_PORT, T_OVS_MAC, T_VIF, T_SPOOFGUARD, T_DFW,
+ T_SEGMENT_L2, T_NEIGHBOR, T_MTU, T_TEP, T_PORT, T_UPLINK) = range(len(TABLES))
+
+MAX_HOPS = 64
+"""Records kept per traced packet (the longest walk of a valid cluster has ~30)."""

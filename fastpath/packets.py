@@ -1,0 +1,132 @@
+"""The packet batch: struct of arrays, every field declared once (name, dtype, meaning).
+
+A batch is what goes into the data plane (`INPUT_FIELDS`) and what comes out
+(`OUTPUT_FIELDS`). Both are NamedTuples of equal-length numpy arrays, so numba kernels take
+them whole and index them by field. A zero MAC on input means "the sender's stack fills it
+in" (its own MAC; ARP for on-link destinations, else the gateway's), as the reference's None.
+
+Device of a verdict: ``dev_kind`` (a `DeviceKind`) and ``dev_id``, an index whose space the
+kind decides: pod row, node index (node, OVS bridge, VIF), logical port id (port: pods then
+nodes), segment id, router instance id (t1, t0, edge), uplink index, and for a tunnel
+``src_host * H + dst_host``. -1 = none (an ingress that names nothing).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .verdicts import DeviceKind
+
+INGRESS_POD = int(DeviceKind.POD)
+INGRESS_NODE = int(DeviceKind.NODE)
+INGRESS_UPLINK = int(DeviceKind.UPLINK)
+
+INPUT_FIELDS: tuple[tuple[str, type, str], ...] = (
+    ("ingress_kind", np.uint8, "where the packet enters: DeviceKind POD, NODE or UPLINK"),
+    ("ingress_id", np.int32, "pod row, node index or uplink index"),
+    ("src_mac", np.uint64, "source MAC as sent (48 bits); 0 = the sender's own"),
+    ("dst_mac", np.uint64, "destination MAC as sent; 0 = resolved by the sender's stack"),
+    ("vlan", np.uint16, "802.1Q VID on the sender's frame; 0 = untagged"),
+    ("src_ip", np.uint32, "IPv4 source"),
+    ("dst_ip", np.uint32, "IPv4 destination"),
+    ("proto", np.uint8, "IP protocol (6 TCP, 17 UDP, 1 ICMP, ...)"),
+    ("sport", np.uint16, "L4 source port"),
+    ("dport", np.uint16, "L4 destination port"),
+    ("ttl", np.uint8, "IPv4 TTL as sent"),
+    ("length", np.uint16, "IPv4 total length of the inner packet, bytes"),
+)
+
+OUTPUT_FIELDS: tuple[tuple[str, type, str], ...] = (
+    ("verdict", np.uint8, "Verdict: delivered, exited, dropped"),
+    ("reason", np.uint8, "Reason of a drop (NONE otherwise)"),
+    ("dev_kind", np.uint8, "DeviceKind of the device where the verdict happened"),
+    ("dev_id", np.int32, "that device's index (see module docstring)"),
+    ("egress_port", np.int32, "logical port delivered to; -1 if none"),
+    ("ttl_out", np.uint8, "TTL when the verdict happened"),
+    ("hops", np.uint8, "IP hops answered: the traceroute length (routers, then the destination)"),
+    ("n_tunnels", np.uint8, "Geneve tunnels crossed"),
+    ("tun_src_host", np.int32, "last tunnel: encapsulating host; -1 if none"),
+    ("tun_dst_host", np.int32, "last tunnel: decapsulating host; -1 if none"),
+    ("tun_vni", np.uint32, "last tunnel: VNI; 0 if none"),
+    ("underlay_bytes", np.uint32, "bytes on the underlay, outer frames of every tunnel"),
+    ("via_edge", np.bool_, "crossed a service router on an edge node"),
+)
+
+
+class PacketBatch(NamedTuple):
+    ingress_kind: np.ndarray
+    ingress_id: np.ndarray
+    src_mac: np.ndarray
+    dst_mac: np.ndarray
+    vlan: np.ndarray
+    src_ip: np.ndarray
+    dst_ip: np.ndarray
+    proto: np.ndarray
+    sport: np.ndarray
+    dport: np.ndarray
+    ttl: np.ndarray
+    length: np.ndarray
+
+    def __len__(self) -> int:  # type: ignore[override]
+        return self.ingress_kind.shape[0]
+
+    def slice(self, lo: int, hi: int) -> "PacketBatch":
+        return PacketBatch(*(a[lo:hi] for a in self))
+
+
+class Results(NamedTuple):
+    verdict: np.ndarray
+    reason: np.ndarray
+    dev_kind: np.ndarray
+    dev_id: np.ndarray
+    egress_port: np.ndarray
+    ttl_out: np.ndarray
+    hops: np.ndarray
+    n_tunnels: np.ndarray
+    tun_src_host: np.ndarray
+    tun_dst_host: np.ndarray
+    tun_vni: np.ndarray
+    underlay_bytes: np.ndarray
+    via_edge: np.ndarray
+
+    def __len__(self) -> int:  # type: ignore[override]
+        return self.verdict.shape[0]
+
+    def slice(self, lo: int, hi: int) -> "Results":
+        return Results(*(a[lo:hi] for a in self))
+
+
+assert PacketBatch._fields == tuple(f[0] for f in INPUT_FIELDS)
+assert Results._fields == tuple(f[0] for f in OUTPUT_FIELDS)
+
+
+def empty_batch(n: int) -> PacketBatch:
+    """A zeroed batch of n packets (fill the fields you need)."""
+    return PacketBatch(*(np.zeros(n, dtype) for _, dtype, _ in INPUT_FIELDS))
+
+
+def make_batch(**columns) -> PacketBatch:
+    """A batch from columns (any array-likes, cast to the declared dtypes; missing fields 0).
+    Raises ValueError naming a field of the wrong length or an unknown field."""
+    unknown = set(columns) - set(PacketBatch._fields)
+    if unknown:
+        raise ValueError(f"unknown packet field(s): {', '.join(sorted(unknown))}")
+    n = max((np.size(v) for v in columns.values()), default=0)
+    cols = []
+    for name, dtype, _ in INPUT_FIELDS:
+        if name in columns:
+            a = np.asarray(columns[name])
+            if a.ndim == 0:
+                a = np.full(n, a)
+            if a.shape != (n,):
+                raise ValueError(f"packet field {name}: {a.shape[0] if a.ndim else 1} values, expected {n}")
+            cols.append(np.ascontiguousarray(a.astype(dtype, copy=False)))
+        else:
+            cols.append(np.zeros(n, dtype))
+    return PacketBatch(*cols)
+
+
+def empty_results(n: int) -> Results:
+    return Results(*(np.empty(n, dtype) for _, dtype, _ in OUTPUT_FIELDS))
