@@ -22,7 +22,9 @@ NODE_MAC_BASE = 0x00_50_56_00_00_00
 
 
 def mac_to_str(mac: int) -> str:
-    return ":".join(f"{(mac >> s) & 0xFF:02x}" for s in range(40, -8, -8))
+    m = int(mac)
+    return "%02x:%02x:%02x:%02x:%02x:%02x" % (m >> 40 & 255, m >> 32 & 255, m >> 24 & 255, m >> 16 & 255,
+                                              m >> 8 & 255, m & 255)
 
 
 def mac_from_str(text: str) -> int:
@@ -37,7 +39,10 @@ def mac_from_str(text: str) -> int:
 
 
 def ip_to_str(ip: int) -> str:
-    return str(ipaddress.IPv4Address(int(ip)))
+    a = int(ip)
+    if not 0 <= a <= 0xFFFF_FFFF:
+        raise ValueError(f"not an IPv4 address: {ip!r}")
+    return "%d.%d.%d.%d" % (a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255)
 
 
 def ip_from_str(text) -> int:

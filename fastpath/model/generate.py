@@ -43,12 +43,17 @@ def generate(
     edges: int = 1,
     service_t1_fraction: float = 0.0,
     dfw_rules: int = 0,
-    mtu: int = 1600,
+    mtu: int | tuple[int, ...] = 1600,
+    default_route: bool = True,
     max_pods: int | None = None,
     seed: int = 0,
     name: str | None = None,
 ) -> Cluster:
-    """Build a synthetic cluster; raises `SpecError` (field path = the argument) when it can't."""
+    """Build a synthetic cluster; raises `SpecError` (field path = the argument) when it can't.
+
+    ``mtu`` may be a tuple: host i (edges after the transport nodes) gets ``mtu[i % len]``.
+    ``default_route=False`` leaves the T0 without its 0/0 static route: traffic to the
+    outside then ends ``no-route`` at the T0."""
     for arg, v, lo in (("hosts", hosts, 1), ("nodes_per_host", nodes_per_host, 1), ("namespaces", namespaces, 1),
                        ("pods_per_node", pods_per_node, 0), ("edges", edges, 0), ("dfw_rules", dfw_rules, 0)):
         if v < lo:
@@ -65,9 +70,11 @@ def generate(
     if namespaces + 1 > st.link_cidr.num_addresses // 2:
         raise SpecError("namespaces", f"{namespaces} namespaces need {namespaces + 1} router links, the link CIDR "
                         f"{st.link_cidr} has {st.link_cidr.num_addresses // 2}")
-    if not IPV4_MIN_MTU + st.geneve_overhead <= mtu <= 65535:
-        raise SpecError("mtu", f"{mtu} must be in {IPV4_MIN_MTU + st.geneve_overhead}..65535 "
-                        f"({IPV4_MIN_MTU}-byte IPv4 minimum + {st.geneve_overhead} Geneve overhead)")
+    mtus = tuple(mtu) if isinstance(mtu, (tuple, list)) else (mtu,)
+    for m in mtus:
+        if not IPV4_MIN_MTU + st.geneve_overhead <= m <= 65535:
+            raise SpecError("mtu", f"{m} must be in {IPV4_MIN_MTU + st.geneve_overhead}..65535 "
+                            f"({IPV4_MIN_MTU}-byte IPv4 minimum + {st.geneve_overhead} Geneve overhead)")
     rng = np.random.default_rng(seed)
     n_nodes = hosts * nodes_per_host
     P = n_nodes * pods_per_node
@@ -101,8 +108,9 @@ def generate(
                         namespace_prefix=ns_prefix, default_max_pods=110,
                         tep_cidr=ipaddress.IPv4Network("192.168.0.0/16"))
     tep0 = int(settings.tep_cidr.network_address) + 11
-    host_list = [Host(f"esx-{h + 1}", tep0 + h, mtu) for h in range(hosts)]
-    host_list += [Host(f"edge-{e + 1}", tep0 + hosts + e, mtu, edge=True) for e in range(edges)]
+    host_list = [Host(f"esx-{h + 1}", tep0 + h, mtus[h % len(mtus)]) for h in range(hosts)]
+    host_list += [Host(f"edge-{e + 1}", tep0 + hosts + e, mtus[(hosts + e) % len(mtus)], edge=True)
+                  for e in range(edges)]
     node_prefix = _prefix_for(n_nodes, 24)
     node_net = ipaddress.IPv4Network((int(ipaddress.IPv4Address("172.15.0.0")) & ~((1 << (32 - node_prefix)) - 1), node_prefix))
     nb = int(node_net.network_address) + 2
@@ -129,7 +137,7 @@ def generate(
     t0 = Router("t0", "t0", edge_names[0] if edges else None, transit_vni=nxt if edges else None)
     up_ip = int(ipaddress.IPv4Address("203.0.113.2"))
     uplinks = [Uplink("uplink-1", up_ip, 24, up_ip - 1)]
-    routes = [StaticRoute(ipaddress.IPv4Network("0.0.0.0/0"), up_ip - 1)]
+    routes = [StaticRoute(ipaddress.IPv4Network("0.0.0.0/0"), up_ip - 1)] if default_route else []
 
     rules = []
     for r in range(dfw_rules):

@@ -127,8 +127,9 @@ def lookup(instance: RouterInstance, dst_ip: int) -> Route | None:
     """Longest-prefix match by scanning: the readable semantics the compiled LPM must equal.
     Among equal prefixes the first listed wins (a later duplicate is shadowed)."""
     best: Route | None = None
-    addr = ipaddress.IPv4Address(dst_ip)
     for route in instance.routes:
-        if addr in route.prefix and (best is None or route.prefix.prefixlen > best.prefix.prefixlen):
+        net = route.prefix
+        if (dst_ip & int(net.netmask)) == int(net.network_address) and (
+                best is None or net.prefixlen > best.prefix.prefixlen):
             best = route
     return best

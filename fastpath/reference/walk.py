@@ -73,7 +73,18 @@ class Hop:
     key: str
     result: str
     ttl: int
-    headers: dict
+    raw: tuple  # headers as numbers; `headers` formats them (only traces that are shown pay)
+
+    @property
+    def headers(self) -> dict:
+        src_mac, dst_mac, vlan, src_ip, dst_ip, proto, ttl, size, outer = self.raw
+        h = {"eth_src": mac_to_str(src_mac) if src_mac is not None else None,
+             "eth_dst": mac_to_str(dst_mac) if dst_mac is not None else None,
+             "vlan": vlan, "ip_src": ip_to_str(src_ip), "ip_dst": ip_to_str(dst_ip),
+             "proto": proto, "ttl": ttl, "ip_len": size}
+        if outer is not None:
+            h["outer"] = dict(outer)
+        return h
 
     def as_dict(self) -> dict:
         return {"device": self.device, "kind": self.kind.label, "table": self.table, "key": self.key,
@@ -142,17 +153,10 @@ class _Walk:
         self.dfw_done = False
 
     # ---- records ---------------------------------------------------------------------------------
-    def headers(self) -> dict:
-        h = {"eth_src": mac_to_str(self.src_mac) if self.src_mac is not None else None,
-             "eth_dst": mac_to_str(self.dst_mac) if self.dst_mac is not None else None,
-             "vlan": self.vlan, "ip_src": ip_to_str(self.p.src_ip), "ip_dst": ip_to_str(self.p.dst_ip),
-             "proto": self.p.proto, "ttl": self.ttl, "ip_len": self.p.size}
-        if self.outer is not None:
-            h["outer"] = dict(self.outer)
-        return h
-
     def hop(self, device, kind, table="", key="", result=""):
-        self.res.hops.append(Hop(device, kind, table, key, result, self.ttl, self.headers()))
+        p = self.p
+        raw = (self.src_mac, self.dst_mac, self.vlan, p.src_ip, p.dst_ip, p.proto, self.ttl, p.size, self.outer)
+        self.res.hops.append(Hop(device, kind, table, key, result, self.ttl, raw))
 
     def responds(self, ip: int, device: str):
         self.res.traceroute.append(ip)
