@@ -69,7 +69,9 @@ class PacketBatch(NamedTuple):
     ttl: np.ndarray
     length: np.ndarray
 
-    def __len__(self) -> int:  # type: ignore[override]
+    @property
+    def size(self) -> int:
+        """Packets in the batch (``len()`` stays the tuple's: the number of fields)."""
         return self.ingress_kind.shape[0]
 
     def slice(self, lo: int, hi: int) -> "PacketBatch":
@@ -91,7 +93,8 @@ class Results(NamedTuple):
     underlay_bytes: np.ndarray
     via_edge: np.ndarray
 
-    def __len__(self) -> int:  # type: ignore[override]
+    @property
+    def size(self) -> int:
         return self.verdict.shape[0]
 
     def slice(self, lo: int, hi: int) -> "Results":

@@ -61,7 +61,7 @@ def test_results_and_counters_do_not_depend_on_threads(dataplane, batch, whole, 
 
 def test_counter_invariants(whole, batch, cluster):
     r, cn = whole.results, whole.counters
-    n = len(batch)
+    n = batch.size
     assert cn.verdicts.sum() == n
     assert cn.verdicts[0].tolist() == [int((r.verdict == v).sum()) for v in Verdict]
     assert cn.reasons[0, Reason.NONE] == cn.verdicts[0, Verdict.DELIVERED] + cn.verdicts[0, Verdict.EXITED]

@@ -37,7 +37,7 @@ class RunResult:
 
     @property
     def packets(self) -> int:
-        return len(self.results)
+        return self.results.size
 
     def verdict_counts(self) -> dict[str, int]:
         return {v.label: int(self.counters.verdicts[0, v]) for v in Verdict}
@@ -98,8 +98,8 @@ class Dataplane:
         n = _check_batch(batch)
         threads = max(1, min(int(threads), os.cpu_count() or 1))
         o = out if out is not None else empty_results(n)
-        if len(o) != n:
-            raise ValueError(f"out holds {len(o)} results, the batch {n} packets")
+        if o.size != n:
+            raise ValueError(f"out holds {o.size} results, the batch {n} packets")
         workers = threads
         cn = counters if counters is not None else self.new_counters(workers)
         if cn.verdicts.shape[0] != workers:

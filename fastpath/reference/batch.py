@@ -93,7 +93,7 @@ def trace_records(res: Result, ids: DeviceIds) -> np.ndarray:
 def walk_batch(c: Cluster, b: PacketBatch, ids: DeviceIds | None = None) -> tuple[Results, list[Result]]:
     """Walk every packet of ``b``; returns the encoded results and the reference results."""
     ids = ids or DeviceIds(c)
-    n = len(b)
+    n = b.size
     o = empty_results(n)
     full = []
     for i in range(n):
