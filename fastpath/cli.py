@@ -31,13 +31,30 @@ class UserError(click.ClickException):
         click.echo(f"fastpath: error: {self.message}", err=True)
 
 
-def _cluster(path: str | None) -> Cluster:
-    if path is None:
-        return default_scenario()
+def _cluster(path: str | None, gen: str | None = None) -> Cluster:
+    if path is not None and gen is not None:
+        raise UserError("--cluster and --generate exclude each other")
     try:
+        if gen is not None:
+            return _generated(gen)
+        if path is None:
+            return default_scenario()
         return load(path)
     except SpecError as exc:
         raise UserError(str(exc)) from None
+
+
+def _generated(text: str) -> Cluster:
+    """``HOSTSxNODESxPODS[xNAMESPACES]`` -> `generate` (e.g. 1000x4x250x200: 1M pods)."""
+    try:
+        parts = [int(x) for x in text.lower().split("x")]
+        if len(parts) not in (3, 4):
+            raise ValueError
+    except ValueError:
+        raise UserError(f"--generate: {text!r} is not HOSTSxNODESxPODS[xNAMESPACES] (e.g. 1000x4x250x200)") from None
+    hosts, nodes, pods = parts[:3]
+    namespaces = parts[3] if len(parts) == 4 else max(1, min(200, hosts * nodes))
+    return generate(hosts, nodes, namespaces, pods)
 
 
 def _proto(value: str) -> int:
@@ -147,10 +164,45 @@ def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_ma
     render_walk(console, res)
 
 
+def render_run(console: Console, rep) -> None:
+    d = rep.as_dict()
+    console.print(f"[bold]{d['packets']:,} packets[/bold] in, {rep.threads} thread(s): "
+                  f"{d['pps'] / 1e6:.2f} M packets/s ({d['pps_per_thread'] / 1e6:.2f} M/s per thread), "
+                  f"forwarding {d['forward_seconds']:.3f} s, traffic generation {d['generate_seconds']:.3f} s")
+    for name, n in d["verdicts"].items():
+        console.print(f"  {name:<10} {n:>14,}  {n / max(d['packets'], 1):7.2%}")
+    for name, n in d["reasons"].items():
+        console.print(f"    {name:<18} {n:>12,}")
+    console.print(f"  tunnels crossed {d['tunnels']:,}; underlay bytes {d['underlay_bytes']:,}")
+
+
 @main.command()
 @click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
-def demo(cluster_file):
-    """The main job: the cluster at a glance and the seed's traceroute."""
+@click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
+@click.option("--packets", type=click.IntRange(1), default=1_000_000, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--length", type=click.IntRange(28, 65535), default=100, show_default=True, help="IPv4 total length, bytes.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def run(cluster_file, gen, packets, threads, seed, length, as_json):
+    """Push N uniformly random pod-to-pod packets through the cluster, in chunks."""
+    from .dataplane.runner import run_uniform
+
+    c = _cluster(cluster_file, gen)
+    if len(c.pods) == 0:
+        raise UserError("the cluster has no pods to send between")
+    rep = run_uniform(c, packets, threads=threads, seed=seed, length=length)
+    if as_json:
+        click.echo(json.dumps(rep.as_dict()))
+        return
+    render_run(Console(), rep)
+
+
+@main.command()
+@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
+@click.option("--packets", type=click.IntRange(1), default=4_000_000, show_default=True, help="Packets in the run.")
+def demo(cluster_file, packets):
+    """The main job: the cluster at a glance, the seed's traceroute, a run of a few million packets."""
     c = _cluster(cluster_file)
     console = Console()
     render_cluster(console, c)
@@ -162,6 +214,12 @@ def demo(cluster_file):
     res = trace_packet(c, src, dst)
     render_traceroute(console, src, dst, res, 64)
     render_walk(console, res)
+    if len(c.pods):
+        from .dataplane.runner import run_uniform
+
+        console.print()
+        console.print("[bold]run[/bold]: uniformly random pod -> pod packets through the fast path")
+        render_run(console, run_uniform(c, packets))
 
 
 @main.command()

@@ -13,7 +13,7 @@ from fastpath.compile import (DFW_ALLOW, DFW_DENY, L2_ROUTER, OVS_UPLINK, OVS_VL
                               ROUTE_KINDS, RTR_T0, RTR_T1, Tables, compile_cluster)
 from fastpath.compile.bundle import _GROUPS
 from fastpath.model import default_scenario, generate, routing
-from fastpath.tables import exact, lpm
+from fastpath.tables import exact, mtrie
 
 CLUSTERS = {
     "default": default_scenario,
@@ -39,13 +39,13 @@ def test_every_pod_is_found_in_ovs_mac_vif_segment_l2_and_neighbor(compiled):
     assert np.array_equal(exact.lookup_bulk(t.ovs_mac, ovs_key(p.node, p.vlan), p.mac), rows)
     assert np.array_equal(exact.lookup_bulk(t.vif, p.node, p.vlan), rows)
     assert np.array_equal(exact.lookup_bulk(t.segment_l2, seg, p.mac), rows)
-    assert np.array_equal(exact.lookup_bulk(t.neighbor, seg, p.ip), rows)
+    assert [t.neighbor_of(s, ip) for s, ip in zip(seg.tolist(), p.ip.tolist())] == rows.tolist()
     for i in range(0, n, max(1, n // 20)):  # the plain-Python lookup agrees
         pod = p[i]
         node = c.node_index[pod.node]
         assert exact.lookup(t.ovs_mac, node << OVS_VLAN_BITS | pod.vlan, pod.mac) == i
         assert exact.lookup(t.vif, node, pod.vlan) == i
-        assert exact.lookup(t.neighbor, c.namespace_index[pod.namespace] + 1, pod.ip) == i
+        assert t.neighbor_of(c.namespace_index[pod.namespace] + 1, pod.ip) == i
 
 
 def test_router_mac_entries_one_per_pod_vlan_and_one_per_segment(compiled):
@@ -64,7 +64,7 @@ def test_nodes_are_ports_after_the_pods_on_the_node_segment(compiled):
     for k, node in enumerate(c.nodes):
         port = n_pods + k
         assert exact.lookup(t.segment_l2, 0, node.mac) == port
-        assert exact.lookup(t.neighbor, 0, node.ip) == port
+        assert t.neighbor_of(0, node.ip) == port
         assert t.port_kind[port] == PORT_NODE and t.port_node[port] == k and t.port_vlan[port] == 0
         assert t.port_ip[port] == node.ip and t.port_mac[port] == node.mac and t.port_segment[port] == 0
         assert t.port_host[port] == t.node_host[k] == c.host_index[node.host]
@@ -85,12 +85,12 @@ def test_misses_read_minus_one(compiled):
     seg0 = int(p.namespace[0]) + 1
     wrong_seg = 0 if seg0 != 0 else 1
     assert exact.lookup(t.segment_l2, wrong_seg, int(p.mac[0])) == -1
-    assert exact.lookup(t.neighbor, wrong_seg, int(p.ip[0])) == -1
+    assert t.neighbor_of(wrong_seg, int(p.ip[0])) == -1
     subnet = c.segments[seg0].subnet
     used = set(p.ip.tolist())
     unused = next(int(a) for a in subnet.hosts() if int(a) not in used and int(a) != c.segments[seg0].gateway)
-    assert exact.lookup(t.neighbor, seg0, unused) == -1
-    assert exact.lookup(t.neighbor, len(c.segments), int(p.ip[0])) == -1
+    assert t.neighbor_of(seg0, unused) == -1
+    assert t.neighbor_of(len(c.segments), int(p.ip[0])) == -1
     assert exact.lookup(t.segment_l2, len(c.segments), c.settings.router_mac) == -1
 
 
@@ -148,7 +148,7 @@ def test_route_rows_decode_to_the_rib_routes(compiled):
     assert row == t.n_routes
 
 
-def test_route_lpm_returns_the_route_routing_lookup_picks(compiled):
+def test_route_trie_returns_the_route_routing_lookup_picks(compiled):
     c, t = compiled
     insts = list(routing.rib(c).values())
     addrs = {0, 0xFFFF_FFFF, int(ipaddress.IPv4Address("8.8.8.8"))}
@@ -158,7 +158,7 @@ def test_route_lpm_returns_the_route_routing_lookup_picks(compiled):
             addrs.update(a for a in (net - 1, net, net + 1, bcast, bcast + 1) if 0 <= a <= 0xFFFF_FFFF)
     addrs = sorted(addrs)
     for r, inst in enumerate(insts):
-        got = lpm.lookup_bulk(t.route_lpm, np.full(len(addrs), r), np.array(addrs, np.uint64))
+        got = mtrie.lookup_bulk(t.route_trie, np.full(len(addrs), r), np.array(addrs, np.int64))
         for ip, idx in zip(addrs, got.tolist()):
             want = routing.lookup(inst, ip)
             if want is None:
@@ -202,7 +202,7 @@ def test_sizes_report_adds_up_to_the_arrays(compiled):
     assert sizes["ovs_mac"] == (t.ovs_mac.buckets.nbytes, 2 * n)
     assert sizes["vif"].entries == n and sizes["neighbor"].entries == n + nodes
     assert sizes["segment_l2"].entries == n + nodes + segs
-    assert sizes["route_lpm"].bytes == t.route_lpm.buckets.nbytes + t.route_lpm.router_lengths.nbytes
+    assert sizes["route_trie"].bytes == t.route_trie.nodes.nbytes
     assert sizes["routes"].entries == t.n_routes and sizes["routers"].entries == t.n_routers
     assert "total" in t.report()
 
@@ -232,3 +232,27 @@ def test_dtypes_are_the_documented_ones(compiled):
     for name, dtype in want.items():
         assert getattr(t, name).dtype == dtype, name
     assert isinstance(t, Tables)
+
+
+def test_sparse_segments_answer_arp_from_the_hash_and_dense_ones_from_the_array():
+    import copy
+
+    from fastpath.compile import compile_cluster
+    from fastpath.model import from_spec
+    from fastpath.model.scenarios import SEED_SPEC
+
+    spec = copy.deepcopy(SEED_SPEC)
+    spec["cluster"]["pod_cidr"] = "172.16.0.0/12"
+    spec["namespaces"].append({"name": "sparse", "subnet": "172.20.0.0/16"})
+    spec["pods"] += [{"name": f"s{i}", "namespace": "sparse", "node": "worker-2", "ip": f"172.20.{i * 40}.{i + 9}"}
+                     for i in range(3)]
+    c = from_spec(spec)
+    t = compile_cluster(c)
+    sparse = len(c.segments) - 1
+    assert t.seg_nb_off[sparse] == -1 and (t.seg_nb_off[:sparse] >= 0).all()
+    assert t.neighbor.size == 3
+    for i in range(3):
+        pod = c.pod(f"sparse/s{i}")
+        assert t.neighbor_of(sparse, pod.ip) == pod.index
+        assert t.neighbor_of(sparse, pod.ip + 1) == -1
+    assert t.neighbor_dense.size == sum(s.subnet.num_addresses for s in c.segments[:sparse])

@@ -1,29 +1,42 @@
 """The fast path equals the reference walk, field for field, on >= 1M seeded packets.
 
-Three clusters: the seed scenario; a medium generated one with DFW rules; one with edge
-service routers, mixed underlay MTUs (MTU drops) and no default route on the T0 (no-route).
+Four clusters: the seed scenario; the seed with a sparse /16 namespace (ARP from the hash, not
+the dense array); a medium generated one with DFW rules; one with edge service routers, mixed
+underlay MTUs (MTU drops) and no default route on the T0 (no-route).
 The reference runs in a process pool (it is plain Python, ~100 us a packet).
 """
 
+import copy
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
 
 from fastpath.dataplane import Dataplane
-from fastpath.model import default_scenario, generate
+from fastpath.model import default_scenario, from_spec, generate
+from fastpath.model.scenarios import SEED_SPEC
 from fastpath.packets import PacketBatch
 from fastpath.reference.batch import DeviceIds, trace_records, walk_batch
 from fastpath.traffic.adversarial import adversarial_mix
 
+def _sparse_seed():
+    """The seed plus a /16 namespace of three pods: its ARP table is the hash, not an array."""
+    spec = copy.deepcopy(SEED_SPEC)
+    spec["cluster"]["pod_cidr"] = "172.16.0.0/12"
+    spec["namespaces"].append({"name": "sparse", "subnet": "172.20.0.0/16"})
+    spec["pods"] += [{"name": f"s{i}", "namespace": "sparse", "node": f"worker-{i + 1}"} for i in range(3)]
+    return from_spec(spec)
+
+
 CLUSTERS = {
     "seed": (default_scenario, {}),
+    "sparse": (_sparse_seed, {}),
     "medium": (generate, dict(hosts=12, nodes_per_host=3, namespaces=30, pods_per_node=40, dfw_rules=40, seed=2)),
     "edges": (generate, dict(hosts=6, nodes_per_host=2, namespaces=10, pods_per_node=20, edges=2,
                              service_t1_fraction=0.5, mtu=(1600, 1500, 9000, 1280), default_route=False,
                              dfw_rules=10, seed=3)),
 }
-PACKETS = {"seed": 400_000, "medium": 350_000, "edges": 300_000}
+PACKETS = {"seed": 300_000, "sparse": 100_000, "medium": 350_000, "edges": 300_000}
 CHUNK = 25_000
 
 
@@ -60,7 +73,7 @@ def test_fast_path_equals_reference_on_seeded_valid_and_garbage_packets(name):
     assert {2, 3, 5, 6, 7, 8, 9} <= reasons  # ttl, neighbor, mtu, vlan, mac, spoofguard, malformed
     if name == "edges":
         assert 1 in reasons and fast.via_edge.any()  # no-route; hairpins through edges
-    if name != "edges":
+    if name not in ("edges", "sparse"):
         assert 4 in reasons  # dfw-deny
 
 

@@ -1,5 +1,7 @@
-"""fastpath.tables.lpm against pytricia (one trie per router) on random overlapping prefixes,
-and against `fastpath.model.routing.lookup` on every router of real clusters."""
+"""Both LPM structures — the hash of prefixes per length (`fastpath.tables.lpm`) and the
+multibit trie the fast path runs (`fastpath.tables.mtrie`) — against pytricia (one trie per
+router) on random overlapping prefixes, and against `fastpath.model.routing.lookup` on every
+router of real clusters."""
 
 from __future__ import annotations
 
@@ -10,9 +12,49 @@ import pytest
 import pytricia
 
 from fastpath.model import default_scenario, generate, routing
-from fastpath.tables import lpm
+from fastpath.tables import lpm, mtrie
 
 ALL = 0xFFFF_FFFF
+
+
+class HashLpm:
+    name = "hash"
+
+    def build(self, rows, n_routers=None):
+        return lpm.build(rows, n_routers)
+
+    def lookup(self, t, r, ip):
+        return lpm.lookup(t, r, ip)
+
+    def get(self, t, r, ip):
+        return lpm.get(t.buckets, t.seed, t.router_lengths, r, ip)
+
+    def bulk(self, t, routers, ips):
+        return lpm.lookup_bulk(t, routers, np.asarray(ips, np.uint64))
+
+
+class Mtrie:
+    name = "mtrie"
+
+    def build(self, rows, n_routers=None):
+        cols = np.array(rows, np.int64).reshape(len(rows), 4)
+        if n_routers is None:
+            n_routers = int(cols[:, 0].max()) + 1 if len(rows) else 0
+        return mtrie.build(cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3], n_routers)
+
+    def lookup(self, t, r, ip):
+        return mtrie.lookup(t, r, ip)
+
+    def get(self, t, r, ip):
+        return mtrie.get(t.nodes, t.n_routers, r, ip)
+
+    def bulk(self, t, routers, ips):
+        return mtrie.lookup_bulk(t, routers, np.asarray(ips, np.int64))
+
+
+@pytest.fixture(params=[HashLpm(), Mtrie()], ids=lambda i: i.name)
+def impl(request):
+    return request.param
 
 
 def mask(length: int) -> int:
@@ -60,18 +102,19 @@ def interesting(net: int, length: int) -> list[int]:
     return [a for a in (net - 1, net, net + 1, bcast - 1, bcast, bcast + 1) if 0 <= a <= ALL]
 
 
-def test_matches_pytricia_on_overlapping_prefixes_over_many_routers():
+def test_matches_pytricia_on_overlapping_prefixes_over_many_routers(impl):
     rng = np.random.default_rng(2024)
     n_routers = 1500
     rows = random_routes(rng, n_routers, 120_000)
-    table = lpm.build(rows, n_routers)
+    table = impl.build(rows, n_routers)
 
     tries = [pytricia.PyTricia(32) for _ in range(n_routers)]
     for r, net, length, idx in rows:
         key = f"{dotted(net & mask(length))}/{length}"
         if not tries[r].has_key(key):  # keep the first of equal prefixes
             tries[r].insert(key, idx)
-    assert table.size == sum(len(t) for t in tries)
+    if impl.name == "hash":
+        assert table.size == sum(len(t) for t in tries)
 
     q_router, q_ip = [], []
     for i in rng.integers(0, len(rows), 25_000).tolist():
@@ -87,42 +130,43 @@ def test_matches_pytricia_on_overlapping_prefixes_over_many_routers():
     q_ip += [0, ALL, 0, ALL]
 
     expected = np.array([-1 if (v := tries[r].get(a)) is None else v for r, a in zip(q_router, q_ip)], np.int64)
-    got = lpm.lookup_bulk(table, np.array(q_router), np.array(q_ip, np.uint64))
+    got = impl.bulk(table, np.array(q_router), np.array(q_ip, np.uint64))
     bad = np.flatnonzero(got != expected)
     assert not len(bad), f"{len(bad)} wrong; first router {q_router[bad[0]]} ip {dotted(q_ip[bad[0]])}"
     assert (expected >= 0).mean() > 0.5 and (expected == -1).any()  # the workload hits and misses
 
     for i in range(0, len(q_ip), 97):  # plain-Python and numba scalars agree with the bulk kernel
-        assert lpm.lookup(table, q_router[i], q_ip[i]) == expected[i]
-        assert lpm.get(table.buckets, table.seed, table.router_lengths, q_router[i], q_ip[i]) == expected[i]
+        assert impl.lookup(table, q_router[i], q_ip[i]) == expected[i]
+        assert impl.get(table, q_router[i], q_ip[i]) == expected[i]
 
 
-def test_default_route_and_host_routes_at_the_address_space_edges():
+def test_default_route_and_host_routes_at_the_address_space_edges(impl):
     rows = [(0, 0, 0, 0), (0, 0, 32, 1), (0, ALL, 32, 2), (0, 0xFFFF_FFFE, 31, 3), (1, 0x0A00_0000, 31, 4)]
-    table = lpm.build(rows)
+    table = impl.build(rows)
     cases = {(0, 0): 1, (0, 1): 0, (0, ALL): 2, (0, ALL - 1): 3, (0, ALL - 2): 0,
              (1, 0x0A00_0000): 4, (1, 0x0A00_0001): 4, (1, 0x0A00_0002): -1, (1, 0x09FF_FFFF): -1}
     for (r, ip), want in cases.items():
-        assert lpm.lookup(table, r, ip) == want, (r, dotted(ip))
-    got = lpm.lookup_bulk(table, np.array([k[0] for k in cases]), np.array([k[1] for k in cases], np.uint64))
+        assert impl.lookup(table, r, ip) == want, (r, dotted(ip))
+    got = impl.bulk(table, np.array([k[0] for k in cases]), np.array([k[1] for k in cases], np.uint64))
     assert got.tolist() == list(cases.values())
 
 
-def test_first_of_equal_prefixes_wins_and_host_bits_are_masked():
+def test_first_of_equal_prefixes_wins_and_host_bits_are_masked(impl):
     rows = [(0, 0x0A01_0203, 16, 7), (0, 0x0A01_0000, 16, 8), (0, 0x0A01_FFFF, 16, 9)]
-    table = lpm.build(rows)
-    assert table.size == 1
-    assert lpm.lookup(table, 0, 0x0A01_7777) == 7
+    table = impl.build(rows)
+    if impl.name == "hash":
+        assert table.size == 1
+    assert impl.lookup(table, 0, 0x0A01_7777) == 7
 
 
-def test_unknown_routers_and_routers_without_routes_miss():
-    table = lpm.build([(2, 0, 0, 0)], n_routers=4)
+def test_unknown_routers_and_routers_without_routes_miss(impl):
+    table = impl.build([(2, 0, 0, 0)], n_routers=4)
     for r in (-1, 0, 1, 3, 4, 1 << 40):
-        assert lpm.lookup(table, r, 0x0102_0304) == -1
-    assert lpm.lookup(table, 2, 0x0102_0304) == 0
-    got = lpm.lookup_bulk(table, np.array([-1, 0, 2, 4]), np.array([1, 1, 1, 1], np.uint64))
+        assert impl.lookup(table, r, 0x0102_0304) == -1
+    assert impl.lookup(table, 2, 0x0102_0304) == 0
+    got = impl.bulk(table, np.array([-1, 0, 2, 4]), np.array([1, 1, 1, 1], np.uint64))
     assert got.tolist() == [-1, -1, 0, -1]
-    assert lpm.lookup(lpm.build([]), 0, 0) == -1
+    assert impl.lookup(impl.build([]), 0, 0) == -1
 
 
 @pytest.mark.parametrize(("row", "message"), [
@@ -131,13 +175,13 @@ def test_unknown_routers_and_routers_without_routes_miss():
     ((-1, 0, 8, 0), "router_id"),
     ((0, 0, 8, -1), "route_index"),
 ])
-def test_bad_route_rows_are_rejected(row, message):
+def test_bad_route_rows_are_rejected(impl, row, message):
     with pytest.raises(ValueError, match=message):
-        lpm.build([row])
+        impl.build([row], n_routers=1)
 
 
 # ---- against the readable semantics: routing.lookup ------------------------------------------------
-def rib_table(cluster):
+def rib_table(impl, cluster):
     """The LPM of every router instance of a cluster, built straight from its RIB."""
     insts = list(routing.rib(cluster).values())
     rows, first = [], []
@@ -145,16 +189,16 @@ def rib_table(cluster):
         first.append(len(rows))
         rows += [(r, int(rt.prefix.network_address), rt.prefix.prefixlen, len(rows) + j)
                  for j, rt in enumerate(inst.routes)]
-    return insts, first, lpm.build(rows, len(insts))
+    return insts, first, impl.build(rows, len(insts))
 
 
 @pytest.mark.parametrize("make", [
     default_scenario,
     lambda: generate(3, 2, 12, 5, service_t1_fraction=0.5, seed=3),
 ], ids=["default", "generated-with-service-t1s"])
-def test_matches_routing_lookup_on_every_router(make):
+def test_matches_routing_lookup_on_every_router(impl, make):
     cluster = make()
-    insts, first, table = rib_table(cluster)
+    insts, first, table = rib_table(impl, cluster)
     assert any(i.sr and i.kind == "t1" for i in insts), "the cluster should have T1 service routers"
     addrs = set()
     for inst in insts:
@@ -164,7 +208,7 @@ def test_matches_routing_lookup_on_every_router(make):
     addrs.update(np.random.default_rng(9).integers(0, 1 << 32, 300).tolist())
     addrs = sorted(addrs)
     for r, inst in enumerate(insts):
-        got = lpm.lookup_bulk(table, np.full(len(addrs), r), np.array(addrs, np.uint64))
+        got = impl.bulk(table, np.full(len(addrs), r), np.array(addrs, np.uint64))
         for ip, idx in zip(addrs, got.tolist()):
             want = routing.lookup(inst, ip)
             if want is None:

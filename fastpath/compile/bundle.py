@@ -38,8 +38,11 @@ vif (exact table) — the node VIF's VLAN -> logical port map
     key (node, vlan) -> the pod's port
 segment_l2 (exact table) — each segment's MAC table
     key (segment, mac) -> logical port (pods and nodes), plus (segment, router MAC) -> `L2_ROUTER`
-neighbor (exact table) — each segment's ARP table
+neighbor (exact table) — the ARP table of every sparse segment
     key (segment, ip) -> logical port (pods and nodes)
+neighbor_dense: int32[A] — the ARP tables of the dense segments, one slot per address:
+    ``neighbor_dense[seg_nb_off[s] + ip - seg_net[s]]`` = port or -1 (see `compile.switching`)
+seg_nb_off: int64[S] — segment s's offset in neighbor_dense; -1 = sparse (use the hash)
 segments
     seg_vni: uint32[S] — Geneve VNI
     seg_router: int32[S] — router instance of the segment's T1 DR
@@ -51,7 +54,7 @@ routers
     rtr_transit_vni: uint32[R] — VNI of the DR <-> SR transit segment; 0 if none
     rtr_kind: uint8[R] — `RTR_T1` (= DeviceKind.T1) or `RTR_T0` (= DeviceKind.T0)
 routes
-    route_lpm (LPM table, `fastpath.tables.lpm`) — (router instance, dst IP) -> route
+    route_trie (multibit trie, `fastpath.tables.mtrie`) — (router instance, dst IP) -> route
     route_router: int32[T] — router instance holding the route
     route_network: uint32[T] — prefix network
     route_prefix_len: uint8[T] — prefix length
@@ -85,7 +88,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..tables.exact import ExactTable
-from ..tables.lpm import LpmTable
+from ..tables.mtrie import Mtrie
 from ..verdicts import DeviceKind
 
 PORT_POD = int(DeviceKind.POD)
@@ -125,10 +128,10 @@ _GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "ovs_mac": (("ovs_mac",), "ovs_mac.size"),
     "vif": (("vif",), "vif.size"),
     "segment_l2": (("segment_l2",), "segment_l2.size"),
-    "neighbor": (("neighbor",), "neighbor.size"),
+    "neighbor": (("neighbor", "neighbor_dense", "seg_nb_off"), "n_ports"),
     "segments": (("seg_vni", "seg_router", "seg_gateway", "seg_net", "seg_mask"), "n_segments"),
     "routers": (("rtr_is_sr", "rtr_host", "rtr_transit_vni", "rtr_kind"), "n_routers"),
-    "route_lpm": (("route_lpm",), "route_lpm.size"),
+    "route_trie": (("route_trie",), "n_routes"),
     "routes": (("route_router", "route_network", "route_prefix_len", "route_kind", "route_arg",
                 "route_arrive_ip"), "n_routes"),
     "dfw": (("dfw_src_net", "dfw_src_mask", "dfw_dst_net", "dfw_dst_mask", "dfw_proto", "dfw_dport_lo",
@@ -174,6 +177,8 @@ class Tables:
     vif: ExactTable
     segment_l2: ExactTable
     neighbor: ExactTable
+    neighbor_dense: np.ndarray
+    seg_nb_off: np.ndarray
     # segments
     seg_vni: np.ndarray
     seg_router: np.ndarray
@@ -186,7 +191,7 @@ class Tables:
     rtr_transit_vni: np.ndarray
     rtr_kind: np.ndarray
     # routes
-    route_lpm: LpmTable
+    route_trie: Mtrie
     route_router: np.ndarray
     route_network: np.ndarray
     route_prefix_len: np.ndarray
@@ -219,6 +224,19 @@ class Tables:
                 if isinstance(v, tuple) else []
             for a in arrays:
                 a.setflags(write=False)
+
+    def neighbor_of(self, segment: int, ip: int) -> int:
+        """The port answering ARP for ``ip`` on ``segment``, or -1 (plain Python; the dense
+        array or the hash, whichever the segment uses)."""
+        from ..tables import exact
+
+        seg, ip = int(segment), int(ip)
+        if not 0 <= seg < self.n_segments or (ip & int(self.seg_mask[seg])) != int(self.seg_net[seg]):
+            return -1
+        off = int(self.seg_nb_off[seg])
+        if off >= 0:
+            return int(self.neighbor_dense[off + (ip & ~int(self.seg_mask[seg]) & 0xFFFF_FFFF)])
+        return exact.lookup(self.neighbor, seg, ip)
 
     def _count(self, path: str) -> int:
         obj = self

@@ -2,8 +2,9 @@
 
 Router instance ids are the order of `routing.rib` (dict order: DRs, then SRs); routes are
 numbered instance by instance in each instance's listed order, so route ``t`` of the bundle
-is ``rib[...][router].routes[t - first route of that router]``. The LPM over all instances
-keeps the first of two equal prefixes of one router, as `routing.lookup` does.
+is ``rib[...][router].routes[t - first route of that router]``. The multibit trie over all
+instances (`fastpath.tables.mtrie`) keeps the first of two equal prefixes of one router, as
+`routing.lookup` does.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 
 from ..model import routing
 from ..model.cluster import Cluster
-from ..tables import lpm
+from ..tables import mtrie
 from .bundle import (ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK, RTR_T0, RTR_T1)
 
 _ROUTE_KIND = {"local": ROUTE_LOCAL, "connected": ROUTE_CONNECTED, "router": ROUTE_ROUTER, "uplink": ROUTE_UPLINK}
@@ -61,6 +62,5 @@ def compile_routers(c: Cluster) -> dict:
         "route_arg": cols[:, 4].astype(np.int32),
         "route_arrive_ip": cols[:, 5].astype(np.uint32),
     }
-    out["route_lpm"] = lpm.build_arrays(cols[:, 0], cols[:, 1], cols[:, 2], np.arange(len(rows)),
-                                        n_routers=len(insts))
+    out["route_trie"] = mtrie.build(cols[:, 0], cols[:, 1], cols[:, 2], np.arange(len(rows)), len(insts))
     return out

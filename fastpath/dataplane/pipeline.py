@@ -14,12 +14,22 @@ Fused, not staged
 -----------------
 VPP runs each stage over a vector of packets and enqueues them to the next. Here a packet's
 path branches at every stage (switched or routed, one router or five, tunnel or not, edge
-hairpin or not), so a staged version needs a compaction per stage to keep vectors dense; the
-fused loop keeps a packet's state in registers and touches each table once. Both were
-measured (bench/RESULTS.md); the fused loop won because the tables of a cluster that fits a
-node's cache make compute, not memory, the bound, and on the 1M-pod cluster the misses of
-one packet's lookups are independent of the next packet's, so the out-of-order core overlaps
-them across loop iterations anyway.
+hairpin or not), so a staged version needs a compaction per stage to keep its vectors dense
+and writes each packet's state out and back between stages. The fused loop keeps that state
+in registers and touches each table once. A staged variant has not been built to measure
+against; what was measured is where a fused packet's time goes (bench/RESULTS.md): with
+numba's reference counting off (`fastpath._jit.KERNEL_FLAGS`) and the lookups inlined, the
+seed's path costs ~100 ns, of which the three router lookups (2-4 dependent loads each in the
+multibit trie) and ~40 counter updates are most; the tables stay cache-resident at the
+default scale, so staging would buy no overlap of memory misses there.
+
+Direct checks instead of probes
+-------------------------------
+Where the model pins a table's answer, the kernel computes it instead of probing: a pod
+VLAN's OVS MAC table holds exactly the pod's MAC and the router MAC; every segment maps the
+router MAC to its router port; the neighbor found by ARP is the port its MAC names. The
+hash tables still answer everything else (unknown MACs, tagged frames from nodes, sparse
+segments), and the differential tests hold both paths to the reference.
 
 Invariants (tests assert them)
 ------------------------------
@@ -48,11 +58,11 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from .._jit import jit
+from .._jit import kernel
 from ..compile.bundle import (DFW_DENY, L2_ROUTER, OVS_UPLINK, OVS_VLAN_BITS, ROUTE_CONNECTED, ROUTE_LOCAL,
                               ROUTE_ROUTER, ROUTE_UPLINK, Tables)
 from ..model.cluster import Cluster
-from ..tables import exact, lpm
+from ..tables import exact, mtrie
 from ..verdicts import DeviceKind, Reason, Verdict
 from .trace import (MAX_HOPS, T_ARP, T_DFW, T_LOCAL, T_MTU, T_NEIGHBOR, T_NONE, T_OVS_MAC, T_OVS_PORT,
                     T_PORT, T_ROUTE, T_SANITY, T_SEGMENT_L2, T_SPOOFGUARD, T_TEP, T_UPLINK, T_VIF)
@@ -103,6 +113,8 @@ class DP(NamedTuple):
     l2_s: np.uint64
     nb_b: np.ndarray
     nb_s: np.uint64
+    nb_dense: np.ndarray
+    seg_nb_off: np.ndarray
     seg_vni: np.ndarray
     seg_router: np.ndarray
     seg_gateway: np.ndarray
@@ -112,9 +124,8 @@ class DP(NamedTuple):
     rtr_host: np.ndarray
     rtr_transit_vni: np.ndarray
     rtr_kind: np.ndarray
-    lpm_b: np.ndarray
-    lpm_s: np.uint64
-    lpm_len: np.ndarray
+    trie: np.ndarray
+    n_routers: np.int64
     route_kind: np.ndarray
     route_arg: np.ndarray
     route_arrive_ip: np.ndarray
@@ -162,9 +173,10 @@ def make_dp(tables: Tables, cluster: Cluster) -> DP:
         t.port_node, t.port_host, t.port_segment, t.port_ip, t.port_mac, t.port_vlan, t.host_mtu,
         t.ovs_mac.buckets, np.uint64(t.ovs_mac.seed), t.vif.buckets, np.uint64(t.vif.seed),
         t.segment_l2.buckets, np.uint64(t.segment_l2.seed), t.neighbor.buckets, np.uint64(t.neighbor.seed),
+        t.neighbor_dense, t.seg_nb_off,
         t.seg_vni, t.seg_router, t.seg_gateway, t.seg_net, t.seg_mask,
         t.rtr_is_sr, t.rtr_host, t.rtr_transit_vni, t.rtr_kind,
-        t.route_lpm.buckets, np.uint64(t.route_lpm.seed), t.route_lpm.router_lengths,
+        t.route_trie.nodes, np.int64(t.n_routers),
         t.route_kind, t.route_arg, t.route_arrive_ip,
         t.dfw_src_net, t.dfw_src_mask, t.dfw_dst_net, t.dfw_dst_mask, t.dfw_proto, t.dfw_dport_lo,
         t.dfw_dport_hi, t.dfw_action,
@@ -186,27 +198,40 @@ def make_counters(workers: int, tables: Tables, n_uplinks: int) -> Counters:
 
 # ---- helpers -------------------------------------------------------------------------------------------
 _I64 = numba.types.int64
-_U64 = numba.types.uint64
-_BUCKETS = numba.types.Array(numba.types.uint64, 3, "C", readonly=True)
 _TRACE = numba.types.Array(numba.types.int32, 3, "C")
 _TRACE_LEN = numba.types.Array(numba.types.int32, 1, "C")
-_STAGE_COUNTS = numba.types.Array(numba.types.int64, 3, "C")
 
 
-# Helpers called from many sites carry explicit signatures: one compiled version each, instead
-# of one per combination of argument types at the call sites (that was 40 compilations and
-# 20 s of cold start). LLVM still inlines them into the kernel.
-@jit(_I64(_BUCKETS, _U64, _U64, _U64))
+# The hot helpers (trie, neighbor, DFW, counters) are inlined into the kernel (numba IR
+# inlining: seconds more cold compile, ~1.5x the speed). The hash probe, on colder paths, and
+# the trace writer, behind ``if slot >= 0`` at each site, stay calls; their explicit
+# signatures keep each to one compiled version instead of one per combination of argument
+# types at the call sites (that was 40 compilations and 20 s of cold start).
+@kernel(_I64(numba.types.Array(numba.types.uint64, 3, "C", readonly=True), numba.types.uint64, numba.types.uint64,
+             numba.types.uint64))
 def _exact(buckets, seed, k0, k1):
     """One exact probe (see `fastpath.tables.exact.get`)."""
     return exact.get(buckets, seed, k0, k1)
 
 
-@jit
-def _route(dp, r, ip):
-    return lpm.get(dp.lpm_b, dp.lpm_s, dp.lpm_len, r, ip)
+@kernel(inline="always")
+def _neighbor(dp, seg, ip):
+    """The port answering ARP for ``ip`` on ``seg``, or -1: the dense array where the segment
+    has one, else the hash (`fastpath.compile.switching`)."""
+    off = dp.seg_nb_off[seg]
+    mask = dp.seg_mask[seg]
+    if (ip & mask) != dp.seg_net[seg]:
+        return np.int64(-1)
+    if off >= 0:
+        return np.int64(dp.nb_dense[off + np.int64(ip & ~mask)])
+    return _exact(dp.nb_b, dp.nb_s, np.uint64(seg), np.uint64(ip))
 
-@jit(numba.types.void(_TRACE, _TRACE_LEN, _I64, _I64, _I64, _I64, _I64))
+
+@kernel(inline="always")
+def _route(nodes, n_routers, r, ip):
+    return mtrie.get(nodes, n_routers, r, ip)
+
+@kernel(numba.types.void(_TRACE, _TRACE_LEN, _I64, _I64, _I64, _I64, _I64))
 def _rec(tr, tl, slot, kind, dev, table, ttl):
     if slot >= 0:
         n = tl[slot]
@@ -218,7 +243,7 @@ def _rec(tr, tl, slot, kind, dev, table, ttl):
             tl[slot] = n + 1
 
 
-@jit(numba.types.void(_STAGE_COUNTS, _I64, _I64, numba.types.boolean))
+@kernel(inline="always")
 def _stage(st, w, stage, hit):
     st[w, stage, C_IN] += 1
     if hit:
@@ -227,398 +252,432 @@ def _stage(st, w, stage, hit):
         st[w, stage, C_MISS] += 1
 
 
-@jit
-def _dfw(dp, src, dst, proto, dport):
+@kernel(inline="always")
+def _dfw(src_net, src_mask, dst_net, dst_mask, rproto, dport_lo, dport_hi, action, default, src, dst, proto, dport):
     """First matching rule's action (True = deny), and whether a rule matched."""
-    for k in range(dp.dfw_action.shape[0]):
-        if (src & dp.dfw_src_mask[k]) != dp.dfw_src_net[k] or (dst & dp.dfw_dst_mask[k]) != dp.dfw_dst_net[k]:
+    for k in range(action.shape[0]):
+        if (src & src_mask[k]) != src_net[k] or (dst & dst_mask[k]) != dst_net[k]:
             continue
-        rp = dp.dfw_proto[k]
+        rp = rproto[k]
         if rp != 0 and rp != proto:
             continue
-        lo = dp.dfw_dport_lo[k]
-        hi = dp.dfw_dport_hi[k]
+        lo = dport_lo[k]
+        hi = dport_hi[k]
         if proto == 6 or proto == 17:
             if dport < lo or dport > hi:
                 continue
         elif lo != 0 or hi != 65535:
             continue
-        return dp.dfw_action[k] == DFW_DENY, True
-    return dp.dfw_default == DFW_DENY, False
+        return action[k] == DFW_DENY, True
+    return default == DFW_DENY, False
 
 
 # ---- one packet ---------------------------------------------------------------------------------------
-@jit
-def _forward_one(i, b, dp, o, cn, w, tracing, trace_slot, tr, tl):
-    slot = trace_slot[i] if tracing else -1
-    kind = np.int64(b.ingress_kind[i])
-    iid = np.int64(b.ingress_id[i])
-    ttl = np.int64(b.ttl[i])
-    length = np.int64(b.length[i])
-    vlan = np.int64(b.vlan[i])
-    src_ip = np.uint32(b.src_ip[i])
-    dst_ip = np.uint32(b.dst_ip[i])
-    proto = np.int64(b.proto[i])
-    dport = np.int64(b.dport[i])
-    src_mac = np.uint64(b.src_mac[i])
-    dst_mac = np.uint64(b.dst_mac[i])
-    ov = dp.overhead
+@kernel
+def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
+    """Forward every packet of ``b`` on worker row 0. One loop, the stages of one packet in its
+    body: no call per packet, and the tables' NamedTuple is never copied into a callee."""
+    w = 0
+    for i in range(b.ingress_kind.shape[0]):
+        slot = trace_slot[i] if tracing else -1
+        kind = np.int64(b.ingress_kind[i])
+        iid = np.int64(b.ingress_id[i])
+        ttl = np.int64(b.ttl[i])
+        length = np.int64(b.length[i])
+        vlan = np.int64(b.vlan[i])
+        src_ip = np.uint32(b.src_ip[i])
+        dst_ip = np.uint32(b.dst_ip[i])
+        proto = np.int64(b.proto[i])
+        dport = np.int64(b.dport[i])
+        src_mac = np.uint64(b.src_mac[i])
+        dst_mac = np.uint64(b.dst_mac[i])
+        ov = dp.overhead
 
-    verdict = V_DROPPED
-    reason = R_NONE
-    dkind = K_POD
-    dev = np.int64(-1)
-    egress = np.int64(-1)
-    hops = 0
-    n_tun = 0
-    t_src = np.int64(-1)
-    t_dst = np.int64(-1)
-    t_vni = np.int64(0)
-    ubytes = np.int64(0)
-    via_edge = False
-    dfw_done = False
-    host = np.int64(-1)
-    port = np.int64(-1)  # logical port to deliver to
-    seg = np.int64(-1)
-    r = np.int64(-1)  # router instance to route at
-    arrive = np.uint32(0)
-    done = False
-    sane = 0 < ttl and MIN_IP_PACKET <= length and vlan <= MAX_VID
+        verdict = V_DROPPED
+        reason = R_NONE
+        dkind = K_POD
+        dev = np.int64(-1)
+        egress = np.int64(-1)
+        hops = 0
+        n_tun = 0
+        t_src = np.int64(-1)
+        t_dst = np.int64(-1)
+        t_vni = np.int64(0)
+        ubytes = np.int64(0)
+        via_edge = False
+        dfw_done = False
+        host = np.int64(-1)
+        port = np.int64(-1)  # logical port to deliver to
+        seg = np.int64(-1)
+        r = np.int64(-1)  # router instance to route at
+        arrive = np.uint32(0)
+        done = False
+        sane = 0 < ttl and MIN_IP_PACKET <= length and vlan <= MAX_VID
 
-    # ---- ingress ------------------------------------------------------------------------------------
-    if kind == K_UPLINK:
-        dkind = K_UPLINK
-        if iid < 0 or iid >= dp.uplink_ip.shape[0]:
-            reason = R_MALFORMED
-            done = True
-        else:
-            dev = iid
-            if not sane:
-                _rec(tr, tl, slot, K_UPLINK, iid, T_SANITY, ttl)
+        # ---- ingress ------------------------------------------------------------------------------------
+        if kind == K_UPLINK:
+            dkind = K_UPLINK
+            if iid < 0 or iid >= dp.uplink_ip.shape[0]:
                 reason = R_MALFORMED
-                done = True
-            elif vlan != 0:
-                _rec(tr, tl, slot, K_UPLINK, iid, T_UPLINK, ttl)
-                reason = R_VLAN
                 done = True
             else:
-                _rec(tr, tl, slot, K_UPLINK, iid, T_NONE, ttl)
-                dst_mac = dp.router_mac
-                r = dp.north_router
-                host = dp.north_host
-                arrive = dp.uplink_ip[iid]
-    elif kind == K_POD or kind == K_NODE:
-        dkind = kind
-        n_ep = dp.n_pods if kind == K_POD else dp.n_nodes
-        if iid < 0 or iid >= n_ep:
-            reason = R_MALFORMED
-            done = True
-        else:
-            dev = iid
-            lp = iid if kind == K_POD else dp.n_pods + iid
-            host = dp.port_host[lp]
-            seg = dp.port_segment[lp]
-            own_mac = dp.port_mac[lp]
-            own_ip = dp.port_ip[lp]
-            if not sane:
-                _rec(tr, tl, slot, kind, iid, T_SANITY, ttl)
+                dev = iid
+                if not sane:
+                    if slot >= 0:
+                        _rec(tr, tl, slot, K_UPLINK, iid, T_SANITY, ttl)
+                    reason = R_MALFORMED
+                    done = True
+                elif vlan != 0:
+                    if slot >= 0:
+                        _rec(tr, tl, slot, K_UPLINK, iid, T_UPLINK, ttl)
+                    reason = R_VLAN
+                    done = True
+                else:
+                    if slot >= 0:
+                        _rec(tr, tl, slot, K_UPLINK, iid, T_NONE, ttl)
+                    dst_mac = dp.router_mac
+                    r = dp.north_router
+                    host = dp.north_host
+                    arrive = dp.uplink_ip[iid]
+        elif kind == K_POD or kind == K_NODE:
+            dkind = kind
+            n_ep = dp.n_pods if kind == K_POD else dp.n_nodes
+            if iid < 0 or iid >= n_ep:
                 reason = R_MALFORMED
                 done = True
-            if not done:
-                if src_mac == 0:
-                    src_mac = own_mac
-                if dst_ip == src_ip and src_ip == own_ip:
-                    _rec(tr, tl, slot, kind, iid, T_LOCAL, ttl)
-                    verdict = V_DELIVERED
+            else:
+                dev = iid
+                lp = iid if kind == K_POD else dp.n_pods + iid
+                host = dp.port_host[lp]
+                seg = dp.port_segment[lp]
+                own_mac = dp.port_mac[lp]
+                own_ip = dp.port_ip[lp]
+                if not sane:
+                    if slot >= 0:
+                        _rec(tr, tl, slot, kind, iid, T_SANITY, ttl)
+                    reason = R_MALFORMED
                     done = True
-            if not done:
-                # sender stack: ARP for on-link destinations, else the gateway
-                if dst_mac == 0:
-                    if (dst_ip & dp.seg_mask[seg]) == dp.seg_net[seg] and dst_ip != dp.seg_gateway[seg]:
-                        nb = _exact(dp.nb_b, dp.nb_s, np.uint64(seg), np.uint64(dst_ip))
-                        _stage(cn.stages, w, S_ARP, nb >= 0)
-                        _rec(tr, tl, slot, kind, iid, T_ARP, ttl)
-                        if nb < 0:
-                            reason = R_NO_NEIGHBOR
-                            done = True
-                        else:
-                            dst_mac = dp.port_mac[nb]
-                    else:
-                        _rec(tr, tl, slot, kind, iid, T_ROUTE, ttl)
-                        dst_mac = dp.router_mac
-                else:
-                    _rec(tr, tl, slot, kind, iid, T_NONE, ttl)
-            if not done:
-                node = dp.port_node[lp]
-                if kind == K_POD:
-                    # OVS: access port in VLAN = the pod's tag; tagged frames are discarded
-                    if vlan != 0:
-                        _rec(tr, tl, slot, K_OVS, node, T_OVS_PORT, ttl)
-                        dkind = K_OVS
-                        dev = node
-                        reason = R_VLAN
+                if not done:
+                    if src_mac == 0:
+                        src_mac = own_mac
+                    if dst_ip == src_ip and src_ip == own_ip:
+                        if slot >= 0:
+                            _rec(tr, tl, slot, kind, iid, T_LOCAL, ttl)
+                        verdict = V_DELIVERED
                         done = True
+                if not done:
+                    # sender stack: ARP for on-link destinations, else the gateway
+                    if dst_mac == 0:
+                        if (dst_ip & dp.seg_mask[seg]) == dp.seg_net[seg] and dst_ip != dp.seg_gateway[seg]:
+                            nb = _neighbor(dp, seg, dst_ip)
+                            _stage(cn.stages, w, S_ARP, nb >= 0)
+                            if slot >= 0:
+                                _rec(tr, tl, slot, kind, iid, T_ARP, ttl)
+                            if nb < 0:
+                                reason = R_NO_NEIGHBOR
+                                done = True
+                            else:
+                                dst_mac = dp.port_mac[nb]
+                        else:
+                            if slot >= 0:
+                                _rec(tr, tl, slot, kind, iid, T_ROUTE, ttl)
+                            dst_mac = dp.router_mac
                     else:
-                        tag = np.uint64(dp.port_vlan[lp])
-                        hit = _exact(dp.ovs_b, dp.ovs_s, (np.uint64(node) << np.uint64(OVS_VLAN_BITS)) | tag,
-                                        dst_mac)
-                        _stage(cn.stages, w, S_OVS, hit != -1)
-                        _rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
-                        if hit == lp:  # never sent back out of the port it came in on
+                        if slot >= 0:
+                            _rec(tr, tl, slot, kind, iid, T_NONE, ttl)
+                if not done:
+                    node = dp.port_node[lp]
+                    if kind == K_POD:
+                        # OVS: access port in VLAN = the pod's tag; tagged frames are discarded
+                        if vlan != 0:
+                            if slot >= 0:
+                                _rec(tr, tl, slot, K_OVS, node, T_OVS_PORT, ttl)
                             dkind = K_OVS
                             dev = node
-                            reason = R_MAC
+                            reason = R_VLAN
                             done = True
                         else:
+                            # the OVS MAC table of a pod's VLAN holds two entries: the pod's MAC (its
+                            # port) and the router MAC (the uplink); checked directly, no probe
+                            hit = lp if dst_mac == own_mac else (OVS_UPLINK if dst_mac == dp.router_mac else -1)
+                            _stage(cn.stages, w, S_OVS, hit != -1)
+                            if slot >= 0:
+                                _rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
+                            if hit == lp:  # never sent back out of the port it came in on
+                                dkind = K_OVS
+                                dev = node
+                                reason = R_MAC
+                                done = True
+                            else:
+                                if slot >= 0:
+                                    _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
+                    elif vlan != 0:
+                        # a node's tagged frame: the VIF demuxes it to the pod port with that tag
+                        pp = _exact(dp.vif_b, dp.vif_s, np.uint64(node), np.uint64(vlan))
+                        _stage(cn.stages, w, S_VIF, pp >= 0)
+                        if slot >= 0:
                             _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
-                elif vlan != 0:
-                    # a node's tagged frame: the VIF demuxes it to the pod port with that tag
-                    pp = _exact(dp.vif_b, dp.vif_s, np.uint64(node), np.uint64(vlan))
-                    _stage(cn.stages, w, S_VIF, pp >= 0)
-                    _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
-                    if pp < 0 or pp >= dp.n_pods:
-                        dkind = K_VIF
-                        dev = node
-                        reason = R_VLAN
-                        done = True
+                        if pp < 0 or pp >= dp.n_pods:
+                            dkind = K_VIF
+                            dev = node
+                            reason = R_VLAN
+                            done = True
+                        else:
+                            lp = pp
+                            seg = dp.port_segment[lp]
                     else:
-                        lp = pp
-                        seg = dp.port_segment[lp]
-                else:
-                    _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
-            if not done:
-                # logical port: SpoofGuard, then the DFW
-                ok = src_mac == dp.port_mac[lp] and src_ip == dp.port_ip[lp]
-                _stage(cn.stages, w, S_SPOOF, ok)
-                if not ok:
-                    _rec(tr, tl, slot, K_PORT, lp, T_SPOOFGUARD, ttl)
-                    dkind = K_PORT
-                    dev = lp
-                    reason = R_SPOOF
-                    done = True
-                else:
-                    deny, matched = _dfw(dp, src_ip, dst_ip, proto, dport)
-                    _stage(cn.stages, w, S_DFW, matched)
-                    _rec(tr, tl, slot, K_PORT, lp, T_DFW, ttl)
-                    dfw_done = True
-                    if deny:
+                        if slot >= 0:
+                            _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
+                if not done:
+                    # logical port: SpoofGuard, then the DFW
+                    ok = src_mac == dp.port_mac[lp] and src_ip == dp.port_ip[lp]
+                    _stage(cn.stages, w, S_SPOOF, ok)
+                    if not ok:
+                        if slot >= 0:
+                            _rec(tr, tl, slot, K_PORT, lp, T_SPOOFGUARD, ttl)
                         dkind = K_PORT
                         dev = lp
-                        reason = R_DFW
+                        reason = R_SPOOF
                         done = True
-            if not done:
-                # segment L2 on the port's segment
-                l2 = _exact(dp.l2_b, dp.l2_s, np.uint64(seg), dst_mac)
-                _stage(cn.stages, w, S_L2, l2 != -1)
-                cn.segment[w, seg, 0] += 1
-                cn.segment[w, seg, 1] += length
-                _rec(tr, tl, slot, K_SEGMENT, seg, T_SEGMENT_L2, ttl)
-                if l2 == L2_ROUTER:
-                    r = dp.seg_router[seg]
-                    arrive = dp.seg_gateway[seg]
-                elif l2 < 0:
-                    dkind = K_SEGMENT
-                    dev = seg
-                    reason = R_MAC
-                    done = True
-                else:
-                    port = l2
-    else:
-        reason = R_MALFORMED
-        done = True
+                    else:
+                        deny, matched = _dfw(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
+                                 dp.dfw_dport_lo, dp.dfw_dport_hi, dp.dfw_action, dp.dfw_default, src_ip, dst_ip, proto, dport)
+                        _stage(cn.stages, w, S_DFW, matched)
+                        if slot >= 0:
+                            _rec(tr, tl, slot, K_PORT, lp, T_DFW, ttl)
+                        dfw_done = True
+                        if deny:
+                            dkind = K_PORT
+                            dev = lp
+                            reason = R_DFW
+                            done = True
+                if not done:
+                    # segment L2 on the port's segment
+                    # every segment's MAC table maps the router MAC to the router port
+                    l2 = L2_ROUTER if dst_mac == dp.router_mac else _exact(dp.l2_b, dp.l2_s, np.uint64(seg), dst_mac)
+                    _stage(cn.stages, w, S_L2, l2 != -1)
+                    cn.segment[w, seg, 0] += 1
+                    cn.segment[w, seg, 1] += length
+                    if slot >= 0:
+                        _rec(tr, tl, slot, K_SEGMENT, seg, T_SEGMENT_L2, ttl)
+                    if l2 == L2_ROUTER:
+                        r = dp.seg_router[seg]
+                        arrive = dp.seg_gateway[seg]
+                    elif l2 < 0:
+                        dkind = K_SEGMENT
+                        dev = seg
+                        reason = R_MAC
+                        done = True
+                    else:
+                        port = l2
+        else:
+            reason = R_MALFORMED
+            done = True
 
-    # ---- routers ----------------------------------------------------------------------------------
-    while not done and r >= 0:
-        rk = K_EDGE if dp.rtr_is_sr[r] else np.int64(dp.rtr_kind[r])
-        if dp.rtr_is_sr[r]:
-            via_edge = True
-            eh = np.int64(dp.rtr_host[r])
-            if host != eh:
-                mtu = min(dp.host_mtu[host], dp.host_mtu[eh])
+        # ---- routers ----------------------------------------------------------------------------------
+        while not done and r >= 0:
+            rk = K_EDGE if dp.rtr_is_sr[r] else np.int64(dp.rtr_kind[r])
+            if dp.rtr_is_sr[r]:
+                via_edge = True
+                eh = np.int64(dp.rtr_host[r])
+                if host != eh:
+                    mtu = min(dp.host_mtu[host], dp.host_mtu[eh])
+                    fits = length + ov <= mtu
+                    _stage(cn.stages, w, S_ENCAP, fits)
+                    tid = host * dp.n_hosts + eh
+                    if not fits:
+                        if slot >= 0:
+                            _rec(tr, tl, slot, K_TUNNEL, tid, T_MTU, ttl)
+                        dkind = K_TUNNEL
+                        dev = tid
+                        reason = R_MTU
+                        done = True
+                        break
+                    if slot >= 0:
+                        _rec(tr, tl, slot, K_TUNNEL, tid, T_TEP, ttl)
+                    fb = length + ov + ETH_HEADER
+                    n_tun += 1
+                    ubytes += fb
+                    t_src = host
+                    t_dst = eh
+                    t_vni = np.int64(dp.rtr_transit_vni[r])
+                    cn.host[w, host, 0] += 1
+                    cn.host[w, host, 1] += fb
+                    cn.host[w, eh, 2] += 1
+                    cn.host[w, eh, 3] += fb
+                    cn.tep_pair[w, tid, 0] += 1
+                    cn.tep_pair[w, tid, 1] += fb
+                    host = eh
+            cn.router[w, r, 0] += 1
+            cn.router[w, r, 1] += length
+            rt = _route(dp.trie, dp.n_routers, r, dst_ip)
+            _stage(cn.stages, w, S_ROUTE, rt >= 0)
+            if rt < 0:
+                if slot >= 0:
+                    _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+                dkind = rk
+                dev = r
+                reason = R_NO_ROUTE
+                done = True
+                break
+            rkind = dp.route_kind[rt]
+            if rkind == ROUTE_LOCAL:
+                if slot >= 0:
+                    _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+                hops += 1
+                dkind = rk
+                dev = r
+                verdict = V_DELIVERED
+                done = True
+                break
+            if ttl <= 1:
+                if slot >= 0:
+                    _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+                hops += 1
+                dkind = rk
+                dev = r
+                reason = R_TTL
+                done = True
+                break
+            ttl -= 1
+            hops += 1
+            if rkind == ROUTE_ROUTER:
+                if slot >= 0:
+                    _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+                arrive = dp.route_arrive_ip[rt]
+                r = np.int64(dp.route_arg[rt])
+                continue
+            if rkind == ROUTE_UPLINK:
+                if slot >= 0:
+                    _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+                u = np.int64(dp.route_arg[rt])
+                if slot >= 0:
+                    _rec(tr, tl, slot, K_UPLINK, u, T_NONE, ttl)
+                cn.uplink[w, u, 0] += 1
+                cn.uplink[w, u, 1] += length
+                dkind = K_UPLINK
+                dev = u
+                verdict = V_EXITED
+                done = True
+                break
+            # connected: the neighbor on the segment, then that segment's L2
+            s2 = np.int64(dp.route_arg[rt])
+            nb = _neighbor(dp, s2, dst_ip)
+            _stage(cn.stages, w, S_NEIGH, nb >= 0)
+            if slot >= 0:
+                _rec(tr, tl, slot, rk, r, T_NEIGHBOR, ttl)
+            if nb < 0:
+                dkind = rk
+                dev = r
+                reason = R_NO_NEIGHBOR
+                done = True
+                break
+            src_mac = dp.router_mac
+            dst_mac = dp.port_mac[nb]
+            seg = s2
+            # the segment's MAC table maps the neighbor's MAC to the neighbor's port: no probe
+            l2 = nb
+            _stage(cn.stages, w, S_L2, True)
+            cn.segment[w, seg, 0] += 1
+            cn.segment[w, seg, 1] += length
+            if slot >= 0:
+                _rec(tr, tl, slot, K_SEGMENT, seg, T_SEGMENT_L2, ttl)
+            if l2 < 0 or l2 == L2_ROUTER:
+                dkind = K_SEGMENT
+                dev = seg
+                reason = R_MAC
+                done = True
+                break
+            port = l2
+            r = -1
+
+        # ---- delivery to a logical port -------------------------------------------------------------------
+        if not done and port >= 0:
+            dh = np.int64(dp.port_host[port])
+            if dh != host:
+                mtu = min(dp.host_mtu[host], dp.host_mtu[dh])
                 fits = length + ov <= mtu
                 _stage(cn.stages, w, S_ENCAP, fits)
-                tid = host * dp.n_hosts + eh
+                tid = host * dp.n_hosts + dh
                 if not fits:
-                    _rec(tr, tl, slot, K_TUNNEL, tid, T_MTU, ttl)
+                    if slot >= 0:
+                        _rec(tr, tl, slot, K_TUNNEL, tid, T_MTU, ttl)
                     dkind = K_TUNNEL
                     dev = tid
                     reason = R_MTU
                     done = True
-                    break
-                _rec(tr, tl, slot, K_TUNNEL, tid, T_TEP, ttl)
-                fb = length + ov + ETH_HEADER
-                n_tun += 1
-                ubytes += fb
-                t_src = host
-                t_dst = eh
-                t_vni = np.int64(dp.rtr_transit_vni[r])
-                cn.host[w, host, 0] += 1
-                cn.host[w, host, 1] += fb
-                cn.host[w, eh, 2] += 1
-                cn.host[w, eh, 3] += fb
-                cn.tep_pair[w, tid, 0] += 1
-                cn.tep_pair[w, tid, 1] += fb
-                host = eh
-        cn.router[w, r, 0] += 1
-        cn.router[w, r, 1] += length
-        rt = _route(dp, r, dst_ip)
-        _stage(cn.stages, w, S_ROUTE, rt >= 0)
-        if rt < 0:
-            _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
-            dkind = rk
-            dev = r
-            reason = R_NO_ROUTE
-            done = True
-            break
-        rkind = dp.route_kind[rt]
-        if rkind == ROUTE_LOCAL:
-            _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
-            hops += 1
-            dkind = rk
-            dev = r
-            verdict = V_DELIVERED
-            done = True
-            break
-        if ttl <= 1:
-            _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
-            hops += 1
-            dkind = rk
-            dev = r
-            reason = R_TTL
-            done = True
-            break
-        ttl -= 1
-        hops += 1
-        if rkind == ROUTE_ROUTER:
-            _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
-            arrive = dp.route_arrive_ip[rt]
-            r = np.int64(dp.route_arg[rt])
-            continue
-        if rkind == ROUTE_UPLINK:
-            _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
-            u = np.int64(dp.route_arg[rt])
-            _rec(tr, tl, slot, K_UPLINK, u, T_NONE, ttl)
-            cn.uplink[w, u, 0] += 1
-            cn.uplink[w, u, 1] += length
-            dkind = K_UPLINK
-            dev = u
-            verdict = V_EXITED
-            done = True
-            break
-        # connected: the neighbor on the segment, then that segment's L2
-        s2 = np.int64(dp.route_arg[rt])
-        nb = _exact(dp.nb_b, dp.nb_s, np.uint64(s2), np.uint64(dst_ip))
-        _stage(cn.stages, w, S_NEIGH, nb >= 0)
-        _rec(tr, tl, slot, rk, r, T_NEIGHBOR, ttl)
-        if nb < 0:
-            dkind = rk
-            dev = r
-            reason = R_NO_NEIGHBOR
-            done = True
-            break
-        src_mac = dp.router_mac
-        dst_mac = dp.port_mac[nb]
-        seg = s2
-        l2 = _exact(dp.l2_b, dp.l2_s, np.uint64(seg), dst_mac)
-        _stage(cn.stages, w, S_L2, l2 != -1)
-        cn.segment[w, seg, 0] += 1
-        cn.segment[w, seg, 1] += length
-        _rec(tr, tl, slot, K_SEGMENT, seg, T_SEGMENT_L2, ttl)
-        if l2 < 0 or l2 == L2_ROUTER:
-            dkind = K_SEGMENT
-            dev = seg
-            reason = R_MAC
-            done = True
-            break
-        port = l2
-        r = -1
-
-    # ---- delivery to a logical port -------------------------------------------------------------------
-    if not done and port >= 0:
-        dh = np.int64(dp.port_host[port])
-        if dh != host:
-            mtu = min(dp.host_mtu[host], dp.host_mtu[dh])
-            fits = length + ov <= mtu
-            _stage(cn.stages, w, S_ENCAP, fits)
-            tid = host * dp.n_hosts + dh
-            if not fits:
-                _rec(tr, tl, slot, K_TUNNEL, tid, T_MTU, ttl)
-                dkind = K_TUNNEL
-                dev = tid
-                reason = R_MTU
-                done = True
-            else:
-                _rec(tr, tl, slot, K_TUNNEL, tid, T_TEP, ttl)
-                fb = length + ov + ETH_HEADER
-                n_tun += 1
-                ubytes += fb
-                t_src = host
-                t_dst = dh
-                t_vni = np.int64(dp.seg_vni[seg])
-                cn.host[w, host, 0] += 1
-                cn.host[w, host, 1] += fb
-                cn.host[w, dh, 2] += 1
-                cn.host[w, dh, 3] += fb
-                cn.tep_pair[w, tid, 0] += 1
-                cn.tep_pair[w, tid, 1] += fb
-                host = dh
-        if not done and not dfw_done:
-            deny, matched = _dfw(dp, src_ip, dst_ip, proto, dport)
-            _stage(cn.stages, w, S_DFW, matched)
-            _rec(tr, tl, slot, K_PORT, port, T_DFW, ttl)
-            if deny:
-                dkind = K_PORT
-                dev = port
-                reason = R_DFW
-                done = True
-        if not done:
-            node = np.int64(dp.port_node[port])
-            _rec(tr, tl, slot, K_VIF, node, T_PORT, ttl)
-            if port >= dp.n_pods:
-                _rec(tr, tl, slot, K_NODE, node, T_NONE, ttl)
-                hops += 1
-                dkind = K_NODE
-                dev = node
-                egress = port
-                verdict = V_DELIVERED
-            else:
-                tag = np.uint64(dp.port_vlan[port])
-                hit = _exact(dp.ovs_b, dp.ovs_s, (np.uint64(node) << np.uint64(OVS_VLAN_BITS)) | tag, dst_mac)
-                _stage(cn.stages, w, S_OVS_EGRESS, hit == port)
-                _rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
-                if hit != port:
-                    dkind = K_OVS
-                    dev = node
-                    reason = R_MAC
                 else:
-                    _rec(tr, tl, slot, K_POD, port, T_NONE, ttl)
-                    hops += 1
-                    dkind = K_POD
+                    if slot >= 0:
+                        _rec(tr, tl, slot, K_TUNNEL, tid, T_TEP, ttl)
+                    fb = length + ov + ETH_HEADER
+                    n_tun += 1
+                    ubytes += fb
+                    t_src = host
+                    t_dst = dh
+                    t_vni = np.int64(dp.seg_vni[seg])
+                    cn.host[w, host, 0] += 1
+                    cn.host[w, host, 1] += fb
+                    cn.host[w, dh, 2] += 1
+                    cn.host[w, dh, 3] += fb
+                    cn.tep_pair[w, tid, 0] += 1
+                    cn.tep_pair[w, tid, 1] += fb
+                    host = dh
+            if not done and not dfw_done:
+                deny, matched = _dfw(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
+                                 dp.dfw_dport_lo, dp.dfw_dport_hi, dp.dfw_action, dp.dfw_default, src_ip, dst_ip, proto, dport)
+                _stage(cn.stages, w, S_DFW, matched)
+                if slot >= 0:
+                    _rec(tr, tl, slot, K_PORT, port, T_DFW, ttl)
+                if deny:
+                    dkind = K_PORT
                     dev = port
+                    reason = R_DFW
+                    done = True
+            if not done:
+                node = np.int64(dp.port_node[port])
+                if slot >= 0:
+                    _rec(tr, tl, slot, K_VIF, node, T_PORT, ttl)
+                if port >= dp.n_pods:
+                    if slot >= 0:
+                        _rec(tr, tl, slot, K_NODE, node, T_NONE, ttl)
+                    hops += 1
+                    dkind = K_NODE
+                    dev = node
                     egress = port
                     verdict = V_DELIVERED
+                else:
+                    # the pod VLAN's OVS MAC table: the pod's own MAC is its port
+                    hit = port if dst_mac == dp.port_mac[port] else np.int64(-1)
+                    _stage(cn.stages, w, S_OVS_EGRESS, hit == port)
+                    if slot >= 0:
+                        _rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
+                    if hit != port:
+                        dkind = K_OVS
+                        dev = node
+                        reason = R_MAC
+                    else:
+                        if slot >= 0:
+                            _rec(tr, tl, slot, K_POD, port, T_NONE, ttl)
+                        hops += 1
+                        dkind = K_POD
+                        dev = port
+                        egress = port
+                        verdict = V_DELIVERED
 
-    if reason != R_NONE:
-        verdict = V_DROPPED
-    o.verdict[i] = verdict
-    o.reason[i] = reason
-    o.dev_kind[i] = dkind
-    o.dev_id[i] = dev
-    o.egress_port[i] = egress
-    o.ttl_out[i] = ttl
-    o.hops[i] = hops
-    o.n_tunnels[i] = n_tun
-    o.tun_src_host[i] = t_src
-    o.tun_dst_host[i] = t_dst
-    o.tun_vni[i] = t_vni
-    o.underlay_bytes[i] = ubytes
-    o.via_edge[i] = via_edge
-    cn.verdicts[w, verdict] += 1
-    cn.reasons[w, reason] += 1
-
-
-@jit
-def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
-    """Forward every packet of ``b`` on worker row 0."""
-    for i in range(b.ingress_kind.shape[0]):
-        _forward_one(i, b, dp, o, cn, 0, tracing, trace_slot, tr, tl)
+        if reason != R_NONE:
+            verdict = V_DROPPED
+        o.verdict[i] = verdict
+        o.reason[i] = reason
+        o.dev_kind[i] = dkind
+        o.dev_id[i] = dev
+        o.egress_port[i] = egress
+        o.ttl_out[i] = ttl
+        o.hops[i] = hops
+        o.n_tunnels[i] = n_tun
+        o.tun_src_host[i] = t_src
+        o.tun_dst_host[i] = t_dst
+        o.tun_vni[i] = t_vni
+        o.underlay_bytes[i] = ubytes
+        o.via_edge[i] = via_edge
+        cn.verdicts[w, verdict] += 1
+        cn.reasons[w, reason] += 1
