@@ -98,3 +98,18 @@ def test_trace_answers_any_pair_of_a_generated_10000_pod_cluster(tmp_path):
         assert out["verdict"] == "delivered", (a, b, out["reason"])
         want = c.pod(b).ip if "/" in b else c.node(b).ip
         assert out["traceroute"][-1] == ".".join(str(want >> s & 255) for s in (24, 16, 8, 0))
+
+
+def test_run_json_counts_every_packet():
+    out = json.loads(run("run", "--packets", "300000", "--json", "--seed", "4").stdout)
+    assert out["packets"] == 300_000 and sum(out["verdicts"].values()) == 300_000
+    assert out["pps"] > 0 and out["verdicts"]["delivered"] > 0
+    assert sum(out["reasons"].values()) == out["verdicts"]["dropped"]
+    assert set(out["reasons"]) <= {"dfw-deny"}  # uniform pod->pod on the seed: only the DFW drops
+
+
+def test_run_on_a_generated_cluster_and_bad_generate_spec():
+    out = json.loads(run("run", "--generate", "4x2x10x3", "--packets", "50000", "--json", "--threads", "2").stdout)
+    assert out["verdicts"]["delivered"] == 50_000 and out["threads"] == 2
+    proc = run("run", "--generate", "4x2", check=False)
+    assert proc.returncode == 2 and "HOSTSxNODESxPODS" in proc.stderr and "Traceback" not in proc.stderr

@@ -89,3 +89,11 @@ def test_uniform_traffic_is_the_same_whatever_the_chunk(cluster):
         np.testing.assert_array_equal(getattr(a[0], field), np.concatenate([getattr(x, field) for x in b]))
     c = next(uniform_pod_to_pod(cluster, 1000, seed=4))
     assert not np.array_equal(c.dst_ip, a[0].dst_ip[:1000])
+
+
+def test_summary_frame_matches_the_counters(whole):
+    df = whole.summary()
+    assert df["packets"].sum() == whole.packets
+    assert abs(df["share"].sum() - 1.0) < 1e-9
+    dropped = df[df["verdict"] == "dropped"].set_index("reason")["packets"].to_dict()
+    assert dropped == {k: v for k, v in whole.reason_counts().items() if v}
