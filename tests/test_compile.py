@@ -215,7 +215,23 @@ def test_bundle_is_frozen_and_its_arrays_read_only(compiled):
     with pytest.raises(dataclasses.FrozenInstanceError):
         t.n_pods = 0
     with pytest.raises(ValueError):
-        t.port_ip[0] = 1
+        t.port_rec[0, 1] = 1
+    with pytest.raises(ValueError):
+        t.neighbor_dense[0] = 1
+
+
+def test_port_records_decode_to_the_model_columns(compiled):
+    c, t = compiled
+    p = c.pods
+    n = len(p)
+    assert t.port_rec.shape == (t.n_ports, 4) and t.port_rec.dtype == np.uint64
+    assert np.array_equal(t.port_mac[:n], p.mac) and np.array_equal(t.port_ip[:n], p.ip)
+    assert np.array_equal(t.port_vlan[:n], p.vlan) and np.array_equal(t.port_node[:n], p.node)
+    assert np.array_equal(t.port_segment[:n], p.namespace + 1)
+    hosts = np.array([c.host_index[c.nodes[k].host] for k in p.node.tolist()], np.int32)
+    assert np.array_equal(t.port_host[:n], hosts)
+    assert (t.port_kind[:n] == PORT_POD).all() and (t.port_kind[n:] == PORT_NODE).all()
+    assert (t.port_vlan[n:] == 0).all() and (t.port_segment[n:] == 0).all()
 
 
 def test_dtypes_are_the_documented_ones(compiled):

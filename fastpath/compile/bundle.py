@@ -18,14 +18,18 @@ Ids
 Arrays (``name: dtype[shape] — meaning``; P pods, N nodes, H hosts, S segments, R router
 instances, T routes, D DFW rules)
 --------------------------------------------------------------------------------------------
-ports
-    port_kind: uint8[P+N] — `PORT_POD` (= DeviceKind.POD) or `PORT_NODE` (= DeviceKind.NODE)
-    port_node: int32[P+N] — node the port's pod runs on / the node itself
-    port_host: int32[P+N] — host (hypervisor) of that node
-    port_segment: int32[P+N] — segment id (node ports: 0)
-    port_ip: uint32[P+N] — IPv4 address
-    port_mac: uint64[P+N] — MAC (48 bits)
-    port_vlan: uint16[P+N] — access VLAN of the pod's OVS port; 0 for node ports (untagged)
+ports — one record per logical port, 4 uint64 words (32 bytes, two to a cache line)
+    port_rec: uint64[P+N, 4]
+        word 0:  63   60 59      48 47                                  0
+                +-------+----------+-------------------------------------+
+                | 0     | vlan     | mac                                 |
+                +-------+----------+-------------------------------------+
+        word 1:  segment (63..32) | ip (31..0)
+        word 2:  host (63..32)    | node (31..0)
+        word 3:  kind (`PORT_POD` / `PORT_NODE`)
+    Decoded columns, as properties: port_kind uint8, port_node int32 (node the pod runs on /
+    the node itself), port_host int32, port_segment int32 (node ports: 0), port_ip uint32,
+    port_mac uint64, port_vlan uint16 (0 for node ports: untagged).
 nodes, hosts
     node_host: int32[N] — host of node n
     host_tep: uint32[H] — tunnel endpoint IP
@@ -75,9 +79,11 @@ names (Python tuples, for reports): router_names[R], uplink_names, dfw_rule_name
 
 Memory
 ------
-The exact tables dominate: 5 entries per pod at 16 bytes a slot and load `COMPILE_MAX_LOAD`
-(0.9) cost ~89 bytes per pod; the port columns 27. A generated cluster of 1M pods compiles to
-~116 bytes per pod (`Tables.sizes()` gives the breakdown).
+The exact tables dominate: 4 entries per pod (2 OVS MAC, 1 VIF, 1 segment L2) at 16 bytes a
+slot and load `COMPILE_MAX_LOAD` (0.9) cost ~71 bytes per pod; the port record 32; dense ARP
+arrays ~6.5 (4 bytes an address of a dense subnet). A generated cluster of 1M pods compiles
+to ~111 bytes per pod (`Tables.sizes()` gives the breakdown); a route costs 18 bytes of
+columns plus its share of the trie (a T1 DR ~7 KiB).
 """
 
 from __future__ import annotations
@@ -122,7 +128,7 @@ class TableSize(NamedTuple):
 
 # table -> its array fields and the count `sizes()` reports as entries
 _GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
-    "ports": (("port_kind", "port_node", "port_host", "port_segment", "port_ip", "port_mac", "port_vlan"), "n_ports"),
+    "ports": (("port_rec",), "n_ports"),
     "nodes": (("node_host",), "n_nodes"),
     "hosts": (("host_tep", "host_mtu", "host_is_edge"), "n_hosts"),
     "ovs_mac": (("ovs_mac",), "ovs_mac.size"),
@@ -160,13 +166,7 @@ class Tables:
     n_routes: int
     n_dfw_rules: int
     # ports
-    port_kind: np.ndarray
-    port_node: np.ndarray
-    port_host: np.ndarray
-    port_segment: np.ndarray
-    port_ip: np.ndarray
-    port_mac: np.ndarray
-    port_vlan: np.ndarray
+    port_rec: np.ndarray
     # nodes, hosts
     node_host: np.ndarray
     host_tep: np.ndarray
@@ -216,6 +216,35 @@ class Tables:
     @property
     def n_ports(self) -> int:
         return self.n_pods + self.n_nodes
+
+    # decoded port columns (new arrays on each access)
+    @property
+    def port_mac(self) -> np.ndarray:
+        return self.port_rec[:, 0] & np.uint64((1 << 48) - 1)
+
+    @property
+    def port_vlan(self) -> np.ndarray:
+        return (self.port_rec[:, 0] >> np.uint64(48)).astype(np.uint16)
+
+    @property
+    def port_ip(self) -> np.ndarray:
+        return (self.port_rec[:, 1] & np.uint64(0xFFFF_FFFF)).astype(np.uint32)
+
+    @property
+    def port_segment(self) -> np.ndarray:
+        return (self.port_rec[:, 1] >> np.uint64(32)).astype(np.int32)
+
+    @property
+    def port_node(self) -> np.ndarray:
+        return (self.port_rec[:, 2] & np.uint64(0xFFFF_FFFF)).astype(np.int32)
+
+    @property
+    def port_host(self) -> np.ndarray:
+        return (self.port_rec[:, 2] >> np.uint64(32)).astype(np.int32)
+
+    @property
+    def port_kind(self) -> np.ndarray:
+        return self.port_rec[:, 3].astype(np.uint8)
 
     def __post_init__(self):
         for f in fields(self):

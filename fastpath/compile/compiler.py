@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..model.cluster import Cluster
 from .bundle import Tables
 from .dfw import compile_dfw
-from .ports import compile_ports
+from .ports import compile_ports, pack_ports
 from .routers import compile_routers
 from .switching import compile_switching
 
@@ -22,7 +22,8 @@ def compile_cluster(cluster: Cluster) -> Tables:
         n_routers=len(routers["router_names"]),
         n_routes=routers["route_kind"].shape[0],
         n_dfw_rules=len(cluster.dfw_rules),
-        **ports,
+        port_rec=pack_ports(ports),
+        **{k: v for k, v in ports.items() if not k.startswith("port_")},
         **compile_switching(cluster, ports),
         **routers,
         **compile_dfw(cluster),

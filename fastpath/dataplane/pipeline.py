@@ -98,12 +98,7 @@ class DP(NamedTuple):
     """The arrays and scalars the kernel reads, flattened from `Tables` (numba takes a
     NamedTuple whole; a dataclass it cannot)."""
 
-    port_node: np.ndarray
-    port_host: np.ndarray
-    port_segment: np.ndarray
-    port_ip: np.ndarray
-    port_mac: np.ndarray
-    port_vlan: np.ndarray
+    port_rec: np.ndarray
     host_mtu: np.ndarray
     ovs_b: np.ndarray
     ovs_s: np.uint64
@@ -170,7 +165,7 @@ def make_dp(tables: Tables, cluster: Cluster) -> DP:
     north = names.index(f"{c.t0.name}-sr") if c.t0.edge else names.index(c.t0.name)
     north_host = c.host_index[c.t0.edge] if c.t0.edge else next(i for i, h in enumerate(c.hosts) if not h.edge)
     return DP(
-        t.port_node, t.port_host, t.port_segment, t.port_ip, t.port_mac, t.port_vlan, t.host_mtu,
+        t.port_rec, t.host_mtu,
         t.ovs_mac.buckets, np.uint64(t.ovs_mac.seed), t.vif.buckets, np.uint64(t.vif.seed),
         t.segment_l2.buckets, np.uint64(t.segment_l2.seed), t.neighbor.buckets, np.uint64(t.neighbor.seed),
         t.neighbor_dense, t.seg_nb_off,
@@ -212,6 +207,36 @@ _TRACE_LEN = numba.types.Array(numba.types.int32, 1, "C")
 def _exact(buckets, seed, k0, k1):
     """One exact probe (see `fastpath.tables.exact.get`)."""
     return exact.get(buckets, seed, k0, k1)
+
+
+_MAC48 = np.uint64((1 << 48) - 1)
+_LO32 = np.uint64(0xFFFF_FFFF)
+_S32 = np.uint64(32)
+
+
+@kernel(inline="always")
+def _port_mac(rec, p):
+    return rec[p, 0] & _MAC48
+
+
+@kernel(inline="always")
+def _port_ip(rec, p):
+    return np.uint32(rec[p, 1] & _LO32)
+
+
+@kernel(inline="always")
+def _port_segment(rec, p):
+    return np.int64(rec[p, 1] >> _S32)
+
+
+@kernel(inline="always")
+def _port_node(rec, p):
+    return np.int64(rec[p, 2] & _LO32)
+
+
+@kernel(inline="always")
+def _port_host(rec, p):
+    return np.int64(rec[p, 2] >> _S32)
 
 
 @kernel(inline="always")
@@ -348,10 +373,10 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
             else:
                 dev = iid
                 lp = iid if kind == K_POD else dp.n_pods + iid
-                host = dp.port_host[lp]
-                seg = dp.port_segment[lp]
-                own_mac = dp.port_mac[lp]
-                own_ip = dp.port_ip[lp]
+                host = _port_host(dp.port_rec, lp)
+                seg = _port_segment(dp.port_rec, lp)
+                own_mac = _port_mac(dp.port_rec, lp)
+                own_ip = _port_ip(dp.port_rec, lp)
                 if not sane:
                     if slot >= 0:
                         _rec(tr, tl, slot, kind, iid, T_SANITY, ttl)
@@ -377,7 +402,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
                                 reason = R_NO_NEIGHBOR
                                 done = True
                             else:
-                                dst_mac = dp.port_mac[nb]
+                                dst_mac = _port_mac(dp.port_rec, nb)
                         else:
                             if slot >= 0:
                                 _rec(tr, tl, slot, kind, iid, T_ROUTE, ttl)
@@ -386,7 +411,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
                         if slot >= 0:
                             _rec(tr, tl, slot, kind, iid, T_NONE, ttl)
                 if not done:
-                    node = dp.port_node[lp]
+                    node = _port_node(dp.port_rec, lp)
                     if kind == K_POD:
                         # OVS: access port in VLAN = the pod's tag; tagged frames are discarded
                         if vlan != 0:
@@ -424,13 +449,13 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
                             done = True
                         else:
                             lp = pp
-                            seg = dp.port_segment[lp]
+                            seg = _port_segment(dp.port_rec, lp)
                     else:
                         if slot >= 0:
                             _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
                 if not done:
                     # logical port: SpoofGuard, then the DFW
-                    ok = src_mac == dp.port_mac[lp] and src_ip == dp.port_ip[lp]
+                    ok = src_mac == _port_mac(dp.port_rec, lp) and src_ip == _port_ip(dp.port_rec, lp)
                     _stage(cn.stages, w, S_SPOOF, ok)
                     if not ok:
                         if slot >= 0:
@@ -573,7 +598,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
                 done = True
                 break
             src_mac = dp.router_mac
-            dst_mac = dp.port_mac[nb]
+            dst_mac = _port_mac(dp.port_rec, nb)
             seg = s2
             # the segment's MAC table maps the neighbor's MAC to the neighbor's port: no probe
             l2 = nb
@@ -593,7 +618,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
 
         # ---- delivery to a logical port -------------------------------------------------------------------
         if not done and port >= 0:
-            dh = np.int64(dp.port_host[port])
+            dh = _port_host(dp.port_rec, port)
             if dh != host:
                 mtu = min(dp.host_mtu[host], dp.host_mtu[dh])
                 fits = length + ov <= mtu
@@ -634,7 +659,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
                     reason = R_DFW
                     done = True
             if not done:
-                node = np.int64(dp.port_node[port])
+                node = _port_node(dp.port_rec, port)
                 if slot >= 0:
                     _rec(tr, tl, slot, K_VIF, node, T_PORT, ttl)
                 if port >= dp.n_pods:
@@ -647,7 +672,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
                     verdict = V_DELIVERED
                 else:
                     # the pod VLAN's OVS MAC table: the pod's own MAC is its port
-                    hit = port if dst_mac == dp.port_mac[port] else np.int64(-1)
+                    hit = port if dst_mac == _port_mac(dp.port_rec, port) else np.int64(-1)
                     _stage(cn.stages, w, S_OVS_EGRESS, hit == port)
                     if slot >= 0:
                         _rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
