@@ -97,3 +97,19 @@ def test_summary_frame_matches_the_counters(whole):
     assert abs(df["share"].sum() - 1.0) < 1e-9
     dropped = df[df["verdict"] == "dropped"].set_index("reason")["packets"].to_dict()
     assert dropped == {k: v for k, v in whole.reason_counts().items() if v}
+
+
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_prefetch_pipeline_changes_nothing_but_speed(cluster, batch, whole, prefetch):
+    dp = Dataplane(cluster, prefetch=prefetch)
+    assert dp.dp.deep_prefetch is prefetch
+    run = dp.forward(batch, threads=2)
+    for field in Results._fields:
+        np.testing.assert_array_equal(getattr(run.results, field), getattr(whole.results, field), err_msg=field)
+    for a, b in zip(run.counters, whole.counters):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_big_clusters_turn_the_prefetch_pipeline_on():
+    big = generate(hosts=160, nodes_per_host=4, namespaces=20, pods_per_node=250, seed=1)  # 160,000 pods: 5 MB of ports
+    assert Dataplane(big).dp.deep_prefetch and not Dataplane(generate(2, 1, 2, 2)).dp.deep_prefetch

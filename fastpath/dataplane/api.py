@@ -75,10 +75,14 @@ def _sum_counters(cn: Counters) -> Counters:
 class Dataplane:
     """A compiled cluster ready to forward batches. Immutable; safe to share between threads."""
 
-    def __init__(self, cluster: Cluster, tables: Tables | None = None):
+    def __init__(self, cluster: Cluster, tables: Tables | None = None, *, prefetch: bool | None = None):
+        """``prefetch``: run the kernel's prefetch pipeline; None = when the tables outgrow the
+        caches (`pipeline.DEEP_PREFETCH_BYTES`)."""
         self.cluster = cluster
         self.tables = tables if tables is not None else compile_cluster(cluster)
         self.dp = pipeline.make_dp(self.tables, cluster)
+        if prefetch is not None:
+            self.dp = self.dp._replace(deep_prefetch=bool(prefetch))
         self.n_uplinks = len(cluster.uplinks)
 
     def _pool(self, threads: int) -> ThreadPoolExecutor:
@@ -117,21 +121,25 @@ class Dataplane:
         slot[picks] = np.arange(picks.size, dtype=np.int32)
         tr = np.zeros((max(picks.size, 1), MAX_HOPS, 4), np.int32)
         tl = np.zeros(max(picks.size, 1), np.int32)
+        bounds = [w * n // threads for w in range(threads + 1)]
+        legs = [np.empty((pipeline.MAX_LEGS * (bounds[w + 1] - bounds[w]) + 4, 2), np.int64) for w in range(threads)]
+        n_legs = [np.zeros(1, np.int64) for _ in range(threads)]
+        rings = [np.full(pipeline.RING, -1, np.int64) for _ in range(threads)]
+
+        def work(w: int) -> None:
+            lo, hi = bounds[w], bounds[w + 1]
+            row = Counters(*(a[w:w + 1] for a in cn))
+            pipeline.forward_serial(batch.slice(lo, hi), self.dp, o.slice(lo, hi), row, tracing,
+                                    slot[lo:hi] if tracing else slot, tr, tl, legs[w], n_legs[w], rings[w])
+            pipeline.add_legs(row, legs[w], int(n_legs[w][0]), self.tables.n_hosts)
+
         if threads == 1:
-            pipeline.forward_serial(batch, self.dp, o, cn, tracing, slot, tr, tl)
+            work(0)
         else:
             # Python threads over the nogil kernel: each worker a contiguous share as slices that
             # start at 0, writing its own counter row (see the pipeline's Counters)
-            bounds = [w * n // threads for w in range(threads + 1)]
-            jobs = []
-            for w in range(threads):
-                lo, hi = bounds[w], bounds[w + 1]
-                row = Counters(*(a[w:w + 1] for a in cn))
-                jobs.append(self._pool(threads).submit(
-                    pipeline.forward_serial, batch.slice(lo, hi), self.dp, o.slice(lo, hi), row, tracing,
-                    slot[lo:hi] if tracing else slot, tr, tl))
-            for j in jobs:
-                j.result()
+            for job in [self._pool(threads).submit(work, w) for w in range(threads)]:
+                job.result()
         return RunResult(o, _sum_counters(cn), picks, tr[: picks.size], tl[: picks.size])
 
 

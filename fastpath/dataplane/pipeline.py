@@ -58,7 +58,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from .._jit import kernel
+from .._jit import kernel, prefetch_row
 from ..compile.bundle import (DFW_DENY, L2_ROUTER, OVS_UPLINK, OVS_VLAN_BITS, ROUTE_CONNECTED, ROUTE_LOCAL,
                               ROUTE_ROUTER, ROUTE_UPLINK, Tables)
 from ..model.cluster import Cluster
@@ -68,6 +68,13 @@ from .trace import (MAX_HOPS, T_ARP, T_DFW, T_LOCAL, T_MTU, T_NEIGHBOR, T_NONE, 
                     T_PORT, T_ROUTE, T_SANITY, T_SEGMENT_L2, T_SPOOFGUARD, T_TEP, T_UPLINK, T_VIF)
 
 ETH_HEADER = 14
+MAX_LEGS = 4
+"""Tunnel legs logged per packet at most (the RIB's longest path has 3: source -> T1 SR edge
+-> other T1 SR edge -> destination); `add_legs` raises if a run ever logs more."""
+RING = 16
+"""Prefetch hints in flight (a power of two above the farthest look-ahead, 8)."""
+DEEP_PREFETCH_BYTES = 4 << 20
+"""Ports + ARP arrays above this size turn the prefetch pipeline on (`_prefetch`)."""
 MIN_IP_PACKET = 28
 MAX_VID = 4095
 
@@ -141,6 +148,7 @@ class DP(NamedTuple):
     n_hosts: np.int64
     north_router: np.int64  # router instance a packet from an uplink enters (T0 SR, else T0 DR)
     north_host: np.int64  # the host it enters on
+    deep_prefetch: bool  # run the prefetch pipeline (tables bigger than the caches)
 
 
 class Counters(NamedTuple):
@@ -150,7 +158,9 @@ class Counters(NamedTuple):
     reasons: np.ndarray  # int64[W, N_REASONS]
     stages: np.ndarray  # int64[W, len(STAGES), 3] — in, hits, misses
     host: np.ndarray  # int64[W, H, 4] — tx packets, tx underlay bytes, rx packets, rx underlay bytes
-    tep_pair: np.ndarray  # int64[W, H*H, 2] — packets, underlay bytes (src_host * H + dst_host)
+    tep_pair: np.ndarray  # int64[W, H*H, 2] — packets, underlay bytes (src_host * H + dst_host);
+    # filled after the kernel from its tunnel-leg log (`add_legs`): a random update of a
+    # H*H matrix per tunnel was ~95 ns a packet on 1,000 hosts
     router: np.ndarray  # int64[W, R, 2] — packets, inner bytes routed (or answered) by the instance
     uplink: np.ndarray  # int64[W, U, 2] — packets, bytes exited
     segment: np.ndarray  # int64[W, S, 2] — packets, bytes switched (segment L2 lookups)
@@ -178,6 +188,7 @@ def make_dp(tables: Tables, cluster: Cluster) -> DP:
         np.array([u.ip for u in c.uplinks], np.uint32),
         np.uint64(c.settings.router_mac), np.int64(c.settings.geneve_overhead), np.int64(t.dfw_default),
         np.int64(t.n_pods), np.int64(t.n_nodes), np.int64(t.n_hosts), np.int64(north), np.int64(north_host),
+        bool(t.port_rec.nbytes + t.neighbor_dense.nbytes > DEEP_PREFETCH_BYTES),
     )
 
 
@@ -189,6 +200,18 @@ def make_counters(workers: int, tables: Tables, n_uplinks: int) -> Counters:
         np.zeros((workers, h * h, 2), np.int64), np.zeros((workers, tables.n_routers, 2), np.int64),
         np.zeros((workers, max(n_uplinks, 1), 2), np.int64), np.zeros((workers, tables.n_segments, 2), np.int64),
     )
+
+
+def add_legs(row: Counters, legs: np.ndarray, n_legs: int, n_hosts: int) -> None:
+    """Fold a worker's tunnel-leg log into its TEP-pair counters (sequential, vectorised)."""
+    if n_legs > legs.shape[0]:
+        raise RuntimeError(f"tunnel-leg log overflow: {n_legs} legs for room {legs.shape[0]} "
+                           f"(more than {MAX_LEGS} tunnels a packet)")
+    if n_legs:
+        ids, nbytes = legs[:n_legs, 0], legs[:n_legs, 1]
+        size = n_hosts * n_hosts
+        row.tep_pair[0, :, 0] += np.bincount(ids, minlength=size)
+        row.tep_pair[0, :, 1] += np.bincount(ids, weights=nbytes, minlength=size).astype(np.int64)
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
@@ -298,12 +321,74 @@ def _dfw(src_net, src_mask, dst_net, dst_mask, rproto, dport_lo, dport_hi, actio
 
 
 # ---- one packet ---------------------------------------------------------------------------------------
+@kernel(inline="always")
+def _src_port(b, dp, j):
+    """The logical port packet j enters through, or -1 (uplink, garbage)."""
+    k = b.ingress_kind[j]
+    p = np.int64(b.ingress_id[j]) + (dp.n_pods if k == K_NODE else 0)
+    if (k == K_POD or k == K_NODE) and 0 <= p < dp.port_rec.shape[0]:
+        return p
+    return np.int64(-1)
+
+
+@kernel(inline="always")
+def _prefetch(b, dp, i, n, ring):
+    """Software pipeline of prefetches for the big tables (a cluster whose ports and ARP arrays
+    overflow the caches): packet i+16's source port; packet i+8's ARP slot, found by routing
+    its destination from the source's segment through the (cache-resident) trie; packet i+4's
+    destination port, read from that slot. Hints only: the walk itself never depends on them.
+    """
+    a = i + 16
+    if a < n:
+        p = _src_port(b, dp, a)
+        if p >= 0:
+            prefetch_row(dp.port_rec, p)
+    h = i + 8
+    if h < n:
+        slot = np.int64(-1)
+        p = _src_port(b, dp, h)
+        if p >= 0:
+            seg = _port_segment(dp.port_rec, p)
+            dst = np.uint32(b.dst_ip[h])
+            if (dst & dp.seg_mask[seg]) != dp.seg_net[seg]:
+                r = np.int64(dp.seg_router[seg])
+                seg = -1
+                for _ in range(8):
+                    rt = _route(dp.trie, dp.n_routers, r, dst)
+                    if rt < 0:
+                        break
+                    kind = dp.route_kind[rt]
+                    if kind == ROUTE_ROUTER:
+                        r = np.int64(dp.route_arg[rt])
+                        continue
+                    if kind == ROUTE_CONNECTED:
+                        seg = np.int64(dp.route_arg[rt])
+                    break
+            if seg >= 0 and dp.seg_nb_off[seg] >= 0:
+                slot = dp.seg_nb_off[seg] + np.int64(dst & ~dp.seg_mask[seg])
+                prefetch_row(dp.nb_dense, slot)
+        ring[h & (RING - 1)] = slot
+    d = i + 4
+    if d < n:
+        slot = ring[d & (RING - 1)]
+        if 0 <= slot < dp.nb_dense.shape[0]:
+            nb = dp.nb_dense[slot]
+            if nb >= 0:
+                prefetch_row(dp.port_rec, nb)
+
+
 @kernel
-def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
+def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring):
     """Forward every packet of ``b`` on worker row 0. One loop, the stages of one packet in its
-    body: no call per packet, and the tables' NamedTuple is never copied into a callee."""
+    body: no call per packet, and the tables' NamedTuple is never copied into a callee.
+    ``legs``/``n_legs``: the tunnel-leg log (tep id, bytes) and its length (it keeps counting
+    past the capacity, so an overflow is seen); ``ring``: int64[RING] prefetch hints, all -1
+    on entry (a slot is read 4 packets after it is written; the first reads find -1)."""
     w = 0
-    for i in range(b.ingress_kind.shape[0]):
+    n = b.ingress_kind.shape[0]
+    for i in range(n):
+        if dp.deep_prefetch:
+            _prefetch(b, dp, i, n, ring)
         slot = trace_slot[i] if tracing else -1
         kind = np.int64(b.ingress_kind[i])
         iid = np.int64(b.ingress_id[i])
@@ -530,8 +615,11 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
                     cn.host[w, host, 1] += fb
                     cn.host[w, eh, 2] += 1
                     cn.host[w, eh, 3] += fb
-                    cn.tep_pair[w, tid, 0] += 1
-                    cn.tep_pair[w, tid, 1] += fb
+                    k_leg = n_legs[0]
+                    if k_leg < legs.shape[0]:
+                        legs[k_leg, 0] = tid
+                        legs[k_leg, 1] = fb
+                    n_legs[0] = k_leg + 1
                     host = eh
             cn.router[w, r, 0] += 1
             cn.router[w, r, 1] += length
@@ -644,8 +732,11 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl):
                     cn.host[w, host, 1] += fb
                     cn.host[w, dh, 2] += 1
                     cn.host[w, dh, 3] += fb
-                    cn.tep_pair[w, tid, 0] += 1
-                    cn.tep_pair[w, tid, 1] += fb
+                    k_leg = n_legs[0]
+                    if k_leg < legs.shape[0]:
+                        legs[k_leg, 0] = tid
+                        legs[k_leg, 1] = fb
+                    n_legs[0] = k_leg + 1
                     host = dh
             if not done and not dfw_done:
                 deny, matched = _dfw(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
