@@ -46,6 +46,7 @@ OUTPUT_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("egress_port", np.int32, "logical port delivered to; -1 if none"),
     ("ttl_out", np.uint8, "TTL when the verdict happened"),
     ("hops", np.uint8, "IP hops answered: the traceroute length (routers, then the destination)"),
+    ("last_ip", np.uint32, "the last of them: the router address that sent time-exceeded, or the destination; 0 if none"),
     ("n_tunnels", np.uint8, "Geneve tunnels crossed"),
     ("tun_src_host", np.int32, "last tunnel: encapsulating host; -1 if none"),
     ("tun_dst_host", np.int32, "last tunnel: decapsulating host; -1 if none"),
@@ -86,6 +87,7 @@ class Results(NamedTuple):
     egress_port: np.ndarray
     ttl_out: np.ndarray
     hops: np.ndarray
+    last_ip: np.ndarray
     n_tunnels: np.ndarray
     tun_src_host: np.ndarray
     tun_dst_host: np.ndarray

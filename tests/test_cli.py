@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from fastpath.model import generate, load
+from fastpath.model import load
 
 
 def run(*args, check=True):

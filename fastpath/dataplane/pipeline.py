@@ -59,7 +59,7 @@ import numba
 import numpy as np
 
 from .._jit import kernel, prefetch_row
-from ..compile.bundle import (DFW_DENY, L2_ROUTER, OVS_UPLINK, OVS_VLAN_BITS, ROUTE_CONNECTED, ROUTE_LOCAL,
+from ..compile.bundle import (DFW_DENY, L2_ROUTER, OVS_UPLINK, ROUTE_CONNECTED, ROUTE_LOCAL,
                               ROUTE_ROUTER, ROUTE_UPLINK, Tables)
 from ..model.cluster import Cluster
 from ..tables import exact, mtrie
@@ -421,6 +421,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
         seg = np.int64(-1)
         r = np.int64(-1)  # router instance to route at
         arrive = np.uint32(0)
+        last_ip = np.uint32(0)
         done = False
         sane = 0 < ttl and MIN_IP_PACKET <= length and vlan <= MAX_VID
 
@@ -638,6 +639,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                 if slot >= 0:
                     _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
                 hops += 1
+                last_ip = dst_ip
                 dkind = rk
                 dev = r
                 verdict = V_DELIVERED
@@ -647,6 +649,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                 if slot >= 0:
                     _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
                 hops += 1
+                last_ip = arrive  # the time-exceeded comes from the address it arrived on
                 dkind = rk
                 dev = r
                 reason = R_TTL
@@ -654,6 +657,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                 break
             ttl -= 1
             hops += 1
+            last_ip = arrive
             if rkind == ROUTE_ROUTER:
                 if slot >= 0:
                     _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
@@ -757,6 +761,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                     if slot >= 0:
                         _rec(tr, tl, slot, K_NODE, node, T_NONE, ttl)
                     hops += 1
+                    last_ip = dst_ip
                     dkind = K_NODE
                     dev = node
                     egress = port
@@ -775,6 +780,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                         if slot >= 0:
                             _rec(tr, tl, slot, K_POD, port, T_NONE, ttl)
                         hops += 1
+                        last_ip = dst_ip
                         dkind = K_POD
                         dev = port
                         egress = port
@@ -789,6 +795,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
         o.egress_port[i] = egress
         o.ttl_out[i] = ttl
         o.hops[i] = hops
+        o.last_ip[i] = last_ip
         o.n_tunnels[i] = n_tun
         o.tun_src_host[i] = t_src
         o.tun_dst_host[i] = t_dst
