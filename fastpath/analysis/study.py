@@ -1,0 +1,271 @@
+"""Scaling studies: sweep one parameter of a generated cluster and measure every point.
+
+A study answers "what happens at 250 / 1,000 / 4,000 pods per node?" (or nodes, namespaces,
+DFW rules): for each value it builds the cluster, compiles it, and records
+
+- the tables: entries and bytes per table, bytes per pod, compile time;
+- the limits, each a parameter with its real default (`Limits`), and whether the point
+  crosses it: VLAN tags per node (1-4093), the OVS MAC table (2 entries per pod VLAN plus the
+  node's own, 8,192 by default since OVS 2.10, 2,048 before), Kubernetes' max pods per node
+  (110), the tunnel mesh (TEP pairs), the underlay MTU against the pod MTU plus Geneve;
+- the engine: packets/s forwarding a traffic profile on one core, and the run's verdicts.
+
+A point the model refuses to build (more pods on a node than VLAN tags) is recorded with the
+limit that stopped it, not raised. `write_outputs` turns the rows into CSV, Parquet, PNG plots
+and a markdown summary that says where each limit is crossed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from ..model import SpecError, generate
+from ..model.cluster import Cluster
+
+SWEEPS = {
+    "pods-per-node": "pods_per_node",
+    "nodes": "hosts",
+    "namespaces": "namespaces",
+    "rules": "dfw_rules",
+}
+"""Study name -> the `generate` argument it sweeps ("nodes" sweeps hosts, nodes_per_host fixed)."""
+
+DEFAULT_VALUES = {
+    "pods-per-node": (10, 30, 110, 250, 500, 1000, 4000),
+    "nodes": (1, 4, 16, 64, 256),
+    "namespaces": (1, 10, 50, 200, 1000),
+    "rules": (0, 10, 100, 1000),
+}
+
+BASE = {"hosts": 10, "nodes_per_host": 4, "namespaces": 20, "pods_per_node": 110, "dfw_rules": 0}
+"""The cluster every point starts from; the sweep overrides one argument."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Each limit the study checks, with the real default it models."""
+
+    vlan_tags: int = 4093  # tags a node's pods may use: 1..4093 (the node agent keeps 4094)
+    ovs_mac_table: int = 8192  # OVS other_config:mac-table-size; 8,192 since OVS 2.10, 2,048 before
+    max_pods: int = 110  # Kubernetes kubelet default --max-pods
+    pod_mtu: int = 1500  # the MTU a pod's eth0 sends at
+    tunnel_mesh: int = 1_000_000  # TEP pairs a planner accepts in the full mesh (a judgement, not a product limit)
+
+
+@dataclass
+class Point:
+    """One row of a study."""
+
+    sweep: str
+    value: int
+    status: str  # "ok" or the refusal (a SpecError line)
+    pods: int = 0
+    nodes: int = 0
+    hosts: int = 0
+    pods_per_node: int = 0
+    compile_s: float = 0.0
+    table_bytes: int = 0
+    bytes_per_pod: float = 0.0
+    vlan_tags_per_node: int = 0
+    ovs_mac_entries_per_node: int = 0
+    tep_pairs: int = 0
+    mtu_headroom: int = 0  # underlay MTU - (pod MTU + Geneve overhead); < 0 = drops
+    packets: int = 0
+    pps: float = 0.0
+    delivered: int = 0
+    dropped: int = 0
+    exited: int = 0
+    tables: dict = field(default_factory=dict)  # table -> bytes
+    crossed: dict = field(default_factory=dict)  # limit -> bool
+
+    def flat(self) -> dict:
+        row = {k: v for k, v in asdict(self).items() if k not in ("tables", "crossed")}
+        row.update({f"table_{k}_bytes": v for k, v in self.tables.items()})
+        row.update({f"crossed_{k}": v for k, v in self.crossed.items()})
+        return row
+
+
+def _limits_of(c: Cluster, pods_per_node: int, lim: Limits) -> tuple[dict, dict]:
+    hosts = sum(not h.edge for h in c.hosts) + sum(h.edge for h in c.hosts)
+    min_mtu = min(h.mtu for h in c.hosts)
+    facts = {
+        "vlan_tags_per_node": pods_per_node,
+        "ovs_mac_entries_per_node": 2 * pods_per_node + 1,
+        "tep_pairs": hosts * (hosts - 1),
+        "mtu_headroom": min_mtu - (lim.pod_mtu + c.settings.geneve_overhead),
+    }
+    crossed = {
+        "vlan_tags": pods_per_node > lim.vlan_tags,
+        "ovs_mac_table": facts["ovs_mac_entries_per_node"] > lim.ovs_mac_table,
+        "max_pods": pods_per_node > lim.max_pods,
+        "tunnel_mesh": facts["tep_pairs"] > lim.tunnel_mesh,
+        "mtu": facts["mtu_headroom"] < 0,
+    }
+    return facts, crossed
+
+
+def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int = 1_000_000,
+              limits: Limits = Limits(), seed: int = 0, forward: Callable | None = None) -> Point:
+    """Build, compile and measure one point. ``forward(cluster, dataplane, packets, seed)``
+    returns a run report (default: uniform pod-to-pod); packets=0 skips the engine run."""
+    from ..dataplane import Dataplane
+    from ..dataplane.runner import run_uniform
+
+    if sweep not in SWEEPS:
+        raise ValueError(f"unknown study {sweep!r}: one of {', '.join(SWEEPS)}")
+    args = {**BASE, **(base or {}), SWEEPS[sweep]: int(value)}
+    ppn = args["pods_per_node"]
+    try:
+        c = generate(args["hosts"], args["nodes_per_host"], args["namespaces"], ppn,
+                     dfw_rules=args["dfw_rules"], seed=seed, max_pods=max(ppn, limits.max_pods))
+    except SpecError as exc:
+        point = Point(sweep, int(value), f"refused: {exc}", pods_per_node=ppn)
+        point.vlan_tags_per_node = ppn
+        point.ovs_mac_entries_per_node = 2 * ppn + 1
+        point.crossed = {"vlan_tags": ppn > limits.vlan_tags, "ovs_mac_table": 2 * ppn + 1 > limits.ovs_mac_table,
+                         "max_pods": ppn > limits.max_pods, "tunnel_mesh": False, "mtu": False}
+        return point
+    t0 = time.perf_counter()
+    dp = Dataplane(c)
+    compile_s = time.perf_counter() - t0
+    sizes = dp.tables.sizes()
+    facts, crossed = _limits_of(c, ppn, limits)
+    total = sum(s.bytes for s in sizes.values())
+    point = Point(sweep, int(value), "ok", pods=len(c.pods), nodes=len(c.nodes), hosts=len(c.hosts),
+                  pods_per_node=ppn, compile_s=compile_s, table_bytes=total,
+                  bytes_per_pod=total / max(len(c.pods), 1), tables={k: s.bytes for k, s in sizes.items()},
+                  crossed=crossed, **facts)
+    if packets and len(c.pods):
+        rep = (forward or (lambda cl, d, n, s: run_uniform(cl, n, seed=s, dataplane=d)))(c, dp, packets, seed)
+        point.packets, point.pps = rep.packets, rep.pps
+        point.delivered = rep.verdicts.get("delivered", 0)
+        point.dropped = rep.verdicts.get("dropped", 0)
+        point.exited = rep.verdicts.get("exited", 0)
+    return point
+
+
+def run_study(sweep: str, values: Iterable[int] | None = None, *, base: dict | None = None, packets: int = 1_000_000,
+              limits: Limits = Limits(), seed: int = 0, progress: Callable[[Point], None] | None = None,
+              forward: Callable | None = None):
+    """Every point of a sweep, in order, as a pandas DataFrame (one row a point)."""
+    import pandas as pd
+
+    rows = []
+    for v in (values if values is not None else DEFAULT_VALUES[sweep]):
+        p = run_point(sweep, v, base=base, packets=packets, limits=limits, seed=seed, forward=forward)
+        rows.append(p.flat())
+        if progress:
+            progress(p)
+    return pd.DataFrame(rows)
+
+
+def first_crossing(df, limit: str):
+    """The first value whose point crosses ``limit``, or None."""
+    hit = df[df[f"crossed_{limit}"]]
+    return None if hit.empty else hit["value"].iloc[0]
+
+
+def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
+    """A short markdown summary: the points, then where each limit is crossed."""
+    param = SWEEPS[sweep]
+    lines = [f"# Study: {sweep}", "", f"Sweeping `{param}` over {', '.join(str(v) for v in df['value'])}; "
+             f"other parameters {', '.join(f'{k}={v}' for k, v in BASE.items() if k != param)}.", "",
+             "| value | status | pods | table MB | B/pod | OVS MAC entries/node | Mpps (1 core) |",
+             "|---:|---|---:|---:|---:|---:|---:|"]
+    for _, r in df.iterrows():
+        mpps = f"{r['pps'] / 1e6:.2f}" if r["pps"] else "-"
+        lines.append(f"| {r['value']} | {r['status'] if r['status'] == 'ok' else 'refused'} | {r['pods']:,} | "
+                     f"{r['table_bytes'] / 2**20:.1f} | {r['bytes_per_pod']:.0f} | {r['ovs_mac_entries_per_node']:,} | {mpps} |")
+    lines += ["", "## Limits", ""]
+    text = {
+        "max_pods": f"Kubernetes' default max pods per node ({limits.max_pods})",
+        "ovs_mac_table": f"the OVS MAC table ({limits.ovs_mac_table:,} entries; 2 per pod VLAN + the node's own)",
+        "vlan_tags": f"VLAN tags per node (1-{limits.vlan_tags})",
+        "tunnel_mesh": f"the tunnel mesh ({limits.tunnel_mesh:,} TEP pairs)",
+        "mtu": f"the underlay MTU (pod MTU {limits.pod_mtu} + Geneve overhead)",
+    }
+    for lim, what in text.items():
+        v = first_crossing(df, lim)
+        lines.append(f"- {what}: " + (f"crossed at **{v}**." if v is not None else "not crossed in this range."))
+    refused = df[df["status"] != "ok"]
+    for _, r in refused.iterrows():
+        lines.append(f"- value {r['value']} was refused by the model: {r['status'][len('refused: '):]}")
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(df, sweep: str, out: str | Path, limits: Limits = Limits()) -> list[Path]:
+    """CSV, Parquet, PNG plots and summary.md into ``out``; returns the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = [out / f"{sweep}.csv", out / f"{sweep}.parquet"]
+    df.to_csv(files[0], index=False)
+    df.to_parquet(files[1], index=False)
+    ok = df[df["status"] == "ok"]
+    param = SWEEPS[sweep].replace("_", " ")
+    log_x = len(df) > 1 and df["value"].min() > 0 and df["value"].max() / max(df["value"].min(), 1) >= 20
+
+    def axes(title, ylabel):
+        fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+        ax.set_title(title)
+        ax.set_xlabel(f"{param} (value swept)")
+        ax.set_ylabel(ylabel)
+        if log_x:
+            ax.set_xscale("log")
+        ax.grid(True, alpha=0.3)
+        return fig, ax
+
+    fig, ax = axes("Compiled table memory", "bytes per pod (B)")
+    table_cols = [c for c in ok.columns if c.startswith("table_") and c.endswith("_bytes") and c != "table_bytes"
+                  and ok[c].sum() > 0]
+    bottom = np.zeros(len(ok))
+    for col in sorted(table_cols, key=lambda c: -ok[c].sum()):
+        share = (ok[col] / ok["pods"].clip(lower=1)).to_numpy()
+        ax.bar(range(len(ok)), share, bottom=bottom, label=col[len("table_"):-len("_bytes")])
+        bottom += share
+    ax.set_xscale("linear")
+    ax.set_xticks(range(len(ok)), [str(v) for v in ok["value"]])
+    ax.legend(fontsize=7, ncol=2)
+    files.append(out / f"{sweep}-memory.png")
+    fig.tight_layout()
+    fig.savefig(files[-1])
+    plt.close(fig)
+
+    if "pods_per_node" == SWEEPS[sweep]:
+        fig, ax = axes("OVS MAC table per node", "entries (2 per pod VLAN + 1)")
+        ax.plot(df["value"], df["ovs_mac_entries_per_node"], marker="o", label="needed")
+        ax.axhline(limits.ovs_mac_table, color="red", linestyle="--", label=f"mac-table-size {limits.ovs_mac_table:,}")
+        ax.axhline(2048, color="orange", linestyle=":", label="2,048 (OVS < 2.10)")
+        ax.axvline(limits.max_pods, color="gray", linestyle="-.", label=f"k8s max pods {limits.max_pods}")
+        ax.axvline(limits.vlan_tags, color="purple", linestyle="--", label=f"VLAN tags {limits.vlan_tags}")
+        ax.legend(fontsize=7)
+        files.append(out / f"{sweep}-limits.png")
+        fig.tight_layout()
+        fig.savefig(files[-1])
+        plt.close(fig)
+
+    if ok["pps"].gt(0).any():
+        fig, ax = axes("Engine throughput", "million packets / s (one core)")
+        ax.plot(ok["value"], ok["pps"] / 1e6, marker="o")
+        ax.set_ylim(bottom=0)
+        files.append(out / f"{sweep}-throughput.png")
+        fig.tight_layout()
+        fig.savefig(files[-1])
+        plt.close(fig)
+
+    files.append(out / "summary.md")
+    files[-1].write_text(summary_markdown(df, sweep, limits))
+    return files
+
+
+__all__ = ["SWEEPS", "DEFAULT_VALUES", "BASE", "Limits", "Point", "run_point", "run_study", "first_crossing",
+           "summary_markdown", "write_outputs"]

@@ -1,0 +1,64 @@
+"""Scaling studies: limits crossed where the arithmetic says, refused points recorded, files written."""
+
+import pandas as pd
+import pytest
+
+from fastpath.analysis.study import Limits, first_crossing, run_point, run_study, summary_markdown, write_outputs
+
+
+@pytest.fixture(scope="module")
+def pods_per_node():
+    base = {"hosts": 2, "nodes_per_host": 2, "namespaces": 4}
+    return run_study("pods-per-node", [10, 110, 111, 1000, 4000, 4094], base=base, packets=20_000)
+
+
+def test_each_limit_is_crossed_at_its_first_value(pods_per_node):
+    df = pods_per_node
+    assert first_crossing(df, "max_pods") == 111  # 110 is the kubelet default: 110 fits, 111 does not
+    # 2 * 4093 + 1 = 8187 entries fit OVS's 8,192: the VLAN tags bind first
+    assert first_crossing(df, "ovs_mac_table") is None
+    assert first_crossing(df, "vlan_tags") == 4094
+    assert first_crossing(df, "mtu") is None and first_crossing(df, "tunnel_mesh") is None
+    assert df.loc[df["value"] == 1000, "ovs_mac_entries_per_node"].item() == 2001
+
+
+def test_a_point_the_model_refuses_is_recorded_not_raised(pods_per_node):
+    row = pods_per_node[pods_per_node["value"] == 4094].iloc[0]
+    assert row["status"].startswith("refused: pods_per_node") and row["pods"] == 0
+    ok = pods_per_node[pods_per_node["status"] == "ok"]
+    assert (ok["pods"] == ok["value"] * 4).all()
+    assert (ok["delivered"] + ok["dropped"] + ok["exited"] == ok["packets"]).all() and (ok["pps"] > 0).all()
+
+
+def test_older_ovs_mac_table_size_is_a_parameter():
+    base = {"hosts": 1, "nodes_per_host": 1, "namespaces": 2}
+    fits = run_point("pods-per-node", 1023, base=base, packets=0, limits=Limits(ovs_mac_table=2048))
+    over = run_point("pods-per-node", 1024, base=base, packets=0, limits=Limits(ovs_mac_table=2048))
+    assert not fits.crossed["ovs_mac_table"] and fits.ovs_mac_entries_per_node == 2047
+    assert over.crossed["ovs_mac_table"] and over.ovs_mac_entries_per_node == 2049
+
+
+def test_other_sweeps_vary_their_parameter():
+    df = run_study("namespaces", [1, 8], base={"hosts": 2, "nodes_per_host": 1, "pods_per_node": 8}, packets=0)
+    assert df["status"].eq("ok").all() and df["table_routers_bytes"].iloc[1] > df["table_routers_bytes"].iloc[0]
+    df = run_study("nodes", [1, 3], base={"nodes_per_host": 2, "pods_per_node": 5, "namespaces": 2}, packets=0)
+    assert df["nodes"].tolist() == [2, 6] and df["tep_pairs"].tolist() == [2 * 1, 4 * 3]  # hosts incl. the edge
+    with pytest.raises(ValueError, match="unknown study"):
+        run_point("bogus", 1)
+
+
+def test_outputs_csv_parquet_plots_and_summary(pods_per_node, tmp_path):
+    files = write_outputs(pods_per_node, "pods-per-node", tmp_path)
+    names = {f.name for f in files}
+    assert {"pods-per-node.csv", "pods-per-node.parquet", "pods-per-node-memory.png", "pods-per-node-limits.png",
+            "pods-per-node-throughput.png", "summary.md"} <= names
+    for f in files:
+        assert f.stat().st_size > 0
+        if f.suffix == ".png":
+            assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    back = pd.read_parquet(tmp_path / "pods-per-node.parquet")
+    assert back["value"].tolist() == pods_per_node["value"].tolist()
+    assert pd.read_csv(tmp_path / "pods-per-node.csv")["pods"].tolist() == pods_per_node["pods"].tolist()
+    text = summary_markdown(pods_per_node, "pods-per-node")
+    assert "crossed at **111**" in text and "crossed at **4094**" in text and "refused by the model" in text
+    assert "OVS MAC table (8,192 entries; 2 per pod VLAN + the node's own): not crossed" in text
