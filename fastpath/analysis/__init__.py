@@ -1,0 +1,1 @@
+"""What comes out: load reports, scaling studies, plots."""
