@@ -223,6 +223,49 @@ def demo(cluster_file, packets):
 
 
 @main.command()
+@click.argument("sweep", type=click.Choice(["pods-per-node", "nodes", "namespaces", "rules"]))
+@click.option("--values", help="Comma-separated values to sweep (default: the study's own).")
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Directory for CSV, Parquet, PNG, summary.md.")
+@click.option("--packets", type=click.IntRange(0), default=1_000_000, show_default=True, help="Packets per point (0: tables and limits only).")
+@click.option("--base", "base_args", help="Other generator arguments, e.g. hosts=20,nodes_per_host=4,namespaces=50.")
+@click.option("--ovs-mac-table-size", type=click.IntRange(1), default=8192, show_default=True, help="OVS other_config:mac-table-size (2048 before OVS 2.10).")
+@click.option("--max-pods", type=click.IntRange(1), default=110, show_default=True, help="Kubernetes max pods per node.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
+def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, seed, quiet):
+    """Sweep one parameter of a generated cluster: tables, limits, throughput per point."""
+    from .analysis.study import BASE, DEFAULT_VALUES, Limits, run_study, write_outputs
+
+    try:
+        vals = [int(v) for v in values.split(",")] if values else list(DEFAULT_VALUES[sweep])
+    except ValueError:
+        raise UserError(f"--values: {values!r} is not a comma-separated list of integers") from None
+    base = {}
+    for item in (base_args.split(",") if base_args else []):
+        key, _, val = item.partition("=")
+        if key.strip() not in BASE or not val.strip().lstrip("-").isdigit():
+            raise UserError(f"--base: {item!r} is not NAME=INT with NAME one of {', '.join(BASE)}")
+        base[key.strip()] = int(val)
+    limits = Limits(ovs_mac_table=ovs_mac_table_size, max_pods=max_pods)
+    console = Console(stderr=True)
+    show = not quiet and console.is_terminal
+    if show:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeRemainingColumn(), console=console) as bar:
+            task = bar.add_task(f"study {sweep}", total=len(vals))
+            df = run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed,
+                           progress=lambda p: bar.update(task, advance=1, description=f"study {sweep}: {p.value} "
+                                                         f"({p.pps / 1e6:.1f} Mpps)" if p.pps else f"study {sweep}: {p.value}"))
+    else:
+        df = run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed)
+    files = write_outputs(df, sweep, out, limits)
+    click.echo((Path(out) / "summary.md").read_text())
+    click.echo("wrote " + ", ".join(str(f) for f in files))
+
+
+@main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 def check(spec):
     """Validate a spec file and print what it builds."""

@@ -113,3 +113,12 @@ def test_run_on_a_generated_cluster_and_bad_generate_spec():
     assert out["verdicts"]["delivered"] == 50_000 and out["threads"] == 2
     proc = run("run", "--generate", "4x2", check=False)
     assert proc.returncode == 2 and "HOSTSxNODESxPODS" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_study_writes_its_files_and_summary(tmp_path):
+    proc = run("study", "pods-per-node", "--values", "10,111", "--packets", "10000", "--out", str(tmp_path),
+               "--base", "hosts=2,nodes_per_host=1,namespaces=2")
+    assert "crossed at **111**" in proc.stdout and proc.stderr == ""  # no progress display when not a terminal
+    assert (tmp_path / "pods-per-node.parquet").exists() and (tmp_path / "pods-per-node-limits.png").exists()
+    bad = run("study", "rules", "--out", str(tmp_path), "--base", "hosts=x", check=False)
+    assert bad.returncode == 2 and "--base" in bad.stderr and "Traceback" not in bad.stderr
