@@ -215,3 +215,11 @@ def test_matches_routing_lookup_on_every_router(impl, make):
                 assert idx == -1, (inst.name, dotted(ip))
             else:
                 assert idx >= 0 and inst.routes[idx - first[r]] is want, (inst.name, dotted(ip), want)
+
+
+def test_addresses_beyond_32_bits_miss_and_out_must_fit(impl):
+    table = impl.build([(0, 0, 0, 5)], n_routers=1)
+    assert impl.lookup(table, 0, 1 << 40) == -1 and impl.get(table, 0, 1 << 40) == -1
+    if impl.name == "mtrie":
+        with pytest.raises(ValueError, match="out must be int64"):
+            mtrie.lookup_bulk(table, np.zeros(4, np.int64), np.zeros(4, np.int64), out=np.empty(100_000, np.int64))

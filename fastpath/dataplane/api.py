@@ -86,10 +86,10 @@ class Dataplane:
         self.n_uplinks = len(cluster.uplinks)
 
     def _pool(self, threads: int) -> ThreadPoolExecutor:
-        pool = getattr(self, "_executor", None)
-        if pool is None or pool._max_workers < threads:
-            self._executor = pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fastpath")
-        return pool
+        if getattr(self, "_pool_size", 0) < threads:
+            self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fastpath")
+            self._pool_size = threads
+        return self._executor
 
     def new_counters(self, workers: int) -> Counters:
         return pipeline.make_counters(workers, self.tables, self.n_uplinks)
@@ -98,7 +98,9 @@ class Dataplane:
                 out: Results | None = None, counters: Counters | None = None) -> RunResult:
         """Forward every packet of ``batch``. ``threads`` > 1 splits it over numba workers
         (each its own counters). ``trace``: packet indices to trace, or an int k = every k-th.
-        ``counters`` (from `new_counters`) accumulates across calls when given."""
+        ``counters`` (from `new_counters`) accumulates across calls when given; pass it for
+        small batches on big clusters, since fresh counters hold a hosts x hosts TEP-pair
+        matrix (16 MB a worker at 1,000 hosts) that each call would allocate and sum."""
         n = _check_batch(batch)
         threads = max(1, min(int(threads), os.cpu_count() or 1))
         o = out if out is not None else empty_results(n)
@@ -131,7 +133,7 @@ class Dataplane:
             row = Counters(*(a[w:w + 1] for a in cn))
             pipeline.forward_serial(batch.slice(lo, hi), self.dp, o.slice(lo, hi), row, tracing,
                                     slot[lo:hi] if tracing else slot, tr, tl, legs[w], n_legs[w], rings[w])
-            pipeline.add_legs(row, legs[w], int(n_legs[w][0]), self.tables.n_hosts)
+            pipeline.add_legs(row, legs[w], int(n_legs[w][0]))
 
         if threads == 1:
             work(0)

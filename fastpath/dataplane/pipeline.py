@@ -17,11 +17,12 @@ path branches at every stage (switched or routed, one router or five, tunnel or 
 hairpin or not), so a staged version needs a compaction per stage to keep its vectors dense
 and writes each packet's state out and back between stages. The fused loop keeps that state
 in registers and touches each table once. A staged variant has not been built to measure
-against; what was measured is where a fused packet's time goes (bench/RESULTS.md): with
-numba's reference counting off (`fastpath._jit.KERNEL_FLAGS`) and the lookups inlined, the
-seed's path costs ~100 ns, of which the three router lookups (2-4 dependent loads each in the
-multibit trie) and ~40 counter updates are most; the tables stay cache-resident at the
-default scale, so staging would buy no overlap of memory misses there.
+against. What was measured (bench/RESULTS.md) is where a fused packet's time goes: on the
+seed scenario ~120 ns a packet, all cache-resident, of which the three trie walks are ~24 ns
+and the counters ~16 ns; the rest is the per-packet control flow itself. On the 1M-pod
+cluster (~370 ns) it is DRAM misses on the port records and ARP arrays, which the prefetch
+pipeline (`_prefetch`) halves by routing a few packets ahead: the one place where a staged
+design's overlap of misses would pay, taken here without splitting the loop.
 
 Direct checks instead of probes
 -------------------------------
@@ -202,16 +203,20 @@ def make_counters(workers: int, tables: Tables, n_uplinks: int) -> Counters:
     )
 
 
-def add_legs(row: Counters, legs: np.ndarray, n_legs: int, n_hosts: int) -> None:
-    """Fold a worker's tunnel-leg log into its TEP-pair counters (sequential, vectorised)."""
+def add_legs(row: Counters, legs: np.ndarray, n_legs: int) -> None:
+    """Fold a worker's tunnel-leg log into its TEP-pair counters: O(legs), whatever H is."""
     if n_legs > legs.shape[0]:
         raise RuntimeError(f"tunnel-leg log overflow: {n_legs} legs for room {legs.shape[0]} "
                            f"(more than {MAX_LEGS} tunnels a packet)")
-    if n_legs:
-        ids, nbytes = legs[:n_legs, 0], legs[:n_legs, 1]
-        size = n_hosts * n_hosts
-        row.tep_pair[0, :, 0] += np.bincount(ids, minlength=size)
-        row.tep_pair[0, :, 1] += np.bincount(ids, weights=nbytes, minlength=size).astype(np.int64)
+    _fold_legs(row.tep_pair[0], legs, n_legs)
+
+
+@kernel
+def _fold_legs(tep, legs, n):
+    for k in range(n):
+        tid = legs[k, 0]
+        tep[tid, 0] += 1
+        tep[tid, 1] += legs[k, 1]
 
 
 # ---- helpers -------------------------------------------------------------------------------------------

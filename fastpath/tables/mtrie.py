@@ -123,9 +123,9 @@ def lookup(t: Mtrie, router: int, ip: int) -> int:
 def get(nodes, n_routers, router, ip):
     """`lookup` for kernels (arrays as arguments). Returns int64, -1 on miss."""
     r = np.int64(router)
-    if r < 0 or r >= n_routers:
+    a = np.int64(ip)
+    if r < 0 or r >= n_routers or a < 0 or a > 0xFFFF_FFFF:
         return np.int64(NO_ROUTE)
-    a = np.int64(ip) & 0xFFFF_FFFF
     node = r
     for k in range(LEVELS):
         e = np.int64(nodes[node, (a >> (32 - STRIDE * (k + 1))) & (FANOUT - 1)])
@@ -149,5 +149,7 @@ def lookup_bulk(t: Mtrie, routers, ips, out: np.ndarray | None = None) -> np.nda
         raise ValueError(f"routers {routers.shape} and ips {ips.shape} must be 1-d of one length")
     if out is None:
         out = np.empty(routers.shape[0], np.int64)
+    elif out.shape != routers.shape or out.dtype != np.int64:
+        raise ValueError(f"out must be int64[{routers.shape[0]}], got {out.dtype}{list(out.shape)}")
     _lookup_bulk_kernel(t.nodes, np.int64(t.n_routers), routers, ips, out)
     return out
