@@ -183,19 +183,37 @@ def render_run(console: Console, rep) -> None:
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--length", type=click.IntRange(28, 65535), default=100, show_default=True, help="IPv4 total length, bytes.")
+@click.option("--report", is_flag=True, help="Add the load report (per-device loads, utilisation, bottleneck).")
+@click.option("--offered-mpps", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Offered load the report scales the run to (M packets/s, cluster-wide).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def run(cluster_file, gen, packets, threads, seed, length, as_json):
+def run(cluster_file, gen, packets, threads, seed, length, report, offered_mpps, as_json):
     """Push N uniformly random pod-to-pod packets through the cluster, in chunks."""
+    from .dataplane import Dataplane
     from .dataplane.runner import run_uniform
 
     c = _cluster(cluster_file, gen)
     if len(c.pods) == 0:
         raise UserError("the cluster has no pods to send between")
-    rep = run_uniform(c, packets, threads=threads, seed=seed, length=length)
+    dp = Dataplane(c)
+    acc = None
+    if report:
+        from .analysis.report import ReportAccumulator
+
+        acc = ReportAccumulator(c, dp.tables)
+    rep = run_uniform(c, packets, threads=threads, seed=seed, length=length, dataplane=dp, accumulator=acc)
+    load = acc.report(offered_pps=offered_mpps * 1e6) if acc is not None else None
     if as_json:
-        click.echo(json.dumps(rep.as_dict()))
+        out = rep.as_dict()
+        if load is not None:
+            out["report"] = load.to_json(top=50)
+        click.echo(json.dumps(out))
         return
-    render_run(Console(), rep)
+    console = Console()
+    render_run(console, rep)
+    if load is not None:
+        console.print()
+        console.print(load.to_text(), highlight=False)
 
 
 @main.command()
@@ -215,11 +233,17 @@ def demo(cluster_file, packets):
     render_traceroute(console, src, dst, res, 64)
     render_walk(console, res)
     if len(c.pods):
+        from .analysis.report import ReportAccumulator
+        from .dataplane import Dataplane
         from .dataplane.runner import run_uniform
 
         console.print()
         console.print("[bold]run[/bold]: uniformly random pod -> pod packets through the fast path")
-        render_run(console, run_uniform(c, packets))
+        dp = Dataplane(c)
+        acc = ReportAccumulator(c, dp.tables)
+        render_run(console, run_uniform(c, packets, dataplane=dp, accumulator=acc))
+        console.print()
+        console.print(acc.report(offered_pps=1e6).to_text(), highlight=False)
 
 
 @main.command()

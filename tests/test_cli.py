@@ -122,3 +122,11 @@ def test_study_writes_its_files_and_summary(tmp_path):
     assert (tmp_path / "pods-per-node.parquet").exists() and (tmp_path / "pods-per-node-limits.png").exists()
     bad = run("study", "rules", "--out", str(tmp_path), "--base", "hosts=x", check=False)
     assert bad.returncode == 2 and "--base" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_run_with_report_names_the_bottleneck():
+    out = json.loads(run("run", "--packets", "200000", "--report", "--offered-mpps", "2", "--json").stdout)
+    rep = out["report"]
+    assert rep["packets"] == 200_000 and rep["bottleneck"]["device"]
+    text = run("run", "--packets", "100000", "--report").stdout
+    assert "bottleneck:" in text and "TEP pairs" in text

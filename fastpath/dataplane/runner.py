@@ -43,8 +43,10 @@ class RunReport:
 
 
 def run_uniform(cluster: Cluster, packets: int, *, threads: int = 1, seed: int = 0, length: int = 100,
-                chunk: int = 1 << 20, dataplane: Dataplane | None = None) -> RunReport:
-    """Forward ``packets`` uniformly random pod -> pod packets; return the counts and the rate."""
+                chunk: int = 1 << 20, dataplane: Dataplane | None = None, accumulator=None) -> RunReport:
+    """Forward ``packets`` uniformly random pod -> pod packets; return the counts and the rate.
+    ``accumulator`` (a `fastpath.analysis.ReportAccumulator`) is fed every chunk, for a load
+    report of the run."""
     dp = dataplane or Dataplane(cluster)
     counters = dp.new_counters(threads)
     # warm the kernels (load from the numba cache) outside the timed region
@@ -59,6 +61,8 @@ def run_uniform(cluster: Cluster, packets: int, *, threads: int = 1, seed: int =
         run = dp.forward(batch, threads=threads, counters=counters)
         t0 = time.perf_counter()
         fwd += t0 - t1
+        if accumulator is not None:
+            accumulator.add(run, batch)
         tunnels += int(run.results.n_tunnels.sum())
         ubytes += int(run.results.underlay_bytes.sum(dtype=np.int64))
     total = counters.verdicts.sum(axis=0)
