@@ -2,7 +2,7 @@
 
 What?
 -----
-`forward_kernel` pushes a `PacketBatch` through the compiled `Tables` and writes one verdict
+`forward_serial` pushes a `PacketBatch` through the compiled `Tables` and writes one verdict
 per packet into `Results`, with the semantics of the reference walk
 (`fastpath.reference.walk`), stage for stage:
 
@@ -43,7 +43,8 @@ Invariants (tests assert them)
 Counters
 --------
 Each worker owns row ``t`` of every counter array (no atomics, no races); `forward` sums the
-rows afterwards. Loads are per device: host (tx/rx packets and underlay bytes), TEP pair,
+rows afterwards. Loads are per device: host (tx/rx packets and underlay bytes), TEP pair (from
+a log of tunnel legs the kernel appends to, folded afterwards),
 router instance, uplink, segment.
 
 Trace
