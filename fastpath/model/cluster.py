@@ -152,6 +152,66 @@ class DfwRule:
 
 
 @dataclass(frozen=True, slots=True)
+class Capacity:
+    """What the planner says each device carries: the load report divides offered load by it.
+
+    host_link_gbps — the NIC of every host, transport or edge node (default 25 Gb/s: one 25GbE
+      port, the usual ESXi uplink); per host ``hosts[i].link_gbps`` / ``edges[i].link_gbps``
+    edge_mpps — packets per second an edge node forwards (default 4 Mpps: the order of a
+      medium DPDK edge VM); per edge ``edges[i].mpps``
+    uplink_gbps — each T0 uplink (default 40 Gb/s); per uplink ``t0.uplinks[i].gbps``
+
+    The per-device overrides are kept by name in ``host_link``, ``edge`` and ``uplink``; ask
+    `link_gbps_of`, `mpps_of_edge`, `gbps_of_uplink` for the value in effect.
+    """
+
+    host_link_gbps: float = 25.0
+    edge_mpps: float = 4.0
+    uplink_gbps: float = 40.0
+    host_link: dict[str, float] = field(default_factory=dict)
+    edge: dict[str, float] = field(default_factory=dict)
+    uplink: dict[str, float] = field(default_factory=dict)
+
+    def link_gbps_of(self, host: str) -> float:
+        return self.host_link.get(host, self.host_link_gbps)
+
+    def mpps_of_edge(self, edge: str) -> float:
+        return self.edge.get(edge, self.edge_mpps)
+
+    def gbps_of_uplink(self, uplink: str) -> float:
+        return self.uplink.get(uplink, self.uplink_gbps)
+
+
+TRAFFIC_KINDS = ("uniform", "locality", "hot_service")
+_COMMON_TRAFFIC_PARAMS = ("sizes", "flows", "flow_zipf", "offered_mpps", "ttl", "proto")
+TRAFFIC_PARAMS: dict[str, tuple[str, ...]] = {
+    "uniform": _COMMON_TRAFFIC_PARAMS,
+    "locality": _COMMON_TRAFFIC_PARAMS + ("dports", "mix", "outside"),
+    "hot_service": _COMMON_TRAFFIC_PARAMS + ("dports", "s", "services"),
+}
+"""The parameters a spec may give each kind of traffic profile (`fastpath.traffic.profiles`
+documents them and their defaults)."""
+
+DNS_SERVICE_DEFAULTS = {"selector": {"k8s-app": "kube-dns"}, "proto": "udp", "port": 53}
+"""A hot_service's service named ``dns`` defaults to the kube-dns pods on UDP 53."""
+
+MIN_IP_LENGTH = 28
+"""IPv4 header + 8 bytes of L4: the smallest packet the model carries (the walk's MIN_IP_PACKET)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficProfileDef:
+    """A traffic profile as the spec's ``traffic.profiles`` describes it: a name, a kind (one
+    of `TRAFFIC_KINDS`) and the parameters the spec gave, checked and JSON-ready. The model
+    only carries it; `fastpath.traffic.profile_by_name` makes the generator (and owns the
+    defaults of what the spec left out)."""
+
+    name: str
+    kind: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Pod:
     """One row of the pod table, as an object."""
 
@@ -240,6 +300,8 @@ class Cluster:
     routes: list[StaticRoute] = field(default_factory=list)
     dfw_rules: list[DfwRule] = field(default_factory=list)
     dfw_default: str = "allow"
+    traffic_profiles: dict[str, TrafficProfileDef] = field(default_factory=dict)  # by name, in spec order
+    capacity: Capacity = field(default_factory=Capacity)
 
     # ---- indexes (built on first use) -------------------------------------------------------
     @cached_property

@@ -9,22 +9,38 @@ never collides with an allocated one. `to_spec` writes every allocated value bac
 
 The schema is pydantic (types, unknown fields); the meaning (overlaps, duplicates, tags) is
 `validate`. Either way the user gets one `SpecError` line: ``pods[3].vlan: ...``.
+
+Two optional sections describe load rather than topology. ``capacity`` says what devices
+carry (host NIC Gb/s, edge Mpps, uplink Gb/s; per device ``hosts[i].link_gbps``,
+``edges[i].mpps``, ``t0.uplinks[i].gbps``) and is always written back, defaults included.
+``traffic.profiles`` names traffic profiles (kinds and parameters: `fastpath.traffic.profiles`);
+each is checked here and kept as given (`TrafficProfileDef`), the traffic layer supplying the
+defaults of what it leaves out::
+
+    capacity: {host_link_gbps: 25, edge_mpps: 4.0, uplink_gbps: 40}
+    traffic:
+      profiles:
+        - {name: web, kind: locality, mix: {same_node: 0.1, same_namespace: 0.3, cross_namespace: 0.4,
+           pod_to_node: 0.1, north_south: 0.1}, sizes: imix, flows: 10000, offered_mpps: 2.5}
+        - {name: dns, kind: hot_service, s: 1.1, services: [{name: dns, share: 0.2}]}
 """
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 from pathlib import Path
-from typing import Literal, Optional, Union, get_args, get_origin
+from typing import Any, Literal, Optional, Union, get_args, get_origin
 
 import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .addressing import NODE_MAC_BASE, POD_MAC_BASE, ip_from_str, ip_to_str, ips_to_strs, mac_from_str, mac_to_str, macs_to_strs, net_from_str
-from .cluster import (PROTO_NUMBERS, Cluster, DfwRule, Host, Node, PodTable, Router, Segment, Settings, SpecError,
-                      StaticRoute, Uplink)
+from .cluster import (DNS_SERVICE_DEFAULTS, MIN_IP_LENGTH, PROTO_NUMBERS, TRAFFIC_KINDS, TRAFFIC_PARAMS, Capacity,
+                      Cluster, DfwRule, Host, Node, PodTable, Router, Segment, Settings, SpecError, StaticRoute,
+                      TrafficProfileDef, Uplink)
 from .validate import validate, validate_settings
 
 
@@ -58,10 +74,16 @@ class NodeNetworkSpec(_M):
     t1: RouterSpec = RouterSpec()
 
 
+_Rate = Optional[float]
+_rate = {"gt": 0, "allow_inf_nan": False}
+
+
 class HostSpec(_M):
     name: str
     tep: Optional[str] = None
     mtu: int = 1600
+    link_gbps: _Rate = Field(None, **_rate)  # capacity of its NIC (default capacity.host_link_gbps)
+    mpps: _Rate = Field(None, **_rate)  # edges only: packet rate (default capacity.edge_mpps)
 
 
 class NodeSpec(_M):
@@ -94,6 +116,7 @@ class UplinkSpec(_M):
     name: str
     ip: str  # interface, e.g. 203.0.113.2/24
     next_hop: str
+    gbps: _Rate = Field(None, **_rate)  # capacity (default capacity.uplink_gbps)
 
 
 class RouteSpec(_M):
@@ -122,6 +145,62 @@ class DfwSpec(_M):
     rules: list[DfwRuleSpec] = []
 
 
+class CapacitySpec(_M):
+    host_link_gbps: float = Field(25.0, **_rate)
+    edge_mpps: float = Field(4.0, **_rate)
+    uplink_gbps: float = Field(40.0, **_rate)
+
+
+_Proto = Union[Literal["tcp", "udp", "icmp"], int, None]
+_share = {"ge": 0, "allow_inf_nan": False}
+
+
+class MixSpec(_M):
+    """Given = the whole mix: a class left out has share 0 (the default mix applies only when
+    ``mix`` itself is left out)."""
+
+    same_node: float = Field(0.0, **_share)
+    same_namespace: float = Field(0.0, **_share)
+    cross_namespace: float = Field(0.0, **_share)
+    pod_to_node: float = Field(0.0, **_share)
+    north_south: float = Field(0.0, **_share)
+
+
+class ServiceSpec(_M):
+    name: str
+    share: float = Field(ge=0, le=1, allow_inf_nan=False)
+    pods: Optional[list[str]] = None  # pod keys namespace/name
+    selector: Optional[dict[str, str]] = None  # labels every pod of the service has
+    proto: _Proto = None
+    port: Optional[int] = Field(None, ge=0, le=65535)
+
+
+class ProfileSpec(_M):
+    """One traffic profile. Parameters left out take the profile kind's defaults, which
+    `fastpath.traffic.profiles` documents; `TRAFFIC_PARAMS` says which kind takes which."""
+
+    name: str
+    kind: Literal["uniform", "locality", "hot_service"]
+    sizes: Any = None  # an IP length, "imix", or [[length, weight], ...]
+    flows: Optional[int] = Field(None, ge=1)
+    flow_zipf: Optional[float] = Field(None, **_share)
+    offered_mpps: _Rate = Field(None, **_rate)
+    ttl: Optional[int] = Field(None, ge=1, le=255)
+    proto: _Proto = None
+    dports: Optional[list[int]] = Field(None, min_length=1)
+    mix: Optional[MixSpec] = None
+    outside: Optional[str] = None
+    s: Optional[float] = Field(None, **_share)
+    services: Optional[list[ServiceSpec]] = None
+
+
+class TrafficSpec(_M):
+    profiles: list[ProfileSpec] = []
+
+
+assert get_args(ProfileSpec.model_fields["kind"].annotation) == TRAFFIC_KINDS
+
+
 class ClusterSpec(_M):
     cluster: SettingsSpec = SettingsSpec()
     node_network: NodeNetworkSpec = NodeNetworkSpec()
@@ -132,6 +211,8 @@ class ClusterSpec(_M):
     pods: list[PodSpec] = []
     t0: T0Spec = T0Spec()
     dfw: DfwSpec = DfwSpec()
+    traffic: TrafficSpec = TrafficSpec()
+    capacity: CapacitySpec = CapacitySpec()
 
 
 def _loc(loc) -> str:
@@ -411,8 +492,142 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
               for i, r in enumerate(spec.t0.routes)]
     rules = [_dfw_rule(r, f"dfw.rules[{i}]") for i, r in enumerate(spec.dfw.rules)]
 
-    cluster = Cluster(settings, hosts, nodes, node_segment, namespaces, pods, t1s, t0, uplinks, routes, rules, spec.dfw.default)
-    return validate(cluster)
+    capacity = _capacity(spec, host_specs)
+    cluster = Cluster(settings, hosts, nodes, node_segment, namespaces, pods, t1s, t0, uplinks, routes, rules,
+                      spec.dfw.default, capacity=capacity)
+    validate(cluster)
+    # traffic last: its checks look pods up by key and label in the validated cluster
+    cluster.traffic_profiles = _traffic_profiles(spec.traffic, cluster)
+    return cluster
+
+
+def _capacity(spec: ClusterSpec, host_specs) -> Capacity:
+    for h, edge, p in host_specs:
+        if h.mpps is not None and not edge:
+            raise SpecError(p + ".mpps", f"{h.name} is a transport node; only edge nodes have a packet rate "
+                            "(edges[i].mpps)")
+    c = spec.capacity
+    return Capacity(c.host_link_gbps, c.edge_mpps, c.uplink_gbps,
+                    host_link={h.name: h.link_gbps for h, _, _ in host_specs if h.link_gbps is not None},
+                    edge={h.name: h.mpps for h, _, _ in host_specs if h.mpps is not None},
+                    uplink={u.name: u.gbps for u in spec.t0.uplinks if u.gbps is not None})
+
+
+# ---- traffic profiles -------------------------------------------------------------------------
+def _traffic_profiles(spec: TrafficSpec, c: Cluster) -> dict[str, TrafficProfileDef]:
+    """Check each profile's parameters (shape, ranges, that they belong to its kind, pods and
+    labels it names) and keep what was given, JSON-ready."""
+    out: dict[str, TrafficProfileDef] = {}
+    for i, p in enumerate(spec.profiles):
+        path = f"traffic.profiles[{i}]"
+        if p.name in out:
+            j = [q.name for q in spec.profiles].index(p.name)
+            raise SpecError(f"{path}.name", f"duplicate name {p.name!r} (also traffic.profiles[{j}])")
+        given = p.model_dump(exclude_unset=True, exclude_none=True)
+        given.pop("name"), given.pop("kind")
+        for key in given:
+            if key not in TRAFFIC_PARAMS[p.kind]:
+                raise SpecError(f"{path}.{key}", f"not a parameter of a {p.kind} profile "
+                                f"(it takes {', '.join(TRAFFIC_PARAMS[p.kind])})")
+        if "flow_zipf" in given and p.flows is None:
+            raise SpecError(f"{path}.flow_zipf", "is the popularity of flows: give flows too")
+        if "sizes" in given:
+            given["sizes"] = _sizes(p.sizes, f"{path}.sizes")
+        if "proto" in given:
+            _proto(p.proto, f"{path}.proto")
+        for k, port in enumerate(p.dports or []):
+            if not 0 <= port <= 65535:
+                raise SpecError(f"{path}.dports[{k}]", f"port {port} is outside 0..65535")
+        if p.mix is not None and sum(p.mix.model_dump().values()) <= 0:
+            raise SpecError(f"{path}.mix", "the shares sum to 0: give at least one class a positive share")
+        if p.outside is not None:
+            _outside(p.outside, f"{path}.outside", c)
+        if p.services is not None:
+            _services(p.services, f"{path}.services", c)
+        out[p.name] = TrafficProfileDef(p.name, p.kind, given)
+    return out
+
+
+def _sizes(v, path: str):
+    """An IP length, "imix" or a histogram [[length, weight], ...] -> its JSON-ready form."""
+    def length(x, where):
+        if isinstance(x, bool) or not isinstance(x, int) or not MIN_IP_LENGTH <= x <= 65535:
+            raise SpecError(where, f"IP length {x!r} must be an integer in {MIN_IP_LENGTH}..65535")
+        return x
+
+    if v == "imix":
+        return v
+    if isinstance(v, int) and not isinstance(v, bool):
+        return length(v, path)
+    if isinstance(v, (list, tuple)) and v:
+        pairs = []
+        for k, pair in enumerate(v):
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise SpecError(f"{path}[{k}]", f"{pair!r} is not a pair [ip_length, weight]")
+            w = pair[1]
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < float("inf"):
+                raise SpecError(f"{path}[{k}]", f"weight {w!r} must be a finite number >= 0")
+            pairs.append([length(pair[0], f"{path}[{k}]"), w])
+        if sum(w for _, w in pairs) <= 0:
+            raise SpecError(path, "the weights sum to 0")
+        return pairs
+    raise SpecError(path, f"{v!r} is not a size: give an IP length ({MIN_IP_LENGTH}..65535), \"imix\" "
+                    "or a histogram [[ip_length, weight], ...]")
+
+
+def _proto(v, path: str) -> int:
+    proto = PROTO_NUMBERS[v] if isinstance(v, str) else v
+    if not 1 <= proto <= 255:
+        raise SpecError(path, f"protocol {v!r} is not one a packet carries (1..255 or tcp, udp, icmp)")
+    return proto
+
+
+def _outside(text: str, path: str, c: Cluster) -> None:
+    net = _net(text, path)
+    inside = [c.settings.pod_cidr, c.settings.link_cidr, c.settings.tep_cidr, c.node_segment.subnet]
+    inside += [s.subnet for s in c.namespaces]
+    inside += [ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False) for u in c.uplinks]
+    for n in inside:
+        if net.overlaps(n):
+            raise SpecError(path, f"{net} overlaps the cluster's {n}: north-south destinations must lie outside")
+
+
+def _services(services: list[ServiceSpec], path: str, c: Cluster) -> None:
+    total = sum(s.share for s in services)
+    if total > 1 + 1e-9:
+        raise SpecError(path, f"the shares sum to {total:g}, more than 1")
+    names: dict[str, int] = {}
+    for j, s in enumerate(services):
+        p = f"{path}[{j}]"
+        if s.name in names:
+            raise SpecError(f"{p}.name", f"duplicate service {s.name!r} (also {path}[{names[s.name]}])")
+        names[s.name] = j
+        if s.pods is not None and s.selector is not None:
+            raise SpecError(p, "give pods or selector, not both")
+        if s.selector is not None and not s.selector:
+            raise SpecError(f"{p}.selector", "names no label")
+        dns = s.name == "dns"
+        if s.pods is None and s.selector is None and not dns:
+            raise SpecError(p, "give pods (namespace/name keys) or a label selector (only dns has a default: "
+                            "label k8s-app=kube-dns)")
+        if s.port is None and not dns:
+            raise SpecError(f"{p}.port", "a service needs a port (only dns has a default: 53)")
+        if s.proto is not None:
+            _proto(s.proto, f"{p}.proto")
+        if s.pods is not None:
+            if not s.pods:
+                raise SpecError(f"{p}.pods", "names no pod")
+            for k, key in enumerate(s.pods):
+                if key not in c.pod_index:
+                    raise SpecError(f"{p}.pods[{k}]", f"unknown pod {key!r}")
+        else:
+            sel = s.selector if s.selector is not None else DNS_SERVICE_DEFAULTS["selector"]
+            labels = c.pods.labels or []
+            if not any(lb and all(lb.get(k) == v for k, v in sel.items()) for lb in labels):
+                shown = ", ".join(f"{k}={v}" for k, v in sel.items()) or "(empty)"
+                raise SpecError(f"{p}.selector" if s.selector is not None else p,
+                                f"no pod has the label(s) {shown}" + ("" if s.selector is not None else
+                                                                     " (the dns default); give pods or a selector"))
 
 
 def _dfw_rule(r: DfwRuleSpec, path: str) -> DfwRule:
@@ -439,8 +654,18 @@ def to_spec(c: Cluster) -> dict:
     st = c.settings
     proto_names = {v: k for k, v in PROTO_NUMBERS.items()}
 
+    cap = c.capacity
+
     def router(r: Router) -> dict:
         return {"name": r.name, "edge": r.edge}
+
+    def host(h: Host) -> dict:
+        d = {"name": h.name, "tep": ip_to_str(h.tep), "mtu": h.mtu}
+        if h.name in cap.host_link:
+            d["link_gbps"] = cap.host_link[h.name]
+        if h.name in cap.edge:
+            d["mpps"] = cap.edge[h.name]
+        return d
 
     pods = c.pods
     ns_names = [s.namespace for s in c.namespaces]
@@ -452,7 +677,7 @@ def to_spec(c: Cluster) -> dict:
         if pods.labels is not None and pods.labels[i]:
             d["labels"] = dict(pods.labels[i])
         pod_list.append(d)
-    return {
+    spec = {
         "cluster": {
             "name": st.name, "pod_cidr": str(st.pod_cidr), "namespace_prefix": st.namespace_prefix,
             "tep_cidr": str(st.tep_cidr), "link_cidr": str(st.link_cidr), "router_mac": mac_to_str(st.router_mac),
@@ -461,8 +686,8 @@ def to_spec(c: Cluster) -> dict:
             "mac_table_size": st.mac_table_size,
         },
         "node_network": {"subnet": str(c.node_segment.subnet), "vni": c.node_segment.vni, "t1": router(c.t1s[0])},
-        "hosts": [{"name": h.name, "tep": ip_to_str(h.tep), "mtu": h.mtu} for h in c.hosts if not h.edge],
-        "edges": [{"name": h.name, "tep": ip_to_str(h.tep), "mtu": h.mtu} for h in c.hosts if h.edge],
+        "hosts": [host(h) for h in c.hosts if not h.edge],
+        "edges": [host(h) for h in c.hosts if h.edge],
         "nodes": [{"name": n.name, "role": n.role, "host": n.host, "ip": ip_to_str(n.ip), "mac": mac_to_str(n.mac),
                    "max_pods": n.max_pods} for n in c.nodes],
         "namespaces": [{"name": s.namespace, "subnet": str(s.subnet), "vni": s.vni, "t1": router(r)}
@@ -470,8 +695,8 @@ def to_spec(c: Cluster) -> dict:
         "pods": pod_list,
         "t0": {
             "name": c.t0.name, "edge": c.t0.edge,
-            "uplinks": [{"name": u.name, "ip": f"{ip_to_str(u.ip)}/{u.prefixlen}", "next_hop": ip_to_str(u.next_hop)}
-                        for u in c.uplinks],
+            "uplinks": [{"name": u.name, "ip": f"{ip_to_str(u.ip)}/{u.prefixlen}", "next_hop": ip_to_str(u.next_hop),
+                         **({"gbps": cap.uplink[u.name]} if u.name in cap.uplink else {})} for u in c.uplinks],
             "routes": [{"prefix": str(r.prefix), "next_hop": ip_to_str(r.next_hop)} for r in c.routes],
         },
         "dfw": {
@@ -484,4 +709,9 @@ def to_spec(c: Cluster) -> dict:
                        (r.dport_lo if r.dport_lo == r.dport_hi else f"{r.dport_lo}-{r.dport_hi}")}
                       for r in c.dfw_rules],
         },
+        "capacity": {"host_link_gbps": cap.host_link_gbps, "edge_mpps": cap.edge_mpps, "uplink_gbps": cap.uplink_gbps},
     }
+    if c.traffic_profiles:
+        spec["traffic"] = {"profiles": [{"name": t.name, "kind": t.kind, **copy.deepcopy(t.params)}
+                                        for t in c.traffic_profiles.values()]}
+    return spec
