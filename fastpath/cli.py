@@ -183,25 +183,43 @@ def render_run(console: Console, rep) -> None:
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--length", type=click.IntRange(28, 65535), default=100, show_default=True, help="IPv4 total length, bytes.")
+@click.option("--profile", help="A traffic profile by name (the spec's or a built-in: uniform, locality, east_west, "
+              "north_south, hot_service, hot_dns); default: uniform pod-to-pod of --length bytes.")
 @click.option("--report", is_flag=True, help="Add the load report (per-device loads, utilisation, bottleneck).")
-@click.option("--offered-mpps", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="Offered load the report scales the run to (M packets/s, cluster-wide).")
+@click.option("--offered-mpps", type=click.FloatRange(min=0, min_open=True),
+              help="Offered load the report scales the run to (M packets/s, cluster-wide); default: the profile's, else 1.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def run(cluster_file, gen, packets, threads, seed, length, report, offered_mpps, as_json):
-    """Push N uniformly random pod-to-pod packets through the cluster, in chunks."""
+def run(cluster_file, gen, packets, threads, seed, length, profile, report, offered_mpps, as_json):
+    """Push N packets of a traffic profile (default uniform pod-to-pod) through the cluster, in chunks."""
     from .dataplane import Dataplane
-    from .dataplane.runner import run_uniform
+    from .dataplane.runner import run_profile, run_uniform
 
     c = _cluster(cluster_file, gen)
     if len(c.pods) == 0:
         raise UserError("the cluster has no pods to send between")
+    prof = None
+    if profile:
+        from .traffic import profile_by_name
+
+        try:
+            prof = profile_by_name(c, profile)
+        except KeyError as exc:
+            raise UserError(exc.args[0] if exc.args else str(exc)) from None
     dp = Dataplane(c)
     acc = None
     if report:
         from .analysis.report import ReportAccumulator
 
         acc = ReportAccumulator(c, dp.tables)
-    rep = run_uniform(c, packets, threads=threads, seed=seed, length=length, dataplane=dp, accumulator=acc)
+    try:
+        if prof is None:
+            rep = run_uniform(c, packets, threads=threads, seed=seed, length=length, dataplane=dp, accumulator=acc)
+        else:
+            rep = run_profile(c, prof, packets, threads=threads, seed=seed, dataplane=dp, accumulator=acc)
+    except ValueError as exc:  # a profile this cluster cannot send (e.g. hot_dns without kube-dns)
+        raise UserError(f"--profile {profile}: {exc}") from None
+    if offered_mpps is None:
+        offered_mpps = prof.offered_mpps if prof is not None else 1.0
     load = acc.report(offered_pps=offered_mpps * 1e6) if acc is not None else None
     if as_json:
         out = rep.as_dict()
@@ -254,11 +272,20 @@ def demo(cluster_file, packets):
 @click.option("--base", "base_args", help="Other generator arguments, e.g. hosts=20,nodes_per_host=4,namespaces=50.")
 @click.option("--ovs-mac-table-size", type=click.IntRange(1), default=8192, show_default=True, help="OVS other_config:mac-table-size (2048 before OVS 2.10).")
 @click.option("--max-pods", type=click.IntRange(1), default=110, show_default=True, help="Kubernetes max pods per node.")
+@click.option("--profile", help="Traffic profile of each point's run (default: uniform pod-to-pod).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
-def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, seed, quiet):
+def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, profile, seed, quiet):
     """Sweep one parameter of a generated cluster: tables, limits, throughput per point."""
     from .analysis.study import BASE, DEFAULT_VALUES, Limits, run_study, write_outputs
+
+    forward = None
+    if profile:
+        from .dataplane.runner import run_profile
+        from .traffic import profile_by_name
+
+        def forward(cluster, dataplane, n, s):
+            return run_profile(cluster, profile_by_name(cluster, profile), n, seed=s, dataplane=dataplane)
 
     try:
         vals = [int(v) for v in values.split(",")] if values else list(DEFAULT_VALUES[sweep])
@@ -271,6 +298,11 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
             raise UserError(f"--base: {item!r} is not NAME=INT with NAME one of {', '.join(BASE)}")
         base[key.strip()] = int(val)
     limits = Limits(ovs_mac_table=ovs_mac_table_size, max_pods=max_pods)
+    if profile:
+        from .traffic import profile_names
+
+        if profile not in profile_names():
+            raise UserError(f"--profile: {profile!r} is not a built-in profile ({', '.join(profile_names())})")
     console = Console(stderr=True)
     show = not quiet and console.is_terminal
     if show:
@@ -279,11 +311,11 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeRemainingColumn(), console=console) as bar:
             task = bar.add_task(f"study {sweep}", total=len(vals))
-            df = run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed,
+            df = run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward,
                            progress=lambda p: bar.update(task, advance=1, description=f"study {sweep}: {p.value} "
                                                          f"({p.pps / 1e6:.1f} Mpps)" if p.pps else f"study {sweep}: {p.value}"))
     else:
-        df = run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed)
+        df = run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward)
     files = write_outputs(df, sweep, out, limits)
     click.echo((Path(out) / "summary.md").read_text())
     click.echo("wrote " + ", ".join(str(f) for f in files))

@@ -62,3 +62,7 @@ def test_outputs_csv_parquet_plots_and_summary(pods_per_node, tmp_path):
     text = summary_markdown(pods_per_node, "pods-per-node")
     assert "crossed at **111**" in text and "crossed at **4094**" in text and "refused by the model" in text
     assert "OVS MAC table (8,192 entries; 2 per pod VLAN + the node's own): not crossed" in text
+
+
+def test_summary_names_the_base_actually_used(pods_per_node):
+    assert "hosts=2, nodes_per_host=2, namespaces=4" in summary_markdown(pods_per_node, "pods-per-node")

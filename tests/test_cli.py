@@ -130,3 +130,12 @@ def test_run_with_report_names_the_bottleneck():
     assert rep["packets"] == 200_000 and rep["bottleneck"]["device"]
     text = run("run", "--packets", "100000", "--report").stdout
     assert "bottleneck:" in text and "TEP pairs" in text
+
+
+def test_run_with_a_profile_and_unknown_profiles():
+    out = json.loads(run("run", "--profile", "north_south", "--packets", "20000", "--json").stdout)
+    assert out["profile"] == "north_south" and out["verdicts"]["exited"] == 20_000
+    bad = run("run", "--profile", "nope", check=False)
+    assert bad.returncode == 2 and "no traffic profile 'nope'" in bad.stderr
+    bad = run("run", "--generate", "2x1x4", "--profile", "hot_dns", check=False)
+    assert bad.returncode == 2 and "k8s-app=kube-dns" in bad.stderr and "Traceback" not in bad.stderr

@@ -161,7 +161,9 @@ def run_study(sweep: str, values: Iterable[int] | None = None, *, base: dict | N
         rows.append(p.flat())
         if progress:
             progress(p)
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    df.attrs["base"] = {**BASE, **(base or {})}
+    return df
 
 
 def first_crossing(df, limit: str):
@@ -173,8 +175,9 @@ def first_crossing(df, limit: str):
 def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
     """A short markdown summary: the points, then where each limit is crossed."""
     param = SWEEPS[sweep]
+    base = df.attrs.get("base", BASE)
     lines = [f"# Study: {sweep}", "", f"Sweeping `{param}` over {', '.join(str(v) for v in df['value'])}; "
-             f"other parameters {', '.join(f'{k}={v}' for k, v in BASE.items() if k != param)}.", "",
+             f"other parameters {', '.join(f'{k}={v}' for k, v in base.items() if k != param)}.", "",
              "| value | status | pods | table MB | B/pod | OVS MAC entries/node | Mpps (1 core) |",
              "|---:|---|---:|---:|---:|---:|---:|"]
     for _, r in df.iterrows():

@@ -47,15 +47,30 @@ def run_uniform(cluster: Cluster, packets: int, *, threads: int = 1, seed: int =
     """Forward ``packets`` uniformly random pod -> pod packets; return the counts and the rate.
     ``accumulator`` (a `fastpath.analysis.ReportAccumulator`) is fed every chunk, for a load
     report of the run."""
+    return run_batches(cluster, lambda n, s, ch: uniform_pod_to_pod(cluster, n, seed=s, length=length, chunk=ch),
+                       packets, threads=threads, seed=seed, chunk=chunk, dataplane=dataplane, accumulator=accumulator)
+
+
+def run_profile(cluster: Cluster, profile, packets: int, *, threads: int = 1, seed: int = 0, chunk: int = 1 << 20,
+                dataplane: Dataplane | None = None, accumulator=None) -> RunReport:
+    """`run_uniform` for any traffic profile (`fastpath.traffic.profile_by_name`)."""
+    rep = run_batches(cluster, lambda n, s, ch: profile.batches(cluster, n, seed=s, chunk=ch), packets,
+                      threads=threads, seed=seed, chunk=chunk, dataplane=dataplane, accumulator=accumulator)
+    rep.extra["profile"] = profile.name
+    return rep
+
+
+def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed: int = 0, chunk: int = 1 << 20,
+                dataplane: Dataplane | None = None, accumulator=None) -> RunReport:
+    """Forward the batches ``make(packets, seed, chunk)`` yields, timing forwarding apart."""
     dp = dataplane or Dataplane(cluster)
     counters = dp.new_counters(threads)
     # warm the kernels (load from the numba cache) outside the timed region
-    warm = next(uniform_pod_to_pod(cluster, 1, seed=seed))
-    dp.forward(warm, threads=1)
+    dp.forward(next(iter(make(1, seed, 1))), threads=1)
     fwd = gen = 0.0
     tunnels = ubytes = 0
     t0 = time.perf_counter()
-    for batch in uniform_pod_to_pod(cluster, packets, seed=seed, length=length, chunk=chunk):
+    for batch in make(packets, seed, chunk):
         t1 = time.perf_counter()
         gen += t1 - t0
         run = dp.forward(batch, threads=threads, counters=counters)
