@@ -237,8 +237,11 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
 @main.command()
 @click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
 @click.option("--packets", type=click.IntRange(1), default=4_000_000, show_default=True, help="Packets in the run.")
-def demo(cluster_file, packets):
-    """The main job: the cluster at a glance, the seed's traceroute, a run of a few million packets."""
+@click.option("--out", type=click.Path(file_okay=False), default="fastpath-demo", show_default=True,
+              help="Where the small pods-per-node study writes its CSV, plots and summary.")
+def demo(cluster_file, packets, out):
+    """The main job: the cluster at a glance, the seed's traceroute, a run of a few million packets
+    with its load report, and a small pods-per-node study with its plots."""
     c = _cluster(cluster_file)
     console = Console()
     render_cluster(console, c)
@@ -262,6 +265,17 @@ def demo(cluster_file, packets):
         render_run(console, run_uniform(c, packets, dataplane=dp, accumulator=acc))
         console.print()
         console.print(acc.report(offered_pps=1e6).to_text(), highlight=False)
+
+    from .analysis.study import run_study, write_outputs
+
+    console.print()
+    console.print("[bold]study[/bold]: pods per node 10 -> 4,000 on 10 hosts x 4 nodes, 200,000 packets a point")
+    df = run_study("pods-per-node", [10, 110, 250, 1000, 4000], packets=200_000)
+    files = write_outputs(df, "pods-per-node", out)
+    from rich.markdown import Markdown
+
+    console.print(Markdown((Path(out) / "summary.md").read_text()))
+    console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
 
 
 @main.command()

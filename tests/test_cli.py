@@ -51,11 +51,13 @@ def test_trace_options_reach_the_packet():
     assert out["reason"] == "spoofguard"
 
 
-def test_demo_prints_the_cluster_and_the_seed_traceroute():
-    text = run("demo").stdout
+def test_demo_prints_the_cluster_and_the_seed_traceroute(tmp_path):
+    text = run("demo", "--out", str(tmp_path)).stdout
     assert "kube-system/kube-dns" in text and "worker-1" in text and "9 pods" in text
     assert "traceroute kube-system/kube-dns -> worker-2" in text
     assert "delivered" in text and "100.64.0.1" in text
+    assert "bottleneck:" in text and "crossed at 250" in text  # the load report, the study's summary
+    assert (tmp_path / "pods-per-node-limits.png").exists()
 
 
 @pytest.mark.parametrize("args,phrase", [
