@@ -111,5 +111,5 @@ def test_prefetch_pipeline_changes_nothing_but_speed(cluster, batch, whole, pref
 
 
 def test_big_clusters_turn_the_prefetch_pipeline_on():
-    big = generate(hosts=160, nodes_per_host=4, namespaces=20, pods_per_node=250, seed=1)  # 160,000 pods: 5 MB of ports
+    big = generate(hosts=40, nodes_per_host=4, namespaces=20, pods_per_node=250, seed=1)  # 40,000 pods: 1.3 MB of ports
     assert Dataplane(big).dp.deep_prefetch and not Dataplane(generate(2, 1, 2, 2)).dp.deep_prefetch

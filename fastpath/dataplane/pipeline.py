@@ -10,19 +10,21 @@ per packet into `Results`, with the semantics of the reference walk
     -> SpoofGuard -> DFW -> segment L2 -> [router: LPM, local, TTL, next hop]* -> neighbor
     -> segment L2 -> Geneve encap (MTU) -> DFW (uplink ingress) -> VIF mux -> OVS -> endpoint
 
-Fused, not staged
------------------
+Fused, not staged — and what the measurement says
+---------------------------------------------------
 VPP runs each stage over a vector of packets and enqueues them to the next. Here a packet's
 path branches at every stage (switched or routed, one router or five, tunnel or not, edge
-hairpin or not), so a staged version needs a compaction per stage to keep its vectors dense
-and writes each packet's state out and back between stages. The fused loop keeps that state
-in registers and touches each table once. A staged variant has not been built to measure
-against. What was measured (bench/RESULTS.md) is where a fused packet's time goes: on the
-seed scenario ~120 ns a packet, all cache-resident, of which the three trie walks are ~24 ns
-and the counters ~16 ns; the rest is the per-packet control flow itself. On the 1M-pod
-cluster (~370 ns) it is DRAM misses on the port records and ARP arrays, which the prefetch
-pipeline (`_prefetch`) halves by routing a few packets ahead: the one place where a staged
-design's overlap of misses would pay, taken here without splitting the loop.
+hairpin or not), so a staged version compacts its vectors per stage and writes each packet's
+state out and back between stages; the fused loop keeps that state in registers and touches
+each table once. Both were measured (bench/staged.py, "Fused vs staged" in bench/RESULTS.md;
+the staged variant covers valid pod traffic and equals this kernel field for field): fused
+wins only while every table sits in L1 (the seed scenario, ~12 %); staged with prefetching wins
+from a few thousand pods up, 1.2x at 4k pods and 1.7-1.9x at 1M, because a short stage loop
+over independent packets overlaps its cache misses where this long dependent chain cannot,
+and each stage knows the next stage's addresses exactly. This kernel stays fused until the
+staged one covers every path (node and uplink ingress, tagged frames, garbage, trace) under
+the differential tests: that port is the next step for big clusters. Meanwhile `_prefetch`
+routes a few packets ahead to fetch their lines, which halves the 1M-pod time.
 
 Direct checks instead of probes
 -------------------------------
@@ -75,8 +77,9 @@ MAX_LEGS = 4
 -> other T1 SR edge -> destination); `add_legs` raises if a run ever logs more."""
 RING = 16
 """Prefetch hints in flight (a power of two above the farthest look-ahead, 8)."""
-DEEP_PREFETCH_BYTES = 4 << 20
-"""Ports + ARP arrays above this size turn the prefetch pipeline on (`_prefetch`)."""
+DEEP_PREFETCH_BYTES = 512 << 10
+"""Ports + ARP arrays above this size turn the prefetch pipeline on (`_prefetch`): measured, it
+pays from ~25k pods (0.9 MB) and costs where everything fits L1/L2 (the seed, 4k pods)."""
 MIN_IP_PACKET = 28
 MAX_VID = 4095
 
