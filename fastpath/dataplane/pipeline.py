@@ -331,6 +331,21 @@ def _dfw(src_net, src_mask, dst_net, dst_mask, rproto, dport_lo, dport_hi, actio
 
 # ---- one packet ---------------------------------------------------------------------------------------
 @kernel(inline="always")
+def _count_leg(host_load, w, legs, n_legs, src, dst, tid, fb):
+    """A tunnel leg's loads: tx at the encapsulating host, rx at the other, and one entry in
+    the leg log (TEP pairs are folded from it after the kernel)."""
+    host_load[w, src, 0] += 1
+    host_load[w, src, 1] += fb
+    host_load[w, dst, 2] += 1
+    host_load[w, dst, 3] += fb
+    k = n_legs[0]
+    if k < legs.shape[0]:
+        legs[k, 0] = tid
+        legs[k, 1] = fb
+    n_legs[0] = k + 1
+
+
+@kernel(inline="always")
 def _src_port(b, dp, j):
     """The logical port packet j enters through, or -1 (uplink, garbage)."""
     k = b.ingress_kind[j]
@@ -621,15 +636,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                     t_src = host
                     t_dst = eh
                     t_vni = np.int64(dp.rtr_transit_vni[r])
-                    cn.host[w, host, 0] += 1
-                    cn.host[w, host, 1] += fb
-                    cn.host[w, eh, 2] += 1
-                    cn.host[w, eh, 3] += fb
-                    k_leg = n_legs[0]
-                    if k_leg < legs.shape[0]:
-                        legs[k_leg, 0] = tid
-                        legs[k_leg, 1] = fb
-                    n_legs[0] = k_leg + 1
+                    _count_leg(cn.host, w, legs, n_legs, host, eh, tid, fb)
                     host = eh
             cn.router[w, r, 0] += 1
             cn.router[w, r, 1] += length
@@ -741,15 +748,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                     t_src = host
                     t_dst = dh
                     t_vni = np.int64(dp.seg_vni[seg])
-                    cn.host[w, host, 0] += 1
-                    cn.host[w, host, 1] += fb
-                    cn.host[w, dh, 2] += 1
-                    cn.host[w, dh, 3] += fb
-                    k_leg = n_legs[0]
-                    if k_leg < legs.shape[0]:
-                        legs[k_leg, 0] = tid
-                        legs[k_leg, 1] = fb
-                    n_legs[0] = k_leg + 1
+                    _count_leg(cn.host, w, legs, n_legs, host, dh, tid, fb)
                     host = dh
             if not done and not dfw_done:
                 deny, matched = _dfw(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
