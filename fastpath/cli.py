@@ -189,10 +189,15 @@ def render_run(console: Console, rep) -> None:
 @click.option("--offered-mpps", type=click.FloatRange(min=0, min_open=True),
               help="Offered load the report scales the run to (M packets/s, cluster-wide); default: the profile's, else 1.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def run(cluster_file, gen, packets, threads, seed, length, profile, report, offered_mpps, as_json):
+@click.option("--scheduler", metavar="ADDRESS", help="Run the chunks on this Dask scheduler (tcp://host:8786).")
+@click.option("--workers", type=click.IntRange(1), help="Run the chunks on a local Dask cluster of N 1-thread processes.")
+def run(cluster_file, gen, packets, threads, seed, length, profile, report, offered_mpps, as_json, scheduler, workers):
     """Push N packets of a traffic profile (default uniform pod-to-pod) through the cluster, in chunks."""
     from .dataplane import Dataplane
-    from .dataplane.runner import run_profile, run_uniform
+    from .scaleout import executor
+
+    if scheduler is not None and workers is not None:
+        raise UserError("--scheduler and --workers exclude each other")
 
     c = _cluster(cluster_file, gen)
     if len(c.pods) == 0:
@@ -212,12 +217,16 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
 
         acc = ReportAccumulator(c, dp.tables)
     try:
-        if prof is None:
-            rep = run_uniform(c, packets, threads=threads, seed=seed, length=length, dataplane=dp, accumulator=acc)
-        else:
-            rep = run_profile(c, prof, packets, threads=threads, seed=seed, dataplane=dp, accumulator=acc)
+        with executor(scheduler, workers) as ex:
+            if prof is None:
+                rep = ex.run_uniform(c, packets, threads=threads, seed=seed, length=length, dataplane=dp,
+                                     accumulator=acc)
+            else:
+                rep = ex.run_profile(c, prof, packets, threads=threads, seed=seed, dataplane=dp, accumulator=acc)
     except ValueError as exc:  # a profile this cluster cannot send (e.g. hot_dns without kube-dns)
         raise UserError(f"--profile {profile}: {exc}") from None
+    except OSError as exc:  # the scheduler is not there
+        raise UserError(f"--scheduler {scheduler}: {exc}") from None
     if offered_mpps is None:
         offered_mpps = prof.offered_mpps if prof is not None else 1.0
     load = acc.report(offered_pps=offered_mpps * 1e6) if acc is not None else None
@@ -289,9 +298,15 @@ def demo(cluster_file, packets, out):
 @click.option("--profile", help="Traffic profile of each point's run (default: uniform pod-to-pod).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
-def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, profile, seed, quiet):
+@click.option("--scheduler", metavar="ADDRESS", help="Run the points on this Dask scheduler (tcp://host:8786).")
+@click.option("--workers", type=click.IntRange(1), help="Run the points on a local Dask cluster of N 1-thread processes.")
+def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, profile, seed, quiet, scheduler, workers):
     """Sweep one parameter of a generated cluster: tables, limits, throughput per point."""
-    from .analysis.study import BASE, DEFAULT_VALUES, Limits, run_study, write_outputs
+    from .analysis.study import BASE, DEFAULT_VALUES, Limits, write_outputs
+    from .scaleout import executor
+
+    if scheduler is not None and workers is not None:
+        raise UserError("--scheduler and --workers exclude each other")
 
     forward = None
     if profile:
@@ -319,17 +334,21 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
             raise UserError(f"--profile: {profile!r} is not a built-in profile ({', '.join(profile_names())})")
     console = Console(stderr=True)
     show = not quiet and console.is_terminal
-    if show:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    try:
+        with executor(scheduler, workers) as ex:
+            if show:
+                from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      TimeRemainingColumn(), console=console) as bar:
-            task = bar.add_task(f"study {sweep}", total=len(vals))
-            df = run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward,
-                           progress=lambda p: bar.update(task, advance=1, description=f"study {sweep}: {p.value} "
-                                                         f"({p.pps / 1e6:.1f} Mpps)" if p.pps else f"study {sweep}: {p.value}"))
-    else:
-        df = run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward)
+                with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                              TimeRemainingColumn(), console=console) as bar:
+                    task = bar.add_task(f"study {sweep}", total=len(vals))
+                    df = ex.run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward,
+                                      progress=lambda p: bar.update(task, advance=1, description=f"study {sweep}: {p.value} "
+                                                                    f"({p.pps / 1e6:.1f} Mpps)" if p.pps else f"study {sweep}: {p.value}"))
+            else:
+                df = ex.run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward)
+    except OSError as exc:  # the scheduler is not there
+        raise UserError(f"--scheduler {scheduler}: {exc}") from None
     files = write_outputs(df, sweep, out, limits)
     click.echo((Path(out) / "summary.md").read_text())
     click.echo("wrote " + ", ".join(str(f) for f in files))
