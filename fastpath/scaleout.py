@@ -128,7 +128,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .dataplane.runner import RunReport
+from .dataplane.runner import RunReport, forward_timed
 from .model.cluster import Cluster
 from .packets import INGRESS_POD, PacketBatch, make_batch
 from .traffic.profiles import _ENDPOINT_WORDS, _W_ENDPOINT, _W_FLOW, _W_SIZE, Profile, Uniform, _check_run, _need_pods
@@ -339,19 +339,7 @@ def _forward_span(token: str, payload: bytes, profile: Profile, lo: int, hi: int
     maker = entry.block_maker(profile, seed)
     counters = dp.new_counters(threads)
     acc = ReportAccumulator(entry.cluster, dp.tables) if report else None
-    gen = fwd = 0.0
-    tunnels = ubytes = 0
-    t0 = time.perf_counter()
-    for batch in _cut(lo, hi, chunk, maker):  # as run_batches' loop
-        t1 = time.perf_counter()
-        gen += t1 - t0
-        run = dp.forward(batch, threads=threads, counters=counters)
-        t0 = time.perf_counter()
-        fwd += t0 - t1
-        if acc is not None:
-            acc.add(run, batch)
-        tunnels += int(run.results.n_tunnels.sum())
-        ubytes += int(run.results.underlay_bytes.sum(dtype=np.int64))
+    gen, fwd, tunnels, ubytes = forward_timed(dp, _cut(lo, hi, chunk, maker), threads, counters, acc)
     with _CACHE_LOCK:
         _STATS["spans"] += 1
         _STATS["packets"] += hi - lo

@@ -60,17 +60,13 @@ def run_profile(cluster: Cluster, profile, packets: int, *, threads: int = 1, se
     return rep
 
 
-def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed: int = 0, chunk: int = 1 << 20,
-                dataplane: Dataplane | None = None, accumulator=None) -> RunReport:
-    """Forward the batches ``make(packets, seed, chunk)`` yields, timing forwarding apart."""
-    dp = dataplane or Dataplane(cluster)
-    counters = dp.new_counters(threads)
-    # warm the kernels (load from the numba cache) outside the timed region
-    dp.forward(next(iter(make(1, seed, 1))), threads=1)
+def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=None) -> tuple[float, float, int, int]:
+    """Forward every batch into ``counters``, timing generation and forwarding apart.
+    Returns (generate seconds, forward seconds, tunnels crossed, underlay bytes)."""
     fwd = gen = 0.0
     tunnels = ubytes = 0
     t0 = time.perf_counter()
-    for batch in make(packets, seed, chunk):
+    for batch in batches:
         t1 = time.perf_counter()
         gen += t1 - t0
         run = dp.forward(batch, threads=threads, counters=counters)
@@ -80,6 +76,17 @@ def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed:
             accumulator.add(run, batch)
         tunnels += int(run.results.n_tunnels.sum())
         ubytes += int(run.results.underlay_bytes.sum(dtype=np.int64))
+    return gen, fwd, tunnels, ubytes
+
+
+def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed: int = 0, chunk: int = 1 << 20,
+                dataplane: Dataplane | None = None, accumulator=None) -> RunReport:
+    """Forward the batches ``make(packets, seed, chunk)`` yields, timing forwarding apart."""
+    dp = dataplane or Dataplane(cluster)
+    counters = dp.new_counters(threads)
+    # warm the kernels (load from the numba cache) outside the timed region
+    dp.forward(next(iter(make(1, seed, 1))), threads=1)
+    gen, fwd, tunnels, ubytes = forward_timed(dp, make(packets, seed, chunk), threads, counters, accumulator)
     total = counters.verdicts.sum(axis=0)
     reasons = counters.reasons.sum(axis=0)
     st = counters.stages.sum(axis=0)
