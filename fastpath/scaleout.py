@@ -23,8 +23,8 @@ cuts the same chunks into *spans* of consecutive chunks (``tasks``, default 4 pe
 thread, at most one per chunk), one task each. A task
 
 1. finds the cluster's compiled `Dataplane` in its worker's cache, or builds it (below);
-2. generates *its own* packets, ``[lo, hi)`` of the same seeded stream (`profile_range`), cut
-   at the same chunk boundaries as the in-process run;
+2. generates *its own* packets, ``[lo, hi)`` of the same seeded stream (``start=lo``, below),
+   cut at the same chunk boundaries as the in-process run;
 3. forwards them chunk by chunk into one set of counters, summed over its threads;
 4. returns the counters (numpy arrays) and the small per-chunk sums (tunnels crossed,
    underlay bytes, the `RunTotals` of a load report when one is asked for).
@@ -36,19 +36,12 @@ totals (tests/test_scaleout.py asserts it).
 
 Packets [lo, hi) without the ones before
 ----------------------------------------
-Generating the stream and skipping to ``lo`` costs O(lo). It is not needed: every profile's
-randomness belongs to blocks of `fastpath.traffic.words.BLOCK` packet indices (block j's
-words come from a generator seeded with the seed and j alone), and a packet is a function of
-its own words, the cluster and the profile's per-run tables (`_prepare`). `profile_range`
-regenerates the blocks that ``[lo, hi)`` touches and nothing else: at most one block more
-than the packets it returns. The traffic module's generators start at packet 0 and could not
-be edited here, so `_block_maker` restates, for a range, the two ways blocks are made there:
-`uniform_pod_to_pod`'s (and `Uniform` without flows, which wraps it) and
-`Profile.labelled_batches`' (every other kind, and `Uniform` with flows). A profile class that
-makes its packets a third way is refused (TypeError), not guessed at. The tests hold
-`profile_range` equal to slices of ``profile.batches`` for every built-in profile, with flows
-and Zipf flows, at ranges that start and end mid-block. (The natural home of this is a
-``start=`` argument of ``Profile.batches``; when traffic/ grows one, `_block_maker` goes.)
+Generating the stream and skipping to ``lo`` would cost O(lo). Every profile's randomness
+belongs to blocks of `fastpath.traffic.words.BLOCK` packet indices, so
+``profile.batches(cluster, hi - lo, start=lo)`` regenerates only the blocks ``[lo, hi)``
+touches (`fastpath.traffic.chunks`), cut at the in-process run's chunk boundaries when
+``lo`` is a multiple of ``chunk``. A worker keeps each profile's `Maker` (its per-run tables:
+0.5-1 s on 1M pods for locality) beside the compiled cluster.
 
 Compiled once per worker
 ------------------------
@@ -124,17 +117,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from typing import NamedTuple
-
-import numpy as np
 
 from .dataplane.runner import RunReport, forward_timed
 from .model.cluster import Cluster
-from .packets import INGRESS_POD, PacketBatch, make_batch
-from .traffic.profiles import _ENDPOINT_WORDS, _W_ENDPOINT, _W_FLOW, _W_SIZE, Profile, Uniform, _check_run, _need_pods
+from .traffic.chunks import Maker, check_run
+from .traffic.profiles import Profile, Uniform, _need_pods
 from .traffic.sizes import fixed
 from .traffic.uniform import DEFAULT_CHUNK
-from .traffic.words import BLOCK, below, block_words, flow_words, pick_cdf, zipf_cdf
 from .verdicts import Reason, Verdict
 
 CACHE_ENTRIES = 2
@@ -145,9 +134,6 @@ TASKS_PER_THREAD = 4
 """Default spans of a huge run per worker thread: enough to even out a slow worker, few
 enough that the per-span counters (16 MB at 1,000 hosts) stay cheap to move and add."""
 
-UNIFORM_WORDS = 3
-"""Words per packet of `uniform_pod_to_pod`: source, destination, ports."""
-
 WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": 1 << 30, "MALLOC_MMAP_THRESHOLD_": 1 << 25}
 """glibc's allocator settings of the workers `executor` starts (they must be in a process's
 environment when it starts). Dask starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, to
@@ -157,102 +143,6 @@ packets each on the 1M-pod cluster took 7.5-8.8 s, against 5.4-6.8 s with these 
 under 32 MB reused from the heap, the heap trimmed above 1 GB), interleaved runs on a noisy
 2-core VM. Workers of a scheduler you start yourself: put these in Dask's
 ``distributed.nanny.pre-spawn-environ``; `DaskExecutor` warns when a worker has the low one."""
-
-
-# ---- packets [lo, hi) of a seeded stream ---------------------------------------------------------
-def profile_range(cluster: Cluster, profile: Profile, lo: int, hi: int, *, seed: int = 0,
-                  chunk: int = DEFAULT_CHUNK) -> Iterator[PacketBatch]:
-    """Packets ``lo .. hi-1`` of ``profile.batches(cluster, n, seed=seed)`` (any n >= hi), in
-    batches cut at ``lo``, ``lo + chunk``, ...: those of the in-process run when ``lo`` is a
-    multiple of ``chunk``. Costs the blocks it touches, not the packets before ``lo``."""
-    _check_run(hi - lo, seed, chunk)
-    if lo < 0:
-        raise ValueError(f"lo {lo} must be >= 0")
-    yield from _cut(lo, hi, chunk, _block_maker(cluster, profile, seed))
-
-
-class _Maker(NamedTuple):
-    """How a profile makes packets: ``block(j, m)`` the columns of the first m packets of
-    block j (row r does not depend on m), ``batch(columns)`` a chunk's batch from them."""
-
-    block: Callable[[int, int], dict]
-    batch: Callable[[dict], PacketBatch]
-
-
-def _block_maker(cluster: Cluster, profile: Profile, seed: int) -> _Maker:
-    """The profile's own way of making blocks and batches (see the module docstring)."""
-    own = type(profile).labelled_batches
-    if own is Uniform.labelled_batches and profile.flows is None:
-        return _uniform_block_maker(cluster, profile, seed)
-    if own is not Profile.labelled_batches and own is not Uniform.labelled_batches:
-        raise TypeError(f"{type(profile).__name__} makes its packets its own way: no range generation for it")
-    ctx = profile._prepare(cluster, seed)
-    pod_ip = cluster.pods.ip
-    flow_cdf = zipf_cdf(profile.flows, profile.flow_zipf) if profile.flows is not None and profile.flow_zipf > 0 \
-        else None
-
-    def block(j: int, m: int) -> dict:  # Profile.labelled_batches' block
-        w = block_words(seed, profile.stream, j, m, _W_ENDPOINT + _ENDPOINT_WORDS)
-        if profile.flows is None:
-            ew = w[:, _W_ENDPOINT:]
-        else:
-            wf = w[:, _W_FLOW]
-            fid = below(wf, profile.flows) if flow_cdf is None else pick_cdf(flow_cdf, wf)
-            ew = flow_words(seed, profile.stream, fid, _ENDPOINT_WORDS)
-        ep = profile._endpoints(ctx, ew)
-        return {"src": ep.src, "dst_ip": ep.dst_ip, "proto": ep.proto, "sport": ep.sport, "dport": ep.dport,
-                "length": profile.sizes.draw(w[:, _W_SIZE])}
-
-    def batch(cols: dict) -> PacketBatch:  # and its make_batch
-        n = cols["src"].shape[0]
-        return make_batch(ingress_kind=np.full(n, INGRESS_POD, np.uint8), ingress_id=cols["src"],
-                          src_ip=pod_ip[cols["src"]], dst_ip=cols["dst_ip"], proto=cols["proto"], sport=cols["sport"],
-                          dport=cols["dport"], ttl=profile.ttl, length=cols["length"])
-
-    return _Maker(block, batch)
-
-
-def _uniform_block_maker(cluster: Cluster, profile: Uniform, seed: int) -> _Maker:
-    n_pods = _need_pods(cluster, profile.name)
-    pod_ip = cluster.pods.ip
-    fixed_length = profile.sizes.lengths[0] if len(profile.sizes.lengths) == 1 else None
-
-    def block(j: int, m: int) -> dict:  # uniform_pod_to_pod's block j, lengths as Uniform draws them
-        words = np.random.default_rng([seed, j]).integers(0, 1 << 62, size=(BLOCK, UNIFORM_WORDS),
-                                                          dtype=np.int64)[:m]
-        cols = {"src": words[:, 0] % n_pods, "dst": words[:, 1] % n_pods, "ports": words[:, 2]}
-        if fixed_length is None:
-            cols["length"] = profile.sizes.draw(block_words(seed, profile.stream, j, m, 1)[:, 0])
-        return cols
-
-    def batch(cols: dict) -> PacketBatch:  # uniform_pod_to_pod's make_batch
-        n = cols["src"].shape[0]
-        src, dst, ports = cols["src"], cols["dst"], cols["ports"]
-        return make_batch(ingress_kind=np.full(n, INGRESS_POD, np.uint8), ingress_id=src.astype(np.int32),
-                          src_ip=pod_ip[src], dst_ip=pod_ip[dst], proto=profile.proto, sport=(ports & 0xFFFF) | 1024,
-                          dport=(ports >> 16) & 0xFFFF, ttl=profile.ttl,
-                          length=cols["length"] if fixed_length is None else fixed_length)
-
-    return _Maker(block, batch)
-
-
-def _cut(lo: int, hi: int, chunk: int, maker: _Maker) -> Iterator[PacketBatch]:
-    """Batches of packets lo..hi-1, cut every ``chunk`` from lo; each block made once."""
-    have, cached = -1, None
-    start = lo
-    while start < hi:
-        end = min(start + chunk, hi)
-        parts, i = [], start
-        while i < end:
-            j = i // BLOCK
-            if j != have:
-                have, cached = j, maker.block(j, min(BLOCK, hi - j * BLOCK))
-            off = i - j * BLOCK
-            take = min(BLOCK - off, end - i)
-            parts.append({k: v[off:off + take] for k, v in cached.items()})
-            i += take
-        yield maker.batch(parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
-        start = end
 
 
 def _uniform_profile(length: int) -> Uniform:
@@ -267,14 +157,14 @@ class _Compiled:
     def __init__(self, cluster: Cluster, dataplane):
         self.cluster = cluster
         self.dataplane = dataplane
-        self.makers: OrderedDict[tuple[bytes, int], _Maker] = OrderedDict()
+        self.makers: OrderedDict[tuple[bytes, int], Maker] = OrderedDict()
         self.lock = threading.Lock()
 
-    def block_maker(self, profile: Profile, seed: int) -> _Maker:
+    def maker(self, profile: Profile, seed: int) -> Maker:
         key = (pickle.dumps(profile), seed)
         with self.lock:
             if key not in self.makers:
-                self.makers[key] = _block_maker(self.cluster, profile, seed)
+                self.makers[key] = profile.maker(self.cluster, seed)
                 while len(self.makers) > CACHE_ENTRIES:
                     self.makers.popitem(last=False)
             self.makers.move_to_end(key)
@@ -336,10 +226,10 @@ def _forward_span(token: str, payload: bytes, profile: Profile, lo: int, hi: int
 
     entry = _compiled(token, payload)
     dp = entry.dataplane
-    maker = entry.block_maker(profile, seed)
+    maker = entry.maker(profile, seed)
     counters = dp.new_counters(threads)
     acc = ReportAccumulator(entry.cluster, dp.tables) if report else None
-    gen, fwd, tunnels, ubytes = forward_timed(dp, _cut(lo, hi, chunk, maker), threads, counters, acc)
+    gen, fwd, tunnels, ubytes = forward_timed(dp, maker.batches(lo, hi - lo, chunk), threads, counters, acc)
     with _CACHE_LOCK:
         _STATS["spans"] += 1
         _STATS["packets"] += hi - lo
@@ -494,7 +384,7 @@ class DaskExecutor:
 
         from .dataplane.pipeline import STAGES
 
-        _check_run(packets, seed, chunk)
+        check_run(packets, seed, chunk)
         _need_pods(cluster, profile.name)
         threads = max(1, int(threads))
         t_setup = time.perf_counter()
@@ -621,4 +511,4 @@ def executor(scheduler: str | None = None, workers: int | None = None, *,
 
 
 __all__ = ["CACHE_ENTRIES", "TASKS_PER_THREAD", "WORKER_MALLOC", "DaskExecutor", "LocalExecutor", "ScaleoutRunReport", "SpanResult",
-           "cluster_payload", "executor", "profile_range", "worker_stats"]
+           "cluster_payload", "executor", "worker_stats"]

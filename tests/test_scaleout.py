@@ -19,10 +19,8 @@ from fastpath.analysis.study import run_study
 from fastpath.dataplane import Dataplane
 from fastpath.dataplane.runner import run_profile, run_uniform
 from fastpath.model import default_scenario, generate
-from fastpath.scaleout import (WORKER_MALLOC, DaskExecutor, LocalExecutor, _spans, _uniform_profile, executor,
-                               profile_range)
+from fastpath.scaleout import WORKER_MALLOC, DaskExecutor, LocalExecutor, _spans, _uniform_profile, executor
 from fastpath.traffic import BUILTIN_PROFILES, HotService, Locality, Uniform, imix, uniform_pod_to_pod
-from fastpath.traffic.words import BLOCK
 
 CHUNK = 100_000
 PACKETS = 4 * CHUNK  # the huge run in 4 chunks
@@ -32,41 +30,6 @@ STUDY = {"base": {"hosts": 2, "nodes_per_host": 2, "namespaces": 4}, "packets": 
 def _concat(batches):
     batches = list(batches)
     return [np.concatenate([b[k] for b in batches]) for k in range(len(batches[0]))]
-
-
-# ---- packets [lo, hi) --------------------------------------------------------------------------------
-RANGES = [(0, 300_000, 1 << 20), (100_000, 250_001, 30_000), (BLOCK - 1, BLOCK + 1, 1), (2 * BLOCK, 3 * BLOCK, BLOCK)]
-PROFILES = list(BUILTIN_PROFILES.values()) + [
-    Uniform(sizes=imix()), Uniform(flows=50), Locality(flows=1000, flow_zipf=1.2), HotService(flows=77)]
-
-
-@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: f"{p.name}-{p.flows}-{p.sizes.kind}")
-def test_profile_range_is_the_slice_of_the_stream(profile):
-    c = default_scenario()  # has kube-dns, for hot_dns
-    whole = next(profile.batches(c, 300_000, seed=3, chunk=300_000))
-    for lo, hi, chunk in RANGES:
-        got = list(profile_range(c, profile, lo, hi, seed=3, chunk=chunk))
-        assert [b.size for b in got] == [min(chunk, hi - s) for s in range(lo, hi, chunk)]
-        for name, a, b in zip(whole._fields, _concat(got), whole):
-            assert a.dtype == b.dtype and np.array_equal(a, b[lo:hi]), (lo, hi, name)
-
-
-def test_uniform_range_is_run_uniforms_packets():
-    c = generate(4, 2, 4, 20)
-    whole = next(uniform_pod_to_pod(c, 200_000, seed=5, length=300))
-    got = _concat(profile_range(c, _uniform_profile(300), 70_000, 200_000, seed=5, chunk=50_000))
-    for name, a, b in zip(whole._fields, got, whole):
-        assert a.dtype == b.dtype and np.array_equal(a, b[70_000:]), name
-
-
-def test_a_profile_that_makes_packets_its_own_way_is_refused():
-    @dataclasses.dataclass(frozen=True, kw_only=True)
-    class Odd(Uniform):
-        def labelled_batches(self, cluster, packets, *, seed=0, chunk=1):
-            yield from ()
-
-    with pytest.raises(TypeError, match="Odd"):
-        next(profile_range(default_scenario(), Odd(), 0, 10))
 
 
 def test_spans_are_runs_of_whole_chunks_covering_the_run():

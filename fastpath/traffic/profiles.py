@@ -5,8 +5,9 @@ What
 A profile is a frozen dataclass that says what traffic a planner wants to model: who talks
 to whom (its kind and parameters), packet sizes, how packets group into flows, and the
 offered load. ``profile.batches(cluster, packets, seed=s, chunk=c)`` yields `PacketBatch`es
-of at most ``c`` packets, totalling ``packets``; ``labelled_batches`` yields each batch with
-the class of every packet (an index into ``profile.classes``) for reports and tests.
+of at most ``c`` packets, totalling ``packets`` (``start=k``: from packet k of the same stream,
+without making the ones before); ``labelled_batches`` yields each batch with the class of
+every packet (an index into ``profile.classes``) for reports and tests.
 
 Kinds (each class's docstring says what it models):
 
@@ -73,9 +74,10 @@ import numpy as np
 from ..model.addressing import net_from_str
 from ..model.cluster import DNS_SERVICE_DEFAULTS, PROTO_NUMBERS, TRAFFIC_KINDS, Cluster, TrafficProfileDef
 from ..packets import INGRESS_POD, PacketBatch, make_batch
+from .chunks import Maker, check_run
 from .sizes import Sizes, fixed, imix, sizes_from_spec
-from .uniform import DEFAULT_CHUNK, uniform_pod_to_pod
-from .words import BLOCK, below, block_words, flow_words, pick_cdf, unit_floats, zipf_cdf
+from .uniform import DEFAULT_CHUNK, uniform_maker
+from .words import below, block_words, flow_words, pick_cdf, unit_floats, zipf_cdf
 
 EPHEMERAL_PORTS = (32768, 60999)
 """Source ports: Linux's default ``ip_local_port_range``."""
@@ -177,17 +179,26 @@ class Profile:
         return ""
 
     # ---- packets ----
-    def batches(self, cluster: Cluster, packets: int, *, seed: int = 0,
-                chunk: int = DEFAULT_CHUNK) -> Iterator[PacketBatch]:
-        """Yield batches of at most ``chunk`` packets, ``packets`` in all. Same seed, same
-        packets, whatever ``chunk``."""
-        for batch, _ in self.labelled_batches(cluster, packets, seed=seed, chunk=chunk):
-            yield batch
+    def batches(self, cluster: Cluster, packets: int, *, seed: int = 0, chunk: int = DEFAULT_CHUNK,
+                start: int = 0) -> Iterator[PacketBatch]:
+        """Yield batches of at most ``chunk`` packets, ``packets`` in all, from packet ``start``
+        of the seed's stream. Same seed, same packets, whatever ``chunk``; ``start`` costs the
+        blocks it skips into, not the packets before it."""
+        check_run(packets, seed, chunk, start)
+        yield from self.maker(cluster, seed).batches(start, packets, chunk)
 
-    def labelled_batches(self, cluster: Cluster, packets: int, *, seed: int = 0,
-                         chunk: int = DEFAULT_CHUNK) -> Iterator[tuple[PacketBatch, np.ndarray]]:
+    def labelled_batches(self, cluster: Cluster, packets: int, *, seed: int = 0, chunk: int = DEFAULT_CHUNK,
+                         start: int = 0) -> Iterator[tuple[PacketBatch, np.ndarray]]:
         """As `batches`, each with uint8[n]: every packet's class (index into ``classes``)."""
-        _check_run(packets, seed, chunk)
+        check_run(packets, seed, chunk, start)
+        maker = self.maker(cluster, seed)
+        for cols in maker.columns(start, packets, chunk):
+            batch = maker.batch(cols)
+            yield batch, cols["cls"] if "cls" in cols else np.zeros(batch.size, np.uint8)
+
+    def maker(self, cluster: Cluster, seed: int) -> Maker:
+        """How this profile makes its packets block by block (`chunks.Maker`), its per-run
+        tables prepared once."""
         ctx = self._prepare(cluster, seed)
         pod_ip = cluster.pods.ip
         flow_cdf = zipf_cdf(self.flows, self.flow_zipf) if self.flows is not None and self.flow_zipf > 0 else None
@@ -204,11 +215,13 @@ class Profile:
             return {"src": ep.src, "dst_ip": ep.dst_ip, "proto": ep.proto, "sport": ep.sport, "dport": ep.dport,
                     "cls": ep.cls, "length": self.sizes.draw(w[:, _W_SIZE])}
 
-        for cols in _chunks(packets, chunk, block):
+        def batch(cols: dict) -> PacketBatch:
             n = cols["src"].shape[0]
-            yield make_batch(ingress_kind=np.full(n, INGRESS_POD, np.uint8), ingress_id=cols["src"],
-                             src_ip=pod_ip[cols["src"]], dst_ip=cols["dst_ip"], proto=cols["proto"],
-                             sport=cols["sport"], dport=cols["dport"], ttl=self.ttl, length=cols["length"]), cols["cls"]
+            return make_batch(ingress_kind=np.full(n, INGRESS_POD, np.uint8), ingress_id=cols["src"],
+                              src_ip=pod_ip[cols["src"]], dst_ip=cols["dst_ip"], proto=cols["proto"],
+                              sport=cols["sport"], dport=cols["dport"], ttl=self.ttl, length=cols["length"])
+
+        return Maker(block, batch)
 
     # ---- what a kind provides ----
     def _prepare(self, cluster: Cluster, seed: int):
@@ -229,34 +242,6 @@ class Profile:
         sport = (lo + below(words[:, 3], hi - lo + 1)).astype(np.uint16)
         dport = np.asarray(dports, np.uint16)[below(words[:, 4], len(dports))]
         return proto, sport, dport
-
-
-def _check_run(packets: int, seed: int, chunk: int) -> None:
-    if packets < 0 or chunk <= 0:
-        raise ValueError("packets must be >= 0 and chunk > 0")
-    if seed < 0:
-        raise ValueError(f"seed {seed} must be >= 0")
-
-
-def _chunks(packets: int, chunk: int, make_block) -> Iterator[dict]:
-    """Cut packets 0..packets-1 into chunks; ``make_block(j, m)`` gives the columns of the
-    first m packets of block j. A block that straddles chunks is made once (kept until the
-    next one is needed)."""
-    have, cached = -1, None
-    done = 0
-    while done < packets:
-        hi = min(done + chunk, packets)
-        parts, lo = [], done
-        while lo < hi:
-            j = lo // BLOCK
-            if j != have:
-                have, cached = j, make_block(j, min(BLOCK, packets - j * BLOCK))
-            off = lo - j * BLOCK
-            take = min(BLOCK - off, hi - lo)
-            parts.append({k: v[off:off + take] for k, v in cached.items()})
-            lo += take
-        yield parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        done = hi
 
 
 def _need_pods(cluster: Cluster, who: str) -> int:
@@ -281,28 +266,14 @@ class Uniform(Profile):
     kind: ClassVar[str] = "uniform"
     stream: ClassVar[int] = 1
 
-    def labelled_batches(self, cluster, packets, *, seed=0, chunk=DEFAULT_CHUNK):
+    def maker(self, cluster, seed):
         if self.flows is not None:
-            yield from super().labelled_batches(cluster, packets, seed=seed, chunk=chunk)
-            return
-        _check_run(packets, seed, chunk)
+            return super().maker(cluster, seed)
         _need_pods(cluster, self.name)
         fixed_length = self.sizes.lengths[0] if len(self.sizes.lengths) == 1 else None
-        # asked for chunks of BLOCK packets (its packets do not depend on the chunk size), its
-        # k-th batch is our block k, which _chunks asks for once each, in order
-        base = uniform_pod_to_pod(cluster, packets, seed=seed, length=fixed_length or 100, ttl=self.ttl,
-                                  proto=self.proto, chunk=BLOCK)
-
-        def block(j: int, m: int) -> dict:
-            cols = next(base)._asdict()
-            assert cols["ingress_kind"].shape[0] == m
-            if fixed_length is None:
-                cols["length"] = self.sizes.draw(block_words(seed, self.stream, j, m, 1)[:, 0])
-            return cols
-
-        for cols in _chunks(packets, chunk, block):
-            batch = PacketBatch(**cols)
-            yield batch, np.zeros(batch.size, np.uint8)
+        return uniform_maker(cluster, seed=seed, length=fixed_length or 100, ttl=self.ttl, proto=self.proto,
+                             lengths=None if fixed_length is not None else
+                             lambda j, m: self.sizes.draw(block_words(seed, self.stream, j, m, 1)[:, 0]))
 
     def _prepare(self, cluster, seed):
         return _need_pods(cluster, self.name), cluster.pods.ip

@@ -1,0 +1,59 @@
+"""Packets ``start .. start+n-1`` of a seeded stream, in chunks: the one chunker of every generator.
+
+A generator says how it makes packets with a `Maker`: ``block(j, m)`` gives the columns
+(numpy arrays) of the first m packets of block j (`words.BLOCK` packet indices; row r does
+not depend on m, see `words`), ``batch(columns)`` turns a chunk's columns into a
+`PacketBatch`. `Maker.columns` cuts any range into chunks from its first packet, making each
+block it touches once, so a run that starts at packet 10**9 costs the blocks it needs, not
+the packets before it: what lets the Dask spans (`fastpath.scaleout`) make their own packets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+import numpy as np
+
+from ..packets import PacketBatch
+from .words import BLOCK
+
+
+def check_run(packets: int, seed: int, chunk: int, start: int = 0) -> None:
+    """One-line errors for a run's arguments."""
+    if packets < 0 or chunk <= 0:
+        raise ValueError("packets must be >= 0 and chunk > 0")
+    if seed < 0:
+        raise ValueError(f"seed {seed} must be >= 0")
+    if start < 0:
+        raise ValueError(f"start {start} must be >= 0")
+
+
+class Maker(NamedTuple):
+    """How a generator makes packets, block by block (see the module docstring)."""
+
+    block: Callable[[int, int], dict]
+    batch: Callable[[dict], PacketBatch]
+
+    def columns(self, start: int, packets: int, chunk: int) -> Iterator[dict]:
+        """The columns of packets ``start .. start+packets-1``, cut every ``chunk`` from start."""
+        hi = start + packets
+        have, cached = -1, None
+        lo = start
+        while lo < hi:
+            end = min(lo + chunk, hi)
+            parts, i = [], lo
+            while i < end:
+                j = i // BLOCK
+                if j != have:  # a block that straddles chunks is made once
+                    have, cached = j, self.block(j, min(BLOCK, hi - j * BLOCK))
+                off = i - j * BLOCK
+                take = min(BLOCK - off, end - i)
+                parts.append({k: v[off:off + take] for k, v in cached.items()})
+                i += take
+            yield parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            lo = end
+
+    def batches(self, start: int, packets: int, chunk: int) -> Iterator[PacketBatch]:
+        for cols in self.columns(start, packets, chunk):
+            yield self.batch(cols)
