@@ -191,7 +191,9 @@ def render_run(console: Console, rep) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the chunks on this Dask scheduler (tcp://host:8786).")
 @click.option("--workers", type=click.IntRange(1), help="Run the chunks on a local Dask cluster of N 1-thread processes.")
-def run(cluster_file, gen, packets, threads, seed, length, profile, report, offered_mpps, as_json, scheduler, workers):
+@click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
+def run(cluster_file, gen, packets, threads, seed, length, profile, report, offered_mpps, as_json, scheduler, workers,
+        quiet):
     """Push N packets of a traffic profile (default uniform pod-to-pod) through the cluster, in chunks."""
     from .dataplane import Dataplane
     from .scaleout import executor
@@ -216,13 +218,16 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
         from .analysis.report import ReportAccumulator
 
         acc = ReportAccumulator(c, dp.tables)
+    from . import progress as bars
+
     try:
-        with executor(scheduler, workers) as ex:
+        with executor(scheduler, workers) as ex, bars.packets(packets, "run", quiet=quiet) as advance:
             if prof is None:
                 rep = ex.run_uniform(c, packets, threads=threads, seed=seed, length=length, dataplane=dp,
-                                     accumulator=acc)
+                                     accumulator=acc, progress=advance)
             else:
-                rep = ex.run_profile(c, prof, packets, threads=threads, seed=seed, dataplane=dp, accumulator=acc)
+                rep = ex.run_profile(c, prof, packets, threads=threads, seed=seed, dataplane=dp, accumulator=acc,
+                                     progress=advance)
     except ValueError as exc:  # a profile this cluster cannot send (e.g. hot_dns without kube-dns)
         raise UserError(f"--profile {profile}: {exc}") from None
     except OSError as exc:  # the scheduler is not there
@@ -332,21 +337,12 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
 
         if profile not in profile_names():
             raise UserError(f"--profile: {profile!r} is not a built-in profile ({', '.join(profile_names())})")
-    console = Console(stderr=True)
-    show = not quiet and console.is_terminal
-    try:
-        with executor(scheduler, workers) as ex:
-            if show:
-                from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from . import progress as bars
 
-                with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                              TimeRemainingColumn(), console=console) as bar:
-                    task = bar.add_task(f"study {sweep}", total=len(vals))
-                    df = ex.run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward,
-                                      progress=lambda p: bar.update(task, advance=1, description=f"study {sweep}: {p.value} "
-                                                                    f"({p.pps / 1e6:.1f} Mpps)" if p.pps else f"study {sweep}: {p.value}"))
-            else:
-                df = ex.run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward)
+    try:
+        with executor(scheduler, workers) as ex, bars.points(len(vals), f"study {sweep}", quiet=quiet) as done:
+            df = ex.run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward,
+                              progress=done)
     except OSError as exc:  # the scheduler is not there
         raise UserError(f"--scheduler {scheduler}: {exc}") from None
     files = write_outputs(df, sweep, out, limits)

@@ -64,7 +64,7 @@ compiles its own cluster, so nothing is cached). The DataFrame is the in-process
 rows in the order of the values, equal but for the timing columns ``compile_s`` and ``pps``
 (each point's one-core forwarding rate, measured on the worker that ran it; points running
 side by side share the memory system). ``progress`` is called as points complete, in
-completion order.
+completion order; a huge run's ``progress(n)`` as each span's n packets come back.
 
 Time and rates
 --------------
@@ -310,18 +310,18 @@ class LocalExecutor:
         return "in-process"
 
     def run_uniform(self, cluster: Cluster, packets: int, *, threads: int = 1, seed: int = 0, length: int = 100,
-                    chunk: int = DEFAULT_CHUNK, dataplane=None, accumulator=None) -> RunReport:
+                    chunk: int = DEFAULT_CHUNK, dataplane=None, accumulator=None, progress=None) -> RunReport:
         from .dataplane.runner import run_uniform
 
         return run_uniform(cluster, packets, threads=threads, seed=seed, length=length, chunk=chunk,
-                           dataplane=dataplane, accumulator=accumulator)
+                           dataplane=dataplane, accumulator=accumulator, progress=progress)
 
     def run_profile(self, cluster: Cluster, profile: Profile, packets: int, *, threads: int = 1, seed: int = 0,
-                    chunk: int = DEFAULT_CHUNK, dataplane=None, accumulator=None) -> RunReport:
+                    chunk: int = DEFAULT_CHUNK, dataplane=None, accumulator=None, progress=None) -> RunReport:
         from .dataplane.runner import run_profile
 
         return run_profile(cluster, profile, packets, threads=threads, seed=seed, chunk=chunk, dataplane=dataplane,
-                           accumulator=accumulator)
+                           accumulator=accumulator, progress=progress)
 
     def run_study(self, sweep: str, values: Iterable[int] | None = None, **kw):
         from .analysis.study import run_study
@@ -366,20 +366,21 @@ class DaskExecutor:
         return nthreads
 
     def run_uniform(self, cluster: Cluster, packets: int, *, threads: int = 1, seed: int = 0, length: int = 100,
-                    chunk: int = DEFAULT_CHUNK, dataplane=None, accumulator=None) -> ScaleoutRunReport:
+                    chunk: int = DEFAULT_CHUNK, dataplane=None, accumulator=None, progress=None) -> ScaleoutRunReport:
         """`fastpath.dataplane.runner.run_uniform` on the workers: the same packets."""
         return self._run(cluster, _uniform_profile(length), packets, threads=threads, seed=seed, chunk=chunk,
-                         accumulator=accumulator)
+                         accumulator=accumulator, progress=progress)
 
     def run_profile(self, cluster: Cluster, profile: Profile, packets: int, *, threads: int = 1, seed: int = 0,
-                    chunk: int = DEFAULT_CHUNK, dataplane=None, accumulator=None) -> ScaleoutRunReport:
+                    chunk: int = DEFAULT_CHUNK, dataplane=None, accumulator=None, progress=None) -> ScaleoutRunReport:
         """`fastpath.dataplane.runner.run_profile` on the workers: the same packets."""
-        rep = self._run(cluster, profile, packets, threads=threads, seed=seed, chunk=chunk, accumulator=accumulator)
+        rep = self._run(cluster, profile, packets, threads=threads, seed=seed, chunk=chunk, accumulator=accumulator,
+                        progress=progress)
         rep.extra["profile"] = profile.name
         return rep
 
     def _run(self, cluster: Cluster, profile: Profile, packets: int, *, threads: int, seed: int, chunk: int,
-             accumulator) -> ScaleoutRunReport:
+             accumulator, progress=None) -> ScaleoutRunReport:
         from distributed import as_completed
 
         from .dataplane.pipeline import STAGES
@@ -423,6 +424,8 @@ class DaskExecutor:
                 tunnels += s.tunnels
                 ubytes += s.underlay_bytes
                 pids.add(s.worker)
+                if progress is not None:
+                    progress(s.hi - s.lo)
         except BaseException:
             self.client.cancel(futures)
             raise

@@ -110,6 +110,42 @@ def test_run_json_counts_every_packet():
     assert set(out["reasons"]) <= {"dfw-deny"}  # uniform pod->pod on the seed: only the DFW drops
 
 
+def _run_on_a_terminal(*args) -> tuple[str, str]:
+    """stdout (a pipe) and stderr (a pseudo-terminal, as in an interactive shell) of a run."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "fastpath", *args], stdout=subprocess.PIPE, stderr=follower,
+                            env=env, text=True)
+    os.close(follower)
+    err = b""
+    while True:
+        try:
+            data = os.read(leader, 1 << 16)
+        except OSError:  # the child closed its end
+            break
+        if not data:
+            break
+        err += data
+    out = proc.stdout.read()
+    assert proc.wait(timeout=120) == 0, err
+    os.close(leader)
+    return out, err.decode(errors="replace")
+
+
+def test_run_shows_progress_on_a_terminal_only():
+    out, err = _run_on_a_terminal("run", "--packets", "2500000", "--json")
+    assert "2,500,000/2,500,000 packets" in err and "Mpkt/s" in err  # the bar, finished, on stderr
+    assert json.loads(out)["packets"] == 2_500_000  # stdout stays one JSON object
+    out, err = _run_on_a_terminal("run", "--packets", "2500000", "--json", "--quiet")
+    assert "packets" not in err and json.loads(out)["packets"] == 2_500_000
+    piped = run("run", "--packets", "2500000")
+    assert "Mpkt/s" not in piped.stderr and "2,500,000 packets" in piped.stdout
+
+
 def test_run_on_a_generated_cluster_and_bad_generate_spec():
     out = json.loads(run("run", "--generate", "4x2x10x3", "--packets", "50000", "--json", "--threads", "2").stdout)
     assert out["verdicts"]["delivered"] == 50_000 and out["threads"] == 2

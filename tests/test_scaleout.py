@@ -18,9 +18,9 @@ from fastpath.analysis.report import ReportAccumulator
 from fastpath.analysis.study import run_study
 from fastpath.dataplane import Dataplane
 from fastpath.dataplane.runner import run_profile, run_uniform
-from fastpath.model import default_scenario, generate
-from fastpath.scaleout import WORKER_MALLOC, DaskExecutor, LocalExecutor, _spans, _uniform_profile, executor
-from fastpath.traffic import BUILTIN_PROFILES, HotService, Locality, Uniform, imix, uniform_pod_to_pod
+from fastpath.model import generate
+from fastpath.scaleout import WORKER_MALLOC, DaskExecutor, LocalExecutor, _spans, executor
+from fastpath.traffic import BUILTIN_PROFILES
 
 CHUNK = 100_000
 PACKETS = 4 * CHUNK  # the huge run in 4 chunks
@@ -70,12 +70,14 @@ def runs(client, cluster):
     """(in-process, distributed) report and accumulator of a uniform and a locality run."""
     dp = Dataplane(cluster)
     ex = DaskExecutor(client)
-    out = {}
+    out = {"progress": ([], [])}
     for name in ("uniform", "locality"):
         acc_local, acc_dask = ReportAccumulator(cluster, dp.tables), ReportAccumulator(cluster, dp.tables)
         if name == "uniform":
-            local = run_uniform(cluster, PACKETS, seed=7, length=200, chunk=CHUNK, dataplane=dp, accumulator=acc_local)
-            dask = ex.run_uniform(cluster, PACKETS, seed=7, length=200, chunk=CHUNK, accumulator=acc_dask)
+            local = run_uniform(cluster, PACKETS, seed=7, length=200, chunk=CHUNK, dataplane=dp, accumulator=acc_local,
+                                progress=out["progress"][0].append)
+            dask = ex.run_uniform(cluster, PACKETS, seed=7, length=200, chunk=CHUNK, accumulator=acc_dask,
+                                  progress=out["progress"][1].append)
         else:
             prof = BUILTIN_PROFILES["locality"]
             local = run_profile(cluster, prof, PACKETS, seed=7, chunk=CHUNK, dataplane=dp, accumulator=acc_local)
@@ -100,6 +102,12 @@ def test_distributed_run_sums_equal_the_in_process_run(runs, name):
         x, y = getattr(acc_local.totals, f.name), getattr(acc_dask.totals, f.name)
         assert np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y, f.name
     assert dask.pps == pytest.approx(PACKETS / dask.extra["scaleout"]["wall_seconds"], rel=1e-3)
+
+
+def test_progress_is_called_per_chunk_in_process_and_per_span_on_dask(runs):
+    local, dask = runs["progress"]
+    assert local == [CHUNK] * 4  # the chunks, in order
+    assert sum(dask) == PACKETS and len(dask) == 4  # the spans, in completion order
 
 
 def test_the_dataplane_is_compiled_once_per_worker(runs, client, cluster):

@@ -7,6 +7,7 @@ across chunks. ``pps`` counts forwarding time only (traffic generation is timed 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +17,9 @@ from ..traffic import uniform_pod_to_pod
 from ..verdicts import Reason, Verdict
 from .api import Dataplane
 from .pipeline import STAGES
+
+Progress = Callable[[int], None]
+"""Called with the packets just done (a chunk's, or a Dask span's)."""
 
 
 @dataclass
@@ -43,24 +47,28 @@ class RunReport:
 
 
 def run_uniform(cluster: Cluster, packets: int, *, threads: int = 1, seed: int = 0, length: int = 100,
-                chunk: int = 1 << 20, dataplane: Dataplane | None = None, accumulator=None) -> RunReport:
+                chunk: int = 1 << 20, dataplane: Dataplane | None = None, accumulator=None,
+                progress: Progress | None = None) -> RunReport:
     """Forward ``packets`` uniformly random pod -> pod packets; return the counts and the rate.
     ``accumulator`` (a `fastpath.analysis.ReportAccumulator`) is fed every chunk, for a load
-    report of the run."""
+    report of the run; ``progress(n)`` is called after every chunk with its packet count."""
     return run_batches(cluster, lambda n, s, ch: uniform_pod_to_pod(cluster, n, seed=s, length=length, chunk=ch),
-                       packets, threads=threads, seed=seed, chunk=chunk, dataplane=dataplane, accumulator=accumulator)
+                       packets, threads=threads, seed=seed, chunk=chunk, dataplane=dataplane, accumulator=accumulator,
+                       progress=progress)
 
 
 def run_profile(cluster: Cluster, profile, packets: int, *, threads: int = 1, seed: int = 0, chunk: int = 1 << 20,
-                dataplane: Dataplane | None = None, accumulator=None) -> RunReport:
+                dataplane: Dataplane | None = None, accumulator=None, progress: Progress | None = None) -> RunReport:
     """`run_uniform` for any traffic profile (`fastpath.traffic.profile_by_name`)."""
     rep = run_batches(cluster, lambda n, s, ch: profile.batches(cluster, n, seed=s, chunk=ch), packets,
-                      threads=threads, seed=seed, chunk=chunk, dataplane=dataplane, accumulator=accumulator)
+                      threads=threads, seed=seed, chunk=chunk, dataplane=dataplane, accumulator=accumulator,
+                      progress=progress)
     rep.extra["profile"] = profile.name
     return rep
 
 
-def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=None) -> tuple[float, float, int, int]:
+def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=None,
+                  progress: Progress | None = None) -> tuple[float, float, int, int]:
     """Forward every batch into ``counters``, timing generation and forwarding apart.
     Returns (generate seconds, forward seconds, tunnels crossed, underlay bytes)."""
     fwd = gen = 0.0
@@ -76,17 +84,21 @@ def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=No
             accumulator.add(run, batch)
         tunnels += int(run.results.n_tunnels.sum())
         ubytes += int(run.results.underlay_bytes.sum(dtype=np.int64))
+        if progress is not None:
+            progress(batch.size)
+        t0 = time.perf_counter()  # the progress display is neither generation nor forwarding
     return gen, fwd, tunnels, ubytes
 
 
 def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed: int = 0, chunk: int = 1 << 20,
-                dataplane: Dataplane | None = None, accumulator=None) -> RunReport:
+                dataplane: Dataplane | None = None, accumulator=None, progress: Progress | None = None) -> RunReport:
     """Forward the batches ``make(packets, seed, chunk)`` yields, timing forwarding apart."""
     dp = dataplane or Dataplane(cluster)
     counters = dp.new_counters(threads)
     # warm the kernels (load from the numba cache) outside the timed region
     dp.forward(next(iter(make(1, seed, 1))), threads=1)
-    gen, fwd, tunnels, ubytes = forward_timed(dp, make(packets, seed, chunk), threads, counters, accumulator)
+    gen, fwd, tunnels, ubytes = forward_timed(dp, make(packets, seed, chunk), threads, counters, accumulator,
+                                             progress)
     total = counters.verdicts.sum(axis=0)
     reasons = counters.reasons.sum(axis=0)
     st = counters.stages.sum(axis=0)
