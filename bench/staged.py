@@ -630,7 +630,7 @@ class Runner:
         self.n = n
         self.out = empty_results(n)
         self.counters = dataplane.new_counters(1)
-        self.legs = np.empty((pipeline.MAX_LEGS * n + 4, 2), np.int64)
+        self.legs = np.empty((pipeline.MAX_LEGS * n + 4, pipeline.LEG_COLS), np.int64)
         self.n_legs = np.zeros(1, np.int64)
         self.ring = np.full(FUSED_RING, -1, np.int64)
         self.slot = np.full(1, -1, np.int32)

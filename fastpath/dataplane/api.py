@@ -34,6 +34,7 @@ class RunResult:
     trace_packets: np.ndarray  # int64[n] packet indices traced
     trace_records: np.ndarray  # int32[n, MAX_HOPS, 4]
     trace_lengths: np.ndarray  # int32[n]
+    legs: np.ndarray | None = None  # int64[legs, pipeline.LEG_COLS], packet indices in the batch; when asked
 
     @property
     def packets(self) -> int:
@@ -95,12 +96,14 @@ class Dataplane:
         return pipeline.make_counters(workers, self.tables, self.n_uplinks)
 
     def forward(self, batch: PacketBatch, *, threads: int = 1, trace: np.ndarray | int | None = None,
-                out: Results | None = None, counters: Counters | None = None) -> RunResult:
+                out: Results | None = None, counters: Counters | None = None, legs: bool = False) -> RunResult:
         """Forward every packet of ``batch``. ``threads`` > 1 splits it over numba workers
         (each its own counters). ``trace``: packet indices to trace, or an int k = every k-th.
         ``counters`` (from `new_counters`) accumulates across calls when given; pass it for
         small batches on big clusters, since fresh counters hold a hosts x hosts TEP-pair
-        matrix (16 MB a worker at 1,000 hosts) that each call would allocate and sum."""
+        matrix (16 MB a worker at 1,000 hosts) that each call would allocate and sum. ``legs``:
+        also return every tunnel leg (`pipeline.LEG_COLS`), in packet order: what
+        `fastpath.wire` needs to rebuild the underlay frames."""
         n = _check_batch(batch)
         threads = max(1, min(int(threads), os.cpu_count() or 1))
         o = out if out is not None else empty_results(n)
@@ -124,7 +127,9 @@ class Dataplane:
         tr = np.zeros((max(picks.size, 1), MAX_HOPS, 4), np.int32)
         tl = np.zeros(max(picks.size, 1), np.int32)
         bounds = [w * n // threads for w in range(threads + 1)]
-        legs = [np.empty((pipeline.MAX_LEGS * (bounds[w + 1] - bounds[w]) + 4, 2), np.int64) for w in range(threads)]
+        want_legs = legs
+        legs = [np.empty((pipeline.MAX_LEGS * (bounds[w + 1] - bounds[w]) + 4, pipeline.LEG_COLS), np.int64)
+                for w in range(threads)]
         n_legs = [np.zeros(1, np.int64) for _ in range(threads)]
         rings = [np.full(pipeline.RING, -1, np.int64) for _ in range(threads)]
 
@@ -142,7 +147,13 @@ class Dataplane:
             # start at 0, writing its own counter row (see the pipeline's Counters)
             for job in [self._pool(threads).submit(work, w) for w in range(threads)]:
                 job.result()
-        return RunResult(o, _sum_counters(cn), picks, tr[: picks.size], tl[: picks.size])
+        log = None
+        if want_legs:
+            parts = [legs[w][: int(n_legs[w][0])].copy() for w in range(threads)]
+            for w, part in enumerate(parts):
+                part[:, pipeline.LEG_PACKET] += bounds[w]  # each worker counted from its own slice's 0
+            log = np.concatenate(parts)
+        return RunResult(o, _sum_counters(cn), picks, tr[: picks.size], tl[: picks.size], log)
 
 
 def _check_batch(batch: PacketBatch) -> int:

@@ -75,6 +75,12 @@ ETH_HEADER = 14
 MAX_LEGS = 4
 """Tunnel legs logged per packet at most (the RIB's longest path has 3: source -> T1 SR edge
 -> other T1 SR edge -> destination); `add_legs` raises if a run ever logs more."""
+LEG_TEP, LEG_BYTES, LEG_PACKET, LEG_VNI, LEG_TTL, LEG_TO = range(6)
+LEG_COLS = 6
+"""The tunnel-leg log's columns: TEP pair id (src_host * H + dst_host), outer frame bytes,
+packet index (in the kernel's batch), VNI, inner TTL at encapsulation, and where the leg goes:
+the destination logical port (>= 0) or an edge's service router r as -1 - r. The first two
+feed the TEP-pair counters; all of them let `fastpath.wire` rebuild each leg's frame."""
 RING = 16
 """Prefetch hints in flight (a power of two above the farthest look-ahead, 8)."""
 DEEP_PREFETCH_BYTES = 512 << 10
@@ -218,9 +224,9 @@ def add_legs(row: Counters, legs: np.ndarray, n_legs: int) -> None:
 @kernel
 def _fold_legs(tep, legs, n):
     for k in range(n):
-        tid = legs[k, 0]
+        tid = legs[k, LEG_TEP]
         tep[tid, 0] += 1
-        tep[tid, 1] += legs[k, 1]
+        tep[tid, 1] += legs[k, LEG_BYTES]
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
@@ -331,17 +337,21 @@ def _dfw(src_net, src_mask, dst_net, dst_mask, rproto, dport_lo, dport_hi, actio
 
 # ---- one packet ---------------------------------------------------------------------------------------
 @kernel(inline="always")
-def _count_leg(host_load, w, legs, n_legs, src, dst, tid, fb):
+def _count_leg(host_load, w, legs, n_legs, src, dst, tid, fb, i, vni, ttl, to):
     """A tunnel leg's loads: tx at the encapsulating host, rx at the other, and one entry in
-    the leg log (TEP pairs are folded from it after the kernel)."""
+    the leg log (`LEG_COLS`; TEP pairs are folded from it after the kernel)."""
     host_load[w, src, 0] += 1
     host_load[w, src, 1] += fb
     host_load[w, dst, 2] += 1
     host_load[w, dst, 3] += fb
     k = n_legs[0]
     if k < legs.shape[0]:
-        legs[k, 0] = tid
-        legs[k, 1] = fb
+        legs[k, LEG_TEP] = tid
+        legs[k, LEG_BYTES] = fb
+        legs[k, LEG_PACKET] = i
+        legs[k, LEG_VNI] = vni
+        legs[k, LEG_TTL] = ttl
+        legs[k, LEG_TO] = to
     n_legs[0] = k + 1
 
 
@@ -405,7 +415,7 @@ def _prefetch(b, dp, i, n, ring):
 def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring):
     """Forward every packet of ``b`` on worker row 0. One loop, the stages of one packet in its
     body: no call per packet, and the tables' NamedTuple is never copied into a callee.
-    ``legs``/``n_legs``: the tunnel-leg log (tep id, bytes) and its length (it keeps counting
+    ``legs``/``n_legs``: the tunnel-leg log (`LEG_COLS`) and its length (it keeps counting
     past the capacity, so an overflow is seen); ``ring``: int64[RING] prefetch hints, all -1
     on entry (a slot is read 4 packets after it is written; the first reads find -1)."""
     w = 0
@@ -636,7 +646,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                     t_src = host
                     t_dst = eh
                     t_vni = np.int64(dp.rtr_transit_vni[r])
-                    _count_leg(cn.host, w, legs, n_legs, host, eh, tid, fb)
+                    _count_leg(cn.host, w, legs, n_legs, host, eh, tid, fb, i, t_vni, ttl, -1 - r)
                     host = eh
             cn.router[w, r, 0] += 1
             cn.router[w, r, 1] += length
@@ -748,7 +758,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                     t_src = host
                     t_dst = dh
                     t_vni = np.int64(dp.seg_vni[seg])
-                    _count_leg(cn.host, w, legs, n_legs, host, dh, tid, fb)
+                    _count_leg(cn.host, w, legs, n_legs, host, dh, tid, fb, i, t_vni, ttl, port)
                     host = dh
             if not done and not dfw_done:
                 deny, matched = _dfw(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
