@@ -57,6 +57,18 @@ def _generated(text: str) -> Cluster:
     return generate(hosts, nodes, namespaces, pods)
 
 
+def _profile(c: Cluster, name: str | None):
+    """The traffic profile called ``name`` (the spec's or a built-in), None for none."""
+    if not name:
+        return None
+    from .traffic import profile_by_name
+
+    try:
+        return profile_by_name(c, name)
+    except KeyError as exc:
+        raise UserError(exc.args[0] if exc.args else str(exc)) from None
+
+
 def _proto(value: str) -> int:
     v = value.lower()
     if v in PROTO_NUMBERS:
@@ -146,15 +158,24 @@ def main() -> None:
 @click.option("--src-ip", help="Send from this IP instead of the source's own (SpoofGuard).")
 @click.option("--src-mac", help="Send from this MAC instead of the source's own (SpoofGuard).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_mac, as_json):
+@click.option("--pcap", type=click.Path(dir_okay=False), help="Also write the packet's frame on every wire it crossed, "
+              "in order, to this pcap.")
+def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_mac, as_json, pcap):
     """Walk one packet from SRC (pod ns/name, node, uplink) to DST (IP, pod or node)."""
     c = _cluster(cluster_file)
     try:
         mac = mac_from_str(src_mac) if src_mac else None
         res = trace_packet(c, src, dst, ttl=ttl, proto=_proto(proto), sport=sport, dport=dport, size=size,
                            src_ip=src_ip, src_mac=mac)
+        wires = _write_walk(c, src, dst, pcap, ttl=ttl, proto=_proto(proto), sport=sport, dport=dport, size=size,
+                            src_ip=src_ip, src_mac=mac) if pcap else None
     except (LookupError, ValueError) as exc:
         raise UserError(exc.args[0] if exc.args else str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"--pcap {pcap}: {exc.strerror or exc}") from None
+    if wires is not None:
+        click.echo(f"wrote {len(wires)} frames to {pcap}: {' -> '.join(wires) or 'none (it never left the sender)'}",
+                   err=as_json)
     if as_json:
         out = {"src": src, "dst": dst, "ttl_in": ttl, **res.as_dict()}
         click.echo(json.dumps(out, indent=1))
@@ -162,6 +183,33 @@ def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_ma
     console = Console()
     render_traceroute(console, src, dst, res, ttl)
     render_walk(console, res)
+
+
+def _write_walk(c: Cluster, src: str, dst: str, path: str, **packet) -> list[str]:
+    """Write one packet's frames on every wire of its walk to a pcap; the wires, in order."""
+    import numpy as np
+
+    from .dataplane import Dataplane
+    from .model.addressing import ip_from_str
+    from .reference.batch import batch_of
+    from .reference.endpoints import resolve_destination, resolve_source
+    from .reference.walk import Packet
+    from .wire.capture import START_NS
+    from .wire.codec import encode
+    from .wire.observe import walk_frames
+    from .wire.pcap import PcapWriter
+
+    ingress, sip = resolve_source(c, src)
+    src_ip = packet.pop("src_ip")
+    pkt = Packet(src_ip=ip_from_str(src_ip) if src_ip else sip, dst_ip=resolve_destination(c, dst), **{
+        k: v for k, v in packet.items() if k != "size"}, size=packet["size"])
+    dp = Dataplane(c)
+    b = batch_of(ingress, pkt)
+    wires, frames = walk_frames(c, dp.tables, b, dp.forward(b, legs=True))
+    buf, off = encode(frames)
+    with PcapWriter(path) as w:
+        w.write(buf, off, START_NS + np.arange(frames.size, dtype=np.int64) * 1000)
+    return wires
 
 
 def render_run(console: Console, rep) -> None:
@@ -204,14 +252,7 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
     c = _cluster(cluster_file, gen)
     if len(c.pods) == 0:
         raise UserError("the cluster has no pods to send between")
-    prof = None
-    if profile:
-        from .traffic import profile_by_name
-
-        try:
-            prof = profile_by_name(c, profile)
-        except KeyError as exc:
-            raise UserError(exc.args[0] if exc.args else str(exc)) from None
+    prof = _profile(c, profile)
     dp = Dataplane(c)
     acc = None
     if report:
@@ -252,10 +293,11 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
 @click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
 @click.option("--packets", type=click.IntRange(1), default=4_000_000, show_default=True, help="Packets in the run.")
 @click.option("--out", type=click.Path(file_okay=False), default="fastpath-demo", show_default=True,
-              help="Where the small pods-per-node study writes its CSV, plots and summary.")
+              help="Where the demo writes the seed walk's pcap and the small study's CSV, plots and summary.")
 def demo(cluster_file, packets, out):
-    """The main job: the cluster at a glance, the seed's traceroute, a run of a few million packets
-    with its load report, and a small pods-per-node study with its plots."""
+    """The main job: the cluster at a glance, the seed's traceroute and its frames on every wire
+    (a pcap), a run of a few million packets with its load report, and a small pods-per-node
+    study with its plots."""
     c = _cluster(cluster_file)
     console = Console()
     render_cluster(console, c)
@@ -267,6 +309,12 @@ def demo(cluster_file, packets, out):
     res = trace_packet(c, src, dst)
     render_traceroute(console, src, dst, res, 64)
     render_walk(console, res)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    walk_pcap = Path(out) / "seed-walk.pcap"
+    wires = _write_walk(c, src, dst, str(walk_pcap), ttl=64, proto=17, sport=33434, dport=33434, size=100,
+                        src_ip=None, src_mac=None)
+    console.print(f"its frames on every wire ({' -> '.join(wires)}): {walk_pcap} (try: tshark -r {walk_pcap} -V)",
+                  highlight=False)
     if len(c.pods):
         from .analysis.report import ReportAccumulator
         from .dataplane import Dataplane
@@ -348,6 +396,96 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
     files = write_outputs(df, sweep, out, limits)
     click.echo((Path(out) / "summary.md").read_text())
     click.echo("wrote " + ", ".join(str(f) for f in files))
+
+
+@main.command()
+@click.option("--at", "point", type=click.Choice(["pod", "uplink", "underlay", "edge"]), required=True,
+              help="The wire: pods' eth0, node trunks (802.1Q), the underlay (Geneve), the T0 uplinks.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="pcap file to write.")
+@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
+@click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
+@click.option("--packets", type=click.IntRange(1), default=10_000, show_default=True, help="Packets of the run.")
+@click.option("--profile", help="A traffic profile by name; default: uniform pod-to-pod, 100 bytes.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--nanosecond", is_flag=True, help="Write the nanosecond pcap variant.")
+@click.option("--snaplen", type=click.IntRange(64, 262144), default=262144, show_default=True, help="Cut frames to this many bytes.")
+@click.option("--pps", type=click.FloatRange(min=0, min_open=True), default=1e6, show_default=True,
+              help="Packets per second the timestamps are spaced at.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
+def capture(point, out, cluster_file, gen, packets, profile, seed, nanosecond, snaplen, pps, as_json, quiet):
+    """Run N packets and write what one wire carried to a pcap (exact frames: tshark reads them)."""
+    from . import progress as bars
+    from .wire.capture import capture as run_capture
+
+    c = _cluster(cluster_file, gen)
+    if len(c.pods) == 0:
+        raise UserError("the cluster has no pods to send between")
+    prof = _profile(c, profile)
+    try:
+        with bars.packets(packets, f"capture {point}", quiet=quiet) as advance:
+            rep = run_capture(c, point, out, packets=packets, profile=prof, seed=seed, nanosecond=nanosecond,
+                              snaplen=snaplen, pps=pps, progress=advance)
+    except ValueError as exc:  # a profile this cluster cannot send
+        raise UserError(f"--profile {profile}: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"--out {out}: {exc.strerror or exc}") from None
+    if as_json:
+        click.echo(json.dumps(rep.as_dict()))
+        return
+    click.echo(f"wrote {rep.frames:,} frames ({rep.bytes:,} bytes) seen at {point} from {rep.packets:,} packets "
+               f"to {out}")
+    click.echo("verdicts: " + ", ".join(f"{k} {v:,}" for k, v in rep.verdicts.items()))
+
+
+@main.command()
+@click.argument("pcap", type=click.Path(dir_okay=False))
+@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
+@click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
+@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--offered-mpps", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Offered load the load report scales the capture to (M packets/s).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
+def replay(pcap, cluster_file, gen, threads, offered_mpps, as_json, quiet):
+    """Push every frame of a pcap through the model; print verdicts and the load report."""
+    import os
+
+    from . import progress as bars
+    from .analysis.report import ReportAccumulator
+    from .dataplane import Dataplane
+    from .wire.replay import replay as run_replay
+
+    c = _cluster(cluster_file, gen)
+    dp = Dataplane(c)
+    acc = ReportAccumulator(c, dp.tables)
+    try:
+        size = os.path.getsize(pcap)
+    except OSError as exc:
+        raise UserError(f"{pcap}: {exc.strerror or exc}") from None
+    with bars.packets(max(size // 100, 1), "replay (frames, estimated)", quiet=quiet) as advance:
+        rep = run_replay(c, pcap, dataplane=dp, threads=threads, accumulator=acc, progress=advance)
+    load = acc.report(offered_pps=offered_mpps * 1e6) if rep.frames else None
+    if as_json:
+        out = rep.as_dict()
+        if load is not None:
+            out["report"] = load.to_json(top=50)
+        click.echo(json.dumps(out))
+    else:
+        console = Console()
+        console.print(f"[bold]{rep.frames:,} frames[/bold] replayed from {pcap} ({rep.geneve:,} Geneve, replayed as "
+                      f"their inner frames): {rep.fps / 1e6:.2f} M frames/s read, decoded and forwarded")
+        for name, n in rep.verdicts.items():
+            console.print(f"  {name:<10} {n:>14,}  {n / max(rep.frames, 1):7.2%}")
+        for name, n in rep.reasons.items():
+            console.print(f"    {name:<18} {n:>12,}")
+        for cause, n in rep.malformed.items():
+            console.print(f"  malformed frames, {cause}: {n:,} (first: frame {', '.join(map(str, rep.examples[cause]))})")
+        if load is not None:
+            console.print()
+            console.print(load.to_text(), highlight=False)
+    if rep.error:
+        raise UserError(rep.error + f" (the {rep.frames:,} frames before it were replayed)")
 
 
 @main.command()

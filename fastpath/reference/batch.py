@@ -11,7 +11,7 @@ import numpy as np
 
 from ..model.cluster import Cluster
 from ..model.routing import rib
-from ..packets import PacketBatch, Results, empty_results
+from ..packets import PacketBatch, Results, empty_results, make_batch
 from ..verdicts import TRACE_TABLES, DeviceKind, Verdict
 from .walk import Ingress, Packet, Result, walk
 
@@ -60,6 +60,14 @@ def packet_of(b: PacketBatch, i: int) -> tuple[Ingress, Packet]:
                  dport=int(b.dport[i]), ttl=int(b.ttl[i]), size=int(b.length[i]),
                  src_mac=int(b.src_mac[i]) or None, dst_mac=int(b.dst_mac[i]) or None, vlan=int(b.vlan[i]))
     return Ingress(kind, int(b.ingress_id[i])), pkt
+
+
+def batch_of(ingress: Ingress, pkt: Packet) -> PacketBatch:
+    """The one-packet batch the fast path takes for a reference (ingress, packet): `packet_of`'s inverse."""
+    kind = {v: k for k, v in _INGRESS.items()}.get(ingress.kind, 255)
+    return make_batch(ingress_kind=kind, ingress_id=ingress.index, src_mac=pkt.src_mac or 0, dst_mac=pkt.dst_mac or 0,
+                      vlan=pkt.vlan, src_ip=pkt.src_ip, dst_ip=pkt.dst_ip, proto=pkt.proto, sport=pkt.sport,
+                      dport=pkt.dport, ttl=pkt.ttl, length=pkt.size)
 
 
 def encode(res: Result, ids: DeviceIds, o: Results, i: int) -> None:
