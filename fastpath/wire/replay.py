@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._jit import kernel
 from ..compile.bundle import Tables
 from ..dataplane.api import Dataplane
 from ..model.cluster import Cluster
-from ..packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK, PacketBatch, make_batch
+from ..packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK, PacketBatch
 from ..tables import exact
 from ..verdicts import Reason, Verdict
 from .codec import MALFORMED, Decoded, decode
@@ -70,42 +71,71 @@ class Senders:
 
     def __init__(self, cluster: Cluster, tables: Tables):
         self.n_pods = len(cluster.pods)
-        self.port_vlan = tables.port_vlan
+        self.port_vlan = np.ascontiguousarray(tables.port_vlan, np.int64)
         self.router_mac = np.uint64(cluster.settings.router_mac)
         # one exact table: (0, MAC) and (1, IP) -> logical port (both unique in a valid cluster)
         n = tables.n_ports
         self._owner = exact.build(np.repeat(np.arange(2, dtype=np.uint64), n),
                                   np.concatenate([tables.port_mac, tables.port_ip]).astype(np.uint64),
                                   np.tile(np.arange(n), 2))
-        self._peers = peer_mac(np.array([u.next_hop for u in cluster.uplinks], np.uint32))
+        self._peers = peer_mac(np.array([u.next_hop for u in cluster.uplinks], np.uint32)).astype(np.uint64)
 
     def batch(self, d: Decoded) -> tuple[PacketBatch, np.ndarray]:
         """The packets of decoded frames, and each frame's malformed cause (0 = none)."""
-        cause = d.status.astype(np.uint8)
-        port = exact.lookup_bulk(self._owner, np.zeros(d.size, np.uint64), d.src_mac)
-        ok = cause == 0
-        is_pod = ok & (port >= 0) & (port < self.n_pods)
-        is_node = ok & (port >= self.n_pods)
-        outside = ok & (port < 0) & (d.src_mac != self.router_mac) & (self._peers.size > 0)
-        maybe = np.flatnonzero(outside)  # an unknown MAC: from outside unless a port owns the IP
-        outside[maybe[exact.lookup_bulk(self._owner, np.ones(maybe.size, np.uint64), d.src_ip[maybe]) >= 0]] = False
-        cause[ok & ~(is_pod | is_node | outside)] = NO_SENDER
-        uplink = np.zeros(d.size, np.int64)
-        for u in range(self._peers.size - 1, -1, -1):
-            uplink[d.src_mac == self._peers[u]] = u
-        kind = np.where(is_node, INGRESS_NODE, np.where(outside, INGRESS_UPLINK, INGRESS_POD))
-        iid = np.where(is_pod, port, np.where(is_node, port - self.n_pods, np.where(outside, uplink, -1)))
-        own_tag = is_pod & (d.vlan == self.port_vlan[np.clip(port, 0, None)])
-        vlan = np.where(own_tag, 0, d.vlan)
-        bad = cause != 0  # ingress -1: the data plane's own malformed verdict
-        return make_batch(ingress_kind=kind.astype(np.uint8), ingress_id=np.where(bad, -1, iid),
-                          src_mac=d.src_mac, dst_mac=d.dst_mac, vlan=np.where(bad, 0, vlan), src_ip=d.src_ip,
-                          dst_ip=d.dst_ip, proto=d.proto, sport=d.sport, dport=d.dport,
-                          ttl=np.where(bad, 64, d.ttl), length=np.where(bad, 64, d.length)), cause
+        n = d.size
+        cols = {"ingress_kind": np.empty(n, np.uint8), "ingress_id": np.empty(n, np.int32),
+                "vlan": np.empty(n, np.uint16), "ttl": np.empty(n, np.uint8), "length": np.empty(n, np.uint16)}
+        cause = np.empty(n, np.uint8)
+        _find_senders(d.status, d.src_mac, d.src_ip, d.vlan, d.ttl, d.length, self._owner.buckets,
+                      self._owner.seed, self.n_pods, self.port_vlan, self.router_mac, self._peers,
+                      cols["ingress_kind"], cols["ingress_id"], cols["vlan"], cols["ttl"], cols["length"], cause)
+        return PacketBatch(src_mac=d.src_mac, dst_mac=d.dst_mac, src_ip=d.src_ip, dst_ip=d.dst_ip, proto=d.proto,
+                           sport=d.sport, dport=d.dport, **cols), cause
+
+
+@kernel
+def _find_senders(status, src_mac, src_ip, vlan, ttl, length, buckets, seed, n_pods, port_vlan, router_mac, peers,
+                  o_kind, o_id, o_vlan, o_ttl, o_length, o_cause):
+    """One pass over decoded frames: each frame's sender (the module docstring's rules), or
+    its cause of malformation with the data plane's malformed ingress (-1)."""
+    for i in range(status.shape[0]):
+        cause = np.int64(status[i])
+        kind = INGRESS_POD
+        iid = np.int64(-1)
+        tag = np.int64(vlan[i])
+        if cause == 0:
+            port = exact.get(buckets, seed, 0, src_mac[i])
+            if port >= 0 and port < n_pods:
+                iid = port
+                if tag == port_vlan[port]:  # the tag OVS put on the trunk
+                    tag = 0
+            elif port >= 0:
+                kind = INGRESS_NODE
+                iid = port - n_pods
+            elif src_mac[i] != router_mac and peers.shape[0] > 0 and exact.get(buckets, seed, 1, src_ip[i]) < 0:
+                kind = INGRESS_UPLINK
+                iid = 0
+                for u in range(peers.shape[0] - 1, -1, -1):
+                    if src_mac[i] == peers[u]:
+                        iid = u
+            else:
+                cause = NO_SENDER
+        o_cause[i] = cause
+        o_kind[i] = kind
+        if cause == 0:
+            o_id[i] = iid
+            o_vlan[i] = tag
+            o_ttl[i] = ttl[i]
+            o_length[i] = length[i]
+        else:  # the data plane's own malformed verdict, whatever the fields
+            o_id[i] = -1
+            o_vlan[i] = 0
+            o_ttl[i] = 64
+            o_length[i] = 64
 
 
 def replay(cluster: Cluster, src, *, dataplane: Dataplane | None = None, threads: int = 1, accumulator=None,
-           chunk_bytes: int = 1 << 24, progress: Callable[[int], None] | None = None) -> ReplayReport:
+           chunk_bytes: int = 1 << 22, progress: Callable[[int], None] | None = None) -> ReplayReport:
     """Replay every frame of the pcap ``src`` (path or binary file); see the module docstring."""
     dp = dataplane or Dataplane(cluster)
     senders = Senders(cluster, dp.tables)
