@@ -3,6 +3,7 @@
 
 import io
 import pickle
+import os
 import shutil
 import struct
 import subprocess
@@ -15,11 +16,18 @@ from hypothesis import strategies as st
 
 from fastpath.wire.pcap import FrameChunk, PcapError, PcapReader, PcapWriter, read_all
 
-TSHARK = shutil.which("tshark")
-CAPINFOS = shutil.which("capinfos")
-EDITCAP = shutil.which("editcap")
-needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
-needs_capinfos = pytest.mark.skipif(CAPINFOS is None, reason="capinfos not installed")
+
+
+@pytest.fixture(scope="module")
+def wireshark(tshark):
+    """Paths of the Debian tshark package's tools (tshark, capinfos, editcap): the real ones."""
+    d = os.path.dirname(tshark)
+    tools = {name: shutil.which(name) or os.path.join(d, name) for name in ("tshark", "capinfos", "editcap")}
+    for name, path in tools.items():
+        assert os.access(path, os.X_OK), f"{name} is missing beside {tshark}"
+    return tools
+
+
 CHUNK_SIZES = (1, 7, 64, 100, 1000, 1 << 16, 1 << 24)
 MAX_TS = (1 << 32) * 10**9 - 1
 
@@ -227,7 +235,7 @@ def test_big_endian_files_read_like_little_endian(nano):
 
 @pytest.mark.parametrize("nano", [False, True])
 def test_scapy_reads_our_files(tmp_path, nano):
-    scapy_utils = pytest.importorskip("scapy.utils")
+    import scapy.utils as scapy_utils
     rng = np.random.default_rng(21 + nano)
     buf, offsets, ts = random_batch(rng, 120)
     write_file(tmp_path / "f.pcap", buf, offsets, ts, nanosecond=nano)
@@ -241,7 +249,6 @@ def test_scapy_reads_our_files(tmp_path, nano):
 
 @pytest.mark.parametrize("nano", [False, True])
 def test_we_read_scapy_files_byte_for_byte(tmp_path, nano):
-    pytest.importorskip("scapy")
     from scapy.layers.l2 import Ether
     from scapy.packet import Raw
     from scapy.utils import wrpcap
@@ -266,32 +273,30 @@ def test_we_read_scapy_files_byte_for_byte(tmp_path, nano):
         assert [g[4] for g in got] == want_ts
 
 
-def tshark_fields(path):
-    out = subprocess.run([TSHARK, "-r", str(path), "-T", "fields", "-e", "frame.len", "-e", "frame.cap_len",
+def tshark_fields(path, wireshark):
+    out = subprocess.run([wireshark["tshark"], "-r", str(path), "-T", "fields", "-e", "frame.len", "-e", "frame.cap_len",
                           "-e", "frame.time_epoch"], capture_output=True, text=True, check=True).stdout
     rows = [line.split("\t") for line in out.splitlines() if line]
     return [(int(a), int(b), int(Decimal(t) * 10**9)) for a, b, t in rows]
 
 
-@needs_tshark
 @pytest.mark.parametrize("nano", [False, True])
-def test_tshark_reads_our_files(tmp_path, nano):
+def test_tshark_reads_our_files(tmp_path, nano, wireshark):
     rng = np.random.default_rng(41 + nano)
     buf, offsets, ts = random_batch(rng, 150)
     write_file(tmp_path / "f.pcap", buf, offsets, ts, nanosecond=nano)
     lens = np.diff(offsets).tolist()
     scale = 1 if nano else 1000
-    assert tshark_fields(tmp_path / "f.pcap") == list(zip(lens, lens, (ts // scale * scale).tolist()))
+    assert tshark_fields(tmp_path / "f.pcap", wireshark) == list(zip(lens, lens, (ts // scale * scale).tolist()))
 
 
-@needs_capinfos
 @pytest.mark.parametrize("nano", [False, True])
-def test_capinfos_summary_of_our_files(tmp_path, nano):
+def test_capinfos_summary_of_our_files(tmp_path, nano, wireshark):
     rng = np.random.default_rng(51 + nano)
     buf, offsets, ts = random_batch(rng, 70, ts_lo=1_600_000_000 * 10**9, ts_hi=1_700_000_000 * 10**9)
     ts.sort()
     write_file(tmp_path / "f.pcap", buf, offsets, ts, nanosecond=nano)
-    out = subprocess.run([CAPINFOS, "-M", "-T", "-t", "-c", "-d", "-a", "-e", "-S", str(tmp_path / "f.pcap")],
+    out = subprocess.run([wireshark["capinfos"], "-M", "-T", "-t", "-c", "-d", "-a", "-e", "-S", str(tmp_path / "f.pcap")],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     info = dict(zip(out[0].split("\t"), out[1].split("\t")))
     assert info["File type"] == ("nsecpcap" if nano else "pcap")
@@ -302,8 +307,7 @@ def test_capinfos_summary_of_our_files(tmp_path, nano):
     assert int(Decimal(info["End time"]) * 10**9) == ts[-1] // scale * scale
 
 
-@needs_tshark
-def test_snaplen_cuts_frames_and_keeps_orig_len(tmp_path):
+def test_snaplen_cuts_frames_and_keeps_orig_len(tmp_path, wireshark):
     rng = np.random.default_rng(61)
     buf, offsets, ts = random_batch(rng, 100, max_len=200)
     w = write_file(tmp_path / "f.pcap", buf, offsets, ts, snaplen=64, nanosecond=True)
@@ -316,7 +320,7 @@ def test_snaplen_cuts_frames_and_keeps_orig_len(tmp_path):
     assert [(g[2], g[3]) for g in got] == list(zip(cap.tolist(), lens.tolist()))
     with PcapReader(tmp_path / "f.pcap") as r:
         assert r.snaplen == 64
-    assert tshark_fields(tmp_path / "f.pcap") == list(zip(lens.tolist(), cap.tolist(), ts.tolist()))
+    assert tshark_fields(tmp_path / "f.pcap", wireshark) == list(zip(lens.tolist(), cap.tolist(), ts.tolist()))
 
 
 def test_explicit_orig_len_is_written(tmp_path):
@@ -418,11 +422,10 @@ def test_bad_file_headers(head, message):
     assert e.value.frame is None
 
 
-@pytest.mark.skipif(EDITCAP is None, reason="editcap not installed")
-def test_real_pcapng_is_refused_with_the_conversion(tmp_path):
+def test_real_pcapng_is_refused_with_the_conversion(tmp_path, wireshark):
     data, _ = small_file()
     (tmp_path / "f.pcap").write_bytes(data)
-    subprocess.run([EDITCAP, "-F", "pcapng", str(tmp_path / "f.pcap"), str(tmp_path / "f.pcapng")], check=True,
+    subprocess.run([wireshark["editcap"], "-F", "pcapng", str(tmp_path / "f.pcap"), str(tmp_path / "f.pcapng")], check=True,
                    capture_output=True)
     with pytest.raises(PcapError, match=r"f\.pcapng: file header: pcapng is not supported: convert with `editcap"):
         PcapReader(tmp_path / "f.pcapng")

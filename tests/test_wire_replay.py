@@ -248,3 +248,25 @@ def test_walk_frames_follow_hairpins_and_exits(edges):
         assert wires[-1] == ("edge" if r.verdict[i] == Verdict.EXITED else "uplink")
         ttl = frames.ttl.tolist()
         assert ttl == sorted(ttl, reverse=True) and ttl[-1] == r.ttl_out[i]  # TTL only goes down along the way
+
+
+def test_pcaps_written_by_wireshark_tools_replay(tmp_path, tshark):
+    """tshark rewrites our capture with libpcap's own writer (as tcpdump writes): the replay
+    is the same; a pcapng from it is refused with the conversion, and converted it replays."""
+    import os
+
+    c = default_scenario()
+    ours, theirs, ng, back = (tmp_path / n for n in ("ours.pcap", "theirs.pcap", "f.pcapng", "back.pcap"))
+    capture(c, "uplink", ours, packets=3000, seed=2, nanosecond=True)
+    for cmd in ([tshark, "-r", str(ours), "-F", "pcap", "-w", str(theirs)],
+                [tshark, "-r", str(ours), "-F", "pcapng", "-w", str(ng)],
+                [os.path.join(os.path.dirname(tshark), "editcap"), "-F", "nsecpcap", str(ng), str(back)]):
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    want = replay(c, ours)
+    assert want.frames > 3000 and want.error is None
+    for f in (theirs, back):
+        got = replay(c, f)
+        assert (got.frames, got.verdicts, got.reasons, got.malformed) == (want.frames, want.verdicts, want.reasons,
+                                                                           want.malformed)
+    refused = replay(c, ng)
+    assert refused.frames == 0 and "pcapng" in refused.error and "editcap" in refused.error

@@ -17,8 +17,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
-import os
-import shutil
 import subprocess
 import sys
 
@@ -44,34 +42,6 @@ KEEP = ("frame", "eth", "ethertype", "vlan", "ip", "udp", "tcp", "icmp", "geneve
 
 
 # ---- tshark ----------------------------------------------------------------------------------------------------
-
-def _install_tshark() -> str:
-    """Install Debian's tshark; '' on success, else a one-line reason."""
-    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "tshark"]):
-        try:
-            r = subprocess.run(sudo + ["env", "DEBIAN_FRONTEND=noninteractive"] + cmd, check=False,
-                               capture_output=True, text=True, timeout=1200)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"{' '.join(cmd)}: {exc}"
-        if r.returncode != 0:
-            last = (r.stderr.strip().splitlines() or ["no output"])[-1]
-            return f"{' '.join(sudo + cmd)} exited {r.returncode}: {last}"
-    return ""
-
-
-@pytest.fixture(scope="session")
-def tshark() -> str:
-    """The tshark executable; installed from the distribution when missing. Never skips."""
-    path = shutil.which("tshark")
-    if path is None:
-        why = _install_tshark()
-        path = shutil.which("tshark") or shutil.which("tshark", path="/usr/bin:/usr/sbin:/bin")
-        if path is None:
-            pytest.fail(f"tshark is not installed and installing it failed: {why or 'not on PATH afterwards'}",
-                        pytrace=False)
-    return path
-
 
 @pytest.fixture(scope="session")
 def tshark_cmd(tshark) -> list[str]:

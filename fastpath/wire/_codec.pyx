@@ -101,27 +101,31 @@ cdef inline uint32_t pseudo(uint32_t src, uint32_t dst, uint32_t proto, uint32_t
     return (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + proto + l4len
 
 
-cdef inline void put_ipv4(uint8_t* p, uint32_t total, uint32_t ident, uint32_t ttl, uint32_t proto,
-                          uint32_t src, uint32_t dst) noexcept nogil:
+cdef inline uint32_t put_ipv4(uint8_t* p, uint32_t total, uint32_t ident, uint32_t ttl, uint32_t proto,
+                              uint32_t src, uint32_t dst) noexcept nogil:
+    """An IPv4 header at p; returns the sum of its 16-bit words, checksum included."""
     cdef uint32_t s = (0x4500 + total + ident + IP_DF + ((ttl << 8) | proto) + (src >> 16) + (src & 0xFFFF)
                        + (dst >> 16) + (dst & 0xFFFF))  # the header's 16-bit words, the checksum's 0
+    cdef uint32_t c = (~fold(s)) & 0xFFFF
     put16(p, 0x4500)
     put16(p + 2, total)
     put16(p + 4, ident)
     put16(p + 6, IP_DF)
     p[8] = ttl
     p[9] = proto
-    put16(p + 10, (~fold(s)) & 0xFFFF)
+    put16(p + 10, c)
     put32(p + 12, src)
     put32(p + 16, dst)
+    return s + c
 
 
 cdef Py_ssize_t put_inner(uint8_t* f, uint32_t vlan, uint64_t smac, uint64_t dmac, uint32_t sip, uint32_t dip,
                           uint32_t proto, uint32_t sport, uint32_t dport, uint32_t ttl, uint32_t length,
-                          uint32_t ident) noexcept nogil:
+                          uint32_t ident, uint32_t* wsum) noexcept nogil:
     """Ethernet [802.1Q] IPv4 L4 at f; returns the bytes of headers written (the rest is zero
-    payload). An L4 header longer than the packet leaves room for is cut where the packet
-    ends (a 28-byte TCP packet), its checksum over the bytes that are there."""
+    payload) and adds the sum of their 16-bit words to ``wsum`` (for a Geneve frame's outer
+    UDP checksum). An L4 header longer than the packet leaves room for is cut where the
+    packet ends (a 28-byte TCP packet), its checksum over the bytes that are there."""
     cdef Py_ssize_t h = ETH
     cdef uint8_t* ip
     cdef uint8_t l4[TCP]
@@ -133,16 +137,21 @@ cdef Py_ssize_t put_inner(uint8_t* f, uint32_t vlan, uint64_t smac, uint64_t dma
         put16(f + 14, vlan & 0x0FFF)
         h += VLAN_TAG
     put16(f + h - 2, ETHERTYPE_IPV4)
+    wsum[0] += (<uint32_t>(dmac >> 32) & 0xFFFF) + (<uint32_t>(dmac >> 16) & 0xFFFF) + (<uint32_t>dmac & 0xFFFF) \
+        + (<uint32_t>(smac >> 32) & 0xFFFF) + (<uint32_t>(smac >> 16) & 0xFFFF) + (<uint32_t>smac & 0xFFFF) \
+        + ETHERTYPE_IPV4 + ((ETHERTYPE_VLAN + (vlan & 0x0FFF)) if vlan else 0)
     ip = f + h
-    put_ipv4(ip, length, ident, ttl, proto, sip, dip)
+    wsum[0] += put_ipv4(ip, length, ident, ttl, proto, sip, dip)
     room = length - IPV4
     if proto == 17 and room >= UDP:  # the common case, from the fields
         s = fold(pseudo(sip, dip, 17, room) + sport + dport + room)
         s = (~s) & 0xFFFF
+        s = s if s else 0xFFFF  # 0 would mean "no checksum"
         put16(ip + IPV4, sport)
         put16(ip + IPV4 + 2, dport)
         put16(ip + IPV4 + 4, room)
-        put16(ip + IPV4 + 6, s if s else 0xFFFF)  # 0 would mean "no checksum"
+        put16(ip + IPV4 + 6, s)
+        wsum[0] += sport + dport + room + s
         return h + IPV4 + UDP
     for k in range(TCP):
         l4[k] = 0
@@ -180,6 +189,7 @@ cdef Py_ssize_t put_inner(uint8_t* f, uint32_t vlan, uint64_t smac, uint64_t dma
         put16(l4 + 2, s)
     for k in range(fit):
         ip[IPV4 + k] = l4[k]
+    wsum[0] += sum16(l4, fit)
     return h + IPV4 + fit
 
 
@@ -198,13 +208,14 @@ def encode_frames(uint8_t[::1] buf, const int64_t[::1] offsets, const uint16_t[:
     cdef uint8_t* ip
     cdef uint8_t* udp
     cdef uint8_t* gen
-    cdef uint32_t inner_len, opt, udp_len, s
+    cdef uint32_t inner_len, opt, udp_len, s, words
     with nogil:
         for i in range(n):
             f = &buf[0] + offsets[i]
+            words = 0
             if not encap[i]:
                 hdr = put_inner(f, vlan[i], src_mac[i], dst_mac[i], src_ip[i], dst_ip[i], proto[i], sport[i],
-                                dport[i], ttl[i], length[i], ip_id[i])
+                                dport[i], ttl[i], length[i], ip_id[i], &words)
                 if zero_payload:
                     memset(f + hdr, 0, offsets[i + 1] - offsets[i] - hdr)
                 continue
@@ -233,10 +244,16 @@ def encode_frames(uint8_t[::1] buf, const int64_t[::1] offsets, const uint16_t[:
                 if opt >= 8:
                     put32(gen + 12, opt_data[i])
             hdr = put_inner(gen + GENEVE + opt, vlan[i], src_mac[i], dst_mac[i], src_ip[i], dst_ip[i], proto[i],
-                            sport[i], dport[i], ttl[i], length[i], ip_id[i])
-            # the outer UDP checksum covers everything after it; past the inner headers it is zeros
-            s = fold(pseudo(outer_src_ip[i], outer_dst_ip[i], 17, udp_len) + sum16(udp, UDP + GENEVE + opt + hdr))
-            s = (~s) & 0xFFFF
+                            sport[i], dport[i], ttl[i], length[i], ip_id[i], &words)
+            # the outer UDP checksum covers everything after it: summed from the fields (the
+            # inner frame's zeros add nothing), as the bytes would sum
+            words += outer_sport[i] + GENEVE_PORT + udp_len + ((opt // 4) << 8) + ETHERTYPE_TEB \
+                + (vni[i] >> 8) + ((vni[i] & 0xFF) << 8)
+            if opt:
+                words += OPTION_CLASS + ((OPTION_TYPE << 8) | ((opt - 4) // 4))
+                if opt >= 8:
+                    words += (opt_data[i] >> 16) + (opt_data[i] & 0xFFFF)
+            s = (~fold(pseudo(outer_src_ip[i], outer_dst_ip[i], 17, udp_len) + fold(words))) & 0xFFFF
             put16(udp + 6, s if s else 0xFFFF)
 
 
