@@ -463,7 +463,7 @@ def replay(pcap, cluster_file, gen, threads, offered_mpps, as_json, quiet):
         size = os.path.getsize(pcap)
     except OSError as exc:
         raise UserError(f"{pcap}: {exc.strerror or exc}") from None
-    with bars.packets(max(size // 100, 1), "replay (frames, estimated)", quiet=quiet) as advance:
+    with bars.packets(size, "replay", quiet=quiet, unit=("bytes", "MB")) as advance:
         rep = run_replay(c, pcap, dataplane=dp, threads=threads, accumulator=acc, progress=advance)
     load = acc.report(offered_pps=offered_mpps * 1e6) if rep.frames else None
     if as_json:

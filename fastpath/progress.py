@@ -17,14 +17,18 @@ from rich.text import Text
 
 
 class _Rate(ProgressColumn):
-    """Packets per second since the bar started (rich's own speed is a short moving window,
+    """Units per second since the bar started (rich's own speed is a short moving window,
     jumpy at one update per chunk)."""
+
+    def __init__(self, unit: str):
+        super().__init__()
+        self.unit = unit
 
     def render(self, task: Task) -> Text:
         elapsed = task.elapsed or 0.0
         if not elapsed or not task.completed:
-            return Text("-- Mpkt/s", style="progress.data.speed")
-        return Text(f"{task.completed / elapsed / 1e6:.2f} Mpkt/s", style="progress.data.speed")
+            return Text(f"-- {self.unit}/s", style="progress.data.speed")
+        return Text(f"{task.completed / elapsed / 1e6:.2f} {self.unit}/s", style="progress.data.speed")
 
 
 def showing(quiet: bool, console: Console | None = None) -> bool:
@@ -32,14 +36,17 @@ def showing(quiet: bool, console: Console | None = None) -> bool:
 
 
 @contextmanager
-def packets(total: int, description: str, *, quiet: bool = False) -> Iterator[Callable[[int], None] | None]:
-    """A bar of ``total`` packets with the rate and the ETA; yields ``advance(n)``."""
+def packets(total: int, description: str, *, quiet: bool = False,
+            unit: tuple[str, str] = ("packets", "Mpkt")) -> Iterator[Callable[[int], None] | None]:
+    """A bar of ``total`` packets (or ``unit``: its name and its millions' name per second)
+    with the rate and the ETA; yields ``advance(n)``."""
     console = Console(stderr=True)
     if not showing(quiet, console):
         yield None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} packets"),
-                  _Rate(), TimeRemainingColumn(), console=console, transient=False) as bar:
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed:,}/{task.total:,} " + unit[0]), _Rate(unit[1]), TimeRemainingColumn(),
+                  console=console, transient=False) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.update(task, advance=n)
 

@@ -89,9 +89,11 @@ def _senders(c: Cluster, t: Tables, b: PacketBatch, run: RunResult) -> _Senders:
     # the destination MAC: as sent, else ARP on-link, else the gateway (uplink senders: the router)
     seg = t.port_segment[safe].astype(np.int64)
     on_link = ((b.dst_ip & t.seg_mask[seg]) == t.seg_net[seg]) & (b.dst_ip != t.seg_gateway[seg]) & (port >= 0)
-    nb = _port_by_ip(t, b.dst_ip)
-    nb_ok = (nb >= 0) & (t.port_segment[np.maximum(nb, 0)] == seg)
-    resolved = np.where(on_link, np.where(nb_ok, t.port_mac[np.maximum(nb, 0)], 0), router_mac)
+    resolved = np.full(b.size, router_mac, np.uint64)
+    link = np.flatnonzero(on_link)
+    nb = _port_by_ip(t, b.dst_ip[link])
+    ok = (nb >= 0) & (t.port_segment[np.maximum(nb, 0)] == seg[link])
+    resolved[link] = np.where(ok, t.port_mac[np.maximum(nb, 0)], 0)
     dst_mac = np.where(b.dst_mac != 0, b.dst_mac, resolved).astype(np.uint64)
     # a pod's or node's packet whose verdict fell at the sender, with no egress, never left it
     at_sender = (r.dev_kind == kind) & (r.dev_id == iid) & (r.egress_port < 0) & (is_pod | is_node)
@@ -99,14 +101,23 @@ def _senders(c: Cluster, t: Tables, b: PacketBatch, run: RunResult) -> _Senders:
     return _Senders(valid, left, src_mac, dst_mac, port)
 
 
+_IP_INDEX: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
 def _port_by_ip(t: Tables, ips: np.ndarray) -> np.ndarray:
-    """int64: the logical port owning each IP, -1 if none (port IPs are unique)."""
-    order = np.argsort(t.port_ip, kind="stable")
-    sorted_ip = t.port_ip[order]
-    k = np.searchsorted(sorted_ip, ips)
-    k = np.minimum(k, max(sorted_ip.shape[0] - 1, 0))
-    hit = (sorted_ip.shape[0] > 0) & (sorted_ip[k] == ips) if sorted_ip.shape[0] else np.zeros(ips.shape, bool)
-    return np.where(hit, order[k] if sorted_ip.shape[0] else -1, -1).astype(np.int64)
+    """int64: the logical port owning each IP, -1 if none (port IPs are unique). The sorted
+    index is kept per table bundle (checked by identity of its IP column)."""
+    got = _IP_INDEX.get(id(t))
+    if got is None or got[0] is not t.port_ip:
+        order = np.argsort(t.port_ip, kind="stable")
+        got = _IP_INDEX[id(t)] = (t.port_ip, order, t.port_ip[order])
+        while len(_IP_INDEX) > 4:
+            del _IP_INDEX[next(iter(_IP_INDEX))]
+    _, order, sorted_ip = got
+    if sorted_ip.size == 0:
+        return np.full(ips.shape, -1, np.int64)
+    k = np.minimum(np.searchsorted(sorted_ip, ips), sorted_ip.size - 1)
+    return np.where(sorted_ip[k] == ips, order[k], -1).astype(np.int64)
 
 
 def _encodable(b: PacketBatch) -> np.ndarray:

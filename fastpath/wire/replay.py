@@ -37,7 +37,7 @@ from ..tables import exact
 from ..verdicts import Reason, Verdict
 from .codec import MALFORMED, Decoded, decode
 from .observe import peer_mac
-from .pcap import PcapError, PcapReader
+from .pcap import FILE_HEADER, PcapError, PcapReader
 
 NO_SENDER = len(MALFORMED)
 CAUSES = (*MALFORMED, "no-sender")
@@ -136,7 +136,8 @@ def _find_senders(status, src_mac, src_ip, vlan, ttl, length, buckets, seed, n_p
 
 def replay(cluster: Cluster, src, *, dataplane: Dataplane | None = None, threads: int = 1, accumulator=None,
            chunk_bytes: int = 1 << 22, progress: Callable[[int], None] | None = None) -> ReplayReport:
-    """Replay every frame of the pcap ``src`` (path or binary file); see the module docstring."""
+    """Replay every frame of the pcap ``src`` (path or binary file); see the module docstring.
+    ``progress(n)`` is called with the bytes of the file each chunk held."""
     dp = dataplane or Dataplane(cluster)
     senders = Senders(cluster, dp.tables)
     counters = dp.new_counters(threads)
@@ -145,6 +146,8 @@ def replay(cluster: Cluster, src, *, dataplane: Dataplane | None = None, threads
     t0 = time.perf_counter()
     try:
         with PcapReader(src, chunk_bytes=chunk_bytes) as reader:
+            if progress is not None:
+                progress(FILE_HEADER)
             for chunk in reader:
                 d = decode(chunk.buf, chunk.start, chunk.caplen, chunk.orig_len)
                 batch, cause = senders.batch(d)
@@ -159,7 +162,7 @@ def replay(cluster: Cluster, src, *, dataplane: Dataplane | None = None, threads
                     if len(ex) < EXAMPLES:
                         ex += (chunk.first + 1 + np.flatnonzero(cause == c)[: EXAMPLES - len(ex)]).tolist()
                 if progress is not None:
-                    progress(batch.size)
+                    progress(chunk.buf.size)
     except PcapError as exc:
         rep.error = str(exc)
     rep.seconds = time.perf_counter() - t0
