@@ -58,13 +58,16 @@ def capture(cluster: Cluster, at: str, dest, *, packets: int, profile=None, seed
     rep = CaptureReport(at=at, packets=packets, path=str(getattr(dest, "name", dest)))
     gap = 1e9 / pps
     done = 0
+    scratch = None  # the frame buffer, reused from chunk to chunk (no fresh pages to fault in)
     with PcapWriter(dest, nanosecond=nanosecond, snaplen=snaplen) as out:
         for batch in batches:
             run = dp.forward(batch, threads=threads, counters=counters, legs=True)
             if accumulator is not None:
                 accumulator.add(run, batch)
             cap = on_wire(cluster, dp.tables, batch, run, at, first=done)
-            buf, offsets = encode(cap.frames)
+            buf, offsets = encode(cap.frames, out=scratch)
+            if scratch is None or buf.base is not scratch:
+                scratch = buf if buf.base is None else buf.base
             out.write(buf, offsets, _timestamps(cap.packet, done, start_ns, gap))
             if on_frames is not None:
                 on_frames(cap, batch, run)
