@@ -189,3 +189,16 @@ def test_mutated_geneve_frames_decode_to_a_status(seed, edits):
             raw[pos] = val
     d = one(bytes(raw))
     assert d.status[0] < len(MALFORMED)
+
+
+@pytest.mark.parametrize("encap", [False, True])
+def test_a_reused_dirty_buffer_encodes_the_same_bytes(encap):
+    f = random_frames(2000, seed=11, encap=encap)
+    want, off = encode(f)
+    dirty = np.full(want.size + 100, 0xAB, np.uint8)
+    got, off2 = encode(f, out=dirty)
+    assert got.base is dirty and np.array_equal(off, off2)
+    assert np.array_equal(got, want)  # every byte rewritten: headers, option padding, payload zeros
+    small = np.full(10, 0xAB, np.uint8)
+    fresh, _ = encode(f, out=small)  # too small: a fresh buffer, the same bytes
+    assert fresh.base is not small and np.array_equal(fresh, want)

@@ -219,8 +219,6 @@ def encode_frames(uint8_t[::1] buf, const int64_t[::1] offsets, const uint16_t[:
                 if zero_payload:
                     memset(f + hdr, 0, offsets[i + 1] - offsets[i] - hdr)
                 continue
-            if zero_payload:
-                memset(f, 0, offsets[i + 1] - offsets[i])
             opt = opt_bytes[i]
             inner_len = <uint32_t>(offsets[i + 1] - offsets[i]) - (ETH + IPV4 + UDP + GENEVE + opt)
             udp_len = UDP + GENEVE + opt + inner_len
@@ -235,6 +233,7 @@ def encode_frames(uint8_t[::1] buf, const int64_t[::1] offsets, const uint16_t[:
             put16(udp + 4, udp_len)
             gen = udp + UDP
             gen[0] = opt // 4  # version 0, option length in 4-byte words
+            gen[1] = 0  # O and C flags, reserved
             put16(gen + 2, ETHERTYPE_TEB)
             put32(gen + 4, vni[i] << 8)  # VNI, then a reserved byte
             if opt:
@@ -243,8 +242,13 @@ def encode_frames(uint8_t[::1] buf, const int64_t[::1] offsets, const uint16_t[:
                 gen[11] = (opt - 4) // 4  # option data length in 4-byte words
                 if opt >= 8:
                     put32(gen + 12, opt_data[i])
+                if zero_payload and opt > 8:
+                    memset(gen + 16, 0, opt - 8)  # the option's data after the port
             hdr = put_inner(gen + GENEVE + opt, vlan[i], src_mac[i], dst_mac[i], src_ip[i], dst_ip[i], proto[i],
                             sport[i], dport[i], ttl[i], length[i], ip_id[i], &words)
+            if zero_payload:  # every header byte is written above: only the inner payload is left
+                hdr += ETH + IPV4 + UDP + GENEVE + opt
+                memset(f + hdr, 0, offsets[i + 1] - offsets[i] - hdr)
             # the outer UDP checksum covers everything after it: summed from the fields (the
             # inner frame's zeros add nothing), as the bytes would sum
             words += outer_sport[i] + GENEVE_PORT + udp_len + ((opt // 4) << 8) + ETHERTYPE_TEB \
