@@ -427,7 +427,7 @@ def capture(point, out, cluster_file, gen, packets, profile, seed, nanosecond, s
             rep = run_capture(c, point, out, packets=packets, profile=prof, seed=seed, nanosecond=nanosecond,
                               snaplen=snaplen, pps=pps, progress=advance)
     except ValueError as exc:  # a profile this cluster cannot send
-        raise UserError(f"--profile {profile}: {exc}") from None
+        raise UserError(f"--profile {profile}: {exc}" if profile else str(exc)) from None
     except OSError as exc:
         raise UserError(f"--out {out}: {exc.strerror or exc}") from None
     if as_json:

@@ -21,7 +21,7 @@ from ..model.cluster import Cluster
 from ..traffic import uniform_pod_to_pod
 from ..verdicts import Reason, Verdict
 from .codec import encode
-from .observe import on_wire
+from .observe import POINTS, on_wire
 from .pcap import PcapWriter
 
 START_NS = 1_767_225_600 * 10**9
@@ -49,6 +49,8 @@ def capture(cluster: Cluster, at: str, dest, *, packets: int, profile=None, seed
             progress: Callable[[int], None] | None = None, on_frames=None) -> CaptureReport:
     """Forward ``packets`` packets and write the frames of wire ``at`` to ``dest`` (a path or a
     binary file). ``on_frames(capture, batch, run)``, when given, sees every chunk's frames."""
+    if at not in POINTS:
+        raise ValueError(f"observation point {at!r} is not one of {', '.join(POINTS)}")
     if pps <= 0:
         raise ValueError(f"pps {pps} must be > 0")
     dp = dataplane or Dataplane(cluster)
