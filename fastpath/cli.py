@@ -253,7 +253,9 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
     if len(c.pods) == 0:
         raise UserError("the cluster has no pods to send between")
     prof = _profile(c, profile)
-    dp = Dataplane(c)
+    distributed = scheduler is not None or workers is not None
+    # the workers compile their own; the client compiles only for the load report's tables
+    dp = Dataplane(c) if report or not distributed else None
     acc = None
     if report:
         from .analysis.report import ReportAccumulator

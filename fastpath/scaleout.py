@@ -126,6 +126,9 @@ from .traffic.sizes import fixed
 from .traffic.uniform import DEFAULT_CHUNK
 from .verdicts import Reason, Verdict
 
+CONNECT_TIMEOUT = 10.0
+"""Seconds `executor` waits for a named scheduler to answer (Dask's own default is 30)."""
+
 CACHE_ENTRIES = 2
 """Compiled clusters a worker keeps (least recently used first out): the 1M-pod one grew a
 worker by ~0.4 GB (cluster, tables, a chunk in flight)."""
@@ -487,11 +490,12 @@ class DaskExecutor:
 
 
 @contextmanager
-def executor(scheduler: str | None = None, workers: int | None = None, *,
-             tasks: int | None = None) -> Iterator[LocalExecutor | DaskExecutor]:
+def executor(scheduler: str | None = None, workers: int | None = None, *, tasks: int | None = None,
+             connect_timeout: float = CONNECT_TIMEOUT) -> Iterator[LocalExecutor | DaskExecutor]:
     """Where runs go: in-process when neither is given; the dask scheduler at ``scheduler``
-    (an address, e.g. tcp://10.0.0.5:8786); or a `distributed.LocalCluster` of ``workers``
-    single-threaded processes, shut down on exit."""
+    (an address, e.g. tcp://10.0.0.5:8786; OSError after ``connect_timeout`` seconds when
+    nothing answers there); or a `distributed.LocalCluster` of ``workers`` single-threaded
+    processes, shut down on exit."""
     if scheduler is not None and workers is not None:
         raise ValueError("give a scheduler address or a worker count, not both")
     if scheduler is None and workers is None:
@@ -501,7 +505,7 @@ def executor(scheduler: str | None = None, workers: int | None = None, *,
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
-        with Client(scheduler) as client:
+        with Client(scheduler, timeout=connect_timeout) as client:
             yield DaskExecutor(client, tasks=tasks)
         return
     if int(workers) < 1:
