@@ -165,6 +165,28 @@ def test_round_trip_random_frames_every_chunk_size(tmp_path, nano):
     assert len(read_chunks(path, 64)[0]) > 100        # tiny chunks really did split the file
 
 
+@pytest.mark.parametrize("nano", [False, True])
+def test_a_reader_reusing_its_buffers_yields_the_same_frames(tmp_path, nano):
+    """reuse=True: each chunk consumed before the next gives what the copying reader gives,
+    for chunk sizes that split records; one buffer serves a file whose records fit a chunk."""
+    rng = np.random.default_rng(21 + nano)
+    buf, offsets, ts = random_batch(rng, 400)
+    path = tmp_path / "f.pcap"
+    with PcapWriter(path, nanosecond=nano) as w:
+        w.write(buf, offsets, ts)
+    want = flatten(read_chunks(path, 1 << 20)[0])
+    for cb in (64, 100, 1000, 5000, 1 << 16):
+        got, bufs = [], set()
+        with PcapReader(path, chunk_bytes=cb, reuse=True) as r:
+            for c in r:
+                got += [(c.first + i, c.frame(i).tobytes(), int(c.caplen[i]), int(c.orig_len[i]), int(c.ts_ns[i]),
+                         int(c.file_offset[i])) for i in range(len(c.start))]  # consumed before the next chunk
+                bufs.add(c.buf.base.ctypes.data if c.buf.base is not None else c.buf.ctypes.data)
+        assert [g[1:] for g in got] == [g[1:] for g in want], cb
+        if cb >= 16 + int(np.diff(offsets).max()):
+            assert len(bufs) == 1  # one buffer for the whole file (smaller chunks grow it for big records)
+
+
 def test_reader_attributes_and_frames_count(tmp_path):
     rng = np.random.default_rng(3)
     buf, offsets, ts = random_batch(rng, 50, max_len=100)

@@ -135,12 +135,17 @@ def _empty_chunk(first: int) -> FrameChunk:
 
 
 class PcapReader:
-    """Stream a classic pcap file as `FrameChunk`s of about ``chunk_bytes`` bytes each."""
+    """Stream a classic pcap file as `FrameChunk`s of about ``chunk_bytes`` bytes each.
+    ``reuse``: every chunk lives in the same buffers (no fresh pages per chunk, no copies of
+    the arrays), so a chunk is valid only until the next one is read — for a consumer that is
+    done with each chunk before asking for the next (`fastpath.wire.replay`)."""
 
-    def __init__(self, src, *, chunk_bytes: int = 1 << 24):
+    def __init__(self, src, *, chunk_bytes: int = 1 << 24, reuse: bool = False):
         if int(chunk_bytes) < 1:
             raise ValueError(f"chunk_bytes must be >= 1, got {chunk_bytes}")
         self._chunk_bytes = int(chunk_bytes)
+        self._reuse = bool(reuse)
+        self._buf = np.empty(0, np.uint8)
         self._file, self._owned, self.path = _open(src, "rb")
         self.frames = 0
         self._done = False
@@ -218,8 +223,14 @@ class PcapReader:
         need = RECORD_HEADER                # bytes that would complete the record starting at base
         while not self._done:
             keep = len(carry)
-            buf = np.empty(max(self._chunk_bytes, need), np.uint8)
-            buf[:keep] = carry
+            want = max(self._chunk_bytes, need)
+            if not self._reuse or len(self._buf) < want:
+                buf = np.empty(want, np.uint8)
+                if self._reuse:
+                    self._buf = buf
+            else:
+                buf = self._buf[:want]
+            buf[:keep] = carry  # (numpy copies overlapping ranges as memmove does)
             arrays = self._scratch(len(buf) // RECORD_HEADER + 1)
             size, pos, n = keep, 0, 0
             while True:     # read in slices and scan each while it is still in cache
@@ -234,7 +245,8 @@ class PcapReader:
             if n:
                 first = self.frames
                 self.frames += n
-                yield FrameChunk(buf[:pos], *(a[:n].copy() for a in arrays[:4]), first, arrays[4][:n].copy())
+                own = (lambda a: a[:n]) if self._reuse else (lambda a: a[:n].copy())
+                yield FrameChunk(buf[:pos], *(own(a) for a in arrays[:4]), first, own(arrays[4]))
             if status == _pcap.SCAN_FULL or (not n and size == len(buf) and 0 < need <= size):
                 raise AssertionError(f"pcap scan made no progress (status {status}, need {need}, size {size})")
             if status != _pcap.SCAN_MORE:

@@ -145,7 +145,7 @@ def replay(cluster: Cluster, src, *, dataplane: Dataplane | None = None, threads
     causes = np.zeros(len(CAUSES), np.int64)
     t0 = time.perf_counter()
     try:
-        with PcapReader(src, chunk_bytes=chunk_bytes) as reader:
+        with PcapReader(src, chunk_bytes=chunk_bytes, reuse=True) as reader:
             if progress is not None:
                 progress(FILE_HEADER)
             for chunk in reader:
