@@ -128,7 +128,8 @@ class Dataplane:
         tl = np.zeros(max(picks.size, 1), np.int32)
         bounds = [w * n // threads for w in range(threads + 1)]
         want_legs = legs
-        legs = [np.empty((pipeline.MAX_LEGS * (bounds[w + 1] - bounds[w]) + 4, pipeline.LEG_COLS), np.int64)
+        cols = pipeline.LEG_COLS if want_legs else 2  # the counters need only TEP pair and bytes
+        legs = [np.empty((pipeline.MAX_LEGS * (bounds[w + 1] - bounds[w]) + 4, cols), np.int64)
                 for w in range(threads)]
         n_legs = [np.zeros(1, np.int64) for _ in range(threads)]
         rings = [np.full(pipeline.RING, -1, np.int64) for _ in range(threads)]

@@ -80,7 +80,8 @@ LEG_COLS = 6
 """The tunnel-leg log's columns: TEP pair id (src_host * H + dst_host), outer frame bytes,
 packet index (in the kernel's batch), VNI, inner TTL at encapsulation, and where the leg goes:
 the destination logical port (>= 0) or an edge's service router r as -1 - r. The first two
-feed the TEP-pair counters; all of them let `fastpath.wire` rebuild each leg's frame."""
+feed the TEP-pair counters and are all a log of 2 columns holds (the default); a log of
+`LEG_COLS` gets them all, to let `fastpath.wire` rebuild each leg's frame."""
 RING = 16
 """Prefetch hints in flight (a power of two above the farthest look-ahead, 8)."""
 DEEP_PREFETCH_BYTES = 512 << 10
@@ -348,10 +349,11 @@ def _count_leg(host_load, w, legs, n_legs, src, dst, tid, fb, i, vni, ttl, to):
     if k < legs.shape[0]:
         legs[k, LEG_TEP] = tid
         legs[k, LEG_BYTES] = fb
-        legs[k, LEG_PACKET] = i
-        legs[k, LEG_VNI] = vni
-        legs[k, LEG_TTL] = ttl
-        legs[k, LEG_TO] = to
+        if legs.shape[1] == LEG_COLS:  # the full log, when asked for (its pages cost ~10% on the seed)
+            legs[k, LEG_PACKET] = i
+            legs[k, LEG_VNI] = vni
+            legs[k, LEG_TTL] = ttl
+            legs[k, LEG_TO] = to
     n_legs[0] = k + 1
 
 
