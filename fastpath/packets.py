@@ -115,22 +115,29 @@ def empty_batch(n: int) -> PacketBatch:
 def make_batch(**columns) -> PacketBatch:
     """A batch from columns (any array-likes, cast to the declared dtypes; missing fields 0).
     Raises ValueError naming a field of the wrong length or an unknown field."""
-    unknown = set(columns) - set(PacketBatch._fields)
+    return PacketBatch(*make_columns([(name, dtype) for name, dtype, _ in INPUT_FIELDS], columns, "packet"))
+
+
+def make_columns(fields, columns: dict, what: str) -> list[np.ndarray]:
+    """Contiguous arrays of the declared ``(name, dtype)`` ``fields`` from ``columns`` (array-likes
+    cast, scalars broadcast, missing fields 0); ValueError naming an unknown field or one of the
+    wrong length. Shared by the packet batch and the wire's frame table."""
+    unknown = set(columns) - {name for name, _ in fields}
     if unknown:
-        raise ValueError(f"unknown packet field(s): {', '.join(sorted(unknown))}")
+        raise ValueError(f"unknown {what} field(s): {', '.join(sorted(unknown))}")
     n = max((np.size(v) for v in columns.values()), default=0)
     cols = []
-    for name, dtype, _ in INPUT_FIELDS:
+    for name, dtype in fields:
         if name in columns:
             a = np.asarray(columns[name])
             if a.ndim == 0:
                 a = np.full(n, a)
             if a.shape != (n,):
-                raise ValueError(f"packet field {name}: {a.shape[0] if a.ndim else 1} values, expected {n}")
+                raise ValueError(f"{what} field {name}: {a.shape[0] if a.ndim else 1} values, expected {n}")
             cols.append(np.ascontiguousarray(a.astype(dtype, copy=False)))
         else:
             cols.append(np.zeros(n, dtype))
-    return PacketBatch(*cols)
+    return cols
 
 
 def empty_results(n: int) -> Results:

@@ -53,6 +53,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..packets import make_columns
 from . import _codec
 
 ETH = 14
@@ -111,18 +112,7 @@ assert Frames._fields == tuple(f[0] for f in FRAME_FIELDS)
 
 def make_frames(**columns) -> Frames:
     """A `Frames` from columns and scalars (broadcast); missing fields are 0."""
-    unknown = set(columns) - set(Frames._fields)
-    if unknown:
-        raise TypeError(f"unknown frame fields: {sorted(unknown)}")
-    n = max((np.size(v) for v in columns.values()), default=0)
-    cols = []
-    for name, dtype in FRAME_FIELDS:
-        a = np.asarray(columns.get(name, 0))
-        a = np.full(n, a) if a.ndim == 0 else a
-        if a.shape != (n,):
-            raise ValueError(f"frame field {name}: expected {n} values, got shape {a.shape}")
-        cols.append(np.ascontiguousarray(a.astype(dtype, copy=False)))
-    return Frames(*cols)
+    return Frames(*make_columns(FRAME_FIELDS, columns, "frame"))
 
 
 def frame_lengths(f: Frames) -> np.ndarray:
