@@ -438,6 +438,10 @@ def capture(point, out, cluster_file, gen, packets, profile, seed, nanosecond, s
     click.echo(f"wrote {rep.frames:,} frames ({rep.bytes:,} bytes) seen at {point} from {rep.packets:,} packets "
                f"to {out}")
     click.echo("verdicts: " + ", ".join(f"{k} {v:,}" for k, v in rep.verdicts.items()))
+    if rep.frames == 0:
+        hint = {"edge": "--profile north_south sends out of the T0 uplinks",
+                "underlay": "traffic between pods on different hosts crosses it (a cluster of one host has none)"}
+        click.echo(f"no packet of this run crossed the {point} wire" + (f": {hint[point]}" if point in hint else ""))
 
 
 @main.command()

@@ -270,3 +270,12 @@ def test_pcaps_written_by_wireshark_tools_replay(tmp_path, tshark):
                                                                            want.malformed)
     refused = replay(c, ng)
     assert refused.frames == 0 and "pcapng" in refused.error and "editcap" in refused.error
+
+
+def test_cli_capture_says_when_no_packet_crossed_the_wire(tmp_path):
+    out = _cli("capture", "--at", "edge", "--packets", "500", "--out", str(tmp_path / "e.pcap"))
+    assert out.returncode == 0, out.stderr
+    assert "wrote 0 frames" in out.stdout and "--profile north_south" in out.stdout
+    assert len(read_all(tmp_path / "e.pcap").start) == 0  # a valid, empty pcap
+    out = _cli("capture", "--at", "edge", "--packets", "500", "--profile", "north_south", "--out", str(tmp_path / "n.pcap"))
+    assert out.returncode == 0 and "wrote 500 frames" in out.stdout and "crossed" not in out.stdout
