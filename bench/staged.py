@@ -141,6 +141,7 @@ from fastpath.dataplane.pipeline import (
     V_DROPPED,
     V_EXITED,
     Counters,
+    _count_leg,
     _dfw,
     _exact,
     _neighbor,
@@ -395,15 +396,7 @@ def route_node(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs):
                 o.tun_src_host[i] = host
                 o.tun_dst_host[i] = eh
                 o.tun_vni[i] = dp.rtr_transit_vni[r]
-                cn.host[0, host, 0] += 1
-                cn.host[0, host, 1] += fb
-                cn.host[0, eh, 2] += 1
-                cn.host[0, eh, 3] += fb
-                kl = n_legs[0]
-                if kl < legs.shape[0]:
-                    legs[kl, 0] = tid
-                    legs[kl, 1] = fb
-                n_legs[0] = kl + 1
+                _count_leg(cn.host, 0, legs, n_legs, host, eh, tid, fb, i, o.tun_vni[i], 0, -1 - r)
                 s.host[k] = eh
         cn.router[0, r, 0] += 1
         cn.router[0, r, 1] += length
@@ -517,15 +510,7 @@ def delivery_node(b, dp, o, cn, s, base, vec, n, legs, n_legs, ahead):
             o.tun_src_host[i] = host
             o.tun_dst_host[i] = dh
             o.tun_vni[i] = dp.seg_vni[s.seg[k]]
-            cn.host[0, host, 0] += 1
-            cn.host[0, host, 1] += fb
-            cn.host[0, dh, 2] += 1
-            cn.host[0, dh, 3] += fb
-            kl = n_legs[0]
-            if kl < legs.shape[0]:
-                legs[kl, 0] = tid
-                legs[kl, 1] = fb
-            n_legs[0] = kl + 1
+            _count_leg(cn.host, 0, legs, n_legs, host, dh, tid, fb, i, o.tun_vni[i], 0, port)
         node = _port_node(dp.port_rec, port)
         if port >= dp.n_pods:
             o.hops[i] += 1
@@ -630,7 +615,7 @@ class Runner:
         self.n = n
         self.out = empty_results(n)
         self.counters = dataplane.new_counters(1)
-        self.legs = np.empty((pipeline.MAX_LEGS * n + 4, pipeline.LEG_COLS), np.int64)
+        self.legs = np.empty((pipeline.MAX_LEGS * n + 4, 2), np.int64)
         self.n_legs = np.zeros(1, np.int64)
         self.ring = np.full(FUSED_RING, -1, np.int64)
         self.slot = np.full(1, -1, np.int32)

@@ -358,6 +358,23 @@ def _count_leg(host_load, w, legs, n_legs, src, dst, tid, fb, i, vni, ttl, to):
 
 
 @kernel(inline="always")
+def _encap(dp, cn, w, legs, n_legs, tr, tl, slot, i, src, dst, length, ov, ttl, vni, to):
+    """Geneve from host ``src`` to host ``dst`` (to logical port ``to``, or -1 - r to an edge's
+    service router r): the MTU check with its stage counter and trace record, and when the
+    packet fits, the leg's loads. Returns (TEP pair id, outer frame bytes); bytes 0 = too big."""
+    tid = src * dp.n_hosts + dst
+    fits = length + ov <= min(dp.host_mtu[src], dp.host_mtu[dst])
+    _stage(cn.stages, w, S_ENCAP, fits)
+    if slot >= 0:
+        _rec(tr, tl, slot, K_TUNNEL, tid, T_TEP if fits else T_MTU, ttl)
+    if not fits:
+        return tid, np.int64(0)
+    fb = length + ov + ETH_HEADER
+    _count_leg(cn.host, w, legs, n_legs, src, dst, tid, fb, i, vni, ttl, to)
+    return tid, fb
+
+
+@kernel(inline="always")
 def _src_port(b, dp, j):
     """The logical port packet j enters through, or -1 (uplink, garbage)."""
     k = b.ingress_kind[j]
@@ -628,27 +645,17 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                 via_edge = True
                 eh = np.int64(dp.rtr_host[r])
                 if host != eh:
-                    mtu = min(dp.host_mtu[host], dp.host_mtu[eh])
-                    fits = length + ov <= mtu
-                    _stage(cn.stages, w, S_ENCAP, fits)
-                    tid = host * dp.n_hosts + eh
-                    if not fits:
-                        if slot >= 0:
-                            _rec(tr, tl, slot, K_TUNNEL, tid, T_MTU, ttl)
+                    vni = np.int64(dp.rtr_transit_vni[r])
+                    tid, fb = _encap(dp, cn, w, legs, n_legs, tr, tl, slot, i, host, eh, length, ov, ttl, vni, -1 - r)
+                    if fb == 0:
                         dkind = K_TUNNEL
                         dev = tid
                         reason = R_MTU
                         done = True
                         break
-                    if slot >= 0:
-                        _rec(tr, tl, slot, K_TUNNEL, tid, T_TEP, ttl)
-                    fb = length + ov + ETH_HEADER
                     n_tun += 1
                     ubytes += fb
-                    t_src = host
-                    t_dst = eh
-                    t_vni = np.int64(dp.rtr_transit_vni[r])
-                    _count_leg(cn.host, w, legs, n_legs, host, eh, tid, fb, i, t_vni, ttl, -1 - r)
+                    t_src, t_dst, t_vni = host, eh, vni
                     host = eh
             cn.router[w, r, 0] += 1
             cn.router[w, r, 1] += length
@@ -740,27 +747,17 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
         if not done and port >= 0:
             dh = _port_host(dp.port_rec, port)
             if dh != host:
-                mtu = min(dp.host_mtu[host], dp.host_mtu[dh])
-                fits = length + ov <= mtu
-                _stage(cn.stages, w, S_ENCAP, fits)
-                tid = host * dp.n_hosts + dh
-                if not fits:
-                    if slot >= 0:
-                        _rec(tr, tl, slot, K_TUNNEL, tid, T_MTU, ttl)
+                vni = np.int64(dp.seg_vni[seg])
+                tid, fb = _encap(dp, cn, w, legs, n_legs, tr, tl, slot, i, host, dh, length, ov, ttl, vni, port)
+                if fb == 0:
                     dkind = K_TUNNEL
                     dev = tid
                     reason = R_MTU
                     done = True
                 else:
-                    if slot >= 0:
-                        _rec(tr, tl, slot, K_TUNNEL, tid, T_TEP, ttl)
-                    fb = length + ov + ETH_HEADER
                     n_tun += 1
                     ubytes += fb
-                    t_src = host
-                    t_dst = dh
-                    t_vni = np.int64(dp.seg_vni[seg])
-                    _count_leg(cn.host, w, legs, n_legs, host, dh, tid, fb, i, t_vni, ttl, port)
+                    t_src, t_dst, t_vni = host, dh, vni
                     host = dh
             if not done and not dfw_done:
                 deny, matched = _dfw(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,

@@ -1,7 +1,9 @@
 """Lookup tables, one module per kind: layout essay, frozen view, builder, scalar lookup, bulk kernel.
 
 - `exact`: exact match of a two-word key ``(k0, k1)`` -> int (bucketized cuckoo hash).
-- `lpm`: longest-prefix match for many router instances in one exact table.
+- `mtrie`: longest-prefix match for many router instances, a multibit trie (the data plane's).
+- `lpm`: longest-prefix match for many router instances in one exact table (the alternative).
+- `bulk`: argument checks the route tables' bulk lookups share.
 """
 
 from . import exact, lpm

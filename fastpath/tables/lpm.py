@@ -62,6 +62,7 @@ import numpy as np
 
 from .._jit import jit
 from . import exact
+from .bulk import route_queries
 
 MAX_PREFIX_LEN = 32
 LEN_BITS = 6
@@ -148,14 +149,7 @@ def _lookup_bulk_kernel(buckets, seed, router_lengths, routers, ips, out):
 
 def lookup_bulk(table: LpmTable, routers, ips, out: np.ndarray | None = None) -> np.ndarray:
     """``out[i] = lookup(table, routers[i], ips[i])``; returns ``out`` (int64[n])."""
-    routers = np.ascontiguousarray(routers, dtype=np.int64)
-    ips = np.ascontiguousarray(ips, dtype=np.uint64)
-    if routers.shape != ips.shape or routers.ndim != 1:
-        raise ValueError(f"routers {routers.shape} and ips {ips.shape} must be 1-d of one length")
-    if out is None:
-        out = np.empty(routers.shape[0], np.int64)
-    elif out.shape != routers.shape or out.dtype != np.int64:
-        raise ValueError(f"out must be int64[{routers.shape[0]}], got {out.dtype}{list(out.shape)}")
+    routers, ips, out = route_queries(routers, ips, np.uint64, out)
     _lookup_bulk_kernel(table.buckets, table.seed, table.router_lengths, routers, ips, out)
     return out
 

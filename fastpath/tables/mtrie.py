@@ -44,6 +44,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._jit import jit
+from .bulk import route_queries
 
 STRIDE = 8
 FANOUT = 1 << STRIDE
@@ -143,13 +144,6 @@ def _lookup_bulk_kernel(nodes, n_routers, routers, ips, out):
 
 def lookup_bulk(t: Mtrie, routers, ips, out: np.ndarray | None = None) -> np.ndarray:
     """``out[i] = lookup(t, routers[i], ips[i])``; returns ``out`` (int64[n])."""
-    routers = np.ascontiguousarray(routers, dtype=np.int64)
-    ips = np.ascontiguousarray(ips, dtype=np.int64)
-    if routers.shape != ips.shape or routers.ndim != 1:
-        raise ValueError(f"routers {routers.shape} and ips {ips.shape} must be 1-d of one length")
-    if out is None:
-        out = np.empty(routers.shape[0], np.int64)
-    elif out.shape != routers.shape or out.dtype != np.int64:
-        raise ValueError(f"out must be int64[{routers.shape[0]}], got {out.dtype}{list(out.shape)}")
+    routers, ips, out = route_queries(routers, ips, np.int64, out)
     _lookup_bulk_kernel(t.nodes, np.int64(t.n_routers), routers, ips, out)
     return out
