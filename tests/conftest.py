@@ -42,3 +42,80 @@ def tshark() -> str:
             pytest.fail(f"tshark is not installed and installing it failed: {why or 'not on PATH afterwards'}",
                         pytrace=False)
     return path
+
+
+# ---- the hostile-input catalogue (tests/hostile/README.md) -----------------------------------
+HANG_SECONDS = 60  # a child still running then is a hang, whatever the machine's load
+MEMORY_BUDGET = 1 << 30  # bytes of peak RSS a rejected input may cost
+
+
+class Rejection:
+    """What one child process did with a hostile input."""
+
+    def __init__(self, args, returncode, stdout, stderr, seconds, max_rss):
+        self.args, self.returncode, self.stdout, self.stderr = args, returncode, stdout, stderr
+        self.seconds, self.max_rss = seconds, max_rss
+
+    def __repr__(self):
+        return (f"fastpath {' '.join(map(str, self.args))}: exit {self.returncode}, {self.seconds:.1f} s, "
+                f"{self.max_rss / 2**20:.0f} MiB\nstderr: {self.stderr[-2000:]!r}\nstdout: {self.stdout[-500:]!r}")
+
+
+def run_fastpath(*args, cwd=None, stdin=subprocess.DEVNULL, env=None) -> Rejection:
+    """Run ``python -m fastpath ARGS`` as a user would; measure wall time and peak RSS (the
+    child's own rusage from wait4, reaped here rather than by Popen)."""
+    import sys
+    import tempfile
+    import time
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "fastpath", *map(str, args)], stdout=out, stderr=err,
+                                stdin=stdin, cwd=cwd, env=env)
+        pid, status, usage = 0, 0, None
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - t0 > HANG_SECONDS:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.01)
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - t0
+        out.seek(0), err.seek(0)
+        return Rejection(args, code, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
+                         seconds, usage.ru_maxrss * 1024)
+
+
+def assert_rejected(res: Rejection, *expect: str) -> None:
+    """One line on stderr naming the problem (each of ``expect`` in it), exit 2, no traceback,
+    nothing on stdout, within the memory budget and not a hang."""
+    lines = res.stderr.strip().splitlines()
+    assert res.seconds < HANG_SECONDS, f"hung: {res!r}"
+    assert res.returncode == 2, res
+    assert "Traceback" not in res.stderr, res
+    assert len(lines) == 1, res
+    assert lines[0].startswith("fastpath: error: "), res
+    for piece in expect:
+        assert piece in lines[0], f"{piece!r} not in the error line: {res!r}"
+    assert res.max_rss < MEMORY_BUDGET, res
+
+
+@pytest.fixture
+def fastpath_cli():
+    """``fastpath_cli(*args) -> Rejection``: a real child process, timed and measured."""
+    return run_fastpath
+
+
+@pytest.fixture
+def reject():
+    """``reject(*args, expect=(pieces...), cwd=None) -> Rejection``: run the child and assert it
+    was turned away as `assert_rejected` says (one line naming each piece, exit 2, ...)."""
+    def check(*args, expect=(), cwd=None, stdin=subprocess.DEVNULL):
+        res = run_fastpath(*args, cwd=cwd, stdin=stdin)
+        assert_rejected(res, *((expect,) if isinstance(expect, str) else expect))
+        return res
+
+    return check
