@@ -85,8 +85,16 @@ def run_fastpath(*args, cwd=None, stdin=subprocess.DEVNULL, env=None) -> Rejecti
         proc.returncode = code = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - t0
         out.seek(0), err.seek(0)
-        return Rejection(args, code, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                         seconds, usage.ru_maxrss * 1024)
+        res = Rejection(args, code, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
+                        seconds, usage.ru_maxrss * 1024)
+    log = os.environ.get("FASTPATH_HOSTILE_LOG")  # bench/hostile.py collects every child's figures
+    if log:
+        import json
+
+        with open(log, "a") as f:
+            f.write(json.dumps({"args": [str(a) for a in args], "exit": code, "seconds": seconds,
+                                "max_rss": res.max_rss, "stderr": res.stderr.strip()[-300:]}) + "\n")
+    return res
 
 
 def assert_rejected(res: Rejection, *expect: str) -> None:
