@@ -229,10 +229,13 @@ def test_malformed_packets_get_one_verdict_at_ingress(seed, field, value):
     assert (res.verdict, res.reason, res.device) == (Verdict.DROPPED, Reason.MALFORMED, pod.key)
 
 
-def test_frame_to_the_senders_own_mac_is_not_sent_back_by_ovs(seed):
+def test_frame_to_the_senders_own_mac_is_dropped_by_ovs_as_learned_on_its_input_port(seed):
     pod = seed.pod("kube-system/kube-dns")
     res = walk(seed, Ingress("pod", pod.index), Packet(pod.ip, ip_from_str("172.16.1.3"), dst_mac=pod.mac))
-    assert (res.reason, res.device_kind) == (Reason.UNKNOWN_MAC, DeviceKind.OVS)
+    assert (res.verdict, res.reason, res.device) == (Verdict.DROPPED, Reason.LEARNED_ON_INPUT, "ovs@worker-1")
+    assert res.hops[-1].result == "the frame's own source, just learned on the input port (pod port of " \
+                                  "kube-system/kube-dns): dropped"
+    assert res.reason.label == "learned-on-input"
 
 
 def test_frame_to_an_unknown_mac_is_dropped_by_the_segment(seed):
