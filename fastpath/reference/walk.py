@@ -79,7 +79,7 @@ class Packet:
     size: int = 100  # IPv4 total length of the inner packet, bytes
     src_mac: int | None = None
     dst_mac: int | None = None
-    vlan: int = 0  # 802.1Q VID the sender put on the frame; 0 = untagged
+    vlan: int = 0  # 802.1Q VID the sender put on the frame; 0 = untagged or priority-tagged (VID 0)
 
 
 @dataclass(frozen=True)
