@@ -121,11 +121,13 @@ from fastpath.dataplane.pipeline import (
     K_UPLINK,
     MIN_IP_PACKET,
     R_DFW,
+    R_LEARNED,
     R_MAC,
     R_MTU,
     R_NO_NEIGHBOR,
     R_NO_ROUTE,
     R_NONE,
+    R_RESERVED,
     R_SPOOF,
     R_TTL,
     S_ARP,
@@ -145,6 +147,8 @@ from fastpath.dataplane.pipeline import (
     _dfw,
     _exact,
     _neighbor,
+    _ovs_own_source,
+    _ovs_reserved,
     _port_host,
     _port_ip,
     _port_mac,
@@ -293,13 +297,20 @@ def ingress_node(b, dp, o, cn, s, base, m, to_l2, ahead):
                 dst_mac = _port_mac(dp.port_rec, nb)
             else:
                 dst_mac = dp.router_mac
-        # the source OVS MAC table (untagged pod frame): the pod's MAC is its port, the router MAC the uplink
-        hit = lp if dst_mac == own_mac else (OVS_UPLINK if dst_mac == dp.router_mac else -1)
+        # the source OVS (untagged pod frame, NORMAL): reserved MACs drop; the pod's MAC, or the frame's
+        # own source, is learned on its port (drop); the router MAC is on the trunk (the uplink)
+        reserved = _ovs_reserved(dst_mac)
+        hit = -1
+        if not reserved:
+            if dst_mac == own_mac or _ovs_own_source(dst_mac, src_mac):
+                hit = lp
+            elif dst_mac == dp.router_mac:
+                hit = OVS_UPLINK
         ovs_in += 1
         if hit != -1:
             ovs_hit += 1
-        if hit == lp:
-            _drop(o, i, R_MAC, K_OVS, _port_node(dp.port_rec, lp))
+        if reserved or hit == lp:
+            _drop(o, i, R_RESERVED if reserved else R_LEARNED, K_OVS, _port_node(dp.port_rec, lp))
             continue
         spoof_in += 1
         if not (src_mac == own_mac and src_ip == own_ip):
@@ -525,8 +536,14 @@ def delivery_node(b, dp, o, cn, s, base, vec, n, legs, n_legs, ahead):
         dst_mac = s.dst_mac[k]
         if dst_mac == NEIGHBOR_MAC:
             dst_mac = mac
-        if dst_mac != mac:  # the pod VLAN's MAC table: the pod's own MAC is its port
-            _drop(o, i, R_MAC, K_OVS, node)
+        # the bridge, in on the trunk (NORMAL): a reserved MAC drops; the pod VLAN's MAC table holds the
+        # pod's MAC on its port. (A frame to its own source cannot arrive here: in this scope the source
+        # is the sending pod's MAC or the router's; and the segment hands a port only its own MAC.)
+        if _ovs_reserved(dst_mac):
+            _drop(o, i, R_RESERVED, K_OVS, node)
+            continue
+        if dst_mac != mac:
+            _drop(o, i, R_MAC, K_POD, port)
             continue
         ovs_hit += 1
         o.hops[i] += 1

@@ -28,7 +28,7 @@ INPUT_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("ingress_id", np.int32, "pod row, node index or uplink index"),
     ("src_mac", np.uint64, "source MAC as sent (48 bits); 0 = the sender's own"),
     ("dst_mac", np.uint64, "destination MAC as sent; 0 = resolved by the sender's stack"),
-    ("vlan", np.uint16, "802.1Q VID on the sender's frame; 0 = untagged"),
+    ("vlan", np.uint16, "802.1Q VID on the sender's frame; 0 = untagged or priority-tagged"),
     ("src_ip", np.uint32, "IPv4 source"),
     ("dst_ip", np.uint32, "IPv4 destination"),
     ("proto", np.uint8, "IP protocol (6 TCP, 17 UDP, 1 ICMP, ...)"),

@@ -27,9 +27,11 @@ class Reason(IntEnum):
     DFW_DENY = 4  # distributed firewall rule denied it
     MTU_EXCEEDED = 5  # inner packet + Geneve overhead above the underlay MTU
     UNKNOWN_VLAN = 6  # no logical port for (VIF, VLAN tag) / OVS port
-    UNKNOWN_MAC = 7  # destination MAC not on the segment / OVS VLAN
+    UNKNOWN_MAC = 7  # destination MAC not on the segment; or flooded to a pod whose stack discards it
     SPOOFGUARD = 8  # source IP or MAC not the logical port's own
     MALFORMED = 9  # a field no real packet can carry (TTL 0, bad length, bad ingress)
+    RESERVED_MAC = 10  # OVS drops a frame to a reserved (link-local control) MAC where it enters
+    LEARNED_ON_INPUT = 11  # OVS: the destination MAC was learned on the port the frame came in on
 
     @property
     def label(self) -> str:

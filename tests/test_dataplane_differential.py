@@ -15,16 +15,19 @@ import pytest
 from fastpath.dataplane import Dataplane
 from fastpath.model import default_scenario, from_spec, generate
 from fastpath.model.scenarios import SEED_SPEC
-from fastpath.packets import PacketBatch
+from fastpath.packets import INGRESS_NODE, PacketBatch
 from fastpath.reference.batch import DeviceIds, trace_records, walk_batch
 from fastpath.traffic.adversarial import adversarial_mix
+from fastpath.verdicts import Reason
 
 def _sparse_seed():
-    """The seed plus a /16 namespace of three pods: its ARP table is the hash, not an array."""
+    """The seed plus a /16 namespace of three pods: its ARP table is the hash, not an array. One
+    of them has a MAC Open vSwitch reserves (Extreme's EDP, unicast): its bridge drops its frames."""
     spec = copy.deepcopy(SEED_SPEC)
     spec["cluster"]["pod_cidr"] = "172.16.0.0/12"
     spec["namespaces"].append({"name": "sparse", "subnet": "172.20.0.0/16"})
     spec["pods"] += [{"name": f"s{i}", "namespace": "sparse", "node": f"worker-{i + 1}"} for i in range(3)]
+    spec["pods"][-1]["mac"] = "00:e0:2b:00:00:00"
     return from_spec(spec)
 
 
@@ -71,6 +74,12 @@ def test_fast_path_equals_reference_on_seeded_valid_and_garbage_packets(name):
     # every class of outcome was exercised
     reasons = set(np.unique(fast.reason).tolist())
     assert {2, 3, 5, 6, 7, 8, 9} <= reasons  # ttl, neighbor, mtu, vlan, mac, spoofguard, malformed
+    assert {Reason.RESERVED_MAC, Reason.LEARNED_ON_INPUT} <= reasons  # the OVS bridge's own drops
+    # a node's frame tagged as its pod and to that pod's MAC comes back down the trunk it went up
+    node_looped = (b.ingress_kind == INGRESS_NODE) & (fast.reason == Reason.LEARNED_ON_INPUT)
+    assert node_looped.any()
+    if name == "sparse":  # routed or switched to the pod with a reserved MAC: its bridge drops it
+        assert ((fast.reason == Reason.RESERVED_MAC) & (b.dst_mac == 0)).any()
     if name == "edges":
         assert 1 in reasons and fast.via_edge.any()  # no-route; hairpins through edges
     if name not in ("edges", "sparse"):

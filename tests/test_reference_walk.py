@@ -229,10 +229,13 @@ def test_malformed_packets_get_one_verdict_at_ingress(seed, field, value):
     assert (res.verdict, res.reason, res.device) == (Verdict.DROPPED, Reason.MALFORMED, pod.key)
 
 
-def test_frame_to_the_senders_own_mac_is_not_sent_back_by_ovs(seed):
+def test_frame_to_the_senders_own_mac_is_dropped_by_ovs_as_learned_on_its_input_port(seed):
     pod = seed.pod("kube-system/kube-dns")
     res = walk(seed, Ingress("pod", pod.index), Packet(pod.ip, ip_from_str("172.16.1.3"), dst_mac=pod.mac))
-    assert (res.reason, res.device_kind) == (Reason.UNKNOWN_MAC, DeviceKind.OVS)
+    assert (res.verdict, res.reason, res.device) == (Verdict.DROPPED, Reason.LEARNED_ON_INPUT, "ovs@worker-1")
+    assert res.hops[-1].result == "the frame's own source, just learned on the input port (pod port of " \
+                                  "kube-system/kube-dns): dropped"
+    assert res.reason.label == "learned-on-input"
 
 
 def test_frame_to_an_unknown_mac_is_dropped_by_the_segment(seed):
@@ -284,3 +287,106 @@ def test_impossible_vlan_ids_are_malformed(seed, vlan):
     pod = seed.pod("kube-system/kube-dns")
     res = walk(seed, Ingress("pod", pod.index), Packet(pod.ip, 1, vlan=vlan))
     assert res.reason is Reason.MALFORMED
+
+
+# ---- the node's OVS bridge (NORMAL; tests/test_ovs_real.py holds it against a real Open vSwitch) ----
+def _ovs_results(res, node="worker-1"):
+    return [h.result for h in res.hops if h.device == f"ovs@{node}"]
+
+
+def test_ovs_hop_texts_of_a_routed_and_a_switched_packet(seed):
+    res = trace(seed, "kube-system/kube-dns", "worker-2")
+    assert _ovs_results(res) == ["router MAC, learned on the trunk -> trunk, tag 1"]
+    res = trace(seed, "kube-system/kube-dns", "kube-system/heapster")
+    assert _ovs_results(res) == ["learned on the trunk, or unknown and flooded in the VLAN -> trunk, tag 1",
+                                 "learned on the pod port of kube-system/heapster -> untagged to it"]
+    [up, down] = [h for h in res.hops if h.kind is DeviceKind.OVS]
+    assert (up.headers["vlan"], down.headers["vlan"]) == (1, 2)
+    assert res.hops[-1].headers["vlan"] is None  # untagged into the pod
+
+
+@pytest.mark.parametrize("mac,text", [(0xFF_FF_FF_FF_FF_FF, "broadcast: flooded in the VLAN -> trunk, tag 1"),
+                                      (0x01_00_5E_00_00_FB, "multicast: flooded in the VLAN -> trunk, tag 1"),
+                                      (0x01_80_C2_00_00_10, "multicast: flooded in the VLAN -> trunk, tag 1")])
+def test_group_destinations_from_a_pod_flood_to_the_trunk_and_die_on_the_segment(seed, mac, text):
+    pod = seed.pod("kube-system/kube-dns")
+    res = walk(seed, Ingress("pod", pod.index), Packet(pod.ip, ip_from_str("172.16.1.3"), dst_mac=mac))
+    assert _ovs_results(res) == [text]
+    assert (res.reason, res.device) == (Reason.UNKNOWN_MAC, "ls-kube-system")  # flooding is not modeled there
+
+
+@pytest.mark.parametrize("mac", [0x01_80_C2_00_00_00, 0x01_80_C2_00_00_0E, 0x01_00_0C_CC_CC_CC, 0x00_E0_2B_00_00_04])
+def test_reserved_destination_is_dropped_by_the_bridge_it_enters(seed, mac):
+    pod = seed.pod("kube-system/kube-dns")
+    res = walk(seed, Ingress("pod", pod.index), Packet(pod.ip, ip_from_str("172.16.1.3"), dst_mac=mac))
+    assert (res.verdict, res.reason, res.device, res.device_kind) == (
+        Verdict.DROPPED, Reason.RESERVED_MAC, "ovs@worker-1", DeviceKind.OVS)
+    assert res.hops[-1].result == "reserved destination MAC (no forward-bpdu): dropped"
+    assert res.reason.label == "reserved-mac"
+
+
+def test_a_pod_with_a_reserved_mac_gets_nothing_through_its_bridge():
+    spec = copy.deepcopy(SEED_SPEC)
+    next(p for p in spec["pods"] if p["name"] == "heapster")["mac"] = "00:e0:2b:00:00:06"
+    c = from_spec(spec)
+    res = trace(c, "kube-system/kube-dns", "kube-system/heapster")  # ARP answers: the bridge it enters drops it
+    assert (res.reason, res.device, len(_ovs_results(res))) == (Reason.RESERVED_MAC, "ovs@worker-1", 1)
+    res = trace(c, "web/frontend-2", "kube-system/heapster")  # routed: the destination's bridge drops it
+    assert (res.reason, res.device) == (Reason.RESERVED_MAC, "ovs@worker-1")
+    assert [h.kind for h in res.hops[-2:]] == [DeviceKind.VIF, DeviceKind.OVS]
+    assert trace(c, "kube-system/heapster", "web/frontend-2").verdict is Verdict.DELIVERED
+
+
+def test_priority_tag_is_untagged_and_any_other_tag_dropped_at_the_access_port(seed):
+    pod = seed.pod("kube-system/kube-dns")
+    dst = seed.node("worker-2").ip
+    untagged = walk(seed, Ingress("pod", pod.index), Packet(pod.ip, dst))
+    assert walk(seed, Ingress("pod", pod.index), Packet(pod.ip, dst, vlan=0)).as_dict() == untagged.as_dict()
+    res = walk(seed, Ingress("pod", pod.index), Packet(pod.ip, dst, vlan=7))
+    assert (res.reason, res.device) == (Reason.UNKNOWN_VLAN, "ovs@worker-1")
+    assert (res.hops[-1].table, res.hops[-1].key, res.hops[-1].result) == (
+        "ovs_port", "access port vlan 1", "tagged frame (vid 7) on an access port: dropped")
+
+
+def test_a_frame_to_its_own_spoofed_source_is_dropped_by_the_bridge(seed):
+    pod = seed.pod("kube-system/kube-dns")
+    rm = seed.settings.router_mac
+    res = walk(seed, Ingress("pod", pod.index), Packet(pod.ip, 1, src_mac=rm, dst_mac=rm))
+    assert (res.reason, res.device) == (Reason.LEARNED_ON_INPUT, "ovs@worker-1")
+    # a group source is never learned: flooded up, then SpoofGuard meets the spoofer
+    res = walk(seed, Ingress("pod", pod.index), Packet(pod.ip, 1, src_mac=0x01_00_5E_00_00_01, dst_mac=0x01_00_5E_00_00_01))
+    assert (res.reason, res.device) == (Reason.SPOOFGUARD, "lp:kube-system/kube-dns")
+
+
+def test_a_nodes_frame_as_its_pod_to_that_pods_mac_dies_back_at_the_bridge(seed):
+    dns = seed.pod("kube-system/kube-dns")
+    res = walk(seed, Ingress("node", seed.node_index["worker-1"]),
+               Packet(dns.ip, 1, vlan=dns.vlan, src_mac=dns.mac, dst_mac=dns.mac))
+    assert (res.reason, res.device) == (Reason.LEARNED_ON_INPUT, "ovs@worker-1")
+    assert res.hops[-1].result == "the frame's own source, just learned on the input port (trunk): dropped"
+    assert res.hops[-1].headers["vlan"] == dns.vlan
+
+
+def test_unknown_unicast_from_the_trunk_floods_to_the_pod_whose_stack_discards_it(seed):
+    """No walk gets here (the segment hands a port only frames for its MAC): the bridge alone."""
+    from fastpath.reference.walk import _Verdict, _Walk
+
+    dns = seed.pod("kube-system/kube-dns")
+    w = _Walk(seed, Packet(1, dns.ip))
+    w.src_mac, w.dst_mac, w.vlan = seed.settings.router_mac, 0x02_00_DE_AD_BE_EF, dns.vlan
+    with pytest.raises(_Verdict) as v:
+        w.ovs_to_pod(dns, seed.node("worker-1"))
+    assert (v.value.verdict, v.value.reason, v.value.device, v.value.kind) == (
+        Verdict.DROPPED, Reason.UNKNOWN_MAC, "kube-system/kube-dns", DeviceKind.POD)
+    assert [h.result for h in w.res.hops] == [
+        "not learned: flooded in the VLAN -> the pod port of kube-system/kube-dns (its only other port), untagged",
+        "02:00:de:ad:be:ef is not its MAC (02:00:00:00:00:01): discarded"]
+
+
+def test_new_reasons_come_last_with_their_labels():
+    from fastpath.verdicts import REASON_BY_LABEL
+
+    assert list(Reason)[-2:] == [Reason.RESERVED_MAC, Reason.LEARNED_ON_INPUT]
+    assert (Reason.MALFORMED, Reason.RESERVED_MAC, Reason.LEARNED_ON_INPUT) == (9, 10, 11)
+    assert REASON_BY_LABEL["reserved-mac"] is Reason.RESERVED_MAC
+    assert REASON_BY_LABEL["learned-on-input"] is Reason.LEARNED_ON_INPUT

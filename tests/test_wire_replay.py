@@ -279,3 +279,22 @@ def test_cli_capture_says_when_no_packet_crossed_the_wire(tmp_path):
     assert len(read_all(tmp_path / "e.pcap").start) == 0  # a valid, empty pcap
     out = _cli("capture", "--at", "edge", "--packets", "500", "--profile", "north_south", "--out", str(tmp_path / "n.pcap"))
     assert out.returncode == 0 and "wrote 500 frames" in out.stdout and "crossed" not in out.stdout
+
+
+def test_a_pods_frame_is_on_its_trunk_exactly_when_its_bridge_passed_it_up():
+    """The uplink point's up frames of pod packets are those whose walk crossed the source OVS
+    to the VIF: none the bridge dropped (tagged, reserved MAC, own MAC, own source)."""
+    c = default_scenario()
+    dp = Dataplane(c)
+    b = adversarial_mix(c, 6000, seed=11)
+    run = dp.forward(b)
+    _, full = walk_batch(c, b)
+    cap = on_wire(c, dp.tables, b, run, "uplink")
+    up = np.ones(cap.packet.size, bool)
+    up[1:] = cap.packet[1:] != cap.packet[:-1]
+    got = set(cap.packet[up & (b.ingress_kind[cap.packet] == 0)].tolist())
+    want = {i for i, r in enumerate(full) if b.ingress_kind[i] == 0 and b.length[i] >= 20 and b.vlan[i] <= 4095
+            and any(h.table == "vif" for h in r.hops)}
+    assert got == want
+    dropped_by_ovs = {i for i, r in enumerate(full) if b.ingress_kind[i] == 0 and r.device.startswith("ovs@")}
+    assert len(dropped_by_ovs) > 100 and not dropped_by_ovs & got

@@ -29,7 +29,8 @@ routes a few packets ahead to fetch their lines, which halves the 1M-pod time.
 Direct checks instead of probes
 -------------------------------
 Where the model pins a table's answer, the kernel computes it instead of probing: a pod
-VLAN's OVS MAC table holds exactly the pod's MAC and the router MAC; every segment maps the
+VLAN's OVS MAC table holds exactly the pod's MAC and the router MAC (and the frame's own
+source, learned as it enters); OVS's reserved MACs are a few compares; every segment maps the
 router MAC to its router port; the neighbor found by ARP is the port its MAC names. The
 hash tables still answer everything else (unknown MACs, tagged frames from nodes, sparse
 segments), and the differential tests hold both paths to the reference.
@@ -92,10 +93,10 @@ MAX_VID = 4095
 
 # verdicts, reasons, device kinds as plain ints for the kernel
 V_DELIVERED, V_EXITED, V_DROPPED = int(Verdict.DELIVERED), int(Verdict.EXITED), int(Verdict.DROPPED)
-R_NONE, R_NO_ROUTE, R_TTL, R_NO_NEIGHBOR, R_DFW, R_MTU, R_VLAN, R_MAC, R_SPOOF, R_MALFORMED = (
+R_NONE, R_NO_ROUTE, R_TTL, R_NO_NEIGHBOR, R_DFW, R_MTU, R_VLAN, R_MAC, R_SPOOF, R_MALFORMED, R_RESERVED, R_LEARNED = (
     int(r) for r in (Reason.NONE, Reason.NO_ROUTE, Reason.TTL_EXPIRED, Reason.NO_NEIGHBOR, Reason.DFW_DENY,
                      Reason.MTU_EXCEEDED, Reason.UNKNOWN_VLAN, Reason.UNKNOWN_MAC, Reason.SPOOFGUARD,
-                     Reason.MALFORMED))
+                     Reason.MALFORMED, Reason.RESERVED_MAC, Reason.LEARNED_ON_INPUT))
 K_POD, K_NODE, K_OVS, K_VIF, K_SEGMENT, K_T1, K_T0, K_TUNNEL, K_EDGE, K_UPLINK, K_PORT = (
     int(k) for k in (DeviceKind.POD, DeviceKind.NODE, DeviceKind.OVS, DeviceKind.VIF, DeviceKind.SEGMENT,
                      DeviceKind.T1, DeviceKind.T0, DeviceKind.TUNNEL, DeviceKind.EDGE, DeviceKind.UPLINK,
@@ -276,6 +277,34 @@ def _port_node(rec, p):
 @kernel(inline="always")
 def _port_host(rec, p):
     return np.int64(rec[p, 2] >> _S32)
+
+
+_S24 = np.uint64(24)
+_LO24 = np.uint64(0xFF_FFFF)
+_GROUP = np.uint64(1 << 40)
+
+
+@kernel(inline="always")
+def _ovs_reserved(mac):
+    """``mac in addressing.OVS_RESERVED_MACS``, as compares (the common answer, no, after one):
+    Open vSwitch's NORMAL action drops frames to these where they enter."""
+    oui = mac >> _S24
+    low = mac & _LO24
+    if oui == np.uint64(0x01_80_C2):
+        return low <= np.uint64(0x0F)
+    if oui == np.uint64(0x01_00_0C):
+        return (low == np.uint64(0) or low == np.uint64(0xCC_CC_CC) or low == np.uint64(0xCC_CC_CD)
+                or low == np.uint64(0xCD_CD_CD) or (np.uint64(0xCC_CC_C0) <= low and low <= np.uint64(0xCC_CC_C7)))
+    if oui == np.uint64(0x00_E0_2B):
+        return low == np.uint64(0) or low == np.uint64(4) or low == np.uint64(6)
+    return False
+
+
+@kernel(inline="always")
+def _ovs_own_source(dst, src):
+    """OVS learns a frame's unicast source on its input port before it looks the destination up:
+    a frame to its own source finds it learned on the input port."""
+    return dst == src and (src & _GROUP) == np.uint64(0)
 
 
 @kernel(inline="always")
@@ -561,16 +590,25 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                             reason = R_VLAN
                             done = True
                         else:
-                            # the OVS MAC table of a pod's VLAN holds two entries: the pod's MAC (its
-                            # port) and the router MAC (the uplink); checked directly, no probe
-                            hit = lp if dst_mac == own_mac else (OVS_UPLINK if dst_mac == dp.router_mac else -1)
+                            # NORMAL (the reference's module docstring): a reserved destination drops;
+                            # one learned on the pod's port (its own MAC, or the frame's own source,
+                            # learned first) drops; anything else leaves by the trunk. The MAC table
+                            # of a pod's VLAN holds the pod's MAC and the router MAC: checked
+                            # directly, no probe
+                            reserved = _ovs_reserved(dst_mac)
+                            hit = np.int64(-1)
+                            if not reserved:
+                                if dst_mac == own_mac or _ovs_own_source(dst_mac, src_mac):
+                                    hit = lp
+                                elif dst_mac == dp.router_mac:
+                                    hit = OVS_UPLINK
                             _stage(cn.stages, w, S_OVS, hit != -1)
                             if slot >= 0:
                                 _rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
-                            if hit == lp:  # never sent back out of the port it came in on
+                            if reserved or hit == lp:
                                 dkind = K_OVS
                                 dev = node
-                                reason = R_MAC
+                                reason = R_RESERVED if reserved else R_LEARNED
                                 done = True
                             else:
                                 if slot >= 0:
@@ -784,14 +822,23 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                     egress = port
                     verdict = V_DELIVERED
                 else:
-                    # the pod VLAN's OVS MAC table: the pod's own MAC is its port
-                    hit = port if dst_mac == _port_mac(dp.port_rec, port) else np.int64(-1)
-                    _stage(cn.stages, w, S_OVS_EGRESS, hit == port)
+                    # the bridge, in on the trunk: reserved and own-source drops, then the pod VLAN's
+                    # MAC table (the pod's MAC is its port) or a flood to that port, the only other
+                    pod_mac = _port_mac(dp.port_rec, port)
+                    reserved = _ovs_reserved(dst_mac)
+                    looped = not reserved and _ovs_own_source(dst_mac, src_mac)
+                    _stage(cn.stages, w, S_OVS_EGRESS, not reserved and (looped or dst_mac == pod_mac))
                     if slot >= 0:
                         _rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
-                    if hit != port:
+                    if reserved or looped:
                         dkind = K_OVS
                         dev = node
+                        reason = R_RESERVED if reserved else R_LEARNED
+                    elif dst_mac != pod_mac:  # flooded to the pod, whose stack discards it
+                        if slot >= 0:
+                            _rec(tr, tl, slot, K_POD, port, T_NONE, ttl)
+                        dkind = K_POD
+                        dev = port
                         reason = R_MAC
                     else:
                         if slot >= 0:

@@ -20,6 +20,22 @@ POD_MAC_BASE = 0x02_00_00_00_00_00
 NODE_MAC_BASE = 0x00_50_56_00_00_00
 """VMware OUI: node VM NICs are allocated from here (node index + 1)."""
 
+BROADCAST_MAC = 0xFF_FF_FF_FF_FF_FF
+
+OVS_RESERVED_MACS = frozenset(
+    [0x01_80_C2_00_00_00 + k for k in range(16)]  # IEEE 802.1 link-local: STP, pause, LACP, 802.1X, LLDP, ...
+    + [0x00_E0_2B_00_00_00, 0x00_E0_2B_00_00_04, 0x00_E0_2B_00_00_06]  # Extreme EDP, EAPS (unicast!)
+    + [0x01_00_0C_00_00_00, 0x01_00_0C_CC_CC_CC, 0x01_00_0C_CC_CC_CD, 0x01_00_0C_CD_CD_CD]  # Cisco ISL, CDP..., PVST+
+    + [0x01_00_0C_CC_CC_C0 + k for k in range(8)])  # Cisco CFM
+"""Destination MACs Open vSwitch's NORMAL action drops where they enter the bridge (unless the
+bridge sets ``other_config:forward-bpdu``): its ``eth_addr_is_reserved``. tests/test_ovs_real.py
+holds every one against a real bridge."""
+
+
+def is_multicast_mac(mac: int) -> bool:
+    """The I/G bit: group (multicast or broadcast) addresses; a switch never learns them."""
+    return bool(int(mac) >> 40 & 1)
+
 
 def mac_to_str(mac: int) -> str:
     m = int(mac)

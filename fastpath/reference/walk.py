@@ -13,13 +13,38 @@ The path, for a packet a pod sends::
 
 A node sends untagged straight onto its VIF (its own logical port on the node segment); a frame
 it tags is demuxed like one from the OVS trunk, to the logical port of the pod with that tag
-(where SpoofGuard meets it). A pod's port is an OVS access port, which discards tagged frames.
-A VID above 4095 cannot exist on the wire (12 bits): ``malformed``. A packet from a T0 uplink enters the T0's service router on its edge node; the DFW then runs at
-the destination port. A router with a service router (SR) is crossed DR -> SR -> ... and the SR
-runs on its edge node, so reaching it from another host costs a tunnel (the router's transit
-VNI). Order inside a router, as in Linux: route lookup (own address -> delivered; no match ->
-``no-route``), then the TTL check (``<= 1`` -> ``ttl-expired``, answered from the address the
-packet arrived on), then the decrement.
+(where SpoofGuard meets it). A VID above 4095 cannot exist on the wire (12 bits):
+``malformed``. A packet from a T0 uplink enters the T0's service router on its edge node; the
+DFW then runs at the destination port. A router with a service router (SR) is crossed DR -> SR
+-> ... and the SR runs on its edge node, so reaching it from another host costs a tunnel (the
+router's transit VNI). Order inside a router, as in Linux: route lookup (own address ->
+delivered; no match -> ``no-route``), then the TTL check (``<= 1`` -> ``ttl-expired``,
+answered from the address the packet arrived on), then the decrement.
+
+The node's OVS bridge is Open vSwitch's NORMAL action (held against a real one in
+tests/test_ovs_real.py): each pod on an access port whose tag is the pod's VLAN, and one trunk
+to the node's VIF. A pod's VLAN therefore has exactly two ports, and its MAC table in steady
+state holds the pod's MAC on the pod's port and the router MAC on the trunk. A frame entering
+the bridge, from either side, in OVS's order:
+
+1. from a pod's port, a tagged frame is dropped (``unknown-vlan``) unless its VID is 0 — a
+   priority tag is untagged to an access port, and the model's ``vlan`` 0 is both;
+2. a reserved destination MAC (`addressing.OVS_RESERVED_MACS`: 01:80:c2:00:00:00-0f, Cisco's
+   01:00:0c:cc:cc:cc, ... and three unicast Extreme ones) is dropped (``reserved-mac``): the
+   model's bridge does not set ``forward-bpdu``;
+3. the source MAC is learned on the input port first, so a destination learned there — the
+   pod's own MAC from its port, or the frame's own unicast source from either side — is
+   dropped (``learned-on-input``: OVS's "learned port is input port");
+4. any other destination leaves by the VLAN's other port: learned there, or flooded (unknown
+   unicast, broadcast, multicast) to the only other port. From a pod that is always the
+   trunk; from the trunk the pod's port, and a frame not for the pod's MAC is then discarded
+   by the pod's stack (``unknown-mac`` at the pod).
+
+Not modeled: learning as state across packets (a spoofed source that moves a MAC to the
+wrong port in OVS's table until it is relearned: each packet meets the steady-state table,
+and SpoofGuard drops the spoofer's frame on the far side of the trunk anyway); the bridge's
+own internal port (down on a node, though OVS floods to it); PCP; IGMP/MLD snooping (off by
+default); MAC table ageing and overflow.
 
 Every call returns exactly one verdict.
 """
@@ -29,7 +54,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from ..model.addressing import ip_to_str, mac_to_str
+from ..model.addressing import BROADCAST_MAC, OVS_RESERVED_MACS, ip_to_str, is_multicast_mac, mac_to_str
 from ..model.cluster import Cluster, ovs_name, tunnel_name, vif_name
 from ..model.routing import Route, RouterInstance, lookup, rib
 from ..verdicts import DeviceKind, Reason, Verdict
@@ -54,7 +79,7 @@ class Packet:
     size: int = 100  # IPv4 total length of the inner packet, bytes
     src_mac: int | None = None
     dst_mac: int | None = None
-    vlan: int = 0  # 802.1Q VID the sender put on the frame; 0 = untagged
+    vlan: int = 0  # 802.1Q VID the sender put on the frame; 0 = untagged or priority-tagged (VID 0)
 
 
 @dataclass(frozen=True)
@@ -255,19 +280,7 @@ class _Walk:
 
         if kind == "pod":
             node = c.node(ep.node)
-            # OVS: the pod's port is an access port in VLAN = its tag; uplink is a trunk
-            ovs = ovs_name(node.name)
-            if p.vlan:
-                self.vlan = p.vlan
-                self.hop(ovs, DeviceKind.OVS, "ovs_port", f"access port vlan {ep.vlan}", f"tagged frame (vid {p.vlan}) discarded")
-                self.end(Verdict.DROPPED, Reason.UNKNOWN_VLAN, ovs, DeviceKind.OVS)
-            self.vlan = ep.vlan
-            key = f"vlan {ep.vlan}, {mac_to_str(self.dst_mac)}"
-            if self.dst_mac == ep.mac:
-                self.hop(ovs, DeviceKind.OVS, "ovs_mac", key, "ingress port (never sent back)")
-                self.end(Verdict.DROPPED, Reason.UNKNOWN_MAC, ovs, DeviceKind.OVS)
-            known = "uplink" if self.dst_mac == c.settings.router_mac else "miss: flood in VLAN = uplink"
-            self.hop(ovs, DeviceKind.OVS, "ovs_mac", key, f"{known} (trunk, tag {ep.vlan})")
+            self.ovs_from_pod(ep, node)
             vif = vif_name(node.name)
             self.hop(vif, DeviceKind.VIF, "vif", f"{node.name}, vlan {ep.vlan}", f"logical port {self.port_name(kind, ep)}")
             self.vlan = None  # the VIF strips the tag onto the logical port
@@ -346,6 +359,62 @@ class _Walk:
         self.hop(seg.name, DeviceKind.SEGMENT, "segment_l2", key, f"logical port {self.port_name(*hit)}")
         self.deliver(seg, *hit)
 
+    # ---- the node's OVS bridge: NORMAL, pod access ports, a trunk to the VIF (module docstring) --------------
+    def ovs_drops(self, ovs: str, key: str, learned_on: str):
+        """Steps 2 and 3 of the module docstring, for a frame entering on ``learned_on``."""
+        dst = self.dst_mac
+        if dst in OVS_RESERVED_MACS:
+            self.hop(ovs, DeviceKind.OVS, "ovs_mac", key, "reserved destination MAC (no forward-bpdu): dropped")
+            self.end(Verdict.DROPPED, Reason.RESERVED_MAC, ovs, DeviceKind.OVS)
+        if dst == self.src_mac and not is_multicast_mac(dst):
+            self.hop(ovs, DeviceKind.OVS, "ovs_mac", key,
+                     f"the frame's own source, just learned on the input port ({learned_on}): dropped")
+            self.end(Verdict.DROPPED, Reason.LEARNED_ON_INPUT, ovs, DeviceKind.OVS)
+
+    def ovs_from_pod(self, ep, node):
+        """A pod's frame into its node's bridge, on the pod's access port: out by the trunk, or dropped."""
+        p = self.p
+        ovs = ovs_name(node.name)
+        if p.vlan:
+            self.vlan = p.vlan
+            self.hop(ovs, DeviceKind.OVS, "ovs_port", f"access port vlan {ep.vlan}",
+                     f"tagged frame (vid {p.vlan}) on an access port: dropped")
+            self.end(Verdict.DROPPED, Reason.UNKNOWN_VLAN, ovs, DeviceKind.OVS)
+        self.vlan = ep.vlan
+        dst = self.dst_mac
+        key = f"vlan {ep.vlan}, {mac_to_str(dst)}"
+        self.ovs_drops(ovs, key, f"pod port of {ep.key}")
+        if dst == ep.mac:
+            self.hop(ovs, DeviceKind.OVS, "ovs_mac", key, "the pod's own MAC, learned on the input port: dropped")
+            self.end(Verdict.DROPPED, Reason.LEARNED_ON_INPUT, ovs, DeviceKind.OVS)
+        if dst == self.c.settings.router_mac:
+            how = "router MAC, learned on the trunk"
+        elif dst == BROADCAST_MAC:
+            how = "broadcast: flooded in the VLAN"
+        elif is_multicast_mac(dst):
+            how = "multicast: flooded in the VLAN"
+        else:
+            how = "learned on the trunk, or unknown and flooded in the VLAN"
+        self.hop(ovs, DeviceKind.OVS, "ovs_mac", key, f"{how} -> trunk, tag {ep.vlan}")
+
+    def ovs_to_pod(self, ep, node):
+        """A frame from the VIF, tagged with the pod's VLAN, into the bridge on the trunk: to the
+        pod's port untagged (returns), or dropped by the bridge or by the pod's stack."""
+        ovs = ovs_name(node.name)
+        dst = self.dst_mac
+        key = f"vlan {ep.vlan}, {mac_to_str(dst)}"
+        self.ovs_drops(ovs, key, "trunk")
+        if dst == ep.mac:
+            self.hop(ovs, DeviceKind.OVS, "ovs_mac", key, f"learned on the pod port of {ep.key} -> untagged to it")
+            self.vlan = None
+            return
+        # the segment hands a port only frames for its MAC: reached only by a frame built by hand
+        self.hop(ovs, DeviceKind.OVS, "ovs_mac", key,
+                 f"not learned: flooded in the VLAN -> the pod port of {ep.key} (its only other port), untagged")
+        self.vlan = None
+        self.hop(ep.key, DeviceKind.POD, "", "", f"{mac_to_str(dst)} is not its MAC ({mac_to_str(ep.mac)}): discarded")
+        self.end(Verdict.DROPPED, Reason.UNKNOWN_MAC, ep.key, DeviceKind.POD)
+
     def tunnel(self, dst_host: str, vni: int):
         """Geneve from the current host to ``dst_host``; the MTU check is the encapsulating host's."""
         c = self.c
@@ -423,13 +492,7 @@ class _Walk:
         node = c.node(ep.node)
         self.vlan = ep.vlan
         self.hop(vif_name(node.name), DeviceKind.VIF, "port", lp, f"tag {ep.vlan} onto the trunk")
-        ovs = ovs_name(node.name)
-        key = f"vlan {ep.vlan}, {mac_to_str(self.dst_mac)}"
-        if self.dst_mac != ep.mac:
-            self.hop(ovs, DeviceKind.OVS, "ovs_mac", key, "miss (no other port in this VLAN)")
-            self.end(Verdict.DROPPED, Reason.UNKNOWN_MAC, ovs, DeviceKind.OVS)
-        self.hop(ovs, DeviceKind.OVS, "ovs_mac", key, f"pod port of {ep.key}, untag")
-        self.vlan = None
+        self.ovs_to_pod(ep, node)
         self.hop(ep.key, DeviceKind.POD, "", "", "delivered to eth0")
         self.responds(self.p.dst_ip, ep.key)
         self.end(Verdict.DELIVERED, Reason.NONE, ep.key, DeviceKind.POD)

@@ -2,14 +2,16 @@
 
 Each packet draws a class, then fields from the cluster itself (endpoint, router, link and
 transit addresses, unused addresses inside subnets, outside addresses; sizes at the MTU
-edge; TTLs near expiry; spoofed sources; explicit, wrong or own MACs; VLAN tags a node
-really uses or not) or, for the garbage class, any value each field's dtype can hold.
+edge; TTLs near expiry; spoofed sources; explicit, wrong or own MACs, reserved, broadcast and
+multicast ones, a frame to its own source; VLAN tags a node really uses or not) or, for the
+garbage class, any value each field's dtype can hold.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..model.addressing import BROADCAST_MAC, OVS_RESERVED_MACS
 from ..model.cluster import TRANSIT_DR_IP, TRANSIT_SR_IP, Cluster
 from ..packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK, INPUT_FIELDS, PacketBatch, make_batch
 
@@ -71,15 +73,22 @@ def adversarial_mix(cluster: Cluster, n: int, *, seed: int = 0, garbage: float =
     half = rng.random(n) < 0.5
     src_ip = np.where(spoof & half, ep_ip[rng.integers(0, len(ep_ip), n)], src_ip)
     src_mac = np.where(spoof & ~half, rng.integers(1, 1 << 47, n) << 1, src_mac)
-    # explicit destination MACs: a pod's, a node's, the router's, the sender's own, random
+    # explicit destination MACs: a pod's, a node's, the router's, the sender's own, random; what
+    # OVS drops or floods: a reserved one, broadcast, other multicast; the frame's own (spoofed) source
     ex = cls == 5
-    mac_pick = rng.integers(0, 5, n)
+    mac_pick = rng.integers(0, 9, n)
     own = np.where(kind == INGRESS_POD, pod_mac[np.minimum(iid, max(P - 1, 0))] if P else 0,
                    node_mac[np.minimum(iid, N - 1)])
-    choice = np.select([mac_pick == 0, mac_pick == 1, mac_pick == 2, mac_pick == 3],
+    reserved = np.array(sorted(OVS_RESERVED_MACS), np.int64)
+    multicast = np.where(half, 0x01_80_C2_00_00_10, 0x01_00_5E_00_00_00) + rng.integers(0, 1 << 8, n)
+    choice = np.select([mac_pick == 0, mac_pick == 1, mac_pick == 2, mac_pick == 3, mac_pick == 5, mac_pick == 6,
+                        mac_pick == 7],
                        [pod_mac[rng.integers(0, max(P, 1), n)] if P else 1, node_mac[rng.integers(0, N, n)],
-                        np.full(n, c.settings.router_mac), own], rng.integers(1, 1 << 48, n))
+                        np.full(n, c.settings.router_mac), own, reserved[rng.integers(0, reserved.size, n)],
+                        np.full(n, BROADCAST_MAC), multicast], rng.integers(1, 1 << 48, n))
     dst_mac = np.where(ex, choice, dst_mac)
+    looped = ex & (mac_pick == 8)
+    src_mac = np.where(looped, dst_mac, src_mac)
     # VLAN-tagged frames from nodes: a tag some pod uses (anywhere), or any 12-bit value
     tg = cls == 6
     vlan = np.where(tg, np.where(half, pod_vlan[rng.integers(0, max(P, 1), n)] if P else 1,
@@ -93,6 +102,8 @@ def adversarial_mix(cluster: Cluster, n: int, *, seed: int = 0, garbage: float =
         iid = np.where(same, c.pods.node[on_node], iid)
         vlan = np.where(same, pod_vlan[on_node], vlan)
         dst_mac = np.where(same & half, c.settings.router_mac, dst_mac)
+        # or to the pod's own MAC: back down the trunk to the port it came from
+        dst_mac = np.where(same & ~half & (rng.random(n) < 0.3), pod_mac[on_node], dst_mac)
 
     cols = dict(ingress_kind=kind, ingress_id=iid, src_mac=src_mac, dst_mac=dst_mac, vlan=vlan, src_ip=src_ip,
                 dst_ip=dst_ip, proto=proto, sport=sport, dport=dport, ttl=ttl, length=length)

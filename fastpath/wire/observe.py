@@ -10,9 +10,10 @@ routers applied as the data plane applies them (see `fastpath.dataplane.pipeline
               the gateway (router) MAC. A packet that never left the pod has no frame: the
               pod's own sanity drop, an ARP miss, a packet to its own IP.
 ``uplink``    the node VMs' trunks into the hypervisor. Up: the pod's frame tagged with the
-              pod's VLAN (what OVS sends the VIF; a frame OVS drops — tagged by the pod, or
-              addressed to the pod itself — never gets there), or a node's own frame as sent.
-              Down: every packet delivered to a pod or node, as the VIF hands it over: the
+              pod's VLAN (what OVS sends the VIF; a frame OVS drops — tagged by the pod, to a
+              reserved MAC, to the pod itself or to its own source — never gets there), or a
+              node's own frame as sent. Down: every packet delivered to a pod or node, as the
+              VIF hands it over (not the few the destination's bridge drops): the
               destination pod's VLAN, the router MAC as source when the packet was routed
               (its TTL went down on the way), else the sender's; the TTL it arrived with.
 ``underlay``  every Geneve tunnel leg (`pipeline.LEG_COLS`): outer TEP to TEP, the leg's
@@ -39,6 +40,7 @@ import numpy as np
 from ..compile.bundle import Tables
 from ..dataplane import pipeline
 from ..dataplane.api import RunResult
+from ..model.addressing import OVS_RESERVED_MACS
 from ..model.cluster import Cluster
 from ..packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK, PacketBatch
 from ..verdicts import DeviceKind, Verdict
@@ -120,6 +122,16 @@ def _port_by_ip(t: Tables, ips: np.ndarray) -> np.ndarray:
     return np.where(sorted_ip[k] == ips, order[k], -1).astype(np.int64)
 
 
+_RESERVED = np.array(sorted(OVS_RESERVED_MACS), np.uint64)
+
+
+def _ovs_drops(s: _Senders, own_mac: np.ndarray) -> np.ndarray:
+    """The untagged pod frames the pod's bridge drops (`fastpath.reference.walk`, OVS): to a
+    reserved MAC, to the pod's own MAC or to the frame's own unicast source."""
+    unicast_src = (s.src_mac >> np.uint64(40)) & np.uint64(1) == 0
+    return np.isin(s.dst_mac, _RESERVED) | (s.dst_mac == own_mac) | ((s.dst_mac == s.src_mac) & unicast_src)
+
+
 def _encodable(b: PacketBatch) -> np.ndarray:
     """Packets a frame can carry at all: an IPv4 total length of at least its header, a 12-bit VID."""
     return (b.length >= 20) & (b.vlan <= 4095)
@@ -149,7 +161,7 @@ def on_wire(c: Cluster, t: Tables, b: PacketBatch, run: RunResult, at: str, *, f
     elif at == "uplink":
         pod_vlan = t.port_vlan[np.maximum(s.port, 0)]
         own_mac = t.port_mac[np.maximum(s.port, 0)]
-        up_pod = s.left & (b.ingress_kind == INGRESS_POD) & (b.vlan == 0) & (s.dst_mac != own_mac) & ok
+        up_pod = s.left & (b.ingress_kind == INGRESS_POD) & (b.vlan == 0) & ~_ovs_drops(s, own_mac) & ok
         up_node = s.left & (b.ingress_kind == INGRESS_NODE) & ok
         plain(up_pod | up_node, 0, vlan=np.where(up_pod, pod_vlan, b.vlan), src_mac=s.src_mac, dst_mac=s.dst_mac)
         down = (r.verdict == Verdict.DELIVERED) & (r.egress_port >= 0) & ok
