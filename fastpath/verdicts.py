@@ -59,6 +59,13 @@ class DeviceKind(IntEnum):
 REASON_BY_LABEL = {r.label: r for r in Reason if r is not Reason.NONE}
 
 
+def count_line(verdicts: dict[str, int], reasons: dict[str, int]) -> str:
+    """``delivered 97,653, exited 0, dropped 2,347 (dfw-deny 2,347)``: verdict counts by label,
+    the drops by reason (those that happened)."""
+    drops = ", ".join(f"{k} {v:,}" for k, v in reasons.items() if v)
+    return ", ".join(f"{k} {v:,}" for k, v in verdicts.items()) + (f" ({drops})" if drops else "")
+
+
 TRACE_TABLES = ("", "sanity", "local", "arp", "route", "ovs_port", "ovs_mac", "vif", "spoofguard", "dfw",
                 "segment_l2", "neighbor", "mtu", "tep", "port", "uplink")
 """The tables a hop may consult, as the reference names them; a fast-path trace record

@@ -294,6 +294,17 @@ def _div(a, b) -> float | None:
     return float(a) / float(b) if b else None
 
 
+class Bottleneck(dict):
+    """The device that saturates first: a dict (device, kind, direction, load, capacity, unit,
+    utilisation, saturates_at_pps) that prints as the report's line says it."""
+
+    def __str__(self) -> str:
+        at = (f"{self['load']:.3g} of {self['capacity']:g} {self['unit']} = {_pct(self['utilisation'])}, "
+              if self["utilisation"] is not None else "")
+        return (f"{_device_label(self['device'], self['kind'], self['direction'])} ({self['kind']}): {at}"
+                f"saturates at {_rate(self['saturates_at_pps'], 'pps')} offered")
+
+
 @dataclass
 class LoadReport:
     """The load of one run (see the module docstring). DataFrames: `verdicts`, `reasons`,
@@ -315,7 +326,7 @@ class LoadReport:
     utilisation: Any
     encap: dict
     hairpin: dict
-    bottleneck: dict | None
+    bottleneck: Bottleneck | None
 
     @classmethod
     def build(cls, cluster: Cluster, counters: Counters, totals: RunTotals | None = None, *, tables=None,
@@ -458,9 +469,9 @@ class LoadReport:
         bottleneck = None
         if len(utilisation) and math.isfinite(utilisation["saturates_at_pps"].iloc[0]):
             b = utilisation.iloc[0]
-            bottleneck = {"device": b["device"], "kind": b["kind"], "direction": b["direction"],
-                          "load": _num(b["load"]), "capacity": float(b["capacity"]), "unit": b["unit"],
-                          "utilisation": _num(b["utilisation"]), "saturates_at_pps": float(b["saturates_at_pps"])}
+            bottleneck = Bottleneck(device=b["device"], kind=b["kind"], direction=b["direction"], load=_num(b["load"]),
+                                    capacity=float(b["capacity"]), unit=b["unit"], utilisation=_num(b["utilisation"]),
+                                    saturates_at_pps=float(b["saturates_at_pps"]))
 
         return cls(c.settings.name, P, offered_pps, cap, verdicts, reasons, hosts, tep_pairs, routers, segments,
                    uplinks, edges, utilisation, encap, hairpin, bottleneck)
@@ -561,14 +572,7 @@ class LoadReport:
         section("utilisation", ut, [("dev", "device", "s"), ("kind", "kind", "s"), ("ld", "load", "s"), ("cap", "capacity", "s"),
                      ("utilisation", "util", "%"), ("sat", "saturates at", "s")])
         lines.append("")
-        b = self.bottleneck
-        if b is None:
-            lines.append("bottleneck: none (no device carried load)")
-        else:
-            at = (f"{b['load']:.3g} of {b['capacity']:g} {b['unit']} = {_pct(b['utilisation'])}, "
-                  if b["utilisation"] is not None else "")
-            lines.append(f"bottleneck: {_device_label(b['device'], b['kind'], b['direction'])} ({b['kind']}): {at}"
-                         f"saturates at {_rate(b['saturates_at_pps'], 'pps')} offered")
+        lines.append(f"bottleneck: {self.bottleneck or 'none (no device carried load)'}")
         return "\n".join(lines)
 
     def __str__(self) -> str:

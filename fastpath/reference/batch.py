@@ -83,7 +83,7 @@ def encode(res: Result, ids: DeviceIds, o: Results, i: int) -> None:
         o.egress_port[i] = -1
     o.ttl_out[i] = res.ttl_out
     o.hops[i] = len(res.traceroute)
-    o.last_ip[i] = res.traceroute[-1] if res.traceroute else 0
+    o.last_ip[i] = int(res.traceroute[-1]) if res.traceroute else 0
     o.n_tunnels[i] = len(res.tunnels)
     last = res.tunnels[-1] if res.tunnels else None
     o.tun_src_host[i] = ids.c.host_index[last.src_host] if last else -1

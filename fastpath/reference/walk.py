@@ -124,6 +124,14 @@ class Tunnel:
     outer_bytes: int  # outer frame on the underlay wire, outer Ethernet included
 
 
+class Traceroute(list):
+    """The addresses that answered, destination last: `ipaddress.IPv4Address` items (``int()``
+    gives the number), printed as a person reads them: ``[172.16.1.1, 100.64.0.2]``."""
+
+    def __str__(self) -> str:
+        return "[" + ", ".join(map(str, self)) + "]"
+
+
 @dataclass
 class Result:
     verdict: Verdict
@@ -132,7 +140,7 @@ class Result:
     device_kind: DeviceKind
     ttl_out: int
     hops: list[Hop] = field(default_factory=list)
-    traceroute: list[int] = field(default_factory=list)  # responding IPs; destination last
+    traceroute: Traceroute = field(default_factory=Traceroute)  # responding IPs; destination last
     traceroute_devices: list[str] = field(default_factory=list)  # the device behind each of them
     tunnels: list[Tunnel] = field(default_factory=list)
     egress: str = ""  # device the packet left the model through (delivered/exited)
@@ -147,7 +155,7 @@ class Result:
             "verdict": self.verdict.label, "reason": self.reason.label, "device": self.device,
             "device_kind": self.device_kind.label, "ttl_out": self.ttl_out, "egress": self.egress,
             "via_edge": self.via_edge, "underlay_bytes": self.underlay_bytes,
-            "traceroute": [ip_to_str(ip) for ip in self.traceroute],
+            "traceroute": [str(ip) for ip in self.traceroute],
             "traceroute_devices": list(self.traceroute_devices),
             "tunnels": [{"src_host": t.src_host, "dst_host": t.dst_host, "vni": t.vni, "outer_bytes": t.outer_bytes}
                         for t in self.tunnels],
@@ -184,7 +192,7 @@ class _Walk:
         self.res.hops.append(Hop(device, kind, table, key, result, self.ttl, raw))
 
     def responds(self, ip: int, device: str):
-        self.res.traceroute.append(ip)
+        self.res.traceroute.append(ipaddress.IPv4Address(ip))
         self.res.traceroute_devices.append(device)
 
     def end(self, verdict, reason, device, kind):

@@ -19,7 +19,7 @@ import numpy as np
 from ..dataplane.api import Dataplane
 from ..model.cluster import Cluster
 from ..traffic import uniform_pod_to_pod
-from ..verdicts import Reason, Verdict
+from ..verdicts import Reason, Verdict, count_line
 from .codec import encode
 from .observe import POINTS, on_wire
 from .pcap import PcapWriter
@@ -37,6 +37,11 @@ class CaptureReport:
     verdicts: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
     path: str = ""
+
+    def __str__(self) -> str:
+        to = f" to {self.path}" if self.path else ""
+        return (f"{self.frames:,} frames ({self.bytes:,} bytes) seen at {self.at} from {self.packets:,} packets{to}; "
+                f"verdicts: {count_line(self.verdicts, self.reasons)}")
 
     def as_dict(self) -> dict:
         return {"at": self.at, "packets": self.packets, "frames": self.frames, "bytes": self.bytes,

@@ -34,7 +34,7 @@ from ..dataplane.api import Dataplane
 from ..model.cluster import Cluster
 from ..packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK, PacketBatch
 from ..tables import exact
-from ..verdicts import Reason, Verdict
+from ..verdicts import Reason, Verdict, count_line
 from .codec import MALFORMED, Decoded, decode
 from .observe import peer_mac
 from .pcap import FILE_HEADER, PcapError, PcapReader
@@ -59,6 +59,13 @@ class ReplayReport:
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def __str__(self) -> str:
+        bad = "; ".join(f"{cause} {n:,} (first: frame {', '.join(map(str, self.examples.get(cause, [])))})"
+                        for cause, n in self.malformed.items()) or "none"
+        text = (f"{self.frames:,} frames replayed ({self.geneve:,} Geneve, as their inner frames); "
+                f"verdicts: {count_line(self.verdicts, self.reasons)}; malformed: {bad}")
+        return text + (f"; stopped: {self.error}" if self.error else "")
 
     def as_dict(self) -> dict:
         return {"frames": self.frames, "geneve": self.geneve, "malformed": self.malformed,
