@@ -22,7 +22,7 @@ from fastpath.wire.capture import capture
 from fastpath.wire.codec import decode, encode
 from fastpath.wire.observe import on_wire, walk_frames
 from fastpath.wire.pcap import read_all
-from fastpath.wire.replay import Senders, replay
+from fastpath.wire.replay import NO_SENDER, Senders, replay
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,7 @@ def test_replayed_frames_get_the_runs_own_results(edges, at, profile):
     sent[1:] = cap.packet[1:] != cap.packet[:-1]
     if at == "edge":
         sent &= b.ingress_kind[cap.packet] == 9
-        assert (cause[~sent] == 8).all()  # the exits are the model's own output (router MAC): no sender
+        assert (cause[~sent] == NO_SENDER).all()  # the exits are the model's own output (router MAC): no sender
         assert np.count_nonzero(~sent) > 1000
     assert (cause[sent] == 0).all() and np.count_nonzero(sent) > 1000
     again = dp.forward(type(batch)(*(x[sent] for x in batch))).results

@@ -38,6 +38,8 @@ cdef enum:
     M_IP_CHECKSUM = 5
     M_FRAGMENT = 6
     M_GENEVE = 7
+    M_L4_CHECKSUM = 8
+    M_OUTER_CHECKSUM = 9
 
 
 cdef inline void put16(uint8_t* p, uint32_t v) noexcept nogil:
@@ -89,6 +91,46 @@ cdef inline uint32_t sum16(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     s = (s & <uint64_t>0xFFFFFFFFU) + (s >> 32)
     s = (s & 0xFFFF) + (s >> 16)
     return <uint32_t>((s & 0xFFFF) + (s >> 16))
+
+
+cdef inline uint32_t csum(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    """The RFC 1071 sum of n bytes as big-endian 16-bit words, folded to 16 bits (odd n: a
+    zero byte after the last). For long runs (a whole L4 segment): 8 bytes a load, summed in
+    the host's byte order as two 32-bit halves and swapped once at the end — a one's-complement
+    sum is the same in either byte order, swapped (RFC 1071, section 2(B))."""
+    cdef uint64_t s = 0, t = 0, w, x
+    cdef uint32_t w4
+    cdef uint16_t one = 1, r, w2
+    cdef bint little = (<uint8_t*>&one)[0]
+    cdef Py_ssize_t i = 0
+    while i + 16 <= n:  # two sums, two loads a step: the adds need not wait on each other
+        memcpy(&w, p + i, 8)
+        memcpy(&x, p + i + 8, 8)
+        s += (w & <uint64_t>0xFFFFFFFFU) + (w >> 32)
+        t += (x & <uint64_t>0xFFFFFFFFU) + (x >> 32)
+        i += 16
+    s += t
+    if i + 8 <= n:
+        memcpy(&w, p + i, 8)
+        s += (w & <uint64_t>0xFFFFFFFFU) + (w >> 32)
+        i += 8
+    if i + 4 <= n:  # the tail: fixed-size loads (a 16-bit word's value is all that counts)
+        memcpy(&w4, p + i, 4)
+        s += w4
+        i += 4
+    if i + 2 <= n:
+        memcpy(&w2, p + i, 2)
+        s += w2
+        i += 2
+    if i < n:  # an odd last byte: the high half of a big-endian word padded with zero
+        s += p[i] if little else (<uint32_t>p[i] << 8)
+    s = (s & <uint64_t>0xFFFFFFFFU) + (s >> 32)
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    r = <uint16_t>((s & 0xFFFF) + (s >> 16))
+    if little:  # the sum came out byte-swapped
+        r = <uint16_t>((r << 8) | (r >> 8))
+    return r
 
 
 cdef inline uint32_t fold(uint32_t s) noexcept nogil:
@@ -337,16 +379,52 @@ cdef int parse_eth(const uint8_t* f, Py_ssize_t cap, Py_ssize_t orig, Py_ssize_t
     return OK
 
 
+cdef inline int check_l4(const uint8_t* f, Py_ssize_t cap, Py_ssize_t at, uint32_t tot, Py_ssize_t l4, uint32_t proto,
+                  uint32_t sip, uint32_t dip) noexcept nogil:
+    """The L4 checksum of the IPv4 packet at f + at (total length tot, L4 header at f + l4):
+    1 it holds, or the packet carries none to check (UDP checksum 0, a protocol without one,
+    an L4 header cut before its checksum field); 0 it is wrong; -1 the capture cut the packet
+    short (``cap`` bytes of the frame are there), so it cannot be checked. Over the real L4
+    length: the IPv4 payload, or for UDP its own length field when that fits inside it."""
+    cdef Py_ssize_t n = <Py_ssize_t>tot - (l4 - at)
+    cdef uint32_t s, ulen
+    if proto == 17:
+        if n < UDP or get16(f + l4 + 6) == 0:
+            return 1
+        ulen = get16(f + l4 + 4)
+        if UDP <= ulen <= n:
+            n = ulen
+    elif proto == 6:
+        if n < 18:
+            return 1
+    elif proto == 1:
+        if n < 4:
+            return 1
+    else:
+        return 1
+    if cap < l4 + n:
+        return -1
+    s = csum(f + l4, n)
+    if proto != 1:
+        s += pseudo(sip, dip, proto, <uint32_t>n)
+    return fold(s) == 0xFFFF
+
+
 def decode_frames(const uint8_t[::1] buf, const int64_t[::1] start, const uint32_t[::1] caplen,
                   const uint32_t[::1] orig_len, uint8_t[::1] status, uint16_t[::1] vlan, uint64_t[::1] src_mac,
                   uint64_t[::1] dst_mac, uint32_t[::1] src_ip, uint32_t[::1] dst_ip, uint8_t[::1] proto,
                   uint16_t[::1] sport, uint16_t[::1] dport, uint8_t[::1] ttl, uint16_t[::1] length,
-                  uint8_t[::1] encap, uint32_t[::1] vni, uint32_t[::1] outer_src_ip, uint32_t[::1] outer_dst_ip):
+                  uint8_t[::1] encap, uint32_t[::1] vni, uint32_t[::1] outer_src_ip, uint32_t[::1] outer_dst_ip,
+                  uint8_t[::1] unverified, bint verify):
     """Decode every frame; a Geneve frame (UDP to 6081, version 0, Ethernet inside) decodes to
-    its inner frame, with the VNI and the TEPs. Fields of a malformed frame are unspecified."""
+    its inner frame, with the VNI and the TEPs. Fields of a malformed frame are unspecified.
+    ``verify``: check the L4 checksums too (`check_l4`; a Geneve frame's outer UDP one first),
+    a wrong one makes the frame malformed; ``unverified[i]`` is 1 where the capture cut a
+    frame before the end of a checksum's coverage."""
     cdef Py_ssize_t n = start.shape[0], i, at, l4, cap, orig, g
     cdef const uint8_t* f
     cdef uint32_t v, p, t, tot, sa, da, optlen, st
+    cdef int ck
     cdef uint64_t sm, dm
     with nogil:
         for i in range(n):
@@ -354,6 +432,7 @@ def decode_frames(const uint8_t[::1] buf, const int64_t[::1] start, const uint32
             cap = caplen[i]
             orig = orig_len[i]
             encap[i] = 0
+            unverified[i] = 0
             vni[i] = 0
             outer_src_ip[i] = 0
             outer_dst_ip[i] = 0
@@ -367,9 +446,13 @@ def decode_frames(const uint8_t[::1] buf, const int64_t[::1] start, const uint32
             if (st == OK and p == 17 and cap >= g + GENEVE and get16(f + l4 + 2) == GENEVE_PORT
                     and f[g] >> 6 == 0 and get16(f + g + 2) == ETHERTYPE_TEB):
                 optlen = (f[g] & 0x3F) * 4
+                ck = check_l4(f, cap, at, tot, l4, 17, sa, da) if verify else 1
                 if g + GENEVE + optlen > at + tot:
                     st = M_GENEVE
+                elif ck == 0:
+                    st = M_OUTER_CHECKSUM
                 else:
+                    unverified[i] = ck < 0
                     encap[i] = 1
                     vni[i] = get32(f + g + 4) >> 8
                     outer_src_ip[i] = sa
@@ -394,6 +477,12 @@ def decode_frames(const uint8_t[::1] buf, const int64_t[::1] start, const uint32
                     else:
                         sport[i] = get16(f + l4 + 4)
                         dport[i] = get16(f + l4 + 6)
+                if verify and st == OK:
+                    ck = check_l4(f, cap, at, tot, l4, p, sa, da)
+                    if ck == 0:
+                        st = M_L4_CHECKSUM
+                    elif ck < 0:
+                        unverified[i] = 1
             status[i] = st
             vlan[i] = v
             src_mac[i] = sm
