@@ -379,3 +379,50 @@ def test_short_packets_cut_their_l4_header(tshark_cmd, tmp_path):
             assert g["udp.checksum.status"][0] == GOOD, f"outer UDP checksum, inner proto {p} length {n}"
         if n >= full[p]:
             assert g[k][-1:] == (GOOD,), f"proto {p} length {n} encap {e}: {k} {g[k]}"
+
+
+def test_replay_and_tshark_agree_on_which_frames_are_damaged(tshark_cmd, tmp_path):
+    """Frames of every protocol, plain and in Geneve, UDP checksums of 0 (none) among them; one
+    bit flipped in the L4 bytes of half of them. The frames the decoder calls malformed for a
+    checksum (``l4-checksum`` / ``outer-udp-checksum``) are exactly those tshark, checking
+    UDP / TCP / ICMP checksums, calls bad; with verification off, none is malformed."""
+    from fastpath.wire.codec import MALFORMED, decode, split
+
+    rng = np.random.default_rng(17)
+    n = 600
+    proto = rng.choice(np.array([17, 6, 1], np.uint8), n)
+    encap = (rng.random(n) < 0.5).astype(np.uint8)
+    f = make_frames(proto=proto, length=rng.integers(np.where(proto == 6, 40, 28), 400), encap=encap, opt_bytes=8 * encap,
+                    src_ip=rng.integers(1, 1 << 32, n, dtype=np.uint32), dst_ip=rng.integers(1, 1 << 32, n, dtype=np.uint32),
+                    sport=rng.integers(0, 65536, n), dport=rng.integers(0, 65536, n), ttl=64, src_mac=0x020000000001,
+                    dst_mac=0x020000000002, outer_src_ip=0xC0A80001, outer_dst_ip=0xC0A80002,
+                    outer_sport=rng.integers(49152, 65536, n), vni=0x10000, opt_data=rng.integers(0, 1 << 32, n))
+    buf, off = encode(f)
+    udp = off[:-1] + 34  # the outermost UDP / TCP / ICMP header of every frame (no VLAN tags here)
+    inner_l4 = np.where(encap != 0, udp + 8 + 8 + 8 + 14 + 20, udp)
+    nosum = rng.random(n) < 0.1  # checksum 0: none (the outer UDP one of a Geneve frame, a plain UDP frame's own)
+    nosum &= (encap != 0) | (proto == 17)
+    for i in np.flatnonzero(nosum):
+        buf[udp[i] + 6: udp[i] + 8] = 0
+    damaged = rng.random(n) < 0.5
+    for i in np.flatnonzero(damaged):
+        buf[rng.integers(inner_l4[i], off[i + 1])] ^= np.uint8(1 << int(rng.integers(0, 8)))
+    path = tmp_path / "damaged.pcap"
+    with PcapWriter(path) as w:
+        w.write(buf, off, START_NS + np.arange(n, dtype=np.int64) * GAP_NS)
+    # tshark's bad checksums, and a UDP length field beyond the IP payload (a damaged length: tshark
+    # calls that malformed and checks no checksum; we check over the IP payload, and it fails)
+    bad_filter = ("udp.checksum.status == 0 || tcp.checksum.status == 0 || icmp.checksum.status == 0 "
+                  "|| udp.length.bad")
+    r = subprocess.run(tshark_cmd + ["-r", str(path), "-Y", bad_filter, "-T", "fields", "-e", "frame.number"],
+                       check=False, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    bad_numbers = {int(x) for x in r.stdout.split()}
+    tshark_bad = [k + 1 in bad_numbers for k in range(n)]
+    d = decode(buf, *split(buf, off))
+    ours = [MALFORMED[s] for s in d.status]
+    assert set(ours) <= {"", "l4-checksum", "outer-udp-checksum"}
+    assert [s != "" for s in ours] == tshark_bad
+    assert sum(tshark_bad) > n // 3  # most damage is caught (a flip into a checksum 0 field can hide)
+    assert ours.count("outer-udp-checksum") > 50 and ours.count("l4-checksum") > 50
+    assert (decode(buf, *split(buf, off), verify_checksums=False).status == 0).all()
