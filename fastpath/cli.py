@@ -162,6 +162,8 @@ def main() -> None:
               "in order, to this pcap (none, when it never left the sender).")
 def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_mac, as_json, pcap):
     """Walk one packet from SRC (pod ns/name, node, uplink) to DST (IP, pod or node)."""
+    if pcap:
+        _check_pcap_path(pcap)
     c = _cluster(cluster_file)
     try:
         mac = mac_from_str(src_mac) if src_mac else None
@@ -182,6 +184,21 @@ def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_ma
     console = Console()
     render_traceroute(console, src, dst, res, ttl)
     render_walk(console, res)
+
+
+def _check_pcap_path(path: str) -> None:
+    """Refuse, before the walk, a --pcap that cannot be a new file: a directory, a missing or
+    unwritable parent directory (other failures — /proc, a full disk — name --pcap when the
+    file is written)."""
+    import os
+
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UserError(f"--pcap {path}: Is a directory")
+    if not os.path.isdir(parent):
+        raise UserError(f"--pcap {path}: No such file or directory ({parent} does not exist)")
+    if not os.access(path if os.path.exists(path) else parent, os.W_OK):
+        raise UserError(f"--pcap {path}: Permission denied")
 
 
 def walk_pcap_line(path: str, wires: list[str], res: Result) -> str:
@@ -472,14 +489,9 @@ def capture(point, out, cluster_file, gen, packets, profile, seed, nanosecond, s
 def replay(pcap, cluster_file, gen, threads, offered_mpps, as_json, quiet, ignore_checksums):
     """Push every frame of a pcap through the model; print verdicts and the load report."""
     import os
-
-    from . import progress as bars
-    from .analysis.report import ReportAccumulator
-    from .dataplane import Dataplane
-    from .wire.pcap import PcapError, PcapReader
-    from .wire.replay import replay as run_replay
-
     import stat
+
+    from .wire.pcap import PcapError, PcapReader
 
     try:  # the file first: a directory, a device, a pcapng or a cut header, refused before any work
         mode = os.stat(pcap).st_mode
@@ -493,6 +505,11 @@ def replay(pcap, cluster_file, gen, threads, offered_mpps, as_json, quiet, ignor
         raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"{pcap}: {exc.strerror or exc}") from None
+    from . import progress as bars
+    from .analysis.report import ReportAccumulator
+    from .dataplane import Dataplane
+    from .wire.replay import replay as run_replay
+
     c = _cluster(cluster_file, gen)
     dp = Dataplane(c)
     acc = ReportAccumulator(c, dp.tables)
