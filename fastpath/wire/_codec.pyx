@@ -379,32 +379,29 @@ cdef int parse_eth(const uint8_t* f, Py_ssize_t cap, Py_ssize_t orig, Py_ssize_t
     return OK
 
 
-cdef inline int check_l4(const uint8_t* f, Py_ssize_t cap, Py_ssize_t at, uint32_t tot, Py_ssize_t l4, uint32_t proto,
-                  uint32_t sip, uint32_t dip) noexcept nogil:
-    """The L4 checksum of the IPv4 packet at f + at (total length tot, L4 header at f + l4):
-    1 it holds, or the packet carries none to check (UDP checksum 0, a protocol without one,
-    an L4 header cut before its checksum field); 0 it is wrong; -1 the capture cut the packet
-    short (``cap`` bytes of the frame are there), so it cannot be checked. Over the real L4
-    length: the IPv4 payload, or for UDP its own length field when that fits inside it."""
+cdef inline Py_ssize_t l4_span(const uint8_t* f, Py_ssize_t at, uint32_t tot, Py_ssize_t l4,
+                               uint32_t proto) noexcept nogil:
+    """The bytes from f + l4 that the L4 checksum of the IPv4 packet at f + at (total length
+    tot) covers, 0 when it carries none to check: UDP with checksum 0, a protocol without one,
+    an L4 header cut before its checksum field. The real L4 length: the IPv4 payload, or for
+    UDP its own length field when that fits inside it. The caller checks they were captured."""
     cdef Py_ssize_t n = <Py_ssize_t>tot - (l4 - at)
-    cdef uint32_t s, ulen
+    cdef uint32_t ulen
     if proto == 17:
         if n < UDP or get16(f + l4 + 6) == 0:
-            return 1
+            return 0
         ulen = get16(f + l4 + 4)
-        if UDP <= ulen <= n:
-            n = ulen
-    elif proto == 6:
-        if n < 18:
-            return 1
-    elif proto == 1:
-        if n < 4:
-            return 1
-    else:
-        return 1
-    if cap < l4 + n:
-        return -1
-    s = csum(f + l4, n)
+        return ulen if UDP <= ulen <= n else n
+    if proto == 6:
+        return n if n >= 18 else 0
+    if proto == 1:
+        return n if n >= 4 else 0
+    return 0
+
+
+cdef inline bint l4_ok(uint32_t s, uint32_t proto, uint32_t sip, uint32_t dip, Py_ssize_t n) noexcept nogil:
+    """Whether ``s``, the sum (`csum`) of the n bytes a checksum covers, checks out: with the
+    pseudo-header for TCP and UDP."""
     if proto != 1:
         s += pseudo(sip, dip, proto, <uint32_t>n)
     return fold(s) == 0xFFFF
@@ -418,13 +415,13 @@ def decode_frames(const uint8_t[::1] buf, const int64_t[::1] start, const uint32
                   uint8_t[::1] unverified, bint verify):
     """Decode every frame; a Geneve frame (UDP to 6081, version 0, Ethernet inside) decodes to
     its inner frame, with the VNI and the TEPs. Fields of a malformed frame are unspecified.
-    ``verify``: check the L4 checksums too (`check_l4`; a Geneve frame's outer UDP one first),
-    a wrong one makes the frame malformed; ``unverified[i]`` is 1 where the capture cut a
-    frame before the end of a checksum's coverage."""
-    cdef Py_ssize_t n = start.shape[0], i, at, l4, cap, orig, g
+    ``verify``: check the L4 checksums too (`l4_span`; a Geneve frame's outer UDP one first,
+    whatever the inner frame holds), a wrong one makes the frame malformed; ``unverified[i]``
+    is 1 where the capture cut a frame before the end of a checksum's coverage."""
+    cdef Py_ssize_t n = start.shape[0], i, at, l4, cap, orig, g, on, ln
     cdef const uint8_t* f
-    cdef uint32_t v, p, t, tot, sa, da, optlen, st
-    cdef int ck
+    cdef const uint8_t* ou
+    cdef uint32_t v, p, t, tot, sa, da, optlen, st, osa, oda, si, si2
     cdef uint64_t sm, dm
     with nogil:
         for i in range(n):
@@ -439,6 +436,9 @@ def decode_frames(const uint8_t[::1] buf, const int64_t[::1] start, const uint32
             v = p = t = tot = sa = da = 0
             sm = dm = 0
             at = l4 = 0
+            on = 0  # a Geneve frame's outer UDP checksum to check: its span from ou
+            ou = f
+            osa = oda = 0
             st = parse_eth(f, cap, orig, &at, &v, &sm, &dm, &sa, &da, &p, &t, &tot, &l4)
             g = l4 + UDP
             # Geneve: UDP to 6081 carrying version 0 and an Ethernet frame; other UDP to 6081 is
@@ -446,13 +446,17 @@ def decode_frames(const uint8_t[::1] buf, const int64_t[::1] start, const uint32
             if (st == OK and p == 17 and cap >= g + GENEVE and get16(f + l4 + 2) == GENEVE_PORT
                     and f[g] >> 6 == 0 and get16(f + g + 2) == ETHERTYPE_TEB):
                 optlen = (f[g] & 0x3F) * 4
-                ck = check_l4(f, cap, at, tot, l4, 17, sa, da) if verify else 1
                 if g + GENEVE + optlen > at + tot:
                     st = M_GENEVE
-                elif ck == 0:
-                    st = M_OUTER_CHECKSUM
                 else:
-                    unverified[i] = ck < 0
+                    if verify:
+                        on = l4_span(f, at, tot, l4, 17)
+                        if on and cap < l4 + on:  # cut by the snaplen: cannot be checked
+                            unverified[i] = 1
+                            on = 0
+                        ou = f + l4
+                        osa = sa
+                        oda = da
                     encap[i] = 1
                     vni[i] = get32(f + g + 4) >> 8
                     outer_src_ip[i] = sa
@@ -477,12 +481,22 @@ def decode_frames(const uint8_t[::1] buf, const int64_t[::1] start, const uint32
                     else:
                         sport[i] = get16(f + l4 + 4)
                         dport[i] = get16(f + l4 + 6)
-                if verify and st == OK:
-                    ck = check_l4(f, cap, at, tot, l4, p, sa, da)
-                    if ck == 0:
-                        st = M_L4_CHECKSUM
-                    elif ck < 0:
-                        unverified[i] = 1
+            if verify:
+                ln = l4_span(f, at, tot, l4, p) if st == OK else 0
+                if ln and cap < l4 + ln:
+                    unverified[i] = 1
+                    ln = 0
+                si = csum(f + l4, ln) if ln else 0
+                if on:  # the outer UDP checksum first; it covers the inner L4 bytes just summed
+                    # when they end where it does (both start at even offsets: the sums add up)
+                    if ln and f + l4 + ln == ou + on:
+                        si2 = csum(ou, (f + l4) - ou) + si
+                    else:
+                        si2 = csum(ou, on)
+                    if not l4_ok(si2, 17, osa, oda, on):
+                        st = M_OUTER_CHECKSUM
+                if ln and st == OK and not l4_ok(si, p, sa, da, ln):
+                    st = M_L4_CHECKSUM
             status[i] = st
             vlan[i] = v
             src_mac[i] = sm

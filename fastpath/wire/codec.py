@@ -52,9 +52,11 @@ are all there (lengths are checked against the wire length, not the captured one
 cut falls inside a checksum's coverage that checksum cannot be checked, and the frame is
 flagged ``unverified`` instead (decoded, not malformed: nothing says it is wrong).
 
-The verification sums the L4 bytes 8 at a time in the host's byte order (`_codec.csum`);
-measured on the seed's frames it adds ~5 ns to a 114-byte pod frame's decode and ~15 ns to a
-164-byte Geneve frame's (two checksums).
+The verification sums the L4 bytes 16 at a time in the host's byte order (`_codec.csum`); a
+Geneve frame's inner L4 bytes are summed once for both checksums when they end where the outer
+UDP coverage does (the encoder's frames). Measured on a million of the seed's frames (2 busy
+cores): decode ~21 -> ~27 ns a 114-byte pod frame, ~34 -> ~47 ns a 164-byte Geneve frame;
+replay (read + decode + senders + forward) ~172 -> ~178 ns a pod frame.
 """
 
 from __future__ import annotations
