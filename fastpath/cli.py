@@ -470,8 +470,10 @@ def capture(point, out, cluster_file, gen, packets, profile, seed, nanosecond, s
                f"to {out}")
     click.echo("verdicts: " + ", ".join(f"{k} {v:,}" for k, v in rep.verdicts.items()))
     if rep.frames == 0:
+        stays = "a packet to its sender's own address never leaves the pod (all a one-pod cluster sends)"
         hint = {"edge": "--profile north_south sends out of the T0 uplinks",
-                "underlay": "traffic between pods on different hosts crosses it (a cluster of one host has none)"}
+                "underlay": "traffic between pods on different hosts crosses it (a cluster of one host has none)",
+                "pod": stays, "uplink": stays}
         click.echo(f"no packet of this run crossed the {point} wire" + (f": {hint[point]}" if point in hint else ""))
 
 

@@ -516,6 +516,11 @@ def test_capture_and_demo_on_a_one_host_cluster(tshark, tmp_path):
                         "--packets", "500", "--out", str(out)], check=False, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "wrote 0 frames" in r.stdout and "a cluster of one host has none" in r.stdout, r
     assert _tshark_frames(tshark, out) == []
+    (tmp_path / "one-pod.yaml").write_text(ONE_NODE)  # its one pod can only send to itself
+    r = subprocess.run([sys.executable, "-m", "fastpath", "capture", "--at", "pod", "--cluster", str(tmp_path / "one-pod.yaml"),
+                        "--packets", "50", "--out", str(out)], check=False, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "wrote 0 frames" in r.stdout and "never leaves the pod" in r.stdout, r
+    assert _tshark_frames(tshark, out) == []
     for name, text, frames in (("one-host", ONE_HOST, 3), ("one-node", ONE_NODE, 3), ("no-pods", NO_PODS, None)):
         spec = tmp_path / f"{name}.yaml"
         spec.write_text(text)
