@@ -346,8 +346,8 @@ def demo(cluster_file, packets, out):
         walk_pcap = Path(out) / "seed-walk.pcap"
         wires = _write_walk(c, src, dst, str(walk_pcap), ttl=64, proto=17, sport=33434, dport=33434, size=100,
                             src_ip=None, src_mac=None)
-        console.print(walk_pcap_line(str(walk_pcap), wires, res) + (f" (try: tshark -r {walk_pcap} -V)" if wires else ""),
-                      highlight=False)
+        tip = f" (try: tshark -r {walk_pcap} -V)" if wires else ""
+        console.print(walk_pcap_line(str(walk_pcap), wires, res) + tip, highlight=False)
     if len(c.pods):
         from .analysis.report import ReportAccumulator
         from .dataplane import Dataplane

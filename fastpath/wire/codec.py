@@ -212,7 +212,8 @@ def decode(buf: np.ndarray, start: np.ndarray, caplen: np.ndarray, orig_len: np.
                          f"{buf.shape[0]}-byte buffer or exceed the wire length")
     out = Decoded(*(np.empty(n, d) for d in _DECODED_DTYPES))
     if n:
-        _codec.decode_frames(buf if buf.shape[0] else np.zeros(1, np.uint8), start, caplen, orig_len, *out, verify_checksums)
+        _codec.decode_frames(buf if buf.shape[0] else np.zeros(1, np.uint8), start, caplen, orig_len, *out,
+                             verify_checksums)
     return out
 
 
