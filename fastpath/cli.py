@@ -158,10 +158,12 @@ def main() -> None:
 @click.option("--src-ip", help="Send from this IP instead of the source's own (SpoofGuard).")
 @click.option("--src-mac", help="Send from this MAC instead of the source's own (SpoofGuard).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--pcap", type=click.Path(dir_okay=False), help="Also write the packet's frame on every wire it crossed, "
-              "in order, to this pcap.")
+@click.option("--pcap", type=click.Path(), help="Also write the packet's frame on every wire it crossed, "
+              "in order, to this pcap (none, when it never left the sender).")
 def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_mac, as_json, pcap):
     """Walk one packet from SRC (pod ns/name, node, uplink) to DST (IP, pod or node)."""
+    if pcap:
+        _check_pcap_path(pcap)
     c = _cluster(cluster_file)
     try:
         mac = mac_from_str(src_mac) if src_mac else None
@@ -174,8 +176,7 @@ def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_ma
     except OSError as exc:
         raise UserError(f"--pcap {pcap}: {exc.strerror or exc}") from None
     if wires is not None:
-        click.echo(f"wrote {len(wires)} frames to {pcap}: {' -> '.join(wires) or 'none (it never left the sender)'}",
-                   err=as_json)
+        click.echo(walk_pcap_line(pcap, wires, res), err=as_json)
     if as_json:
         out = {"src": src, "dst": dst, "ttl_in": ttl, **res.as_dict()}
         click.echo(json.dumps(out, indent=1))
@@ -185,8 +186,35 @@ def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_ma
     render_walk(console, res)
 
 
+def _check_pcap_path(path: str) -> None:
+    """Refuse, before the walk, a --pcap that cannot be a new file: a directory, a missing or
+    unwritable parent directory (other failures — /proc, a full disk — name --pcap when the
+    file is written)."""
+    import os
+
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UserError(f"--pcap {path}: Is a directory")
+    if not os.path.isdir(parent):
+        raise UserError(f"--pcap {path}: No such file or directory ({parent} does not exist)")
+    if not os.access(path if os.path.exists(path) else parent, os.W_OK):
+        raise UserError(f"--pcap {path}: Permission denied")
+
+
+def walk_pcap_line(path: str, wires: list[str], res: Result) -> str:
+    """What `_write_walk` wrote, and where the packet's walk ended: a walk that crossed no
+    tunnel, or never left its sender, is an answer too (a pcap of fewer frames, or of none)."""
+    why = f", {res.reason.label}," if res.reason.label else ""
+    end = f"{res.verdict.label}{why} at {res.device}"
+    if not wires:
+        return f"wrote no frames to {path} (an empty pcap): the packet never left the sender ({end})"
+    return (f"wrote {len(wires)} frame{'s' * (len(wires) > 1)} to {path}: {' -> '.join(wires)} "
+            f"({'no tunnel crossed; ' if 'underlay' not in wires else ''}{end})")
+
+
 def _write_walk(c: Cluster, src: str, dst: str, path: str, **packet) -> list[str]:
-    """Write one packet's frames on every wire of its walk to a pcap; the wires, in order."""
+    """Write one packet's frames on every wire of its walk to a pcap (those it produced: none
+    when it never left the sender); the wires, in order."""
     import numpy as np
 
     from .dataplane import Dataplane
@@ -303,20 +331,23 @@ def demo(cluster_file, packets, out):
     c = _cluster(cluster_file)
     console = Console()
     render_cluster(console, c)
-    src = SEED_SOURCE if SEED_SOURCE in c.pod_index else f"{c.pods[0].namespace}/{c.pods[0].name}"
-    src_node = c.pods[c.pod_index[src]].node
-    dst = SEED_DESTINATION if SEED_DESTINATION in c.node_index and SEED_DESTINATION != src_node else \
-        next(n.name for n in c.nodes if n.name != src_node)
     console.print()
-    res = trace_packet(c, src, dst)
-    render_traceroute(console, src, dst, res, 64)
-    render_walk(console, res)
     Path(out).mkdir(parents=True, exist_ok=True)
-    walk_pcap = Path(out) / "seed-walk.pcap"
-    wires = _write_walk(c, src, dst, str(walk_pcap), ttl=64, proto=17, sport=33434, dport=33434, size=100,
-                        src_ip=None, src_mac=None)
-    console.print(f"its frames on every wire ({' -> '.join(wires)}): {walk_pcap} (try: tshark -r {walk_pcap} -V)",
-                  highlight=False)
+    if len(c.pods) == 0:
+        console.print("no pods: no packet to walk, no seed-walk pcap")
+    else:  # the seed's walk: kube-dns (else the first pod) to worker-2 (else another node, else its own)
+        src = SEED_SOURCE if SEED_SOURCE in c.pod_index else f"{c.pods[0].namespace}/{c.pods[0].name}"
+        src_node = c.pods[c.pod_index[src]].node
+        dst = SEED_DESTINATION if SEED_DESTINATION in c.node_index and SEED_DESTINATION != src_node else \
+            next((n.name for n in c.nodes if n.name != src_node), src_node)
+        res = trace_packet(c, src, dst)
+        render_traceroute(console, src, dst, res, 64)
+        render_walk(console, res)
+        walk_pcap = Path(out) / "seed-walk.pcap"
+        wires = _write_walk(c, src, dst, str(walk_pcap), ttl=64, proto=17, sport=33434, dport=33434, size=100,
+                            src_ip=None, src_mac=None)
+        tip = f" (try: tshark -r {walk_pcap} -V)" if wires else ""
+        console.print(walk_pcap_line(str(walk_pcap), wires, res) + tip, highlight=False)
     if len(c.pods):
         from .analysis.report import ReportAccumulator
         from .dataplane import Dataplane
@@ -439,13 +470,15 @@ def capture(point, out, cluster_file, gen, packets, profile, seed, nanosecond, s
                f"to {out}")
     click.echo("verdicts: " + ", ".join(f"{k} {v:,}" for k, v in rep.verdicts.items()))
     if rep.frames == 0:
+        stays = "a packet to its sender's own address never leaves the pod (all a one-pod cluster sends)"
         hint = {"edge": "--profile north_south sends out of the T0 uplinks",
-                "underlay": "traffic between pods on different hosts crosses it (a cluster of one host has none)"}
+                "underlay": "traffic between pods on different hosts crosses it (a cluster of one host has none)",
+                "pod": stays, "uplink": stays}
         click.echo(f"no packet of this run crossed the {point} wire" + (f": {hint[point]}" if point in hint else ""))
 
 
 @main.command()
-@click.argument("pcap", type=click.Path(dir_okay=False))
+@click.argument("pcap", type=click.Path())
 @click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
 @click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True)
@@ -453,10 +486,27 @@ def capture(point, out, cluster_file, gen, packets, profile, seed, nanosecond, s
               help="Offered load the load report scales the capture to (M packets/s).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
-def replay(pcap, cluster_file, gen, threads, offered_mpps, as_json, quiet):
+@click.option("--ignore-checksums", is_flag=True, help="Forward frames whose TCP/UDP/ICMP (or Geneve outer UDP) "
+              "checksum is wrong instead of counting them malformed: for captures taken with checksum offload.")
+def replay(pcap, cluster_file, gen, threads, offered_mpps, as_json, quiet, ignore_checksums):
     """Push every frame of a pcap through the model; print verdicts and the load report."""
     import os
+    import stat
 
+    from .wire.pcap import PcapError, PcapReader
+
+    try:  # the file first: a directory, a device, a pcapng or a cut header, refused before any work
+        mode = os.stat(pcap).st_mode
+        if stat.S_ISDIR(mode):
+            raise UserError(f"{pcap}: is a directory, not a pcap file")
+        if not stat.S_ISFIFO(mode):  # a pipe (`<(zcat f.pcap.gz)`) is read once, by the replay
+            with PcapReader(pcap, chunk_bytes=1):
+                pass
+        size = os.path.getsize(pcap)
+    except PcapError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"{pcap}: {exc.strerror or exc}") from None
     from . import progress as bars
     from .analysis.report import ReportAccumulator
     from .dataplane import Dataplane
@@ -465,12 +515,9 @@ def replay(pcap, cluster_file, gen, threads, offered_mpps, as_json, quiet):
     c = _cluster(cluster_file, gen)
     dp = Dataplane(c)
     acc = ReportAccumulator(c, dp.tables)
-    try:
-        size = os.path.getsize(pcap)
-    except OSError as exc:
-        raise UserError(f"{pcap}: {exc.strerror or exc}") from None
     with bars.packets(size, "replay", quiet=quiet, unit=("bytes", "MB")) as advance:
-        rep = run_replay(c, pcap, dataplane=dp, threads=threads, accumulator=acc, progress=advance)
+        rep = run_replay(c, pcap, dataplane=dp, threads=threads, accumulator=acc, progress=advance,
+                         verify_checksums=not ignore_checksums)
     load = acc.report(offered_pps=offered_mpps * 1e6) if rep.frames else None
     if as_json:
         out = rep.as_dict()
@@ -487,6 +534,11 @@ def replay(pcap, cluster_file, gen, threads, offered_mpps, as_json, quiet):
             console.print(f"    {name:<18} {n:>12,}")
         for cause, n in rep.malformed.items():
             console.print(f"  malformed frames, {cause}: {n:,} (first: frame {', '.join(map(str, rep.examples[cause]))})")
+        if not rep.verify_checksums:
+            console.print("  L4 checksums not verified (--ignore-checksums)")
+        elif rep.unverified:
+            console.print(f"  {rep.unverified:,} frames cut short by the capture's snaplen: their L4 checksums could "
+                          "not be verified (forwarded as their headers read)")
         if load is not None:
             console.print()
             console.print(load.to_text(), highlight=False)

@@ -202,3 +202,168 @@ def test_a_reused_dirty_buffer_encodes_the_same_bytes(encap):
     small = np.full(10, 0xAB, np.uint8)
     fresh, _ = encode(f, out=small)  # too small: a fresh buffer, the same bytes
     assert fresh.base is not small and np.array_equal(fresh, want)
+
+
+# ---- L4 checksums: a damaged frame is malformed, never forwarded as its damage reads ----------------
+
+def l4_checksum_ok(ip) -> bool:
+    """scapy's word on an IPv4 layer's L4 checksum (True: right, or none to check): over the
+    real L4 length (UDP: its own length field when inside the payload), pseudo-header for TCP
+    and UDP, UDP checksum 0 = none; a TCP header cut before its checksum field has none."""
+    from scapy.layers.inet import in4_chksum
+    from scapy.utils import checksum
+
+    raw = bytes(ip)[ip.ihl * 4: ip.len]
+    if ip.proto == 17:
+        if len(raw) < 8 or raw[6:8] == b"\0\0":
+            return True
+        ulen = int.from_bytes(raw[4:6], "big")
+        return in4_chksum(17, ip, raw[:ulen] if 8 <= ulen <= len(raw) else raw) == 0
+    if ip.proto == 6:
+        return len(raw) < 18 or in4_chksum(6, ip, raw) == 0
+    if ip.proto == 1:
+        return len(raw) < 4 or checksum(raw) == 0
+    return True
+
+
+def decode_all(frames: list[bytes], verify: bool = True):
+    buf = np.frombuffer(b"".join(frames), np.uint8)
+    off = np.cumsum([0] + [len(x) for x in frames])
+    return decode(buf, *split(buf, off), verify_checksums=verify)
+
+
+def flipped(frame: bytes, start: int, end: int) -> list[tuple[int, bytes]]:
+    """The frame with each bit of bytes [start, end) flipped in turn: (byte, frame)."""
+    out = []
+    for pos in range(start, end):
+        for bit in range(8):
+            b = bytearray(frame)
+            b[pos] ^= 1 << bit
+            out.append((pos, bytes(b)))
+    return out
+
+
+PLAIN = {  # (frame, where its L4 segment starts)
+    "udp": (Ether() / IP(src="10.1.0.2", dst="10.2.0.3") / UDP(sport=53, dport=33434) / Raw(bytes(range(21))), 34),
+    "tcp": (Ether() / Dot1Q(vlan=7) / IP(src="10.1.0.2", dst="10.2.0.3") / TCP(sport=80, dport=443, flags="PA")
+            / Raw(b"GET / HTTP/1.1\r\n\r\n"), 38),
+    "icmp": (Ether() / IP(src="10.1.0.2", dst="10.2.0.3", options=b"\x01\x01\x01\x00") / ICMP(id=9, seq=10)
+             / Raw(bytes(range(7))), 38),
+}
+
+
+@pytest.mark.parametrize("kind", PLAIN)
+def test_one_flipped_bit_anywhere_in_l4_is_a_bad_checksum(kind):
+    pkt, l4 = PLAIN[kind]
+    frame = bytes(pkt)
+    assert decode_all([frame]).status[0] == 0 and l4_checksum_ok(Ether(frame)[IP])
+    bad = flipped(frame, l4, len(frame))
+    d = decode_all([f for _, f in bad])
+    want = ["" if l4_checksum_ok(Ether(f)[IP]) else "l4-checksum" for _, f in bad]
+    assert want.count("l4-checksum") >= len(bad) - 1  # all but (UDP) the flip that leaves checksum 0: "none"
+    assert [MALFORMED[s] for s in d.status] == want
+    # told to ignore checksums, the damaged frame decodes to the damage: the ports read otherwise
+    loose = decode_all([f for _, f in bad], verify=False)
+    assert (loose.status == 0).all()
+    ports = (l4 + 4, l4 + 8) if kind == "icmp" else (l4, l4 + 4)  # ICMP: identifier and sequence
+    port_flips = [i for i, (pos, _) in enumerate(bad) if ports[0] <= pos < ports[1]]
+    ok = decode_all([frame])
+    assert all((loose.sport[i], loose.dport[i]) != (ok.sport[0], ok.dport[0]) for i in port_flips)
+
+
+def test_a_udp_checksum_of_zero_is_none_and_not_checked():
+    frame = bytearray(bytes(Ether() / IP(src="10.1.0.2", dst="10.2.0.3") / UDP(sport=1, dport=2) / Raw(bytes(30))))
+    frame[40:42] = b"\0\0"
+    frame[50] ^= 0x10  # damage the payload: nothing says so
+    d = decode_all([bytes(frame)])
+    assert d.status[0] == 0 and d.unverified[0] == 0
+    tcp = bytearray(bytes(Ether() / IP(src="10.1.0.2", dst="10.2.0.3") / TCP(sport=1, dport=2) / Raw(bytes(30))))
+    tcp[50:52] = b"\0\0"  # a TCP checksum of 0 is a checksum like any other
+    assert MALFORMED[decode_all([bytes(tcp)]).status[0]] == "l4-checksum"
+
+
+def geneve_frame(outer_checksum: bool = True) -> tuple[bytes, int, int]:
+    """A Geneve frame from the encoder (8 bytes of options), where its outer UDP and its
+    inner L4 segment start; the outer UDP checksum zeroed unless ``outer_checksum``."""
+    f = make_frames(src_mac=0x0200000000AA, dst_mac=0x0200000000BB, src_ip=0x0A010002, dst_ip=0x0A020003, proto=17,
+                    sport=33434, dport=53, ttl=63, length=61, encap=1, outer_src_mac=1, outer_dst_mac=2,
+                    outer_src_ip=0xC0A8000B, outer_dst_ip=0xC0A8000C, outer_sport=50000, vni=5001, opt_bytes=8,
+                    opt_data=7)
+    buf, _ = encode(f)
+    frame = bytearray(buf.tobytes())
+    if not outer_checksum:
+        frame[40:42] = b"\0\0"
+    return bytes(frame), 34, 34 + 8 + 8 + 8 + 14 + 20
+
+
+def test_geneve_outer_and_inner_checksums():
+    frame, udp, inner_l4 = geneve_frame()
+    d = decode_all([frame])
+    assert d.status[0] == 0 and d.encap[0] == 1 and d.unverified[0] == 0
+    assert l4_checksum_ok(Ether(frame)[IP]) and l4_checksum_ok(Ether(frame)[IP][UDP].payload.payload[IP])
+    # anything after the outer UDP header is under its checksum, checked first: the Geneve
+    # header and options (but its version / protocol / option-length, which stop it being
+    # Geneve or overrun it), the inner frame's headers and its L4 bytes
+    options = flipped(frame, udp + 8 + 4, inner_l4)  # VNI, reserved, the option, inner Ethernet and IPv4
+    inner = flipped(frame, inner_l4, len(frame))
+    d = decode_all([f for _, f in options + inner])
+    assert {MALFORMED[s] for s in d.status} == {"outer-udp-checksum"}
+    loose = decode_all([f for _, f in options + inner], verify=False)
+    assert (loose.status[[p >= inner_l4 for p, _ in options + inner]] == 0).all()  # unchecked, the inner frame decodes
+    # with no outer checksum (0: none) only the inner frame's own checks are left
+    frame0, udp, inner_l4 = geneve_frame(outer_checksum=False)
+    assert decode_all([frame0]).status[0] == 0
+    opt = flipped(frame0, udp + 16, udp + 16 + 8)  # the option: no one checks it
+    assert (decode_all([f for _, f in opt]).status == 0).all()
+    d = decode_all([f for _, f in flipped(frame0, inner_l4, len(frame0))])
+    want = ["" if l4_checksum_ok(Ether(f)[UDP].payload.payload[IP]) else "l4-checksum"
+            for _, f in flipped(frame0, inner_l4, len(frame0))]
+    assert [MALFORMED[s] for s in d.status] == want and want.count("l4-checksum") >= len(want) - 1
+
+
+def test_a_snaplen_cut_frame_cannot_be_checked_and_is_flagged_unverified():
+    frames = [bytes(PLAIN[k][0]) for k in PLAIN] + [geneve_frame()[0]]
+    for f in frames:
+        for cut in (len(f) - 1, len(f) - 7):
+            d = one(f[:cut], orig=len(f))
+            assert d.status[0] == 0 and d.unverified[0] == 1, (f, cut)
+            damaged = bytearray(f[:cut])
+            damaged[-1] ^= 1  # damage in what is there: still not checkable as a whole
+            assert one(bytes(damaged), orig=len(f)).unverified[0] == 1
+        assert one(f).unverified[0] == 0
+    nosum = bytearray(frames[0])
+    nosum[40:42] = b"\0\0"
+    assert one(bytes(nosum[:-3]), orig=len(nosum)).unverified[0] == 0  # nothing to check
+
+
+@pytest.mark.parametrize("encap", [False, True])
+def test_every_encoded_frame_checks_and_each_damaged_one_is_caught(encap):
+    """The encoder's checksums are right at every length and protocol; one flipped byte in
+    the L4 segment of each frame is caught exactly when scapy says the checksum is wrong."""
+    f = random_frames(600, seed=21 + encap, encap=encap)
+    buf, off = encode(f)
+    frames = [bytes(buf[off[i]:off[i + 1]]) for i in range(f.size)]
+    assert (decode_all(frames).status == 0).all()
+    rng = np.random.default_rng(5)
+    damaged, want, summed = [], [], []
+    for fr, proto in zip(frames, f.proto):
+        pkt = Ether(fr)
+        outer = pkt[IP]
+        l4 = len(fr) - len(bytes(outer)) + outer.ihl * 4
+        if l4 >= len(fr):
+            continue
+        b = bytearray(fr)
+        b[int(rng.integers(l4, len(fr)))] ^= int(rng.integers(1, 256))
+        damaged.append(bytes(b))
+        summed.append(encap or proto in (1, 6, 17))  # under a checksum: the outer UDP one, or its own
+        o = Ether(bytes(b))[IP]
+        if encap:
+            want.append("" if l4_checksum_ok(o) else "outer-udp-checksum")
+        else:
+            want.append("" if l4_checksum_ok(o) else "l4-checksum")
+    got = [MALFORMED[s] for s in decode_all(damaged).status]
+    if not encap:
+        assert got == want
+    else:  # a damaged Geneve header may stop it being Geneve (or overrun): then it is not forwarded either
+        assert all(g == w or (w and g) for g, w in zip(got, want)), [(g, w) for g, w in zip(got, want) if g != w][:5]
+    assert [w != "" for w in want] == summed  # all damage under a checksum is caught

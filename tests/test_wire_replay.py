@@ -19,10 +19,10 @@ from fastpath.traffic import profile_by_name, uniform_pod_to_pod
 from fastpath.traffic.adversarial import adversarial_mix
 from fastpath.verdicts import Verdict
 from fastpath.wire.capture import capture
-from fastpath.wire.codec import decode, encode
+from fastpath.wire.codec import MALFORMED, decode, encode
 from fastpath.wire.observe import on_wire, walk_frames
 from fastpath.wire.pcap import read_all
-from fastpath.wire.replay import Senders, replay
+from fastpath.wire.replay import NO_SENDER, Senders, replay
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,7 @@ def test_replayed_frames_get_the_runs_own_results(edges, at, profile):
     sent[1:] = cap.packet[1:] != cap.packet[:-1]
     if at == "edge":
         sent &= b.ingress_kind[cap.packet] == 9
-        assert (cause[~sent] == 8).all()  # the exits are the model's own output (router MAC): no sender
+        assert (cause[~sent] == NO_SENDER).all()  # the exits are the model's own output (router MAC): no sender
         assert np.count_nonzero(~sent) > 1000
     assert (cause[sent] == 0).all() and np.count_nonzero(sent) > 1000
     again = dp.forward(type(batch)(*(x[sent] for x in batch))).results
@@ -298,3 +298,87 @@ def test_a_pods_frame_is_on_its_trunk_exactly_when_its_bridge_passed_it_up():
     assert got == want
     dropped_by_ovs = {i for i, r in enumerate(full) if b.ingress_kind[i] == 0 and r.device.startswith("ovs@")}
     assert len(dropped_by_ovs) > 100 and not dropped_by_ovs & got
+
+
+# ---- damaged frames: counted malformed by their checksum, unless told to ignore checksums -------------------
+
+def _damage(src, dst, frames, at):
+    """Copy pcap ``src`` to ``dst`` with byte ``at`` (from each frame's end when negative) of
+    the given 0-based frames flipped: the pcap stays well-formed, the frames do not."""
+    from fastpath.wire.pcap import PcapWriter
+
+    chunk = read_all(src)
+    buf = chunk.buf.copy()
+    for i in frames:
+        pos = int(chunk.start[i]) + (at if at >= 0 else int(chunk.caplen[i]) + at)
+        buf[pos] ^= 0x20
+    off = np.append(chunk.start, chunk.start[-1] + chunk.caplen[-1])
+    assert np.array_equal(off[1:-1], chunk.start[1:])  # frames end to end, as read
+    with PcapWriter(dst) as w:
+        w.write(buf[chunk.start[0]:], off - chunk.start[0], chunk.ts_ns)
+
+
+@pytest.mark.parametrize("at,cause", [("pod", "l4-checksum"), ("underlay", "outer-udp-checksum")])
+def test_a_damaged_frame_is_malformed_by_its_checksum_not_forwarded(tmp_path, at, cause):
+    c = default_scenario()
+    clean, bad = tmp_path / "clean.pcap", tmp_path / "bad.pcap"
+    capture(c, at, clean, packets=4000, seed=3)
+    want = replay(c, clean)
+    assert not set(want.malformed) & {"l4-checksum", "outer-udp-checksum"} and want.unverified == 0
+    hit = [4, 10, 11, 500, 2000]
+    _damage(clean, bad, hit, -1)  # the last payload byte: under every checksum, in no header
+    got = replay(c, bad)
+    assert got.frames == want.frames and got.malformed.get(cause) == len(hit)
+    assert got.examples[cause] == [5, 11, 12]  # numbered from 1, as Wireshark shows them
+    # each damaged frame now dropped as malformed: those the clean replay forwarded add to the drops
+    chunk = read_all(clean)
+    _, was = Senders(c, Dataplane(c).tables).batch(decode(chunk.buf, chunk.start, chunk.caplen, chunk.orig_len))
+    assert got.verdicts["dropped"] == want.verdicts["dropped"] + int((was[hit] == 0).sum())
+    assert got.malformed.get("no-sender", 0) == want.malformed.get("no-sender", 0) - int((was[hit] == NO_SENDER).sum())
+    assert sum(got.verdicts.values()) == sum(want.verdicts.values())
+    # told to ignore checksums the damaged frames are forwarded, as their (intact) headers read
+    loose = replay(c, bad, verify_checksums=False)
+    assert (loose.verdicts, loose.malformed) == (want.verdicts, want.malformed) and not loose.verify_checksums
+
+
+def test_damage_in_a_port_would_change_the_packet_silently_without_the_check(tmp_path):
+    """The destination port of pod frames damaged: with checksums ignored the replay forwards
+    packets to ports that were never sent (decoded as the damage reads); verified, they are
+    malformed instead."""
+    c = default_scenario()
+    clean, bad = tmp_path / "clean.pcap", tmp_path / "bad.pcap"
+    capture(c, "pod", clean, packets=300, seed=4)
+    n = len(read_all(clean).start)
+    _damage(clean, bad, range(n), 14 + 20 + 3)  # the low byte of the UDP destination port
+    chunk, dchunk = read_all(clean), read_all(bad)
+    sent = decode(chunk.buf, chunk.start, chunk.caplen, chunk.orig_len)
+    loose = decode(dchunk.buf, dchunk.start, dchunk.caplen, dchunk.orig_len, verify_checksums=False)
+    assert (loose.status == 0).all() and (loose.dport != sent.dport).all()
+    strict = decode(dchunk.buf, dchunk.start, dchunk.caplen, dchunk.orig_len)
+    assert (strict.status == MALFORMED.index("l4-checksum")).all()
+    assert replay(c, bad).malformed == {"l4-checksum": n}
+
+
+def test_a_snaplen_cut_capture_replays_unverified(tmp_path):
+    c = default_scenario()
+    full, cut = tmp_path / "full.pcap", tmp_path / "cut.pcap"
+    capture(c, "pod", full, packets=2000, seed=5)
+    capture(c, "pod", cut, packets=2000, seed=5, snaplen=64)
+    want, got = replay(c, full), replay(c, cut)
+    assert (got.frames, got.verdicts, got.malformed) == (want.frames, want.verdicts, want.malformed)
+    assert got.unverified == got.frames == int((read_all(cut).orig_len > 64).sum()) and want.unverified == 0
+    assert replay(c, cut, verify_checksums=False).unverified == 0  # nothing was to be checked
+
+
+def test_cli_replay_ignore_checksums(tmp_path):
+    clean, bad = tmp_path / "clean.pcap", tmp_path / "bad.pcap"
+    capture(default_scenario(), "pod", clean, packets=500, seed=6)
+    _damage(clean, bad, [0, 7], -1)
+    out = _cli("replay", str(bad))
+    assert out.returncode == 0, out.stderr
+    assert "malformed frames, l4-checksum: 2 (first: frame 1, 8)" in out.stdout
+    out = _cli("replay", str(bad), "--ignore-checksums", "--json")
+    assert out.returncode == 0, out.stderr
+    rep = json.loads(out.stdout)
+    assert rep["malformed"] == {} and rep["verify_checksums"] is False
+    assert "L4 checksums not verified" in _cli("replay", str(bad), "--ignore-checksums").stdout

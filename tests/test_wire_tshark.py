@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
+import os
 import subprocess
 import sys
 
@@ -379,3 +380,158 @@ def test_short_packets_cut_their_l4_header(tshark_cmd, tmp_path):
             assert g["udp.checksum.status"][0] == GOOD, f"outer UDP checksum, inner proto {p} length {n}"
         if n >= full[p]:
             assert g[k][-1:] == (GOOD,), f"proto {p} length {n} encap {e}: {k} {g[k]}"
+
+
+def test_replay_and_tshark_agree_on_which_frames_are_damaged(tshark_cmd, tmp_path):
+    """Frames of every protocol, plain and in Geneve, UDP checksums of 0 (none) among them; one
+    bit flipped in the L4 bytes of half of them. The frames the decoder calls malformed for a
+    checksum (``l4-checksum`` / ``outer-udp-checksum``) are exactly those tshark, checking
+    UDP / TCP / ICMP checksums, calls bad; with verification off, none is malformed."""
+    from fastpath.wire.codec import MALFORMED, decode, split
+
+    rng = np.random.default_rng(17)
+    n = 600
+    proto = rng.choice(np.array([17, 6, 1], np.uint8), n)
+    encap = (rng.random(n) < 0.5).astype(np.uint8)
+    f = make_frames(proto=proto, length=rng.integers(np.where(proto == 6, 40, 28), 400), encap=encap, opt_bytes=8 * encap,
+                    src_ip=rng.integers(1, 1 << 32, n, dtype=np.uint32), dst_ip=rng.integers(1, 1 << 32, n, dtype=np.uint32),
+                    sport=rng.integers(0, 65536, n), dport=rng.integers(0, 65536, n), ttl=64, src_mac=0x020000000001,
+                    dst_mac=0x020000000002, outer_src_ip=0xC0A80001, outer_dst_ip=0xC0A80002,
+                    outer_sport=rng.integers(49152, 65536, n), vni=0x10000, opt_data=rng.integers(0, 1 << 32, n))
+    buf, off = encode(f)
+    udp = off[:-1] + 34  # the outermost UDP / TCP / ICMP header of every frame (no VLAN tags here)
+    inner_l4 = np.where(encap != 0, udp + 8 + 8 + 8 + 14 + 20, udp)
+    nosum = rng.random(n) < 0.1  # checksum 0: none (the outer UDP one of a Geneve frame, a plain UDP frame's own)
+    nosum &= (encap != 0) | (proto == 17)
+    for i in np.flatnonzero(nosum):
+        buf[udp[i] + 6: udp[i] + 8] = 0
+    damaged = rng.random(n) < 0.5
+    for i in np.flatnonzero(damaged):
+        buf[rng.integers(inner_l4[i], off[i + 1])] ^= np.uint8(1 << int(rng.integers(0, 8)))
+    path = tmp_path / "damaged.pcap"
+    with PcapWriter(path) as w:
+        w.write(buf, off, START_NS + np.arange(n, dtype=np.int64) * GAP_NS)
+    # tshark's bad checksums, and a UDP length field beyond the IP payload (a damaged length: tshark
+    # calls that malformed and checks no checksum; we check over the IP payload, and it fails)
+    bad_filter = ("udp.checksum.status == 0 || tcp.checksum.status == 0 || icmp.checksum.status == 0 "
+                  "|| udp.length.bad")
+    r = subprocess.run(tshark_cmd + ["-r", str(path), "-Y", bad_filter, "-T", "fields", "-e", "frame.number"],
+                       check=False, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    bad_numbers = {int(x) for x in r.stdout.split()}
+    tshark_bad = [k + 1 in bad_numbers for k in range(n)]
+    d = decode(buf, *split(buf, off))
+    ours = [MALFORMED[s] for s in d.status]
+    assert set(ours) <= {"", "l4-checksum", "outer-udp-checksum"}
+    assert [s != "" for s in ours] == tshark_bad
+    assert sum(tshark_bad) > n // 3  # most damage is caught (a flip into a checksum 0 field can hide)
+    assert ours.count("outer-udp-checksum") > 50 and ours.count("l4-checksum") > 50
+    assert (decode(buf, *split(buf, off), verify_checksums=False).status == 0).all()
+
+
+# ---- walks and captures that cross no tunnel, or never leave the sender ------------------------------------
+
+ONE_HOST = """\
+cluster: {name: one-host, pod_cidr: 172.16.0.0/16}
+node_network: {subnet: 172.15.0.0/24}
+hosts: [{name: esx-1}]
+nodes: [{name: n1, host: esx-1}, {name: n2, host: esx-1}]
+namespaces: [{name: a, subnet: 172.16.1.0/24}]
+pods: [{name: p1, namespace: a, node: n1}, {name: p2, namespace: a, node: n2}]
+"""
+ONE_NODE = ONE_HOST.replace("nodes: [{name: n1, host: esx-1}, {name: n2, host: esx-1}]", "nodes: [{name: n1, host: esx-1}]") \
+    .replace(", {name: p2, namespace: a, node: n2}", "")
+NO_PODS = ONE_NODE.replace("pods: [{name: p1, namespace: a, node: n1}]", "pods: []")
+
+WALKS = {  # id: (trace arguments, the wires its frames crossed, where the walk ended)
+    "ttl-1": (["kube-system/kube-dns", "worker-2", "--ttl", "1"], ["pod", "uplink"], "dropped, ttl-expired"),
+    "dfw-deny": (["default/nginx-1", "db/postgres-1"], ["pod", "uplink"], "dropped, dfw-deny"),
+    "spoofguard": (["default/nginx-1", "web/frontend-2", "--src-ip", "10.9.9.9"], ["pod", "uplink"],
+                   "dropped, spoofguard"),
+    "same-host": (["kube-system/kube-dns", "worker-1"], ["pod", "uplink", "uplink"], "delivered"),
+    "pod-to-itself": (["default/nginx-1", "default/nginx-1"], [], "delivered"),
+    "node-to-itself": (["worker-1", "worker-1"], [], "delivered"),
+    "one-host-cluster": (["a/p1", "a/p2", "--cluster", "{one_host}"], ["pod", "uplink", "uplink"], "delivered"),
+}
+
+
+def _tshark_frames(tshark, path) -> list[list[str]]:
+    """tshark's reading of a pcap: per frame (IPv4 source, destination, VLAN ID); it must read it cleanly."""
+    r = subprocess.run([tshark, "-n", "-r", str(path), "-T", "fields", "-e", "ip.src", "-e", "ip.dst", "-e", "vlan.id"],
+                       check=False, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and not [x for x in r.stderr.splitlines() if "Running as user" not in x], r.stderr
+    return [line.split("\t") for line in r.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("case", WALKS)
+def test_trace_pcap_of_a_walk_that_crosses_no_tunnel(tshark, tmp_path, case):
+    args, wires, end = WALKS[case]
+    (tmp_path / "one.yaml").write_text(ONE_HOST)
+    args = [a.format(one_host=tmp_path / "one.yaml") for a in args]
+    path = tmp_path / "walk.pcap"
+    r = subprocess.run([sys.executable, "-m", "fastpath", "trace", *args, "--pcap", str(path), "--json"],
+                       check=False, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    said = r.stderr.strip().splitlines()
+    assert len(said) == 1 and end in said[0], r.stderr
+    if wires:
+        assert said[0].startswith(f"wrote {len(wires)} frames to {path}: {' -> '.join(wires)} (no tunnel crossed; ")
+    else:
+        assert said[0].startswith(f"wrote no frames to {path} (an empty pcap): the packet never left the sender")
+    res = json.loads(r.stdout)
+    got = _tshark_frames(tshark, path)
+    assert len(got) == len(wires)
+    sent = res["hops"][0]["headers"]  # what the sender put on the wire (the spoofed source included)
+    assert [(s, d) for s, d, _ in got] == [(sent["ip_src"], sent["ip_dst"])] * len(wires)
+
+
+def test_a_tagged_frame_from_a_pod_is_written_where_it_was_dropped(tshark, tmp_path):
+    """A pod sending on a VLAN of its own (unknown to OVS's access port): its eth0 frame, with
+    the tag, and nothing further."""
+    from fastpath.dataplane import Dataplane
+    from fastpath.reference.batch import batch_of
+    from fastpath.reference.endpoints import resolve_destination, resolve_source
+    from fastpath.reference.walk import Packet
+    from fastpath.wire.observe import walk_frames
+
+    c = default_scenario()
+    ingress, sip = resolve_source(c, "default/nginx-1")
+    b = batch_of(ingress, Packet(src_ip=sip, dst_ip=resolve_destination(c, "web/frontend-2"), vlan=5))
+    dp = Dataplane(c)
+    run = dp.forward(b, legs=True)
+    assert run.results.reason[0] == pipeline.R_VLAN
+    wires, frames = walk_frames(c, dp.tables, b, run)
+    assert wires == ["pod"]
+    buf, off = encode(frames)
+    with PcapWriter(tmp_path / "tagged.pcap") as w:
+        w.write(buf, off, np.array([START_NS]))
+    assert _tshark_frames(tshark, tmp_path / "tagged.pcap") == [["172.16.2.2", "172.16.3.3", "5"]]
+
+
+def test_capture_and_demo_on_a_one_host_cluster(tshark, tmp_path):
+    spec = tmp_path / "one.yaml"
+    spec.write_text(ONE_HOST)
+    out = tmp_path / "u.pcap"
+    r = subprocess.run([sys.executable, "-m", "fastpath", "capture", "--at", "underlay", "--cluster", str(spec),
+                        "--packets", "500", "--out", str(out)], check=False, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "wrote 0 frames" in r.stdout and "a cluster of one host has none" in r.stdout, r
+    assert _tshark_frames(tshark, out) == []
+    (tmp_path / "one-pod.yaml").write_text(ONE_NODE)  # its one pod can only send to itself
+    r = subprocess.run([sys.executable, "-m", "fastpath", "capture", "--at", "pod", "--cluster", str(tmp_path / "one-pod.yaml"),
+                        "--packets", "50", "--out", str(out)], check=False, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "wrote 0 frames" in r.stdout and "never leaves the pod" in r.stdout, r
+    assert _tshark_frames(tshark, out) == []
+    for name, text, frames in (("one-host", ONE_HOST, 3), ("one-node", ONE_NODE, 3), ("no-pods", NO_PODS, None)):
+        spec = tmp_path / f"{name}.yaml"
+        spec.write_text(text)
+        demo = tmp_path / name
+        r = subprocess.run([sys.executable, "-m", "fastpath", "demo", "--cluster", str(spec), "--packets", "2000",
+                            "--out", str(demo)], check=False, capture_output=True, text=True, timeout=600,
+                           env={**os.environ, "COLUMNS": "400"})  # rich would wrap the paths
+        assert r.returncode == 0 and "Traceback" not in r.stderr, (name, r.stderr[-2000:])
+        if frames is None:
+            assert "no pods: no packet to walk" in r.stdout and not (demo / "seed-walk.pcap").exists()
+        else:
+            assert f"wrote {frames} frames to {demo / 'seed-walk.pcap'}" in r.stdout
+            assert len(_tshark_frames(tshark, demo / "seed-walk.pcap")) == frames
+        assert (demo / "summary.md").exists()

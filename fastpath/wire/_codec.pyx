@@ -38,6 +38,8 @@ cdef enum:
     M_IP_CHECKSUM = 5
     M_FRAGMENT = 6
     M_GENEVE = 7
+    M_L4_CHECKSUM = 8
+    M_OUTER_CHECKSUM = 9
 
 
 cdef inline void put16(uint8_t* p, uint32_t v) noexcept nogil:
@@ -89,6 +91,46 @@ cdef inline uint32_t sum16(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     s = (s & <uint64_t>0xFFFFFFFFU) + (s >> 32)
     s = (s & 0xFFFF) + (s >> 16)
     return <uint32_t>((s & 0xFFFF) + (s >> 16))
+
+
+cdef inline uint32_t csum(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    """The RFC 1071 sum of n bytes as big-endian 16-bit words, folded to 16 bits (odd n: a
+    zero byte after the last). For long runs (a whole L4 segment): 8 bytes a load, summed in
+    the host's byte order as two 32-bit halves and swapped once at the end — a one's-complement
+    sum is the same in either byte order, swapped (RFC 1071, section 2(B))."""
+    cdef uint64_t s = 0, t = 0, w, x
+    cdef uint32_t w4
+    cdef uint16_t one = 1, r, w2
+    cdef bint little = (<uint8_t*>&one)[0]
+    cdef Py_ssize_t i = 0
+    while i + 16 <= n:  # two sums, two loads a step: the adds need not wait on each other
+        memcpy(&w, p + i, 8)
+        memcpy(&x, p + i + 8, 8)
+        s += (w & <uint64_t>0xFFFFFFFFU) + (w >> 32)
+        t += (x & <uint64_t>0xFFFFFFFFU) + (x >> 32)
+        i += 16
+    s += t
+    if i + 8 <= n:
+        memcpy(&w, p + i, 8)
+        s += (w & <uint64_t>0xFFFFFFFFU) + (w >> 32)
+        i += 8
+    if i + 4 <= n:  # the tail: fixed-size loads (a 16-bit word's value is all that counts)
+        memcpy(&w4, p + i, 4)
+        s += w4
+        i += 4
+    if i + 2 <= n:
+        memcpy(&w2, p + i, 2)
+        s += w2
+        i += 2
+    if i < n:  # an odd last byte: the high half of a big-endian word padded with zero
+        s += p[i] if little else (<uint32_t>p[i] << 8)
+    s = (s & <uint64_t>0xFFFFFFFFU) + (s >> 32)
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    r = <uint16_t>((s & 0xFFFF) + (s >> 16))
+    if little:  # the sum came out byte-swapped
+        r = <uint16_t>((r << 8) | (r >> 8))
+    return r
 
 
 cdef inline uint32_t fold(uint32_t s) noexcept nogil:
@@ -337,16 +379,49 @@ cdef int parse_eth(const uint8_t* f, Py_ssize_t cap, Py_ssize_t orig, Py_ssize_t
     return OK
 
 
+cdef inline Py_ssize_t l4_span(const uint8_t* f, Py_ssize_t at, uint32_t tot, Py_ssize_t l4,
+                               uint32_t proto) noexcept nogil:
+    """The bytes from f + l4 that the L4 checksum of the IPv4 packet at f + at (total length
+    tot) covers, 0 when it carries none to check: UDP with checksum 0, a protocol without one,
+    an L4 header cut before its checksum field. The real L4 length: the IPv4 payload, or for
+    UDP its own length field when that fits inside it. The caller checks they were captured."""
+    cdef Py_ssize_t n = <Py_ssize_t>tot - (l4 - at)
+    cdef uint32_t ulen
+    if proto == 17:
+        if n < UDP or get16(f + l4 + 6) == 0:
+            return 0
+        ulen = get16(f + l4 + 4)
+        return ulen if UDP <= ulen <= n else n
+    if proto == 6:
+        return n if n >= 18 else 0
+    if proto == 1:
+        return n if n >= 4 else 0
+    return 0
+
+
+cdef inline bint l4_ok(uint32_t s, uint32_t proto, uint32_t sip, uint32_t dip, Py_ssize_t n) noexcept nogil:
+    """Whether ``s``, the sum (`csum`) of the n bytes a checksum covers, checks out: with the
+    pseudo-header for TCP and UDP."""
+    if proto != 1:
+        s += pseudo(sip, dip, proto, <uint32_t>n)
+    return fold(s) == 0xFFFF
+
+
 def decode_frames(const uint8_t[::1] buf, const int64_t[::1] start, const uint32_t[::1] caplen,
                   const uint32_t[::1] orig_len, uint8_t[::1] status, uint16_t[::1] vlan, uint64_t[::1] src_mac,
                   uint64_t[::1] dst_mac, uint32_t[::1] src_ip, uint32_t[::1] dst_ip, uint8_t[::1] proto,
                   uint16_t[::1] sport, uint16_t[::1] dport, uint8_t[::1] ttl, uint16_t[::1] length,
-                  uint8_t[::1] encap, uint32_t[::1] vni, uint32_t[::1] outer_src_ip, uint32_t[::1] outer_dst_ip):
+                  uint8_t[::1] encap, uint32_t[::1] vni, uint32_t[::1] outer_src_ip, uint32_t[::1] outer_dst_ip,
+                  uint8_t[::1] unverified, bint verify):
     """Decode every frame; a Geneve frame (UDP to 6081, version 0, Ethernet inside) decodes to
-    its inner frame, with the VNI and the TEPs. Fields of a malformed frame are unspecified."""
-    cdef Py_ssize_t n = start.shape[0], i, at, l4, cap, orig, g
+    its inner frame, with the VNI and the TEPs. Fields of a malformed frame are unspecified.
+    ``verify``: check the L4 checksums too (`l4_span`; a Geneve frame's outer UDP one first,
+    whatever the inner frame holds), a wrong one makes the frame malformed; ``unverified[i]``
+    is 1 where the capture cut a frame before the end of a checksum's coverage."""
+    cdef Py_ssize_t n = start.shape[0], i, at, l4, cap, orig, g, on, ln
     cdef const uint8_t* f
-    cdef uint32_t v, p, t, tot, sa, da, optlen, st
+    cdef const uint8_t* ou
+    cdef uint32_t v, p, t, tot, sa, da, optlen, st, osa, oda, si, si2
     cdef uint64_t sm, dm
     with nogil:
         for i in range(n):
@@ -354,12 +429,16 @@ def decode_frames(const uint8_t[::1] buf, const int64_t[::1] start, const uint32
             cap = caplen[i]
             orig = orig_len[i]
             encap[i] = 0
+            unverified[i] = 0
             vni[i] = 0
             outer_src_ip[i] = 0
             outer_dst_ip[i] = 0
             v = p = t = tot = sa = da = 0
             sm = dm = 0
             at = l4 = 0
+            on = 0  # a Geneve frame's outer UDP checksum to check: its span from ou
+            ou = f
+            osa = oda = 0
             st = parse_eth(f, cap, orig, &at, &v, &sm, &dm, &sa, &da, &p, &t, &tot, &l4)
             g = l4 + UDP
             # Geneve: UDP to 6081 carrying version 0 and an Ethernet frame; other UDP to 6081 is
@@ -370,6 +449,14 @@ def decode_frames(const uint8_t[::1] buf, const int64_t[::1] start, const uint32
                 if g + GENEVE + optlen > at + tot:
                     st = M_GENEVE
                 else:
+                    if verify:
+                        on = l4_span(f, at, tot, l4, 17)
+                        if on and cap < l4 + on:  # cut by the snaplen: cannot be checked
+                            unverified[i] = 1
+                            on = 0
+                        ou = f + l4
+                        osa = sa
+                        oda = da
                     encap[i] = 1
                     vni[i] = get32(f + g + 4) >> 8
                     outer_src_ip[i] = sa
@@ -394,6 +481,22 @@ def decode_frames(const uint8_t[::1] buf, const int64_t[::1] start, const uint32
                     else:
                         sport[i] = get16(f + l4 + 4)
                         dport[i] = get16(f + l4 + 6)
+            if verify:
+                ln = l4_span(f, at, tot, l4, p) if st == OK else 0
+                if ln and cap < l4 + ln:
+                    unverified[i] = 1
+                    ln = 0
+                si = csum(f + l4, ln) if ln else 0
+                if on:  # the outer UDP checksum first; it covers the inner L4 bytes just summed
+                    # when they end where it does (both start at even offsets: the sums add up)
+                    if ln and f + l4 + ln == ou + on:
+                        si2 = csum(ou, (f + l4) - ou) + si
+                    else:
+                        si2 = csum(ou, on)
+                    if not l4_ok(si2, 17, osa, oda, on):
+                        st = M_OUTER_CHECKSUM
+                if ln and st == OK and not l4_ok(si, p, sa, da, ln):
+                    st = M_L4_CHECKSUM
             status[i] = st
             vlan[i] = v
             src_mac[i] = sm

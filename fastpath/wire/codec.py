@@ -43,8 +43,20 @@ Decode reads the same layouts back, and whatever else a capture holds, leniently
 header length, padded frames, one 802.1Q tag, UDP to 6081 that is not Geneve as plain UDP.
 A frame the model cannot carry gets a `MALFORMED` status instead of fields: cut short
 before its L4 ports, not IPv4, bad IPv4 header / length / checksum, a fragment, a Geneve
-header whose options overrun the packet. Snaplen-cut frames decode when their headers are
-all there (lengths are checked against the wire length, not the captured one).
+header whose options overrun the packet, and (``verify_checksums``, the default) a wrong L4
+checksum: ``l4-checksum`` for the (inner) TCP / UDP / ICMP one, ``outer-udp-checksum`` for a
+Geneve frame's outer UDP one. Each covers the real L4 length (the IPv4 payload; for UDP its
+own length field when that fits inside it), with the pseudo-header for TCP and UDP; a UDP
+checksum of 0 means "none" and is not checked. Snaplen-cut frames decode when their headers
+are all there (lengths are checked against the wire length, not the captured one); when the
+cut falls inside a checksum's coverage that checksum cannot be checked, and the frame is
+flagged ``unverified`` instead (decoded, not malformed: nothing says it is wrong).
+
+The verification sums the L4 bytes 16 at a time in the host's byte order (`_codec.csum`); a
+Geneve frame's inner L4 bytes are summed once for both checksums when they end where the outer
+UDP coverage does (the encoder's frames). Measured on a million of the seed's frames (2 busy
+cores): decode ~21 -> ~27 ns a 114-byte pod frame, ~34 -> ~47 ns a 164-byte Geneve frame;
+replay (read + decode + senders + forward) ~172 -> ~178 ns a pod frame.
 """
 
 from __future__ import annotations
@@ -64,7 +76,8 @@ GENEVE_HEADERS = ETH + IPV4 + 8 + 8
 GENEVE_PORT = 6081
 OPTION_CLASS = 0xFF00
 
-MALFORMED = ("", "truncated", "ethertype", "ip-header", "ip-length", "ip-checksum", "fragment", "geneve")
+MALFORMED = ("", "truncated", "ethertype", "ip-header", "ip-length", "ip-checksum", "fragment", "geneve", "l4-checksum",
+             "outer-udp-checksum")
 """Decode status names by code (0: decoded)."""
 
 FRAME_FIELDS: tuple[tuple[str, type], ...] = (
@@ -168,6 +181,7 @@ class Decoded(NamedTuple):
     vni: np.ndarray  # uint32
     outer_src_ip: np.ndarray  # uint32: the TEPs of a Geneve frame
     outer_dst_ip: np.ndarray  # uint32
+    unverified: np.ndarray  # uint8: 1 = a checksum could not be checked, the capture cut the frame short
 
     @property
     def size(self) -> int:
@@ -175,12 +189,15 @@ class Decoded(NamedTuple):
 
 
 _DECODED_DTYPES = (np.uint8, np.uint16, np.uint64, np.uint64, np.uint32, np.uint32, np.uint8, np.uint16, np.uint16,
-                   np.uint8, np.uint16, np.uint8, np.uint32, np.uint32, np.uint32)
+                   np.uint8, np.uint16, np.uint8, np.uint32, np.uint32, np.uint32, np.uint8)
 
 
-def decode(buf: np.ndarray, start: np.ndarray, caplen: np.ndarray, orig_len: np.ndarray | None = None) -> Decoded:
+def decode(buf: np.ndarray, start: np.ndarray, caplen: np.ndarray, orig_len: np.ndarray | None = None, *,
+           verify_checksums: bool = True) -> Decoded:
     """Decode frames ``buf[start[i] : start[i] + caplen[i]]`` (``orig_len``: their lengths on
-    the wire, default the captured ones). Raises ValueError when a frame lies outside buf."""
+    the wire, default the captured ones). ``verify_checksums``: a wrong TCP / UDP / ICMP
+    checksum makes a frame malformed (see the module docstring). Raises ValueError when a
+    frame lies outside buf."""
     buf = np.ascontiguousarray(buf, np.uint8)
     start = np.ascontiguousarray(start, np.int64)
     caplen = np.ascontiguousarray(caplen, np.uint32)
@@ -195,7 +212,8 @@ def decode(buf: np.ndarray, start: np.ndarray, caplen: np.ndarray, orig_len: np.
                          f"{buf.shape[0]}-byte buffer or exceed the wire length")
     out = Decoded(*(np.empty(n, d) for d in _DECODED_DTYPES))
     if n:
-        _codec.decode_frames(buf if buf.shape[0] else np.zeros(1, np.uint8), start, caplen, orig_len, *out)
+        _codec.decode_frames(buf if buf.shape[0] else np.zeros(1, np.uint8), start, caplen, orig_len, *out,
+                             verify_checksums)
     return out
 
 

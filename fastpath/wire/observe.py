@@ -194,13 +194,15 @@ def _underlay(c: Cluster, t: Tables, b: PacketBatch, run: RunResult, s: _Senders
     routed = ttl < b.ttl[j]
     inner_dst = np.where(to >= 0, t.port_mac[np.maximum(to, 0)], router_mac)
     src_ip, dst_ip = b.src_ip[j], b.dst_ip[j]
+    n = j.shape[0]  # scalars below are broadcast to the legs (none: an empty table, not one row)
     f = make_frames(
-        vlan=0, src_mac=np.where(routed, router_mac, s.src_mac[j]), dst_mac=inner_dst, src_ip=src_ip, dst_ip=dst_ip,
-        proto=b.proto[j], sport=b.sport[j], dport=b.dport[j], ttl=ttl, length=b.length[j], ip_id=(first + j) & 0xFFFF,
-        encap=1, outer_src_mac=tep_mac(t.host_tep[src_h]), outer_dst_mac=tep_mac(t.host_tep[dst_h]),
+        vlan=np.zeros(n, np.uint16), src_mac=np.where(routed, router_mac, s.src_mac[j]), dst_mac=inner_dst,
+        src_ip=src_ip, dst_ip=dst_ip, proto=b.proto[j], sport=b.sport[j], dport=b.dport[j], ttl=ttl,
+        length=b.length[j], ip_id=(first + j) & 0xFFFF, encap=np.ones(n, np.uint8),
+        outer_src_mac=tep_mac(t.host_tep[src_h]), outer_dst_mac=tep_mac(t.host_tep[dst_h]),
         outer_src_ip=t.host_tep[src_h], outer_dst_ip=t.host_tep[dst_h],
         outer_sport=flow_entropy(src_ip, dst_ip, b.proto[j], b.sport[j], b.dport[j]),
-        vni=L[:, pipeline.LEG_VNI], opt_bytes=c.settings.geneve_option_bytes,
+        vni=L[:, pipeline.LEG_VNI], opt_bytes=np.full(n, c.settings.geneve_option_bytes, np.uint8),
         opt_data=np.where(s.port[j] >= 0, s.port[j], NO_PORT))
     return Capture(f, j.astype(np.int64))
 

@@ -13,11 +13,24 @@ Each frame becomes one packet, entering the model where its sender lives:
 
 Everything else gets one verdict too, ``dropped``/``malformed``, and is counted by cause:
 frames the decoder rejects (`codec.MALFORMED`: truncated, not IPv4, bad IPv4 header / length /
-checksum, a fragment, bad Geneve) and ``no-sender`` — a frame no endpoint of the model sent,
-such as one a router already forwarded (source MAC = the router MAC). The first frame
-numbers of each cause are kept for the report (numbered from 1, as Wireshark shows them). A pcap that is itself broken (truncated,
-wrong magic) stops the replay with `PcapError`; the frames before the break are replayed and
-reported first (`ReplayReport.error`).
+checksum, a fragment, bad Geneve, a wrong TCP / UDP / ICMP checksum) and ``no-sender`` — a
+frame no endpoint of the model sent, such as one a router already forwarded (source MAC = the
+router MAC). The first frame numbers of each cause are kept for the report (numbered from 1,
+as Wireshark shows them). A pcap that is itself broken (truncated, wrong magic) stops the
+replay with `PcapError`; the frames before the break are replayed and reported first
+(`ReplayReport.error`).
+
+Checksums. A frame whose bytes were damaged on the way to the file would otherwise be
+forwarded as whatever its damaged fields say — another port, another pod — and change a
+verdict without a word. So by default the L4 checksums are verified as the IPv4 header's
+always is: TCP, ICMP, UDP unless its checksum is 0 ("none"), and for Geneve the outer UDP
+one (unless 0) as well as the inner frame's; a wrong one is the frame's cause of malformation
+(``l4-checksum``, ``outer-udp-checksum``). ``verify_checksums=False`` (``fastpath replay
+--ignore-checksums``) accepts them: captures taken on the sending host with checksum offload
+hold frames whose L4 checksum the NIC had not yet filled in (a partial checksum — of the
+pseudo-header only — or garbage), and every such frame would otherwise be malformed. A frame
+the capture cut short (snaplen) cannot be checked: it is forwarded as before, as far as its
+headers go, and counted in ``unverified``.
 """
 
 from __future__ import annotations
@@ -55,6 +68,8 @@ class ReplayReport:
     reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0  # read + decode + forward
     error: str | None = None
+    verify_checksums: bool = True
+    unverified: int = 0  # frames forwarded whose L4 checksum the capture's snaplen cut off
 
     @property
     def fps(self) -> float:
@@ -70,7 +85,8 @@ class ReplayReport:
     def as_dict(self) -> dict:
         return {"frames": self.frames, "geneve": self.geneve, "malformed": self.malformed,
                 "examples": self.examples, "verdicts": self.verdicts, "reasons": self.reasons,
-                "seconds": round(self.seconds, 4), "frames_per_second": round(self.fps), "error": self.error}
+                "seconds": round(self.seconds, 4), "frames_per_second": round(self.fps), "error": self.error,
+                "verify_checksums": self.verify_checksums, "unverified": self.unverified}
 
 
 class Senders:
@@ -95,16 +111,18 @@ class Senders:
         cause = np.empty(n, np.uint8)
         _find_senders(d.status, d.src_mac, d.src_ip, d.vlan, d.ttl, d.length, self._owner.buckets,
                       self._owner.seed, self.n_pods, self.port_vlan, self.router_mac, self._peers,
-                      cols["ingress_kind"], cols["ingress_id"], cols["vlan"], cols["ttl"], cols["length"], cause)
+                      NO_SENDER, cols["ingress_kind"], cols["ingress_id"], cols["vlan"], cols["ttl"], cols["length"],
+                      cause)
         return PacketBatch(src_mac=d.src_mac, dst_mac=d.dst_mac, src_ip=d.src_ip, dst_ip=d.dst_ip, proto=d.proto,
                            sport=d.sport, dport=d.dport, **cols), cause
 
 
 @kernel
 def _find_senders(status, src_mac, src_ip, vlan, ttl, length, buckets, seed, n_pods, port_vlan, router_mac, peers,
-                  o_kind, o_id, o_vlan, o_ttl, o_length, o_cause):
+                  no_sender, o_kind, o_id, o_vlan, o_ttl, o_length, o_cause):
     """One pass over decoded frames: each frame's sender (the module docstring's rules), or
-    its cause of malformation with the data plane's malformed ingress (-1)."""
+    its cause of malformation with the data plane's malformed ingress (-1). ``no_sender``: that
+    cause's code, an argument (a global would be frozen into the disk-cached kernel)."""
     for i in range(status.shape[0]):
         cause = np.int64(status[i])
         kind = INGRESS_POD
@@ -126,7 +144,7 @@ def _find_senders(status, src_mac, src_ip, vlan, ttl, length, buckets, seed, n_p
                     if src_mac[i] == peers[u]:
                         iid = u
             else:
-                cause = NO_SENDER
+                cause = no_sender
         o_cause[i] = cause
         o_kind[i] = kind
         if cause == 0:
@@ -142,13 +160,15 @@ def _find_senders(status, src_mac, src_ip, vlan, ttl, length, buckets, seed, n_p
 
 
 def replay(cluster: Cluster, src, *, dataplane: Dataplane | None = None, threads: int = 1, accumulator=None,
-           chunk_bytes: int = 1 << 22, progress: Callable[[int], None] | None = None) -> ReplayReport:
+           chunk_bytes: int = 1 << 22, progress: Callable[[int], None] | None = None,
+           verify_checksums: bool = True) -> ReplayReport:
     """Replay every frame of the pcap ``src`` (path or binary file); see the module docstring.
-    ``progress(n)`` is called with the bytes of the file each chunk held."""
+    ``progress(n)`` is called with the bytes of the file each chunk held. ``verify_checksums``:
+    a frame with a wrong L4 checksum is malformed (True) or forwarded as it reads (False)."""
     dp = dataplane or Dataplane(cluster)
     senders = Senders(cluster, dp.tables)
     counters = dp.new_counters(threads)
-    rep = ReplayReport()
+    rep = ReplayReport(verify_checksums=verify_checksums)
     causes = np.zeros(len(CAUSES), np.int64)
     t0 = time.perf_counter()
     try:
@@ -156,13 +176,14 @@ def replay(cluster: Cluster, src, *, dataplane: Dataplane | None = None, threads
             if progress is not None:
                 progress(FILE_HEADER)
             for chunk in reader:
-                d = decode(chunk.buf, chunk.start, chunk.caplen, chunk.orig_len)
+                d = decode(chunk.buf, chunk.start, chunk.caplen, chunk.orig_len, verify_checksums=verify_checksums)
                 batch, cause = senders.batch(d)
                 run = dp.forward(batch, threads=threads, counters=counters)
                 if accumulator is not None:
                     accumulator.add(run, batch)
                 rep.frames += batch.size
                 rep.geneve += int(np.count_nonzero(d.encap & (cause == 0)))
+                rep.unverified += int(np.count_nonzero(d.unverified & (cause == 0)))
                 causes += np.bincount(cause, minlength=len(CAUSES))
                 for c in np.flatnonzero(causes[1:]) + 1:
                     ex = rep.examples.setdefault(CAUSES[c], [])
