@@ -589,7 +589,7 @@ def test_uplink_next_hop_not_on_the_uplink_subnet():
 def test_uplink_next_hop_equal_to_the_uplink_itself():
     s = seed()
     s["t0"]["uplinks"][0]["next_hop"] = "203.0.113.2"
-    rejects(s, "t0.uplinks[0].next_hop", "203.0.113.2 is not a neighbor on 203.0.113.0/24")
+    rejects(s, "t0.uplinks[0].next_hop", "203.0.113.2 is the T0's own address on uplink-1, not a neighbor")
 
 
 def test_uplink_ip_without_prefix_length_or_garbage():

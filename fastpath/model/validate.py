@@ -3,6 +3,34 @@
 Checks run over numpy columns (a million pods validate in well under a second) and stop at
 the first problem, reported as ``pods[12].vlan: ...``. The path indexes the spec lists in the
 order they were given (pods are rows in spec order), so a user can find the line.
+
+Names are checked first, by the rules `fastpath.model.names` gives per kind.
+
+**The T0's uplinks and static routes** are held to what a real router would accept, so a
+route fastpath forwards by is one a router would install (`fastpath.model.routing` builds the
+table; an uplink route names only the port, the packet goes to that uplink's next hop):
+
+- an uplink's address is not the network or broadcast address of its subnet (a /31 has
+  neither, RFC 3021); its next hop is another address on that subnet, and not the network or
+  broadcast address either;
+- uplink subnets do not overlap one another (as IOS and Junos refuse overlapping interface
+  subnets: which port would own the overlap?) nor the cluster's own networks (pod CIDR, node
+  segment, router link CIDR, DR-SR transit link) — those the T0 routes inward;
+- a static route's next hop lies on an uplink subnet, is not the T0's own address there, nor
+  that subnet's network or broadcast address; one route per prefix (no ECMP is modelled; a
+  second route for a prefix would be silently shadowed), and not the prefix of an uplink's
+  connected subnet or of the T0's own address, which win over any static route;
+- a router resolves a static route's next hop by longest-prefix match over its table. When the
+  route's own prefix contains its next hop and is more specific than the connected uplink
+  subnet, that match is the route itself: the recursion never reaches an interface and the
+  route is not installed ("points back into itself"). When another static route captures the
+  next hop that way and leaves by a different uplink, the packet would leave by that uplink, not
+  the one the next hop is on: refused too, naming that route. (Captured on the same uplink it
+  leaves by the same port: legal.)
+
+Still legal: overlapping but distinct prefixes (0/0, 10/8 and 10.1/16 side by side), a default
+route whose prefix holds its next hop (it is less specific than the connected subnet), static
+routes for prefixes inside the cluster (the pod CIDR, a namespace subnet).
 """
 
 from __future__ import annotations
@@ -11,8 +39,9 @@ import ipaddress
 
 import numpy as np
 
+from . import names
 from .addressing import ip_to_str, mac_to_str
-from .cluster import IPV4_MIN_MTU, Cluster, Settings, SpecError
+from .cluster import IPV4_MIN_MTU, TRANSIT_DR_IP, Cluster, Settings, SpecError, sr_name
 
 VNI_MAX = (1 << 24) - 1
 
@@ -63,6 +92,8 @@ def validate(c: Cluster) -> Cluster:
     for h in c.hosts:
         host_paths.append(f"{'edges' if h.edge else 'hosts'}[{count[h.edge]}]")
         count[h.edge] += 1
+    seg_paths = ["node_network"] + [f"namespaces[{i}]" for i in range(len(c.namespaces))]
+    _validate_names(c, host_paths, seg_paths)
     _unique_names([h.name for h in c.hosts], host_paths)
     need = IPV4_MIN_MTU + st.geneve_overhead
     teps: dict[int, str] = {}
@@ -98,7 +129,6 @@ def validate(c: Cluster) -> Cluster:
 
     # segments, VNIs, routers ---------------------------------------------------------------------
     _unique_names([s.namespace for s in c.namespaces], "namespaces")
-    seg_paths = ["node_network"] + [f"namespaces[{i}]" for i in range(len(c.namespaces))]
     for seg, p in zip(c.segments, seg_paths):
         if seg.subnet.prefixlen > 30:
             raise SpecError(f"{p}.subnet", f"{seg.subnet} leaves no room for pods (prefix must be /30 or shorter)")
@@ -119,26 +149,127 @@ def validate(c: Cluster) -> Cluster:
         if v in vnis:
             raise SpecError(p, f"VNI {v} is already used by {vnis[v]}")
         vnis[v] = p
-    _unique_names([r.name for r in (*c.t1s, c.t0)], [f"{p}.t1" for p in seg_paths] + ["t0"])
+    router_paths = [f"{p}.t1" for p in seg_paths] + ["t0"]
+    _unique_names([r.name for r in (*c.t1s, c.t0)], router_paths)
+    srs = {sr_name(r.name): p for r, p in zip((*c.t1s, c.t0), router_paths) if r.edge is not None}
+    for r, p in zip((*c.t1s, c.t0), router_paths):
+        if r.name in srs:  # the RIB names instances by name: the two would be one
+            raise SpecError(f"{p}.name", f"{r.name!r} is the name of the service router of {srs[r.name]}")
     for r, p in zip(c.t1s, seg_paths):
         edge_ref(r.edge, f"{p}.t1.edge")
     edge_ref(c.t0.edge, "t0.edge")
 
     # T0 uplinks and routes ----------------------------------------------------------------------
     _unique_names([u.name for u in c.uplinks], "t0.uplinks")
-    up_nets = []
-    for i, u in enumerate(c.uplinks):
-        net = ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False)
-        if (u.next_hop & int(net.netmask)) != int(net.network_address) or u.next_hop == u.ip:
-            raise SpecError(f"t0.uplinks[{i}].next_hop", f"{ip_to_str(u.next_hop)} is not a neighbor on {net}")
-        up_nets.append(net)
-    for i, r in enumerate(c.routes):
-        if not any(ipaddress.IPv4Address(r.next_hop) in n for n in up_nets):
-            raise SpecError(f"t0.routes[{i}].next_hop", f"{ip_to_str(r.next_hop)} is on no uplink subnet")
+    _validate_t0(c)
 
     # pods (vectorized) --------------------------------------------------------------------------
     _validate_pods(c)
     return c
+
+
+def _validate_names(c: Cluster, host_paths: list[str], seg_paths: list[str]) -> None:
+    """Every name by its kind's rule (`fastpath.model.names`), before anything is keyed by it."""
+    names.check_all(names.DEVICE, ((h.name, f"{p}.name") for h, p in zip(c.hosts, host_paths)))
+    names.check_all(names.NODE, ((n.name, f"nodes[{i}].name") for i, n in enumerate(c.nodes)))
+    names.check_all(names.NAMESPACE, ((s.namespace, f"namespaces[{i}].name") for i, s in enumerate(c.namespaces)))
+    names.check_all(names.DEVICE, ((r.name, f"{p}.t1.name") for r, p in zip(c.t1s, seg_paths)))
+    names.DEVICE.check(c.t0.name, "t0.name")
+    names.check_all(names.DEVICE, ((u.name, f"t0.uplinks[{i}].name") for i, u in enumerate(c.uplinks)))
+    names.check_all(names.DEVICE, ((r.name, f"dfw.rules[{i}].name") for i, r in enumerate(c.dfw_rules)))
+    names.check_many(names.POD, c.pods.name, lambda i: f"pods[{i}].name")
+    for i, lb in enumerate(c.pods.labels or ()):
+        if lb:
+            names.check_labels(lb, f"pods[{i}].labels")
+
+
+TRANSIT_NET = ipaddress.IPv4Network((TRANSIT_DR_IP, 28), strict=False)
+
+
+def _special(ip: int, net: ipaddress.IPv4Network) -> str | None:
+    """"network address" / "broadcast address" when `ip` is one of `net` (none on a /31 or /32)."""
+    if net.prefixlen >= 31:
+        return None
+    return {int(net.network_address): "network address", int(net.broadcast_address): "broadcast address"}.get(ip)
+
+
+def _validate_t0(c: Cluster) -> None:
+    """Uplinks and static routes a router would accept (the module's docstring says which)."""
+    st = c.settings
+    inside = [(st.pod_cidr, "the pod CIDR"), (c.node_segment.subnet, "the node segment"),
+              (st.link_cidr, "the router link CIDR"), (TRANSIT_NET, "the DR-SR transit link")]
+    up_nets: list[ipaddress.IPv4Network] = []
+    for i, u in enumerate(c.uplinks):
+        p = f"t0.uplinks[{i}]"
+        net = ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False)
+        role = _special(u.ip, net)
+        if role:
+            raise SpecError(f"{p}.ip", f"{ip_to_str(u.ip)} is the {role} of {net}, not an interface address")
+        for j, other in enumerate(up_nets):
+            if net.overlaps(other):
+                raise SpecError(f"{p}.ip", f"subnet {net} overlaps {other} of t0.uplinks[{j}] ({c.uplinks[j].name}): "
+                                "each uplink needs a subnet of its own")
+        for n, what in inside:
+            if net.overlaps(n):
+                raise SpecError(f"{p}.ip", f"subnet {net} overlaps {what} {n}: uplinks lie outside the cluster's networks")
+        if u.next_hop == u.ip:
+            raise SpecError(f"{p}.next_hop", f"{ip_to_str(u.next_hop)} is the T0's own address on {u.name}, not a neighbor")
+        if u.next_hop not in range(int(net.network_address), int(net.broadcast_address) + 1):
+            raise SpecError(f"{p}.next_hop", f"{ip_to_str(u.next_hop)} is not a neighbor on {net}")
+        role = _special(u.next_hop, net)
+        if role:
+            raise SpecError(f"{p}.next_hop", f"{ip_to_str(u.next_hop)} is the {role} of {net}, not a neighbor")
+        up_nets.append(net)
+
+    own = {ipaddress.IPv4Network((u.ip, 32)): u.name for u in c.uplinks}
+    connected = {net: u.name for net, u in zip(up_nets, c.uplinks)}
+    seen: dict[ipaddress.IPv4Network, int] = {}
+    exit_of: list[int] = []  # uplink index each route leaves by
+    for i, r in enumerate(c.routes):
+        p = f"t0.routes[{i}]"
+        if r.prefix in seen:
+            raise SpecError(f"{p}.prefix", f"{r.prefix} is already routed by t0.routes[{seen[r.prefix]}]: one next hop "
+                            "per prefix (fastpath does not model ECMP)")
+        seen[r.prefix] = i
+        if r.prefix in connected:
+            raise SpecError(f"{p}.prefix", f"{r.prefix} is the subnet of uplink {connected[r.prefix]}: its connected "
+                            "route always wins, this one would never be used")
+        if r.prefix in own:
+            raise SpecError(f"{p}.prefix", f"{r.prefix} is the T0's own address on {own[r.prefix]}: delivered to the "
+                            "T0 itself, this route would never be used")
+        k = next((k for k, net in enumerate(up_nets) if ipaddress.IPv4Address(r.next_hop) in net), None)
+        if k is None:
+            raise SpecError(f"{p}.next_hop", f"{ip_to_str(r.next_hop)} is on no uplink subnet")
+        u = c.uplinks[k]
+        if r.next_hop == u.ip:
+            raise SpecError(f"{p}.next_hop", f"{ip_to_str(r.next_hop)} is the T0's own address on {u.name}, not a neighbor")
+        role = _special(r.next_hop, up_nets[k])
+        if role:
+            raise SpecError(f"{p}.next_hop", f"{ip_to_str(r.next_hop)} is the {role} of {u.name}'s subnet {up_nets[k]}, "
+                            "not a neighbor")
+        exit_of.append(k)
+
+    # next-hop resolution: the longest static prefix holding the next hop, if more specific than
+    # the connected subnet, is what a router resolves it through
+    by_len: dict[int, dict[int, int]] = {}
+    for i, r in enumerate(c.routes):
+        by_len.setdefault(r.prefix.prefixlen, {})[int(r.prefix.network_address)] = i
+    for i, r in enumerate(c.routes):
+        k = exit_of[i]
+        for plen in range(32, up_nets[k].prefixlen, -1):
+            j = by_len.get(plen, {}).get(r.next_hop & (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF)
+            if j is None:
+                continue
+            nh, sub = ip_to_str(r.next_hop), f"{c.uplinks[k].name}'s subnet {up_nets[k]}"
+            if j == i:
+                raise SpecError(f"t0.routes[{i}].next_hop", f"the route points back into itself: its prefix {r.prefix} "
+                                f"holds its next hop {nh} and is more specific than {sub}, so the next hop resolves "
+                                "only through this route (a router does not install it)")
+            if exit_of[j] != k:
+                raise SpecError(f"t0.routes[{i}].next_hop", f"{nh} resolves through t0.routes[{j}] ({c.routes[j].prefix}, "
+                                f"out of {c.uplinks[exit_of[j]].name}), which is more specific than {sub}: the route "
+                                f"would not leave by {c.uplinks[k].name}")
+            break
 
 
 def _check_endpoint_ip(ip: int, net: ipaddress.IPv4Network, path: str, what: str) -> None:
