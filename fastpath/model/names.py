@@ -54,7 +54,7 @@ class Rule:
         if not name:
             return f"is empty: a name is {self.says}"
         if len(name) > self.max_len:
-            return f"{show(name)} is {len(name)} characters long, more than {self.max_len} ({self.what})"
+            return f"{name[:32]!r}... is {len(name)} characters long, more than {self.max_len} ({self.what})"
         return f"{show(name)} is not {self.what} ({self.says})"
 
     def check(self, name, path: str) -> None:
@@ -71,6 +71,7 @@ DEVICE = Rule("a device name", r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?", 25
               "letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 253 characters")
 LABEL_NAME = Rule("a label name", _QUALIFIED, 63,
                   "letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 63 characters")
+LABEL_VALUE = Rule("a label value", _QUALIFIED, 63, LABEL_NAME.says + ", or empty")
 
 NAMESPACE, NODE, POD = DNS_LABEL, DNS_SUBDOMAIN, DNS_SUBDOMAIN
 """The Kubernetes rules: namespaces are DNS-1123 labels, nodes and pods DNS-1123 subdomains."""
@@ -100,8 +101,8 @@ def check_labels(labels: dict, path: str) -> None:
         label_key(key, path)
         if not isinstance(value, str):
             raise SpecError(path, f"label {show(str(key))}: value {value!r} is not a string")
-        if value and not LABEL_NAME.ok(value):
-            raise SpecError(path, f"label {show(key)}: value {LABEL_NAME.why(value)}")
+        if value and not LABEL_VALUE.ok(value):
+            raise SpecError(path, f"label {show(key)}: value {LABEL_VALUE.why(value)}")
 
 
 def label_key(key, path: str) -> None:
