@@ -407,7 +407,7 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
                         f"router links, {len(t1_specs)} needed")
     t1s = []
     for k, (r, default) in enumerate(zip(t1_specs, t1_names)):
-        t1s.append(Router(name=r.name or default, kind="t1", edge=r.edge,
+        t1s.append(Router(name=r.name if r.name is not None else default, kind="t1", edge=r.edge,
                           link_t0_ip=link_base + 2 * k, link_t1_ip=link_base + 2 * k + 1))
     node_vni = spec.node_network.vni if spec.node_network.vni is not None else vnis.take()
     node_segment = Segment("ls-nodes", node_net, node_vni, t1s[0].name, None)
