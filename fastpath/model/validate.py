@@ -186,81 +186,112 @@ def _validate_names(c: Cluster, host_paths: list[str], seg_paths: list[str]) -> 
 TRANSIT_NET = ipaddress.IPv4Network((TRANSIT_DR_IP, 28), strict=False)
 
 
-def _special(ip: int, net: ipaddress.IPv4Network) -> str | None:
-    """"network address" / "broadcast address" when `ip` is one of `net` (none on a /31 or /32)."""
-    if net.prefixlen >= 31:
+class _Prefixes:
+    """Prefixes (base, length) by length, for longest-prefix matches in at most 33 dict lookups
+    (a spec may list a hundred thousand routes: no scan over all of them per route)."""
+
+    def __init__(self, nets):
+        self.by_len: dict[int, dict[int, int]] = {}
+        for i, (base, plen) in enumerate(nets):
+            self.by_len.setdefault(plen, {}).setdefault(base, i)
+        self.lens = sorted(self.by_len, reverse=True)
+
+    def longest(self, ip: int, longer_than: int = -1) -> int | None:
+        """Index of the longest prefix holding `ip` that is longer than `longer_than`, or None."""
+        for plen in self.lens:
+            if plen <= longer_than:
+                break
+            i = self.by_len[plen].get(ip & _mask(plen))
+            if i is not None:
+                return i
         return None
-    return {int(net.network_address): "network address", int(net.broadcast_address): "broadcast address"}.get(ip)
+
+
+def _mask(plen: int) -> int:
+    return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+
+
+def _net_str(base: int, plen: int) -> str:
+    return f"{ip_to_str(base)}/{plen}"
+
+
+def _special(ip: int, base: int, plen: int) -> str | None:
+    """"network address" / "broadcast address" when `ip` is one of base/plen (none on a /31 or /32)."""
+    if plen >= 31:
+        return None
+    return "network address" if ip == base else "broadcast address" if ip == base | ~_mask(plen) & 0xFFFFFFFF else None
 
 
 def _validate_t0(c: Cluster) -> None:
-    """Uplinks and static routes a router would accept (the module's docstring says which)."""
+    """Uplinks and static routes a router would accept (the module's docstring says which).
+    Prefixes are (base, length) ints here: a hundred thousand routes check in a second."""
     st = c.settings
-    inside = [(st.pod_cidr, "the pod CIDR"), (c.node_segment.subnet, "the node segment"),
-              (st.link_cidr, "the router link CIDR"), (TRANSIT_NET, "the DR-SR transit link")]
-    up_nets: list[ipaddress.IPv4Network] = []
-    for i, u in enumerate(c.uplinks):
-        p = f"t0.uplinks[{i}]"
-        net = ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False)
-        role = _special(u.ip, net)
+    inside = [(int(n.network_address), int(n.broadcast_address), n, what) for n, what in (
+        (st.pod_cidr, "the pod CIDR"), (c.node_segment.subnet, "the node segment"),
+        (st.link_cidr, "the router link CIDR"), (TRANSIT_NET, "the DR-SR transit link"))]
+    ups = [(u.ip & _mask(u.prefixlen), u.prefixlen) for u in c.uplinks]
+    last = [base | ~_mask(plen) & 0xFFFFFFFF for base, plen in ups]
+    # CIDR blocks nest or are disjoint: sorted by start, an overlap shows between neighbours
+    order = sorted(range(len(ups)), key=lambda i: ups[i])
+    overlap = {max(a, b): min(a, b) for a, b in zip(order, order[1:]) if ups[b][0] <= last[a]}
+    for i, (u, (base, plen)) in enumerate(zip(c.uplinks, ups)):
+        p, net = f"t0.uplinks[{i}]", _net_str(base, plen)
+        role = _special(u.ip, base, plen)
         if role:
             raise SpecError(f"{p}.ip", f"{ip_to_str(u.ip)} is the {role} of {net}, not an interface address")
-        for j, other in enumerate(up_nets):
-            if net.overlaps(other):
-                raise SpecError(f"{p}.ip", f"subnet {net} overlaps {other} of t0.uplinks[{j}] ({c.uplinks[j].name}): "
-                                "each uplink needs a subnet of its own")
-        for n, what in inside:
-            if net.overlaps(n):
+        if i in overlap:
+            j = overlap[i]
+            raise SpecError(f"{p}.ip", f"subnet {net} overlaps {_net_str(*ups[j])} of t0.uplinks[{j}] "
+                            f"({c.uplinks[j].name}): each uplink needs a subnet of its own")
+        for lo, hi, n, what in inside:
+            if base <= hi and lo <= last[i]:
                 raise SpecError(f"{p}.ip", f"subnet {net} overlaps {what} {n}: uplinks lie outside the cluster's networks")
         if u.next_hop == u.ip:
             raise SpecError(f"{p}.next_hop", f"{ip_to_str(u.next_hop)} is the T0's own address on {u.name}, not a neighbor")
-        if u.next_hop not in range(int(net.network_address), int(net.broadcast_address) + 1):
+        if u.next_hop & _mask(plen) != base:
             raise SpecError(f"{p}.next_hop", f"{ip_to_str(u.next_hop)} is not a neighbor on {net}")
-        role = _special(u.next_hop, net)
+        role = _special(u.next_hop, base, plen)
         if role:
             raise SpecError(f"{p}.next_hop", f"{ip_to_str(u.next_hop)} is the {role} of {net}, not a neighbor")
-        up_nets.append(net)
+    on_uplink = _Prefixes(ups)
 
-    own = {ipaddress.IPv4Network((u.ip, 32)): u.name for u in c.uplinks}
-    connected = {net: u.name for net, u in zip(up_nets, c.uplinks)}
-    seen: dict[ipaddress.IPv4Network, int] = {}
+    own = {(u.ip, 32): u.name for u in c.uplinks}
+    connected = {net: u.name for net, u in zip(ups, c.uplinks)}
+    prefixes = [(int(r.prefix.network_address), r.prefix.prefixlen) for r in c.routes]
+    seen: dict[tuple[int, int], int] = {}
     exit_of: list[int] = []  # uplink index each route leaves by
-    for i, r in enumerate(c.routes):
+    for i, (r, pre) in enumerate(zip(c.routes, prefixes)):
         p = f"t0.routes[{i}]"
-        if r.prefix in seen:
-            raise SpecError(f"{p}.prefix", f"{r.prefix} is already routed by t0.routes[{seen[r.prefix]}]: one next hop "
+        if pre in seen:
+            raise SpecError(f"{p}.prefix", f"{r.prefix} is already routed by t0.routes[{seen[pre]}]: one next hop "
                             "per prefix (fastpath does not model ECMP)")
-        seen[r.prefix] = i
-        if r.prefix in connected:
-            raise SpecError(f"{p}.prefix", f"{r.prefix} is the subnet of uplink {connected[r.prefix]}: its connected "
+        seen[pre] = i
+        if pre in connected:
+            raise SpecError(f"{p}.prefix", f"{r.prefix} is the subnet of uplink {connected[pre]}: its connected "
                             "route always wins, this one would never be used")
-        if r.prefix in own:
-            raise SpecError(f"{p}.prefix", f"{r.prefix} is the T0's own address on {own[r.prefix]}: delivered to the "
+        if pre in own:
+            raise SpecError(f"{p}.prefix", f"{r.prefix} is the T0's own address on {own[pre]}: delivered to the "
                             "T0 itself, this route would never be used")
-        k = next((k for k, net in enumerate(up_nets) if ipaddress.IPv4Address(r.next_hop) in net), None)
+        k = on_uplink.longest(r.next_hop)
         if k is None:
             raise SpecError(f"{p}.next_hop", f"{ip_to_str(r.next_hop)} is on no uplink subnet")
         u = c.uplinks[k]
         if r.next_hop == u.ip:
             raise SpecError(f"{p}.next_hop", f"{ip_to_str(r.next_hop)} is the T0's own address on {u.name}, not a neighbor")
-        role = _special(r.next_hop, up_nets[k])
+        role = _special(r.next_hop, *ups[k])
         if role:
-            raise SpecError(f"{p}.next_hop", f"{ip_to_str(r.next_hop)} is the {role} of {u.name}'s subnet {up_nets[k]}, "
-                            "not a neighbor")
+            raise SpecError(f"{p}.next_hop", f"{ip_to_str(r.next_hop)} is the {role} of {u.name}'s subnet "
+                            f"{_net_str(*ups[k])}, not a neighbor")
         exit_of.append(k)
 
     # next-hop resolution: the longest static prefix holding the next hop, if more specific than
     # the connected subnet, is what a router resolves it through
-    by_len: dict[int, dict[int, int]] = {}
-    for i, r in enumerate(c.routes):
-        by_len.setdefault(r.prefix.prefixlen, {})[int(r.prefix.network_address)] = i
+    statics = _Prefixes(prefixes)
     for i, r in enumerate(c.routes):
         k = exit_of[i]
-        for plen in range(32, up_nets[k].prefixlen, -1):
-            j = by_len.get(plen, {}).get(r.next_hop & (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF)
-            if j is None:
-                continue
-            nh, sub = ip_to_str(r.next_hop), f"{c.uplinks[k].name}'s subnet {up_nets[k]}"
+        j = statics.longest(r.next_hop, longer_than=ups[k][1])
+        if j is not None:
+            nh, sub = ip_to_str(r.next_hop), f"{c.uplinks[k].name}'s subnet {_net_str(*ups[k])}"
             if j == i:
                 raise SpecError(f"t0.routes[{i}].next_hop", f"the route points back into itself: its prefix {r.prefix} "
                                 f"holds its next hop {nh} and is more specific than {sub}, so the next hop resolves "
@@ -269,7 +300,6 @@ def _validate_t0(c: Cluster) -> None:
                 raise SpecError(f"t0.routes[{i}].next_hop", f"{nh} resolves through t0.routes[{j}] ({c.routes[j].prefix}, "
                                 f"out of {c.uplinks[exit_of[j]].name}), which is more specific than {sub}: the route "
                                 f"would not leave by {c.uplinks[k].name}")
-            break
 
 
 def _check_endpoint_ip(ip: int, net: ipaddress.IPv4Network, path: str, what: str) -> None:
