@@ -37,8 +37,8 @@ def mac_from_str(text: str) -> int:
     else: no single digits, mixed separators, dots (Cisco's aabb.ccdd.eeff), blanks or signs.
     Raises ValueError with the text."""
     if not isinstance(text, str) or _MAC.fullmatch(text) is None:
-        raise ValueError(f"not a MAC address (six hex pairs as aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff): "
-                         f"{text if isinstance(text, str) and len(text) <= 64 else str(text)[:64] + '...'!r}")
+        shown = repr(text[:64]) + "..." if isinstance(text, str) and len(text) > 64 else repr(text)
+        raise ValueError(f"not a MAC address (six hex pairs as aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff): {shown}")
     return int(text[0:2] + text[3:5] + text[6:8] + text[9:11] + text[12:14] + text[15:17], 16)
 
 
