@@ -528,3 +528,16 @@ def test_a_dport_is_ascii_digits(dport):
     s["dfw"]["rules"][0]["dport"] = dport
     with pytest.raises(SpecError, match=r"^dfw\.rules\[0\]\.dport: .* is not a port"):
         from_spec(s)
+
+
+@pytest.mark.parametrize("field, value, phrase", [
+    ("proto", True, "dfw.rules[0].proto: input should be 'any', 'tcp', 'udp' or 'icmp', or a valid integer, got True"),
+    ("proto", "sctp", "or a valid integer, got 'sctp'"),
+    ("dport", 8.5, "dfw.rules[0].dport: input should be a valid integer, or a valid string, got 8.5"),
+])
+def test_a_union_field_says_everything_it_takes(field, value, phrase):
+    s = copy.deepcopy(SEED_SPEC)
+    s["dfw"]["rules"][0][field] = value
+    with pytest.raises(SpecError) as info:
+        from_spec(s)
+    assert phrase in str(info.value)

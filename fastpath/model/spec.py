@@ -343,11 +343,18 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
         try:
             spec = ClusterSpec.model_validate(data)
         except ValidationError as exc:
-            e = exc.errors()[0]
+            errors = exc.errors()
+            e, path = errors[0], _loc(errors[0]["loc"])
             got = e.get("input")
             shown = "" if isinstance(got, (dict, list)) or e["type"] == "missing" else f", got {got!r}"
             msg = e["msg"][:1].lower() + e["msg"][1:]
-            raise SpecError(_loc(e["loc"]), f"{msg}{shown}") from None
+            # a union's members each fail at the same path: say all it takes ("'tcp' ... or a valid integer")
+            lead = "Input should be "
+            for other in errors[1:]:
+                if other["msg"].startswith(lead) and msg.startswith(lead.lower()) and \
+                        other.get("input") is got and _loc(other["loc"]) == path:
+                    msg += f", or {other['msg'][len(lead):]}"
+            raise SpecError(path, f"{msg}{shown}") from None
     s = spec.cluster
     settings = Settings(
         name=s.name,
