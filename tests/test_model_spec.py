@@ -6,13 +6,14 @@ from __future__ import annotations
 import copy
 import ipaddress
 import json
+import re
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fastpath.model import Cluster, SpecError, default_scenario, dump, from_spec, generate, load, to_spec
+from fastpath.model import Cluster, SpecError, default_scenario, dump, from_spec, generate, load, parse_text, to_spec
 from fastpath.model.addressing import ip_from_str, ip_to_str, mac_from_str
 from fastpath.model.scenarios import SEED_SPEC
 from fastpath.model.validate import VNI_MAX
@@ -395,3 +396,148 @@ def test_any_small_spec_builds_or_raises_spec_error(spec):
             assert mac_from_str(got["mac"]) == mac_from_str(given_pod["mac"])
         if given_pod.get("vlan") is not None:
             assert got["vlan"] == given_pod["vlan"]
+
+
+# ---- MACs: six hex pairs ------------------------------------------------------------------------
+@pytest.mark.parametrize("text, value", [("02:00:00:00:00:01", 0x020000000001), ("AA-bb-CC-dd-EE-0f", 0xAABBCCDDEE0F),
+                                         ("00:50:56:ab:CD:ef", 0x005056ABCDEF)])
+def test_mac_forms_accepted(text, value):
+    assert mac_from_str(text) == value
+
+
+@pytest.mark.parametrize("text", ["2:0:0:0:0:1", "02:00-00:00:00:01", "0200.0000.0001", "020000000001",
+                                  "+2:00:00:00:00:01", " 02:00:00:00:00:01", "02:00:00:00:00:01\n", "02:00:00:00:00",
+                                  "02:00:00:00:00:01:02", "0x:00:00:00:00:01", "\u0660\u0662:00:00:00:00:01",
+                                  "02:00:00:00:00:0g", "", None, 0x020000000001])
+def test_mac_forms_refused(text):
+    with pytest.raises(ValueError, match="not a MAC address"):
+        mac_from_str(text)
+
+
+@pytest.mark.parametrize("where, path", [(("pods", 0), "pods[0].mac"), (("nodes", 1), "nodes[1].mac")])
+def test_a_bad_mac_names_its_field(where, path):
+    s = copy.deepcopy(SEED_SPEC)
+    s[where[0]][where[1]]["mac"] = "2:0:0:0:0:1"
+    with pytest.raises(SpecError, match=rf"^{re.escape(path)}: not a MAC address"):
+        from_spec(s)
+
+
+def test_an_unquoted_yaml_mac_of_digits_is_told_to_be_quoted():
+    s = parse_text("hosts: [{name: h}]\nnodes: [{name: n, host: h, mac: 10:20:30:40:50:59}]\n")
+    assert isinstance(s["nodes"][0]["mac"], int)  # YAML 1.1 base 60
+    with pytest.raises(SpecError, match=r"^nodes\[0\]\.mac: is a number, not a MAC address.*quote it"):
+        from_spec(s)
+    s = parse_text("hosts: [{name: h}]\nnodes: [{name: n, host: h, mac: '10:20:30:40:50:59'}]\n")
+    assert from_spec(s).nodes[0].mac == 0x102030405059
+
+
+# ---- numbers are strict -------------------------------------------------------------------------
+def _loose_numbers(typ, seen=()) -> list[str]:
+    """Bare int/float annotations anywhere in `typ` (a strict one is Annotated[..., Strict()])."""
+    from typing import Annotated, get_args, get_origin
+
+    from pydantic import BaseModel
+
+    if typ in (int, float):
+        return [typ.__name__]
+    if get_origin(typ) is Annotated:
+        args = get_args(typ)
+        if args[0] in (int, float):
+            return [] if any(getattr(m, "strict", False) for m in args[1:]) else [args[0].__name__]
+        return _loose_numbers(args[0], seen)
+    if isinstance(typ, type) and issubclass(typ, BaseModel) and typ not in seen:
+        return [f"{typ.__name__}.{k}: {x}" for k, f in typ.model_fields.items()
+                for x in _loose_numbers(f.rebuild_annotation(), (*seen, typ))]
+    return [x for a in get_args(typ) for x in _loose_numbers(a, seen)]
+
+
+def test_every_number_in_the_schema_is_strict():
+    from fastpath.model.spec import ClusterSpec
+
+    assert _loose_numbers(ClusterSpec) == []
+
+
+NUMBER_FIELDS = [  # (where in the seed, field path); each an int unless said
+    (("cluster",), "namespace_prefix"), (("cluster",), "vni_base"), (("cluster",), "geneve_option_bytes"),
+    (("cluster",), "default_max_pods"), (("cluster",), "mac_table_size"), (("node_network",), "vni"),
+    (("hosts", 0), "mtu"), (("edges", 0), "mtu"), (("nodes", 1), "max_pods"), (("namespaces", 2), "vni"),
+    (("pods", 4), "vlan"), (("dfw", "rules", 0), "proto"),
+]
+
+
+def _at(spec, where):
+    for k in where:
+        spec = spec[k]
+    return spec
+
+
+def _path(where, field):
+    out = ""
+    for k in where:
+        out += f"[{k}]" if isinstance(k, int) else (f".{k}" if out else k)
+    return f"{out}.{field}"
+
+
+@pytest.mark.parametrize("bad", [True, False, 5.0, "5"], ids=["true", "false", "float", "string"])
+@pytest.mark.parametrize("where, field", NUMBER_FIELDS, ids=[f for _, f in NUMBER_FIELDS])
+def test_an_integer_field_takes_only_an_integer(where, field, bad):
+    s = copy.deepcopy(SEED_SPEC)
+    _at(s, where)[field] = bad
+    with pytest.raises(SpecError) as info:
+        from_spec(s)
+    assert info.value.path == _path(where, field), str(info.value)
+    assert f"got {bad!r}" in info.value.message
+
+
+@pytest.mark.parametrize("text", [
+    "cluster: {vlan_range: [1, true]}", "hosts: [{name: h, mtu: yes}]", "capacity: {edge_mpps: on}",
+    "hosts: [{name: h, link_gbps: '25'}]", "capacity: {uplink_gbps: true}",
+    "traffic: {profiles: [{name: u, kind: uniform, flows: 1.0e3}]}",
+    "traffic: {profiles: [{name: u, kind: uniform, ttl: true}]}",
+    "traffic: {profiles: [{name: u, kind: locality, dports: [80, false]}]}",
+    "traffic: {profiles: [{name: u, kind: locality, mix: {same_node: true}}]}",
+    "traffic: {profiles: [{name: u, kind: uniform, offered_mpps: '2'}]}",
+])
+def test_yaml_booleans_and_strings_are_not_numbers(text):
+    spec = parse_text(text + ("\nhosts: [{name: h}]" if not text.startswith("hosts") else ""))
+    with pytest.raises(SpecError, match=r"input should be a valid (integer|number)"):
+        from_spec(spec)
+
+
+def test_json_and_yaml_numbers_still_parse():
+    text = json.dumps({"cluster": {"vlan_range": [2, 4000], "namespace_prefix": 25}, "hosts": [{"name": "h", "mtu": 9000,
+                       "link_gbps": 10}], "capacity": {"edge_mpps": 2, "uplink_gbps": 12.5}})
+    c = from_spec(parse_text(text))
+    assert (c.settings.vlan_min, c.settings.vlan_max, c.settings.namespace_prefix) == (2, 4000, 25)
+    assert c.hosts[0].mtu == 9000 and c.capacity.link_gbps_of("h") == 10 and c.capacity.edge_mpps == 2
+    c = from_spec(parse_text("hosts: [{name: h, mtu: 0x2328}]\ncapacity: {uplink_gbps: 1_0}\n"))
+    assert c.hosts[0].mtu == 9000 and c.capacity.uplink_gbps == 10
+
+
+@pytest.mark.parametrize("bad", [True, False, 80.0])
+def test_a_dport_is_not_a_bool_or_float(bad):  # "80" and "80-90" are its string forms
+    s = copy.deepcopy(SEED_SPEC)
+    s["dfw"]["rules"][0]["dport"] = bad
+    with pytest.raises(SpecError, match=r"^dfw\.rules\[0\]\.dport: input should be a valid"):
+        from_spec(s)
+
+
+@pytest.mark.parametrize("dport", ["\u0668\u0660", "8_0", " 80", "80 ", "+80", "80-+90", "0x50"])
+def test_a_dport_is_ascii_digits(dport):
+    s = copy.deepcopy(SEED_SPEC)
+    s["dfw"]["rules"][0]["dport"] = dport
+    with pytest.raises(SpecError, match=r"^dfw\.rules\[0\]\.dport: .* is not a port"):
+        from_spec(s)
+
+
+@pytest.mark.parametrize("field, value, phrase", [
+    ("proto", True, "dfw.rules[0].proto: input should be 'any', 'tcp', 'udp' or 'icmp', or a valid integer, got True"),
+    ("proto", "sctp", "or a valid integer, got 'sctp'"),
+    ("dport", 8.5, "dfw.rules[0].dport: input should be a valid integer, or a valid string, got 8.5"),
+])
+def test_a_union_field_says_everything_it_takes(field, value, phrase):
+    s = copy.deepcopy(SEED_SPEC)
+    s["dfw"]["rules"][0][field] = value
+    with pytest.raises(SpecError) as info:
+        from_spec(s)
+    assert phrase in str(info.value)

@@ -11,12 +11,14 @@ monitoring-influxdb), 5 default/nginx-1, 6 web/frontend-1, 7 db/postgres-0, 8 pa
 from __future__ import annotations
 
 import copy
+import ipaddress
 import re
 import textwrap
 
 import pytest
 
-from fastpath.model import SpecError, from_spec, load, parse_text
+from fastpath.model import SpecError, from_spec, generate, load, names, parse_text
+from fastpath.model.addressing import ip_to_str
 from fastpath.model.scenarios import SEED_SPEC
 
 
@@ -589,7 +591,7 @@ def test_uplink_next_hop_not_on_the_uplink_subnet():
 def test_uplink_next_hop_equal_to_the_uplink_itself():
     s = seed()
     s["t0"]["uplinks"][0]["next_hop"] = "203.0.113.2"
-    rejects(s, "t0.uplinks[0].next_hop", "203.0.113.2 is not a neighbor on 203.0.113.0/24")
+    rejects(s, "t0.uplinks[0].next_hop", "203.0.113.2 is the T0's own address on uplink-1, not a neighbor")
 
 
 def test_uplink_ip_without_prefix_length_or_garbage():
@@ -643,3 +645,220 @@ def test_link_cidr_too_small_for_all_router_links():
     s = seed()
     s["cluster"]["link_cidr"] = "100.64.0.0/29"  # four /31s, six T1s
     rejects(s, "cluster.link_cidr", "100.64.0.0/29 has room for 4 router links, 6 needed")
+
+
+# ---- names (fastpath.model.names) ---------------------------------------------------------------
+@pytest.mark.parametrize("rule, good, bad", [
+    ("DNS_LABEL", ["a", "kube-system", "0", "a" * 63, "9-z"], ["", "A", "a.b", "-a", "a-", "a_b", "a" * 64, "a/b", "é", "a\n"]),
+    ("DNS_SUBDOMAIN", ["a", "a.b", "web-1.x-2", "0" * 253, "a.0"],
+     ["", "Web", "a..b", ".a", "a.", "a.-b", "a-.b", "a_b", "0" * 254, "a b", "a\u202eb", "a\u200b", "١"]),
+    ("DEVICE", ["esx-1", "ESX-01.lab", "Deny_db", "t0", "a" * 253],
+     ["", "a b", "a/b", "a->b", "ovs@n", "geneve:x", "-a", "a.", "\t", "a\u2066", "a" * 254]),
+])
+def test_naming_rules(rule, good, bad):
+    r = getattr(names, rule)
+    assert [n for n in good if not r.ok(n)] == []
+    assert [n for n in bad if r.ok(n)] == []
+
+
+def test_a_name_that_is_too_long_is_shown_cut():
+    with pytest.raises(SpecError) as info:
+        names.POD.check("p" * 1_000_000, "pods[0].name")
+    assert len(str(info.value)) < 200 and "1000000 characters long, more than 253" in str(info.value)
+
+
+@pytest.mark.parametrize("section, index, value, path, phrase", [
+    ("pods", 3, "Web/1", "pods[3].name", "'Web/1' is not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.'"),
+    ("pods", 0, "", "pods[0].name", "is empty"),
+    ("pods", 5, "nginx 1", "pods[5].name", "'nginx 1' is not a DNS-1123 subdomain"),
+    ("pods", 6, "front\u202eend", "pods[6].name", "'front\\u202eend' is not"),
+    ("namespaces", 1, "Default", "namespaces[1].name", "'Default' is not a DNS-1123 label"),
+    ("namespaces", 1, "de.fault", "namespaces[1].name", "is not a DNS-1123 label"),
+    ("nodes", 2, "worker/2", "nodes[2].name", "is not a DNS-1123 subdomain"),
+    ("hosts", 1, "esx 2", "hosts[1].name", "'esx 2' is not a device name"),
+    ("edges", 0, "edge\t1", "edges[0].name", "is not a device name"),
+])
+def test_bad_names_are_refused(section, index, value, path, phrase):
+    s = seed()
+    old = s[section][index]["name"]
+    s[section][index]["name"] = value
+    for item in s.get("pods", []) + s.get("nodes", []):  # keep references pointing at the renamed object
+        for ref, kind in (("namespace", "namespaces"), ("node", "nodes"), ("host", "hosts")):
+            if kind == section and item.get(ref) == old:
+                item[ref] = value
+    if section == "edges":
+        s["namespaces"][4]["t1"]["edge"] = s["t0"]["edge"] = value
+    rejects(s, path, phrase)
+
+
+def test_names_the_pod_key_needs_cannot_collide():
+    """web/a-b and web-a/b would both be the key 'web-a/b'... were '/' allowed in a name."""
+    s = seed()
+    s["namespaces"].append({"name": "web-a"})
+    s["pods"] += [{"name": "a/b", "namespace": "web", "node": "worker-2"},
+                  {"name": "b", "namespace": "web-a", "node": "worker-2"}]
+    rejects(s, "pods[16].name", "'a/b' is not a DNS-1123 subdomain")
+
+
+@pytest.mark.parametrize("where, path", [
+    (lambda s, v: s["t0"].__setitem__("name", v), "t0.name"),
+    (lambda s, v: s["namespaces"][0].__setitem__("t1", {"name": v}), "namespaces[0].t1.name"),
+    (lambda s, v: s["node_network"].__setitem__("t1", {"name": v}), "node_network.t1.name"),
+    (lambda s, v: s["t0"]["uplinks"][0].__setitem__("name", v), "t0.uplinks[0].name"),
+    (lambda s, v: s["dfw"]["rules"][0].__setitem__("name", v), "dfw.rules[0].name"),
+    (lambda s, v: s.__setitem__("traffic", {"profiles": [{"name": v, "kind": "uniform"}]}), "traffic.profiles[0].name"),
+])
+@pytest.mark.parametrize("value", ["", "a/b", "a b", "bidi\u202b", "nl\n"])
+def test_device_names_are_refused(where, path, value):
+    s = seed()
+    where(s, value)
+    rejects(s, path, "is empty" if value == "" else "is not a device name")
+
+
+def test_a_router_named_like_a_service_router_is_refused():
+    s = seed()
+    s["namespaces"][0]["t1"] = {"name": "t1-payments-sr"}  # payments' T1 has an SR on edge-1
+    rejects(s, "namespaces[0].t1.name", "'t1-payments-sr' is the name of the service router of namespaces[4].t1")
+
+
+@pytest.mark.parametrize("labels, phrase", [
+    ({"my app": "x"}, "label key 'my app': name 'my app' is not a label name"),
+    ({"": "x"}, "label key '': name is empty"),
+    ({"a/b/c": "x"}, "prefix 'a/b' is not a DNS-1123 subdomain"),
+    ({"Example.com/app": "x"}, "prefix 'Example.com' is not a DNS-1123 subdomain"),
+    ({"/app": "x"}, "label key '/app': prefix is empty"),
+    ({"example.com/": "x"}, "label key 'example.com/': name is empty"),
+    ({"k" * 64: "x"}, "64 characters long, more than 63 (a label name)"),
+    ({"app": "v" * 64}, "64 characters long, more than 63 (a label value)"),
+    ({"app": "-x"}, "label 'app': value '-x' is not a label value"),
+    ({"app": "a\u202eb"}, "is not a label value"),
+])
+def test_bad_labels_are_refused(labels, phrase):
+    s = seed()
+    s["pods"][2]["labels"] = labels
+    rejects(s, "pods[2].labels", phrase)
+
+
+def test_kubernetes_label_forms_are_kept():
+    s = seed()
+    lb = {"app.kubernetes.io/name": "web", "example.com/empty": "", "Tier_2.x": "A-b_c.9", "k" * 63: "v" * 63}
+    s["pods"][2]["labels"] = lb
+    assert from_spec(s).pods[2].labels == lb
+
+
+def test_selector_labels_are_checked_too():
+    s = seed()
+    s["traffic"] = {"profiles": [{"name": "hot", "kind": "hot_service",
+                                  "services": [{"name": "web", "share": 0.5, "port": 80, "selector": {"app ": "x"}}]}]}
+    rejects(s, "traffic.profiles[0].services[0].selector", "label key 'app '")
+    s["traffic"]["profiles"][0]["services"][0]["selector"] = {"app": "nginx"}
+    s["traffic"]["profiles"][0]["services"][0]["name"] = "web/1"
+    rejects(s, "traffic.profiles[0].services[0].name", "'web/1' is not a device name")
+
+
+def test_generated_and_seed_names_pass():
+    from fastpath.model import default_scenario
+
+    c = generate(hosts=2, nodes_per_host=2, pods_per_node=5, namespaces=3, edges=1, seed=1)
+    assert {n.name for n in c.nodes} == {"node-1", "node-2", "node-3", "node-4"}
+    assert {s.namespace for s in c.namespaces} == {"ns-0", "ns-1", "ns-2"}
+    assert len(default_scenario().pods) == len(SEED_SPEC["pods"])
+
+
+def test_a_generated_cluster_with_a_bad_pod_name_is_refused():
+    """validate() holds any cluster to the rules, not only spec files."""
+    from fastpath.model import PodTable, validate
+
+    c = generate(hosts=1, nodes_per_host=1, pods_per_node=3, namespaces=1, seed=1)
+    p = c.pods
+    bad = [str(x) for x in p.name]
+    bad[2] = "Pod_2"
+    c.pods = PodTable(bad, p.namespace, p.node, p.ip, p.mac, p.vlan, None,
+                      ns_names=[s.namespace for s in c.namespaces], node_names=[n.name for n in c.nodes])
+    with pytest.raises(SpecError, match=r"^pods\[2\]\.name: 'Pod_2' is not a DNS-1123 subdomain"):
+        validate(c)
+
+
+# ---- T0 uplinks and static routes -----------------------------------------------------------------
+def with_routes(*routes, uplinks=()) -> dict:
+    s = seed()
+    s["t0"]["uplinks"] += list(uplinks)
+    s["t0"]["routes"] = [{"prefix": p, "next_hop": nh} for p, nh in routes]
+    return s
+
+
+UP2 = {"name": "uplink-2", "ip": "198.51.100.2/24", "next_hop": "198.51.100.1"}
+
+
+@pytest.mark.parametrize("uplink, path, phrase", [
+    ({"ip": "203.0.113.0/24"}, "t0.uplinks[0].ip", "203.0.113.0 is the network address of 203.0.113.0/24"),
+    ({"ip": "203.0.113.255/24"}, "t0.uplinks[0].ip", "203.0.113.255 is the broadcast address of 203.0.113.0/24"),
+    ({"next_hop": "203.0.113.0"}, "t0.uplinks[0].next_hop", "203.0.113.0 is the network address of 203.0.113.0/24"),
+    ({"next_hop": "203.0.113.255"}, "t0.uplinks[0].next_hop", "203.0.113.255 is the broadcast address"),
+    ({"ip": "203.0.113.2/32"}, "t0.uplinks[0].next_hop", "203.0.113.1 is not a neighbor on 203.0.113.2/32"),
+    ({"ip": "172.16.9.2/24", "next_hop": "172.16.9.1"}, "t0.uplinks[0].ip",
+     "subnet 172.16.9.0/24 overlaps the pod CIDR 172.16.0.0/16"),
+    ({"ip": "172.15.0.200/25", "next_hop": "172.15.0.129"}, "t0.uplinks[0].ip", "overlaps the node segment 172.15.0.0/24"),
+    ({"ip": "100.64.9.2/24", "next_hop": "100.64.9.1"}, "t0.uplinks[0].ip", "overlaps the router link CIDR 100.64.0.0/16"),
+    ({"ip": "169.254.0.2/24", "next_hop": "169.254.0.1"}, "t0.uplinks[0].ip", "overlaps the DR-SR transit link 169.254.0.0/28"),
+])
+def test_uplinks_that_cannot_work(uplink, path, phrase):
+    s = seed()
+    s["t0"]["uplinks"][0].update(uplink)
+    s["t0"]["routes"] = []
+    rejects(s, path, phrase)
+
+
+def test_uplink_subnets_overlapping_each_other():
+    s = with_routes(uplinks=[dict(UP2, ip="203.0.113.130/25", next_hop="203.0.113.129")])
+    rejects(s, "t0.uplinks[1].ip", "subnet 203.0.113.128/25 overlaps 203.0.113.0/24 of t0.uplinks[0] (uplink-1)")
+
+
+def test_uplink_on_a_31_has_no_network_or_broadcast_address():
+    s = with_routes(("0.0.0.0/0", "198.51.100.0"), uplinks=[dict(UP2, ip="198.51.100.1/31", next_hop="198.51.100.0")])
+    assert from_spec(s).uplinks[1].prefixlen == 31
+
+
+@pytest.mark.parametrize("routes, path, phrase", [
+    ([("0.0.0.0/0", "203.0.113.2")], "t0.routes[0].next_hop", "203.0.113.2 is the T0's own address on uplink-1"),
+    ([("0.0.0.0/0", "198.51.100.2")], "t0.routes[0].next_hop", "198.51.100.2 is the T0's own address on uplink-2"),
+    ([("0.0.0.0/0", "203.0.113.0")], "t0.routes[0].next_hop", "203.0.113.0 is the network address of uplink-1's subnet"),
+    ([("0.0.0.0/0", "203.0.113.255")], "t0.routes[0].next_hop", "203.0.113.255 is the broadcast address"),
+    ([("0.0.0.0/0", "203.0.113.1"), ("10.0.0.0/8", "203.0.113.1"), ("0.0.0.0/0", "198.51.100.1")],
+     "t0.routes[2].prefix", "0.0.0.0/0 is already routed by t0.routes[0]"),
+    ([("198.51.100.0/24", "203.0.113.1")], "t0.routes[0].prefix", "198.51.100.0/24 is the subnet of uplink uplink-2"),
+    ([("203.0.113.2/32", "198.51.100.1")], "t0.routes[0].prefix", "203.0.113.2/32 is the T0's own address on uplink-1"),
+    ([("203.0.113.0/25", "203.0.113.1")], "t0.routes[0].next_hop",
+     "the route points back into itself: its prefix 203.0.113.0/25 holds its next hop 203.0.113.1 and is more "
+     "specific than uplink-1's subnet 203.0.113.0/24"),
+    ([("0.0.0.0/0", "203.0.113.1"), ("203.0.113.1/32", "203.0.113.1")], "t0.routes[1].next_hop",
+     "points back into itself"),
+    ([("203.0.113.128/25", "198.51.100.1"), ("0.0.0.0/0", "203.0.113.200")], "t0.routes[1].next_hop",
+     "203.0.113.200 resolves through t0.routes[0] (203.0.113.128/25, out of uplink-2), which is more specific than "
+     "uplink-1's subnet 203.0.113.0/24: the route would not leave by uplink-1"),
+])
+def test_static_routes_that_cannot_work(routes, path, phrase):
+    rejects(with_routes(*routes, uplinks=[UP2]), path, phrase)
+
+
+def test_static_routes_a_user_may_want_are_kept():
+    from fastpath.model.routing import lookup, rib
+
+    routes = [("0.0.0.0/0", "203.0.113.1"), ("10.0.0.0/8", "198.51.100.1"), ("10.1.0.0/16", "203.0.113.1"),
+              ("10.1.0.0/24", "198.51.100.1"),  # overlapping but distinct
+              ("172.16.0.0/16", "198.51.100.1"), ("172.16.3.0/25", "198.51.100.1"),  # into the pod CIDR
+              ("203.0.0.0/16", "198.51.100.9"),  # holds uplink-1's subnet, less specific
+              ("203.0.113.0/26", "203.0.113.100"),  # inside uplink-1's subnet, next hop outside it
+              ("192.0.2.0/24", "203.0.113.10")]  # next hop resolved via the /26 above: the same uplink
+    c = from_spec(with_routes(*routes, uplinks=[UP2]))
+    assert [(str(r.prefix), ip_to_str(r.next_hop)) for r in c.routes] == routes
+    t0 = rib(c)["t0-sr"]
+
+    def out(ip):
+        return lookup(t0, int(ipaddress.IPv4Address(ip)))
+
+    assert [out(ip).uplink for ip in ("8.8.8.8", "10.2.0.1", "10.1.9.9", "10.1.0.9", "192.0.2.1")] == \
+        ["uplink-1", "uplink-2", "uplink-1", "uplink-2", "uplink-1"]
+    # into the pod CIDR: the more specific prefix wins either way
+    assert out("172.16.3.5").uplink == "uplink-2" and out("172.16.9.9").uplink == "uplink-2"
+    assert out("172.16.3.200").kind == "router" and out("172.16.1.5").kind == "router"

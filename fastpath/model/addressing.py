@@ -8,6 +8,7 @@ convert at the boundary (spec files, CLI, printing) and are the only place that 
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import numpy as np
 
@@ -43,15 +44,18 @@ def mac_to_str(mac: int) -> str:
                                               m >> 8 & 255, m & 255)
 
 
+_MAC = re.compile(r"[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}")
+
+
 def mac_from_str(text: str) -> int:
-    """Parse ``aa:bb:cc:dd:ee:ff`` (or with ``-``); raises ValueError with the text."""
-    parts = str(text).replace("-", ":").split(":")
-    if len(parts) != 6 or not all(len(p) in (1, 2) for p in parts):
-        raise ValueError(f"not a MAC address: {text!r}")
-    try:
-        return int("".join(p.zfill(2) for p in parts), 16)
-    except ValueError:
-        raise ValueError(f"not a MAC address: {text!r}") from None
+    """Parse six hex pairs separated by ``:`` (``aa:bb:cc:dd:ee:ff``, as Linux and OVS write
+    them) or all by ``-`` (``AA-BB-CC-DD-EE-FF``, IEEE 802 / Windows); either case. Nothing
+    else: no single digits, mixed separators, dots (Cisco's aabb.ccdd.eeff), blanks or signs.
+    Raises ValueError with the text."""
+    if not isinstance(text, str) or _MAC.fullmatch(text) is None:
+        shown = repr(text[:64]) + "..." if isinstance(text, str) and len(text) > 64 else repr(text)
+        raise ValueError(f"not a MAC address (six hex pairs as aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff): {shown}")
+    return int(text[0:2] + text[3:5] + text[6:8] + text[9:11] + text[12:14] + text[15:17], 16)
 
 
 def ip_to_str(ip: int) -> str:

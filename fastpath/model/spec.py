@@ -30,13 +30,16 @@ from __future__ import annotations
 import copy
 import ipaddress
 import json
+import re
 from pathlib import Path
-from typing import Any, Literal, Optional, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
+from pydantic_core import PydanticCustomError
 
+from . import names
 from .addressing import NODE_MAC_BASE, POD_MAC_BASE, ip_from_str, ip_to_str, ips_to_strs, mac_from_str, mac_to_str, macs_to_strs, net_from_str
 from .cluster import (DNS_SERVICE_DEFAULTS, MIN_IP_LENGTH, PROTO_NUMBERS, TRAFFIC_KINDS, TRAFFIC_PARAMS, Capacity,
                       Cluster, DfwRule, Host, Node, PodTable, Router, Segment, Settings, SpecError, StaticRoute,
@@ -45,6 +48,24 @@ from .validate import validate, validate_settings
 
 
 # ---- schema -----------------------------------------------------------------------------------
+# Numbers are strict: an int field takes an int, not true/false (YAML's yes/no/on/off too),
+# 5.0 or "5"; a float field takes an int or a float, not a bool or a string. JSON and YAML
+# integers and floats still parse as they are.
+Int = StrictInt
+Float = StrictFloat
+
+
+def _mac_text(v):
+    """YAML 1.1 reads an unquoted MAC of digit pairs (``10:20:30:40:50:60``) as a base-60 int."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        raise PydanticCustomError("mac_number", "is a number, not a MAC address: YAML reads an unquoted MAC "
+                                  "made of digits (like 10:20:30:40:50:59) as base 60; quote it")
+    return v
+
+
+Mac = Annotated[str, BeforeValidator(_mac_text)]
+
+
 class _M(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -52,15 +73,15 @@ class _M(BaseModel):
 class SettingsSpec(_M):
     name: str = "cluster"
     pod_cidr: str = "172.16.0.0/16"
-    namespace_prefix: int = Field(24, ge=8, le=30)
+    namespace_prefix: Int = Field(24, ge=8, le=30)
     tep_cidr: str = "192.168.0.0/16"
     link_cidr: str = "100.64.0.0/16"
-    router_mac: str = "02:50:56:56:44:52"
-    vni_base: int = Field(65536, ge=1)
-    geneve_option_bytes: int = 0
-    vlan_range: tuple[int, int] = (1, 4093)
-    default_max_pods: int = Field(110, ge=0)
-    mac_table_size: int = Field(8192, ge=1)
+    router_mac: Mac = "02:50:56:56:44:52"
+    vni_base: Int = Field(65536, ge=1)
+    geneve_option_bytes: Int = 0
+    vlan_range: tuple[Int, Int] = (1, 4093)
+    default_max_pods: Int = Field(110, ge=0)
+    mac_table_size: Int = Field(8192, ge=1)
 
 
 class RouterSpec(_M):
@@ -70,18 +91,18 @@ class RouterSpec(_M):
 
 class NodeNetworkSpec(_M):
     subnet: str = "172.15.0.0/24"
-    vni: Optional[int] = None
+    vni: Optional[Int] = None
     t1: RouterSpec = RouterSpec()
 
 
-_Rate = Optional[float]
+_Rate = Optional[Float]
 _rate = {"gt": 0, "allow_inf_nan": False}
 
 
 class HostSpec(_M):
     name: str
     tep: Optional[str] = None
-    mtu: int = 1600
+    mtu: Int = 1600
     link_gbps: _Rate = Field(None, **_rate)  # capacity of its NIC (default capacity.host_link_gbps)
     mpps: _Rate = Field(None, **_rate)  # edges only: packet rate (default capacity.edge_mpps)
 
@@ -91,14 +112,14 @@ class NodeSpec(_M):
     role: Literal["master", "worker"] = "worker"
     host: str
     ip: Optional[str] = None
-    mac: Optional[str] = None
-    max_pods: Optional[int] = None
+    mac: Optional[Mac] = None
+    max_pods: Optional[Int] = None
 
 
 class NamespaceSpec(_M):
     name: str
     subnet: Optional[str] = None
-    vni: Optional[int] = None
+    vni: Optional[Int] = None
     t1: RouterSpec = RouterSpec()
 
 
@@ -107,8 +128,8 @@ class PodSpec(_M):
     namespace: str
     node: str
     ip: Optional[str] = None
-    mac: Optional[str] = None
-    vlan: Optional[int] = None
+    mac: Optional[Mac] = None
+    vlan: Optional[Int] = None
     labels: dict[str, str] = {}
 
 
@@ -136,8 +157,8 @@ class DfwRuleSpec(_M):
     action: Literal["allow", "deny"]
     src: str = "any"
     dst: str = "any"
-    proto: Union[Literal["any", "tcp", "udp", "icmp"], int] = "any"
-    dport: Union[int, str, None] = None  # 53 or "8000-8080"
+    proto: Union[Literal["any", "tcp", "udp", "icmp"], Int] = "any"
+    dport: Union[Int, str, None] = None  # 53 or "8000-8080"
 
 
 class DfwSpec(_M):
@@ -146,12 +167,12 @@ class DfwSpec(_M):
 
 
 class CapacitySpec(_M):
-    host_link_gbps: float = Field(25.0, **_rate)
-    edge_mpps: float = Field(4.0, **_rate)
-    uplink_gbps: float = Field(40.0, **_rate)
+    host_link_gbps: Float = Field(25.0, **_rate)
+    edge_mpps: Float = Field(4.0, **_rate)
+    uplink_gbps: Float = Field(40.0, **_rate)
 
 
-_Proto = Union[Literal["tcp", "udp", "icmp"], int, None]
+_Proto = Union[Literal["tcp", "udp", "icmp"], Int, None]
 _share = {"ge": 0, "allow_inf_nan": False}
 
 
@@ -159,20 +180,20 @@ class MixSpec(_M):
     """Given = the whole mix: a class left out has share 0 (the default mix applies only when
     ``mix`` itself is left out)."""
 
-    same_node: float = Field(0.0, **_share)
-    same_namespace: float = Field(0.0, **_share)
-    cross_namespace: float = Field(0.0, **_share)
-    pod_to_node: float = Field(0.0, **_share)
-    north_south: float = Field(0.0, **_share)
+    same_node: Float = Field(0.0, **_share)
+    same_namespace: Float = Field(0.0, **_share)
+    cross_namespace: Float = Field(0.0, **_share)
+    pod_to_node: Float = Field(0.0, **_share)
+    north_south: Float = Field(0.0, **_share)
 
 
 class ServiceSpec(_M):
     name: str
-    share: float = Field(ge=0, le=1, allow_inf_nan=False)
+    share: Float = Field(ge=0, le=1, allow_inf_nan=False)
     pods: Optional[list[str]] = None  # pod keys namespace/name
     selector: Optional[dict[str, str]] = None  # labels every pod of the service has
     proto: _Proto = None
-    port: Optional[int] = Field(None, ge=0, le=65535)
+    port: Optional[Int] = Field(None, ge=0, le=65535)
 
 
 class ProfileSpec(_M):
@@ -182,15 +203,15 @@ class ProfileSpec(_M):
     name: str
     kind: Literal["uniform", "locality", "hot_service"]
     sizes: Any = None  # an IP length, "imix", or [[length, weight], ...]
-    flows: Optional[int] = Field(None, ge=1)
-    flow_zipf: Optional[float] = Field(None, **_share)
+    flows: Optional[Int] = Field(None, ge=1)
+    flow_zipf: Optional[Float] = Field(None, **_share)
     offered_mpps: _Rate = Field(None, **_rate)
-    ttl: Optional[int] = Field(None, ge=1, le=255)
+    ttl: Optional[Int] = Field(None, ge=1, le=255)
     proto: _Proto = None
-    dports: Optional[list[int]] = Field(None, min_length=1)
+    dports: Optional[list[Int]] = Field(None, min_length=1)
     mix: Optional[MixSpec] = None
     outside: Optional[str] = None
-    s: Optional[float] = Field(None, **_share)
+    s: Optional[Float] = Field(None, **_share)
     services: Optional[list[ServiceSpec]] = None
 
 
@@ -322,10 +343,18 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
         try:
             spec = ClusterSpec.model_validate(data)
         except ValidationError as exc:
-            e = exc.errors()[0]
+            errors = exc.errors()
+            e, path = errors[0], _loc(errors[0]["loc"])
             got = e.get("input")
             shown = "" if isinstance(got, (dict, list)) or e["type"] == "missing" else f", got {got!r}"
-            raise SpecError(_loc(e["loc"]), f"{e['msg'].lower()}{shown}") from None
+            msg = e["msg"][:1].lower() + e["msg"][1:]
+            # a union's members each fail at the same path: say all it takes ("'tcp' ... or a valid integer")
+            lead = "Input should be "
+            for other in errors[1:]:
+                if other["msg"].startswith(lead) and msg.startswith(lead.lower()) and \
+                        other.get("input") is got and _loc(other["loc"]) == path:
+                    msg += f", or {other['msg'][len(lead):]}"
+            raise SpecError(path, f"{msg}{shown}") from None
     s = spec.cluster
     settings = Settings(
         name=s.name,
@@ -385,7 +414,7 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
                         f"router links, {len(t1_specs)} needed")
     t1s = []
     for k, (r, default) in enumerate(zip(t1_specs, t1_names)):
-        t1s.append(Router(name=r.name or default, kind="t1", edge=r.edge,
+        t1s.append(Router(name=r.name if r.name is not None else default, kind="t1", edge=r.edge,
                           link_t0_ip=link_base + 2 * k, link_t1_ip=link_base + 2 * k + 1))
     node_vni = spec.node_network.vni if spec.node_network.vni is not None else vnis.take()
     node_segment = Segment("ls-nodes", node_net, node_vni, t1s[0].name, None)
@@ -520,6 +549,7 @@ def _traffic_profiles(spec: TrafficSpec, c: Cluster) -> dict[str, TrafficProfile
     out: dict[str, TrafficProfileDef] = {}
     for i, p in enumerate(spec.profiles):
         path = f"traffic.profiles[{i}]"
+        names.DEVICE.check(p.name, f"{path}.name")
         if p.name in out:
             j = [q.name for q in spec.profiles].index(p.name)
             raise SpecError(f"{path}.name", f"duplicate name {p.name!r} (also traffic.profiles[{j}])")
@@ -596,16 +626,19 @@ def _services(services: list[ServiceSpec], path: str, c: Cluster) -> None:
     total = sum(s.share for s in services)
     if total > 1 + 1e-9:
         raise SpecError(path, f"the shares sum to {total:g}, more than 1")
-    names: dict[str, int] = {}
+    seen: dict[str, int] = {}
     for j, s in enumerate(services):
         p = f"{path}[{j}]"
-        if s.name in names:
-            raise SpecError(f"{p}.name", f"duplicate service {s.name!r} (also {path}[{names[s.name]}])")
-        names[s.name] = j
+        names.DEVICE.check(s.name, f"{p}.name")
+        if s.name in seen:
+            raise SpecError(f"{p}.name", f"duplicate service {s.name!r} (also {path}[{seen[s.name]}])")
+        seen[s.name] = j
         if s.pods is not None and s.selector is not None:
             raise SpecError(p, "give pods or selector, not both")
         if s.selector is not None and not s.selector:
             raise SpecError(f"{p}.selector", "names no label")
+        if s.selector:
+            names.check_labels(s.selector, f"{p}.selector")
         dns = s.name == "dns"
         if s.pods is None and s.selector is None and not dns:
             raise SpecError(p, "give pods (namespace/name keys) or a label selector (only dns has a default: "
@@ -639,13 +672,14 @@ def _dfw_rule(r: DfwRuleSpec, path: str) -> DfwRule:
         raise SpecError(path + ".proto", f"protocol {proto} is outside 0..255")
     lo, hi = 0, 65535
     if r.dport is not None:
-        try:
-            parts = [int(x) for x in str(r.dport).split("-")]
-            lo, hi = (parts[0], parts[0]) if len(parts) == 1 else (parts[0], parts[1])
-            if len(parts) > 2 or not 0 <= lo <= hi <= 65535:
-                raise ValueError
-        except ValueError:
-            raise SpecError(path + ".dport", f"{r.dport!r} is not a port or a range lo-hi within 0..65535") from None
+        # ASCII digits only (int() would take "8_0", " 80" and other scripts' digits)
+        m = re.fullmatch(r"([0-9]{1,5})(?:-([0-9]{1,5}))?", str(r.dport))
+        if m:
+            lo = int(m[1])
+            hi = int(m[2]) if m[2] is not None else lo
+        if not m or not 0 <= lo <= hi <= 65535:
+            shown = r.dport if len(str(r.dport)) <= 64 else f"{str(r.dport)[:64]}..."
+            raise SpecError(path + ".dport", f"{shown!r} is not a port or a range lo-hi within 0..65535")
     return DfwRule(r.name, r.action, src, dst, proto, lo, hi)
 
 

@@ -3,6 +3,34 @@
 Checks run over numpy columns (a million pods validate in well under a second) and stop at
 the first problem, reported as ``pods[12].vlan: ...``. The path indexes the spec lists in the
 order they were given (pods are rows in spec order), so a user can find the line.
+
+Names are checked first, by the rules `fastpath.model.names` gives per kind.
+
+**The T0's uplinks and static routes** are held to what a real router would accept, so a
+route fastpath forwards by is one a router would install (`fastpath.model.routing` builds the
+table; an uplink route names only the port, the packet goes to that uplink's next hop):
+
+- an uplink's address is not the network or broadcast address of its subnet (a /31 has
+  neither, RFC 3021); its next hop is another address on that subnet, and not the network or
+  broadcast address either;
+- uplink subnets do not overlap one another (as IOS and Junos refuse overlapping interface
+  subnets: which port would own the overlap?) nor the cluster's own networks (pod CIDR, node
+  segment, router link CIDR, DR-SR transit link) — those the T0 routes inward;
+- a static route's next hop lies on an uplink subnet, is not the T0's own address there, nor
+  that subnet's network or broadcast address; one route per prefix (no ECMP is modelled; a
+  second route for a prefix would be silently shadowed), and not the prefix of an uplink's
+  connected subnet or of the T0's own address, which win over any static route;
+- a router resolves a static route's next hop by longest-prefix match over its table. When the
+  route's own prefix contains its next hop and is more specific than the connected uplink
+  subnet, that match is the route itself: the recursion never reaches an interface and the
+  route is not installed ("points back into itself"). When another static route captures the
+  next hop that way and leaves by a different uplink, the packet would leave by that uplink, not
+  the one the next hop is on: refused too, naming that route. (Captured on the same uplink it
+  leaves by the same port: legal.)
+
+Still legal: overlapping but distinct prefixes (0/0, 10/8 and 10.1/16 side by side), a default
+route whose prefix holds its next hop (it is less specific than the connected subnet), static
+routes for prefixes inside the cluster (the pod CIDR, a namespace subnet).
 """
 
 from __future__ import annotations
@@ -11,8 +39,9 @@ import ipaddress
 
 import numpy as np
 
+from . import names
 from .addressing import ip_to_str, mac_to_str
-from .cluster import IPV4_MIN_MTU, Cluster, Settings, SpecError
+from .cluster import IPV4_MIN_MTU, TRANSIT_DR_IP, Cluster, Settings, SpecError, sr_name
 
 VNI_MAX = (1 << 24) - 1
 
@@ -63,6 +92,8 @@ def validate(c: Cluster) -> Cluster:
     for h in c.hosts:
         host_paths.append(f"{'edges' if h.edge else 'hosts'}[{count[h.edge]}]")
         count[h.edge] += 1
+    seg_paths = ["node_network"] + [f"namespaces[{i}]" for i in range(len(c.namespaces))]
+    _validate_names(c, host_paths, seg_paths)
     _unique_names([h.name for h in c.hosts], host_paths)
     need = IPV4_MIN_MTU + st.geneve_overhead
     teps: dict[int, str] = {}
@@ -98,7 +129,6 @@ def validate(c: Cluster) -> Cluster:
 
     # segments, VNIs, routers ---------------------------------------------------------------------
     _unique_names([s.namespace for s in c.namespaces], "namespaces")
-    seg_paths = ["node_network"] + [f"namespaces[{i}]" for i in range(len(c.namespaces))]
     for seg, p in zip(c.segments, seg_paths):
         if seg.subnet.prefixlen > 30:
             raise SpecError(f"{p}.subnet", f"{seg.subnet} leaves no room for pods (prefix must be /30 or shorter)")
@@ -119,26 +149,157 @@ def validate(c: Cluster) -> Cluster:
         if v in vnis:
             raise SpecError(p, f"VNI {v} is already used by {vnis[v]}")
         vnis[v] = p
-    _unique_names([r.name for r in (*c.t1s, c.t0)], [f"{p}.t1" for p in seg_paths] + ["t0"])
+    router_paths = [f"{p}.t1" for p in seg_paths] + ["t0"]
+    _unique_names([r.name for r in (*c.t1s, c.t0)], router_paths)
+    srs = {sr_name(r.name): p for r, p in zip((*c.t1s, c.t0), router_paths) if r.edge is not None}
+    for r, p in zip((*c.t1s, c.t0), router_paths):
+        if r.name in srs:  # the RIB names instances by name: the two would be one
+            raise SpecError(f"{p}.name", f"{r.name!r} is the name of the service router of {srs[r.name]}")
     for r, p in zip(c.t1s, seg_paths):
         edge_ref(r.edge, f"{p}.t1.edge")
     edge_ref(c.t0.edge, "t0.edge")
 
     # T0 uplinks and routes ----------------------------------------------------------------------
     _unique_names([u.name for u in c.uplinks], "t0.uplinks")
-    up_nets = []
-    for i, u in enumerate(c.uplinks):
-        net = ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False)
-        if (u.next_hop & int(net.netmask)) != int(net.network_address) or u.next_hop == u.ip:
-            raise SpecError(f"t0.uplinks[{i}].next_hop", f"{ip_to_str(u.next_hop)} is not a neighbor on {net}")
-        up_nets.append(net)
-    for i, r in enumerate(c.routes):
-        if not any(ipaddress.IPv4Address(r.next_hop) in n for n in up_nets):
-            raise SpecError(f"t0.routes[{i}].next_hop", f"{ip_to_str(r.next_hop)} is on no uplink subnet")
+    _validate_t0(c)
 
     # pods (vectorized) --------------------------------------------------------------------------
     _validate_pods(c)
     return c
+
+
+def _validate_names(c: Cluster, host_paths: list[str], seg_paths: list[str]) -> None:
+    """Every name by its kind's rule (`fastpath.model.names`), before anything is keyed by it."""
+    names.check_all(names.DEVICE, ((h.name, f"{p}.name") for h, p in zip(c.hosts, host_paths)))
+    names.check_all(names.NODE, ((n.name, f"nodes[{i}].name") for i, n in enumerate(c.nodes)))
+    names.check_all(names.NAMESPACE, ((s.namespace, f"namespaces[{i}].name") for i, s in enumerate(c.namespaces)))
+    names.check_all(names.DEVICE, ((r.name, f"{p}.t1.name") for r, p in zip(c.t1s, seg_paths)))
+    names.DEVICE.check(c.t0.name, "t0.name")
+    names.check_all(names.DEVICE, ((u.name, f"t0.uplinks[{i}].name") for i, u in enumerate(c.uplinks)))
+    names.check_all(names.DEVICE, ((r.name, f"dfw.rules[{i}].name") for i, r in enumerate(c.dfw_rules)))
+    names.check_many(names.POD, c.pods.name, lambda i: f"pods[{i}].name")
+    for i, lb in enumerate(c.pods.labels or ()):
+        if lb:
+            names.check_labels(lb, f"pods[{i}].labels")
+
+
+TRANSIT_NET = ipaddress.IPv4Network((TRANSIT_DR_IP, 28), strict=False)
+
+
+class _Prefixes:
+    """Prefixes (base, length) by length, for longest-prefix matches in at most 33 dict lookups
+    (a spec may list a hundred thousand routes: no scan over all of them per route)."""
+
+    def __init__(self, nets):
+        self.by_len: dict[int, dict[int, int]] = {}
+        for i, (base, plen) in enumerate(nets):
+            self.by_len.setdefault(plen, {}).setdefault(base, i)
+        self.lens = sorted(self.by_len, reverse=True)
+
+    def longest(self, ip: int, longer_than: int = -1) -> int | None:
+        """Index of the longest prefix holding `ip` that is longer than `longer_than`, or None."""
+        for plen in self.lens:
+            if plen <= longer_than:
+                break
+            i = self.by_len[plen].get(ip & _mask(plen))
+            if i is not None:
+                return i
+        return None
+
+
+def _mask(plen: int) -> int:
+    return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+
+
+def _net_str(base: int, plen: int) -> str:
+    return f"{ip_to_str(base)}/{plen}"
+
+
+def _special(ip: int, base: int, plen: int) -> str | None:
+    """"network address" / "broadcast address" when `ip` is one of base/plen (none on a /31 or /32)."""
+    if plen >= 31:
+        return None
+    return "network address" if ip == base else "broadcast address" if ip == base | ~_mask(plen) & 0xFFFFFFFF else None
+
+
+def _validate_t0(c: Cluster) -> None:
+    """Uplinks and static routes a router would accept (the module's docstring says which).
+    Prefixes are (base, length) ints here: a hundred thousand routes check in a second."""
+    st = c.settings
+    inside = [(int(n.network_address), int(n.broadcast_address), n, what) for n, what in (
+        (st.pod_cidr, "the pod CIDR"), (c.node_segment.subnet, "the node segment"),
+        (st.link_cidr, "the router link CIDR"), (TRANSIT_NET, "the DR-SR transit link"))]
+    ups = [(u.ip & _mask(u.prefixlen), u.prefixlen) for u in c.uplinks]
+    last = [base | ~_mask(plen) & 0xFFFFFFFF for base, plen in ups]
+    # CIDR blocks nest or are disjoint: sorted by start, an overlap shows between neighbours
+    order = sorted(range(len(ups)), key=lambda i: ups[i])
+    overlap = {max(a, b): min(a, b) for a, b in zip(order, order[1:]) if ups[b][0] <= last[a]}
+    for i, (u, (base, plen)) in enumerate(zip(c.uplinks, ups)):
+        p, net = f"t0.uplinks[{i}]", _net_str(base, plen)
+        role = _special(u.ip, base, plen)
+        if role:
+            raise SpecError(f"{p}.ip", f"{ip_to_str(u.ip)} is the {role} of {net}, not an interface address")
+        if i in overlap:
+            j = overlap[i]
+            raise SpecError(f"{p}.ip", f"subnet {net} overlaps {_net_str(*ups[j])} of t0.uplinks[{j}] "
+                            f"({c.uplinks[j].name}): each uplink needs a subnet of its own")
+        for lo, hi, n, what in inside:
+            if base <= hi and lo <= last[i]:
+                raise SpecError(f"{p}.ip", f"subnet {net} overlaps {what} {n}: uplinks lie outside the cluster's networks")
+        if u.next_hop == u.ip:
+            raise SpecError(f"{p}.next_hop", f"{ip_to_str(u.next_hop)} is the T0's own address on {u.name}, not a neighbor")
+        if u.next_hop & _mask(plen) != base:
+            raise SpecError(f"{p}.next_hop", f"{ip_to_str(u.next_hop)} is not a neighbor on {net}")
+        role = _special(u.next_hop, base, plen)
+        if role:
+            raise SpecError(f"{p}.next_hop", f"{ip_to_str(u.next_hop)} is the {role} of {net}, not a neighbor")
+    on_uplink = _Prefixes(ups)
+
+    own = {(u.ip, 32): u.name for u in c.uplinks}
+    connected = {net: u.name for net, u in zip(ups, c.uplinks)}
+    prefixes = [(int(r.prefix.network_address), r.prefix.prefixlen) for r in c.routes]
+    seen: dict[tuple[int, int], int] = {}
+    exit_of: list[int] = []  # uplink index each route leaves by
+    for i, (r, pre) in enumerate(zip(c.routes, prefixes)):
+        p = f"t0.routes[{i}]"
+        if pre in seen:
+            raise SpecError(f"{p}.prefix", f"{r.prefix} is already routed by t0.routes[{seen[pre]}]: one next hop "
+                            "per prefix (fastpath does not model ECMP)")
+        seen[pre] = i
+        if pre in connected:
+            raise SpecError(f"{p}.prefix", f"{r.prefix} is the subnet of uplink {connected[pre]}: its connected "
+                            "route always wins, this one would never be used")
+        if pre in own:
+            raise SpecError(f"{p}.prefix", f"{r.prefix} is the T0's own address on {own[pre]}: delivered to the "
+                            "T0 itself, this route would never be used")
+        k = on_uplink.longest(r.next_hop)
+        if k is None:
+            raise SpecError(f"{p}.next_hop", f"{ip_to_str(r.next_hop)} is on no uplink subnet")
+        u = c.uplinks[k]
+        if r.next_hop == u.ip:
+            raise SpecError(f"{p}.next_hop", f"{ip_to_str(r.next_hop)} is the T0's own address on {u.name}, not a neighbor")
+        role = _special(r.next_hop, *ups[k])
+        if role:
+            raise SpecError(f"{p}.next_hop", f"{ip_to_str(r.next_hop)} is the {role} of {u.name}'s subnet "
+                            f"{_net_str(*ups[k])}, not a neighbor")
+        exit_of.append(k)
+
+    # next-hop resolution: the longest static prefix holding the next hop, if more specific than
+    # the connected subnet, is what a router resolves it through
+    statics = _Prefixes(prefixes)
+    for i, r in enumerate(c.routes):
+        k = exit_of[i]
+        j = statics.longest(r.next_hop, longer_than=ups[k][1])
+        if j is not None:
+            nh, sub = ip_to_str(r.next_hop), f"{c.uplinks[k].name}'s subnet {_net_str(*ups[k])}"
+            if j == i:
+                raise SpecError(f"t0.routes[{i}].next_hop", f"the route points back into itself: its prefix {r.prefix} "
+                                f"holds its next hop {nh} and is more specific than {sub}, so the next hop resolves "
+                                "only through this route (a router does not install it)")
+            if exit_of[j] != k:
+                raise SpecError(f"t0.routes[{i}].next_hop", f"{nh} resolves through t0.routes[{j}] ({c.routes[j].prefix}, "
+                                f"out of {c.uplinks[exit_of[j]].name}), which is more specific than {sub}: the route "
+                                f"would not leave by {c.uplinks[k].name}")
 
 
 def _check_endpoint_ip(ip: int, net: ipaddress.IPv4Network, path: str, what: str) -> None:
