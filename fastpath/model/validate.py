@@ -40,7 +40,7 @@ import ipaddress
 import numpy as np
 
 from . import names
-from .addressing import ip_to_str, mac_to_str
+from .addressing import OVS_RESERVED_MACS, ip_to_str, mac_to_str
 from .cluster import IPV4_MIN_MTU, TRANSIT_DR_IP, Cluster, Settings, SpecError, sr_name
 
 VNI_MAX = (1 << 24) - 1
@@ -79,6 +79,9 @@ def validate_settings(st: Settings) -> None:
         raise SpecError("cluster.vlan_range", f"[{st.vlan_min}, {st.vlan_max}] must lie within 1..4094")
     if st.router_mac >> 40 & 1:
         raise SpecError("cluster.router_mac", f"{mac_to_str(st.router_mac)} is a multicast MAC")
+    if st.router_mac in OVS_RESERVED_MACS:  # Extreme's EDP/EAPS addresses are unicast, yet reserved
+        raise SpecError("cluster.router_mac", f"{mac_to_str(st.router_mac)} is reserved in Open vSwitch (its NORMAL "
+                        "action drops frames to it): no pod could reach its gateway")
 
 
 def validate(c: Cluster) -> Cluster:
