@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from .limits import MAX_PACKETS, MAX_SEED, MAX_STUDY_POINTS, MAX_THREADS
+from .limits import MAX_PACKETS, MAX_SEED, MAX_STUDY_POINTS, MAX_THREADS, MAX_WORKERS
 from .model import Cluster, SpecError, default_scenario, dump, generate, load
 from .model.addressing import ip_to_str, mac_from_str
 from .model.cluster import PROTO_NUMBERS
@@ -133,6 +133,7 @@ class Output(click.ParamType):
         return os.fspath(value)
 
 
+MAX_OFFERED_MPPS = 1e9  # 10**15 packets/s: far beyond any cluster; keeps the load report's products finite
 SEED = click.IntRange(0, MAX_SEED)
 THREADS = click.IntRange(1, MAX_THREADS)
 
@@ -346,18 +347,15 @@ def render_run(console: Console, rep) -> None:
 @click.option("--profile", help="A traffic profile by name (the spec's or a built-in: uniform, locality, east_west, "
               "north_south, hot_service, hot_dns); default: uniform pod-to-pod of --length bytes.")
 @click.option("--report", is_flag=True, help="Add the load report (per-device loads, utilisation, bottleneck).")
-@click.option("--offered-mpps", type=Finite(min=0, min_open=True),
+@click.option("--offered-mpps", type=Finite(min=0, min_open=True, max=MAX_OFFERED_MPPS),
               help="Offered load the report scales the run to (M packets/s, cluster-wide); default: the profile's, else 1.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the chunks on this Dask scheduler (tcp://host:8786).")
-@click.option("--workers", type=click.IntRange(1), help="Run the chunks on a local Dask cluster of N 1-thread processes.")
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), help="Run the chunks on a local Dask cluster of N 1-thread processes.")
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
 def run(cluster_file, gen, packets, threads, seed, length, profile, report, offered_mpps, as_json, scheduler, workers,
         quiet):
     """Push N packets of a traffic profile (default uniform pod-to-pod) through the cluster, in chunks."""
-    from .dataplane import Dataplane
-    from .scaleout import executor
-
     if scheduler is not None and workers is not None:
         raise UserError("--scheduler and --workers exclude each other")
 
@@ -365,6 +363,9 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
     if len(c.pods) == 0:
         raise UserError("the cluster has no pods to send between")
     prof = _profile(c, profile)
+    from .dataplane import Dataplane  # the engine's imports after the checks: a refusal costs no second
+    from .scaleout import executor
+
     distributed = scheduler is not None or workers is not None
     # the workers compile their own; the client compiles only for the load report's tables
     dp = Dataplane(c) if report or not distributed else None
@@ -467,22 +468,13 @@ def demo(cluster_file, packets, out):
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the points on this Dask scheduler (tcp://host:8786).")
-@click.option("--workers", type=click.IntRange(1), help="Run the points on a local Dask cluster of N 1-thread processes.")
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), help="Run the points on a local Dask cluster of N 1-thread processes.")
 def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, profile, seed, quiet, scheduler, workers):
     """Sweep one parameter of a generated cluster: tables, limits, throughput per point."""
     from .analysis.study import BASE, DEFAULT_VALUES, Limits, check_study, write_outputs
-    from .scaleout import executor
 
     if scheduler is not None and workers is not None:
         raise UserError("--scheduler and --workers exclude each other")
-
-    forward = None
-    if profile:
-        from .dataplane.runner import run_profile
-        from .traffic import profile_by_name
-
-        def forward(cluster, dataplane, n, s):
-            return run_profile(cluster, profile_by_name(cluster, profile), n, seed=s, dataplane=dataplane)
 
     vals = _int_list("--values", values) if values is not None else list(DEFAULT_VALUES[sweep])
     base = {}
@@ -503,12 +495,23 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
 
         if profile not in profile_names():
             raise UserError(f"--profile: {profile!r} is not a built-in profile ({', '.join(profile_names())})")
+    forward = None
+    if profile:
+        from .dataplane.runner import run_profile
+        from .traffic import profile_by_name
+
+        def forward(cluster, dataplane, n, s):
+            return run_profile(cluster, profile_by_name(cluster, profile), n, seed=s, dataplane=dataplane)
+
     from . import progress as bars
+    from .scaleout import executor
 
     try:
         with executor(scheduler, workers) as ex, bars.points(len(vals), f"study {sweep}", quiet=quiet) as done:
             df = ex.run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward,
                               progress=done)
+    except ValueError as exc:  # a profile a generated cluster cannot send (hot_dns: no kube-dns)
+        raise UserError(f"--profile {profile}: {exc}" if profile else str(exc)) from None
     except OSError as exc:  # the scheduler is not there
         raise UserError(f"--scheduler {scheduler}: {exc}") from None
     files = write_outputs(df, sweep, out, limits)
@@ -539,6 +542,12 @@ def capture(point, out, cluster_file, gen, packets, profile, seed, threads, nano
     from . import progress as bars
     from .wire.capture import capture as run_capture
 
+    from .wire.capture import START_NS
+
+    last_s = (START_NS + (packets - 1) * 1e9 / pps) / 1e9 + 1  # the last packet's stamp, its frames 1 ns apart
+    if last_s >= 2**32:
+        raise UserError(f"--pps: {pps:g} packets/s stamps the {packets:,} packets past 2106, beyond pcap's "
+                        f"32-bit seconds (give at least {(packets - 1) / (2**32 - 1 - START_NS // 10**9):.3g})")
     c = _cluster(cluster_file, gen)
     if len(c.pods) == 0:
         raise UserError("the cluster has no pods to send between")
@@ -569,7 +578,7 @@ def capture(point, out, cluster_file, gen, packets, profile, seed, threads, nano
 @click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
 @click.option("--threads", type=THREADS, default=1, show_default=True,
               help="Forwarding threads (workers); more than the cores is allowed and only shares them.")
-@click.option("--offered-mpps", type=Finite(min=0, min_open=True), default=1.0, show_default=True,
+@click.option("--offered-mpps", type=Finite(min=0, min_open=True, max=MAX_OFFERED_MPPS), default=1.0, show_default=True,
               help="Offered load the load report scales the capture to (M packets/s).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")

@@ -32,6 +32,8 @@ How they were picked (measured on that machine, generate + compile, peak RSS):
 - ``MAX_FLOWS`` 2**26 flows of a profile: a Zipf popularity keeps an 8-byte CDF entry a flow
   (512 MiB at the limit).
 - ``MAX_STUDY_POINTS`` 100 values a study: each point builds and compiles a cluster.
+- ``MAX_WORKERS`` 32 local Dask worker processes (``--workers``): a worker grew to ~580 MB
+  RSS on the 1M-pod cluster (`fastpath.scaleout`), so 32 of them and the client fit 24 GiB.
 - ``MAX_SEED`` 2**64 - 1: seeds feed numpy's SeedSequence and splitmix64, 64-bit words.
 """
 
@@ -48,6 +50,7 @@ MAX_THREADS = 64
 MAX_PACKETS = 10**12
 MAX_FLOWS = 1 << 26
 MAX_STUDY_POINTS = 100
+MAX_WORKERS = 32
 MAX_SEED = 2**64 - 1
 
 
@@ -65,7 +68,7 @@ def cluster_size_problem(hosts: int, nodes_per_host: int, namespaces: int, pods_
                                                                      dfw_rules))
     if hosts + edges > MAX_HOSTS:
         arg = "hosts" if hosts >= edges else "edges"
-        return arg, (f"{hosts:,} hosts + {edges:,} edges = {hosts + edges:,} TEP endpoints, "
+        return arg, (f"{hosts:,} hosts + {edges:,} edge(s) = {hosts + edges:,} TEP endpoints, "
                      f"{(hosts + edges) ** 2:,} TEP pairs: more than the {MAX_HOSTS:,} endpoints "
                      f"({MAX_TEP_PAIRS:,} pairs) fastpath sizes its counters for (fastpath.limits)")
     nodes = hosts * nodes_per_host
