@@ -495,6 +495,7 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
 
         if profile not in profile_names():
             raise UserError(f"--profile: {profile!r} is not a built-in profile ({', '.join(profile_names())})")
+        _study_profile_preflight(sweep, vals, base, limits, profile, seed)
     forward = None
     if profile:
         from .dataplane.runner import run_profile
@@ -539,19 +540,18 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
 def capture(point, out, cluster_file, gen, packets, profile, seed, threads, nanosecond, snaplen, pps, as_json, quiet):
     """Run N packets and write what one wire carried to a pcap (exact frames: tshark reads them)."""
-    from . import progress as bars
-    from .wire.capture import capture as run_capture
+    from .wire.pcap import START_NS, TS_END_NS, last_stamp_ns
 
-    from .wire.capture import START_NS
-
-    last_s = (START_NS + (packets - 1) * 1e9 / pps) / 1e9 + 1  # the last packet's stamp, its frames 1 ns apart
-    if last_s >= 2**32:
+    if last_stamp_ns(packets, pps) >= TS_END_NS:
         raise UserError(f"--pps: {pps:g} packets/s stamps the {packets:,} packets past 2106, beyond pcap's "
-                        f"32-bit seconds (give at least {(packets - 1) / (2**32 - 1 - START_NS // 10**9):.3g})")
+                        f"32-bit seconds (give at least {(packets - 1) * 1e9 / (TS_END_NS - START_NS - 1e9):.3g})")
     c = _cluster(cluster_file, gen)
     if len(c.pods) == 0:
         raise UserError("the cluster has no pods to send between")
     prof = _profile(c, profile)
+    from . import progress as bars
+    from .wire.capture import capture as run_capture
+
     try:
         with bars.packets(packets, f"capture {point}", quiet=quiet) as advance:
             rep = run_capture(c, point, out, packets=packets, profile=prof, seed=seed, nanosecond=nanosecond,
@@ -657,6 +657,23 @@ def generate_cmd(hosts, nodes_per_host, namespaces, pods_per_node, placement, ed
     except OSError as exc:
         raise UserError(f"--out {out}: {exc.strerror or exc}") from None
     click.echo(json.dumps(c.summary()))
+
+
+def _study_profile_preflight(sweep, vals, base, limits, profile, seed) -> None:
+    """Refuse a profile the study's clusters cannot send (hot_dns: generated clusters have no
+    kube-dns) on its cheapest point, before the first point is built and compiled."""
+    from .analysis.study import point_cluster, smallest_point
+    from .traffic import profile_by_name
+
+    try:
+        c = point_cluster(sweep, smallest_point(sweep, vals, base), base=base, limits=limits, seed=seed)
+    except SpecError:
+        return  # the model refuses that point: the study records it
+    if len(c.pods):
+        try:
+            profile_by_name(c, profile).maker(c, seed)
+        except ValueError as exc:
+            raise UserError(f"--profile {profile}: {exc}") from None
 
 
 def _is_int(text: str) -> bool:

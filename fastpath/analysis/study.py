@@ -152,6 +152,26 @@ def check_study(sweep: str, values, base: dict | None = None) -> list[int]:
     return [int(v) for v in vals]
 
 
+def point_cluster(sweep: str, value: int, *, base: dict | None = None, limits: Limits = Limits(),
+                  seed: int = 0) -> Cluster:
+    """The generated cluster of one point (`SpecError` when the model refuses it)."""
+    args = {**BASE, **(base or {}), SWEEPS[sweep]: int(value)}
+    ppn = args["pods_per_node"]
+    return generate(args["hosts"], args["nodes_per_host"], args["namespaces"], ppn, dfw_rules=args["dfw_rules"],
+                    seed=seed, max_pods=max(ppn, limits.max_pods))
+
+
+def smallest_point(sweep: str, values, base: dict | None = None) -> int:
+    """The value whose cluster has the fewest pods but at least one (else the first value):
+    where a study checks cheaply that its traffic profile can be sent at all."""
+    def pods(v):
+        a = {**BASE, **(base or {}), SWEEPS[sweep]: int(v)}
+        return a["hosts"] * a["nodes_per_host"] * a["pods_per_node"]
+
+    sendable = [v for v in values if pods(v) > 0]
+    return min(sendable, key=pods) if sendable else values[0]
+
+
 def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int = 1_000_000,
               limits: Limits = Limits(), seed: int = 0, forward: Callable | None = None) -> Point:
     """Build, compile and measure one point. ``forward(cluster, dataplane, packets, seed)``
@@ -161,11 +181,9 @@ def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int 
 
     if sweep not in SWEEPS:
         raise ValueError(f"unknown study {sweep!r}: one of {', '.join(SWEEPS)}")
-    args = {**BASE, **(base or {}), SWEEPS[sweep]: int(value)}
-    ppn = args["pods_per_node"]
+    ppn = {**BASE, **(base or {}), SWEEPS[sweep]: int(value)}["pods_per_node"]
     try:
-        c = generate(args["hosts"], args["nodes_per_host"], args["namespaces"], ppn,
-                     dfw_rules=args["dfw_rules"], seed=seed, max_pods=max(ppn, limits.max_pods))
+        c = point_cluster(sweep, value, base=base, limits=limits, seed=seed)
     except SpecError as exc:
         point = Point(sweep, int(value), f"refused: {exc}", pods_per_node=ppn)
         point.vlan_tags_per_node = ppn
@@ -313,5 +331,5 @@ def write_outputs(df, sweep: str, out: str | Path, limits: Limits = Limits()) ->
     return files
 
 
-__all__ = ["check_study", "SWEEPS", "DEFAULT_VALUES", "BASE", "Limits", "Point", "run_point", "run_study", "first_crossing",
+__all__ = ["check_study", "point_cluster", "smallest_point", "SWEEPS", "DEFAULT_VALUES", "BASE", "Limits", "Point", "run_point", "run_study", "first_crossing",
            "summary_markdown", "write_outputs"]
