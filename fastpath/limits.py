@@ -18,11 +18,11 @@ How they were picked (measured on that machine, generate + compile, peak RSS):
   H x H TEP-pair counter matrix of 16 bytes a pair: 64 MiB a worker at 2,048 hosts, 4 GiB for
   ``MAX_THREADS`` workers — the largest share of the budget we give one table.
 - ``MAX_NODES`` 65,536: a node is a Python object and rows in the node tables; 2048x32
-  (65,536 nodes) builds in 0.3 s. The bound keeps the node segment (carved below 172.16/12)
-  and the per-node loops small.
+  (65,536 nodes) builds in 0.3 s. The bound keeps the per-node loops small and the generated
+  node segment at most a /15 (172.14.0.0/15).
 - ``MAX_DFW_RULES`` 100,000: generated rules are drawn in a Python loop (~16 us a rule:
-  1.6 s at 100k; 1M would take ~16 s and a billion hours) and the kernel scans them first
-  match wins, per packet.
+  1.6 s at 100k; a billion would take ~4.5 hours) and the kernel scans them, first match
+  wins, for every packet the firewall sees.
 - namespaces and pods per node are bounded by the model itself (router links in the link
   CIDR: 32,766; VLAN tags 1..4093 on a node); 32,000 namespaces took 0.6 s + 3.9 s, 0.88 GiB.
 - ``MAX_THREADS`` 64: workers of one forward call (see `fastpath.dataplane.api`); more

@@ -58,6 +58,7 @@ CASES = [
     ("generate-out-parent-missing", ["generate", "--out", "{tmp}/no/such/dir/x.yaml"], "--out"),
     ("generate-out-parent-is-a-file", ["generate", "--out", "{file}/x.yaml"], "--out"),
     ("generate-out-under-proc", ["generate", "--out", "/proc/self/fastpath.yaml"], "--out"),
+    ("generate-out-through-a-symlink-into-proc", ["generate", "--out", "{tmp}/proc-link/x.yaml"], "--out"),
     ("generate-out-under-sys", ["generate", "--out", "/sys/fastpath.yaml"], "--out"),
     # run
     ("run-generate-100k-hosts", ["run", "--generate", "100000x100x1000"], "--generate"),
@@ -120,6 +121,7 @@ CASES = [
 @pytest.mark.parametrize("args, expect", [pytest.param(a, e, id=i) for i, a, e in CASES])
 def test_cli_misuse_is_refused_in_one_line(reject, tmp_path, args, expect):
     (tmp_path / "a-file").write_text("not a directory\n")
+    (tmp_path / "proc-link").symlink_to("/proc/self")
     fill = {"tmp": str(tmp_path), "file": str(tmp_path / "a-file")}
     res = reject(*[a.format(**fill) for a in args], expect=expect)
     assert not (tmp_path / "out.yaml").exists() and not (tmp_path / "s").exists()  # refused before any work
