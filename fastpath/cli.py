@@ -7,6 +7,8 @@ no traceback.
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from .limits import MAX_PACKETS, MAX_SEED, MAX_STUDY_POINTS, MAX_THREADS, MAX_WORKERS
 from .model import Cluster, SpecError, default_scenario, dump, generate, load
 from .model.addressing import ip_to_str, mac_from_str
 from .model.cluster import PROTO_NUMBERS
@@ -31,12 +34,119 @@ class UserError(click.ClickException):
         click.echo(f"fastpath: error: {self.message}", err=True)
 
 
+def _option_of(param) -> str:
+    """How the user spelled a parameter: ``--seed``, or the argument's name."""
+    if param is None:
+        return ""
+    if getattr(param, "opts", None) and param.param_type_name == "option":
+        return max(param.opts, key=len)
+    return (param.human_readable_name or "").upper()
+
+
+class _Group(click.Group):
+    """The command group, with click's own usage errors (a bad option value, an unknown or
+    missing option) as our one line too: ``fastpath: error: --threads: 0 is not in ...``."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.MissingParameter as exc:
+            click.echo(f"fastpath: error: {exc.format_message()}", err=True)
+            sys.exit(2)
+        except click.BadParameter as exc:
+            name = _option_of(exc.param) or exc.param_hint or ""
+            click.echo(f"fastpath: error: {name + ': ' if name else ''}{exc.message}", err=True)
+            sys.exit(2)
+        except click.UsageError as exc:
+            click.echo(f"fastpath: error: {exc.format_message()}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class Finite(click.FloatRange):
+    """A float range that also refuses nan and inf (click's own lets both through)."""
+
+    def convert(self, value, param, ctx):
+        v = super().convert(value, param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return v
+
+
+_NO_WRITE = ("/proc", "/sys")
+
+
+def unwritable(path: str, *, directory: bool) -> str | None:
+    """Why ``path`` cannot be written as a file (``directory=False``) or made and filled as a
+    directory, else None. Checked before any work, so a typo costs nothing."""
+    if not path or "\0" in path:
+        return "not a path"
+    real = os.path.realpath(path)
+    for top in _NO_WRITE:
+        if real == top or real.startswith(top + "/"):
+            return f"{path} is under {top}, not a place for output"
+    if directory:
+        if os.path.exists(real) and not os.path.isdir(real):
+            return f"{path} exists and is not a directory"
+        probe = real
+        while not os.path.exists(probe):  # the nearest ancestor that exists is where we create
+            probe = os.path.dirname(probe)
+        if not os.path.isdir(probe):
+            return f"{probe} is not a directory"
+        if not os.access(probe, os.W_OK | os.X_OK):
+            return f"{probe} is not writable"
+        return None
+    if os.path.isdir(real):
+        return f"{path} is a directory"
+    parent = os.path.dirname(real) or "."
+    if not os.path.exists(parent):
+        return f"directory {os.path.dirname(path) or '.'} does not exist"
+    if not os.path.isdir(parent):
+        return f"{os.path.dirname(path)} is not a directory"
+    if os.path.exists(real):
+        if not os.access(real, os.W_OK):
+            return f"{path} is not writable"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        return f"directory {os.path.dirname(path) or '.'} is not writable"
+    return None
+
+
+class Output(click.ParamType):
+    """An output path, checked writable when the option is read (before the command's work)."""
+
+    def __init__(self, directory: bool = False):
+        self.directory = directory
+        self.name = "directory" if directory else "file"
+
+    def convert(self, value, param, ctx):
+        why = unwritable(os.fspath(value), directory=self.directory)
+        if why:
+            self.fail(why, param, ctx)
+        return os.fspath(value)
+
+
+MAX_OFFERED_MPPS = 1e9  # 10**15 packets/s: far beyond any cluster; keeps the load report's products finite
+SEED = click.IntRange(0, MAX_SEED)
+THREADS = click.IntRange(1, MAX_THREADS)
+
+
 def _cluster(path: str | None, gen: str | None = None) -> Cluster:
     if path is not None and gen is not None:
         raise UserError("--cluster and --generate exclude each other")
-    try:
-        if gen is not None:
+    if gen is not None:
+        try:
             return _generated(gen)
+        except SpecError as exc:
+            raise UserError(f"--generate {gen}: {exc}") from None
+    try:
         if path is None:
             return default_scenario()
         return load(path)
@@ -67,6 +177,8 @@ def _profile(c: Cluster, name: str | None):
         return profile_by_name(c, name)
     except KeyError as exc:
         raise UserError(exc.args[0] if exc.args else str(exc)) from None
+    except ValueError as exc:  # a spec's profile the traffic model cannot make
+        raise UserError(f"--profile {name}: {exc}") from None
 
 
 def _proto(value: str) -> int:
@@ -140,7 +252,7 @@ def render_cluster(console: Console, c: Cluster, max_pods: int = 12) -> None:
 
 
 # ---- commands ----------------------------------------------------------------------------------
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="fastpath")
 def main() -> None:
     """fastpath: forwarding-plane engine for Kubernetes overlay scale studies."""
@@ -158,12 +270,10 @@ def main() -> None:
 @click.option("--src-ip", help="Send from this IP instead of the source's own (SpoofGuard).")
 @click.option("--src-mac", help="Send from this MAC instead of the source's own (SpoofGuard).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--pcap", type=click.Path(), help="Also write the packet's frame on every wire it crossed, "
+@click.option("--pcap", type=Output(), help="Also write the packet's frame on every wire it crossed, "
               "in order, to this pcap (none, when it never left the sender).")
 def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_mac, as_json, pcap):
     """Walk one packet from SRC (pod ns/name, node, uplink) to DST (IP, pod or node)."""
-    if pcap:
-        _check_pcap_path(pcap)
     c = _cluster(cluster_file)
     try:
         mac = mac_from_str(src_mac) if src_mac else None
@@ -184,21 +294,6 @@ def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_ma
     console = Console()
     render_traceroute(console, src, dst, res, ttl)
     render_walk(console, res)
-
-
-def _check_pcap_path(path: str) -> None:
-    """Refuse, before the walk, a --pcap that cannot be a new file: a directory, a missing or
-    unwritable parent directory (other failures — /proc, a full disk — name --pcap when the
-    file is written)."""
-    import os
-
-    parent = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise UserError(f"--pcap {path}: Is a directory")
-    if not os.path.isdir(parent):
-        raise UserError(f"--pcap {path}: No such file or directory ({parent} does not exist)")
-    if not os.access(path if os.path.exists(path) else parent, os.W_OK):
-        raise UserError(f"--pcap {path}: Permission denied")
 
 
 def walk_pcap_line(path: str, wires: list[str], res: Result) -> str:
@@ -255,25 +350,23 @@ def render_run(console: Console, rep) -> None:
 @main.command()
 @click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
 @click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
-@click.option("--packets", type=click.IntRange(1), default=1_000_000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--packets", type=click.IntRange(1, MAX_PACKETS), default=1_000_000, show_default=True)
+@click.option("--threads", type=THREADS, default=1, show_default=True,
+              help="Forwarding threads (workers); more than the cores is allowed and only shares them.")
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--length", type=click.IntRange(28, 65535), default=100, show_default=True, help="IPv4 total length, bytes.")
 @click.option("--profile", help="A traffic profile by name (the spec's or a built-in: uniform, locality, east_west, "
               "north_south, hot_service, hot_dns); default: uniform pod-to-pod of --length bytes.")
 @click.option("--report", is_flag=True, help="Add the load report (per-device loads, utilisation, bottleneck).")
-@click.option("--offered-mpps", type=click.FloatRange(min=0, min_open=True),
+@click.option("--offered-mpps", type=Finite(min=0, min_open=True, max=MAX_OFFERED_MPPS),
               help="Offered load the report scales the run to (M packets/s, cluster-wide); default: the profile's, else 1.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the chunks on this Dask scheduler (tcp://host:8786).")
-@click.option("--workers", type=click.IntRange(1), help="Run the chunks on a local Dask cluster of N 1-thread processes.")
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), help="Run the chunks on a local Dask cluster of N 1-thread processes.")
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
 def run(cluster_file, gen, packets, threads, seed, length, profile, report, offered_mpps, as_json, scheduler, workers,
         quiet):
     """Push N packets of a traffic profile (default uniform pod-to-pod) through the cluster, in chunks."""
-    from .dataplane import Dataplane
-    from .scaleout import executor
-
     if scheduler is not None and workers is not None:
         raise UserError("--scheduler and --workers exclude each other")
 
@@ -281,6 +374,9 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
     if len(c.pods) == 0:
         raise UserError("the cluster has no pods to send between")
     prof = _profile(c, profile)
+    from .dataplane import Dataplane  # the engine's imports after the checks: a refusal costs no second
+    from .scaleout import executor
+
     distributed = scheduler is not None or workers is not None
     # the workers compile their own; the client compiles only for the load report's tables
     dp = Dataplane(c) if report or not distributed else None
@@ -300,7 +396,7 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
                 rep = ex.run_profile(c, prof, packets, threads=threads, seed=seed, dataplane=dp, accumulator=acc,
                                      progress=advance)
     except ValueError as exc:  # a profile this cluster cannot send (e.g. hot_dns without kube-dns)
-        raise UserError(f"--profile {profile}: {exc}") from None
+        raise UserError(f"--profile {profile}: {exc}" if profile else str(exc)) from None
     except OSError as exc:  # the scheduler is not there
         raise UserError(f"--scheduler {scheduler}: {exc}") from None
     if offered_mpps is None:
@@ -321,8 +417,9 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
 
 @main.command()
 @click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
-@click.option("--packets", type=click.IntRange(1), default=4_000_000, show_default=True, help="Packets in the run.")
-@click.option("--out", type=click.Path(file_okay=False), default="fastpath-demo", show_default=True,
+@click.option("--packets", type=click.IntRange(1, MAX_PACKETS), default=4_000_000, show_default=True,
+              help="Packets in the run.")
+@click.option("--out", type=Output(directory=True), default="fastpath-demo", show_default=True,
               help="Where the demo writes the seed walk's pcap and the small study's CSV, plots and summary.")
 def demo(cluster_file, packets, out):
     """The main job: the cluster at a glance, the seed's traceroute and its frames on every wire
@@ -376,24 +473,43 @@ def demo(cluster_file, packets, out):
 @main.command()
 @click.argument("sweep", type=click.Choice(["pods-per-node", "nodes", "namespaces", "rules"]))
 @click.option("--values", help="Comma-separated values to sweep (default: the study's own).")
-@click.option("--out", type=click.Path(file_okay=False), required=True, help="Directory for CSV, Parquet, PNG, summary.md.")
-@click.option("--packets", type=click.IntRange(0), default=1_000_000, show_default=True, help="Packets per point (0: tables and limits only).")
+@click.option("--out", type=Output(directory=True), required=True, help="Directory for CSV, Parquet, PNG, summary.md.")
+@click.option("--packets", type=click.IntRange(0, MAX_PACKETS), default=1_000_000, show_default=True, help="Packets per point (0: tables and limits only).")
 @click.option("--base", "base_args", help="Other generator arguments, e.g. hosts=20,nodes_per_host=4,namespaces=50.")
 @click.option("--ovs-mac-table-size", type=click.IntRange(1), default=8192, show_default=True, help="OVS other_config:mac-table-size (2048 before OVS 2.10).")
 @click.option("--max-pods", type=click.IntRange(1), default=110, show_default=True, help="Kubernetes max pods per node.")
 @click.option("--profile", help="Traffic profile of each point's run (default: uniform pod-to-pod).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the points on this Dask scheduler (tcp://host:8786).")
-@click.option("--workers", type=click.IntRange(1), help="Run the points on a local Dask cluster of N 1-thread processes.")
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), help="Run the points on a local Dask cluster of N 1-thread processes.")
 def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, profile, seed, quiet, scheduler, workers):
     """Sweep one parameter of a generated cluster: tables, limits, throughput per point."""
-    from .analysis.study import BASE, DEFAULT_VALUES, Limits, write_outputs
-    from .scaleout import executor
+    from .analysis.study import BASE, DEFAULT_VALUES, Limits, check_study, write_outputs
 
     if scheduler is not None and workers is not None:
         raise UserError("--scheduler and --workers exclude each other")
 
+    vals = _int_list("--values", values) if values is not None else list(DEFAULT_VALUES[sweep])
+    base = {}
+    for item in (base_args.split(",") if base_args is not None else []):
+        key, _, val = (x.strip() for x in item.partition("="))
+        if key not in BASE or not _is_int(val) or len(val) > 13:
+            raise UserError(f"--base: {item!r} is not NAME=INT with NAME one of {', '.join(BASE)}")
+        if key in base:
+            raise UserError(f"--base: {key} is given twice")
+        base[key] = int(val)
+    try:
+        vals = check_study(sweep, vals, base)
+    except SpecError as exc:
+        raise UserError(f"--{exc.path}: {exc.message}") from None
+    limits = Limits(ovs_mac_table=ovs_mac_table_size, max_pods=max_pods)
+    if profile:
+        from .traffic import profile_names
+
+        if profile not in profile_names():
+            raise UserError(f"--profile: {profile!r} is not a built-in profile ({', '.join(profile_names())})")
+        _study_profile_preflight(sweep, vals, base, limits, profile, seed)
     forward = None
     if profile:
         from .dataplane.runner import run_profile
@@ -402,28 +518,15 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
         def forward(cluster, dataplane, n, s):
             return run_profile(cluster, profile_by_name(cluster, profile), n, seed=s, dataplane=dataplane)
 
-    try:
-        vals = [int(v) for v in values.split(",")] if values else list(DEFAULT_VALUES[sweep])
-    except ValueError:
-        raise UserError(f"--values: {values!r} is not a comma-separated list of integers") from None
-    base = {}
-    for item in (base_args.split(",") if base_args else []):
-        key, _, val = item.partition("=")
-        if key.strip() not in BASE or not val.strip().lstrip("-").isdigit():
-            raise UserError(f"--base: {item!r} is not NAME=INT with NAME one of {', '.join(BASE)}")
-        base[key.strip()] = int(val)
-    limits = Limits(ovs_mac_table=ovs_mac_table_size, max_pods=max_pods)
-    if profile:
-        from .traffic import profile_names
-
-        if profile not in profile_names():
-            raise UserError(f"--profile: {profile!r} is not a built-in profile ({', '.join(profile_names())})")
     from . import progress as bars
+    from .scaleout import executor
 
     try:
         with executor(scheduler, workers) as ex, bars.points(len(vals), f"study {sweep}", quiet=quiet) as done:
             df = ex.run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward,
                               progress=done)
+    except ValueError as exc:  # a profile a generated cluster cannot send (hot_dns: no kube-dns)
+        raise UserError(f"--profile {profile}: {exc}" if profile else str(exc)) from None
     except OSError as exc:  # the scheduler is not there
         raise UserError(f"--scheduler {scheduler}: {exc}") from None
     files = write_outputs(df, sweep, out, limits)
@@ -434,31 +537,39 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
 @main.command()
 @click.option("--at", "point", type=click.Choice(["pod", "uplink", "underlay", "edge"]), required=True,
               help="The wire: pods' eth0, node trunks (802.1Q), the underlay (Geneve), the T0 uplinks.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="pcap file to write.")
+@click.option("--out", type=Output(), required=True, help="pcap file to write.")
 @click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
 @click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
-@click.option("--packets", type=click.IntRange(1), default=10_000, show_default=True, help="Packets of the run.")
+@click.option("--packets", type=click.IntRange(1, MAX_PACKETS), default=10_000, show_default=True,
+              help="Packets of the run.")
 @click.option("--profile", help="A traffic profile by name; default: uniform pod-to-pod, 100 bytes.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--threads", type=THREADS, default=1, show_default=True,
+              help="Forwarding threads (workers); more than the cores is allowed and only shares them.")
 @click.option("--nanosecond", is_flag=True, help="Write the nanosecond pcap variant.")
 @click.option("--snaplen", type=click.IntRange(64, 262144), default=262144, show_default=True, help="Cut frames to this many bytes.")
-@click.option("--pps", type=click.FloatRange(min=0, min_open=True), default=1e6, show_default=True,
+@click.option("--pps", type=Finite(min=0, min_open=True), default=1e6, show_default=True,
               help="Packets per second the timestamps are spaced at.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
-def capture(point, out, cluster_file, gen, packets, profile, seed, nanosecond, snaplen, pps, as_json, quiet):
+def capture(point, out, cluster_file, gen, packets, profile, seed, threads, nanosecond, snaplen, pps, as_json, quiet):
     """Run N packets and write what one wire carried to a pcap (exact frames: tshark reads them)."""
-    from . import progress as bars
-    from .wire.capture import capture as run_capture
+    from .wire.pcap import START_NS, TS_END_NS, last_stamp_ns
 
+    if last_stamp_ns(packets, pps) >= TS_END_NS:
+        raise UserError(f"--pps: {pps:g} packets/s stamps the {packets:,} packets past 2106, beyond pcap's "
+                        f"32-bit seconds (give at least {(packets - 1) * 1e9 / (TS_END_NS - START_NS - 1e9):.3g})")
     c = _cluster(cluster_file, gen)
     if len(c.pods) == 0:
         raise UserError("the cluster has no pods to send between")
     prof = _profile(c, profile)
+    from . import progress as bars
+    from .wire.capture import capture as run_capture
+
     try:
         with bars.packets(packets, f"capture {point}", quiet=quiet) as advance:
             rep = run_capture(c, point, out, packets=packets, profile=prof, seed=seed, nanosecond=nanosecond,
-                              snaplen=snaplen, pps=pps, progress=advance)
+                              snaplen=snaplen, pps=pps, threads=threads, progress=advance)
     except ValueError as exc:  # a profile this cluster cannot send
         raise UserError(f"--profile {profile}: {exc}" if profile else str(exc)) from None
     except OSError as exc:
@@ -481,8 +592,9 @@ def capture(point, out, cluster_file, gen, packets, profile, seed, nanosecond, s
 @click.argument("pcap", type=click.Path())
 @click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
 @click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
-@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--offered-mpps", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+@click.option("--threads", type=THREADS, default=1, show_default=True,
+              help="Forwarding threads (workers); more than the cores is allowed and only shares them.")
+@click.option("--offered-mpps", type=Finite(min=0, min_open=True, max=MAX_OFFERED_MPPS), default=1.0, show_default=True,
               help="Offered load the load report scales the capture to (M packets/s).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
@@ -561,21 +673,61 @@ def check(spec):
 @click.option("--pods-per-node", type=int, default=10, show_default=True)
 @click.option("--placement", type=click.Choice(["spread", "packed"]), default="spread", show_default=True)
 @click.option("--edges", type=int, default=1, show_default=True)
-@click.option("--service-t1-fraction", type=float, default=0.0, show_default=True)
+@click.option("--service-t1-fraction", type=Finite(0.0, 1.0), default=0.0, show_default=True,
+              help="Share of namespace T1s with a service router on an edge, 0..1.")
 @click.option("--dfw-rules", type=int, default=0, show_default=True)
 @click.option("--mtu", type=int, default=1600, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Spec file to write (.yaml or .json).")
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--out", type=Output(), required=True, help="Spec file to write (.json, else YAML).")
 def generate_cmd(hosts, nodes_per_host, namespaces, pods_per_node, placement, edges, service_t1_fraction,
                  dfw_rules, mtu, seed, out):
-    """Generate a synthetic cluster and write its full spec."""
+    """Generate a synthetic cluster and write its full spec (sizes within fastpath.limits)."""
     try:
         c = generate(hosts, nodes_per_host, namespaces, pods_per_node, placement=placement, edges=edges,
                      service_t1_fraction=service_t1_fraction, dfw_rules=dfw_rules, mtu=mtu, seed=seed)
-    except SpecError as exc:
-        raise UserError(str(exc)) from None
-    dump(c, Path(out))
+    except SpecError as exc:  # the field path is the argument: name its option
+        raise UserError(f"--{exc.path.replace('_', '-')}: {exc.message}" if exc.path else exc.message) from None
+    try:
+        dump(c, Path(out))
+    except OSError as exc:
+        raise UserError(f"--out {out}: {exc.strerror or exc}") from None
     click.echo(json.dumps(c.summary()))
+
+
+def _study_profile_preflight(sweep, vals, base, limits, profile, seed) -> None:
+    """Refuse a profile the study's clusters cannot send (hot_dns: generated clusters have no
+    kube-dns) on its cheapest point, before the first point is built and compiled."""
+    from .analysis.study import point_cluster, smallest_point
+    from .traffic import profile_by_name
+
+    try:
+        c = point_cluster(sweep, smallest_point(sweep, vals, base), base=base, limits=limits, seed=seed)
+    except SpecError:
+        return  # the model refuses that point: the study records it
+    if len(c.pods):
+        try:
+            profile_by_name(c, profile).maker(c, seed)
+        except ValueError as exc:
+            raise UserError(f"--profile {profile}: {exc}") from None
+
+
+def _is_int(text: str) -> bool:
+    t = text.strip()
+    return t[1:].isdigit() if t[:1] in "+-" else t.isdigit()
+
+
+def _int_list(option: str, text: str) -> list[int]:
+    """A comma-separated list of integers (digits only: no 1e3, no 1_000), at most
+    `MAX_STUDY_POINTS` of them, each at most 12 digits: the sizes are checked after."""
+    items = text.split(",")
+    if len(items) > MAX_STUDY_POINTS:
+        raise UserError(f"{option}: {len(items)} values: more than the {MAX_STUDY_POINTS} a study runs")
+    out = []
+    for item in items:
+        if not _is_int(item) or len(item.strip()) > 13:
+            raise UserError(f"{option}: {item.strip()!r} in {text[:60]!r} is not an integer (of at most 12 digits)")
+        out.append(int(item))
+    return out
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -63,11 +63,11 @@ def test_replay_of_a_damaged_pcap_tail_keeps_one_error_line(reject, tmp_path, ig
 
 
 TRACE_PCAPS = [
-    ("proc-file", lambda d: "/proc/x", ("--pcap /proc/x",)),
-    ("missing-directory", lambda d: d / "no" / "such" / "dir" / "w.pcap", ("--pcap", "No such file or directory")),
-    ("a-directory", lambda d: d, ("--pcap", "Is a directory")),
+    ("proc-file", lambda d: "/proc/x", ("--pcap: /proc/x is under /proc",)),
+    ("missing-directory", lambda d: d / "no" / "such" / "dir" / "w.pcap", ("--pcap", "does not exist")),
+    ("a-directory", lambda d: d, ("--pcap", "is a directory")),
     ("dev-full", lambda d: "/dev/full", ("--pcap /dev/full", "No space left on device")),
-    ("proc-self-status", lambda d: "/proc/self/status", ("--pcap /proc/self/status",)),
+    ("proc-self-status", lambda d: "/proc/self/status", ("--pcap: /proc/self/status is under /proc",)),
 ]
 
 

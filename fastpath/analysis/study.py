@@ -24,6 +24,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from ..limits import MAX_STUDY_POINTS, cluster_size_problem
 from ..model import SpecError, generate
 from ..model.cluster import Cluster
 
@@ -109,6 +110,68 @@ def _limits_of(c: Cluster, pods_per_node: int, lim: Limits) -> tuple[dict, dict]
     return facts, crossed
 
 
+def check_study(sweep: str, values, base: dict | None = None) -> list[int]:
+    """The values of a study, checked before any point is built: raises `SpecError` with path
+    ``values`` or ``base`` (the argument to blame) for an unknown sweep or base argument, a
+    value below what `generate` accepts, a duplicate, too many points, or a point whose cluster
+    is beyond `fastpath.limits` (a point the *model* refuses, e.g. more pods on a node than VLAN
+    tags, is a finding of the study and stays a recorded row)."""
+    if sweep not in SWEEPS:
+        raise SpecError("sweep", f"unknown study {sweep!r}: one of {', '.join(SWEEPS)}")
+    base = dict(base or {})
+    for k, v in base.items():
+        if k not in BASE:
+            raise SpecError("base", f"{k!r} is not one of {', '.join(BASE)}")
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise SpecError("base", f"{k}={v!r} is not an integer")
+    param = SWEEPS[sweep]
+    if param in base:
+        raise SpecError("base", f"{param} is what the {sweep} study sweeps: give it in the values")
+    vals = list(DEFAULT_VALUES[sweep] if values is None else values)
+    if not vals:
+        raise SpecError("values", "give at least one value")
+    if len(vals) > MAX_STUDY_POINTS:
+        raise SpecError("values", f"{len(vals)} points: more than the {MAX_STUDY_POINTS} a study runs (fastpath.limits)")
+    seen = set()
+    for v in vals:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise SpecError("values", f"{v!r} is not an integer")
+        if v in seen:
+            raise SpecError("values", f"{v} is given twice")
+        seen.add(v)
+    # the base alone (with the sweep's smallest legal value), then every point
+    floor = {"pods_per_node": 0, "dfw_rules": 0}.get(param, 1)
+    for blame, v in [("base", floor)] + [("values", v) for v in vals]:
+        args = {**BASE, **base, param: int(v)}
+        problem = cluster_size_problem(args["hosts"], args["nodes_per_host"], args["namespaces"],
+                                       args["pods_per_node"], 1, args["dfw_rules"])
+        if problem is not None:
+            arg, msg = problem
+            what = f"{arg}={args[arg]}" if blame == "base" and arg in args else f"{v}"
+            raise SpecError(blame, f"{what}: {arg}: {msg}" if blame == "values" else f"{what}: {msg}")
+    return [int(v) for v in vals]
+
+
+def point_cluster(sweep: str, value: int, *, base: dict | None = None, limits: Limits = Limits(),
+                  seed: int = 0) -> Cluster:
+    """The generated cluster of one point (`SpecError` when the model refuses it)."""
+    args = {**BASE, **(base or {}), SWEEPS[sweep]: int(value)}
+    ppn = args["pods_per_node"]
+    return generate(args["hosts"], args["nodes_per_host"], args["namespaces"], ppn, dfw_rules=args["dfw_rules"],
+                    seed=seed, max_pods=max(ppn, limits.max_pods))
+
+
+def smallest_point(sweep: str, values, base: dict | None = None) -> int:
+    """The value whose cluster has the fewest pods but at least one (else the first value):
+    where a study checks cheaply that its traffic profile can be sent at all."""
+    def pods(v):
+        a = {**BASE, **(base or {}), SWEEPS[sweep]: int(v)}
+        return a["hosts"] * a["nodes_per_host"] * a["pods_per_node"]
+
+    sendable = [v for v in values if pods(v) > 0]
+    return min(sendable, key=pods) if sendable else values[0]
+
+
 def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int = 1_000_000,
               limits: Limits = Limits(), seed: int = 0, forward: Callable | None = None) -> Point:
     """Build, compile and measure one point. ``forward(cluster, dataplane, packets, seed)``
@@ -118,11 +181,9 @@ def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int 
 
     if sweep not in SWEEPS:
         raise ValueError(f"unknown study {sweep!r}: one of {', '.join(SWEEPS)}")
-    args = {**BASE, **(base or {}), SWEEPS[sweep]: int(value)}
-    ppn = args["pods_per_node"]
+    ppn = {**BASE, **(base or {}), SWEEPS[sweep]: int(value)}["pods_per_node"]
     try:
-        c = generate(args["hosts"], args["nodes_per_host"], args["namespaces"], ppn,
-                     dfw_rules=args["dfw_rules"], seed=seed, max_pods=max(ppn, limits.max_pods))
+        c = point_cluster(sweep, value, base=base, limits=limits, seed=seed)
     except SpecError as exc:
         point = Point(sweep, int(value), f"refused: {exc}", pods_per_node=ppn)
         point.vlan_tags_per_node = ppn
@@ -156,7 +217,7 @@ def run_study(sweep: str, values: Iterable[int] | None = None, *, base: dict | N
     import pandas as pd
 
     rows = []
-    for v in (values if values is not None else DEFAULT_VALUES[sweep]):
+    for v in check_study(sweep, values, base):
         p = run_point(sweep, v, base=base, packets=packets, limits=limits, seed=seed, forward=forward)
         rows.append(p.flat())
         if progress:
@@ -270,5 +331,5 @@ def write_outputs(df, sweep: str, out: str | Path, limits: Limits = Limits()) ->
     return files
 
 
-__all__ = ["SWEEPS", "DEFAULT_VALUES", "BASE", "Limits", "Point", "run_point", "run_study", "first_crossing",
+__all__ = ["check_study", "point_cluster", "smallest_point", "SWEEPS", "DEFAULT_VALUES", "BASE", "Limits", "Point", "run_point", "run_study", "first_crossing",
            "summary_markdown", "write_outputs"]

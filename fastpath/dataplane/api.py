@@ -7,11 +7,16 @@
 A `RunResult` holds per-packet `Results` and the counters summed over workers. `forward`
 validates what it is given (field dtypes and lengths) and never lets a packet field index a
 table unchecked: the kernel range-checks every such index.
+
+Threads: ``threads=N`` runs N workers, whatever the core count — N Python threads over the
+nogil kernel, each a contiguous share of the batch and its own counter row. More threads than
+cores only time-share the cores; the answer does not depend on the machine, and counters made
+by ``new_counters(N)`` fit ``forward(threads=N)`` everywhere (run, replay, capture). N is
+bounded by `fastpath.limits.MAX_THREADS` (each worker holds an H x H TEP-pair matrix).
 """
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -19,6 +24,7 @@ import numpy as np
 
 from ..compile import compile_cluster
 from ..compile.bundle import Tables
+from ..limits import MAX_THREADS
 from ..model.cluster import Cluster
 from ..packets import INPUT_FIELDS, PacketBatch, Results, empty_results
 from ..verdicts import Reason, Verdict
@@ -93,7 +99,8 @@ class Dataplane:
         return self._executor
 
     def new_counters(self, workers: int) -> Counters:
-        return pipeline.make_counters(workers, self.tables, self.n_uplinks)
+        """Counters for ``forward(threads=workers)``: one row per worker."""
+        return pipeline.make_counters(check_threads(workers), self.tables, self.n_uplinks)
 
     def forward(self, batch: PacketBatch, *, threads: int = 1, trace: np.ndarray | int | None = None,
                 out: Results | None = None, counters: Counters | None = None, legs: bool = False) -> RunResult:
@@ -105,7 +112,7 @@ class Dataplane:
         also return every tunnel leg (`pipeline.LEG_COLS`), in packet order: what
         `fastpath.wire` needs to rebuild the underlay frames."""
         n = _check_batch(batch)
-        threads = max(1, min(int(threads), os.cpu_count() or 1))
+        threads = check_threads(threads)
         o = out if out is not None else empty_results(n)
         if o.size != n:
             raise ValueError(f"out holds {o.size} results, the batch {n} packets")
@@ -155,6 +162,15 @@ class Dataplane:
                 part[:, pipeline.LEG_PACKET] += bounds[w]  # each worker counted from its own slice's 0
             log = np.concatenate(parts)
         return RunResult(o, _sum_counters(cn), picks, tr[: picks.size], tl[: picks.size], log)
+
+
+def check_threads(threads) -> int:
+    """``threads`` as a worker count: an int in 1..`MAX_THREADS` (the core count does not cap it)."""
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise TypeError(f"threads must be an int, got {type(threads).__name__}")
+    if not 1 <= threads <= MAX_THREADS:
+        raise ValueError(f"threads {threads} must be in 1..{MAX_THREADS}")
+    return int(threads)
 
 
 def _check_batch(batch: PacketBatch) -> int:

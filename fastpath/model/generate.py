@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from ..limits import MAX_SEED, cluster_size_problem
 from .addressing import NODE_MAC_BASE, POD_MAC_BASE
 from .cluster import (IPV4_MIN_MTU, Cluster, DfwRule, Host, Node, PodTable, Router, Segment, Settings, SpecError,
                       StaticRoute, Uplink)
@@ -54,10 +55,15 @@ def generate(
     ``mtu`` may be a tuple: host i (edges after the transport nodes) gets ``mtu[i % len]``.
     ``default_route=False`` leaves the T0 without its 0/0 static route: traffic to the
     outside then ends ``no-route`` at the T0."""
-    for arg, v, lo in (("hosts", hosts, 1), ("nodes_per_host", nodes_per_host, 1), ("namespaces", namespaces, 1),
-                       ("pods_per_node", pods_per_node, 0), ("edges", edges, 0), ("dfw_rules", dfw_rules, 0)):
-        if v < lo:
-            raise SpecError(arg, f"{v} must be at least {lo}")
+    problem = cluster_size_problem(hosts, nodes_per_host, namespaces, pods_per_node, edges, dfw_rules)
+    if problem is not None:  # before anything is allocated (fastpath.limits says why these bounds)
+        raise SpecError(*problem)
+    if isinstance(service_t1_fraction, bool) or not 0.0 <= float(service_t1_fraction) <= 1.0:  # nan fails too
+        raise SpecError("service_t1_fraction", f"{service_t1_fraction!r} must be a fraction in [0, 1]")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise SpecError("seed", f"{seed!r} must be an integer in 0..{MAX_SEED}")
+    if max_pods is not None and max_pods < 1:
+        raise SpecError("max_pods", f"{max_pods} must be at least 1")
     if placement not in ("spread", "packed"):
         raise SpecError("placement", f"{placement!r} must be 'spread' or 'packed'")
     st = Settings()
@@ -71,7 +77,11 @@ def generate(
         raise SpecError("namespaces", f"{namespaces} namespaces need {namespaces + 1} router links, the link CIDR "
                         f"{st.link_cidr} has {st.link_cidr.num_addresses // 2}")
     mtus = tuple(mtu) if isinstance(mtu, (tuple, list)) else (mtu,)
+    if not mtus:
+        raise SpecError("mtu", "give at least one MTU")
     for m in mtus:
+        if isinstance(m, bool) or not isinstance(m, (int, np.integer)):
+            raise SpecError("mtu", f"{m!r} must be an integer")
         if not IPV4_MIN_MTU + st.geneve_overhead <= m <= 65535:
             raise SpecError("mtu", f"{m} must be in {IPV4_MIN_MTU + st.geneve_overhead}..65535 "
                             f"({IPV4_MIN_MTU}-byte IPv4 minimum + {st.geneve_overhead} Geneve overhead)")

@@ -71,6 +71,7 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
+from ..limits import MAX_FLOWS
 from ..model.addressing import net_from_str
 from ..model.cluster import DNS_SERVICE_DEFAULTS, PROTO_NUMBERS, TRAFFIC_KINDS, Cluster, TrafficProfileDef
 from ..packets import INGRESS_POD, PacketBatch, make_batch
@@ -144,6 +145,9 @@ class Profile:
             object.__setattr__(self, "proto", _proto_number(self.proto))
         if self.flows is not None and (isinstance(self.flows, bool) or int(self.flows) != self.flows or self.flows < 1):
             raise ValueError(f"flows: {self.flows!r} must be an integer >= 1 (or None)")
+        if self.flows is not None and self.flows > MAX_FLOWS:
+            raise ValueError(f"flows: {self.flows:,} is more than the {MAX_FLOWS:,} flows fastpath keeps "
+                             "(fastpath.limits: 8 bytes of popularity a flow)")
         _finite(self.flow_zipf, 0, "flow_zipf")
         if self.flow_zipf and self.flows is None:
             raise ValueError("flow_zipf is the popularity of flows: give flows too")

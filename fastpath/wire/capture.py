@@ -4,7 +4,8 @@ Chunk by chunk: generate packets (a profile, or uniform pod -> pod), forward the
 tunnel-leg log, rebuild the frames at the observation point (`observe.on_wire`), encode them
 (`codec.encode`) and append them to the pcap (`pcap.PcapWriter`). Memory stays flat.
 
-Timestamps are synthetic and reproducible: packet k of the run is sent at ``start_ns + k *
+Timestamps are synthetic and reproducible (`pcap.START_NS` and on; a run whose stamps would pass
+pcap's u32 seconds is refused before it starts): packet k of the run is sent at ``start_ns + k *
 1e9 / pps`` (default: 2026-01-01T00:00:00Z, 1 Mpps) and the frames of one packet follow
 each other by 1 ns along its path — the same seed gives the same file, byte for byte.
 """
@@ -22,10 +23,8 @@ from ..traffic import uniform_pod_to_pod
 from ..verdicts import Reason, Verdict, count_line
 from .codec import encode
 from .observe import POINTS, on_wire
-from .pcap import PcapWriter
+from .pcap import START_NS, TS_END_NS, PcapWriter, last_stamp_ns
 
-START_NS = 1_767_225_600 * 10**9
-"""2026-01-01T00:00:00Z: the first packet's timestamp unless told otherwise."""
 
 
 @dataclass
@@ -56,8 +55,12 @@ def capture(cluster: Cluster, at: str, dest, *, packets: int, profile=None, seed
     binary file). ``on_frames(capture, batch, run)``, when given, sees every chunk's frames."""
     if at not in POINTS:
         raise ValueError(f"observation point {at!r} is not one of {', '.join(POINTS)}")
-    if pps <= 0:
-        raise ValueError(f"pps {pps} must be > 0")
+    if not pps > 0 or pps == float("inf"):
+        raise ValueError(f"pps {pps} must be a finite number > 0")
+    last = last_stamp_ns(packets, pps, start_ns)
+    if last >= TS_END_NS:
+        raise ValueError(f"pps {pps:g}: {packets:,} packets from {start_ns} ns are stamped past 2106, "
+                         "beyond pcap's u32 seconds")
     dp = dataplane or Dataplane(cluster)
     counters = dp.new_counters(threads)
     batches = (profile.batches(cluster, packets, seed=seed, chunk=chunk) if profile is not None

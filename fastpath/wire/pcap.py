@@ -52,6 +52,18 @@ import numpy as np
 
 from . import _pcap
 
+TS_END_NS = (1 << 32) * 10**9
+"""The first timestamp (ns since the epoch) a pcap cannot hold: its seconds are u32 (2106-02-07)."""
+START_NS = 1_767_225_600 * 10**9
+"""2026-01-01T00:00:00Z: the first packet's timestamp of a capture unless told otherwise."""
+
+
+def last_stamp_ns(packets: int, pps: float, start_ns: int = START_NS) -> float:
+    """A bound on the last frame's timestamp of a capture of ``packets`` sent at ``pps`` from
+    ``start_ns``: the last packet's send time plus the 1 ns steps of its frames (a second's
+    margin). At or past `TS_END_NS` the capture cannot be written."""
+    return start_ns + max(packets - 1, 0) * (1e9 / pps) + 1e9
+
 __all__ = ["LINKTYPE_ETHERNET", "FrameChunk", "PcapError", "PcapReader", "PcapWriter", "read_all"]
 
 LINKTYPE_ETHERNET = 1
@@ -372,7 +384,7 @@ class PcapWriter:
         if offsets[0] < 0 or offsets[-1] > len(buf):
             raise ValueError(f"offsets run {offsets[0]}..{offsets[-1]}, outside buf of {len(buf)} bytes")
         _first_bad(ts_ns < 0, "frame {i}: timestamp {v} ns is before 1970 (pcap seconds are unsigned)", ts_ns)
-        _first_bad(ts_ns >= (1 << 32) * 10**9, "frame {i}: timestamp {v} ns is past 2106 (pcap seconds are u32)", ts_ns)
+        _first_bad(ts_ns >= TS_END_NS, "frame {i}: timestamp {v} ns is past 2106 (pcap seconds are u32)", ts_ns)
         if orig_len is None:
             _first_bad(length > 0xFFFFFFFF, "frame {i}: length {v} does not fit pcap's u32", length)
             orig = length.astype(np.uint32)
