@@ -104,10 +104,11 @@ COMMANDS = {
         ["capture", "--at", "underlay", "--out", "underlay.pcap", "--profile", "locality"],
         ["capture", "--at", "edge", "--out", "edge.pcap", "--profile", "north_south"],
     ],
-    "fastpath replay F.pcap [--cluster FILE] [--json]": [
+    "fastpath replay F.pcap [--cluster FILE] [--json] [--ignore-checksums]": [
         ["capture", "--at", "underlay", "--out", "F.pcap", "--packets", "20000"],  # the F.pcap it replays
         ["replay", "F.pcap"],
         ["replay", "F.pcap", "--json"],
+        ["replay", "F.pcap", "--ignore-checksums"],
     ],
     "fastpath check FILE": [["check", "spec.yaml"], ["check", "spec-with-traffic.yaml"]],
     "fastpath generate --hosts 10 --nodes-per-host 4 --pods-per-node 250 --namespaces 20 --out big.json": [
