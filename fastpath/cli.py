@@ -149,7 +149,7 @@ def main() -> None:
 @main.command()
 @click.argument("src")
 @click.argument("dst")
-@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file (YAML/JSON); default: the built-in seed scenario.")
+@click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file (YAML/JSON); default: the built-in seed scenario.")
 @click.option("--ttl", type=click.IntRange(0, 255), default=64, show_default=True)
 @click.option("--proto", default="udp", show_default=True, help="tcp, udp, icmp or a number.")
 @click.option("--sport", type=click.IntRange(0, 65535), default=33434, show_default=True)
@@ -225,7 +225,7 @@ def render_run(console: Console, rep) -> None:
 
 
 @main.command()
-@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
+@click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file; default: the seed scenario.")
 @click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
 @click.option("--packets", type=click.IntRange(1), default=1_000_000, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True)
@@ -292,7 +292,7 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
 
 
 @main.command()
-@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
+@click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file; default: the seed scenario.")
 @click.option("--packets", type=click.IntRange(1), default=4_000_000, show_default=True, help="Packets in the run.")
 @click.option("--out", type=click.Path(file_okay=False), default="fastpath-demo", show_default=True,
               help="Where the demo writes the seed walk's pcap and the small study's CSV, plots and summary.")
@@ -404,7 +404,7 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
 @click.option("--at", "point", type=click.Choice(["pod", "uplink", "underlay", "edge"]), required=True,
               help="The wire: pods' eth0, node trunks (802.1Q), the underlay (Geneve), the T0 uplinks.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="pcap file to write.")
-@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
+@click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file; default: the seed scenario.")
 @click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
 @click.option("--packets", type=click.IntRange(1), default=10_000, show_default=True, help="Packets of the run.")
 @click.option("--profile", help="A traffic profile by name; default: uniform pod-to-pod, 100 bytes.")
@@ -446,7 +446,7 @@ def capture(point, out, cluster_file, gen, packets, profile, seed, nanosecond, s
 
 @main.command()
 @click.argument("pcap", type=click.Path(dir_okay=False))
-@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
+@click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file; default: the seed scenario.")
 @click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--offered-mpps", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
@@ -495,7 +495,7 @@ def replay(pcap, cluster_file, gen, threads, offered_mpps, as_json, quiet):
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=click.Path())
 def check(spec):
     """Validate a spec file and print what it builds."""
     c = _cluster(spec)
