@@ -66,6 +66,8 @@ def read_spec(path: str | Path) -> dict:
     """Read a spec file (YAML or JSON) into a dict, or raise one `SpecError` saying why not."""
     source = str(path)
     data = _read_bytes(source)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]  # offsets below count from after it
     return _parse(_decode(data, source), source, data)
 
 
@@ -112,19 +114,19 @@ def _too_big(size: int, at_least: bool = False) -> str:
 
 
 def _decode(data: bytes, source: str) -> str:
-    """UTF-8 (a BOM allowed) without control bytes, or `FILE: not a text spec file (...)`."""
-    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-    bad = _CONTROL.search(data, start) if data.translate(None, _NOT_CONTROL) else None  # translate: 8x quicker
+    """UTF-8 without control bytes, or `FILE: not a text spec file (...)`."""
+    bad = _CONTROL.search(data) if data.translate(None, _NOT_CONTROL) else None  # translate: 8x quicker
     try:
-        text = data[start:].decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        off = start + exc.start
-        bad_off = bad.start() if bad and bad.start() < off else off
+        if bad is None or bad.start() > exc.start:
+            why = ": a UTF-16 byte-order mark, save the file as UTF-8" if data[:2] in (b"\xff\xfe", b"\xfe\xff") \
+                else " is not UTF-8"
+            raise SpecError(source, f"not a text spec file (byte 0x{data[exc.start]:02x} at offset {exc.start}{why})")
     else:
         if bad is None:
             return text
-        bad_off = bad.start()
-    raise SpecError(source, f"not a text spec file (byte 0x{data[bad_off]:02x} at offset {bad_off})")
+    raise SpecError(source, f"not a text spec file (byte 0x{data[bad.start()]:02x} at offset {bad.start()})")
 
 
 # ---- text -------------------------------------------------------------------------------------
@@ -139,7 +141,7 @@ def _parse(text: str, source: str, data: bytes | None) -> dict:
         spec = _parse_json(text, source, data)
     else:
         spec = _parse_yaml(text, source)
-    if spec is None and not stripped.strip("-. \t\r\n"):
+    if spec is None:  # nothing, comments, or null
         raise SpecError(source, "the spec is empty (a cluster spec is a mapping: cluster, hosts, nodes, pods, ...)")
     if not isinstance(spec, dict):
         raise SpecError(source, f"a cluster spec must be a mapping, got {type(spec).__name__}")
@@ -267,6 +269,8 @@ def _parse_yaml(text: str, source: str):
             return loader.get_single_data()
         finally:
             loader.dispose()
+    except UnicodeError:  # a str from elsewhere with lone surrogates
+        raise SpecError(source, "not a text spec (characters that are not Unicode text)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
@@ -360,11 +364,14 @@ class _SpecLoader(_LOADER):
 
     def construct_yaml_int(self, node):
         try:
-            return super().construct_yaml_int(node)
+            value = super().construct_yaml_int(node)
         except ValueError:  # over sys.get_int_max_str_digits() decimal digits
-            digits = sum(c.isdigit() for c in node.value)
+            value = None
+        if value is None or value.bit_length() > _max_digits() * 3.32:  # hex, base 60: no str() later
+            digits = int(value.bit_length() * 0.30103) + 1 if value is not None else sum(c.isdigit() for c in node.value)
             raise SpecError(_mark(self.source, node.start_mark),
                             f"an integer of {digits:,} digits (at most {_max_digits():,})") from None
+        return value
 
 
 _SpecLoader.add_constructor("tag:yaml.org,2002:int", _SpecLoader.construct_yaml_int)
