@@ -20,9 +20,9 @@ they cannot bound by themselves is bounded around them:
   everything downstream (validation, error messages) walks the tree as if written out: nine
   nested anchors of ten aliases each make 10^9 nodes from a kilobyte. The event pass counts the
   nodes each alias stands for and refuses the spec at the alias that makes them more than
-  `MAX_ALIAS_NODES` plus twice the nodes actually written — templates (``<<: *defaults``) in
-  every pod stay legal, exponential growth does not. An alias to a collection that contains it
-  is refused too.
+  `MAX_ALIAS_NODES` plus `ALIAS_FACTOR` times the nodes actually written — a template
+  (``<<: *defaults``) merged into every pod stays legal, exponential growth does not. An alias
+  to a collection that contains it, to no anchor, or an anchor defined twice is refused too.
 * **Duplicate keys.** YAML and ``json`` both let the last of two equal keys win, silently; here
   either is an error naming both lines. YAML: the mapping constructor compares the number of
   keys it built with the number written. JSON: ``object_pairs_hook`` does the same (a few percent
@@ -53,7 +53,8 @@ from .cluster import SpecError
 
 MAX_SPEC_BYTES = 256 << 20  # a 1M-pod generated JSON spec is ~150 MB
 MAX_DEPTH = 64  # a real spec nests 5 deep (traffic.profiles[].sizes[][])
-MAX_ALIAS_NODES = 100_000  # nodes aliases may add, beyond twice the nodes written out
+MAX_ALIAS_NODES = 100_000  # nodes aliases may add to a spec, beyond ALIAS_FACTOR x the nodes written
+ALIAS_FACTOR = 10  # a template merged into every pod adds ~4x; a bomb, 10^9x
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -109,7 +110,7 @@ def _kind(mode: int) -> str:
 
 
 def _too_big(size: int, at_least: bool = False) -> str:
-    return (f"{'more than ' if at_least else ''}{size:,} bytes; a spec file may have at most "
+    return (f"{f'more than {MAX_SPEC_BYTES:,}' if at_least else f'{size:,}'} bytes; a spec file may have at most "
             f"{MAX_SPEC_BYTES:,} ({MAX_SPEC_BYTES >> 20} MiB)")
 
 
@@ -163,8 +164,37 @@ def _max_digits() -> int:
 
 # ---- JSON -------------------------------------------------------------------------------------
 class _DuplicateKey(Exception):
-    def __init__(self, key, objects):
+    def __init__(self, key=None, objects=0):
         self.key, self.objects = key, objects  # ``objects``: how many objects json had closed
+
+
+def _no_duplicates(pairs, dict=dict, len=len):
+    """json's object_pairs_hook, as lean as it goes: it runs once per object of a 150 MB spec."""
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        raise _DuplicateKey
+    return d
+
+
+def _which_duplicate(text: str) -> _DuplicateKey:
+    """Parse again, counting objects: which key, in the how-manieth object json closed."""
+    closed = 0
+
+    def counting(pairs):
+        nonlocal closed
+        closed += 1
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _DuplicateKey(k, closed)
+            seen.add(k)
+        return closed
+
+    try:
+        json.loads(text, object_pairs_hook=counting)
+    except _DuplicateKey as dup:
+        return dup
+    raise AssertionError("json found a duplicate key once but not twice")
 
 
 def _parse_json(text: str, source: str, data: bytes | None) -> dict:
@@ -172,21 +202,12 @@ def _parse_json(text: str, source: str, data: bytes | None) -> dict:
     index = _JsonIndex(data)
     if index.max_depth() > MAX_DEPTH:
         raise SpecError(_where(source, data, index.too_deep()), f"nesting deeper than {MAX_DEPTH}")
-    closed = [0]
-
-    def pairs_hook(pairs, dict=dict, len=len):
-        closed[0] += 1
-        d = dict(pairs)
-        if len(d) != len(pairs):
-            key = next(k for i, (k, _) in enumerate(pairs) if any(k == kk for kk, _ in pairs[:i]))
-            raise _DuplicateKey(key, closed[0])
-        return d
-
     try:
-        return json.loads(text, object_pairs_hook=pairs_hook)
+        return json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise SpecError(f"{source}:{exc.lineno}:{exc.colno}", f"malformed JSON: {exc.msg}") from None
-    except _DuplicateKey as dup:
+    except _DuplicateKey:
+        dup = _which_duplicate(text)
         first, second = index.duplicate(dup.key, dup.objects)
         line = data.count(b"\n", 0, first) + 1
         raise SpecError(_where(source, data, second), f"duplicate key {dup.key!r} (first at line {line})") from None
@@ -290,6 +311,7 @@ def _measure_yaml(text: str, source: str) -> None:
     SeqStart, MapStart, SeqEnd, MapEnd = ev.SequenceStartEvent, ev.MappingStartEvent, ev.SequenceEndEvent, ev.MappingEndEvent
     written = aliased = 0  # nodes written out; nodes that aliases stand for
     sizes: dict[str, int] = {}  # anchor -> nodes its subtree expands to
+    defined: dict[str, int] = {}  # anchor -> line
     open_: list[tuple[str | None, int]] = []  # collections being read: (anchor, expanded count at start)
     try:
         while True:
@@ -298,6 +320,7 @@ def _measure_yaml(text: str, source: str) -> None:
             if kind is Scalar:
                 written += 1
                 if e.anchor is not None:
+                    _define(e, defined, source)
                     sizes[e.anchor] = 1
             elif kind is MapEnd or kind is SeqEnd:
                 anchor, start = open_.pop()
@@ -309,23 +332,30 @@ def _measure_yaml(text: str, source: str) -> None:
                 written += 1
                 open_.append((e.anchor, written + aliased - 1))
                 if e.anchor is not None:
-                    sizes.pop(e.anchor, None)  # being defined: an alias to it now is recursive
+                    _define(e, defined, source)
             elif kind is Alias:
                 size = sizes.get(e.anchor)
                 if size is None:
-                    if any(a == e.anchor for a, _ in open_):
-                        raise SpecError(_mark(source, e.start_mark),
-                                        f"alias *{e.anchor} is inside the collection it names (a cycle)")
-                    continue  # undefined: the loader says so
+                    raise SpecError(_mark(source, e.start_mark), f"alias *{e.anchor} is inside the collection it names "
+                                    "(a cycle)" if e.anchor in defined else f"alias *{e.anchor} names no anchor before it")
                 aliased += size
-                if aliased > MAX_ALIAS_NODES + 2 * written:
+                if aliased > MAX_ALIAS_NODES + ALIAS_FACTOR * written:
                     raise SpecError(_mark(source, e.start_mark),
                                     f"alias *{e.anchor} expands the spec to {written + aliased:,} nodes, more than "
-                                    f"aliases may add ({MAX_ALIAS_NODES:,} + twice the {written:,} written out)")
+                                    f"aliases may add ({MAX_ALIAS_NODES:,} + {ALIAS_FACTOR} x the {written:,} written out)")
+            elif kind is ev.DocumentStartEvent:
+                sizes.clear()
+                defined.clear()
             elif kind is End:
                 return
     finally:
         parser.dispose()
+
+
+def _define(e, defined: dict[str, int], source: str) -> None:
+    if e.anchor in defined:  # PyYAML refuses it too, less clearly
+        raise SpecError(_mark(source, e.start_mark), f"anchor &{e.anchor} defined twice (first at line {defined[e.anchor]})")
+    defined[e.anchor] = e.start_mark.line + 1
 
 
 class _SpecLoader(_LOADER):
@@ -367,8 +397,9 @@ class _SpecLoader(_LOADER):
             value = super().construct_yaml_int(node)
         except ValueError:  # over sys.get_int_max_str_digits() decimal digits
             value = None
-        if value is None or value.bit_length() > _max_digits() * 3.32:  # hex, base 60: no str() later
-            digits = int(value.bit_length() * 0.30103) + 1 if value is not None else sum(c.isdigit() for c in node.value)
+        if value is None or value.bit_length() > 3 * _max_digits() and abs(value) >= 10 ** _max_digits():
+            # too long for decimal, or (hex, octal, base 60) too big to print in an error message
+            digits = sum(c.isdigit() for c in node.value) if value is None else int(value.bit_length() * 0.30103) + 1
             raise SpecError(_mark(self.source, node.start_mark),
                             f"an integer of {digits:,} digits (at most {_max_digits():,})") from None
         return value
