@@ -155,6 +155,22 @@ def test_brackets_in_json_strings_are_not_nesting():
     assert refused(hidden).message == f"nesting deeper than {MAX_DEPTH}"  # closers in strings hide nothing
 
 
+def test_aliases_nest_their_anchors_levels_where_they_stand():
+    """A chain of anchors each wrapping the one before nests a level per link, though each line
+    is two levels deep: the nesting counts through the aliases (else pydantic, repr and PyYAML's
+    merge flattening recurse once per link)."""
+    def chain(links):
+        return "a0: &a0 [1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, links))
+
+    spec = parse_text(chain(MAX_DEPTH - 1))  # a62 is 63 levels, at level 2 of the top mapping: 64
+    assert spec["a2"] == [[[1]]]
+    err = refused(chain(MAX_DEPTH))
+    assert (err.path, err.message) == (f"s.yaml:{MAX_DEPTH}:12",
+                                       f"nesting deeper than {MAX_DEPTH} (alias *a62 nests 63 levels here)")
+    merges = "a0: &a0 {x: 1}\n" + "".join(f"a{i}: &a{i} {{<<: *a{i - 1}, k{i}: 1}}\n" for i in range(1, 500))
+    assert refused(merges).message.startswith(f"nesting deeper than {MAX_DEPTH} (alias *a62")
+
+
 # ---- duplicate keys ---------------------------------------------------------------------------
 @pytest.mark.parametrize("text, where, key, first", [
     ("pods: []\nhosts: []\npods: [1]\n", "s.yaml:3:1", "pods", 1),

@@ -25,10 +25,13 @@ they cannot bound by themselves is bounded around them:
   to a collection that contains it, to no anchor, or an anchor defined twice is refused too.
 * **Duplicate keys.** YAML and ``json`` both let the last of two equal keys win, silently; here
   either is an error naming both lines. YAML: the mapping constructor compares the number of
-  keys it built with the number written. JSON: ``object_pairs_hook`` does the same (a few percent
-  of ``json.loads``); the place is found afterwards from the bytes.
+  keys it built with the number written. JSON: ``object_pairs_hook`` does the same (about a
+  third of ``json.loads``'s time, a few percent of loading a spec); only when it finds one does
+  a second parse say which object, and the bytes where its two keys are.
 * **Huge integers.** Python refuses to convert decimal strings over 4,300 digits; that
-  ``ValueError`` becomes one line naming the place, for JSON and YAML alike.
+  ``ValueError`` becomes one line naming the place, for JSON and YAML alike. YAML's hex, octal
+  and base-60 integers convert without a limit but could never be printed in an error message:
+  refused past the same number of digits.
 
 Every refusal is a `SpecError` whose path is ``FILE`` or ``FILE:LINE:COL`` (columns count
 characters, from 1, as the parsers' own errors do).
@@ -52,7 +55,7 @@ from yaml.nodes import MappingNode
 from .cluster import SpecError
 
 MAX_SPEC_BYTES = 256 << 20  # a 1M-pod generated JSON spec is ~150 MB
-MAX_DEPTH = 64  # a real spec nests 5 deep (traffic.profiles[].sizes[][])
+MAX_DEPTH = 64  # a real spec nests 6 deep ({traffic: {profiles: [{sizes: [[64, 1]]}]}})
 MAX_ALIAS_NODES = 100_000  # nodes aliases may add to a spec, beyond ALIAS_FACTOR x the nodes written
 ALIAS_FACTOR = 10  # a template merged into every pod adds ~4x; a bomb, 10^9x
 
@@ -296,6 +299,8 @@ def _parse_yaml(text: str, source: str):
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if problem.startswith("but ") and getattr(exc, "context", None):  # "expected X" / "but found Y"
+            problem = f"{exc.context} {problem}"
         raise SpecError(where, f"malformed YAML: {problem}") from None
 
 
@@ -304,15 +309,16 @@ def _mark(source: str, mark) -> str:
 
 
 def _measure_yaml(text: str, source: str) -> None:
-    """One pass over libyaml's events, before anything is composed: depth and alias expansion."""
+    """One pass over libyaml's events, before anything is composed: depth and alias expansion
+    (an alias nests its anchor's levels where it stands, and adds its anchor's nodes)."""
     parser = _LOADER(text)
     get = parser.get_event
     Scalar, Alias, End = ev.ScalarEvent, ev.AliasEvent, ev.StreamEndEvent
     SeqStart, MapStart, SeqEnd, MapEnd = ev.SequenceStartEvent, ev.MappingStartEvent, ev.SequenceEndEvent, ev.MappingEndEvent
     written = aliased = 0  # nodes written out; nodes that aliases stand for
-    sizes: dict[str, int] = {}  # anchor -> nodes its subtree expands to
+    anchors: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, levels) its subtree expands to
     defined: dict[str, int] = {}  # anchor -> line
-    open_: list[tuple[str | None, int]] = []  # collections being read: (anchor, expanded count at start)
+    open_: list[list] = []  # collections being read: [anchor, expanded count at start, levels below]
     try:
         while True:
             e = get()
@@ -321,30 +327,37 @@ def _measure_yaml(text: str, source: str) -> None:
                 written += 1
                 if e.anchor is not None:
                     _define(e, defined, source)
-                    sizes[e.anchor] = 1
+                    anchors[e.anchor] = (1, 0)
             elif kind is MapEnd or kind is SeqEnd:
-                anchor, start = open_.pop()
+                anchor, start, below = open_.pop()
+                if open_ and open_[-1][2] <= below:
+                    open_[-1][2] = below + 1
                 if anchor is not None:
-                    sizes[anchor] = written + aliased - start
+                    anchors[anchor] = (written + aliased - start, below + 1)
             elif kind is MapStart or kind is SeqStart:
                 if len(open_) == MAX_DEPTH:
                     raise SpecError(_mark(source, e.start_mark), f"nesting deeper than {MAX_DEPTH}")
                 written += 1
-                open_.append((e.anchor, written + aliased - 1))
+                open_.append([e.anchor, written + aliased - 1, 0])
                 if e.anchor is not None:
                     _define(e, defined, source)
             elif kind is Alias:
-                size = sizes.get(e.anchor)
-                if size is None:
+                size, levels = anchors.get(e.anchor, (0, 0))
+                if not size:
                     raise SpecError(_mark(source, e.start_mark), f"alias *{e.anchor} is inside the collection it names "
                                     "(a cycle)" if e.anchor in defined else f"alias *{e.anchor} names no anchor before it")
+                if len(open_) + levels > MAX_DEPTH:
+                    raise SpecError(_mark(source, e.start_mark), f"nesting deeper than {MAX_DEPTH} "
+                                    f"(alias *{e.anchor} nests {levels} levels here)")
+                if open_ and open_[-1][2] < levels:
+                    open_[-1][2] = levels
                 aliased += size
                 if aliased > MAX_ALIAS_NODES + ALIAS_FACTOR * written:
                     raise SpecError(_mark(source, e.start_mark),
                                     f"alias *{e.anchor} expands the spec to {written + aliased:,} nodes, more than "
                                     f"aliases may add ({MAX_ALIAS_NODES:,} + {ALIAS_FACTOR} x the {written:,} written out)")
             elif kind is ev.DocumentStartEvent:
-                sizes.clear()
+                anchors.clear()
                 defined.clear()
             elif kind is End:
                 return
