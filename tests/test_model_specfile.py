@@ -41,6 +41,8 @@ def test_a_bom_is_skipped_and_offsets_count_from_after_it(tmp_path):
     assert refused_file(f).path == f"{f}:2:2"
     f.write_bytes(b"\xef\xbb\xbfhosts: []\n")
     assert read_spec(f) == {"hosts": []}
+    f.write_bytes(b"\xef\xbb\xbfhosts: []\n\x00")
+    assert refused_file(f).message == "not a text spec file (byte 0x00 at offset 13)"
 
 
 @pytest.mark.parametrize("data, byte, offset, why", [
@@ -189,6 +191,11 @@ def test_a_duplicate_key_names_both_lines(text, where, key, first):
     assert (err.path, err.message) == (where, f"duplicate key {key!r} (first at line {first})")
 
 
+def test_a_json_duplicate_key_after_non_ascii_text():
+    err = refused('{"caf\u00e9": {"\u2192": 1,\n  "\u2192": 2}}')
+    assert (err.path, err.message) == ("s.yaml:2:3", "duplicate key '\u2192' (first at line 1)")
+
+
 def test_a_json_duplicate_written_with_escapes_names_the_object():
     err = refused('{"hosts": [],\n "pods": {"ip": 1, "\\u0069p": 2}}')
     assert (err.path, err.message) == ("s.yaml:2:10", "duplicate key 'ip' (first at line 2)")
@@ -266,3 +273,22 @@ def test_yaml_integers_in_other_bases_that_could_not_be_printed_are_refused(scal
 def test_long_floats_and_strings_of_digits_are_no_integers():
     spec = parse_text(f"a: 1.{'5' * 6000}\nb: '{'9' * 6000}'\n")
     assert spec["a"] == pytest.approx(1.5555555) and spec["b"] == "9" * 6000
+
+
+# ---- YAML-only types --------------------------------------------------------------------------
+@pytest.mark.parametrize("text, where, tag", [
+    ("a: !!binary aGVsbG8=\n", "s.yaml:1:4", "binary"),
+    ("a: !!set {x, y}\n", "s.yaml:1:4", "set"),
+    ("a: !!omap [{x: 1}]\n", "s.yaml:1:4", "omap"),
+    ("a:\n  b: !!pairs [{x: 1}, {x: 2}]\n", "s.yaml:2:6", "pairs"),
+])
+def test_yaml_only_types_are_no_spec_values(text, where, tag):
+    err = refused(text)
+    assert (err.path, err.message) == (where, f"!!{tag} is not a spec value (a spec holds strings, numbers, "
+                                               "booleans, null, lists and mappings)")
+
+
+def test_a_date_like_name_stays_text():
+    """``2021-01-01`` is a valid Kubernetes name; YAML 1.1 would make it a date."""
+    spec = parse_text("pods: [{name: 2021-01-01, namespace: web}]\nat: 2001-12-14t21:59:43.10-05:00\n")
+    assert spec == {"pods": [{"name": "2021-01-01", "namespace": "web"}], "at": "2001-12-14t21:59:43.10-05:00"}

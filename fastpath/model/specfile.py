@@ -28,6 +28,9 @@ they cannot bound by themselves is bounded around them:
   keys it built with the number written. JSON: ``object_pairs_hook`` does the same (about a
   third of ``json.loads``'s time, a few percent of loading a spec); only when it finds one does
   a second parse say which object, and the bytes where its two keys are.
+* **YAML-only types.** ``!!binary``, ``!!set``, ``!!omap`` and ``!!pairs`` have no meaning in a
+  spec (it is JSON-shaped) and are refused where they stand; a timestamp (``2021-01-01``, also a
+  valid Kubernetes name) stays text.
 * **Huge integers.** Python refuses to convert decimal strings over 4,300 digits; that
   ``ValueError`` becomes one line naming the place, for JSON and YAML alike. YAML's hex, octal
   and base-60 integers convert without a limit but could never be printed in an error message:
@@ -70,9 +73,9 @@ def read_spec(path: str | Path) -> dict:
     """Read a spec file (YAML or JSON) into a dict, or raise one `SpecError` saying why not."""
     source = str(path)
     data = _read_bytes(source)
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]  # offsets below count from after it
-    return _parse(_decode(data, source), source, data)
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    data = data[bom:]  # columns count from after it, as an editor does
+    return _parse(_decode(data, source, bom), source, data)
 
 
 def _read_bytes(source: str) -> bytes:
@@ -117,8 +120,9 @@ def _too_big(size: int, at_least: bool = False) -> str:
             f"{MAX_SPEC_BYTES:,} ({MAX_SPEC_BYTES >> 20} MiB)")
 
 
-def _decode(data: bytes, source: str) -> str:
-    """UTF-8 without control bytes, or `FILE: not a text spec file (...)`."""
+def _decode(data: bytes, source: str, bom: int = 0) -> str:
+    """UTF-8 without control bytes, or `FILE: not a text spec file (...)` (offsets in the file:
+    ``bom`` bytes before ``data``)."""
     bad = _CONTROL.search(data) if data.translate(None, _NOT_CONTROL) else None  # translate: 8x quicker
     try:
         text = data.decode("utf-8")
@@ -126,11 +130,11 @@ def _decode(data: bytes, source: str) -> str:
         if bad is None or bad.start() > exc.start:
             why = ": a UTF-16 byte-order mark, save the file as UTF-8" if data[:2] in (b"\xff\xfe", b"\xfe\xff") \
                 else " is not UTF-8"
-            raise SpecError(source, f"not a text spec file (byte 0x{data[exc.start]:02x} at offset {exc.start}{why})")
+            raise SpecError(source, f"not a text spec file (byte 0x{data[exc.start]:02x} at offset {bom + exc.start}{why})")
     else:
         if bad is None:
             return text
-    raise SpecError(source, f"not a text spec file (byte 0x{data[bad.start()]:02x} at offset {bad.start()})")
+    raise SpecError(source, f"not a text spec file (byte 0x{data[bad.start()]:02x} at offset {bom + bad.start()})")
 
 
 # ---- text -------------------------------------------------------------------------------------
@@ -272,7 +276,7 @@ class _JsonIndex:
         outer = int(depth[k])  # the depth the object's "}" returns to
         before = np.flatnonzero(depth[:k] == outer)  # the object's "{" follows the last of these
         begin, end = int(at[before[-1] + 1] if len(before) else at[0]), int(at[k])
-        pattern = re.escape(json.dumps(key).encode()) + rb"\s*:"
+        pattern = re.escape(json.dumps(key, ensure_ascii=False).encode()) + rb"\s*:"
         offs = np.array([begin + m.start() for m in re.finditer(pattern, self.data[begin:end])], np.int64)
         if len(offs):
             n = np.searchsorted(at, offs)  # brackets before each candidate
@@ -418,4 +422,18 @@ class _SpecLoader(_LOADER):
         return value
 
 
+    def construct_timestamp_as_text(self, node):
+        """A plain ``2021-01-01`` is a date to YAML 1.1 but a name to Kubernetes (a valid label):
+        no spec field holds a date, so it stays the text it is."""
+        return self.construct_scalar(node)
+
+    def construct_not_a_spec_value(self, node):
+        tag = node.tag.rsplit(":", 1)[-1]
+        raise SpecError(_mark(self.source, node.start_mark), f"!!{tag} is not a spec value (a spec holds strings, "
+                        "numbers, booleans, null, lists and mappings)")
+
+
 _SpecLoader.add_constructor("tag:yaml.org,2002:int", _SpecLoader.construct_yaml_int)
+_SpecLoader.add_constructor("tag:yaml.org,2002:timestamp", _SpecLoader.construct_timestamp_as_text)
+for _tag in ("binary", "set", "omap", "pairs"):
+    _SpecLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _SpecLoader.construct_not_a_spec_value)
