@@ -95,6 +95,8 @@ GENERATED = {
     "alias-bomb-under-pods-labels": (
         lambda d: _laughs(d / "bomb.yaml", 12, "pods: [{name: p, namespace: n, node: x, labels: {a: BOMB}}]"),
         "alias *l4 expands the spec"),
+    "yaml-list-of-a-million-items": (lambda d: _written(d / "list.yaml", b"hosts: [" + b"1, " * 1_000_000 + b"]\n"),
+                                     ":1:3000000: more than 1,000,000 YAML nodes"),
     "file-past-the-size-cap": (lambda d: _sparse(d / "huge.yaml", MAX_SPEC_BYTES + 1),
                                f"{MAX_SPEC_BYTES + 1:,} bytes; a spec file may have at most {MAX_SPEC_BYTES:,}"),
     "sparse-json-past-the-size-cap": (lambda d: _sparse(d / "huge.json", 8 * MAX_SPEC_BYTES, b'{"hosts": []'),

@@ -173,6 +173,17 @@ def test_aliases_nest_their_anchors_levels_where_they_stand():
     assert refused(merges).message.startswith(f"nesting deeper than {MAX_DEPTH} (alias *a62")
 
 
+# ---- size -------------------------------------------------------------------------------------
+def test_a_yaml_spec_may_have_so_many_nodes(monkeypatch):
+    monkeypatch.setattr(specfile, "MAX_YAML_NODES", 10)
+    assert parse_text("a: [1, 2, 3]\nb: {c: 4}\n") == {"a": [1, 2, 3], "b": {"c": 4}}  # 10 nodes
+    err = refused("a: [1, 2, 3]\nb: {c: 4}\nd: 5\n")
+    assert err.path == "s.yaml:3:1" and err.message.startswith("more than 10 YAML nodes")
+    assert "write a spec this big as JSON" in err.message
+    assert refused("a: [[], [], [], [], [], [], [], [], []]\n").path == "s.yaml:1:33"  # empty lists count
+    assert len(parse_text('{"a": [' + ", ".join(["1"] * 1000) + "]}")["a"]) == 1000  # JSON has no such limit
+
+
 # ---- duplicate keys ---------------------------------------------------------------------------
 @pytest.mark.parametrize("text, where, key, first", [
     ("pods: []\nhosts: []\npods: [1]\n", "s.yaml:3:1", "pods", 1),
