@@ -261,7 +261,7 @@ def main() -> None:
 @main.command()
 @click.argument("src")
 @click.argument("dst")
-@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file (YAML/JSON); default: the built-in seed scenario.")
+@click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file (YAML/JSON); default: the built-in seed scenario.")
 @click.option("--ttl", type=click.IntRange(0, 255), default=64, show_default=True)
 @click.option("--proto", default="udp", show_default=True, help="tcp, udp, icmp or a number.")
 @click.option("--sport", type=click.IntRange(0, 65535), default=33434, show_default=True)
@@ -348,7 +348,7 @@ def render_run(console: Console, rep) -> None:
 
 
 @main.command()
-@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
+@click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file; default: the seed scenario.")
 @click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
 @click.option("--packets", type=click.IntRange(1, MAX_PACKETS), default=1_000_000, show_default=True)
 @click.option("--threads", type=THREADS, default=1, show_default=True,
@@ -416,7 +416,7 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
 
 
 @main.command()
-@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
+@click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file; default: the seed scenario.")
 @click.option("--packets", type=click.IntRange(1, MAX_PACKETS), default=4_000_000, show_default=True,
               help="Packets in the run.")
 @click.option("--out", type=Output(directory=True), default="fastpath-demo", show_default=True,
@@ -538,7 +538,7 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
 @click.option("--at", "point", type=click.Choice(["pod", "uplink", "underlay", "edge"]), required=True,
               help="The wire: pods' eth0, node trunks (802.1Q), the underlay (Geneve), the T0 uplinks.")
 @click.option("--out", type=Output(), required=True, help="pcap file to write.")
-@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
+@click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file; default: the seed scenario.")
 @click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
 @click.option("--packets", type=click.IntRange(1, MAX_PACKETS), default=10_000, show_default=True,
               help="Packets of the run.")
@@ -590,7 +590,7 @@ def capture(point, out, cluster_file, gen, packets, profile, seed, threads, nano
 
 @main.command()
 @click.argument("pcap", type=click.Path())
-@click.option("--cluster", "cluster_file", type=click.Path(dir_okay=False), help="Spec file; default: the seed scenario.")
+@click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file; default: the seed scenario.")
 @click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
 @click.option("--threads", type=THREADS, default=1, show_default=True,
               help="Forwarding threads (workers); more than the cores is allowed and only shares them.")
@@ -659,7 +659,7 @@ def replay(pcap, cluster_file, gen, threads, offered_mpps, as_json, quiet, ignor
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=click.Path())
 def check(spec):
     """Validate a spec file and print what it builds."""
     c = _cluster(spec)
