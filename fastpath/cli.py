@@ -682,6 +682,12 @@ def check(spec):
 def generate_cmd(hosts, nodes_per_host, namespaces, pods_per_node, placement, edges, service_t1_fraction,
                  dfw_rules, mtu, seed, out):
     """Generate a synthetic cluster and write its full spec (sizes within fastpath.limits)."""
+    from .model.specfile import MAX_YAML_NODES, YAML_NODES_PER_POD
+
+    pods = hosts * nodes_per_host * pods_per_node
+    if not out.endswith(".json") and pods > 0 and pods * YAML_NODES_PER_POD > MAX_YAML_NODES:
+        raise UserError(f"--out {out}: {pods:,} pods make more than {MAX_YAML_NODES:,} YAML nodes, more than a YAML "
+                        "spec may hold: write it as JSON (a .json path)")
     try:
         c = generate(hosts, nodes_per_host, namespaces, pods_per_node, placement=placement, edges=edges,
                      service_t1_fraction=service_t1_fraction, dfw_rules=dfw_rules, mtu=mtu, seed=seed)
@@ -689,6 +695,8 @@ def generate_cmd(hosts, nodes_per_host, namespaces, pods_per_node, placement, ed
         raise UserError(f"--{exc.path.replace('_', '-')}: {exc.message}" if exc.path else exc.message) from None
     try:
         dump(c, Path(out))
+    except SpecError as exc:
+        raise UserError(f"--out {out}: {exc.message}") from None
     except OSError as exc:
         raise UserError(f"--out {out}: {exc.strerror or exc}") from None
     click.echo(json.dumps(c.summary()))

@@ -23,6 +23,12 @@ MORE_THAN_CORES = (os.cpu_count() or 1) + 2
 CASES = [
     # generate: counts
     ("generate-hosts-negative", ["generate", "--hosts", "-1", "--out", OUT], "--hosts"),
+    # generate: a YAML spec bigger than `load` reads back (specfile.MAX_YAML_NODES), by the pod
+    # count alone and by the exact count of the spec's nodes
+    ("generate-yaml-too-big-for-load", ["generate", "--hosts", "40", "--nodes-per-host", "4", "--pods-per-node", "500",
+                                        "--out", OUT], "write it as JSON"),
+    ("generate-yaml-nodes-just-past-the-cap", ["generate", "--hosts", "40", "--nodes-per-host", "4", "--pods-per-node",
+                                              "480", "--out", OUT], "76,800 pods make more than 1,000,000 YAML nodes"),
     ("generate-hosts-zero", ["generate", "--hosts", "0", "--out", OUT], "--hosts"),
     ("generate-namespaces-zero", ["generate", "--namespaces", "0", "--out", OUT], "--namespaces"),
     ("generate-nodes-per-host-zero", ["generate", "--nodes-per-host", "0", "--out", OUT], "--nodes-per-host"),

@@ -541,3 +541,17 @@ def test_a_union_field_says_everything_it_takes(field, value, phrase):
     with pytest.raises(SpecError) as info:
         from_spec(s)
     assert phrase in str(info.value)
+
+
+def test_dump_refuses_a_yaml_spec_that_load_would_refuse(tmp_path):
+    """`dump` never writes a YAML spec bigger than `load` reads (`specfile.MAX_YAML_NODES`):
+    the same cluster goes to JSON, and JSON loads it back."""
+    from fastpath.model import SpecError, dump, generate, load
+    from fastpath.model.specfile import MAX_YAML_NODES
+
+    big = generate(hosts=40, nodes_per_host=4, namespaces=20, pods_per_node=480, seed=0)
+    with pytest.raises(SpecError, match=f"more than {MAX_YAML_NODES:,} YAML nodes"):
+        dump(big, tmp_path / "big.yaml")
+    assert not (tmp_path / "big.yaml").exists()
+    dump(big, tmp_path / "big.json")
+    assert len(load(tmp_path / "big.json").pods) == len(big.pods)

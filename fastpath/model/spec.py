@@ -44,7 +44,7 @@ from .addressing import NODE_MAC_BASE, POD_MAC_BASE, ip_from_str, ip_to_str, ips
 from .cluster import (DNS_SERVICE_DEFAULTS, MIN_IP_LENGTH, PROTO_NUMBERS, TRAFFIC_KINDS, TRAFFIC_PARAMS, Capacity,
                       Cluster, DfwRule, Host, Node, PodTable, Router, Segment, Settings, SpecError, StaticRoute,
                       TrafficProfileDef, Uplink)
-from .specfile import parse_text, read_spec  # noqa: F401  (parse_text: importable from here)
+from .specfile import MAX_YAML_NODES, parse_text, read_spec  # noqa: F401  (parse_text: importable from here)
 from .validate import validate, validate_settings
 
 
@@ -272,8 +272,25 @@ def dump(cluster: Cluster, path: str | Path) -> None:
     if path.suffix == ".json":
         path.write_text(json.dumps(spec, indent=1) + "\n")
     else:
+        if _yaml_nodes(spec) > MAX_YAML_NODES:  # never write a spec `load` would refuse
+            raise SpecError(str(path), f"{len(cluster.pods):,} pods make more than {MAX_YAML_NODES:,} YAML nodes, "
+                            "more than a YAML spec may hold: write it as JSON (a .json path)")
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
         path.write_text(yaml.dump(spec, Dumper=dumper, sort_keys=False, default_flow_style=None, width=120))
+
+
+def _yaml_nodes(obj) -> int:
+    """Nodes of ``obj`` as YAML (every mapping, sequence and scalar; a key is a scalar)."""
+    n, stack = 0, [obj]
+    while stack:
+        o = stack.pop()
+        n += 1
+        if isinstance(o, dict):
+            n += len(o)
+            stack.extend(o.values())
+        elif isinstance(o, (list, tuple)):
+            stack.extend(o)
+    return n
 
 
 # ---- build ------------------------------------------------------------------------------------

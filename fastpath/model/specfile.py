@@ -66,6 +66,7 @@ MAX_DEPTH = 64  # a real spec nests 6 deep ({traffic: {profiles: [{sizes: [[64, 
 MAX_ALIAS_NODES = 100_000  # nodes aliases may add to a spec, beyond ALIAS_FACTOR x the nodes written
 ALIAS_FACTOR = 10  # a template merged into every pod adds ~4x; a bomb, 10^9x
 MAX_YAML_NODES = 1_000_000  # ~77,000 pods; PyYAML holds ~0.8 KB a node (JSON takes the big ones)
+YAML_NODES_PER_POD = 13  # a pod's mapping, its six keys and six values, at the least (labels add more)
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -384,7 +385,7 @@ def _measure_yaml(text: str | bytes, source: str) -> None:
 
 
 def _too_many_nodes() -> str:
-    return (f"more than {MAX_YAML_NODES:,} YAML nodes (about {round(MAX_YAML_NODES / 13, -3):,.0f} pods); write a spec this big "
+    return (f"more than {MAX_YAML_NODES:,} YAML nodes (about {round(MAX_YAML_NODES / YAML_NODES_PER_POD, -3):,.0f} pods); write a spec this big "
             "as JSON (fastpath generate --out spec.json), which loads in a fraction of the time and memory")
 
 
