@@ -19,7 +19,7 @@ from rich.tree import Tree
 
 from .limits import MAX_PACKETS, MAX_SEED, MAX_STUDY_POINTS, MAX_THREADS, MAX_WORKERS
 from .model import Cluster, SpecError, default_scenario, dump, generate, load
-from .model.addressing import ip_to_str, mac_from_str
+from .model.addressing import ip_from_str, ip_to_str, mac_from_str
 from .model.cluster import PROTO_NUMBERS
 from .reference import Result, trace as trace_packet
 
@@ -274,6 +274,12 @@ def main() -> None:
               "in order, to this pcap (none, when it never left the sender).")
 def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_mac, as_json, pcap):
     """Walk one packet from SRC (pod ns/name, node, uplink) to DST (IP, pod or node)."""
+    for opt, value, parse in (("--src-mac", src_mac, mac_from_str), ("--src-ip", src_ip, ip_from_str)):
+        try:
+            if value:
+                parse(value)
+        except ValueError as exc:
+            raise UserError(f"{opt}: {exc}") from None
     c = _cluster(cluster_file)
     try:
         mac = mac_from_str(src_mac) if src_mac else None

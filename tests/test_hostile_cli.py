@@ -119,6 +119,14 @@ CASES = [
     ("replay-threads-zero", ["replay", "{file}", "--threads", "0"], "--threads"),
     ("trace-pcap-under-proc", ["trace", "kube-system/kube-dns", "worker-2", "--pcap", "/proc/self/x.pcap"], "--pcap"),
     ("trace-pcap-is-a-directory", ["trace", "kube-system/kube-dns", "worker-2", "--pcap", "{tmp}"], "--pcap"),
+    # trace: the packet's own fields
+    ("trace-src-mac-five-pairs", ["trace", "kube-system/kube-dns", "worker-2", "--src-mac", "01:02:03:04:05"],
+     "--src-mac"),
+    ("trace-src-ip-three-octets", ["trace", "kube-system/kube-dns", "worker-2", "--src-ip", "10.0.0"], "--src-ip"),
+    ("trace-proto-unknown", ["trace", "kube-system/kube-dns", "worker-2", "--proto", "gre"], "--proto"),
+    ("trace-ttl-above-255", ["trace", "kube-system/kube-dns", "worker-2", "--ttl", "256"], "--ttl"),
+    ("trace-unknown-source-pod", ["trace", "kube-system/nope", "worker-2"], "source"),
+    ("trace-destination-not-an-address", ["trace", "kube-system/kube-dns", "999.1.1.1"], "destination"),
     ("demo-out-is-a-file", ["demo", "--out", "{file}"], "--out"),
     ("demo-out-under-sys", ["demo", "--out", "/sys/fastpath-demo"], "--out"),
 ]
