@@ -690,8 +690,11 @@ def generate_cmd(hosts, nodes_per_host, namespaces, pods_per_node, placement, ed
     """Generate a synthetic cluster and write its full spec (sizes within fastpath.limits)."""
     from .model.specfile import MAX_YAML_NODES, YAML_NODES_PER_POD
 
+    from .limits import cluster_size_problem
+
     pods = hosts * nodes_per_host * pods_per_node
-    if not out.endswith(".json") and pods > 0 and pods * YAML_NODES_PER_POD > MAX_YAML_NODES:
+    if cluster_size_problem(hosts, nodes_per_host, namespaces, pods_per_node, edges, dfw_rules) is None \
+            and not out.endswith(".json") and pods * YAML_NODES_PER_POD > MAX_YAML_NODES:  # (sizes: generate says)
         raise UserError(f"--out {out}: {pods:,} pods make more than {MAX_YAML_NODES:,} YAML nodes, more than a YAML "
                         "spec may hold: write it as JSON (a .json path)")
     try:
