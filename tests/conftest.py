@@ -16,10 +16,11 @@ import pytest
 os.environ["PYTHONSAFEPATH"] = "1"
 
 
-def _install_tshark() -> str:
-    """Install Debian's tshark; '' on success, else a one-line reason."""
+def install_debian_package(package: str) -> str:
+    """``apt-get install`` a Debian package (as root, else with sudo -n); '' on success, else a
+    one-line reason. The tests use the real tools (tshark, Open vSwitch) and never skip them."""
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "tshark"]):
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", package]):
         try:
             r = subprocess.run(sudo + ["env", "DEBIAN_FRONTEND=noninteractive"] + cmd, check=False,
                                capture_output=True, text=True, timeout=1200)
@@ -32,11 +33,17 @@ def _install_tshark() -> str:
 
 
 @pytest.fixture(scope="session")
+def debian_package():
+    """``debian_package(name) -> reason``: `install_debian_package` for test modules."""
+    return install_debian_package
+
+
+@pytest.fixture(scope="session")
 def tshark() -> str:
     """The tshark executable; installed from the distribution when missing. Never skips."""
     path = shutil.which("tshark")
     if path is None:
-        why = _install_tshark()
+        why = install_debian_package("tshark")
         path = shutil.which("tshark") or shutil.which("tshark", path="/usr/bin:/usr/sbin:/bin")
         if path is None:
             pytest.fail(f"tshark is not installed and installing it failed: {why or 'not on PATH afterwards'}",

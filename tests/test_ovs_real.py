@@ -49,21 +49,6 @@ TIMEOUT = 60
 
 # ---- a real Open vSwitch, in userspace ----------------------------------------------------------------------
 
-def _install_ovs() -> str:
-    """Install Debian's openvswitch-switch; '' on success, else a one-line reason."""
-    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "openvswitch-switch"]):
-        try:
-            r = subprocess.run(sudo + ["env", "DEBIAN_FRONTEND=noninteractive"] + cmd, check=False,
-                               capture_output=True, text=True, timeout=1200)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"{' '.join(cmd)}: {exc}"
-        if r.returncode != 0:
-            last = (r.stderr.strip().splitlines() or ["no output"])[-1]
-            return f"{' '.join(sudo + cmd)} exited {r.returncode}: {last}"
-    return ""
-
-
 def _tools() -> dict[str, str]:
     where = os.environ.get("PATH", "") + ":/usr/sbin:/usr/bin:/sbin:/bin"
     return {t: shutil.which(t, path=where) for t in OVS_TOOLS}
@@ -133,11 +118,11 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def ovs():
+def ovs(debian_package):
     """A running userspace Open vSwitch; installed from the distribution when missing. Never skips."""
     tools = _tools()
     if not all(tools.values()) or not os.path.exists(SCHEMA):
-        why = _install_ovs()
+        why = debian_package("openvswitch-switch")
         tools = _tools()
         if not all(tools.values()) or not os.path.exists(SCHEMA):
             missing = [t for t, p in tools.items() if not p] or [SCHEMA]
