@@ -85,8 +85,10 @@ def _sparse(path: Path, size: int, head: bytes = b"hosts: []\n") -> Path:
 
 GENERATED = {
     "json-nested-a-million-deep": (lambda d: _deep_json(d / "deep.json", 1_000_000), ":1:73: nesting deeper than 64"),
+    # (line 1; the column is level 65's, or with libyaml >= 0.2.6 where its own 1,000-level
+    # limit stopped its look-ahead)
     "yaml-flow-nested-a-million-deep": (lambda d: _deep_yaml_flow(d / "deep.yaml", 1_000_000),
-                                        ":1:70: nesting deeper than 64"),
+                                        ("deep.yaml:1:", ": nesting deeper than 64")),
     "yaml-block-nested-200k-deep": (lambda d: _deep_yaml_block(d / "deep.yaml", 200_000),
                                     ":2:127: nesting deeper than 64"),
     "alias-bomb-billion-laughs-in-sizes": (
@@ -114,7 +116,7 @@ GENERATED = {
 def test_generated_hostile_file_is_refused_in_one_line(reject, tmp_path, name):
     make, expect = GENERATED[name]
     path = make(tmp_path)
-    reject("check", path, expect=(str(path), expect))
+    reject("check", path, expect=(str(path), *((expect,) if isinstance(expect, str) else expect)))
 
 
 @pytest.mark.parametrize("device, kind", [("/dev/zero", "a character device"), ("/dev/urandom", "a character device"),

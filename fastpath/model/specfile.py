@@ -314,9 +314,18 @@ def _parse_yaml(text: str | bytes, source: str):
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if problem == LIBYAML_TOO_DEEP:
+            # libyaml >= 0.2.6 stops at 1,000 levels itself, in its scanner, which looks up to
+            # 1,024 characters ahead on a line of flow collections (a simple key may follow):
+            # then its error comes before our event pass reaches level MAX_DEPTH + 1, and the
+            # place named is where libyaml stopped, further along that line
+            raise SpecError(where, f"nesting deeper than {MAX_DEPTH}") from None
         if problem.startswith("but ") and getattr(exc, "context", None):  # "expected X" / "but found Y"
             problem = f"{exc.context} {problem}"
         raise SpecError(where, f"malformed YAML: {problem}") from None
+
+
+LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 
 
 def _mark(source: str, mark) -> str:
