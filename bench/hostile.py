@@ -8,7 +8,7 @@ The catalogue's tests run each hostile input as a child process (`python -m fast
 assert the one-line refusal and the memory; they do not assert time (no timing asserts in
 tests). This script runs those tests with ``FASTPATH_HOSTILE_LOG`` set, so the harness
 (`tests/conftest.py: run_fastpath`) appends one JSON line per child: its arguments, exit code,
-wall seconds and peak RSS (``wait4``'s ``ru_maxrss``).
+wall seconds and peak RSS (the child's own VmHWM at exit; see tests/conftest.py).
 
 The baseline, measured in the same run: ``python -m fastpath --version`` (interpreter, imports
 and click; no work), best of 5. Each entry's time is reported as seconds and as a ratio to that

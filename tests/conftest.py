@@ -68,17 +68,41 @@ class Rejection:
                 f"{self.max_rss / 2**20:.0f} MiB\nstderr: {self.stderr[-2000:]!r}\nstdout: {self.stdout[-500:]!r}")
 
 
+# A child's peak memory, as the child itself saw it. wait4's ru_maxrss is no good here: Linux
+# carries the high-water mark of the memory a process had *before* exec into it, and a child
+# forked from this pytest process starts as a copy of it (hundreds of MiB after the big tests).
+# VmHWM in /proc/self/status belongs to the memory map exec made, so it counts only the child's
+# own. A sitecustomize module, put on the child's path, writes it to a file at exit.
+_HWM_SITE = """
+import atexit, os
+
+def _fastpath_report_hwm(path=os.environ.get("FASTPATH_HWM_FILE")):
+    with open("/proc/self/status") as f:
+        kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    with open(path, "w") as out:
+        out.write(str(kib * 1024))
+
+if os.environ.get("FASTPATH_HWM_FILE"):
+    atexit.register(_fastpath_report_hwm)
+"""
+
+
 def run_fastpath(*args, cwd=None, stdin=subprocess.DEVNULL, env=None) -> Rejection:
-    """Run ``python -m fastpath ARGS`` as a user would; measure wall time and peak RSS (the
-    child's own rusage from wait4, reaped here rather than by Popen)."""
+    """Run ``python -m fastpath ARGS`` as a user would; measure its wall time and peak RSS (the
+    child's own VmHWM at exit; wait4's ru_maxrss, an upper bound, when it died before reporting)."""
     import sys
     import tempfile
     import time
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with open(os.path.join(tmp, "sitecustomize.py"), "w") as f:
+            f.write(_HWM_SITE)
+        hwm = os.path.join(tmp, "hwm")
+        child_env = dict(os.environ if env is None else env, FASTPATH_HWM_FILE=hwm)
+        child_env["PYTHONPATH"] = os.pathsep.join(p for p in (tmp, child_env.get("PYTHONPATH")) if p)
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "fastpath", *map(str, args)], stdout=out, stderr=err,
-                                stdin=stdin, cwd=cwd, env=env)
+                                stdin=stdin, cwd=cwd, env=child_env)
         pid, status, usage = 0, 0, None
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -91,9 +115,14 @@ def run_fastpath(*args, cwd=None, stdin=subprocess.DEVNULL, env=None) -> Rejecti
             time.sleep(0.01)
         proc.returncode = code = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - t0
+        try:
+            with open(hwm) as f:
+                peak = int(f.read())
+        except (OSError, ValueError):
+            peak = usage.ru_maxrss * 1024
         out.seek(0), err.seek(0)
         res = Rejection(args, code, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                        seconds, usage.ru_maxrss * 1024)
+                        seconds, peak)
     log = os.environ.get("FASTPATH_HOSTILE_LOG")  # bench/hostile.py collects every child's figures
     if log:
         import json
