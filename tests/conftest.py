@@ -16,6 +16,28 @@ import pytest
 os.environ["PYTHONSAFEPATH"] = "1"
 
 
+# ---- test tiers ----------------------------------------------------------------------------------
+# `pytest` on a developer's machine runs the default tier (a few minutes); the ``slow`` tests —
+# the million-packet differential and fuzz volumes — join it when CI=true, so CI runs the
+# README's very command. An explicit ``-m`` expression is the user's choice and is left alone.
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def pytest_collection_modifyitems(config, items):
+    if _ci() or config.getoption("markexpr", ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+def pytest_report_header(config):
+    return ("tiers: all (CI=true)" if _ci() else
+            "tiers: default (slow tests deselected; CI=true or -m slow runs them)")
+
+
 def install_debian_package(package: str) -> str:
     """``apt-get install`` a Debian package (as root, else with sudo -n); '' on success, else a
     one-line reason. The tests use the real tools (tshark, Open vSwitch) and never skip them."""
