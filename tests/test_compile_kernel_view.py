@@ -59,3 +59,16 @@ def test_the_view_holds_the_tables_own_arrays_and_typed_scalars():
     assert isinstance(t.ovs_mac, ExactTable) and isinstance(t.route_trie, Mtrie)
     assert view.deep_prefetch == (t.port_rec.nbytes + t.neighbor_dense.nbytes > kv.DEEP_PREFETCH_BYTES)
     assert kv.kernel_view(t, deep_prefetch=True).deep_prefetch is True
+
+
+@pytest.mark.parametrize("module", ["fastpath.dataplane.pipeline", "fastpath.tables.ports", "fastpath.tables.neighbor",
+                                    "fastpath.tables.dfw", "fastpath.compile.kernel_view"])
+def test_the_kernels_modules_do_not_import_the_model(module):
+    import ast
+    import importlib
+
+    path = importlib.import_module(module).__file__
+    tree = ast.parse(open(path).read())
+    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    names += [("." * n.level) + (n.module or "") for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert not [n for n in names if n.endswith("model") or ".model." in n or n.startswith("..model")], names

@@ -19,6 +19,10 @@ Layout (D rules; one column per field, row k = rule k)
     dfw_default: int — action when no rule matches
     dfw_rule_names: tuple[str, ...] — for reports
 
+The builder moved here from `fastpath.compile.dfw` (now a one-line call): it reads rule
+objects by attribute, not the cluster, so the columns' encoding (masks, the action codes) sits
+beside the two lookups that read it.
+
 API: `build` (from the rules), `lookup` (scalar, plain Python: the reference semantics),
 `first_match` (the numba kernel the data plane inlines).
 """

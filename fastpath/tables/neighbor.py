@@ -21,6 +21,10 @@ segment (a /16 of three pods) keeps its entries in an exact hash table
     seg_net, seg_mask: uint32[S] — the segment's subnet (kept with the segments); an address
         outside it has no neighbor, whichever form the segment uses
 
+The builder moved here from `fastpath.compile.switching`, which still calls it: it takes the
+segments' networks and sizes and the port columns, not the model, so the dense-or-hash rule,
+the slot arithmetic and the lookups that undo it share one file.
+
 API: `build` (from the port columns), `lookup` (scalar, plain Python: the reference semantics),
 `neighbor` (the numba accessor over the kernel view, inlined), `dense_slot` (where an address
 sits in ``neighbor_dense``: for prefetch hints).

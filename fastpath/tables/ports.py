@@ -28,6 +28,13 @@ Layout (``port_rec: uint64[P+N, 4]``)
 
 ``vlan`` is 0 for node ports (untagged), ``segment`` 0 for node ports (the node segment).
 
+Why the builder is here and the columns in `compile`
+-----------------------------------------------------
+`tables/` sits below `compile/` and never reads the model: `fastpath.compile.ports` maps the
+cluster onto plain columns (which pod runs where, its namespace's segment) and this module
+packs them. So the bits are written and read in one file, and a test can pack any columns it
+likes (the extreme values, say) without building a cluster.
+
 API
 ---
 - `pack` — port columns -> records (the builder; `fastpath.compile.ports` makes the columns);
