@@ -26,7 +26,7 @@ import baselines
 import numpy as np
 import workload
 
-from fastpath.compile.bundle import COMPILE_MAX_LOAD
+from fastpath.compile.switching import COMPILE_MAX_LOAD
 from fastpath.tables import exact, lpm
 
 try:  # the multibit trie, where the engine has one

@@ -11,8 +11,9 @@ What?
 The issue left "fused per packet or staged over vectors (VPP style)" to measurement. The engine
 is fused (`fastpath.dataplane.pipeline.forward_serial`: one loop, every stage of one packet in
 its body). This file is the other design, as a benchmark experiment: the same semantics, the
-same helpers (`_neighbor`, `_route`, `_dfw`, `_exact`, the port-record accessors), the same
-counters, cut into nodes that each run over a vector of packets and hand the survivors on:
+same helpers (`tables.neighbor.neighbor`, `_route`, `tables.dfw.first_match`, `_exact`, the
+accessors of `tables.ports`), the same counters, cut into nodes that each run over a vector
+of packets and hand the survivors on:
 
     ingress ──> segment_l2 ──┬──> route pass ─┐ (one router hop per pass, until the vector is empty)
                              │        ^───────┘
@@ -97,13 +98,8 @@ import numpy as np
 import workload
 
 from fastpath._jit import kernel, prefetch_row
-from fastpath.compile.bundle import (
-    L2_ROUTER,
-    OVS_UPLINK,
-    ROUTE_LOCAL,
-    ROUTE_ROUTER,
-    ROUTE_UPLINK,
-)
+from fastpath.compile.routers import ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
+from fastpath.compile.switching import L2_ROUTER, OVS_UPLINK
 from fastpath.dataplane import pipeline
 from fastpath.dataplane.api import Dataplane
 from fastpath.dataplane.pipeline import (
@@ -144,19 +140,15 @@ from fastpath.dataplane.pipeline import (
     V_EXITED,
     Counters,
     _count_leg,
-    _dfw,
     _exact,
-    _neighbor,
     _ovs_own_source,
     _ovs_reserved,
-    _port_host,
-    _port_ip,
-    _port_mac,
-    _port_node,
-    _port_segment,
     _route,
 )
 from fastpath.model import generate
+from fastpath.tables.dfw import first_match as dfw_first_match
+from fastpath.tables.neighbor import dense_slot, neighbor
+from fastpath.tables.ports import port_host, port_ip, port_mac, port_node, port_segment
 from fastpath.packets import (
     INGRESS_POD,
     PacketBatch,
@@ -230,10 +222,10 @@ def _hint_source(b, dp, i):
 @kernel(inline="always")
 def _hint_arp(b, dp, s, base, k):
     seg = np.int64(s.seg[k])
-    off = dp.seg_nb_off[seg]
     ip = np.uint32(b.dst_ip[base + k])
-    if off >= 0 and (ip & dp.seg_mask[seg]) == dp.seg_net[seg]:
-        prefetch_row(dp.nb_dense, off + np.int64(ip & ~dp.seg_mask[seg]))
+    slot = dense_slot(dp, seg, ip)
+    if slot >= 0 and (ip & dp.seg_mask[seg]) == dp.seg_net[seg]:
+        prefetch_row(dp.neighbor_dense, slot)
 
 
 @kernel(inline="always")
@@ -259,10 +251,10 @@ def ingress_node(b, dp, o, cn, s, base, m, to_l2, ahead):
         if ahead > 0 and i + ahead < n_total:
             _hint_source(b, dp, i + ahead)
         lp = np.int64(b.ingress_id[i])
-        host = _port_host(dp.port_rec, lp)
-        seg = _port_segment(dp.port_rec, lp)
-        own_mac = _port_mac(dp.port_rec, lp)
-        own_ip = _port_ip(dp.port_rec, lp)
+        host = port_host(dp.port_rec, lp)
+        seg = port_segment(dp.port_rec, lp)
+        own_mac = port_mac(dp.port_rec, lp)
+        own_ip = port_ip(dp.port_rec, lp)
         src_ip = np.uint32(b.src_ip[i])
         dst_ip = np.uint32(b.dst_ip[i])
         src_mac = np.uint64(b.src_mac[i])
@@ -288,13 +280,13 @@ def ingress_node(b, dp, o, cn, s, base, m, to_l2, ahead):
             continue
         if dst_mac == 0:  # the sender stack: ARP for on-link destinations, else the gateway
             if (dst_ip & dp.seg_mask[seg]) == dp.seg_net[seg] and dst_ip != dp.seg_gateway[seg]:
-                nb = _neighbor(dp, seg, dst_ip)
+                nb = neighbor(dp, seg, dst_ip)
                 arp_in += 1
                 if nb < 0:
                     o.reason[i] = R_NO_NEIGHBOR
                     continue
                 arp_hit += 1
-                dst_mac = _port_mac(dp.port_rec, nb)
+                dst_mac = port_mac(dp.port_rec, nb)
             else:
                 dst_mac = dp.router_mac
         # the source OVS (untagged pod frame, NORMAL): reserved MACs drop; the pod's MAC, or the frame's
@@ -310,14 +302,14 @@ def ingress_node(b, dp, o, cn, s, base, m, to_l2, ahead):
         if hit != -1:
             ovs_hit += 1
         if reserved or hit == lp:
-            _drop(o, i, R_RESERVED if reserved else R_LEARNED, K_OVS, _port_node(dp.port_rec, lp))
+            _drop(o, i, R_RESERVED if reserved else R_LEARNED, K_OVS, port_node(dp.port_rec, lp))
             continue
         spoof_in += 1
         if not (src_mac == own_mac and src_ip == own_ip):
             _drop(o, i, R_SPOOF, K_PORT, lp)
             continue
         spoof_hit += 1
-        deny, matched = _dfw(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
+        deny, matched = dfw_first_match(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
                              dp.dfw_dport_lo, dp.dfw_dport_hi, dp.dfw_action, dp.dfw_default, src_ip, dst_ip,
                              np.int64(b.proto[i]), np.int64(b.dport[i]))
         dfw_in += 1
@@ -350,7 +342,7 @@ def segment_l2_node(b, dp, o, cn, s, base, vin, n_in, to_route, to_port):
         seg = np.int64(s.seg[k])
         dst_mac = s.dst_mac[k]
         # every segment's MAC table maps the router MAC to the router port
-        l2 = L2_ROUTER if dst_mac == dp.router_mac else _exact(dp.l2_b, dp.l2_s, np.uint64(seg), dst_mac)
+        l2 = L2_ROUTER if dst_mac == dp.router_mac else _exact(dp.segment_l2_buckets, dp.segment_l2_seed, np.uint64(seg), dst_mac)
         if l2 != -1:
             hits += 1
         cn.segment[0, seg, 0] += 1
@@ -377,7 +369,7 @@ def route_node(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs):
     ``to_neighbor`` after its first ``n_nb``; the rest end here. Returns (packets still
     routing, length of ``to_neighbor``). Measured: 56 - 64 ns a packet for all its passes
     (3.2 hops on the seed scenario, 3 at 1M pods), prefetch or not."""
-    ov = dp.overhead
+    ov = dp.geneve_overhead
     keep = 0
     enc_in = enc_hit = rt_in = rt_hit = 0
     for j in range(n):
@@ -411,7 +403,7 @@ def route_node(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs):
                 s.host[k] = eh
         cn.router[0, r, 0] += 1
         cn.router[0, r, 1] += length
-        rt = _route(dp.trie, dp.n_routers, r, dst_ip)
+        rt = _route(dp.route_trie_nodes, dp.n_routers, r, dst_ip)
         rt_in += 1
         if rt < 0:
             _drop(o, i, R_NO_ROUTE, rk, r)
@@ -470,7 +462,7 @@ def neighbor_node(b, dp, o, cn, s, base, vec, n, to_port, n_port, ahead):
         if ahead > 0 and j + ahead < n:
             _hint_arp(b, dp, s, base, vec[j + ahead])
         seg = np.int64(s.seg[k])
-        nb = _neighbor(dp, seg, np.uint32(b.dst_ip[i]))
+        nb = neighbor(dp, seg, np.uint32(b.dst_ip[i]))
         if nb < 0:
             r = np.int64(s.r[k])
             _drop(o, i, R_NO_NEIGHBOR, K_EDGE if dp.rtr_is_sr[r] else np.int64(dp.rtr_kind[r]), r)
@@ -493,7 +485,7 @@ def delivery_node(b, dp, o, cn, s, base, vec, n, legs, n_legs, ahead):
     host (MTU), then the node or the pod's OVS MAC check. (A pod's packet passed the DFW at its
     source port, so the destination-side DFW of the fused kernel never runs for this traffic.)
     Measured: ~22 ns a packet on the seed scenario; at 1M pods ~210 without prefetch, ~52 with."""
-    ov = dp.overhead
+    ov = dp.geneve_overhead
     enc_in = enc_hit = ovs_in = ovs_hit = 0
     if ahead > 0:
         for j in range(min(ahead, n)):
@@ -505,7 +497,7 @@ def delivery_node(b, dp, o, cn, s, base, vec, n, legs, n_legs, ahead):
             _hint_port(dp, s, vec[j + ahead])
         port = np.int64(s.port[k])
         host = np.int64(s.host[k])
-        dh = _port_host(dp.port_rec, port)
+        dh = port_host(dp.port_rec, port)
         length = np.int64(b.length[i])
         if dh != host:
             mtu = min(dp.host_mtu[host], dp.host_mtu[dh])
@@ -522,7 +514,7 @@ def delivery_node(b, dp, o, cn, s, base, vec, n, legs, n_legs, ahead):
             o.tun_dst_host[i] = dh
             o.tun_vni[i] = dp.seg_vni[s.seg[k]]
             _count_leg(cn.host, 0, legs, n_legs, host, dh, tid, fb, i, o.tun_vni[i], 0, port)
-        node = _port_node(dp.port_rec, port)
+        node = port_node(dp.port_rec, port)
         if port >= dp.n_pods:
             o.hops[i] += 1
             o.last_ip[i] = b.dst_ip[i]
@@ -532,7 +524,7 @@ def delivery_node(b, dp, o, cn, s, base, vec, n, legs, n_legs, ahead):
             o.egress_port[i] = port
             continue
         ovs_in += 1
-        mac = _port_mac(dp.port_rec, port)
+        mac = port_mac(dp.port_rec, port)
         dst_mac = s.dst_mac[k]
         if dst_mac == NEIGHBOR_MAC:
             dst_mac = mac

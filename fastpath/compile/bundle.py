@@ -19,14 +19,8 @@ Arrays (``name: dtype[shape] — meaning``; P pods, N nodes, H hosts, S segments
 instances, T routes, D DFW rules)
 --------------------------------------------------------------------------------------------
 ports — one record per logical port, 4 uint64 words (32 bytes, two to a cache line)
-    port_rec: uint64[P+N, 4]
-        word 0:  63   60 59      48 47                                  0
-                +-------+----------+-------------------------------------+
-                | 0     | vlan     | mac                                 |
-                +-------+----------+-------------------------------------+
-        word 1:  segment (63..32) | ip (31..0)
-        word 2:  host (63..32)    | node (31..0)
-        word 3:  kind (`PORT_POD` / `PORT_NODE`)
+    port_rec: uint64[P+N, 4] — mac, vlan, ip, segment, node, host, kind, packed as drawn in
+        `fastpath.tables.ports` (the only module that decodes it)
     Decoded columns, as properties: port_kind uint8, port_node int32 (node the pod runs on /
     the node itself), port_host int32, port_segment int32 (node ports: 0), port_ip uint32,
     port_mac uint64, port_vlan uint16 (0 for node ports: untagged).
@@ -35,6 +29,8 @@ nodes, hosts
     host_tep: uint32[H] — tunnel endpoint IP
     host_mtu: int32[H] — underlay MTU
     host_is_edge: bool[H] — an edge node (hosts SRs)
+    geneve_overhead: int — bytes Geneve adds to an inner frame (outer IPv4 + UDP + Geneve +
+        inner Ethernet: the settings' `geneve_overhead`), checked against both hosts' MTU
 ovs_mac (exact table, `OVS_MAC` below) — the OVS bridge MAC table of every node
     key (node << 12 | vlan, mac) -> the pod's port for its own MAC, `OVS_UPLINK` for the
     router MAC: exactly these two entries per pod VLAN
@@ -42,11 +38,10 @@ vif (exact table) — the node VIF's VLAN -> logical port map
     key (node, vlan) -> the pod's port
 segment_l2 (exact table) — each segment's MAC table
     key (segment, mac) -> logical port (pods and nodes), plus (segment, router MAC) -> `L2_ROUTER`
-neighbor (exact table) — the ARP table of every sparse segment
-    key (segment, ip) -> logical port (pods and nodes)
-neighbor_dense: int32[A] — the ARP tables of the dense segments, one slot per address:
-    ``neighbor_dense[seg_nb_off[s] + ip - seg_net[s]]`` = port or -1 (see `compile.switching`)
-seg_nb_off: int64[S] — segment s's offset in neighbor_dense; -1 = sparse (use the hash)
+neighbor, neighbor_dense, seg_nb_off — the ARP tables of every segment: a dense array per
+    full subnet, the exact hash for sparse ones (layout in `fastpath.tables.neighbor`)
+router_mac: int — the MAC of every router port (the settings' `router_mac`): OVS sends it to
+    the uplink, every segment to its router, and routers source frames from it
 segments
     seg_vni: uint32[S] — Geneve VNI
     seg_router: int32[S] — router instance of the segment's T1 DR
@@ -57,6 +52,11 @@ routers
     rtr_host: int32[R] — edge host of an SR; -1 for a DR (runs wherever the packet is)
     rtr_transit_vni: uint32[R] — VNI of the DR <-> SR transit segment; 0 if none
     rtr_kind: uint8[R] — `RTR_T1` (= DeviceKind.T1) or `RTR_T0` (= DeviceKind.T0)
+    north_router: int — the instance a packet from an uplink enters: the T0 SR when the T0 has an
+        edge, else the T0 DR
+    north_host: int — the host it enters on: the T0's edge, else the first transport node
+uplinks
+    uplink_ip: uint32[U] — the T0 uplink's address, the first hop a packet from it arrives on
 routes
     route_trie (multibit trie, `fastpath.tables.mtrie`) — (router instance, dst IP) -> route
     route_router: int32[T] — router instance holding the route
@@ -68,14 +68,18 @@ routes
     route_arrive_ip: uint32[T] — router: address on the next router the packet arrives on; 0
         otherwise
     A route that repeats an earlier prefix of its router keeps its row but is never returned.
-dfw (first match wins, rule order)
-    dfw_src_net, dfw_src_mask, dfw_dst_net, dfw_dst_mask: uint32[D] — match iff
-        ``ip & mask == net``
-    dfw_proto: uint8[D] — IP protocol, 0 = any
-    dfw_dport_lo, dfw_dport_hi: uint16[D] — destination port range, inclusive
-    dfw_action: uint8[D] — `DFW_ALLOW` / `DFW_DENY`
-    dfw_default: int — action when no rule matches
+dfw (first match wins, rule order) — the rule columns ``dfw_*`` and ``dfw_default``, laid
+    out in `fastpath.tables.dfw`
 names (Python tuples, for reports): router_names[R], uplink_names, dfw_rule_names[D]
+
+Codes and the kernel view
+-------------------------
+Each table's codes (`PORT_POD`, `OVS_UPLINK`, `L2_ROUTER`, `ROUTE_*`, `RTR_*`, `DFW_*`) are
+defined beside the table's builder (`fastpath.tables.ports`, `.dfw`, `compile.switching`,
+`compile.routers`) and re-exported here. The data plane reads a `Tables` through
+`fastpath.compile.kernel_view`, which fills each kernel field from the field of the same name
+(checked when it is imported): everything the kernels need from the model is a field here,
+so the data plane never imports the model.
 
 Memory
 ------
@@ -93,32 +97,19 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..tables import neighbor as neighbor_table
+from ..tables import ports as port_table
+from ..tables.dfw import DFW_ACTIONS, DFW_ALLOW, DFW_DENY
 from ..tables.exact import ExactTable
 from ..tables.mtrie import Mtrie
-from ..verdicts import DeviceKind
+from ..tables.ports import PORT_NODE, PORT_POD
+from .routers import ROUTE_CONNECTED, ROUTE_KINDS, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK, RTR_T0, RTR_T1
+from .switching import COMPILE_MAX_LOAD, L2_ROUTER, OVS_UPLINK, OVS_VLAN_BITS
 
-PORT_POD = int(DeviceKind.POD)
-PORT_NODE = int(DeviceKind.NODE)
-
-OVS_VLAN_BITS = 12
-"""ovs_mac key word 0 is ``node << OVS_VLAN_BITS | vlan``."""
-OVS_UPLINK = -2
-"""ovs_mac value: send out of the bridge's uplink to the node VIF (the router MAC)."""
-L2_ROUTER = -2
-"""segment_l2 value: the destination is the segment's router port (the router MAC)."""
-
-ROUTE_LOCAL, ROUTE_CONNECTED, ROUTE_ROUTER, ROUTE_UPLINK = 0, 1, 2, 3
-ROUTE_KINDS = ("local", "connected", "router", "uplink")
-"""Route kind code -> `fastpath.model.routing.Route.kind`."""
-
-RTR_T1 = int(DeviceKind.T1)
-RTR_T0 = int(DeviceKind.T0)
-
-DFW_ALLOW, DFW_DENY = 0, 1
-DFW_ACTIONS = ("allow", "deny")
-
-COMPILE_MAX_LOAD = 0.9
-"""Load of the per-pod exact tables: 16 / 0.9 = 17.8 bytes a slot per entry."""
+# Every table's codes are defined beside the table (above); re-exported here for compatibility.
+__all__ = ["COMPILE_MAX_LOAD", "DFW_ACTIONS", "DFW_ALLOW", "DFW_DENY", "L2_ROUTER", "OVS_UPLINK", "OVS_VLAN_BITS",
+           "PORT_NODE", "PORT_POD", "ROUTE_CONNECTED", "ROUTE_KINDS", "ROUTE_LOCAL", "ROUTE_ROUTER", "ROUTE_UPLINK",
+           "RTR_T0", "RTR_T1", "TableSize", "Tables"]
 
 
 class TableSize(NamedTuple):
@@ -131,6 +122,7 @@ _GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "ports": (("port_rec",), "n_ports"),
     "nodes": (("node_host",), "n_nodes"),
     "hosts": (("host_tep", "host_mtu", "host_is_edge"), "n_hosts"),
+    "uplinks": (("uplink_ip",), "n_uplinks"),
     "ovs_mac": (("ovs_mac",), "ovs_mac.size"),
     "vif": (("vif",), "vif.size"),
     "segment_l2": (("segment_l2",), "segment_l2.size"),
@@ -172,6 +164,7 @@ class Tables:
     host_tep: np.ndarray
     host_mtu: np.ndarray
     host_is_edge: np.ndarray
+    geneve_overhead: int
     # L2
     ovs_mac: ExactTable
     vif: ExactTable
@@ -179,6 +172,7 @@ class Tables:
     neighbor: ExactTable
     neighbor_dense: np.ndarray
     seg_nb_off: np.ndarray
+    router_mac: int
     # segments
     seg_vni: np.ndarray
     seg_router: np.ndarray
@@ -190,6 +184,9 @@ class Tables:
     rtr_host: np.ndarray
     rtr_transit_vni: np.ndarray
     rtr_kind: np.ndarray
+    north_router: int
+    north_host: int
+    uplink_ip: np.ndarray
     # routes
     route_trie: Mtrie
     route_router: np.ndarray
@@ -217,34 +214,38 @@ class Tables:
     def n_ports(self) -> int:
         return self.n_pods + self.n_nodes
 
-    # decoded port columns (new arrays on each access)
+    @property
+    def n_uplinks(self) -> int:
+        return self.uplink_ip.shape[0]
+
+    # decoded port columns (new arrays on each access; the decoders are `fastpath.tables.ports`')
     @property
     def port_mac(self) -> np.ndarray:
-        return self.port_rec[:, 0] & np.uint64((1 << 48) - 1)
+        return port_table.column(self.port_rec, "mac")
 
     @property
     def port_vlan(self) -> np.ndarray:
-        return (self.port_rec[:, 0] >> np.uint64(48)).astype(np.uint16)
+        return port_table.column(self.port_rec, "vlan").astype(np.uint16)
 
     @property
     def port_ip(self) -> np.ndarray:
-        return (self.port_rec[:, 1] & np.uint64(0xFFFF_FFFF)).astype(np.uint32)
+        return port_table.column(self.port_rec, "ip").astype(np.uint32)
 
     @property
     def port_segment(self) -> np.ndarray:
-        return (self.port_rec[:, 1] >> np.uint64(32)).astype(np.int32)
+        return port_table.column(self.port_rec, "segment").astype(np.int32)
 
     @property
     def port_node(self) -> np.ndarray:
-        return (self.port_rec[:, 2] & np.uint64(0xFFFF_FFFF)).astype(np.int32)
+        return port_table.column(self.port_rec, "node").astype(np.int32)
 
     @property
     def port_host(self) -> np.ndarray:
-        return (self.port_rec[:, 2] >> np.uint64(32)).astype(np.int32)
+        return port_table.column(self.port_rec, "host").astype(np.int32)
 
     @property
     def port_kind(self) -> np.ndarray:
-        return self.port_rec[:, 3].astype(np.uint8)
+        return port_table.column(self.port_rec, "kind").astype(np.uint8)
 
     def __post_init__(self):
         for f in fields(self):
@@ -255,17 +256,9 @@ class Tables:
                 a.setflags(write=False)
 
     def neighbor_of(self, segment: int, ip: int) -> int:
-        """The port answering ARP for ``ip`` on ``segment``, or -1 (plain Python; the dense
-        array or the hash, whichever the segment uses)."""
-        from ..tables import exact
-
-        seg, ip = int(segment), int(ip)
-        if not 0 <= seg < self.n_segments or (ip & int(self.seg_mask[seg])) != int(self.seg_net[seg]):
-            return -1
-        off = int(self.seg_nb_off[seg])
-        if off >= 0:
-            return int(self.neighbor_dense[off + (ip & ~int(self.seg_mask[seg]) & 0xFFFF_FFFF)])
-        return exact.lookup(self.neighbor, seg, ip)
+        """The port answering ARP for ``ip`` on ``segment``, or -1 (`fastpath.tables.neighbor.lookup`)."""
+        nt = neighbor_table.NeighborTables(self.neighbor, self.neighbor_dense, self.seg_nb_off)
+        return neighbor_table.lookup(nt, self.seg_net, self.seg_mask, segment, ip)
 
     def _count(self, path: str) -> int:
         obj = self

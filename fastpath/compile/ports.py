@@ -1,9 +1,9 @@
 """Logical ports, nodes and hosts: pods ``0..P-1``, then nodes ``P..P+N-1``.
 
 `compile_ports` builds the port columns (vectorised over the pod table); `pack_ports` packs
-them into one 32-byte record per port, the form the bundle keeps (see `bundle.PORT_REC`): a
-packet reads its source and destination port each with one cache miss instead of one per
-column, which on the 1M-pod cluster is most of a packet's misses.
+them into one 32-byte record per port, the form the bundle keeps. The record's layout, its
+packing and every decoder live in `fastpath.tables.ports`, the one module that knows its bits;
+this module only maps the model onto columns.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.cluster import Cluster
-from .bundle import PORT_NODE, PORT_POD
+from ..tables import ports as port_table
+from ..tables.ports import PORT_NODE, PORT_POD
 
 
 def compile_ports(c: Cluster) -> dict[str, np.ndarray]:
@@ -38,16 +39,10 @@ def compile_ports(c: Cluster) -> dict[str, np.ndarray]:
         "host_tep": np.array([h.tep for h in c.hosts], dtype=np.uint32),
         "host_mtu": np.array([h.mtu for h in c.hosts], dtype=np.int32),
         "host_is_edge": np.array([h.edge for h in c.hosts], dtype=bool),
+        "geneve_overhead": int(c.settings.geneve_overhead),
     }
 
 
 def pack_ports(cols: dict[str, np.ndarray]) -> np.ndarray:
-    """Port columns -> ``uint64[P+N, 4]`` records (layout in `fastpath.compile.bundle`)."""
-    n = cols["port_kind"].shape[0]
-    rec = np.zeros((n, 4), np.uint64)
-    u = np.uint64
-    rec[:, 0] = cols["port_mac"].astype(u) | (cols["port_vlan"].astype(u) << u(48))
-    rec[:, 1] = cols["port_ip"].astype(u) | (cols["port_segment"].astype(u) << u(32))
-    rec[:, 2] = cols["port_node"].astype(u) | (cols["port_host"].astype(u) << u(32))
-    rec[:, 3] = cols["port_kind"].astype(u)
-    return rec
+    """Port columns -> ``uint64[P+N, 4]`` records (`fastpath.tables.ports.pack`)."""
+    return port_table.pack(cols)

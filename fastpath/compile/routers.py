@@ -5,6 +5,12 @@ numbered instance by instance in each instance's listed order, so route ``t`` of
 is ``rib[...][router].routes[t - first route of that router]``. The multibit trie over all
 instances (`fastpath.tables.mtrie`) keeps the first of two equal prefixes of one router, as
 `routing.lookup` does.
+
+The codes of `route_kind` and `rtr_kind` are defined here, beside their one builder. So is the
+entry of north-south traffic: `north_router` (the instance a packet from an uplink enters: the
+T0 SR when the T0 has an edge, else the T0 DR) and `north_host` (the host it enters on: the
+T0's edge, else the first transport node), computed once from the RIB so that the data plane
+never reads the model.
 """
 
 from __future__ import annotations
@@ -14,7 +20,15 @@ import numpy as np
 from ..model import routing
 from ..model.cluster import Cluster
 from ..tables import mtrie
-from .bundle import (ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK, RTR_T0, RTR_T1)
+from ..verdicts import DeviceKind
+
+ROUTE_LOCAL, ROUTE_CONNECTED, ROUTE_ROUTER, ROUTE_UPLINK = 0, 1, 2, 3
+ROUTE_KINDS = ("local", "connected", "router", "uplink")
+"""Route kind code -> `fastpath.model.routing.Route.kind`."""
+assert ROUTE_KINDS.index("uplink") == ROUTE_UPLINK and ROUTE_KINDS.index("router") == ROUTE_ROUTER
+
+RTR_T1 = int(DeviceKind.T1)
+RTR_T0 = int(DeviceKind.T0)
 
 _ROUTE_KIND = {"local": ROUTE_LOCAL, "connected": ROUTE_CONNECTED, "router": ROUTE_ROUTER, "uplink": ROUTE_UPLINK}
 
@@ -38,6 +52,10 @@ def compile_routers(c: Cluster) -> dict:
         "rtr_transit_vni": np.array([i.transit_vni or 0 for i in insts], np.uint32),
         "rtr_kind": np.array([RTR_T1 if i.kind == "t1" else RTR_T0 for i in insts], np.uint8),
         "router_names": tuple(names),
+        "north_router": names.index(f"{c.t0.name}-sr") if c.t0.edge else names.index(c.t0.name),
+        "north_host": (c.host_index[c.t0.edge] if c.t0.edge
+                       else next(i for i, h in enumerate(c.hosts) if not h.edge)),
+        "uplink_ip": np.array([u.ip for u in c.uplinks], np.uint32),
     }
 
     rows = []  # router, network, prefix_len, kind, arg, arrive_ip

@@ -1,11 +1,9 @@
 """The L2 exact tables: OVS MAC table, VIF ports, segment MAC tables, neighbor (ARP) tables.
 
-Neighbor tables come in two forms. A segment whose subnet is dense with ports (at most
-`DENSE_FACTOR` addresses per port, or at most `DENSE_MIN` addresses) gets a direct array:
-``neighbor_dense[seg_nb_off[s] + (ip - seg_net[s])]`` is the port or -1 — one load instead of
-a hash probe, and 4 bytes an address (a /19 of 5,000 pods: 6.5 bytes a pod, against 17.8 in
-the hash). A sparse segment (a /16 of three pods) keeps its entries in the `neighbor` hash
-table; ``seg_nb_off[s] == -1`` says which form a segment uses.
+The OVS MAC, VIF and segment L2 tables are plain exact tables (`fastpath.tables.exact`) whose
+keys and special values are defined here, next to their one builder: `OVS_VLAN_BITS`,
+`OVS_UPLINK`, `L2_ROUTER`. The neighbor tables have a layout of their own (dense arrays and a
+hash), so they have a module of their own, `fastpath.tables.neighbor`, called from here.
 
 Keys come straight from the port columns (`compile_ports`), so a table is a few numpy
 concatenations and one `exact.build`. Every key is unique by construction of a valid cluster
@@ -18,11 +16,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.cluster import Cluster
-from ..tables import exact
-from .bundle import COMPILE_MAX_LOAD, L2_ROUTER, OVS_UPLINK, OVS_VLAN_BITS
+from ..tables import exact, neighbor
 
-DENSE_FACTOR = 8
-DENSE_MIN = 1024
+COMPILE_MAX_LOAD = 0.9
+"""Load of the per-pod exact tables: 16 / 0.9 = 17.8 bytes a slot per entry."""
+OVS_VLAN_BITS = 12
+"""ovs_mac key word 0 is ``node << OVS_VLAN_BITS | vlan``."""
+OVS_UPLINK = -2
+"""ovs_mac value: send out of the bridge's uplink to the node VIF (the router MAC)."""
+L2_ROUTER = -2
+"""segment_l2 value: the destination is the segment's router port (the router MAC)."""
 NODE_LIMIT = 1 << (32 - OVS_VLAN_BITS)
 """ovs_mac keys hold ``node << 12 | vlan`` in 32 bits: at most 2**20 nodes."""
 
@@ -59,17 +62,11 @@ def compile_switching(c: Cluster, ports: dict[str, np.ndarray]) -> dict:
                         np.concatenate([ports["port_mac"], np.full(n_seg, router_mac)]),
                         np.concatenate([port_rows, np.full(n_seg, L2_ROUTER, np.int64)]))
     # neighbor: dense arrays where subnets are dense, the hash for the rest
-    per_seg = np.bincount(ports["port_segment"], minlength=n_seg)
-    sizes = np.array([s.subnet.num_addresses for s in c.segments], np.int64)
-    dense = (sizes <= DENSE_MIN) | (sizes <= DENSE_FACTOR * per_seg)
-    off = np.where(dense, np.cumsum(np.where(dense, sizes, 0)) - sizes, -1).astype(np.int64)
-    neighbor_dense = np.full(int(sizes[dense].sum()), -1, np.int32)
-    pseg = ports["port_segment"]
-    on_dense = dense[pseg]
-    base = np.array([int(s.subnet.network_address) for s in c.segments], np.int64)
-    slots = off[pseg[on_dense]] + (ports["port_ip"][on_dense].astype(np.int64) - base[pseg[on_dense]])
-    neighbor_dense[slots] = port_rows[on_dense]
-    sparse = ~on_dense
-    neighbor = _build("neighbor", seg[sparse], ports["port_ip"][sparse], port_rows[sparse])
-    return {"ovs_mac": ovs_mac, "vif": vif, "segment_l2": segment_l2, "neighbor": neighbor,
-            "neighbor_dense": neighbor_dense, "seg_nb_off": off}
+    try:
+        nt = neighbor.build(np.array([int(s.subnet.network_address) for s in c.segments], np.uint32),
+                            np.array([s.subnet.num_addresses for s in c.segments], np.int64),
+                            ports["port_segment"], ports["port_ip"], max_load=COMPILE_MAX_LOAD)
+    except ValueError as exc:
+        raise ValueError(f"neighbor: {exc}") from None
+    return {"ovs_mac": ovs_mac, "vif": vif, "segment_l2": segment_l2, **nt._asdict(),
+            "router_mac": int(c.settings.router_mac)}

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..compile import compile_cluster
 from ..compile.bundle import Tables
+from ..compile.kernel_view import kernel_view
 from ..limits import MAX_THREADS
 from ..model.cluster import Cluster
 from ..packets import INPUT_FIELDS, PacketBatch, Results, empty_results
@@ -84,13 +85,11 @@ class Dataplane:
 
     def __init__(self, cluster: Cluster, tables: Tables | None = None, *, prefetch: bool | None = None):
         """``prefetch``: run the kernel's prefetch pipeline; None = when the tables outgrow the
-        caches (`pipeline.DEEP_PREFETCH_BYTES`)."""
+        caches (`fastpath.compile.kernel_view.DEEP_PREFETCH_BYTES`)."""
         self.cluster = cluster
         self.tables = tables if tables is not None else compile_cluster(cluster)
-        self.dp = pipeline.make_dp(self.tables, cluster)
-        if prefetch is not None:
-            self.dp = self.dp._replace(deep_prefetch=bool(prefetch))
-        self.n_uplinks = len(cluster.uplinks)
+        self.dp = kernel_view(self.tables, **({} if prefetch is None else {"deep_prefetch": prefetch}))
+        self.n_uplinks = self.tables.n_uplinks
 
     def _pool(self, threads: int) -> ThreadPoolExecutor:
         if getattr(self, "_pool_size", 0) < threads:

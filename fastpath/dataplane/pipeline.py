@@ -35,6 +35,13 @@ router MAC to its router port; the neighbor found by ARP is the port its MAC nam
 hash tables still answer everything else (unknown MACs, tagged frames from nodes, sparse
 segments), and the differential tests hold both paths to the reference.
 
+Tables
+------
+The kernel reads `fastpath.compile.kernel_view.KernelView` (``dp``), filled by name from the
+compiled `Tables`; each table's layout is decoded by its own module's inlined accessors
+(`fastpath.tables.ports`, `.neighbor`, `.dfw`, `.exact`, `.mtrie`), so nothing here knows a
+packed bit, and nothing here reads the model.
+
 Invariants (tests assert them)
 ------------------------------
 - every packet gets exactly one verdict: sum(verdicts) == packets, and
@@ -64,10 +71,14 @@ import numba
 import numpy as np
 
 from .._jit import kernel, prefetch_row
-from ..compile.bundle import (DFW_DENY, L2_ROUTER, OVS_UPLINK, ROUTE_CONNECTED, ROUTE_LOCAL,
-                              ROUTE_ROUTER, ROUTE_UPLINK, Tables)
-from ..model.cluster import Cluster
+from ..compile.bundle import Tables
+from ..compile.kernel_view import DEEP_PREFETCH_BYTES, KernelView, kernel_view  # noqa: F401  (re-exported)
+from ..compile.routers import ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
+from ..compile.switching import L2_ROUTER, OVS_UPLINK
 from ..tables import exact, mtrie
+from ..tables.dfw import first_match as dfw_first_match
+from ..tables.neighbor import dense_slot, neighbor
+from ..tables.ports import port_host, port_ip, port_mac, port_node, port_segment
 from ..verdicts import DeviceKind, Reason, Verdict
 from .trace import (MAX_HOPS, T_ARP, T_DFW, T_LOCAL, T_MTU, T_NEIGHBOR, T_NONE, T_OVS_MAC, T_OVS_PORT,
                     T_PORT, T_ROUTE, T_SANITY, T_SEGMENT_L2, T_SPOOFGUARD, T_TEP, T_UPLINK, T_VIF)
@@ -85,9 +96,6 @@ feed the TEP-pair counters and are all a log of 2 columns holds (the default); a
 `LEG_COLS` gets them all, to let `fastpath.wire` rebuild each leg's frame."""
 RING = 16
 """Prefetch hints in flight (a power of two above the farthest look-ahead, 8)."""
-DEEP_PREFETCH_BYTES = 512 << 10
-"""Ports + ARP arrays above this size turn the prefetch pipeline on (`_prefetch`): measured, it
-pays from ~25k pods (0.9 MB) and costs where everything fits L1/L2 (the seed, 4k pods)."""
 MIN_IP_PACKET = 28
 MAX_VID = 4095
 
@@ -114,56 +122,6 @@ encapsulated, miss = MTU drop); ovs_egress (hit = the destination bridge knew th
 C_IN, C_HIT, C_MISS = 0, 1, 2
 
 
-class DP(NamedTuple):
-    """The arrays and scalars the kernel reads, flattened from `Tables` (numba takes a
-    NamedTuple whole; a dataclass it cannot)."""
-
-    port_rec: np.ndarray
-    host_mtu: np.ndarray
-    ovs_b: np.ndarray
-    ovs_s: np.uint64
-    vif_b: np.ndarray
-    vif_s: np.uint64
-    l2_b: np.ndarray
-    l2_s: np.uint64
-    nb_b: np.ndarray
-    nb_s: np.uint64
-    nb_dense: np.ndarray
-    seg_nb_off: np.ndarray
-    seg_vni: np.ndarray
-    seg_router: np.ndarray
-    seg_gateway: np.ndarray
-    seg_net: np.ndarray
-    seg_mask: np.ndarray
-    rtr_is_sr: np.ndarray
-    rtr_host: np.ndarray
-    rtr_transit_vni: np.ndarray
-    rtr_kind: np.ndarray
-    trie: np.ndarray
-    n_routers: np.int64
-    route_kind: np.ndarray
-    route_arg: np.ndarray
-    route_arrive_ip: np.ndarray
-    dfw_src_net: np.ndarray
-    dfw_src_mask: np.ndarray
-    dfw_dst_net: np.ndarray
-    dfw_dst_mask: np.ndarray
-    dfw_proto: np.ndarray
-    dfw_dport_lo: np.ndarray
-    dfw_dport_hi: np.ndarray
-    dfw_action: np.ndarray
-    uplink_ip: np.ndarray
-    router_mac: np.uint64
-    overhead: np.int64
-    dfw_default: np.int64
-    n_pods: np.int64
-    n_nodes: np.int64
-    n_hosts: np.int64
-    north_router: np.int64  # router instance a packet from an uplink enters (T0 SR, else T0 DR)
-    north_host: np.int64  # the host it enters on
-    deep_prefetch: bool  # run the prefetch pipeline (tables bigger than the caches)
-
-
 class Counters(NamedTuple):
     """Per-worker counters, row t = worker t (see the module docstring)."""
 
@@ -177,32 +135,6 @@ class Counters(NamedTuple):
     router: np.ndarray  # int64[W, R, 2] — packets, inner bytes routed (or answered) by the instance
     uplink: np.ndarray  # int64[W, U, 2] — packets, bytes exited
     segment: np.ndarray  # int64[W, S, 2] — packets, bytes switched (segment L2 lookups)
-
-
-def make_dp(tables: Tables, cluster: Cluster) -> DP:
-    t = tables
-    c = cluster
-    from ..model.routing import rib
-
-    names = list(rib(c))
-    north = names.index(f"{c.t0.name}-sr") if c.t0.edge else names.index(c.t0.name)
-    north_host = c.host_index[c.t0.edge] if c.t0.edge else next(i for i, h in enumerate(c.hosts) if not h.edge)
-    return DP(
-        t.port_rec, t.host_mtu,
-        t.ovs_mac.buckets, np.uint64(t.ovs_mac.seed), t.vif.buckets, np.uint64(t.vif.seed),
-        t.segment_l2.buckets, np.uint64(t.segment_l2.seed), t.neighbor.buckets, np.uint64(t.neighbor.seed),
-        t.neighbor_dense, t.seg_nb_off,
-        t.seg_vni, t.seg_router, t.seg_gateway, t.seg_net, t.seg_mask,
-        t.rtr_is_sr, t.rtr_host, t.rtr_transit_vni, t.rtr_kind,
-        t.route_trie.nodes, np.int64(t.n_routers),
-        t.route_kind, t.route_arg, t.route_arrive_ip,
-        t.dfw_src_net, t.dfw_src_mask, t.dfw_dst_net, t.dfw_dst_mask, t.dfw_proto, t.dfw_dport_lo,
-        t.dfw_dport_hi, t.dfw_action,
-        np.array([u.ip for u in c.uplinks], np.uint32),
-        np.uint64(c.settings.router_mac), np.int64(c.settings.geneve_overhead), np.int64(t.dfw_default),
-        np.int64(t.n_pods), np.int64(t.n_nodes), np.int64(t.n_hosts), np.int64(north), np.int64(north_host),
-        bool(t.port_rec.nbytes + t.neighbor_dense.nbytes > DEEP_PREFETCH_BYTES),
-    )
 
 
 def make_counters(workers: int, tables: Tables, n_uplinks: int) -> Counters:
@@ -237,46 +169,12 @@ _TRACE = numba.types.Array(numba.types.int32, 3, "C")
 _TRACE_LEN = numba.types.Array(numba.types.int32, 1, "C")
 
 
-# The hot helpers (trie, neighbor, DFW, counters) are inlined into the kernel (numba IR
-# inlining: seconds more cold compile, ~1.5x the speed). The hash probe, on colder paths, and
-# the trace writer, behind ``if slot >= 0`` at each site, stay calls; their explicit
-# signatures keep each to one compiled version instead of one per combination of argument
-# types at the call sites (that was 40 compilations and 20 s of cold start).
-@kernel(_I64(numba.types.Array(numba.types.uint64, 3, "C", readonly=True), numba.types.uint64, numba.types.uint64,
-             numba.types.uint64))
-def _exact(buckets, seed, k0, k1):
-    """One exact probe (see `fastpath.tables.exact.get`)."""
-    return exact.get(buckets, seed, k0, k1)
-
-
-_MAC48 = np.uint64((1 << 48) - 1)
-_LO32 = np.uint64(0xFFFF_FFFF)
-_S32 = np.uint64(32)
-
-
-@kernel(inline="always")
-def _port_mac(rec, p):
-    return rec[p, 0] & _MAC48
-
-
-@kernel(inline="always")
-def _port_ip(rec, p):
-    return np.uint32(rec[p, 1] & _LO32)
-
-
-@kernel(inline="always")
-def _port_segment(rec, p):
-    return np.int64(rec[p, 1] >> _S32)
-
-
-@kernel(inline="always")
-def _port_node(rec, p):
-    return np.int64(rec[p, 2] & _LO32)
-
-
-@kernel(inline="always")
-def _port_host(rec, p):
-    return np.int64(rec[p, 2] >> _S32)
+# The hot helpers (ports, trie, neighbor, DFW, counters) are inlined into the kernel (numba IR
+# inlining: seconds more cold compile, ~1.5x the speed). The hash probe (`exact.probe`), on
+# colder paths, and the trace writer, behind ``if slot >= 0`` at each site, stay calls; their
+# explicit signatures keep each to one compiled version instead of one per combination of
+# argument types at the call sites (that was 40 compilations and 20 s of cold start).
+_exact = exact.probe
 
 
 _S24 = np.uint64(24)
@@ -308,19 +206,6 @@ def _ovs_own_source(dst, src):
 
 
 @kernel(inline="always")
-def _neighbor(dp, seg, ip):
-    """The port answering ARP for ``ip`` on ``seg``, or -1: the dense array where the segment
-    has one, else the hash (`fastpath.compile.switching`)."""
-    off = dp.seg_nb_off[seg]
-    mask = dp.seg_mask[seg]
-    if (ip & mask) != dp.seg_net[seg]:
-        return np.int64(-1)
-    if off >= 0:
-        return np.int64(dp.nb_dense[off + np.int64(ip & ~mask)])
-    return _exact(dp.nb_b, dp.nb_s, np.uint64(seg), np.uint64(ip))
-
-
-@kernel(inline="always")
 def _route(nodes, n_routers, r, ip):
     return mtrie.get(nodes, n_routers, r, ip)
 
@@ -343,26 +228,6 @@ def _stage(st, w, stage, hit):
         st[w, stage, C_HIT] += 1
     else:
         st[w, stage, C_MISS] += 1
-
-
-@kernel(inline="always")
-def _dfw(src_net, src_mask, dst_net, dst_mask, rproto, dport_lo, dport_hi, action, default, src, dst, proto, dport):
-    """First matching rule's action (True = deny), and whether a rule matched."""
-    for k in range(action.shape[0]):
-        if (src & src_mask[k]) != src_net[k] or (dst & dst_mask[k]) != dst_net[k]:
-            continue
-        rp = rproto[k]
-        if rp != 0 and rp != proto:
-            continue
-        lo = dport_lo[k]
-        hi = dport_hi[k]
-        if proto == 6 or proto == 17:
-            if dport < lo or dport > hi:
-                continue
-        elif lo != 0 or hi != 65535:
-            continue
-        return action[k] == DFW_DENY, True
-    return default == DFW_DENY, False
 
 
 # ---- one packet ---------------------------------------------------------------------------------------
@@ -430,13 +295,13 @@ def _prefetch(b, dp, i, n, ring):
         slot = np.int64(-1)
         p = _src_port(b, dp, h)
         if p >= 0:
-            seg = _port_segment(dp.port_rec, p)
+            seg = port_segment(dp.port_rec, p)
             dst = np.uint32(b.dst_ip[h])
             if (dst & dp.seg_mask[seg]) != dp.seg_net[seg]:
                 r = np.int64(dp.seg_router[seg])
                 seg = -1
                 for _ in range(8):
-                    rt = _route(dp.trie, dp.n_routers, r, dst)
+                    rt = _route(dp.route_trie_nodes, dp.n_routers, r, dst)
                     if rt < 0:
                         break
                     kind = dp.route_kind[rt]
@@ -446,15 +311,16 @@ def _prefetch(b, dp, i, n, ring):
                     if kind == ROUTE_CONNECTED:
                         seg = np.int64(dp.route_arg[rt])
                     break
-            if seg >= 0 and dp.seg_nb_off[seg] >= 0:
-                slot = dp.seg_nb_off[seg] + np.int64(dst & ~dp.seg_mask[seg])
-                prefetch_row(dp.nb_dense, slot)
+            if seg >= 0:
+                slot = dense_slot(dp, seg, dst)
+                if slot >= 0:
+                    prefetch_row(dp.neighbor_dense, slot)
         ring[h & (RING - 1)] = slot
     d = i + 4
     if d < n:
         slot = ring[d & (RING - 1)]
-        if 0 <= slot < dp.nb_dense.shape[0]:
-            nb = dp.nb_dense[slot]
+        if 0 <= slot < dp.neighbor_dense.shape[0]:
+            nb = dp.neighbor_dense[slot]
             if nb >= 0:
                 prefetch_row(dp.port_rec, nb)
 
@@ -483,7 +349,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
         dport = np.int64(b.dport[i])
         src_mac = np.uint64(b.src_mac[i])
         dst_mac = np.uint64(b.dst_mac[i])
-        ov = dp.overhead
+        ov = dp.geneve_overhead
 
         verdict = V_DROPPED
         reason = R_NONE
@@ -541,10 +407,10 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
             else:
                 dev = iid
                 lp = iid if kind == K_POD else dp.n_pods + iid
-                host = _port_host(dp.port_rec, lp)
-                seg = _port_segment(dp.port_rec, lp)
-                own_mac = _port_mac(dp.port_rec, lp)
-                own_ip = _port_ip(dp.port_rec, lp)
+                host = port_host(dp.port_rec, lp)
+                seg = port_segment(dp.port_rec, lp)
+                own_mac = port_mac(dp.port_rec, lp)
+                own_ip = port_ip(dp.port_rec, lp)
                 if not sane:
                     if slot >= 0:
                         _rec(tr, tl, slot, kind, iid, T_SANITY, ttl)
@@ -562,7 +428,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                     # sender stack: ARP for on-link destinations, else the gateway
                     if dst_mac == 0:
                         if (dst_ip & dp.seg_mask[seg]) == dp.seg_net[seg] and dst_ip != dp.seg_gateway[seg]:
-                            nb = _neighbor(dp, seg, dst_ip)
+                            nb = neighbor(dp, seg, dst_ip)
                             _stage(cn.stages, w, S_ARP, nb >= 0)
                             if slot >= 0:
                                 _rec(tr, tl, slot, kind, iid, T_ARP, ttl)
@@ -570,7 +436,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                                 reason = R_NO_NEIGHBOR
                                 done = True
                             else:
-                                dst_mac = _port_mac(dp.port_rec, nb)
+                                dst_mac = port_mac(dp.port_rec, nb)
                         else:
                             if slot >= 0:
                                 _rec(tr, tl, slot, kind, iid, T_ROUTE, ttl)
@@ -579,7 +445,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                         if slot >= 0:
                             _rec(tr, tl, slot, kind, iid, T_NONE, ttl)
                 if not done:
-                    node = _port_node(dp.port_rec, lp)
+                    node = port_node(dp.port_rec, lp)
                     if kind == K_POD:
                         # OVS: access port in VLAN = the pod's tag; tagged frames are discarded
                         if vlan != 0:
@@ -615,7 +481,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                                     _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
                     elif vlan != 0:
                         # a node's tagged frame: the VIF demuxes it to the pod port with that tag
-                        pp = _exact(dp.vif_b, dp.vif_s, np.uint64(node), np.uint64(vlan))
+                        pp = _exact(dp.vif_buckets, dp.vif_seed, np.uint64(node), np.uint64(vlan))
                         _stage(cn.stages, w, S_VIF, pp >= 0)
                         if slot >= 0:
                             _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
@@ -626,13 +492,13 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                             done = True
                         else:
                             lp = pp
-                            seg = _port_segment(dp.port_rec, lp)
+                            seg = port_segment(dp.port_rec, lp)
                     else:
                         if slot >= 0:
                             _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
                 if not done:
                     # logical port: SpoofGuard, then the DFW
-                    ok = src_mac == _port_mac(dp.port_rec, lp) and src_ip == _port_ip(dp.port_rec, lp)
+                    ok = src_mac == port_mac(dp.port_rec, lp) and src_ip == port_ip(dp.port_rec, lp)
                     _stage(cn.stages, w, S_SPOOF, ok)
                     if not ok:
                         if slot >= 0:
@@ -642,7 +508,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                         reason = R_SPOOF
                         done = True
                     else:
-                        deny, matched = _dfw(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
+                        deny, matched = dfw_first_match(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
                                  dp.dfw_dport_lo, dp.dfw_dport_hi, dp.dfw_action, dp.dfw_default, src_ip, dst_ip, proto, dport)
                         _stage(cn.stages, w, S_DFW, matched)
                         if slot >= 0:
@@ -656,7 +522,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                 if not done:
                     # segment L2 on the port's segment
                     # every segment's MAC table maps the router MAC to the router port
-                    l2 = L2_ROUTER if dst_mac == dp.router_mac else _exact(dp.l2_b, dp.l2_s, np.uint64(seg), dst_mac)
+                    l2 = L2_ROUTER if dst_mac == dp.router_mac else _exact(dp.segment_l2_buckets, dp.segment_l2_seed, np.uint64(seg), dst_mac)
                     _stage(cn.stages, w, S_L2, l2 != -1)
                     cn.segment[w, seg, 0] += 1
                     cn.segment[w, seg, 1] += length
@@ -697,7 +563,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                     host = eh
             cn.router[w, r, 0] += 1
             cn.router[w, r, 1] += length
-            rt = _route(dp.trie, dp.n_routers, r, dst_ip)
+            rt = _route(dp.route_trie_nodes, dp.n_routers, r, dst_ip)
             _stage(cn.stages, w, S_ROUTE, rt >= 0)
             if rt < 0:
                 if slot >= 0:
@@ -752,7 +618,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                 break
             # connected: the neighbor on the segment, then that segment's L2
             s2 = np.int64(dp.route_arg[rt])
-            nb = _neighbor(dp, s2, dst_ip)
+            nb = neighbor(dp, s2, dst_ip)
             _stage(cn.stages, w, S_NEIGH, nb >= 0)
             if slot >= 0:
                 _rec(tr, tl, slot, rk, r, T_NEIGHBOR, ttl)
@@ -763,7 +629,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                 done = True
                 break
             src_mac = dp.router_mac
-            dst_mac = _port_mac(dp.port_rec, nb)
+            dst_mac = port_mac(dp.port_rec, nb)
             seg = s2
             # the segment's MAC table maps the neighbor's MAC to the neighbor's port: no probe
             l2 = nb
@@ -783,7 +649,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
 
         # ---- delivery to a logical port -------------------------------------------------------------------
         if not done and port >= 0:
-            dh = _port_host(dp.port_rec, port)
+            dh = port_host(dp.port_rec, port)
             if dh != host:
                 vni = np.int64(dp.seg_vni[seg])
                 tid, fb = _encap(dp, cn, w, legs, n_legs, tr, tl, slot, i, host, dh, length, ov, ttl, vni, port)
@@ -798,7 +664,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                     t_src, t_dst, t_vni = host, dh, vni
                     host = dh
             if not done and not dfw_done:
-                deny, matched = _dfw(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
+                deny, matched = dfw_first_match(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
                                  dp.dfw_dport_lo, dp.dfw_dport_hi, dp.dfw_action, dp.dfw_default, src_ip, dst_ip, proto, dport)
                 _stage(cn.stages, w, S_DFW, matched)
                 if slot >= 0:
@@ -809,7 +675,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                     reason = R_DFW
                     done = True
             if not done:
-                node = _port_node(dp.port_rec, port)
+                node = port_node(dp.port_rec, port)
                 if slot >= 0:
                     _rec(tr, tl, slot, K_VIF, node, T_PORT, ttl)
                 if port >= dp.n_pods:
@@ -824,7 +690,7 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
                 else:
                     # the bridge, in on the trunk: reserved and own-source drops, then the pod VLAN's
                     # MAC table (the pod's MAC is its port) or a flood to that port, the only other
-                    pod_mac = _port_mac(dp.port_rec, port)
+                    pod_mac = port_mac(dp.port_rec, port)
                     reserved = _ovs_reserved(dst_mac)
                     looped = not reserved and _ovs_own_source(dst_mac, src_mac)
                     _stage(cn.stages, w, S_OVS_EGRESS, not reserved and (looped or dst_mac == pod_mac))

@@ -80,9 +80,10 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
-from .._jit import jit, prefetch_row
+from .._jit import jit, kernel, prefetch_row
 
 SLOTS = 4
 """Slots per bucket: 4 x 16 bytes = one 64-byte cache line."""
@@ -225,6 +226,14 @@ def get(buckets, seed, k0, k1):
     k1 = np.uint64(k1)
     b1, b2 = _buckets_of(_hash(k0, k1, np.uint64(seed)), np.uint64(buckets.shape[0]))
     return _scan(buckets, b1, b2, k0, k1)
+
+
+@kernel(numba.types.int64(numba.types.Array(numba.types.uint64, 3, "C", readonly=True), numba.types.uint64,
+                          numba.types.uint64, numba.types.uint64))
+def probe(buckets, seed, k0, k1):
+    """`get` as a call, not inlined: for kernels' colder paths. Its explicit signature keeps it to
+    one compiled version instead of one per combination of argument types at the call sites."""
+    return get(buckets, seed, k0, k1)
 
 
 # ---- bulk lookup -------------------------------------------------------------------------------

@@ -1,0 +1,74 @@
+"""`fastpath.compile.kernel_view`: every kernel field filled by name from `Tables`, checked at import."""
+
+from __future__ import annotations
+
+import typing
+
+import numpy as np
+import pytest
+
+from fastpath.compile import compile_cluster
+from fastpath.compile import kernel_view as kv
+from fastpath.compile.bundle import Tables
+from fastpath.model import default_scenario
+from fastpath.tables.exact import ExactTable
+from fastpath.tables.mtrie import Mtrie
+
+TYPES = typing.get_type_hints(Tables)
+
+
+def test_every_kernel_field_has_a_source():
+    kv.check(kv.KernelView._fields, TYPES)
+    assert kv.source_of("port_rec", TYPES) == ("port_rec", None)
+    assert kv.source_of("neighbor_seed", TYPES) == ("neighbor", "seed")
+    assert kv.source_of("route_trie_nodes", TYPES) == ("route_trie", "nodes")
+    assert kv.source_of("deep_prefetch", TYPES) == ("", None)
+
+
+@pytest.mark.parametrize("fields, missing", [
+    (("port_rec", "port_records"), "port_records"),  # a renamed Tables field
+    (("ovs_mac_buckets", "ovs_mac_slots"), "ovs_mac_slots"),  # a part the exact table has not
+    (("route_trie_seed",), "route_trie_seed"),  # an exact table's part asked of the trie
+    (("seg_vni", "deep_prefetch", "shallow_prefetch"), "shallow_prefetch"),  # no such derived scalar
+])
+def test_a_field_without_a_source_fails_the_check(fields, missing):
+    with pytest.raises(TypeError, match=missing):
+        kv.check(fields, TYPES)
+
+
+def test_a_renamed_tables_field_fails_the_check():
+    renamed = {("segment_mac_table" if k == "segment_l2" else k): v for k, v in TYPES.items()}
+    with pytest.raises(TypeError, match="segment_l2_buckets, segment_l2_seed"):
+        kv.check(kv.KernelView._fields, renamed)
+    with pytest.raises(TypeError, match="deep_prefetch"):
+        kv.check(kv.KernelView._fields, TYPES, derived={})
+
+
+def test_the_view_holds_the_tables_own_arrays_and_typed_scalars():
+    t = compile_cluster(default_scenario())
+    view = kv.kernel_view(t)
+    for name, (field, part) in kv._SOURCES.items():
+        value = getattr(view, name)
+        if not field:
+            continue
+        src = getattr(t, field) if part is None else getattr(getattr(t, field), part)
+        if isinstance(src, np.ndarray):
+            assert value is src, name  # no copies
+        else:
+            assert value == src and type(value) is typing.get_type_hints(kv.KernelView)[name], name
+    assert isinstance(t.ovs_mac, ExactTable) and isinstance(t.route_trie, Mtrie)
+    assert view.deep_prefetch == (t.port_rec.nbytes + t.neighbor_dense.nbytes > kv.DEEP_PREFETCH_BYTES)
+    assert kv.kernel_view(t, deep_prefetch=True).deep_prefetch is True
+
+
+@pytest.mark.parametrize("module", ["fastpath.dataplane.pipeline", "fastpath.tables.ports", "fastpath.tables.neighbor",
+                                    "fastpath.tables.dfw", "fastpath.compile.kernel_view"])
+def test_the_kernels_modules_do_not_import_the_model(module):
+    import ast
+    import importlib
+
+    path = importlib.import_module(module).__file__
+    tree = ast.parse(open(path).read())
+    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    names += [("." * n.level) + (n.module or "") for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert not [n for n in names if n.endswith("model") or ".model." in n or n.startswith("..model")], names
