@@ -58,6 +58,13 @@ def _deep_yaml_flow(path: Path, levels: int) -> Path:
     return path
 
 
+def _broken_pods(path: Path, n: int) -> Path:
+    """A JSON spec of ``n`` pods, every one with a VLAN that is not a number."""
+    pods = [{"name": f"p{i}", "namespace": "a", "node": "n", "vlan": "x"} for i in range(n)]
+    path.write_text(json.dumps({"hosts": [{"name": "h"}], "pods": pods}))
+    return path
+
+
 def _deep_yaml_block(path: Path, levels: int) -> Path:
     path.write_text("pods:\n" + "- " * levels + "x\n")  # compact nested sequences, 2 bytes a level
     return path
@@ -208,3 +215,9 @@ def test_a_big_generated_json_loads(fastpath_cli, tmp_path):
 def test_limits_are_far_above_a_real_spec():
     """The documented limits leave room: the 1M-pod generated JSON is ~150 MB, a spec nests 5 deep."""
     assert MAX_SPEC_BYTES >= 200 << 20 and MAX_DEPTH >= 32 and MAX_ALIAS_NODES >= 10_000
+
+
+def test_a_spec_of_300k_broken_pods_is_refused_at_the_first(reject, tmp_path):
+    """The schema stops at the first bad pod: collecting 300,000 errors cost ~0.5 GB and seconds."""
+    reject("check", _broken_pods(tmp_path / "broken.json", 300_000), expect="pods[0].vlan: input should be a valid integer")
+
