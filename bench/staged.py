@@ -640,7 +640,7 @@ class Runner:
     def fused(self, prefetch: bool) -> None:
         self.ring[:] = -1
         pipeline.forward_serial(self.batch, self.dpl.dp._replace(deep_prefetch=prefetch), self.out, self.counters,
-                                False, self.slot, self.tr, self.tl, self.legs, self.n_legs, self.ring)
+                                None, self.tr, self.tl, self.legs, self.n_legs, self.ring)
         self._fold()
 
     def staged(self, size: int, ahead: int) -> None:

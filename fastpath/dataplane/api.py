@@ -143,8 +143,8 @@ class Dataplane:
         def work(w: int) -> None:
             lo, hi = bounds[w], bounds[w + 1]
             row = Counters(*(a[w:w + 1] for a in cn))
-            pipeline.forward_serial(batch.slice(lo, hi), self.dp, o.slice(lo, hi), row, tracing,
-                                    slot[lo:hi] if tracing else slot, tr, tl, legs[w], n_legs[w], rings[w])
+            pipeline.forward_serial(batch.slice(lo, hi), self.dp, o.slice(lo, hi), row,
+                                    slot[lo:hi] if tracing else None, tr, tl, legs[w], n_legs[w], rings[w])
             pipeline.add_legs(row, legs[w], int(n_legs[w][0]))
 
         if threads == 1:

@@ -59,8 +59,12 @@ router instance, uplink, segment.
 
 Trace
 -----
-``tracing`` False: one predictable branch per hop. True: packets with ``trace_slot[i] >= 0``
-get `fastpath.dataplane.trace` records, hop for hop the reference's.
+Compiled out when off: ``trace_slot`` is None then, a type of its own, so numba compiles a
+version of `forward_serial` without tracing (its dead-branch pruning drops the ``is not None``
+arm; ``slot`` is the constant -1 and every ``if slot >= 0`` at a hop folds away). Both
+versions sit in the on-disk cache and are picked by the argument's type, at no cost per call
+(literal dispatch on a flag was tried: ~5 ms a call to re-type the flag). On, packets with
+``trace_slot[i] >= 0`` get `fastpath.dataplane.trace` records, hop for hop the reference's.
 """
 
 from __future__ import annotations
@@ -326,7 +330,7 @@ def _prefetch(b, dp, i, n, ring):
 
 
 @kernel
-def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring):
+def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
     """Forward every packet of ``b`` on worker row 0. One loop, the stages of one packet in its
     body: no call per packet, and the tables' NamedTuple is never copied into a callee.
     ``legs``/``n_legs``: the tunnel-leg log (`LEG_COLS`) and its length (it keeps counting
@@ -337,7 +341,9 @@ def forward_serial(b, dp, o, cn, tracing, trace_slot, tr, tl, legs, n_legs, ring
     for i in range(n):
         if dp.deep_prefetch:
             _prefetch(b, dp, i, n, ring)
-        slot = trace_slot[i] if tracing else -1
+        slot = np.int64(-1)
+        if trace_slot is not None:  # None: pruned at compile time, slot stays -1, no trace code
+            slot = np.int64(trace_slot[i])
         kind = np.int64(b.ingress_kind[i])
         iid = np.int64(b.ingress_id[i])
         ttl = np.int64(b.ttl[i])
