@@ -73,26 +73,6 @@ cdef inline uint64_t get48(const uint8_t* p) noexcept nogil:
     return v
 
 
-cdef inline uint32_t sum16(const uint8_t* p, Py_ssize_t n) noexcept nogil:
-    """One's-complement partial sum of n bytes as big-endian 16-bit words (RFC 1071), folded
-    to 17 bits; four bytes a step (the sum of big-endian 32-bit words folds to the same)."""
-    cdef uint64_t s = 0
-    cdef uint32_t w
-    cdef Py_ssize_t i = 0
-    while i + 4 <= n:
-        memcpy(&w, p + i, 4)
-        s += ((w & 0xFF) << 24) | ((w & 0xFF00) << 8) | ((w >> 8) & 0xFF00) | (w >> 24)
-        i += 4
-    if i + 2 <= n:
-        s += (<uint32_t>p[i] << 8) | p[i + 1]
-        i += 2
-    if i < n:
-        s += <uint32_t>p[i] << 8
-    s = (s & <uint64_t>0xFFFFFFFFU) + (s >> 32)
-    s = (s & 0xFFFF) + (s >> 16)
-    return <uint32_t>((s & 0xFFFF) + (s >> 16))
-
-
 cdef inline uint32_t csum(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     """The RFC 1071 sum of n bytes as big-endian 16-bit words, folded to 16 bits (odd n: a
     zero byte after the last). For long runs (a whole L4 segment): 8 bytes a load, summed in
@@ -219,7 +199,7 @@ cdef Py_ssize_t put_inner(uint8_t* f, uint32_t vlan, uint64_t smac, uint64_t dma
     else:
         return h + IPV4
     fit = size if room >= size else room
-    s = sum16(l4, fit)
+    s = csum(l4, fit)
     if proto != 1:
         s += pseudo(sip, dip, proto, room)
     s = (~fold(s)) & 0xFFFF
@@ -231,7 +211,7 @@ cdef Py_ssize_t put_inner(uint8_t* f, uint32_t vlan, uint64_t smac, uint64_t dma
         put16(l4 + 2, s)
     for k in range(fit):
         ip[IPV4 + k] = l4[k]
-    wsum[0] += sum16(l4, fit)
+    wsum[0] += csum(l4, fit)
     return h + IPV4 + fit
 
 
@@ -366,7 +346,7 @@ cdef int parse_eth(const uint8_t* f, Py_ssize_t cap, Py_ssize_t orig, Py_ssize_t
     total[0] = get16(f + h + 2)
     if total[0] < ihl or total[0] > orig - h:
         return M_IP_LENGTH
-    if fold(sum16(f + h, ihl)) != 0xFFFF:
+    if fold(csum(f + h, ihl)) != 0xFFFF:
         return M_IP_CHECKSUM
     if get16(f + h + 6) & 0x3FFF:  # more fragments, or an offset
         return M_FRAGMENT
