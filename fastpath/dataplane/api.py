@@ -29,8 +29,9 @@ from ..limits import MAX_THREADS
 from ..model.cluster import Cluster
 from ..packets import INPUT_FIELDS, PacketBatch, Results, empty_results
 from ..verdicts import Reason, Verdict
-from . import pipeline
+from . import graph, pipeline
 from .pipeline import STAGES, Counters
+from .stages.common import LEG_PACKET, make_scratch, make_vectors
 from .trace import MAX_HOPS
 
 
@@ -83,13 +84,19 @@ def _sum_counters(cn: Counters) -> Counters:
 class Dataplane:
     """A compiled cluster ready to forward batches. Immutable; safe to share between threads."""
 
-    def __init__(self, cluster: Cluster, tables: Tables | None = None, *, prefetch: bool | None = None):
-        """``prefetch``: run the kernel's prefetch pipeline; None = when the tables outgrow the
-        caches (`fastpath.compile.kernel_view.DEEP_PREFETCH_BYTES`)."""
+    def __init__(self, cluster: Cluster, tables: Tables | None = None, *, prefetch: bool | None = None,
+                 engine: str | None = None):
+        """``prefetch``: prefetch ahead in the kernels; None = when the tables outgrow the caches
+        (`fastpath.compile.kernel_view.DEEP_PREFETCH_BYTES`). ``engine``: "staged" (the stages
+        over vectors, `fastpath.dataplane.graph`) or "fused" (one loop per packet,
+        `fastpath.dataplane.pipeline`); None = `choose_engine`'s measured rule."""
         self.cluster = cluster
         self.tables = tables if tables is not None else compile_cluster(cluster)
         self.dp = kernel_view(self.tables, **({} if prefetch is None else {"deep_prefetch": prefetch}))
         self.n_uplinks = self.tables.n_uplinks
+        self.engine = choose_engine(self.dp) if engine is None else engine
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine {self.engine!r} must be one of {', '.join(ENGINES)}")
 
     def _pool(self, threads: int) -> ThreadPoolExecutor:
         if getattr(self, "_pool_size", 0) < threads:
@@ -138,13 +145,19 @@ class Dataplane:
         legs = [np.empty((pipeline.MAX_LEGS * (bounds[w + 1] - bounds[w]) + 4, cols), np.int64)
                 for w in range(threads)]
         n_legs = [np.zeros(1, np.int64) for _ in range(threads)]
-        rings = [np.full(pipeline.RING, -1, np.int64) for _ in range(threads)]
+        staged = self.engine == "staged"
 
         def work(w: int) -> None:
             lo, hi = bounds[w], bounds[w + 1]
             row = Counters(*(a[w:w + 1] for a in cn))
-            pipeline.forward_serial(batch.slice(lo, hi), self.dp, o.slice(lo, hi), row,
-                                    slot[lo:hi] if tracing else None, tr, tl, legs[w], n_legs[w], rings[w])
+            b, ow, sl = batch.slice(lo, hi), o.slice(lo, hi), slot[lo:hi] if tracing else None
+            if staged:
+                ahead = graph.AHEAD if self.dp.deep_prefetch else 0
+                graph.forward_staged(b, self.dp, ow, row, make_scratch(graph.VECTOR), make_vectors(graph.VECTOR),
+                                     graph.VECTOR, sl, tr, tl, legs[w], n_legs[w], ahead, graph.FULL)
+            else:
+                pipeline.forward_serial(b, self.dp, ow, row, sl, tr, tl, legs[w], n_legs[w],
+                                        np.full(pipeline.RING, -1, np.int64))
             pipeline.add_legs(row, legs[w], int(n_legs[w][0]))
 
         if threads == 1:
@@ -156,11 +169,23 @@ class Dataplane:
                 job.result()
         log = None
         if want_legs:
-            parts = [legs[w][: int(n_legs[w][0])].copy() for w in range(threads)]
+            parts = [legs[w][: int(n_legs[w][0])] for w in range(threads)]
+            # the staged engine logs a vector's legs stage by stage: put them in packet order
+            # (stable: a packet's own legs keep the order it crossed them)
+            parts = [p[np.argsort(p[:, LEG_PACKET], kind="stable")] for p in parts]
             for w, part in enumerate(parts):
                 part[:, pipeline.LEG_PACKET] += bounds[w]  # each worker counted from its own slice's 0
             log = np.concatenate(parts)
         return RunResult(o, _sum_counters(cn), picks, tr[: picks.size], tl[: picks.size], log)
+
+
+ENGINES = ("staged", "fused")
+
+
+def choose_engine(dp) -> str:
+    """The measured rule: staged everywhere but where the fused loop won (see bench/RESULTS.md,
+    "Data plane v2")."""
+    return "staged"
 
 
 def check_threads(threads) -> int:

@@ -69,13 +69,10 @@ versions sit in the on-disk cache and are picked by the argument's type, at no c
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numba
 import numpy as np
 
 from .._jit import kernel, prefetch_row
-from ..compile.bundle import Tables
 from ..compile.kernel_view import DEEP_PREFETCH_BYTES, KernelView, kernel_view  # noqa: F401  (re-exported)
 from ..compile.routers import ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
 from ..compile.switching import L2_ROUTER, OVS_UPLINK
@@ -83,88 +80,19 @@ from ..tables import exact, mtrie
 from ..tables.dfw import first_match as dfw_first_match
 from ..tables.neighbor import dense_slot, neighbor
 from ..tables.ports import port_host, port_ip, port_mac, port_node, port_segment
-from ..verdicts import DeviceKind, Reason, Verdict
 from .trace import (MAX_HOPS, T_ARP, T_DFW, T_LOCAL, T_MTU, T_NEIGHBOR, T_NONE, T_OVS_MAC, T_OVS_PORT,
                     T_PORT, T_ROUTE, T_SANITY, T_SEGMENT_L2, T_SPOOFGUARD, T_TEP, T_UPLINK, T_VIF)
 
-ETH_HEADER = 14
-MAX_LEGS = 4
-"""Tunnel legs logged per packet at most (the RIB's longest path has 3: source -> T1 SR edge
--> other T1 SR edge -> destination); `add_legs` raises if a run ever logs more."""
-LEG_TEP, LEG_BYTES, LEG_PACKET, LEG_VNI, LEG_TTL, LEG_TO = range(6)
-LEG_COLS = 6
-"""The tunnel-leg log's columns: TEP pair id (src_host * H + dst_host), outer frame bytes,
-packet index (in the kernel's batch), VNI, inner TTL at encapsulation, and where the leg goes:
-the destination logical port (>= 0) or an edge's service router r as -1 - r. The first two
-feed the TEP-pair counters and are all a log of 2 columns holds (the default); a log of
-`LEG_COLS` gets them all, to let `fastpath.wire` rebuild each leg's frame."""
+from .stages.common import (  # noqa: F401  (re-exported: the codes and counters every kernel shares)
+    C_HIT, C_IN, C_MISS, ETH_HEADER, K_EDGE, K_NODE, K_OVS, K_POD, K_PORT, K_SEGMENT, K_T0, K_T1, K_TUNNEL,
+    K_UPLINK, K_VIF, LEG_BYTES, LEG_COLS, LEG_PACKET, LEG_TEP, LEG_TO, LEG_TTL, LEG_VNI, MAX_LEGS, MAX_VID,
+    MIN_IP_PACKET, N_REASONS, N_VERDICTS, R_DFW, R_LEARNED, R_MAC, R_MALFORMED, R_MTU, R_NO_NEIGHBOR, R_NO_ROUTE,
+    R_NONE, R_RESERVED, R_SPOOF, R_TTL, R_VLAN, S_ARP, S_DFW, S_ENCAP, S_L2, S_NEIGH, S_OVS, S_OVS_EGRESS, S_ROUTE,
+    S_SPOOF, S_VIF, STAGES, V_DELIVERED, V_DROPPED, V_EXITED, Counters, add_legs, make_counters)
+from .stages.ovs import ovs_own_source as _ovs_own_source, ovs_reserved as _ovs_reserved
+
 RING = 16
 """Prefetch hints in flight (a power of two above the farthest look-ahead, 8)."""
-MIN_IP_PACKET = 28
-MAX_VID = 4095
-
-# verdicts, reasons, device kinds as plain ints for the kernel
-V_DELIVERED, V_EXITED, V_DROPPED = int(Verdict.DELIVERED), int(Verdict.EXITED), int(Verdict.DROPPED)
-R_NONE, R_NO_ROUTE, R_TTL, R_NO_NEIGHBOR, R_DFW, R_MTU, R_VLAN, R_MAC, R_SPOOF, R_MALFORMED, R_RESERVED, R_LEARNED = (
-    int(r) for r in (Reason.NONE, Reason.NO_ROUTE, Reason.TTL_EXPIRED, Reason.NO_NEIGHBOR, Reason.DFW_DENY,
-                     Reason.MTU_EXCEEDED, Reason.UNKNOWN_VLAN, Reason.UNKNOWN_MAC, Reason.SPOOFGUARD,
-                     Reason.MALFORMED, Reason.RESERVED_MAC, Reason.LEARNED_ON_INPUT))
-K_POD, K_NODE, K_OVS, K_VIF, K_SEGMENT, K_T1, K_T0, K_TUNNEL, K_EDGE, K_UPLINK, K_PORT = (
-    int(k) for k in (DeviceKind.POD, DeviceKind.NODE, DeviceKind.OVS, DeviceKind.VIF, DeviceKind.SEGMENT,
-                     DeviceKind.T1, DeviceKind.T0, DeviceKind.TUNNEL, DeviceKind.EDGE, DeviceKind.UPLINK,
-                     DeviceKind.PORT))
-N_VERDICTS = len(Verdict)
-N_REASONS = len(Reason)
-
-STAGES = ("arp", "ovs_mac", "vif", "spoofguard", "dfw", "segment_l2", "route", "neighbor", "encap", "ovs_egress")
-"""Stage counters: in, hits, misses. arp: sender-stack ARP (hit = answered); ovs_mac: the
-source bridge (hit = the MAC table knew the MAC); vif: demux of a tagged frame (hit = a port);
-spoofguard (hit = passed); dfw (hit = a rule matched, miss = the default); segment_l2 (hit =
-port or router); route (hit = a route matched); neighbor (hit = answered); encap (hit =
-encapsulated, miss = MTU drop); ovs_egress (hit = the destination bridge knew the MAC)."""
-(S_ARP, S_OVS, S_VIF, S_SPOOF, S_DFW, S_L2, S_ROUTE, S_NEIGH, S_ENCAP, S_OVS_EGRESS) = range(len(STAGES))
-C_IN, C_HIT, C_MISS = 0, 1, 2
-
-
-class Counters(NamedTuple):
-    """Per-worker counters, row t = worker t (see the module docstring)."""
-
-    verdicts: np.ndarray  # int64[W, 3]
-    reasons: np.ndarray  # int64[W, N_REASONS]
-    stages: np.ndarray  # int64[W, len(STAGES), 3] — in, hits, misses
-    host: np.ndarray  # int64[W, H, 4] — tx packets, tx underlay bytes, rx packets, rx underlay bytes
-    tep_pair: np.ndarray  # int64[W, H*H, 2] — packets, underlay bytes (src_host * H + dst_host);
-    # filled after the kernel from its tunnel-leg log (`add_legs`): a random update of a
-    # H*H matrix per tunnel was ~95 ns a packet on 1,000 hosts
-    router: np.ndarray  # int64[W, R, 2] — packets, inner bytes routed (or answered) by the instance
-    uplink: np.ndarray  # int64[W, U, 2] — packets, bytes exited
-    segment: np.ndarray  # int64[W, S, 2] — packets, bytes switched (segment L2 lookups)
-
-
-def make_counters(workers: int, tables: Tables, n_uplinks: int) -> Counters:
-    h = tables.n_hosts
-    return Counters(
-        np.zeros((workers, N_VERDICTS), np.int64), np.zeros((workers, N_REASONS), np.int64),
-        np.zeros((workers, len(STAGES), 3), np.int64), np.zeros((workers, h, 4), np.int64),
-        np.zeros((workers, h * h, 2), np.int64), np.zeros((workers, tables.n_routers, 2), np.int64),
-        np.zeros((workers, max(n_uplinks, 1), 2), np.int64), np.zeros((workers, tables.n_segments, 2), np.int64),
-    )
-
-
-def add_legs(row: Counters, legs: np.ndarray, n_legs: int) -> None:
-    """Fold a worker's tunnel-leg log into its TEP-pair counters: O(legs), whatever H is."""
-    if n_legs > legs.shape[0]:
-        raise RuntimeError(f"tunnel-leg log overflow: {n_legs} legs for room {legs.shape[0]} "
-                           f"(more than {MAX_LEGS} tunnels a packet)")
-    _fold_legs(row.tep_pair[0], legs, n_legs)
-
-
-@kernel
-def _fold_legs(tep, legs, n):
-    for k in range(n):
-        tid = legs[k, LEG_TEP]
-        tep[tid, 0] += 1
-        tep[tid, 1] += legs[k, LEG_BYTES]
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
@@ -179,34 +107,6 @@ _TRACE_LEN = numba.types.Array(numba.types.int32, 1, "C")
 # explicit signatures keep each to one compiled version instead of one per combination of
 # argument types at the call sites (that was 40 compilations and 20 s of cold start).
 _exact = exact.probe
-
-
-_S24 = np.uint64(24)
-_LO24 = np.uint64(0xFF_FFFF)
-_GROUP = np.uint64(1 << 40)
-
-
-@kernel(inline="always")
-def _ovs_reserved(mac):
-    """``mac in addressing.OVS_RESERVED_MACS``, as compares (the common answer, no, after one):
-    Open vSwitch's NORMAL action drops frames to these where they enter."""
-    oui = mac >> _S24
-    low = mac & _LO24
-    if oui == np.uint64(0x01_80_C2):
-        return low <= np.uint64(0x0F)
-    if oui == np.uint64(0x01_00_0C):
-        return (low == np.uint64(0) or low == np.uint64(0xCC_CC_CC) or low == np.uint64(0xCC_CC_CD)
-                or low == np.uint64(0xCD_CD_CD) or (np.uint64(0xCC_CC_C0) <= low and low <= np.uint64(0xCC_CC_C7)))
-    if oui == np.uint64(0x00_E0_2B):
-        return low == np.uint64(0) or low == np.uint64(4) or low == np.uint64(6)
-    return False
-
-
-@kernel(inline="always")
-def _ovs_own_source(dst, src):
-    """OVS learns a frame's unicast source on its input port before it looks the destination up:
-    a frame to its own source finds it learned on the input port."""
-    return dst == src and (src & _GROUP) == np.uint64(0)
 
 
 @kernel(inline="always")

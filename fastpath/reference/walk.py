@@ -256,19 +256,31 @@ class _Walk:
             self.end(Verdict.DROPPED, Reason.MALFORMED, device, kind)
 
     def from_endpoint(self, ingress: Ingress):
-        c, p = self.c, self.p
+        """A pod or node sends: its stack, its bridge (a pod's), the VIF, the logical port."""
+        c = self.c
         if ingress.kind == "pod":
-            ep, kind, dev, dkind = c.pods[ingress.index], "pod", None, DeviceKind.POD
+            ep, kind, dkind = c.pods[ingress.index], "pod", DeviceKind.POD
             dev = ep.key
         else:
             ep, kind, dkind = c.nodes[ingress.index], "node", DeviceKind.NODE
             dev = ep.name
         self.host = self.host_of(kind, ep)
-        seg = self.segment_of(kind, ep)
         self.malformed(dev, dkind)
+        self.sender_stack(kind, ep, dev, dkind)
+        if kind == "pod":
+            self.ovs_from_pod(ep, c.node(ep.node))
+        kind, ep = self.vif_demux(kind, ep)
+        lp = self.port_name(kind, ep)
+        self.spoofguard(lp, ep)
+        self.dfw(lp)
+        self.segment(self.segment_of(kind, ep))
+
+    def sender_stack(self, kind, ep, dev, dkind):
+        """The L3 decision in the sender's own stack: its own address, ARP, or the gateway."""
+        c, p = self.c, self.p
+        seg = self.segment_of(kind, ep)
         if self.src_mac is None:
             self.src_mac = ep.mac
-        # L3 decision in the sender's stack
         if p.dst_ip == p.src_ip == ep.ip:
             self.hop(dev, dkind, "local", ip_to_str(p.dst_ip), "own address (loopback)")
             self.end(Verdict.DELIVERED, Reason.NONE, dev, dkind)
@@ -286,37 +298,39 @@ class _Walk:
         else:
             self.hop(dev, dkind, "", "", "frame as given")
 
+    def vif_demux(self, kind, ep):
+        """Onto the logical port: a pod's frame (tagged on the trunk) to the pod's child port, a
+        node's untagged frame to the node's port, a node's tagged frame to the port of the pod
+        with that tag on the node. Returns the port's (kind, endpoint)."""
+        c, p = self.c, self.p
         if kind == "pod":
             node = c.node(ep.node)
-            self.ovs_from_pod(ep, node)
-            vif = vif_name(node.name)
-            self.hop(vif, DeviceKind.VIF, "vif", f"{node.name}, vlan {ep.vlan}", f"logical port {self.port_name(kind, ep)}")
+            self.hop(vif_name(node.name), DeviceKind.VIF, "vif", f"{node.name}, vlan {ep.vlan}",
+                     f"logical port {self.port_name(kind, ep)}")
             self.vlan = None  # the VIF strips the tag onto the logical port
-        elif p.vlan:
-            # a node's tagged frame: the VIF demuxes it to the child port of the pod with that tag
-            vif = vif_name(ep.name)
-            self.vlan = p.vlan
-            rows = c.pods_on_node(ep.name)
-            hit = [int(i) for i in rows if int(c.pods.vlan[i]) == p.vlan]
-            if not hit:
-                self.hop(vif, DeviceKind.VIF, "vif", f"{ep.name}, vlan {p.vlan}", "miss")
-                self.end(Verdict.DROPPED, Reason.UNKNOWN_VLAN, vif, DeviceKind.VIF)
-            kind, ep = "pod", c.pods[hit[0]]
-            seg = self.segment_of(kind, ep)
-            self.hop(vif, DeviceKind.VIF, "vif", f"{ep.node}, vlan {p.vlan}", f"logical port {self.port_name(kind, ep)}")
-            self.vlan = None
-        else:
-            vif = vif_name(ep.name)
+            return kind, ep
+        vif = vif_name(ep.name)
+        if not p.vlan:
             self.hop(vif, DeviceKind.VIF, "vif", f"{ep.name}, untagged", f"logical port {self.port_name(kind, ep)}")
+            return kind, ep
+        self.vlan = p.vlan
+        rows = c.pods_on_node(ep.name)
+        hit = [int(i) for i in rows if int(c.pods.vlan[i]) == p.vlan]
+        if not hit:
+            self.hop(vif, DeviceKind.VIF, "vif", f"{ep.name}, vlan {p.vlan}", "miss")
+            self.end(Verdict.DROPPED, Reason.UNKNOWN_VLAN, vif, DeviceKind.VIF)
+        kind, ep = "pod", c.pods[hit[0]]
+        self.hop(vif, DeviceKind.VIF, "vif", f"{ep.node}, vlan {p.vlan}", f"logical port {self.port_name(kind, ep)}")
+        self.vlan = None
+        return kind, ep
 
-        # logical port: SpoofGuard, DFW
-        lp = self.port_name(kind, ep)
+    def spoofguard(self, lp: str, ep):
+        """The logical port admits only its own source MAC and IP."""
+        p = self.p
         if self.src_mac != ep.mac or p.src_ip != ep.ip:
             self.hop(lp, DeviceKind.PORT, "spoofguard", f"{mac_to_str(self.src_mac)} {ip_to_str(p.src_ip)}",
                      f"not the port's ({mac_to_str(ep.mac)} {ip_to_str(ep.ip)})")
             self.end(Verdict.DROPPED, Reason.SPOOFGUARD, lp, DeviceKind.PORT)
-        self.dfw(lp)
-        self.segment(seg)
 
     def from_uplink(self, index: int):
         c = self.c
@@ -473,8 +487,12 @@ class _Walk:
             self.dst_mac = None
             self.hop(route.uplink, DeviceKind.UPLINK, "", "", "out to the physical network")
             self.end(Verdict.EXITED, Reason.NONE, route.uplink, DeviceKind.UPLINK)
-        # connected: neighbor on the segment
-        seg = next(s for s in self.c.segments if s.name == route.segment)
+        # connected: the neighbor on the segment
+        self.neighbor(r, kind, next(s for s in self.c.segments if s.name == route.segment))
+
+    def neighbor(self, r: RouterInstance, kind, seg):
+        """ARP on a router's connected segment, then that segment's L2 to the neighbor's port."""
+        p = self.p
         nb = self.segment_neighbor(seg, p.dst_ip)
         if nb is None:
             self.hop(r.name, kind, "neighbor", f"{seg.name} {ip_to_str(p.dst_ip)}", "miss (ARP unanswered)")

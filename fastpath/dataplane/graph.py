@@ -1,0 +1,101 @@
+"""The staged data path: the stages of `fastpath.dataplane.stages` run over vectors of packets.
+
+Why staged
+----------
+A packet's path is a chain of dependent table reads (its port record, then its ARP slot, then
+the destination's port record). Run per packet, each miss in DRAM waits for the one before.
+Run a stage over a vector of packets, each packet's address for the stage is known before the
+loop reaches it — the stage before computed it — so the loop prefetches ``ahead`` elements in
+front and the misses of many packets overlap. On a million pods that is 1.7-1.9x the fused
+loop with its own speculative prefetch (bench/staged.py, "Fused vs staged" in bench/RESULTS.md).
+Where every table sits in L1, the fused loop keeps each packet's state in registers and wins;
+`fastpath.dataplane.api` picks by the measured rule there.
+
+The graph
+---------
+`forward_staged` reads as the path. Each stage compacts its survivors into its output vector;
+packets that end (a verdict) are simply not passed on. The route stage runs one hop per pass
+until no packet is left routing (the longest path is a handful of routers). Stage counters are
+locals of each stage's call, added to the worker's row once per vector; device loads are added
+per packet. Verdicts and reasons are counted at the end of each vector, from the results.
+
+Vectors are ``size`` packets (`VECTOR`); the per-slot scratch and the vectors are allocated
+once per call by the caller (no allocation inside: the kernels run without numba's runtime).
+"""
+
+from __future__ import annotations
+
+from .._jit import kernel
+from .stages.common import R_NONE, V_DROPPED
+from .stages.deliver import deliver
+from .stages.dfw import dfw
+from .stages.ingress import ingress
+from .stages.neighbor import neighbor
+from .stages.ovs import ovs_from_pod
+from .stages.route import route
+from .stages.segment import segment
+from .stages.sender_stack import sender_stack
+from .stages.spoofguard import spoofguard
+from .stages.tunnel import tunnel
+from .stages.vif import vif_demux
+
+VECTOR = 256
+"""Packets per vector (measured on the 1M-pod cluster: 256 and 1,024 within noise, 64 slower)."""
+AHEAD = 8
+"""Prefetch distance in vector elements (of 4 / 8 / 16 / 32, 8 was best or near it at 1M pods)."""
+
+
+@kernel
+def count(o, cn, base, m):
+    """Verdict and reason counters of packets base..base+m-1: every packet exactly one verdict."""
+    for i in range(base, base + m):
+        if o.reason[i] != R_NONE:
+            o.verdict[i] = V_DROPPED
+        cn.verdicts[0, o.verdict[i]] += 1
+        cn.reasons[0, o.reason[i]] += 1
+
+
+GRAPH = ("ingress", "sender_stack", "ovs_from_pod", "vif_demux", "spoofguard", "dfw", "segment", "route",
+         "neighbor", "tunnel", "dfw_from_uplink", "deliver", "count")
+"""The stage calls of `forward_staged`, in order: ``upto=k`` runs the first k (a prefix: what
+bench/stages.py times to tell where the time goes). ``len(GRAPH)`` runs them all."""
+FULL = len(GRAPH)
+
+
+@kernel
+def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, ahead, upto):
+    """Forward every packet of ``b`` on worker row 0, ``size`` packets a vector (``s`` and ``v``
+    hold at least ``size`` slots). ``trace_slot``: None (tracing compiled out) or int32[n], the
+    trace slot of each packet or -1; ``tr``/``tl`` the records. ``legs``/``n_legs``: the
+    tunnel-leg log and its length. ``ahead``: prefetch distance (0 = none). ``upto``: run only
+    the first ``upto`` stages of `GRAPH` (`FULL`: all; fewer leave packets without a verdict)."""
+    n = b.ingress_kind.shape[0]
+    for base in range(0, n, size):
+        m = min(size, n - base)
+        n_ep, n_rt = ingress(b, dp, o, s, base, m, v.a, v.route, trace_slot, tr, tl, ahead)
+        if upto > 1:
+            n_ep = sender_stack(b, dp, o, cn, s, base, v.a, n_ep, v.b, trace_slot, tr, tl, ahead)
+        if upto > 2:
+            n_ep = ovs_from_pod(b, dp, o, cn, s, base, v.b, n_ep, v.a, trace_slot, tr, tl)
+        if upto > 3:
+            n_ep = vif_demux(b, dp, o, cn, s, base, v.a, n_ep, v.b, trace_slot, tr, tl)
+        if upto > 4:
+            n_ep = spoofguard(b, dp, o, cn, s, base, v.b, n_ep, v.a, trace_slot, tr, tl)
+        if upto > 5:
+            n_ep = dfw(b, dp, o, cn, base, v.a, n_ep, s.lp, v.b, False, trace_slot, tr, tl)
+        n_port = 0
+        if upto > 6:
+            n_rt, n_port = segment(b, dp, o, cn, s, base, v.b, n_ep, v.route, n_rt, v.port, 0, trace_slot, tr, tl)
+        n_nb = 0
+        while upto > 7 and n_rt > 0:
+            n_rt, n_nb = route(b, dp, o, cn, s, base, v.route, n_rt, v.neighbor, n_nb, legs, n_legs, trace_slot, tr, tl)
+        if upto > 8:
+            n_port = neighbor(b, dp, o, cn, s, base, v.neighbor, n_nb, v.port, n_port, trace_slot, tr, tl, ahead)
+        if upto > 9:
+            n_port = tunnel(b, dp, o, cn, s, base, v.port, n_port, v.port, legs, n_legs, trace_slot, tr, tl, ahead)
+        if upto > 10:
+            n_port = dfw(b, dp, o, cn, base, v.port, n_port, s.port, v.port, True, trace_slot, tr, tl)
+        if upto > 11:
+            deliver(b, dp, o, cn, s, base, v.port, n_port, trace_slot, tr, tl)
+        if upto > 12:
+            count(o, cn, base, m)

@@ -1,0 +1,195 @@
+"""What every stage shares: the int codes, the counters, the per-slot scratch, the trace writer.
+
+Codes
+-----
+Verdicts, drop reasons and device kinds are `fastpath.verdicts` enums; the kernels take them
+as plain ints (``V_*``, ``R_*``, ``K_*``), frozen into the compiled code.
+
+Counters and their invariants
+-----------------------------
+`Counters` holds one row per worker (no atomics): verdicts, reasons, the per-stage
+``in / hits / misses`` of `STAGES`, and the per-device loads. Invariants (tests assert them):
+sum(verdicts) == packets, sum(reasons) == dropped, and per stage hits + misses == in. A stage
+node counts its own stage in locals and adds them to the row once per vector (`flush`).
+
+Scratch
+-------
+Between stages a packet is a slot k of its vector (batch index ``base + k``). What a stage
+hands the next that is not a result column lives in `Scratch`, indexed by slot; the result
+columns (`fastpath.packets.Results`: verdict, hops, TTL, tunnels, ...) double as the rest of
+the packet's metadata, as VPP's buffer opaque does.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from ..._jit import kernel
+from ...compile.bundle import Tables
+from ...tables import exact
+from ...verdicts import DeviceKind, Reason, Verdict
+from ..trace import MAX_HOPS
+
+ETH_HEADER = 14
+MIN_IP_PACKET = 28
+MAX_VID = 4095
+
+V_DELIVERED, V_EXITED, V_DROPPED = int(Verdict.DELIVERED), int(Verdict.EXITED), int(Verdict.DROPPED)
+R_NONE, R_NO_ROUTE, R_TTL, R_NO_NEIGHBOR, R_DFW, R_MTU, R_VLAN, R_MAC, R_SPOOF, R_MALFORMED, R_RESERVED, R_LEARNED = (
+    int(r) for r in (Reason.NONE, Reason.NO_ROUTE, Reason.TTL_EXPIRED, Reason.NO_NEIGHBOR, Reason.DFW_DENY,
+                     Reason.MTU_EXCEEDED, Reason.UNKNOWN_VLAN, Reason.UNKNOWN_MAC, Reason.SPOOFGUARD,
+                     Reason.MALFORMED, Reason.RESERVED_MAC, Reason.LEARNED_ON_INPUT))
+K_POD, K_NODE, K_OVS, K_VIF, K_SEGMENT, K_T1, K_T0, K_TUNNEL, K_EDGE, K_UPLINK, K_PORT = (
+    int(k) for k in (DeviceKind.POD, DeviceKind.NODE, DeviceKind.OVS, DeviceKind.VIF, DeviceKind.SEGMENT,
+                     DeviceKind.T1, DeviceKind.T0, DeviceKind.TUNNEL, DeviceKind.EDGE, DeviceKind.UPLINK,
+                     DeviceKind.PORT))
+N_VERDICTS = len(Verdict)
+N_REASONS = len(Reason)
+
+STAGES = ("arp", "ovs_mac", "vif", "spoofguard", "dfw", "segment_l2", "route", "neighbor", "encap", "ovs_egress")
+"""Stage counters: in, hits, misses. arp: sender-stack ARP (hit = answered); ovs_mac: the
+source bridge (hit = the MAC table knew the MAC); vif: demux of a tagged frame (hit = a port);
+spoofguard (hit = passed); dfw (hit = a rule matched, miss = the default); segment_l2 (hit =
+port or router); route (hit = a route matched); neighbor (hit = answered); encap (hit =
+encapsulated, miss = MTU drop); ovs_egress (hit = the destination bridge knew the MAC)."""
+(S_ARP, S_OVS, S_VIF, S_SPOOF, S_DFW, S_L2, S_ROUTE, S_NEIGH, S_ENCAP, S_OVS_EGRESS) = range(len(STAGES))
+C_IN, C_HIT, C_MISS = 0, 1, 2
+
+MAX_LEGS = 4
+"""Tunnel legs logged per packet at most (the RIB's longest path has 3: source -> T1 SR edge
+-> other T1 SR edge -> destination); `add_legs` raises if a run ever logs more."""
+LEG_TEP, LEG_BYTES, LEG_PACKET, LEG_VNI, LEG_TTL, LEG_TO = range(6)
+LEG_COLS = 6
+"""The tunnel-leg log's columns: TEP pair id (src_host * H + dst_host), outer frame bytes,
+packet index (in the kernel's batch), VNI, inner TTL at encapsulation, and where the leg goes:
+the destination logical port (>= 0) or an edge's service router r as -1 - r. The first two
+feed the TEP-pair counters and are all a log of 2 columns holds (the default); a log of
+`LEG_COLS` gets them all, to let `fastpath.wire` rebuild each leg's frame."""
+
+
+class Counters(NamedTuple):
+    """Per-worker counters, row t = worker t (see the module docstring)."""
+
+    verdicts: np.ndarray  # int64[W, 3]
+    reasons: np.ndarray  # int64[W, N_REASONS]
+    stages: np.ndarray  # int64[W, len(STAGES), 3] — in, hits, misses
+    host: np.ndarray  # int64[W, H, 4] — tx packets, tx underlay bytes, rx packets, rx underlay bytes
+    tep_pair: np.ndarray  # int64[W, H*H, 2] — packets, underlay bytes (src_host * H + dst_host);
+    # filled after the kernel from its tunnel-leg log (`add_legs`): a random update of a
+    # H*H matrix per tunnel was ~95 ns a packet on 1,000 hosts
+    router: np.ndarray  # int64[W, R, 2] — packets, inner bytes routed (or answered) by the instance
+    uplink: np.ndarray  # int64[W, U, 2] — packets, bytes exited
+    segment: np.ndarray  # int64[W, S, 2] — packets, bytes switched (segment L2 lookups)
+
+
+def make_counters(workers: int, tables: Tables, n_uplinks: int) -> Counters:
+    h = tables.n_hosts
+    return Counters(
+        np.zeros((workers, N_VERDICTS), np.int64), np.zeros((workers, N_REASONS), np.int64),
+        np.zeros((workers, len(STAGES), 3), np.int64), np.zeros((workers, h, 4), np.int64),
+        np.zeros((workers, h * h, 2), np.int64), np.zeros((workers, tables.n_routers, 2), np.int64),
+        np.zeros((workers, max(n_uplinks, 1), 2), np.int64), np.zeros((workers, tables.n_segments, 2), np.int64),
+    )
+
+
+def add_legs(row: Counters, legs: np.ndarray, n_legs: int) -> None:
+    """Fold a worker's tunnel-leg log into its TEP-pair counters: O(legs), whatever H is."""
+    if n_legs > legs.shape[0]:
+        raise RuntimeError(f"tunnel-leg log overflow: {n_legs} legs for room {legs.shape[0]} "
+                           f"(more than {MAX_LEGS} tunnels a packet)")
+    _fold_legs(row.tep_pair[0], legs, n_legs)
+
+
+@kernel
+def _fold_legs(tep, legs, n):
+    for k in range(n):
+        tid = legs[k, LEG_TEP]
+        tep[tid, 0] += 1
+        tep[tid, 1] += legs[k, LEG_BYTES]
+
+
+class Scratch(NamedTuple):
+    """What a stage hands the next, per slot of the vector, beside the result columns."""
+
+    lp: np.ndarray  # int32[V] — the logical port the packet entered by (SpoofGuard, source DFW)
+    host: np.ndarray  # int32[V] — the host the packet is on now
+    seg: np.ndarray  # int32[V] — the segment it is switched on
+    r: np.ndarray  # int32[V] — the router instance to route at
+    arrive: np.ndarray  # uint32[V] — the address it arrived on at that router
+    src_mac: np.ndarray  # uint64[V]
+    dst_mac: np.ndarray  # uint64[V] (`NEIGHBOR_MAC`: the MAC of the port ``port`` names)
+    port: np.ndarray  # int32[V] — the logical port to deliver to
+
+
+class Vectors(NamedTuple):
+    """The frames between stages: slot lists, int32[V] each."""
+
+    a: np.ndarray  # endpoint packets, ping-ponged with b through the source-side stages
+    b: np.ndarray
+    route: np.ndarray  # packets to route (one hop a pass)
+    neighbor: np.ndarray  # packets whose route is connected
+    port: np.ndarray  # packets to deliver to a logical port
+
+
+NEIGHBOR_MAC = np.uint64(1 << 63)
+"""`Scratch.dst_mac` of a packet the neighbor stage resolved: "the MAC of the port it names"
+(no 48-bit MAC equals it). The port record is then read once, by the tunnel stage, which can
+prefetch it."""
+
+
+def make_scratch(v: int) -> Scratch:
+    return Scratch(np.zeros(v, np.int32), np.zeros(v, np.int32), np.zeros(v, np.int32), np.zeros(v, np.int32),
+                   np.zeros(v, np.uint32), np.zeros(v, np.uint64), np.zeros(v, np.uint64), np.zeros(v, np.int32))
+
+
+def make_vectors(v: int) -> Vectors:
+    return Vectors(*(np.zeros(v, np.int32) for _ in range(5)))
+
+
+# ---- helpers every stage uses ---------------------------------------------------------------------------
+_I64 = numba.types.int64
+_TRACE = numba.types.Array(numba.types.int32, 3, "C")
+_TRACE_LEN = numba.types.Array(numba.types.int32, 1, "C")
+
+exact_probe = exact.probe
+"""The hash probe (unknown MACs, tagged frames): a call with one signature, not inlined."""
+
+
+@kernel(numba.types.void(_TRACE, _TRACE_LEN, _I64, _I64, _I64, _I64, _I64))
+def rec(tr, tl, slot, kind, dev, table, ttl):
+    """Append a trace record (kind, device, table, ttl) to trace slot ``slot``. Call it behind
+    ``if slot >= 0``: with tracing compiled out, slot is the constant -1 and the call folds away."""
+    if slot >= 0:
+        n = tl[slot]
+        if n < MAX_HOPS:
+            tr[slot, n, 0] = kind
+            tr[slot, n, 1] = dev
+            tr[slot, n, 2] = table
+            tr[slot, n, 3] = ttl
+            tl[slot] = n + 1
+
+
+@kernel(inline="always")
+def flush(st, stage, n_in, n_hit):
+    """A stage's counts of one vector, added to the worker's row."""
+    st[0, stage, C_IN] += n_in
+    st[0, stage, C_HIT] += n_hit
+    st[0, stage, C_MISS] += n_in - n_hit
+
+
+@kernel(inline="always")
+def drop(o, i, reason, dkind, dev):
+    """Packet i ends here, dropped at device (dkind, dev)."""
+    o.verdict[i] = V_DROPPED
+    o.reason[i] = reason
+    o.dev_kind[i] = dkind
+    o.dev_id[i] = dev
+
+
+@kernel(inline="always")
+def router_kind(dp, r):
+    """The device kind router instance r is reported as: an SR is its edge, a DR its tier."""
+    return K_EDGE if dp.rtr_is_sr[r] else np.int64(dp.rtr_kind[r])

@@ -1,0 +1,122 @@
+"""Ingress: where a packet enters the model — a pod's or a node's eth0, or a T0 uplink.
+
+Reference: `_Walk.malformed`, `_Walk.from_endpoint` (its first lines: the port record) and
+`_Walk.from_uplink`. Every packet of a vector passes here first: its result columns are
+initialised (the verdict `V_DROPPED` with no reason until a stage decides), its fields are
+sanity-checked, and its ingress id is range-checked before it indexes anything.
+
+Drops: ``malformed`` (no such endpoint or uplink; TTL 0, IPv4 length under 28, VID over 4095),
+``unknown-vlan`` (a tagged frame on an untagged uplink). No stage counter.
+Out: endpoint packets (port record read: logical port, host, segment) to the sender stack;
+uplink packets to the route stage at the T0 (its SR on its edge when it has one).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..._jit import kernel, prefetch_row
+from ...tables.ports import port_host, port_segment
+from ..trace import T_NONE, T_SANITY, T_UPLINK
+from .common import K_NODE, K_POD, K_UPLINK, MAX_VID, MIN_IP_PACKET, R_MALFORMED, R_NONE, R_VLAN, V_DROPPED, rec
+
+
+@kernel(inline="always")
+def ingress_port(b, dp, i):
+    """The logical port packet i enters by, or -1 (an uplink, or garbage)."""
+    k = b.ingress_kind[i]
+    iid = np.int64(b.ingress_id[i])
+    if k == K_POD and 0 <= iid < dp.n_pods:
+        return iid
+    if k == K_NODE and 0 <= iid < dp.n_nodes:
+        return dp.n_pods + iid
+    return np.int64(-1)
+
+
+@kernel(inline="always")
+def sane(b, i):
+    """The fields a wire could not carry, or an IP stack would discard, are out of range."""
+    return 0 < b.ttl[i] and MIN_IP_PACKET <= b.length[i] and b.vlan[i] <= MAX_VID
+
+
+@kernel
+def ingress(b, dp, o, s, base, m, to_endpoint, to_route, trace_slot, tr, tl, ahead):
+    """Packets base..base+m-1 (slots 0..m-1). Returns (endpoint packets, uplink packets)."""
+    n_total = b.ingress_kind.shape[0]
+    n_ep = n_rt = 0
+    if ahead > 0:  # prologue: the first elements' misses overlap instead of queueing
+        for k in range(min(ahead, m)):
+            p = ingress_port(b, dp, base + k)
+            if p >= 0:
+                prefetch_row(dp.port_rec, p)
+    for k in range(m):
+        i = base + k
+        if ahead > 0 and i + ahead < n_total:
+            p = ingress_port(b, dp, i + ahead)
+            if p >= 0:
+                prefetch_row(dp.port_rec, p)
+        slot = np.int64(-1)
+        if trace_slot is not None:  # None: pruned at compile time
+            slot = np.int64(trace_slot[i])
+        kind = np.int64(b.ingress_kind[i])
+        iid = np.int64(b.ingress_id[i])
+        ttl = np.int64(b.ttl[i])
+        o.verdict[i] = V_DROPPED
+        o.reason[i] = R_NONE
+        o.dev_kind[i] = K_POD
+        o.dev_id[i] = -1
+        o.egress_port[i] = -1
+        o.ttl_out[i] = ttl
+        o.hops[i] = 0
+        o.last_ip[i] = 0
+        o.n_tunnels[i] = 0
+        o.tun_src_host[i] = -1
+        o.tun_dst_host[i] = -1
+        o.tun_vni[i] = 0
+        o.underlay_bytes[i] = 0
+        o.via_edge[i] = False
+        if kind == K_UPLINK:
+            o.dev_kind[i] = K_UPLINK
+            if iid < 0 or iid >= dp.uplink_ip.shape[0]:
+                o.reason[i] = R_MALFORMED
+                continue
+            o.dev_id[i] = iid
+            if not sane(b, i):
+                if slot >= 0:
+                    rec(tr, tl, slot, K_UPLINK, iid, T_SANITY, ttl)
+                o.reason[i] = R_MALFORMED
+                continue
+            if b.vlan[i] != 0:
+                if slot >= 0:
+                    rec(tr, tl, slot, K_UPLINK, iid, T_UPLINK, ttl)
+                o.reason[i] = R_VLAN
+                continue
+            if slot >= 0:
+                rec(tr, tl, slot, K_UPLINK, iid, T_NONE, ttl)
+            s.src_mac[k] = b.src_mac[i]
+            s.dst_mac[k] = dp.router_mac
+            s.r[k] = dp.north_router
+            s.host[k] = dp.north_host
+            s.arrive[k] = dp.uplink_ip[iid]
+            to_route[n_rt] = k
+            n_rt += 1
+        elif kind == K_POD or kind == K_NODE:
+            o.dev_kind[i] = kind
+            lp = ingress_port(b, dp, i)
+            if lp < 0:
+                o.reason[i] = R_MALFORMED
+                continue
+            o.dev_id[i] = iid
+            if not sane(b, i):
+                if slot >= 0:
+                    rec(tr, tl, slot, kind, iid, T_SANITY, ttl)
+                o.reason[i] = R_MALFORMED
+                continue
+            s.lp[k] = lp
+            s.host[k] = port_host(dp.port_rec, lp)
+            s.seg[k] = port_segment(dp.port_rec, lp)
+            to_endpoint[n_ep] = k
+            n_ep += 1
+        else:
+            o.reason[i] = R_MALFORMED
+    return n_ep, n_rt

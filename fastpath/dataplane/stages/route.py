@@ -1,0 +1,121 @@
+"""The router: one hop of a distributed or service router (T1 or T0).
+
+Reference: `_Walk.route`. At a service router (SR) the packet first hairpins to the SR's edge
+node (a Geneve leg on the router's transit VNI, unless it is there already). Then, in Linux's
+order: the route lookup (the router's own address: delivered; no match: ``no-route``), the TTL
+check (``<= 1``: ``ttl-expired``, answered from the address it arrived on), the decrement, and
+the route's kind: the next router (another pass of this stage), an uplink (out to the physical
+network: exited), or a connected segment (the `neighbor` stage next).
+
+The lookup is `fastpath.tables.mtrie` (a per-router multibit trie; its nodes are small enough
+to stay in L2/L3 at a million pods, so the stage does not prefetch: measured, no gain).
+
+Drops: ``no-route``, ``ttl-expired``, at the router; ``mtu-exceeded`` on the hairpin tunnel.
+Counters: ``route`` (hit = a route matched), ``encap`` for hairpins; load per router instance
+and per uplink.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..._jit import kernel
+from ...compile.routers import ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
+from ...tables import mtrie
+from ..trace import T_NONE, T_ROUTE
+from .common import (K_TUNNEL, K_UPLINK, R_MTU, R_NO_ROUTE, R_TTL, S_ENCAP, S_ROUTE, V_DELIVERED, V_EXITED, drop,
+                     flush, rec, router_kind)
+from .tunnel import encap
+
+
+@kernel(inline="always")
+def route_lookup(dp, r, ip):
+    """The route router instance ``r`` uses for ``ip``: an index into ``route_*``, or -1."""
+    return mtrie.get(dp.route_trie_nodes, dp.n_routers, r, ip)
+
+
+@kernel
+def route(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs, trace_slot, tr, tl):
+    """One router hop for each slot of ``vec[:n]`` (router ``s.r``, arrived on ``s.arrive``).
+    Packets sent on to a next router stay in ``vec`` (compacted in place, order kept); those
+    whose route is connected are appended to ``to_neighbor`` after its first ``n_nb`` (``s.seg``
+    set); the rest end here. Returns (packets still routing, length of ``to_neighbor``)."""
+    keep = 0
+    enc_in = enc_hit = rt_in = rt_hit = 0
+    for j in range(n):
+        k = vec[j]
+        i = base + k
+        slot = np.int64(-1)
+        if trace_slot is not None:
+            slot = np.int64(trace_slot[i])
+        r = np.int64(s.r[k])
+        dst_ip = np.uint32(b.dst_ip[i])
+        length = np.int64(b.length[i])
+        rk = router_kind(dp, r)
+        if dp.rtr_is_sr[r]:
+            # a service router runs on its edge: a tunnel there unless the packet is on it already
+            o.via_edge[i] = True
+            eh = np.int64(dp.rtr_host[r])
+            host = np.int64(s.host[k])
+            if host != eh:
+                enc_in += 1
+                fits, tid = encap(dp, o, cn, legs, n_legs, tr, tl, slot, i, length, host, eh,
+                                  np.int64(dp.rtr_transit_vni[r]), -1 - r)
+                if not fits:
+                    drop(o, i, R_MTU, K_TUNNEL, tid)
+                    continue
+                enc_hit += 1
+                s.host[k] = eh
+        cn.router[0, r, 0] += 1
+        cn.router[0, r, 1] += length
+        rt = route_lookup(dp, r, dst_ip)
+        rt_in += 1
+        ttl = np.int64(o.ttl_out[i])
+        if rt < 0:
+            if slot >= 0:
+                rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+            drop(o, i, R_NO_ROUTE, rk, r)
+            continue
+        rt_hit += 1
+        rkind = dp.route_kind[rt]
+        if rkind == ROUTE_LOCAL:
+            if slot >= 0:
+                rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+            o.hops[i] += 1
+            o.last_ip[i] = dst_ip
+            o.verdict[i] = V_DELIVERED
+            o.dev_kind[i] = rk
+            o.dev_id[i] = r
+            continue
+        o.hops[i] += 1
+        o.last_ip[i] = s.arrive[k]
+        if ttl <= 1:
+            if slot >= 0:
+                rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+            drop(o, i, R_TTL, rk, r)  # the time-exceeded comes from the address it arrived on
+            continue
+        ttl -= 1
+        o.ttl_out[i] = ttl
+        if slot >= 0 and rkind != ROUTE_CONNECTED:  # a connected route's hop is the neighbor's
+            rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+        if rkind == ROUTE_ROUTER:
+            s.arrive[k] = dp.route_arrive_ip[rt]
+            s.r[k] = dp.route_arg[rt]
+            vec[keep] = k
+            keep += 1
+        elif rkind == ROUTE_UPLINK:
+            u = np.int64(dp.route_arg[rt])
+            if slot >= 0:
+                rec(tr, tl, slot, K_UPLINK, u, T_NONE, ttl)
+            cn.uplink[0, u, 0] += 1
+            cn.uplink[0, u, 1] += length
+            o.verdict[i] = V_EXITED
+            o.dev_kind[i] = K_UPLINK
+            o.dev_id[i] = u
+        else:  # connected: the neighbor on that segment next
+            s.seg[k] = dp.route_arg[rt]
+            to_neighbor[n_nb] = k
+            n_nb += 1
+    flush(cn.stages, S_ENCAP, enc_in, enc_hit)
+    flush(cn.stages, S_ROUTE, rt_in, rt_hit)
+    return keep, n_nb

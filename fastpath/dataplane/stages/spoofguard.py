@@ -1,0 +1,39 @@
+"""SpoofGuard on the logical port: a frame's source MAC and IP must be the port's own.
+
+Reference: `_Walk.spoofguard`. Drops: ``spoofguard``, at the port. Counter: ``spoofguard``
+(hit = passed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..._jit import kernel
+from ...tables.ports import port_ip, port_mac
+from ..trace import T_SPOOFGUARD
+from .common import K_PORT, R_SPOOF, S_SPOOF, drop, flush, rec
+
+
+@kernel(inline="always")
+def spoofguard_ok(dp, lp, src_mac, src_ip):
+    return src_mac == port_mac(dp.port_rec, lp) and src_ip == port_ip(dp.port_rec, lp)
+
+
+@kernel
+def spoofguard(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl):
+    """Slots ``vin[:n]`` at their port ``s.lp``; survivors to ``vout``. Returns their count."""
+    out = ok_n = 0
+    for j in range(n):
+        k = vin[j]
+        i = base + k
+        lp = np.int64(s.lp[k])
+        if not spoofguard_ok(dp, lp, s.src_mac[k], np.uint32(b.src_ip[i])):
+            if trace_slot is not None and trace_slot[i] >= 0:
+                rec(tr, tl, np.int64(trace_slot[i]), K_PORT, lp, T_SPOOFGUARD, np.int64(b.ttl[i]))
+            drop(o, i, R_SPOOF, K_PORT, lp)
+            continue
+        ok_n += 1
+        vout[out] = k
+        out += 1
+    flush(cn.stages, S_SPOOF, n, ok_n)
+    return out

@@ -1,0 +1,53 @@
+"""The VIF: the node VM's NSX virtual interface, which carries a child logical port per pod.
+
+Reference: the VIF hops of `_Walk.from_endpoint` (`_Walk.vif_demux`) and of `_Walk.deliver`.
+Into NSX, a frame from a pod arrives tagged with the pod's VLAN (the OVS trunk) and goes to the
+pod's child port; a node's untagged frame goes to the node's own port; a node's *tagged* frame
+is demuxed by (node, tag) to the port of the pod with that tag (`vif` exact table), where
+SpoofGuard meets it. Out of NSX (`deliver`), the VIF pushes the pod's tag onto the trunk.
+
+Drops: ``unknown-vlan`` (no pod on the node has that tag), at the VIF. Counter: ``vif`` (tagged
+node frames only; hit = a port).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..._jit import kernel
+from ...tables.ports import port_node, port_segment
+from ..trace import T_VIF
+from .common import K_POD, K_VIF, R_VLAN, S_VIF, drop, exact_probe, flush, rec
+
+
+@kernel
+def vif_demux(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl):
+    """Slots ``vin[:n]`` onto their logical port (``s.lp``, ``s.seg`` updated for a demuxed
+    frame); survivors to ``vout``. Returns their count."""
+    out = vif_in = vif_hit = 0
+    for j in range(n):
+        k = vin[j]
+        i = base + k
+        slot = np.int64(-1)
+        if trace_slot is not None:
+            slot = np.int64(trace_slot[i])
+        lp = np.int64(s.lp[k])
+        node = port_node(dp.port_rec, lp)
+        vlan = np.int64(b.vlan[i])
+        if b.ingress_kind[i] != K_POD and vlan != 0:
+            pp = exact_probe(dp.vif_buckets, dp.vif_seed, np.uint64(node), np.uint64(vlan))
+            vif_in += 1
+            if slot >= 0:
+                rec(tr, tl, slot, K_VIF, node, T_VIF, np.int64(b.ttl[i]))
+            if pp < 0 or pp >= dp.n_pods:
+                drop(o, i, R_VLAN, K_VIF, node)
+                continue
+            vif_hit += 1
+            s.lp[k] = pp
+            s.seg[k] = port_segment(dp.port_rec, pp)
+        elif slot >= 0:
+            rec(tr, tl, slot, K_VIF, node, T_VIF, np.int64(b.ttl[i]))
+        vout[out] = k
+        out += 1
+    flush(cn.stages, S_VIF, vif_in, vif_hit)
+    return out
