@@ -26,12 +26,14 @@ from ..compile import compile_cluster
 from ..compile.bundle import Tables
 from ..compile.kernel_view import kernel_view
 from ..limits import MAX_THREADS
+from ..tables import dfw as dfw_table
 from ..model.cluster import Cluster
 from ..packets import INPUT_FIELDS, PacketBatch, Results, empty_results
 from ..verdicts import Reason, Verdict
 from . import graph, pipeline
 from .pipeline import STAGES, Counters
-from .stages.common import LEG_PACKET, make_scratch, make_vectors
+from .stages.common import LEG_PACKET, make_recipe, make_scratch, make_vectors
+from .stages.flow_cache import make_flow_cache
 from .trace import MAX_HOPS
 
 
@@ -43,6 +45,7 @@ class RunResult:
     trace_records: np.ndarray  # int32[n, MAX_HOPS, 4]
     trace_lengths: np.ndarray  # int32[n]
     legs: np.ndarray | None = None  # int64[legs, pipeline.LEG_COLS], packet indices in the batch; when asked
+    flow_cache_hits: int = 0  # packets that took a cached outcome instead of walking the stages
 
     @property
     def packets(self) -> int:
@@ -85,11 +88,13 @@ class Dataplane:
     """A compiled cluster ready to forward batches. Immutable; safe to share between threads."""
 
     def __init__(self, cluster: Cluster, tables: Tables | None = None, *, prefetch: bool | None = None,
-                 engine: str | None = None):
+                 engine: str | None = None, flow_cache: bool = True):
         """``prefetch``: prefetch ahead in the kernels; None = when the tables outgrow the caches
         (`fastpath.compile.kernel_view.DEEP_PREFETCH_BYTES`). ``engine``: "staged" (the stages
         over vectors, `fastpath.dataplane.graph`) or "fused" (one loop per packet,
-        `fastpath.dataplane.pipeline`); None = `choose_engine`'s measured rule."""
+        `fastpath.dataplane.pipeline`); None = `choose_engine`'s measured rule. ``flow_cache``:
+        the staged engine's flow cache (`fastpath.dataplane.stages.flow_cache`), used unless a
+        call traces packets or asks for the full leg log."""
         self.cluster = cluster
         self.tables = tables if tables is not None else compile_cluster(cluster)
         self.dp = kernel_view(self.tables, **({} if prefetch is None else {"deep_prefetch": prefetch}))
@@ -97,6 +102,8 @@ class Dataplane:
         self.engine = choose_engine(self.dp) if engine is None else engine
         if self.engine not in ENGINES:
             raise ValueError(f"engine {self.engine!r} must be one of {', '.join(ENGINES)}")
+        self.flow_cache = bool(flow_cache)
+        self.cache_key_l4 = dfw_table.reads_l4(self.tables)
 
     def _pool(self, threads: int) -> ThreadPoolExecutor:
         if getattr(self, "_pool_size", 0) < threads:
@@ -146,6 +153,8 @@ class Dataplane:
                 for w in range(threads)]
         n_legs = [np.zeros(1, np.int64) for _ in range(threads)]
         staged = self.engine == "staged"
+        cached = staged and self.flow_cache and not tracing and not want_legs
+        hits = [0] * threads
 
         def work(w: int) -> None:
             lo, hi = bounds[w], bounds[w + 1]
@@ -153,8 +162,13 @@ class Dataplane:
             b, ow, sl = batch.slice(lo, hi), o.slice(lo, hi), slot[lo:hi] if tracing else None
             if staged:
                 ahead = graph.AHEAD if self.dp.deep_prefetch else 0
+                fc = make_flow_cache(hi - lo, graph.VECTOR, self.cache_key_l4) if cached else None
+                rc = make_recipe(graph.VECTOR) if cached else None
                 graph.forward_staged(b, self.dp, ow, row, make_scratch(graph.VECTOR), make_vectors(graph.VECTOR),
-                                     graph.VECTOR, sl, tr, tl, legs[w], n_legs[w], ahead, graph.FULL)
+                                     graph.VECTOR, sl, tr, tl, legs[w], n_legs[w], ahead, graph.FULL, fc, rc,
+                                     graph.INSERT_EVERY)
+                if fc is not None:
+                    hits[w] = int(fc.state[2])
             else:
                 pipeline.forward_serial(b, self.dp, ow, row, sl, tr, tl, legs[w], n_legs[w],
                                         np.full(pipeline.RING, -1, np.int64))
@@ -176,7 +190,7 @@ class Dataplane:
             for w, part in enumerate(parts):
                 part[:, pipeline.LEG_PACKET] += bounds[w]  # each worker counted from its own slice's 0
             log = np.concatenate(parts)
-        return RunResult(o, _sum_counters(cn), picks, tr[: picks.size], tl[: picks.size], log)
+        return RunResult(o, _sum_counters(cn), picks, tr[: picks.size], tl[: picks.size], log, sum(hits))
 
 
 ENGINES = ("staged", "fused")

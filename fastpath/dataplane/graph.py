@@ -29,6 +29,7 @@ from .._jit import kernel
 from .stages.common import R_NONE, V_DROPPED
 from .stages.deliver import deliver
 from .stages.dfw import dfw
+from .stages.flow_cache import flush, flush_if_full, insert, lookup
 from .stages.ingress import ingress
 from .stages.neighbor import neighbor
 from .stages.ovs import ovs_from_pod
@@ -55,6 +56,9 @@ def count(o, cn, base, m):
         cn.reasons[0, o.reason[i]] += 1
 
 
+INSERT_EVERY = 1
+"""The flow cache takes one of every this many cacheable misses (1: all)."""
+
 GRAPH = ("ingress", "sender_stack", "ovs_from_pod", "vif_demux", "spoofguard", "dfw", "segment", "route",
          "neighbor", "tunnel", "dfw_from_uplink", "deliver", "count")
 """The stage calls of `forward_staged`, in order: ``upto=k`` runs the first k (a prefix: what
@@ -63,39 +67,52 @@ FULL = len(GRAPH)
 
 
 @kernel
-def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, ahead, upto):
+def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, ahead, upto, fc, rc, every):
     """Forward every packet of ``b`` on worker row 0, ``size`` packets a vector (``s`` and ``v``
     hold at least ``size`` slots). ``trace_slot``: None (tracing compiled out) or int32[n], the
     trace slot of each packet or -1; ``tr``/``tl`` the records. ``legs``/``n_legs``: the
     tunnel-leg log and its length. ``ahead``: prefetch distance (0 = none). ``upto``: run only
-    the first ``upto`` stages of `GRAPH` (`FULL`: all; fewer leave packets without a verdict)."""
+    the first ``upto`` stages of `GRAPH` (`FULL`: all; fewer leave packets without a verdict).
+    ``fc``/``rc``: a `FlowCache` and a `Recipe` (or both None: no cache, compiled out);
+    ``every``: cache one of every ``every`` cacheable misses."""
     n = b.ingress_kind.shape[0]
+    for k in range(size):
+        v.walk[k] = k
     for base in range(0, n, size):
         m = min(size, n - base)
-        n_ep, n_rt = ingress(b, dp, o, s, base, m, v.a, v.route, trace_slot, tr, tl, ahead)
+        n_walk = m
+        if fc is not None:
+            flush_if_full(dp, cn, fc, fc.entries.shape[0])
+            n_walk = lookup(b, dp, o, fc, base, m, v.walk, AHEAD)
+        n_ep, n_rt = ingress(b, dp, o, s, base, v.walk, n_walk, v.a, v.route, trace_slot, tr, tl, rc, ahead)
         if upto > 1:
-            n_ep = sender_stack(b, dp, o, cn, s, base, v.a, n_ep, v.b, trace_slot, tr, tl, ahead)
+            n_ep = sender_stack(b, dp, o, cn, s, base, v.a, n_ep, v.b, trace_slot, tr, tl, rc, ahead)
         if upto > 2:
-            n_ep = ovs_from_pod(b, dp, o, cn, s, base, v.b, n_ep, v.a, trace_slot, tr, tl)
+            n_ep = ovs_from_pod(b, dp, o, cn, s, base, v.b, n_ep, v.a, trace_slot, tr, tl, rc)
         if upto > 3:
-            n_ep = vif_demux(b, dp, o, cn, s, base, v.a, n_ep, v.b, trace_slot, tr, tl)
+            n_ep = vif_demux(b, dp, o, cn, s, base, v.a, n_ep, v.b, trace_slot, tr, tl, rc)
         if upto > 4:
-            n_ep = spoofguard(b, dp, o, cn, s, base, v.b, n_ep, v.a, trace_slot, tr, tl)
+            n_ep = spoofguard(b, dp, o, cn, s, base, v.b, n_ep, v.a, trace_slot, tr, tl, rc)
         if upto > 5:
-            n_ep = dfw(b, dp, o, cn, base, v.a, n_ep, s.lp, v.b, False, trace_slot, tr, tl)
+            n_ep = dfw(b, dp, o, cn, base, v.a, n_ep, s.lp, v.b, False, trace_slot, tr, tl, rc)
         n_port = 0
         if upto > 6:
-            n_rt, n_port = segment(b, dp, o, cn, s, base, v.b, n_ep, v.route, n_rt, v.port, 0, trace_slot, tr, tl)
+            n_rt, n_port = segment(b, dp, o, cn, s, base, v.b, n_ep, v.route, n_rt, v.port, 0, trace_slot, tr, tl, rc)
         n_nb = 0
         while upto > 7 and n_rt > 0:
-            n_rt, n_nb = route(b, dp, o, cn, s, base, v.route, n_rt, v.neighbor, n_nb, legs, n_legs, trace_slot, tr, tl)
+            n_rt, n_nb = route(b, dp, o, cn, s, base, v.route, n_rt, v.neighbor, n_nb, legs, n_legs, trace_slot, tr,
+                               tl, rc)
         if upto > 8:
-            n_port = neighbor(b, dp, o, cn, s, base, v.neighbor, n_nb, v.port, n_port, trace_slot, tr, tl, ahead)
+            n_port = neighbor(b, dp, o, cn, s, base, v.neighbor, n_nb, v.port, n_port, trace_slot, tr, tl, rc, ahead)
         if upto > 9:
-            n_port = tunnel(b, dp, o, cn, s, base, v.port, n_port, v.port, legs, n_legs, trace_slot, tr, tl, ahead)
+            n_port = tunnel(b, dp, o, cn, s, base, v.port, n_port, v.port, legs, n_legs, trace_slot, tr, tl, rc, ahead)
         if upto > 10:
-            n_port = dfw(b, dp, o, cn, base, v.port, n_port, s.port, v.port, True, trace_slot, tr, tl)
+            n_port = dfw(b, dp, o, cn, base, v.port, n_port, s.port, v.port, True, trace_slot, tr, tl, rc)
         if upto > 11:
-            deliver(b, dp, o, cn, s, base, v.port, n_port, trace_slot, tr, tl)
+            deliver(b, dp, o, cn, s, base, v.port, n_port, trace_slot, tr, tl, rc)
         if upto > 12:
+            if fc is not None:
+                insert(b, dp, o, fc, cn, rc, base, v.walk, n_walk, every)
             count(o, cn, base, m)
+    if fc is not None:
+        flush(dp, cn, fc)

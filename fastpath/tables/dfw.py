@@ -87,6 +87,13 @@ def lookup(t, src: int, dst: int, proto: int, dport: int) -> tuple[int, int]:
     return int(t.dfw_default), -1
 
 
+def reads_l4(t) -> bool:
+    """Whether any rule looks at a packet's protocol or destination port (else the DFW's answer
+    depends on its addresses alone: what a flow cache may leave out of its key)."""
+    return bool(np.any(t.dfw_proto != PROTO_ANY) or np.any(t.dfw_dport_lo != ALL_PORTS[0])
+                or np.any(t.dfw_dport_hi != ALL_PORTS[1]))
+
+
 @kernel(inline="always")
 def first_match(src_net, src_mask, dst_net, dst_mask, rproto, dport_lo, dport_hi, action, default, src, dst, proto,
                 dport):

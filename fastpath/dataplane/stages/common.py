@@ -132,6 +132,7 @@ class Vectors(NamedTuple):
     route: np.ndarray  # packets to route (one hop a pass)
     neighbor: np.ndarray  # packets whose route is connected
     port: np.ndarray  # packets to deliver to a logical port
+    walk: np.ndarray  # packets that walk the stages (all, or the flow cache's misses)
 
 
 NEIGHBOR_MAC = np.uint64(1 << 63)
@@ -146,7 +147,7 @@ def make_scratch(v: int) -> Scratch:
 
 
 def make_vectors(v: int) -> Vectors:
-    return Vectors(*(np.zeros(v, np.int32) for _ in range(5)))
+    return Vectors(*(np.zeros(v, np.int32) for _ in range(6)))
 
 
 # ---- helpers every stage uses ---------------------------------------------------------------------------
@@ -193,3 +194,75 @@ def drop(o, i, reason, dkind, dev):
 def router_kind(dp, r):
     """The device kind router instance r is reported as: an SR is its edge, a DR its tier."""
     return K_EDGE if dp.rtr_is_sr[r] else np.int64(dp.rtr_kind[r])
+
+
+# ---- the recipe: what a packet's walk added to the counters, for the flow cache ----------------------
+ST_BITS = 6
+"""Bits per stage in a recipe's packed stage counts (10 stages x 6 = 60 bits of a uint64)."""
+ST_MAX = (1 << ST_BITS) - 1
+MAX_ROUTER_VISITS = 8
+MAX_SEGMENT_VISITS = 2
+OVERFLOW = np.uint64(1 << 63)
+"""Set in `Recipe.st_in` when a walk did more than a recipe holds: not cached."""
+
+
+class Recipe(NamedTuple):
+    """Per slot, what the packet's walk counted, so that the flow cache can count it again for
+    every later packet of the flow (`fastpath.dataplane.stages.flow_cache`). Recorded only when
+    the graph is given one (None: the recording is compiled out, like the trace)."""
+
+    st_in: np.ndarray  # uint64[V] — per stage, packets in (`ST_BITS` each, stage s at bit s * ST_BITS)
+    st_hit: np.ndarray  # uint64[V] — per stage, hits
+    routers: np.ndarray  # int32[V, MAX_ROUTER_VISITS] — router instances visited, in order
+    segments: np.ndarray  # int32[V, MAX_SEGMENT_VISITS] — segments switched on
+    teps: np.ndarray  # int64[V, MAX_LEGS] — TEP pair of each tunnel leg
+
+
+def make_recipe(v: int) -> Recipe:
+    return Recipe(np.zeros(v, np.uint64), np.zeros(v, np.uint64), np.zeros((v, MAX_ROUTER_VISITS), np.int32),
+                  np.zeros((v, MAX_SEGMENT_VISITS), np.int32), np.zeros((v, MAX_LEGS), np.int64))
+
+
+@kernel(inline="always")
+def stage_count(st, stage):
+    """A recipe's count for ``stage`` in packed stage counts ``st``."""
+    return np.int64((st >> np.uint64(ST_BITS * stage)) & np.uint64(ST_MAX))
+
+
+@kernel(inline="always")
+def note(rc, k, stage, hit):
+    """Record one pass of slot k through ``stage``; returns how many it made before."""
+    before = stage_count(rc.st_in[k], stage)
+    if before >= ST_MAX - 1:
+        rc.st_in[k] |= OVERFLOW
+        return before
+    rc.st_in[k] += np.uint64(1) << np.uint64(ST_BITS * stage)
+    if hit:
+        rc.st_hit[k] += np.uint64(1) << np.uint64(ST_BITS * stage)
+    return before
+
+
+@kernel(inline="always")
+def note_router(rc, k, r, before):
+    if before < MAX_ROUTER_VISITS:
+        rc.routers[k, before] = r
+    else:
+        rc.st_in[k] |= OVERFLOW
+
+
+@kernel(inline="always")
+def note_segment(rc, k, seg, before):
+    if before < MAX_SEGMENT_VISITS:
+        rc.segments[k, before] = seg
+    else:
+        rc.st_in[k] |= OVERFLOW
+
+
+@kernel(inline="always")
+def note_tep(rc, k, tid):
+    """A leg that fit: its TEP pair, at the place of its encap hit."""
+    n = stage_count(rc.st_hit[k], S_ENCAP) - 1
+    if 0 <= n < MAX_LEGS:
+        rc.teps[k, n] = tid
+    else:
+        rc.st_in[k] |= OVERFLOW

@@ -16,12 +16,12 @@ import numpy as np
 from ..._jit import kernel
 from ...tables.ports import port_mac, port_node
 from ..trace import T_NONE, T_OVS_MAC, T_PORT
-from .common import K_NODE, K_OVS, K_POD, K_VIF, NEIGHBOR_MAC, R_NONE, S_OVS_EGRESS, V_DELIVERED, drop, flush, rec
+from .common import K_NODE, K_OVS, K_POD, K_VIF, NEIGHBOR_MAC, R_NONE, S_OVS_EGRESS, V_DELIVERED, drop, flush, note, rec
 from .ovs import ovs_to_pod
 
 
 @kernel
-def deliver(b, dp, o, cn, s, base, vin, n, trace_slot, tr, tl):
+def deliver(b, dp, o, cn, s, base, vin, n, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` to their logical port ``s.port`` on the host they are on."""
     ovs_in = ovs_hit = 0
     for j in range(n):
@@ -46,6 +46,8 @@ def deliver(b, dp, o, cn, s, base, vin, n, trace_slot, tr, tl):
                 dst_mac = port_mac(dp.port_rec, port)
             reason, dkind, hit = ovs_to_pod(dp, port, dst_mac, s.src_mac[k])
             ovs_in += 1
+            if rc is not None:
+                note(rc, k, S_OVS_EGRESS, hit)
             if hit:
                 ovs_hit += 1
             if slot >= 0:

@@ -14,7 +14,7 @@ import numpy as np
 from ..._jit import kernel
 from ...tables.dfw import first_match
 from ..trace import T_DFW
-from .common import K_PORT, K_UPLINK, R_DFW, S_DFW, drop, flush, rec
+from .common import K_PORT, K_UPLINK, R_DFW, S_DFW, drop, flush, note, rec
 
 
 @kernel(inline="always")
@@ -25,7 +25,7 @@ def dfw_verdict(dp, src_ip, dst_ip, proto, dport):
 
 
 @kernel
-def dfw(b, dp, o, cn, base, vin, n, ports, vout, from_uplink_only, trace_slot, tr, tl):
+def dfw(b, dp, o, cn, base, vin, n, ports, vout, from_uplink_only, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` at logical port ``ports[slot]``; survivors to ``vout`` (may be ``vin``:
     compacted in place). ``from_uplink_only``: the destination side, where only packets from an
     uplink meet the DFW (the rest met it at their source); the others pass. Returns the survivors."""
@@ -41,6 +41,8 @@ def dfw(b, dp, o, cn, base, vin, n, ports, vout, from_uplink_only, trace_slot, t
         deny, matched = dfw_verdict(dp, np.uint32(b.src_ip[i]), np.uint32(b.dst_ip[i]), np.int64(b.proto[i]),
                                     np.int64(b.dport[i]))
         d_in += 1
+        if rc is not None:
+            note(rc, k, S_DFW, matched)
         if matched:
             d_hit += 1
         if trace_slot is not None and trace_slot[i] >= 0:

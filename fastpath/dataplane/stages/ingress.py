@@ -40,21 +40,24 @@ def sane(b, i):
 
 
 @kernel
-def ingress(b, dp, o, s, base, m, to_endpoint, to_route, trace_slot, tr, tl, ahead):
-    """Packets base..base+m-1 (slots 0..m-1). Returns (endpoint packets, uplink packets)."""
-    n_total = b.ingress_kind.shape[0]
+def ingress(b, dp, o, s, base, vin, n, to_endpoint, to_route, trace_slot, tr, tl, rc, ahead):
+    """Slots ``vin[:n]`` (packet base + slot). Returns (endpoint packets, uplink packets)."""
     n_ep = n_rt = 0
     if ahead > 0:  # prologue: the first elements' misses overlap instead of queueing
-        for k in range(min(ahead, m)):
-            p = ingress_port(b, dp, base + k)
+        for j in range(min(ahead, n)):
+            p = ingress_port(b, dp, base + vin[j])
             if p >= 0:
                 prefetch_row(dp.port_rec, p)
-    for k in range(m):
+    for j in range(n):
+        k = vin[j]
         i = base + k
-        if ahead > 0 and i + ahead < n_total:
-            p = ingress_port(b, dp, i + ahead)
+        if ahead > 0 and j + ahead < n:
+            p = ingress_port(b, dp, base + vin[j + ahead])
             if p >= 0:
                 prefetch_row(dp.port_rec, p)
+        if rc is not None:
+            rc.st_in[k] = 0
+            rc.st_hit[k] = 0
         slot = np.int64(-1)
         if trace_slot is not None:  # None: pruned at compile time
             slot = np.int64(trace_slot[i])

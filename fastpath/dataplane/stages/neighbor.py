@@ -16,7 +16,7 @@ import numpy as np
 from ..._jit import kernel, prefetch_row
 from ...tables.neighbor import dense_slot, neighbor as neighbor_port
 from ..trace import T_NEIGHBOR, T_SEGMENT_L2
-from .common import K_SEGMENT, NEIGHBOR_MAC, R_NO_NEIGHBOR, S_L2, S_NEIGH, drop, flush, rec, router_kind
+from .common import K_SEGMENT, NEIGHBOR_MAC, R_NO_NEIGHBOR, S_L2, S_NEIGH, drop, flush, note, note_segment, rec, router_kind
 from .segment import count_switched
 
 
@@ -30,7 +30,7 @@ def _hint(b, dp, s, base, k):
 
 
 @kernel
-def neighbor(b, dp, o, cn, s, base, vec, n, to_port, n_port, trace_slot, tr, tl, ahead):
+def neighbor(b, dp, o, cn, s, base, vec, n, to_port, n_port, trace_slot, tr, tl, rc, ahead):
     """ARP on segment ``s.seg`` for each slot of ``vec[:n]`` (router ``s.r``): the port found is
     appended to ``to_port`` after its first ``n_port`` (``s.port`` set, ``s.dst_mac`` =
     `NEIGHBOR_MAC`). Returns the length of ``to_port``."""
@@ -52,6 +52,10 @@ def neighbor(b, dp, o, cn, s, base, vec, n, to_port, n_port, trace_slot, tr, tl,
         nb = neighbor_port(dp, seg, np.uint32(b.dst_ip[i]))
         if slot >= 0:
             rec(tr, tl, slot, router_kind(dp, r), r, T_NEIGHBOR, ttl)
+        if rc is not None:
+            note(rc, k, S_NEIGH, nb >= 0)
+            if nb >= 0:
+                note_segment(rc, k, seg, note(rc, k, S_L2, True))
         if nb < 0:
             drop(o, i, R_NO_NEIGHBOR, router_kind(dp, r), r)
             continue

@@ -22,7 +22,7 @@ from ..._jit import kernel
 from ...compile.switching import OVS_UPLINK
 from ...tables.ports import port_mac, port_node
 from ..trace import T_OVS_MAC, T_OVS_PORT
-from .common import K_OVS, K_POD, R_LEARNED, R_MAC, R_NONE, R_RESERVED, R_VLAN, S_OVS, drop, flush, rec
+from .common import K_OVS, K_POD, R_LEARNED, R_MAC, R_NONE, R_RESERVED, R_VLAN, S_OVS, drop, flush, note, rec
 
 _S24 = np.uint64(24)
 _LO24 = np.uint64(0xFF_FFFF)
@@ -53,7 +53,7 @@ def ovs_own_source(dst, src):
 
 
 @kernel
-def ovs_from_pod(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl):
+def ovs_from_pod(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
     """A pod's frame into its node's bridge on the pod's access port; out by the trunk or
     dropped. Node frames (no bridge on their path) pass untouched. Returns the survivors."""
     out = ovs_in = ovs_hit = 0
@@ -85,6 +85,8 @@ def ovs_from_pod(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl):
         ovs_in += 1
         if hit != -1:
             ovs_hit += 1
+        if rc is not None:
+            note(rc, k, S_OVS, hit != -1)
         if slot >= 0:
             rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, np.int64(b.ttl[i]))
         if reserved or hit == lp:

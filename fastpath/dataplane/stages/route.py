@@ -24,7 +24,7 @@ from ...compile.routers import ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE
 from ...tables import mtrie
 from ..trace import T_NONE, T_ROUTE
 from .common import (K_TUNNEL, K_UPLINK, R_MTU, R_NO_ROUTE, R_TTL, S_ENCAP, S_ROUTE, V_DELIVERED, V_EXITED, drop,
-                     flush, rec, router_kind)
+                     flush, note, note_router, note_tep, rec, router_kind)
 from .tunnel import encap
 
 
@@ -35,7 +35,7 @@ def route_lookup(dp, r, ip):
 
 
 @kernel
-def route(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs, trace_slot, tr, tl):
+def route(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs, trace_slot, tr, tl, rc):
     """One router hop for each slot of ``vec[:n]`` (router ``s.r``, arrived on ``s.arrive``).
     Packets sent on to a next router stay in ``vec`` (compacted in place, order kept); those
     whose route is connected are appended to ``to_neighbor`` after its first ``n_nb`` (``s.seg``
@@ -61,6 +61,10 @@ def route(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs, trace_
                 enc_in += 1
                 fits, tid = encap(dp, o, cn, legs, n_legs, tr, tl, slot, i, length, host, eh,
                                   np.int64(dp.rtr_transit_vni[r]), -1 - r)
+                if rc is not None:
+                    note(rc, k, S_ENCAP, fits)
+                    if fits:
+                        note_tep(rc, k, tid)
                 if not fits:
                     drop(o, i, R_MTU, K_TUNNEL, tid)
                     continue
@@ -70,6 +74,8 @@ def route(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs, trace_
         cn.router[0, r, 1] += length
         rt = route_lookup(dp, r, dst_ip)
         rt_in += 1
+        if rc is not None:
+            note_router(rc, k, r, note(rc, k, S_ROUTE, rt >= 0))
         ttl = np.int64(o.ttl_out[i])
         if rt < 0:
             if slot >= 0:

@@ -15,7 +15,7 @@ import numpy as np
 from ..._jit import kernel
 from ...compile.switching import L2_ROUTER
 from ..trace import T_SEGMENT_L2
-from .common import K_SEGMENT, R_MAC, S_L2, drop, exact_probe, flush, rec
+from .common import K_SEGMENT, R_MAC, S_L2, drop, exact_probe, flush, note, note_segment, rec
 
 
 @kernel(inline="always")
@@ -33,7 +33,7 @@ def count_switched(cn, seg, length):
 
 
 @kernel
-def segment(b, dp, o, cn, s, base, vin, n, to_route, n_route, to_port, n_port, trace_slot, tr, tl):
+def segment(b, dp, o, cn, s, base, vin, n, to_route, n_route, to_port, n_port, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` on segment ``s.seg``: to the router (appended to ``to_route`` after its
     first ``n_route``; ``s.r`` and ``s.arrive`` set) or to a port (appended to ``to_port``;
     ``s.port`` set). Returns the two new lengths."""
@@ -45,6 +45,8 @@ def segment(b, dp, o, cn, s, base, vin, n, to_route, n_route, to_port, n_port, t
         l2 = segment_l2(dp, seg, s.dst_mac[k])
         if l2 != -1:
             hits += 1
+        if rc is not None:
+            note_segment(rc, k, seg, note(rc, k, S_L2, l2 != -1))
         count_switched(cn, seg, np.int64(b.length[i]))
         if trace_slot is not None and trace_slot[i] >= 0:
             rec(tr, tl, np.int64(trace_slot[i]), K_SEGMENT, seg, T_SEGMENT_L2, np.int64(o.ttl_out[i]))

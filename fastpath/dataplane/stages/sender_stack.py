@@ -17,7 +17,7 @@ from ..._jit import kernel, prefetch_row
 from ...tables.neighbor import dense_slot, neighbor
 from ...tables.ports import port_ip, port_mac
 from ..trace import T_ARP, T_LOCAL, T_NONE, T_ROUTE
-from .common import R_NO_NEIGHBOR, S_ARP, V_DELIVERED, flush, rec
+from .common import R_NO_NEIGHBOR, S_ARP, V_DELIVERED, flush, note, rec
 
 
 @kernel(inline="always")
@@ -37,7 +37,7 @@ def _hint(b, dp, s, base, k):
 
 
 @kernel
-def sender_stack(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, ahead):
+def sender_stack(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc, ahead):
     """Slots ``vin[:n]``; survivors (source and destination MAC set) to ``vout``. Returns their count."""
     out = arp_in = arp_hit = 0
     if ahead > 0:
@@ -72,6 +72,8 @@ def sender_stack(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, ahead)
             if on_link(dp, seg, dst_ip):
                 nb = neighbor(dp, seg, dst_ip)
                 arp_in += 1
+                if rc is not None:
+                    note(rc, k, S_ARP, nb >= 0)
                 if slot >= 0:
                     rec(tr, tl, slot, kind, iid, T_ARP, ttl)
                 if nb < 0:

@@ -11,7 +11,7 @@ import numpy as np
 from ..._jit import kernel
 from ...tables.ports import port_ip, port_mac
 from ..trace import T_SPOOFGUARD
-from .common import K_PORT, R_SPOOF, S_SPOOF, drop, flush, rec
+from .common import K_PORT, R_SPOOF, S_SPOOF, drop, flush, note, rec
 
 
 @kernel(inline="always")
@@ -20,14 +20,17 @@ def spoofguard_ok(dp, lp, src_mac, src_ip):
 
 
 @kernel
-def spoofguard(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl):
+def spoofguard(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` at their port ``s.lp``; survivors to ``vout``. Returns their count."""
     out = ok_n = 0
     for j in range(n):
         k = vin[j]
         i = base + k
         lp = np.int64(s.lp[k])
-        if not spoofguard_ok(dp, lp, s.src_mac[k], np.uint32(b.src_ip[i])):
+        ok = spoofguard_ok(dp, lp, s.src_mac[k], np.uint32(b.src_ip[i]))
+        if rc is not None:
+            note(rc, k, S_SPOOF, ok)
+        if not ok:
             if trace_slot is not None and trace_slot[i] >= 0:
                 rec(tr, tl, np.int64(trace_slot[i]), K_PORT, lp, T_SPOOFGUARD, np.int64(b.ttl[i]))
             drop(o, i, R_SPOOF, K_PORT, lp)

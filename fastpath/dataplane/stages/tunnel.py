@@ -19,7 +19,7 @@ from ..._jit import kernel, prefetch_row
 from ...tables.ports import port_host
 from ..trace import T_MTU, T_TEP
 from .common import (ETH_HEADER, K_TUNNEL, LEG_BYTES, LEG_COLS, LEG_PACKET, LEG_TEP, LEG_TO, LEG_TTL, LEG_VNI,
-                     R_MTU, S_ENCAP, drop, flush, rec)
+                     R_MTU, S_ENCAP, drop, flush, note, note_tep, rec)
 
 
 @kernel(inline="always")
@@ -66,7 +66,7 @@ def encap(dp, o, cn, legs, n_legs, tr, tl, slot, i, length, src, dst, vni, to):
 
 
 @kernel
-def tunnel(b, dp, o, cn, s, base, vin, n, vout, legs, n_legs, trace_slot, tr, tl, ahead):
+def tunnel(b, dp, o, cn, s, base, vin, n, vout, legs, n_legs, trace_slot, tr, tl, rc, ahead):
     """Slots ``vin[:n]`` to the host of their logical port ``s.port``: encapsulated when it is
     another host. Survivors to ``vout`` (may be ``vin``). Returns their count."""
     out = enc_in = enc_hit = 0
@@ -88,6 +88,10 @@ def tunnel(b, dp, o, cn, s, base, vin, n, vout, legs, n_legs, trace_slot, tr, tl
             enc_in += 1
             fits, tid = encap(dp, o, cn, legs, n_legs, tr, tl, slot, i, np.int64(b.length[i]), host, dh,
                               np.int64(dp.seg_vni[s.seg[k]]), port)
+            if rc is not None:
+                note(rc, k, S_ENCAP, fits)
+                if fits:
+                    note_tep(rc, k, tid)
             if not fits:
                 drop(o, i, R_MTU, K_TUNNEL, tid)
                 continue

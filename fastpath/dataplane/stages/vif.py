@@ -17,11 +17,11 @@ import numpy as np
 from ..._jit import kernel
 from ...tables.ports import port_node, port_segment
 from ..trace import T_VIF
-from .common import K_POD, K_VIF, R_VLAN, S_VIF, drop, exact_probe, flush, rec
+from .common import K_POD, K_VIF, R_VLAN, S_VIF, drop, exact_probe, flush, note, rec
 
 
 @kernel
-def vif_demux(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl):
+def vif_demux(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` onto their logical port (``s.lp``, ``s.seg`` updated for a demuxed
     frame); survivors to ``vout``. Returns their count."""
     out = vif_in = vif_hit = 0
@@ -37,6 +37,8 @@ def vif_demux(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl):
         if b.ingress_kind[i] != K_POD and vlan != 0:
             pp = exact_probe(dp.vif_buckets, dp.vif_seed, np.uint64(node), np.uint64(vlan))
             vif_in += 1
+            if rc is not None:
+                note(rc, k, S_VIF, 0 <= pp < dp.n_pods)
             if slot >= 0:
                 rec(tr, tl, slot, K_VIF, node, T_VIF, np.int64(b.ttl[i]))
             if pp < 0 or pp >= dp.n_pods:

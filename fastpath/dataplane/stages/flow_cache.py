@@ -1,0 +1,320 @@
+"""The flow cache: a packet of a flow seen before skips the walk and takes its cached outcome.
+
+Why
+---
+A packet's outcome is a pure function of a few header fields and the compiled tables: which
+endpoint it enters by, its VLAN tag, addresses, MACs, and — only when some DFW rule looks at
+them — protocol and destination port. Traffic repeats flows, so, as Open vSwitch's datapath
+does with its exact-match cache (EMC) in front of the megaflow classifier, the first packet
+of a flow walks every stage and leaves its outcome in a hash table; the flow's next packets
+are one probe and a copy. Unlike an OVS cache this one can never be stale: the tables do not
+change under a `Dataplane` (no learning, no revalidation needed), so cached and walked
+packets are equal field for field, and the differential tests hold both to the reference.
+
+Key and conditions
+------------------
+The key is five words: (source IP, destination IP), (ingress id, ingress kind, VLAN, proto),
+source MAC, destination MAC, destination port — proto and port zeroed when no DFW rule
+constrains them (``key_l4`` off: a wildcard, as a megaflow leaves out fields no table looked
+at). TTL and length are not in the key; they are the entry's *conditions*: the outcome holds
+for any TTL above the router hops that decrement it (``ttl_min``) and any length from 28 to
+the smallest tunnel MTU on the path (``len_max``). Outcomes that depend on the exact TTL or
+length (``ttl-expired``, ``mtu-exceeded``, ``malformed``) are never cached.
+
+Counters: the recipe, folded per entry
+--------------------------------------
+A walked packet records what it added to the counters (`common.Recipe`: per-stage in/hits,
+routers and segments visited, TEP pairs of its legs). A cache hit adds nothing to the
+counters at once: it bumps the entry's packets and bytes. The entry's recipe times those
+stats is added to the counters when the entry is evicted or the call ends (`flush`), so a
+million hits on a flow cost one fold, as OVS folds per-flow stats into its counters. Every
+per-device byte count is a sum of inner lengths (routers, segments, uplinks) or of outer
+frames, each the inner length + Geneve overhead + Ethernet: linear in the entry's bytes.
+
+Layout
+------
+int64[E, 32], two probes (the hash's low and high half), an entry's hot fields (key,
+conditions, outcome, stats) on its first two cache lines. E is a power of two sized to the
+batch (at most `MAX_ENTRIES`). A cache lives for one `forward` call of one worker, so
+threads share nothing and results do not depend on call history.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..._jit import kernel, prefetch_row
+from ...tables.exact import mix64
+from .common import (ETH_HEADER, K_UPLINK, MAX_LEGS, MAX_ROUTER_VISITS, MAX_SEGMENT_VISITS, MIN_IP_PACKET, OVERFLOW,
+                     R_MALFORMED, R_MTU, R_TTL, S_ENCAP, S_L2, S_ROUTE, STAGES, V_EXITED, stage_count)
+
+MAX_ENTRIES = 1 << 14
+"""Entries of a worker's cache at most (2 MB of hot lines, 4 MB in all: L3-resident)."""
+WORDS = 32
+# entry words
+E_K0, E_K1, E_K2, E_K3, E_K4 = range(5)
+E_TTL_MIN = 5  # 0 = empty
+E_LEN_MAX = 6
+E_OUT = 7  # verdict | reason << 8 | dev_kind << 16 | via_edge << 24 | n_tunnels << 32 | hops << 40 | n_dec << 48
+E_DEV, E_EGRESS, E_LAST_VNI, E_TUN_SRC, E_TUN_DST = 8, 9, 10, 11, 12
+E_PACKETS, E_BYTES = 13, 14  # stats not yet folded into the counters
+E_ST_IN, E_ST_HIT = 15, 16
+E_ROUTERS = 17
+E_SEGMENTS = E_ROUTERS + MAX_ROUTER_VISITS
+E_TEPS = E_SEGMENTS + MAX_SEGMENT_VISITS
+assert E_TEPS + MAX_LEGS <= WORDS
+N_STAGES = len(STAGES)
+_M8 = np.uint64(0xFF)
+_M32 = np.uint64(0xFFFF_FFFF)
+
+
+class FlowCache(NamedTuple):
+    entries: np.ndarray  # int64[E, WORDS]
+    dirty: np.ndarray  # int64[2E] — entries whose stats are pending (an entry may appear twice)
+    state: np.ndarray  # int64[4] — dirty count, key_l4, hits, inserts
+    keys: np.ndarray  # uint64[V, 6] — per slot of the vector: its key words and hash
+
+
+def entries_for(n: int) -> int:
+    """Entries for a call of n packets: a power of two, about n / 4, between 64 and `MAX_ENTRIES`."""
+    e = 64
+    while e < MAX_ENTRIES and e * 4 < n:
+        e *= 2
+    return e
+
+
+def make_flow_cache(n: int, vector: int, key_l4: bool) -> FlowCache:
+    e = entries_for(n)
+    state = np.zeros(4, np.int64)
+    state[1] = int(key_l4)
+    return FlowCache(np.zeros((e, WORDS), np.int64), np.zeros(2 * e, np.int64), state, np.zeros((vector, 6), np.uint64))
+
+
+@kernel(inline="always")
+def _key(b, i, key_l4, out, k):
+    """The flow key of packet i into ``out[k, 0:5]``, its hash into ``out[k, 5]``."""
+    k0 = np.uint64(b.src_ip[i]) | (np.uint64(b.dst_ip[i]) << np.uint64(32))
+    k1 = (np.uint64(np.uint32(b.ingress_id[i])) | (np.uint64(b.ingress_kind[i]) << np.uint64(32))
+          | (np.uint64(b.vlan[i]) << np.uint64(40)))
+    k4 = np.uint64(0)
+    if key_l4:
+        k1 |= np.uint64(b.proto[i]) << np.uint64(56)
+        k4 = np.uint64(b.dport[i])
+    k2 = np.uint64(b.src_mac[i])
+    k3 = np.uint64(b.dst_mac[i])
+    out[k, 0] = k0
+    out[k, 1] = k1
+    out[k, 2] = k2
+    out[k, 3] = k3
+    out[k, 4] = k4
+    out[k, 5] = mix64(k0 ^ mix64(k1 ^ mix64(k2 ^ mix64(k3 ^ mix64(k4)))))
+
+
+@kernel(inline="always")
+def _same(e, x, keys, k):
+    return (e[x, E_K0] == np.int64(keys[k, 0]) and e[x, E_K1] == np.int64(keys[k, 1])
+            and e[x, E_K2] == np.int64(keys[k, 2]) and e[x, E_K3] == np.int64(keys[k, 3])
+            and e[x, E_K4] == np.int64(keys[k, 4]) and e[x, E_TTL_MIN] > 0)
+
+
+@kernel(inline="always")
+def _probe(e, keys, k):
+    """The entry holding slot k's key, or -1."""
+    mask = np.uint64(e.shape[0] - 1)
+    h = keys[k, 5]
+    x = np.int64(h & mask)
+    if _same(e, x, keys, k):
+        return x
+    x = np.int64((h >> np.uint64(32)) & mask)
+    if _same(e, x, keys, k):
+        return x
+    return np.int64(-1)
+
+
+@kernel
+def lookup(b, dp, o, fc, base, m, to_walk, ahead):
+    """Packets base..base+m-1: a hit takes its entry's outcome (results written, stats bumped);
+    a miss (or a hit whose conditions fail) goes to ``to_walk``. Returns the misses."""
+    e = fc.entries
+    keys = fc.keys
+    key_l4 = fc.state[1] != 0
+    mask = np.uint64(e.shape[0] - 1)
+    for k in range(m):
+        _key(b, base + k, key_l4, keys, k)
+    if ahead > 0:
+        for k in range(min(ahead, m)):
+            prefetch_row(e, np.int64(keys[k, 5] & mask))
+    ov = np.int64(dp.geneve_overhead) + ETH_HEADER
+    n_walk = 0
+    hits = 0
+    for k in range(m):
+        if ahead > 0 and k + ahead < m:
+            prefetch_row(e, np.int64(keys[k + ahead, 5] & mask))
+        i = base + k
+        x = _probe(e, keys, k)
+        ttl = np.int64(b.ttl[i])
+        length = np.int64(b.length[i])
+        if x < 0 or ttl < e[x, E_TTL_MIN] or length > e[x, E_LEN_MAX] or length < MIN_IP_PACKET:
+            to_walk[n_walk] = k
+            n_walk += 1
+            continue
+        hits += 1
+        out = np.uint64(e[x, E_OUT])
+        n_tun = np.int64((out >> np.uint64(32)) & _M8)
+        o.verdict[i] = out & _M8
+        o.reason[i] = (out >> np.uint64(8)) & _M8
+        o.dev_kind[i] = (out >> np.uint64(16)) & _M8
+        o.via_edge[i] = ((out >> np.uint64(24)) & _M8) != 0
+        o.n_tunnels[i] = n_tun
+        o.hops[i] = (out >> np.uint64(40)) & _M8
+        o.ttl_out[i] = ttl - np.int64((out >> np.uint64(48)) & _M8)
+        o.dev_id[i] = e[x, E_DEV]
+        o.egress_port[i] = e[x, E_EGRESS]
+        lv = np.uint64(e[x, E_LAST_VNI])
+        o.last_ip[i] = lv & _M32
+        o.tun_vni[i] = lv >> np.uint64(32)
+        o.tun_src_host[i] = e[x, E_TUN_SRC]
+        o.tun_dst_host[i] = e[x, E_TUN_DST]
+        o.underlay_bytes[i] = n_tun * (length + ov)
+        if e[x, E_PACKETS] == 0:
+            _mark_dirty(e, fc, x)
+        e[x, E_PACKETS] += 1
+        e[x, E_BYTES] += length
+    fc.state[2] += hits
+    return n_walk
+
+
+@kernel(inline="always")
+def _mark_dirty(e, fc, x):
+    nd = fc.state[0]
+    fc.dirty[nd] = x
+    fc.state[0] = nd + 1
+
+
+@kernel(inline="always")
+def _fold(dp, cn, e, x):
+    """Add entry x's pending stats times its recipe to the counters; clear the stats."""
+    p = e[x, E_PACKETS]
+    if p == 0:
+        return
+    nbytes = e[x, E_BYTES]
+    st_in = np.uint64(e[x, E_ST_IN])
+    st_hit = np.uint64(e[x, E_ST_HIT])
+    for stage in range(N_STAGES):
+        c_in = stage_count(st_in, stage)
+        if c_in:
+            c_hit = stage_count(st_hit, stage)
+            cn.stages[0, stage, 0] += c_in * p
+            cn.stages[0, stage, 1] += c_hit * p
+            cn.stages[0, stage, 2] += (c_in - c_hit) * p
+    n_rtr = stage_count(st_in, S_ROUTE)  # one lookup per router visited
+    for j in range(n_rtr):
+        r = e[x, E_ROUTERS + j]
+        cn.router[0, r, 0] += p
+        cn.router[0, r, 1] += nbytes
+    n_seg = stage_count(st_in, S_L2)
+    for j in range(n_seg):
+        sg = e[x, E_SEGMENTS + j]
+        cn.segment[0, sg, 0] += p
+        cn.segment[0, sg, 1] += nbytes
+    n_leg = stage_count(st_hit, S_ENCAP)  # the legs that fit
+    fb = nbytes + p * (np.int64(dp.geneve_overhead) + ETH_HEADER)
+    for j in range(n_leg):
+        tid = e[x, E_TEPS + j]
+        src = tid // dp.n_hosts
+        dst = tid - src * dp.n_hosts
+        cn.host[0, src, 0] += p
+        cn.host[0, src, 1] += fb
+        cn.host[0, dst, 2] += p
+        cn.host[0, dst, 3] += fb
+        cn.tep_pair[0, tid, 0] += p
+        cn.tep_pair[0, tid, 1] += fb
+    out = np.uint64(e[x, E_OUT])
+    if np.int64(out & _M8) == V_EXITED and np.int64((out >> np.uint64(16)) & _M8) == K_UPLINK:
+        u = e[x, E_DEV]
+        cn.uplink[0, u, 0] += p
+        cn.uplink[0, u, 1] += nbytes
+    e[x, E_PACKETS] = 0
+    e[x, E_BYTES] = 0
+
+
+@kernel
+def insert(b, dp, o, fc, cn, rc, base, vin, n, every):
+    """After the walk: cache the outcome of each walked slot ``vin[:n]`` that may be cached
+    (one of every ``every`` such, to bound the cost of insertion under many distinct flows). A
+    victim entry's pending stats are folded first."""
+    e = fc.entries
+    keys = fc.keys
+    mask = np.uint64(e.shape[0] - 1)
+    for j in range(n):
+        k = vin[j]
+        i = base + k
+        reason = np.int64(o.reason[i])
+        if reason == R_MALFORMED or reason == R_TTL or reason == R_MTU:
+            continue
+        st_in = rc.st_in[k]
+        if st_in & OVERFLOW:
+            continue
+        fc.state[3] += 1
+        if fc.state[3] % every != 0:
+            continue
+        h = keys[k, 5]
+        x1 = np.int64(h & mask)
+        x2 = np.int64((h >> np.uint64(32)) & mask)
+        if e[x1, E_TTL_MIN] == 0:
+            x = x1
+        elif e[x2, E_TTL_MIN] == 0:
+            x = x2
+        else:
+            x = x1 if (h >> np.uint64(31)) & np.uint64(1) else x2
+            _fold(dp, cn, e, x)
+        ttl = np.int64(b.ttl[i])
+        n_dec = ttl - np.int64(o.ttl_out[i])
+        for w in range(5):
+            e[x, w] = np.int64(keys[k, w])
+        e[x, E_TTL_MIN] = n_dec + 1
+        len_max = np.int64(1) << 40
+        ov = np.int64(dp.geneve_overhead)
+        n_leg = stage_count(rc.st_hit[k], S_ENCAP)
+        for j2 in range(n_leg):
+            tid = rc.teps[k, j2]
+            src = tid // dp.n_hosts
+            dst = tid - src * dp.n_hosts
+            len_max = min(len_max, np.int64(min(dp.host_mtu[src], dp.host_mtu[dst])) - ov)
+            e[x, E_TEPS + j2] = tid
+        e[x, E_LEN_MAX] = len_max
+        e[x, E_OUT] = np.int64(np.uint64(o.verdict[i]) | (np.uint64(o.reason[i]) << np.uint64(8))
+                               | (np.uint64(o.dev_kind[i]) << np.uint64(16)) | (np.uint64(o.via_edge[i]) << np.uint64(24))
+                               | (np.uint64(o.n_tunnels[i]) << np.uint64(32)) | (np.uint64(o.hops[i]) << np.uint64(40))
+                               | (np.uint64(n_dec) << np.uint64(48)))
+        e[x, E_DEV] = o.dev_id[i]
+        e[x, E_EGRESS] = o.egress_port[i]
+        e[x, E_LAST_VNI] = np.int64(np.uint64(o.last_ip[i]) | (np.uint64(o.tun_vni[i]) << np.uint64(32)))
+        e[x, E_TUN_SRC] = o.tun_src_host[i]
+        e[x, E_TUN_DST] = o.tun_dst_host[i]
+        e[x, E_PACKETS] = 0
+        e[x, E_BYTES] = 0
+        e[x, E_ST_IN] = np.int64(st_in)
+        e[x, E_ST_HIT] = np.int64(rc.st_hit[k])
+        for j2 in range(min(stage_count(st_in, S_ROUTE), MAX_ROUTER_VISITS)):
+            e[x, E_ROUTERS + j2] = rc.routers[k, j2]
+        for j2 in range(min(stage_count(st_in, S_L2), MAX_SEGMENT_VISITS)):
+            e[x, E_SEGMENTS + j2] = rc.segments[k, j2]
+
+
+@kernel
+def flush(dp, cn, fc):
+    """Fold every entry's pending stats into the counters (the end of a call)."""
+    e = fc.entries
+    for j in range(fc.state[0]):
+        _fold(dp, cn, e, fc.dirty[j])
+    fc.state[0] = 0
+
+
+@kernel
+def flush_if_full(dp, cn, fc, room):
+    """Fold the pending stats when the dirty list has less than ``room`` free places."""
+    if fc.state[0] + room > fc.dirty.shape[0]:
+        flush(dp, cn, fc)

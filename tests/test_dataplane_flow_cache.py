@@ -1,0 +1,119 @@
+"""The flow cache changes nothing but speed: cached outcomes equal walked ones, field for field,
+and every counter is the same whether a packet walked or hit.
+
+The walked engine (``flow_cache=False``) is itself held to the reference walk by
+tests/test_dataplane_differential.py; here the cache is held to it, and to the fused kernel, on
+traffic built to stress what a cache can get wrong: the same flows again and again with TTLs
+around expiry and lengths around every MTU (the entry's conditions), more flows than entries
+(evictions fold pending stats), several threads and batch splits, and DFW rules that read the
+destination port (the key must then hold it).
+"""
+
+import numpy as np
+import pytest
+
+from fastpath.dataplane import Dataplane
+from fastpath.dataplane.stages import flow_cache
+from fastpath.model import default_scenario, generate
+from fastpath.packets import PacketBatch
+from fastpath.tables.dfw import reads_l4
+from fastpath.traffic.adversarial import adversarial_mix
+
+CLUSTERS = {
+    "seed": lambda: default_scenario(),
+    "edges": lambda: generate(6, 2, 10, 20, edges=2, service_t1_fraction=0.5, mtu=(1600, 1500, 9000, 1280),
+                              default_route=False, dfw_rules=10, seed=3),
+    "ports": lambda: generate(4, 2, 8, 10, dfw_rules=40, seed=5),
+}
+
+
+@pytest.fixture(scope="module", params=list(CLUSTERS))
+def cluster(request):
+    return CLUSTERS[request.param]()
+
+
+def _take(b: PacketBatch, idx) -> PacketBatch:
+    return PacketBatch(*(np.ascontiguousarray(a[idx]) for a in b))
+
+
+def repeated_flows(c, flows: int, n: int, seed: int) -> PacketBatch:
+    """n packets drawn from ``flows`` adversarial flows, each with its TTL and length redrawn
+    near the edges (expiry at each router hop, every MTU +- 1, under 28, the dtype's ends)."""
+    rng = np.random.default_rng(seed)
+    b = _take(adversarial_mix(c, flows, seed=seed), rng.integers(0, flows, n))
+    ov = c.settings.geneve_overhead
+    edges = [0, 27, 28, 29, 100, 65535] + [m - ov + d for h in c.hosts for m in (h.mtu,) for d in (-1, 0, 1)]
+    redraw = rng.random(n) < 0.5
+    b.ttl[redraw] = rng.choice(np.array([0, 1, 2, 3, 4, 5, 6, 64, 255], np.uint8), int(redraw.sum()))
+    redraw = rng.random(n) < 0.5
+    b.length[redraw] = rng.choice(np.array(edges, np.uint16), int(redraw.sum()))
+    return b
+
+
+def _same(a, b, what):
+    for name in a.results._fields:
+        x, y = getattr(a.results, name), getattr(b.results, name)
+        bad = np.flatnonzero(x != y)
+        assert bad.size == 0, f"{what}: {name} differs at packets {bad[:5]}: {x[bad[:5]]} vs {y[bad[:5]]}"
+    for name in a.counters._fields:
+        assert np.array_equal(getattr(a.counters, name), getattr(b.counters, name)), f"{what}: counter {name}"
+
+
+def test_cached_outcomes_equal_walked_ones_on_repeated_flows(cluster):
+    b = repeated_flows(cluster, 300, 30_000, seed=11)
+    cached = Dataplane(cluster).forward(b)
+    walked = Dataplane(cluster, flow_cache=False).forward(b)
+    fused = Dataplane(cluster, engine="fused").forward(b)
+    assert cached.flow_cache_hits > b.size // 3, "the traffic must hit the cache to test it"
+    assert walked.flow_cache_hits == 0
+    _same(cached, walked, "cached vs walked")
+    _same(cached, fused, "cached vs fused")
+
+
+def test_evictions_fold_every_pending_count(cluster):
+    n = 40_000
+    flows = 3 * flow_cache.entries_for(n)  # more flows than entries: entries are evicted with stats pending
+    b = repeated_flows(cluster, flows, n, seed=12)
+    cached = Dataplane(cluster).forward(b)
+    assert cached.flow_cache_hits > 0
+    _same(cached, Dataplane(cluster, flow_cache=False).forward(b), "evictions")
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_and_splits_count_the_same(cluster, threads):
+    b = repeated_flows(cluster, 200, 20_000, seed=13)
+    dp = Dataplane(cluster)
+    one = dp.forward(b)
+    many = dp.forward(b, threads=threads)
+    _same(one, many, f"{threads} threads")
+    cn = dp.new_counters(1)
+    parts = [dp.forward(b.slice(lo, min(lo + 777, b.size)), counters=cn) for lo in range(0, b.size, 777)]
+    for name in cn._fields:
+        assert np.array_equal(getattr(cn, name), getattr(one.counters, name)), f"split: counter {name}"
+    got = np.concatenate([p.results.verdict for p in parts])
+    assert np.array_equal(got, one.results.verdict)
+
+
+def test_the_key_holds_proto_and_port_exactly_when_a_rule_reads_them():
+    seed = default_scenario()
+    assert not reads_l4(Dataplane(seed).tables)  # its one rule is port-less: flows are address pairs
+    ports = CLUSTERS["ports"]()
+    dp = Dataplane(ports)
+    assert dp.cache_key_l4
+    # one flow, every destination port: a cache keyed on addresses alone would repeat the first verdict
+    b = repeated_flows(ports, 1, 1, seed=1)
+    many = _take(b, np.zeros(4096, np.int64))
+    many.ttl[:] = 64
+    many.length[:] = 100
+    many.proto[:] = np.where(np.arange(4096) % 2, 6, 17)
+    many.dport[:] = np.arange(4096) * 16
+    _same(dp.forward(many), Dataplane(ports, flow_cache=False).forward(many), "ports")
+
+
+def test_traces_and_the_full_leg_log_walk_every_packet():
+    c = default_scenario()
+    b = repeated_flows(c, 20, 2_000, seed=4)
+    dp = Dataplane(c)
+    assert dp.forward(b).flow_cache_hits > 0
+    assert dp.forward(b, trace=5).flow_cache_hits == 0
+    assert dp.forward(b, legs=True).flow_cache_hits == 0
