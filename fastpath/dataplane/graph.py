@@ -29,7 +29,7 @@ from .._jit import kernel
 from .stages.common import R_NONE, V_DROPPED
 from .stages.deliver import deliver
 from .stages.dfw import dfw
-from .stages.flow_cache import flush, flush_if_full, insert, lookup
+from .stages.flow_cache import backoff, flush, flush_if_full, insert, lookup, use_cache
 from .stages.ingress import ingress
 from .stages.neighbor import neighbor
 from .stages.ovs import ovs_from_pod
@@ -67,6 +67,38 @@ FULL = len(GRAPH)
 
 
 @kernel
+def walk(b, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahead, upto, rc):
+    """The stages, in path order, for the slots ``v.walk[:n_walk]`` of the vector at ``base``.
+    ``rc``: a `Recipe` to record what each packet counts (for the flow cache), or None."""
+    n_ep, n_rt = ingress(b, dp, o, s, base, v.walk, n_walk, v.a, v.route, trace_slot, tr, tl, rc, ahead)
+    if upto > 1:
+        n_ep = sender_stack(b, dp, o, cn, s, base, v.a, n_ep, v.b, trace_slot, tr, tl, rc, ahead)
+    if upto > 2:
+        n_ep = ovs_from_pod(b, dp, o, cn, s, base, v.b, n_ep, v.a, trace_slot, tr, tl, rc)
+    if upto > 3:
+        n_ep = vif_demux(b, dp, o, cn, s, base, v.a, n_ep, v.b, trace_slot, tr, tl, rc)
+    if upto > 4:
+        n_ep = spoofguard(b, dp, o, cn, s, base, v.b, n_ep, v.a, trace_slot, tr, tl, rc)
+    if upto > 5:
+        n_ep = dfw(b, dp, o, cn, base, v.a, n_ep, s.lp, v.b, False, trace_slot, tr, tl, rc)
+    n_port = 0
+    if upto > 6:
+        n_rt, n_port = segment(b, dp, o, cn, s, base, v.b, n_ep, v.route, n_rt, v.port, 0, trace_slot, tr, tl, rc)
+    n_nb = 0
+    while upto > 7 and n_rt > 0:
+        n_rt, n_nb = route(b, dp, o, cn, s, base, v.route, n_rt, v.neighbor, n_nb, legs, n_legs, trace_slot, tr, tl,
+                           rc)
+    if upto > 8:
+        n_port = neighbor(b, dp, o, cn, s, base, v.neighbor, n_nb, v.port, n_port, trace_slot, tr, tl, rc, ahead)
+    if upto > 9:
+        n_port = tunnel(b, dp, o, cn, s, base, v.port, n_port, v.port, legs, n_legs, trace_slot, tr, tl, rc, ahead)
+    if upto > 10:
+        n_port = dfw(b, dp, o, cn, base, v.port, n_port, s.port, v.port, True, trace_slot, tr, tl, rc)
+    if upto > 11:
+        deliver(b, dp, o, cn, s, base, v.port, n_port, trace_slot, tr, tl, rc)
+
+
+@kernel
 def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, ahead, upto, fc, rc, every):
     """Forward every packet of ``b`` on worker row 0, ``size`` packets a vector (``s`` and ``v``
     hold at least ``size`` slots). ``trace_slot``: None (tracing compiled out) or int32[n], the
@@ -74,45 +106,23 @@ def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, a
     tunnel-leg log and its length. ``ahead``: prefetch distance (0 = none). ``upto``: run only
     the first ``upto`` stages of `GRAPH` (`FULL`: all; fewer leave packets without a verdict).
     ``fc``/``rc``: a `FlowCache` and a `Recipe` (or both None: no cache, compiled out);
-    ``every``: cache one of every ``every`` cacheable misses."""
+    ``every``: cache one of every ``every`` cacheable misses. The cache backs off while it
+    misses (`flow_cache.backoff`): traffic of distinct flows then walks at the uncached speed."""
     n = b.ingress_kind.shape[0]
-    for k in range(size):
-        v.walk[k] = k
     for base in range(0, n, size):
         m = min(size, n - base)
-        n_walk = m
-        if fc is not None:
+        if fc is not None and use_cache(fc):
             flush_if_full(dp, cn, fc, fc.entries.shape[0])
             n_walk = lookup(b, dp, o, fc, base, m, v.walk, AHEAD)
-        n_ep, n_rt = ingress(b, dp, o, s, base, v.walk, n_walk, v.a, v.route, trace_slot, tr, tl, rc, ahead)
-        if upto > 1:
-            n_ep = sender_stack(b, dp, o, cn, s, base, v.a, n_ep, v.b, trace_slot, tr, tl, rc, ahead)
-        if upto > 2:
-            n_ep = ovs_from_pod(b, dp, o, cn, s, base, v.b, n_ep, v.a, trace_slot, tr, tl, rc)
-        if upto > 3:
-            n_ep = vif_demux(b, dp, o, cn, s, base, v.a, n_ep, v.b, trace_slot, tr, tl, rc)
-        if upto > 4:
-            n_ep = spoofguard(b, dp, o, cn, s, base, v.b, n_ep, v.a, trace_slot, tr, tl, rc)
-        if upto > 5:
-            n_ep = dfw(b, dp, o, cn, base, v.a, n_ep, s.lp, v.b, False, trace_slot, tr, tl, rc)
-        n_port = 0
-        if upto > 6:
-            n_rt, n_port = segment(b, dp, o, cn, s, base, v.b, n_ep, v.route, n_rt, v.port, 0, trace_slot, tr, tl, rc)
-        n_nb = 0
-        while upto > 7 and n_rt > 0:
-            n_rt, n_nb = route(b, dp, o, cn, s, base, v.route, n_rt, v.neighbor, n_nb, legs, n_legs, trace_slot, tr,
-                               tl, rc)
-        if upto > 8:
-            n_port = neighbor(b, dp, o, cn, s, base, v.neighbor, n_nb, v.port, n_port, trace_slot, tr, tl, rc, ahead)
-        if upto > 9:
-            n_port = tunnel(b, dp, o, cn, s, base, v.port, n_port, v.port, legs, n_legs, trace_slot, tr, tl, rc, ahead)
-        if upto > 10:
-            n_port = dfw(b, dp, o, cn, base, v.port, n_port, s.port, v.port, True, trace_slot, tr, tl, rc)
-        if upto > 11:
-            deliver(b, dp, o, cn, s, base, v.port, n_port, trace_slot, tr, tl, rc)
-        if upto > 12:
-            if fc is not None:
+            walk(b, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahead, upto, rc)
+            if upto >= FULL:
                 insert(b, dp, o, fc, cn, rc, base, v.walk, n_walk, every)
+            backoff(fc, m, m - n_walk)
+        else:
+            for k in range(m):
+                v.walk[k] = k
+            walk(b, dp, o, cn, s, v, base, m, trace_slot, tr, tl, legs, n_legs, ahead, upto, None)
+        if upto >= FULL:
             count(o, cn, base, m)
     if fc is not None:
         flush(dp, cn, fc)

@@ -73,7 +73,7 @@ _M32 = np.uint64(0xFFFF_FFFF)
 class FlowCache(NamedTuple):
     entries: np.ndarray  # int64[E, WORDS]
     dirty: np.ndarray  # int64[2E] — entries whose stats are pending (an entry may appear twice)
-    state: np.ndarray  # int64[4] — dirty count, key_l4, hits, inserts
+    state: np.ndarray  # int64[8] — dirty count, key_l4, hits, inserts, vectors to skip, next backoff, lookups
     keys: np.ndarray  # uint64[V, 6] — per slot of the vector: its key words and hash
 
 
@@ -87,8 +87,9 @@ def entries_for(n: int) -> int:
 
 def make_flow_cache(n: int, vector: int, key_l4: bool) -> FlowCache:
     e = entries_for(n)
-    state = np.zeros(4, np.int64)
+    state = np.zeros(8, np.int64)
     state[1] = int(key_l4)
+    state[5] = 1
     return FlowCache(np.zeros((e, WORDS), np.int64), np.zeros(2 * e, np.int64), state, np.zeros((vector, 6), np.uint64))
 
 
@@ -302,6 +303,36 @@ def insert(b, dp, o, fc, cn, rc, base, vin, n, every):
             e[x, E_ROUTERS + j2] = rc.routers[k, j2]
         for j2 in range(min(stage_count(st_in, S_L2), MAX_SEGMENT_VISITS)):
             e[x, E_SEGMENTS + j2] = rc.segments[k, j2]
+
+
+MIN_HIT_SHARE = 4
+"""A vector with fewer than 1 / this of its packets hitting backs the cache off."""
+MAX_BACKOFF = 64
+"""Vectors skipped at most between two tries of a missing cache."""
+
+
+@kernel(inline="always")
+def use_cache(fc):
+    """Whether this vector uses the cache (False while it backs off)."""
+    if fc.state[4] > 0:
+        fc.state[4] -= 1
+        return False
+    return True
+
+
+@kernel(inline="always")
+def backoff(fc, m, hits):
+    """After a vector of m packets with ``hits`` hits: a cache that misses is skipped for the
+    next 1, 2, 4 ... `MAX_BACKOFF` vectors (its lookup, insertion and recipe cost ~30 ns a
+    packet that no hit repays: distinct flows, a cold cache on a big cluster), and tried
+    again; one that hits is used on every vector. The answer never depends on it: a skipped
+    vector walks, and walking equals hitting."""
+    fc.state[6] += m
+    if hits * MIN_HIT_SHARE < m:
+        fc.state[4] = fc.state[5]
+        fc.state[5] = min(2 * fc.state[5], MAX_BACKOFF)
+    else:
+        fc.state[5] = 1
 
 
 @kernel
