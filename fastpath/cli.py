@@ -246,6 +246,10 @@ def render_run(console: Console, rep) -> None:
     for name, n in d["reasons"].items():
         console.print(f"    {name:<18} {n:>12,}")
     console.print(f"  tunnels crossed {d['tunnels']:,}; underlay bytes {d['underlay_bytes']:,}")
+    if "engine" in d:
+        fc = d["flow_cache"]
+        cache = f"flow cache {fc['hit_share']:.1%} hits" if fc["on"] else "no flow cache"
+        console.print(f"  engine {d['engine']}, {cache} (the simulator's own speed, not the modeled network's)")
 
 
 @main.command()
@@ -265,11 +269,17 @@ def render_run(console: Console, rep) -> None:
 @click.option("--scheduler", metavar="ADDRESS", help="Run the chunks on this Dask scheduler (tcp://host:8786).")
 @click.option("--workers", type=click.IntRange(1, MAX_WORKERS), help="Run the chunks on a local Dask cluster of N 1-thread processes.")
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
+@click.option("--engine", type=click.Choice(["staged", "fused"]), default=None,
+              help="The data path's implementation: the stages over vectors (with the flow cache) or the fused "
+              "per-packet loop; default: staged. Answers are identical; only the simulator's speed differs.")
+@click.option("--no-flow-cache", is_flag=True, help="Walk every packet through the stages (measure distinct-flow speed).")
 def run(cluster_file, gen, packets, threads, seed, length, profile, report, offered_mpps, as_json, scheduler, workers,
-        quiet):
+        quiet, engine, no_flow_cache):
     """Push N packets of a traffic profile (default uniform pod-to-pod) through the cluster, in chunks."""
     if scheduler is not None and workers is not None:
         raise UserError("--scheduler and --workers exclude each other")
+    if (scheduler is not None or workers is not None) and (engine is not None or no_flow_cache):
+        raise UserError("--engine and --no-flow-cache apply to local runs, not with --scheduler or --workers")
 
     c = _cluster(cluster_file, gen)
     if len(c.pods) == 0:
@@ -280,7 +290,7 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
 
     distributed = scheduler is not None or workers is not None
     # the workers compile their own; the client compiles only for the load report's tables
-    dp = Dataplane(c) if report or not distributed else None
+    dp = Dataplane(c, engine=engine, flow_cache=not no_flow_cache) if report or not distributed else None
     acc = None
     if report:
         from .analysis.report import ReportAccumulator

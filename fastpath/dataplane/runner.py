@@ -68,11 +68,11 @@ def run_profile(cluster: Cluster, profile, packets: int, *, threads: int = 1, se
 
 
 def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=None,
-                  progress: Progress | None = None) -> tuple[float, float, int, int]:
+                  progress: Progress | None = None) -> tuple[float, float, int, int, int]:
     """Forward every batch into ``counters``, timing generation and forwarding apart.
-    Returns (generate seconds, forward seconds, tunnels crossed, underlay bytes)."""
+    Returns (generate seconds, forward seconds, tunnels crossed, underlay bytes, flow-cache hits)."""
     fwd = gen = 0.0
-    tunnels = ubytes = 0
+    tunnels = ubytes = hits = 0
     t0 = time.perf_counter()
     for batch in batches:
         t1 = time.perf_counter()
@@ -84,10 +84,11 @@ def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=No
             accumulator.add(run, batch)
         tunnels += int(run.results.n_tunnels.sum())
         ubytes += int(run.results.underlay_bytes.sum(dtype=np.int64))
+        hits += run.flow_cache_hits
         if progress is not None:
             progress(batch.size)
         t0 = time.perf_counter()  # the progress display is neither generation nor forwarding
-    return gen, fwd, tunnels, ubytes
+    return gen, fwd, tunnels, ubytes, hits
 
 
 def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed: int = 0, chunk: int = 1 << 20,
@@ -97,8 +98,8 @@ def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed:
     counters = dp.new_counters(threads)
     # warm the kernels (load from the numba cache) outside the timed region
     dp.forward(next(iter(make(1, seed, 1))), threads=1)
-    gen, fwd, tunnels, ubytes = forward_timed(dp, make(packets, seed, chunk), threads, counters, accumulator,
-                                             progress)
+    gen, fwd, tunnels, ubytes, hits = forward_timed(dp, make(packets, seed, chunk), threads, counters, accumulator,
+                                                   progress)
     total = counters.verdicts.sum(axis=0)
     reasons = counters.reasons.sum(axis=0)
     st = counters.stages.sum(axis=0)
@@ -108,4 +109,6 @@ def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed:
         reasons={r.label: int(reasons[r]) for r in Reason if r is not Reason.NONE and reasons[r]},
         stages={name: {"in": int(st[k, 0]), "hits": int(st[k, 1]), "misses": int(st[k, 2])}
                 for k, name in enumerate(STAGES)},
-        forward_seconds=fwd, generate_seconds=gen, underlay_bytes=ubytes, tunnels=tunnels)
+        forward_seconds=fwd, generate_seconds=gen, underlay_bytes=ubytes, tunnels=tunnels,
+        extra={"engine": dp.engine, "flow_cache": {"on": dp.engine == "staged" and dp.flow_cache, "hits": hits,
+                                                   "hit_share": round(hits / packets, 4) if packets else 0.0}})
