@@ -47,9 +47,10 @@ AHEAD = 8
 
 
 @kernel
-def count(o, cn, base, m):
-    """Verdict and reason counters of packets base..base+m-1: every packet exactly one verdict."""
-    for i in range(base, base + m):
+def count(o, cn, base, vin, n):
+    """Verdict and reason counters of the walked slots ``vin[:n]``: every packet one verdict."""
+    for j in range(n):
+        i = base + vin[j]
         if o.reason[i] != R_NONE:
             o.verdict[i] = V_DROPPED
         cn.verdicts[0, o.verdict[i]] += 1
@@ -114,15 +115,17 @@ def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, a
         if fc is not None and use_cache(fc):
             flush_if_full(dp, cn, fc, fc.entries.shape[0])
             n_walk = lookup(b, dp, o, fc, base, m, v.walk, AHEAD)
-            walk(b, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahead, upto, rc)
-            if upto >= FULL:
-                insert(b, dp, o, fc, cn, rc, base, v.walk, n_walk, every)
+            if n_walk > 0:  # (a call passes every table's view: skipped when all hit)
+                walk(b, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahead, upto, rc)
+                if upto >= FULL:
+                    count(o, cn, base, v.walk, n_walk)  # hits are counted by their entries' folds
+                    insert(b, dp, o, fc, cn, rc, base, v.walk, n_walk, every)
             backoff(fc, m, m - n_walk)
         else:
             for k in range(m):
                 v.walk[k] = k
             walk(b, dp, o, cn, s, v, base, m, trace_slot, tr, tl, legs, n_legs, ahead, upto, None)
-        if upto >= FULL:
-            count(o, cn, base, m)
+            if upto >= FULL:
+                count(o, cn, base, v.walk, m)
     if fc is not None:
         flush(dp, cn, fc)

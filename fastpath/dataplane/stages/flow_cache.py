@@ -67,6 +67,8 @@ E_TEPS = E_SEGMENTS + MAX_SEGMENT_VISITS
 assert E_TEPS + MAX_LEGS <= WORDS
 N_STAGES = len(STAGES)
 _M8 = np.uint64(0xFF)
+_C1, _C2, _C3, _C4 = (np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                                             0xD6E8FEB86659FD93))
 _M32 = np.uint64(0xFFFF_FFFF)
 
 
@@ -110,7 +112,9 @@ def _key(b, i, key_l4, out, k):
     out[k, 2] = k2
     out[k, 3] = k3
     out[k, 4] = k4
-    out[k, 5] = mix64(k0 ^ mix64(k1 ^ mix64(k2 ^ mix64(k3 ^ mix64(k4)))))
+    # one finalizer over a multiply-xor of the words: a short dependency chain (the full key is
+    # compared on a probe, so a collision here only shares buckets)
+    out[k, 5] = mix64(k0 ^ (k1 * _C1) ^ (k2 * _C2) ^ (k3 * _C3) ^ (k4 * _C4))
 
 
 @kernel(inline="always")
@@ -233,6 +237,8 @@ def _fold(dp, cn, e, x):
         cn.tep_pair[0, tid, 0] += p
         cn.tep_pair[0, tid, 1] += fb
     out = np.uint64(e[x, E_OUT])
+    cn.verdicts[0, np.int64(out & _M8)] += p
+    cn.reasons[0, np.int64((out >> np.uint64(8)) & _M8)] += p
     if np.int64(out & _M8) == V_EXITED and np.int64((out >> np.uint64(16)) & _M8) == K_UPLINK:
         u = e[x, E_DEV]
         cn.uplink[0, u, 0] += p
