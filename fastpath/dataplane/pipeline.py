@@ -1,4 +1,4 @@
-"""The fast path: every stage of the modeled data path, fused into one numba loop per packet.
+"""The fused data path: every stage of the modeled path in one numba loop per packet.
 
 What?
 -----
@@ -10,21 +10,17 @@ per packet into `Results`, with the semantics of the reference walk
     -> SpoofGuard -> DFW -> segment L2 -> [router: LPM, local, TTL, next hop]* -> neighbor
     -> segment L2 -> Geneve encap (MTU) -> DFW (uplink ingress) -> VIF mux -> OVS -> endpoint
 
-Fused, not staged — and what the measurement says
----------------------------------------------------
-VPP runs each stage over a vector of packets and enqueues them to the next. Here a packet's
-path branches at every stage (switched or routed, one router or five, tunnel or not, edge
-hairpin or not), so a staged version compacts its vectors per stage and writes each packet's
-state out and back between stages; the fused loop keeps that state in registers and touches
-each table once. Both were measured (bench/staged.py, "Fused vs staged" in bench/RESULTS.md;
-the staged variant covers valid pod traffic and equals this kernel field for field): fused
-wins only while every table sits in L1 (the seed scenario, ~12 %); staged with prefetching wins
-from a few thousand pods up, 1.2x at 4k pods and 1.7-1.9x at 1M, because a short stage loop
-over independent packets overlaps its cache misses where this long dependent chain cannot,
-and each stage knows the next stage's addresses exactly. This kernel stays fused until the
-staged one covers every path (node and uplink ingress, tagged frames, garbage, trace) under
-the differential tests: that port is the next step for big clusters. Meanwhile `_prefetch`
-routes a few packets ahead to fetch their lines, which halves the 1M-pod time.
+Where it still runs
+-------------------
+The engine is staged (`fastpath.dataplane.graph`: the stages of
+`fastpath.dataplane.stages` over vectors, behind a flow cache). This loop keeps a packet's
+state in registers and touches each table once, which wins only where every table sits in the
+caches and every packet must walk: measured on the seed scenario, the staged engine without
+its cache ran 0.74-0.9x this loop (bench/RESULTS.md). So `Dataplane` runs it for calls that
+trace or ask for the full leg log on cache-resident tables (`api.ENGINES`), and the tests hold
+the two implementations to each other field for field. The shared codes, counters and OVS
+helpers are the stages' (`stages.common`, `stages.ovs`). `_prefetch` routes a few packets
+ahead to fetch their lines (speculatively: the fused loop does not know the next address yet).
 
 Direct checks instead of probes
 -------------------------------
