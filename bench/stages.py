@@ -339,8 +339,11 @@ def markdown(ms: list[Measured], head: list[str], rounds: int) -> str:
         out.append(f"| | | **all** (staged kernel + fold) | {m.w.batch.size:,} | **{tot:.1f}** | "
                    f"{m.median['staged kernel']:.1f} | 100% | {tot / g:.2f} |")
         r = m.reach
+        inc = {name: b for name, _, b, _, _ in stage_rows(m)}
+        per_hop = inc["route"] * m.w.batch.size / max(r.route_hops, 1)
         notes.append(f"{m.w.cluster}, {m.w.traffic}: route {r.route_hops:,} lookups in {r.route_passes} passes "
-                     f"({r.route_hops / max(r.packets['route'], 1):.2f} hops a routed packet); {r.legs:,} tunnel legs; "
+                     f"({r.route_hops / max(r.packets['route'], 1):.2f} hops a routed packet, {per_hop:.1f} ns a hop); "
+                     f"{r.legs:,} tunnel legs; "
                      f"tables {m.w.staged.tables.nbytes() / 1e6:.2f} MB, prefetch "
                      f"{'%d ahead' % graph.AHEAD if m.w.staged.dp.deep_prefetch else 'off'} (the engine's choice)")
     out += ["", "| cluster | traffic | engine | M packets/s per core | ns/packet (best) | ns/packet (median) "
