@@ -244,19 +244,24 @@ def reach(w: Workload) -> Reach:
 
 
 # ---- timing ----------------------------------------------------------------------------------------------
-def timed_rounds(configs: dict, rounds: int, seed: int = 0) -> dict[str, list[float]]:
-    """Each configuration once per round, in a shuffled order (a slow spell hits all alike)."""
+def timed_rounds(configs: dict, rounds: int, chain: tuple = (), seed: int = 0) -> dict[str, list[float]]:
+    """Each configuration once per round, in a shuffled order (a slow spell hits all alike). The
+    ``chain`` keys run back to back as one block (in order on even rounds, reversed on odd ones,
+    so a drift inside the block cancels), the block at a shuffled place among the others: the
+    differences of neighbours in the chain are then paired, round by round."""
     for fn in configs.values():  # warm: JIT, page faults, caches
         fn()
     rng = np.random.default_rng(seed)
-    keys = list(configs)
-    times = {k: [] for k in keys}
-    for _ in range(rounds):
-        for j in rng.permutation(len(keys)):
-            k = keys[j]
-            t = time.perf_counter()
-            configs[k]()
-            times[k].append(time.perf_counter() - t)
+    rest = [k for k in configs if k not in chain]
+    times = {k: [] for k in configs}
+    for r in range(rounds):
+        block = list(chain) if r % 2 == 0 else list(reversed(chain))
+        units = [[k] for k in rest] + ([block] if block else [])
+        for j in rng.permutation(len(units)):
+            for k in units[j]:
+                t = time.perf_counter()
+                configs[k]()
+                times[k].append(time.perf_counter() - t)
     return times
 
 
@@ -265,6 +270,7 @@ class Measured(NamedTuple):
     reach: Reach
     best: dict  # config -> ns per packet (or per access), best
     median: dict
+    rounds: dict  # config -> float[rounds], ns per packet of each round (round order)
 
 
 def measure(w: Workload, rounds: int) -> Measured:
@@ -278,10 +284,11 @@ def measure(w: Workload, rounds: int) -> Measured:
     configs["gather tables"] = Gather(w.staged.tables.nbytes(), n)
     configs["gather 64 MiB"] = Gather(GATHER_BIG, n)
     r = reach(w)
-    times = timed_rounds(configs, rounds)
+    chain = tuple(f"prefix {k}" for k in range(1, graph.FULL + 1)) + ("staged kernel",)
+    times = timed_rounds(configs, rounds, chain)
     best = {k: 1e9 * min(v) / n for k, v in times.items()}
     med = {k: 1e9 * float(np.median(v)) / n for k, v in times.items()}
-    m = Measured(w, r, best, med)
+    m = Measured(w, r, best, med, {k: 1e9 * np.asarray(v) / n for k, v in times.items()})
     print(f"\n{w.cluster}, {w.traffic}: best of {rounds} (median)", file=sys.stderr)
     for name, pk, b, md, share in stage_rows(m):
         print(f"  {name:<22} {pk:>10,} {b:7.1f} ns ({md:7.1f}) {100 * share:5.1f}%", file=sys.stderr)
@@ -293,16 +300,19 @@ def measure(w: Workload, rounds: int) -> Measured:
 
 def stage_rows(m: Measured) -> list[tuple[str, int, float, float, float]]:
     """(stage, packets reaching it, increment best, increment median, share of the whole) per
-    stage of `graph.GRAPH`, then the leg fold."""
+    stage of `graph.GRAPH`, then the leg fold. Best: best of prefix k minus best of prefix k-1.
+    Median: the median over rounds of (prefix k - prefix k-1) of the same round (run back to
+    back: `timed_rounds`' chain)."""
     rows = []
     total = m.best["staged kernel"]
-    prev_b = prev_m = 0.0
-    for k, name in enumerate(graph.GRAPH, 1):
-        b, md = m.best[f"prefix {k}"], m.median[f"prefix {k}"]
-        rows.append((name, m.reach.packets[name], b - prev_b, md - prev_m, (b - prev_b) / total))
-        prev_b, prev_m = b, md
-    b, md = m.best["staged kernel"], m.median["staged kernel"]
-    rows.append((FOLD, m.reach.legs, b - prev_b, md - prev_m, (b - prev_b) / total))
+    keys = [f"prefix {k}" for k in range(1, graph.FULL + 1)] + ["staged kernel"]
+    names = list(graph.GRAPH) + [FOLD]
+    prev_b, prev_r = 0.0, np.zeros_like(m.rounds[keys[0]])
+    for key, name in zip(keys, names):
+        b, r = m.best[key], m.rounds[key]
+        pk = m.reach.legs if name == FOLD else m.reach.packets[name]
+        rows.append((name, pk, b - prev_b, float(np.median(r - prev_r)), (b - prev_b) / total))
+        prev_b, prev_r = b, r
     return rows
 
 
@@ -321,7 +331,7 @@ def git_commit() -> str:
 def markdown(ms: list[Measured], head: list[str], rounds: int) -> str:
     out = head + ["",
                   f"Per stage: `forward_staged(upto=k)` minus `upto=k-1`, ns per packet of the batch, best of {rounds} "
-                  f"(median: the difference of the medians); share of the whole staged kernel + fold (best). "
+                  f"(median: the median over rounds of the same round's difference, the prefixes run back to back); share of the whole staged kernel + fold (best). "
                   f"\"= 64 MiB gathers\": the increment in random 64 MiB gather accesses of the same run.", "",
                   "| cluster | traffic | stage | packets reaching it | ns/packet (best) | ns/packet (median) | share "
                   "| = 64 MiB gathers |",
