@@ -2,7 +2,8 @@
 """Where the time goes: ns per packet of each stage of the staged data path, the engines side by
 side, and the memory system's limit, all measured in one run.
 
-    python bench/stages.py                    # seed (path, uniform) + 1M pods uniform, 1M packets a call: ~3 min
+    python bench/stages.py                    # seed (path, uniform) + 1M pods uniform, 1M packets a call: ~1 min
+    python bench/stages.py --rounds 15        # what bench/RESULTS.md shows: ~1.5 min
     python bench/stages.py --quick            # 100k pods, 256k packets a call, 3 rounds (< 1 min)
     python bench/stages.py --markdown out.md  # also write the tables as markdown
 
@@ -13,8 +14,9 @@ Method: prefixes, not timers
 k-1, per packet of the batch (not per packet reaching the stage: those counts are shown beside
 it). No timer sits inside the kernel, so nothing is measured that the engine does not do, and
 the stages sum to the whole kernel by construction. The price: an increment is a difference of
-two noisy figures, so a stage cheaper than the noise (a few ns on the seed) can come out at or
-below zero; both the best-of-N difference and the median difference are shown. A stage's
+two noisy figures, so a stage cheaper than the noise (a few ns; more at 1M pods) can come out
+at or below zero. Two estimates are shown: best of prefix k minus best of prefix k-1, and the
+median over rounds of the difference within a round (the prefixes run back to back, see below). A stage's
 increment also carries what its presence changes in the next stage's caches and branch
 predictors, as it would in the full run.
 
@@ -36,7 +38,9 @@ Every prefix, the fused kernel (`pipeline.forward_serial` + fold), `Dataplane.fo
 engines (counters given, as a caller forwarding many batches would), and two random-gather
 loops (`baselines.random_gather`: one uint64 read at a random index per access, over an array of
 the tables' byte size and over 64 MiB) run once per round, in a shuffled order each round, so a
-slow spell of the shared machine hits them all alike. Best of ``--rounds`` after a warm-up call,
+slow spell of the shared machine hits them all alike. The prefixes and the whole kernel run as
+one block, back to back (in order on even rounds, reversed on odd ones), so the difference of
+two neighbours in a round is paired: a spell longer than a call (~0.1-0.2 s) cancels in it. Best of ``--rounds`` after a warm-up call,
 the median beside it. A 64 MiB gather access is the issue's unit of cost at 1M pods ("~12
 random DRAM accesses per packet" = 10 M packets/s), so every ns/packet is also shown in those.
 """
