@@ -67,9 +67,10 @@ import workload
 
 from fastpath.dataplane import graph, pipeline
 from fastpath.dataplane.api import Dataplane
-from fastpath.dataplane.stages.common import Counters, add_legs, make_scratch, make_vectors
+from fastpath.dataplane.stages.common import Counters, add_legs, make_recipe, make_scratch, make_vectors
 from fastpath.dataplane.stages.deliver import deliver
 from fastpath.dataplane.stages.dfw import dfw
+from fastpath.dataplane.stages.flow_cache import make_flow_cache
 from fastpath.dataplane.stages.ingress import ingress
 from fastpath.dataplane.stages.neighbor import neighbor
 from fastpath.dataplane.stages.ovs import ovs_from_pod
@@ -143,11 +144,14 @@ class Runner:
         self.tl = np.zeros(1, np.int32)
         self.ring = np.full(pipeline.RING, -1, np.int64)
         self.ahead = graph.AHEAD if self.dp.deep_prefetch else 0  # as the engine chooses (api.Dataplane.forward)
+        self.recipe = make_recipe(graph.VECTOR)
+        self.hits = 0
+        self.walkers = Dataplane(w.staged.cluster, w.staged.tables, engine="staged", flow_cache=False)
 
     def prefix(self, k: int) -> None:
         """`forward_staged` with ``upto=k``, tracing compiled out; the leg log reset (not folded)."""
         graph.forward_staged(self.batch, self.dp, self.out, self.counters, self.scratch, self.vectors, graph.VECTOR,
-                             None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, k)
+                             None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, k, None, None, 1)
         self.n_legs[0] = 0
 
     def _fold(self) -> None:
@@ -157,7 +161,16 @@ class Runner:
     def staged(self) -> None:
         """The whole staged kernel and the fold: what `Dataplane.forward` (staged) runs."""
         graph.forward_staged(self.batch, self.dp, self.out, self.counters, self.scratch, self.vectors, graph.VECTOR,
-                             None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, graph.FULL)
+                             None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, graph.FULL, None, None, 1)
+        self._fold()
+
+    def cached(self) -> None:
+        """The staged kernel behind a fresh (cold) flow cache, and the fold: `Dataplane.forward`'s default."""
+        fc = make_flow_cache(self.n, graph.VECTOR, self.w.staged.cache_key_l4)
+        graph.forward_staged(self.batch, self.dp, self.out, self.counters, self.scratch, self.vectors, graph.VECTOR,
+                             None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, graph.FULL, fc,
+                             self.recipe, graph.INSERT_EVERY)
+        self.hits = int(fc.state[2])
         self._fold()
 
     def fused(self) -> None:
@@ -168,8 +181,10 @@ class Runner:
         self._fold()
 
     def api(self, engine: str) -> None:
-        d = self.w.staged if engine == "staged" else self.w.fused
-        d.forward(self.batch, counters=self.counters)
+        """`Dataplane.forward` as `fastpath run` calls it (one results buffer reused): "staged"
+        (with its flow cache), "walk" (staged, no cache) or "fused"."""
+        d = {"staged": self.w.staged, "walk": self.walkers, "fused": self.w.fused}[engine]
+        d.forward(self.batch, counters=self.counters, out=self.out)
 
 
 class Gather:
@@ -203,40 +218,41 @@ def reach(w: Workload) -> Reach:
     legs, n_legs = np.empty((pipeline.MAX_LEGS * n + 4, 2), np.int64), np.zeros(1, np.int64)
     tr, tl = np.zeros((1, MAX_HOPS, 4), np.int32), np.zeros(1, np.int32)
     at: dict[str, int] = {"ingress": n}
-    n_ep, n_rt = ingress(b, dp, o, s, 0, n, v.a, v.route, None, tr, tl, 0)
+    every = np.arange(n, dtype=np.int32)
+    n_ep, n_rt = ingress(b, dp, o, s, 0, every, n, v.a, v.route, None, tr, tl, None, 0)
     at["sender_stack"] = n_ep
-    n_ep = sender_stack(b, dp, o, cn, s, 0, v.a, n_ep, v.b, None, tr, tl, 0)
+    n_ep = sender_stack(b, dp, o, cn, s, 0, v.a, n_ep, v.b, None, tr, tl, None, 0)
     at["ovs_from_pod"] = n_ep
-    n_ep = ovs_from_pod(b, dp, o, cn, s, 0, v.b, n_ep, v.a, None, tr, tl)
+    n_ep = ovs_from_pod(b, dp, o, cn, s, 0, v.b, n_ep, v.a, None, tr, tl, None)
     at["vif_demux"] = n_ep
-    n_ep = vif_demux(b, dp, o, cn, s, 0, v.a, n_ep, v.b, None, tr, tl)
+    n_ep = vif_demux(b, dp, o, cn, s, 0, v.a, n_ep, v.b, None, tr, tl, None)
     at["spoofguard"] = n_ep
-    n_ep = spoofguard(b, dp, o, cn, s, 0, v.b, n_ep, v.a, None, tr, tl)
+    n_ep = spoofguard(b, dp, o, cn, s, 0, v.b, n_ep, v.a, None, tr, tl, None)
     at["dfw"] = n_ep
-    n_ep = dfw(b, dp, o, cn, 0, v.a, n_ep, s.lp, v.b, False, None, tr, tl)
+    n_ep = dfw(b, dp, o, cn, 0, v.a, n_ep, s.lp, v.b, False, None, tr, tl, None)
     at["segment"] = n_ep
-    n_rt, n_port = segment(b, dp, o, cn, s, 0, v.b, n_ep, v.route, n_rt, v.port, 0, None, tr, tl)
+    n_rt, n_port = segment(b, dp, o, cn, s, 0, v.b, n_ep, v.route, n_rt, v.port, 0, None, tr, tl, None)
     at["route"] = n_rt
     hops = passes = n_nb = 0
     while n_rt > 0:
         hops += n_rt
         passes += 1
-        n_rt, n_nb = route(b, dp, o, cn, s, 0, v.route, n_rt, v.neighbor, n_nb, legs, n_legs, None, tr, tl)
+        n_rt, n_nb = route(b, dp, o, cn, s, 0, v.route, n_rt, v.neighbor, n_nb, legs, n_legs, None, tr, tl, None)
     at["neighbor"] = n_nb
-    n_port = neighbor(b, dp, o, cn, s, 0, v.neighbor, n_nb, v.port, n_port, None, tr, tl, 0)
+    n_port = neighbor(b, dp, o, cn, s, 0, v.neighbor, n_nb, v.port, n_port, None, tr, tl, None, 0)
     at["tunnel"] = n_port
-    n_port = tunnel(b, dp, o, cn, s, 0, v.port, n_port, v.port, legs, n_legs, None, tr, tl, 0)
+    n_port = tunnel(b, dp, o, cn, s, 0, v.port, n_port, v.port, legs, n_legs, None, tr, tl, None, 0)
     at["dfw_from_uplink"] = n_port
-    n_port = dfw(b, dp, o, cn, 0, v.port, n_port, s.port, v.port, True, None, tr, tl)
+    n_port = dfw(b, dp, o, cn, 0, v.port, n_port, s.port, v.port, True, None, tr, tl, None)
     at["deliver"] = n_port
-    deliver(b, dp, o, cn, s, 0, v.port, n_port, None, tr, tl)
+    deliver(b, dp, o, cn, s, 0, v.port, n_port, None, tr, tl, None)
     at["count"] = n
-    graph.count(o, cn, 0, n)
+    graph.count(o, cn, 0, every, n)
     n_legged = int(n_legs[0])
     add_legs(cn, legs, n_legged)
     if tuple(at) != graph.GRAPH:
         raise AssertionError(f"bench/stages.py's stage calls {tuple(at)} are not graph.GRAPH {graph.GRAPH}")
-    ref = w.staged.forward(w.batch)
+    ref = Dataplane(w.staged.cluster, w.staged.tables, engine="staged", flow_cache=False).forward(w.batch)
     for field in Results._fields:
         if not np.array_equal(getattr(o, field), getattr(ref.results, field)):
             raise AssertionError(f"reach(): results.{field} differ from Dataplane.forward's: the stage calls here "
@@ -275,6 +291,7 @@ class Measured(NamedTuple):
     best: dict  # config -> ns per packet (or per access), best
     median: dict
     rounds: dict  # config -> float[rounds], ns per packet of each round (round order)
+    hit_share: float  # the flow cache's hits / packets in a call (a fresh cache each call)
 
 
 def measure(w: Workload, rounds: int) -> Measured:
@@ -282,8 +299,10 @@ def measure(w: Workload, rounds: int) -> Measured:
     n = rn.n
     configs = {f"prefix {k}": (lambda k=k: rn.prefix(k)) for k in range(1, graph.FULL + 1)}
     configs["staged kernel"] = rn.staged
+    configs["staged kernel + flow cache"] = rn.cached
     configs["fused kernel"] = rn.fused
     configs["Dataplane.forward staged"] = lambda: rn.api("staged")
+    configs["Dataplane.forward walk"] = lambda: rn.api("walk")
     configs["Dataplane.forward fused"] = lambda: rn.api("fused")
     configs["gather tables"] = Gather(w.staged.tables.nbytes(), n)
     configs["gather 64 MiB"] = Gather(GATHER_BIG, n)
@@ -292,12 +311,12 @@ def measure(w: Workload, rounds: int) -> Measured:
     times = timed_rounds(configs, rounds, chain)
     best = {k: 1e9 * min(v) / n for k, v in times.items()}
     med = {k: 1e9 * float(np.median(v)) / n for k, v in times.items()}
-    m = Measured(w, r, best, med, {k: 1e9 * np.asarray(v) / n for k, v in times.items()})
+    m = Measured(w, r, best, med, {k: 1e9 * np.asarray(v) / n for k, v in times.items()}, rn.hits / n)
     print(f"\n{w.cluster}, {w.traffic}: best of {rounds} (median)", file=sys.stderr)
     for name, pk, b, md, share in stage_rows(m):
         print(f"  {name:<22} {pk:>10,} {b:7.1f} ns ({md:7.1f}) {100 * share:5.1f}%", file=sys.stderr)
-    for k in ("staged kernel", "fused kernel", "Dataplane.forward staged", "Dataplane.forward fused",
-              "gather tables", "gather 64 MiB"):
+    for k in ("staged kernel", "staged kernel + flow cache", "fused kernel", "Dataplane.forward staged",
+              "Dataplane.forward walk", "Dataplane.forward fused", "gather tables", "gather 64 MiB"):
         print(f"  {k:<26} {best[k]:7.1f} ns ({med[k]:7.1f})", file=sys.stderr, flush=True)
     return m
 
@@ -366,10 +385,13 @@ def markdown(ms: list[Measured], head: list[str], rounds: int) -> str:
     for m in ms:
         f, g, gt = m.best["fused kernel"], m.best["gather 64 MiB"], m.best["gather tables"]
         first = True
+        hs = f"{100 * m.hit_share:.1f}% hits"
         for k, label in (("fused kernel", "fused kernel (`forward_serial` + fold)"),
-                         ("staged kernel", "staged kernel (`forward_staged` + fold)"),
+                         ("staged kernel", "staged kernel, every packet walks (`forward_staged` + fold)"),
+                         ("staged kernel + flow cache", f"staged kernel + flow cache ({hs})"),
                          ("Dataplane.forward fused", "`Dataplane(engine=\"fused\").forward`"),
-                         ("Dataplane.forward staged", "`Dataplane(engine=\"staged\").forward`")):
+                         ("Dataplane.forward walk", "`Dataplane(flow_cache=False).forward`"),
+                         ("Dataplane.forward staged", f"`Dataplane(c).forward` — the default ({hs})")):
             c, t = (m.w.cluster, m.w.traffic) if first else ("", "")
             first = False
             b = m.best[k]
