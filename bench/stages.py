@@ -237,7 +237,7 @@ def reach(w: Workload) -> Reach:
     while n_rt > 0:
         hops += n_rt
         passes += 1
-        n_rt, n_nb = route(b, dp, o, cn, s, 0, v.route, n_rt, v.neighbor, n_nb, legs, n_legs, None, tr, tl, None)
+        n_rt, n_nb = route(b, dp, o, cn, s, 0, v.route, n_rt, v.neighbor, n_nb, legs, n_legs, None, tr, tl, None, 0)
     at["neighbor"] = n_nb
     n_port = neighbor(b, dp, o, cn, s, 0, v.neighbor, n_nb, v.port, n_port, None, tr, tl, None, 0)
     at["tunnel"] = n_port

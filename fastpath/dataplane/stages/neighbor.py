@@ -60,6 +60,8 @@ def neighbor(b, dp, o, cn, s, base, vec, n, to_port, n_port, trace_slot, tr, tl,
             drop(o, i, R_NO_NEIGHBOR, router_kind(dp, r), r)
             continue
         hits += 1
+        if ahead > 0:  # the tunnel stage reads its record: fetched now, a whole vector ahead
+            prefetch_row(dp.port_rec, nb)
         s.src_mac[k] = dp.router_mac
         s.dst_mac[k] = NEIGHBOR_MAC  # the port's MAC, read with its record in the tunnel stage
         s.port[k] = nb

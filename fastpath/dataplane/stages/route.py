@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..._jit import kernel
+from ..._jit import kernel, prefetch_row
 from ...compile.routers import ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
 from ...tables import mtrie
+from ...tables.neighbor import dense_slot
 from ..trace import T_NONE, T_ROUTE
 from .common import (K_TUNNEL, K_UPLINK, R_MTU, R_NO_ROUTE, R_TTL, S_ENCAP, S_ROUTE, V_DELIVERED, V_EXITED, drop,
                      flush, note, note_router, note_tep, rec, router_kind)
@@ -35,7 +36,7 @@ def route_lookup(dp, r, ip):
 
 
 @kernel
-def route(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs, trace_slot, tr, tl, rc):
+def route(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs, trace_slot, tr, tl, rc, ahead):
     """One router hop for each slot of ``vec[:n]`` (router ``s.r``, arrived on ``s.arrive``).
     Packets sent on to a next router stay in ``vec`` (compacted in place, order kept); those
     whose route is connected are appended to ``to_neighbor`` after its first ``n_nb`` (``s.seg``
@@ -120,6 +121,10 @@ def route(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs, trace_
             o.dev_id[i] = u
         else:  # connected: the neighbor on that segment next
             s.seg[k] = dp.route_arg[rt]
+            if ahead > 0:  # its ARP slot, fetched a stage ahead of the neighbor stage
+                slot_nb = dense_slot(dp, np.int64(s.seg[k]), dst_ip)
+                if slot_nb >= 0 and (dst_ip & dp.seg_mask[s.seg[k]]) == dp.seg_net[s.seg[k]]:
+                    prefetch_row(dp.neighbor_dense, slot_nb)
             to_neighbor[n_nb] = k
             n_nb += 1
     flush(cn.stages, S_ENCAP, enc_in, enc_hit)
