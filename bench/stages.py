@@ -390,7 +390,7 @@ def markdown(ms: list[Measured], head: list[str], rounds: int) -> str:
                          ("staged kernel", "staged kernel, every packet walks (`forward_staged` + fold)"),
                          ("staged kernel + flow cache", f"staged kernel + flow cache ({hs})"),
                          ("Dataplane.forward fused", "`Dataplane(engine=\"fused\").forward`"),
-                         ("Dataplane.forward walk", "`Dataplane(flow_cache=False).forward`"),
+                         ("Dataplane.forward walk", "`Dataplane(engine=\"staged\", flow_cache=False).forward`"),
                          ("Dataplane.forward staged", f"`Dataplane(c).forward` — the default ({hs})")):
             c, t = (m.w.cluster, m.w.traffic) if first else ("", "")
             first = False
@@ -406,6 +406,25 @@ def markdown(ms: list[Measured], head: list[str], rounds: int) -> str:
             out.append(f"| {c} | {t} | {label} | {size / 1e6:.2f} | {m.best[k]:.2f} | {m.median[k]:.2f} | "
                        f"{1e3 / m.best[k]:.0f} |")
     return "\n".join(out + [""] + [f"- {x}" for x in notes]) + "\n"
+
+
+def threads_table(ws: list[Workload], rounds: int) -> list[str]:
+    """`Dataplane.forward` (the default: staged, flow cache) with 1 and 2 threads, alternating,
+    on each cluster's uniform traffic: the issue's ">= 1.8x on an idle machine"."""
+    out = ["", "| cluster | traffic | 1 thread M packets/s | 2 threads M packets/s | 2 threads / 1 |",
+           "|---|---|---|---|---|"]
+    for w in ws:
+        if not w.traffic.startswith("uniform"):
+            continue
+        n = w.batch.size
+        o = empty_results(n)
+        cns = {k: w.staged.new_counters(k) for k in (1, 2)}
+        times = timed_rounds({k: (lambda k=k: w.staged.forward(w.batch, threads=k, counters=cns[k], out=o))
+                              for k in (1, 2)}, rounds)
+        one, two = n / min(times[1]), n / min(times[2])
+        out.append(f"| {w.cluster} | {w.traffic} | {one / 1e6:.1f} | {two / 1e6:.1f} | {two / one:.2f}x |")
+        print(f"  threads, {w.cluster}: {one / 1e6:.1f} -> {two / 1e6:.1f} M/s, {two / one:.2f}x", file=sys.stderr)
+    return out
 
 
 def main(argv=None) -> int:
@@ -424,10 +443,12 @@ def main(argv=None) -> int:
     head = [f"**Command**: `{cmd}`", f"**Date**: {date}", f"**Machine**: {run.machine_line()}",
             f"**Commit**: {git_commit()}; {run.engine_line()}"]
     print("\n".join(head), file=sys.stderr, flush=True)
-    ms = [measure(w, rounds) for w in workloads(args.quick, packets)]
+    ws = workloads(args.quick, packets)
+    ms = [measure(w, rounds) for w in ws]
+    thr = threads_table(ws, rounds)
     head.append(f"**Run**: {packets:,} packets a call, vectors of {graph.VECTOR}, {rounds} rounds; took "
                 f"{time.perf_counter() - t0:.0f} s; load average at the end {os.getloadavg()[0]:.2f}")
-    md = markdown(ms, [h + "  " for h in head[:-1]] + [head[-1]], rounds)
+    md = markdown(ms, [h + "  " for h in head[:-1]] + [head[-1]], rounds) + "\n".join(thr) + "\n"
     print(md)
     if args.markdown:
         Path(args.markdown).write_text(md)
