@@ -177,3 +177,19 @@ def test_run_with_a_profile_and_unknown_profiles():
     assert bad.returncode == 2 and "no traffic profile 'nope'" in bad.stderr
     bad = run("run", "--generate", "2x1x4", "--profile", "hot_dns", check=False)
     assert bad.returncode == 2 and "k8s-app=kube-dns" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("gen", [None, "3x2x5x3"])
+def test_run_engines_and_the_flow_cache_give_the_same_counts(gen):
+    """`--engine` and `--no-flow-cache` change the simulator's speed only: every count is equal,
+    and the report names what ran (the flow cache's hits are counted, the walk has none)."""
+    base = ["run", "--packets", "200000", "--seed", "4", "--json"] + (["--generate", gen] if gen else [])
+    outs = {name: json.loads(run(*base, *extra).stdout)
+            for name, extra in (("default", []), ("walk", ["--no-flow-cache", "--engine", "staged"]),
+                                ("fused", ["--engine", "fused"]))}
+    assert outs["default"]["engine"] == "staged" and outs["default"]["flow_cache"]["on"]
+    assert outs["default"]["flow_cache"]["hits"] > 0
+    assert outs["walk"]["engine"] == "staged" and outs["walk"]["flow_cache"] == {"on": False, "hits": 0, "hit_share": 0.0}
+    assert outs["fused"]["engine"] == "fused" and not outs["fused"]["flow_cache"]["on"]
+    for key in ("verdicts", "reasons", "stages", "tunnels", "underlay_bytes"):
+        assert outs["default"][key] == outs["walk"][key] == outs["fused"][key], key

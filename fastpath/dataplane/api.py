@@ -46,6 +46,8 @@ class RunResult:
     trace_lengths: np.ndarray  # int32[n]
     legs: np.ndarray | None = None  # int64[legs, pipeline.LEG_COLS], packet indices in the batch; when asked
     flow_cache_hits: int = 0  # packets that took a cached outcome instead of walking the stages
+    engine: str = "staged"  # the implementation that ran the call (`ENGINES`)
+    flow_cache: bool = False  # whether the call used the flow cache
 
     @property
     def packets(self) -> int:
@@ -193,7 +195,8 @@ class Dataplane:
             for w, part in enumerate(parts):
                 part[:, pipeline.LEG_PACKET] += bounds[w]  # each worker counted from its own slice's 0
             log = np.concatenate(parts)
-        return RunResult(o, _sum_counters(cn), picks, tr[: picks.size], tl[: picks.size], log, sum(hits))
+        return RunResult(o, _sum_counters(cn), picks, tr[: picks.size], tl[: picks.size], log, sum(hits),
+                         "staged" if staged else "fused", cached)
 
 
 ENGINES = ("staged", "fused")

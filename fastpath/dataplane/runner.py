@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -68,12 +69,21 @@ def run_profile(cluster: Cluster, profile, packets: int, *, threads: int = 1, se
     return rep
 
 
+class Forwarded(NamedTuple):
+    generate_seconds: float
+    forward_seconds: float
+    tunnels: int  # tunnels crossed
+    underlay_bytes: int
+    flow_cache_hits: int
+    engines: set  # (engine, flow cache used) of the calls
+
+
 def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=None,
-                  progress: Progress | None = None) -> tuple[float, float, int, int, int]:
-    """Forward every batch into ``counters``, timing generation and forwarding apart.
-    Returns (generate seconds, forward seconds, tunnels crossed, underlay bytes, flow-cache hits)."""
+                  progress: Progress | None = None) -> Forwarded:
+    """Forward every batch into ``counters``, timing generation and forwarding apart."""
     fwd = gen = 0.0
     tunnels = ubytes = hits = 0
+    engines: set[tuple[str, bool]] = set()
     out = None  # one results buffer for every chunk: fresh pages cost ~10 ns a packet in faults
     t0 = time.perf_counter()
     for batch in batches:
@@ -89,10 +99,11 @@ def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=No
         tunnels += int(run.results.n_tunnels.sum())
         ubytes += int(run.results.underlay_bytes.sum(dtype=np.int64))
         hits += run.flow_cache_hits
+        engines.add((run.engine, run.flow_cache))
         if progress is not None:
             progress(batch.size)
         t0 = time.perf_counter()  # the progress display is neither generation nor forwarding
-    return gen, fwd, tunnels, ubytes, hits
+    return Forwarded(gen, fwd, tunnels, ubytes, hits, engines)
 
 
 def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed: int = 0, chunk: int = 1 << 20,
@@ -102,8 +113,10 @@ def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed:
     counters = dp.new_counters(threads)
     # warm the kernels (load from the numba cache) outside the timed region
     dp.forward(next(iter(make(1, seed, 1))), threads=1)
-    gen, fwd, tunnels, ubytes, hits = forward_timed(dp, make(packets, seed, chunk), threads, counters, accumulator,
-                                                   progress)
+    gen, fwd, tunnels, ubytes, hits, engines = forward_timed(dp, make(packets, seed, chunk), threads, counters,
+                                                            accumulator, progress)
+    engine = "+".join(sorted({e for e, _ in engines})) or dp.engine
+    cached = any(c for _, c in engines)
     total = counters.verdicts.sum(axis=0)
     reasons = counters.reasons.sum(axis=0)
     st = counters.stages.sum(axis=0)
@@ -114,5 +127,5 @@ def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed:
         stages={name: {"in": int(st[k, 0]), "hits": int(st[k, 1]), "misses": int(st[k, 2])}
                 for k, name in enumerate(STAGES)},
         forward_seconds=fwd, generate_seconds=gen, underlay_bytes=ubytes, tunnels=tunnels,
-        extra={"engine": dp.engine, "flow_cache": {"on": dp.engine == "staged" and dp.flow_cache, "hits": hits,
+        extra={"engine": engine, "flow_cache": {"on": cached, "hits": hits,
                                                    "hit_share": round(hits / packets, 4) if packets else 0.0}})
