@@ -24,6 +24,18 @@ def dfw_verdict(dp, src_ip, dst_ip, proto, dport):
                        dp.dfw_dport_lo, dp.dfw_dport_hi, dp.dfw_action, dp.dfw_default, src_ip, dst_ip, proto, dport)
 
 
+@kernel(inline="always")
+def dfw_one(b, dp, o, i, lp, slot, tr, tl):
+    """Packet i at logical port ``lp``. Returns (passes, a rule matched)."""
+    deny, matched = dfw_verdict(dp, np.uint32(b.src_ip[i]), np.uint32(b.dst_ip[i]), np.int64(b.proto[i]),
+                                np.int64(b.dport[i]))
+    if slot >= 0:
+        rec(tr, tl, slot, K_PORT, lp, T_DFW, np.int64(o.ttl_out[i]))
+    if deny:
+        drop(o, i, R_DFW, K_PORT, lp)
+    return not deny, matched
+
+
 @kernel
 def dfw(b, dp, o, cn, base, vin, n, ports, vout, from_uplink_only, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` at logical port ``ports[slot]``; survivors to ``vout`` (may be ``vin``:
@@ -37,20 +49,16 @@ def dfw(b, dp, o, cn, base, vin, n, ports, vout, from_uplink_only, trace_slot, t
             vout[out] = k
             out += 1
             continue
-        lp = np.int64(ports[k])
-        deny, matched = dfw_verdict(dp, np.uint32(b.src_ip[i]), np.uint32(b.dst_ip[i]), np.int64(b.proto[i]),
-                                    np.int64(b.dport[i]))
+        slot = np.int64(-1)
+        if trace_slot is not None:
+            slot = np.int64(trace_slot[i])
+        ok, matched = dfw_one(b, dp, o, i, np.int64(ports[k]), slot, tr, tl)
         d_in += 1
+        d_hit += matched
         if rc is not None:
             note(rc, k, S_DFW, matched)
-        if matched:
-            d_hit += 1
-        if trace_slot is not None and trace_slot[i] >= 0:
-            rec(tr, tl, np.int64(trace_slot[i]), K_PORT, lp, T_DFW, np.int64(o.ttl_out[i]))
-        if deny:
-            drop(o, i, R_DFW, K_PORT, lp)
-            continue
-        vout[out] = k
-        out += 1
+        if ok:
+            vout[out] = k
+            out += 1
     flush(cn.stages, S_DFW, d_in, d_hit)
     return out

@@ -39,87 +39,106 @@ def sane(b, i):
     return 0 < b.ttl[i] and MIN_IP_PACKET <= b.length[i] and b.vlan[i] <= MAX_VID
 
 
+ENDED, TO_ENDPOINT, TO_ROUTE = 0, 1, 2
+"""What `ingress_one` did with a packet: ended it (a verdict), or where it goes next."""
+
+
+@kernel(inline="always")
+def ingress_one(b, dp, o, s, i, k, slot, tr, tl):
+    """Packet i in slot k: results initialised, sanity, the port record or the uplink's T0.
+    Returns `ENDED`, `TO_ENDPOINT` or `TO_ROUTE`."""
+    kind = np.int64(b.ingress_kind[i])
+    iid = np.int64(b.ingress_id[i])
+    ttl = np.int64(b.ttl[i])
+    o.verdict[i] = V_DROPPED
+    o.reason[i] = R_NONE
+    o.dev_kind[i] = K_POD
+    o.dev_id[i] = -1
+    o.egress_port[i] = -1
+    o.ttl_out[i] = ttl
+    o.hops[i] = 0
+    o.last_ip[i] = 0
+    o.n_tunnels[i] = 0
+    o.tun_src_host[i] = -1
+    o.tun_dst_host[i] = -1
+    o.tun_vni[i] = 0
+    o.underlay_bytes[i] = 0
+    o.via_edge[i] = False
+    if kind == K_UPLINK:
+        o.dev_kind[i] = K_UPLINK
+        if iid < 0 or iid >= dp.uplink_ip.shape[0]:
+            o.reason[i] = R_MALFORMED
+            return ENDED
+        o.dev_id[i] = iid
+        if not sane(b, i):
+            if slot >= 0:
+                rec(tr, tl, slot, K_UPLINK, iid, T_SANITY, ttl)
+            o.reason[i] = R_MALFORMED
+            return ENDED
+        if b.vlan[i] != 0:
+            if slot >= 0:
+                rec(tr, tl, slot, K_UPLINK, iid, T_UPLINK, ttl)
+            o.reason[i] = R_VLAN
+            return ENDED
+        if slot >= 0:
+            rec(tr, tl, slot, K_UPLINK, iid, T_NONE, ttl)
+        s.src_mac[k] = b.src_mac[i]
+        s.dst_mac[k] = dp.router_mac
+        s.r[k] = dp.north_router
+        s.host[k] = dp.north_host
+        s.arrive[k] = dp.uplink_ip[iid]
+        return TO_ROUTE
+    if kind == K_POD or kind == K_NODE:
+        o.dev_kind[i] = kind
+        lp = ingress_port(b, dp, i)
+        if lp < 0:
+            o.reason[i] = R_MALFORMED
+            return ENDED
+        o.dev_id[i] = iid
+        if not sane(b, i):
+            if slot >= 0:
+                rec(tr, tl, slot, kind, iid, T_SANITY, ttl)
+            o.reason[i] = R_MALFORMED
+            return ENDED
+        s.lp[k] = lp
+        s.host[k] = port_host(dp.port_rec, lp)
+        s.seg[k] = port_segment(dp.port_rec, lp)
+        return TO_ENDPOINT
+    o.reason[i] = R_MALFORMED
+    return ENDED
+
+
+@kernel(inline="always")
+def hint_source(b, dp, i):
+    """Prefetch the port record packet i enters by."""
+    p = ingress_port(b, dp, i)
+    if p >= 0:
+        prefetch_row(dp.port_rec, p)
+
+
 @kernel
 def ingress(b, dp, o, s, base, vin, n, to_endpoint, to_route, trace_slot, tr, tl, rc, ahead):
     """Slots ``vin[:n]`` (packet base + slot). Returns (endpoint packets, uplink packets)."""
     n_ep = n_rt = 0
     if ahead > 0:  # prologue: the first elements' misses overlap instead of queueing
         for j in range(min(ahead, n)):
-            p = ingress_port(b, dp, base + vin[j])
-            if p >= 0:
-                prefetch_row(dp.port_rec, p)
+            hint_source(b, dp, base + vin[j])
     for j in range(n):
         k = vin[j]
         i = base + k
         if ahead > 0 and j + ahead < n:
-            p = ingress_port(b, dp, base + vin[j + ahead])
-            if p >= 0:
-                prefetch_row(dp.port_rec, p)
+            hint_source(b, dp, base + vin[j + ahead])
         if rc is not None:
             rc.st_in[k] = 0
             rc.st_hit[k] = 0
         slot = np.int64(-1)
         if trace_slot is not None:  # None: pruned at compile time
             slot = np.int64(trace_slot[i])
-        kind = np.int64(b.ingress_kind[i])
-        iid = np.int64(b.ingress_id[i])
-        ttl = np.int64(b.ttl[i])
-        o.verdict[i] = V_DROPPED
-        o.reason[i] = R_NONE
-        o.dev_kind[i] = K_POD
-        o.dev_id[i] = -1
-        o.egress_port[i] = -1
-        o.ttl_out[i] = ttl
-        o.hops[i] = 0
-        o.last_ip[i] = 0
-        o.n_tunnels[i] = 0
-        o.tun_src_host[i] = -1
-        o.tun_dst_host[i] = -1
-        o.tun_vni[i] = 0
-        o.underlay_bytes[i] = 0
-        o.via_edge[i] = False
-        if kind == K_UPLINK:
-            o.dev_kind[i] = K_UPLINK
-            if iid < 0 or iid >= dp.uplink_ip.shape[0]:
-                o.reason[i] = R_MALFORMED
-                continue
-            o.dev_id[i] = iid
-            if not sane(b, i):
-                if slot >= 0:
-                    rec(tr, tl, slot, K_UPLINK, iid, T_SANITY, ttl)
-                o.reason[i] = R_MALFORMED
-                continue
-            if b.vlan[i] != 0:
-                if slot >= 0:
-                    rec(tr, tl, slot, K_UPLINK, iid, T_UPLINK, ttl)
-                o.reason[i] = R_VLAN
-                continue
-            if slot >= 0:
-                rec(tr, tl, slot, K_UPLINK, iid, T_NONE, ttl)
-            s.src_mac[k] = b.src_mac[i]
-            s.dst_mac[k] = dp.router_mac
-            s.r[k] = dp.north_router
-            s.host[k] = dp.north_host
-            s.arrive[k] = dp.uplink_ip[iid]
-            to_route[n_rt] = k
-            n_rt += 1
-        elif kind == K_POD or kind == K_NODE:
-            o.dev_kind[i] = kind
-            lp = ingress_port(b, dp, i)
-            if lp < 0:
-                o.reason[i] = R_MALFORMED
-                continue
-            o.dev_id[i] = iid
-            if not sane(b, i):
-                if slot >= 0:
-                    rec(tr, tl, slot, kind, iid, T_SANITY, ttl)
-                o.reason[i] = R_MALFORMED
-                continue
-            s.lp[k] = lp
-            s.host[k] = port_host(dp.port_rec, lp)
-            s.seg[k] = port_segment(dp.port_rec, lp)
+        to = ingress_one(b, dp, o, s, i, k, slot, tr, tl)
+        if to == TO_ENDPOINT:
             to_endpoint[n_ep] = k
             n_ep += 1
-        else:
-            o.reason[i] = R_MALFORMED
+        elif to == TO_ROUTE:
+            to_route[n_rt] = k
+            n_rt += 1
     return n_ep, n_rt

@@ -52,6 +52,35 @@ def ovs_own_source(dst, src):
     return dst == src and (src & _GROUP) == np.uint64(0)
 
 
+@kernel(inline="always")
+def ovs_from_pod_one(b, dp, o, s, i, k, slot, tr, tl):
+    """Packet i in slot k (a pod's; a node's passes untouched). Returns (passes on, looked up,
+    table hit)."""
+    if b.ingress_kind[i] != K_POD:
+        return True, False, False
+    lp = np.int64(s.lp[k])
+    node = port_node(dp.port_rec, lp)
+    if b.vlan[i] != 0:  # an access port takes untagged (or priority-tagged, VID 0) frames only
+        if slot >= 0:
+            rec(tr, tl, slot, K_OVS, node, T_OVS_PORT, np.int64(b.ttl[i]))
+        drop(o, i, R_VLAN, K_OVS, node)
+        return False, False, False
+    dst_mac = s.dst_mac[k]
+    reserved = ovs_reserved(dst_mac)
+    hit = np.int64(-1)
+    if not reserved:
+        if dst_mac == port_mac(dp.port_rec, lp) or ovs_own_source(dst_mac, s.src_mac[k]):
+            hit = lp
+        elif dst_mac == dp.router_mac:
+            hit = OVS_UPLINK
+    if slot >= 0:
+        rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, np.int64(b.ttl[i]))
+    if reserved or hit == lp:
+        drop(o, i, R_RESERVED if reserved else R_LEARNED, K_OVS, node)
+        return False, True, hit != -1
+    return True, True, hit != -1  # anything else leaves by the trunk (learned there, or flooded to it)
+
+
 @kernel
 def ovs_from_pod(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
     """A pod's frame into its node's bridge on the pod's access port; out by the trunk or
@@ -60,40 +89,18 @@ def ovs_from_pod(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
     for j in range(n):
         k = vin[j]
         i = base + k
-        if b.ingress_kind[i] != K_POD:
-            vout[out] = k
-            out += 1
-            continue
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        lp = np.int64(s.lp[k])
-        node = port_node(dp.port_rec, lp)
-        if b.vlan[i] != 0:  # an access port takes untagged (or priority-tagged, VID 0) frames only
-            if slot >= 0:
-                rec(tr, tl, slot, K_OVS, node, T_OVS_PORT, np.int64(b.ttl[i]))
-            drop(o, i, R_VLAN, K_OVS, node)
-            continue
-        dst_mac = s.dst_mac[k]
-        reserved = ovs_reserved(dst_mac)
-        hit = np.int64(-1)
-        if not reserved:
-            if dst_mac == port_mac(dp.port_rec, lp) or ovs_own_source(dst_mac, s.src_mac[k]):
-                hit = lp
-            elif dst_mac == dp.router_mac:
-                hit = OVS_UPLINK
-        ovs_in += 1
-        if hit != -1:
-            ovs_hit += 1
-        if rc is not None:
-            note(rc, k, S_OVS, hit != -1)
-        if slot >= 0:
-            rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, np.int64(b.ttl[i]))
-        if reserved or hit == lp:
-            drop(o, i, R_RESERVED if reserved else R_LEARNED, K_OVS, node)
-            continue
-        vout[out] = k  # anything else leaves by the trunk (learned there, or flooded to it)
-        out += 1
+        ok, looked, hit = ovs_from_pod_one(b, dp, o, s, i, k, slot, tr, tl)
+        if looked:
+            ovs_in += 1
+            ovs_hit += hit
+            if rc is not None:
+                note(rc, k, S_OVS, hit)
+        if ok:
+            vout[out] = k
+            out += 1
     flush(cn.stages, S_OVS, ovs_in, ovs_hit)
     return out
 

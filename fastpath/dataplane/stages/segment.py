@@ -32,6 +32,29 @@ def count_switched(cn, seg, length):
     cn.segment[0, seg, 1] += length
 
 
+TO_ROUTER, TO_PORT, MISSED = 1, 2, 0
+
+
+@kernel(inline="always")
+def segment_one(b, dp, o, cn, s, i, k, slot, tr, tl):
+    """Packet i in slot k on segment ``s.seg``: counted, then `TO_ROUTER` (``s.r``, ``s.arrive``
+    set), `TO_PORT` (``s.port`` set) or `MISSED` (dropped)."""
+    seg = np.int64(s.seg[k])
+    l2 = segment_l2(dp, seg, s.dst_mac[k])
+    count_switched(cn, seg, np.int64(b.length[i]))
+    if slot >= 0:
+        rec(tr, tl, slot, K_SEGMENT, seg, T_SEGMENT_L2, np.int64(o.ttl_out[i]))
+    if l2 == L2_ROUTER:
+        s.r[k] = dp.seg_router[seg]
+        s.arrive[k] = dp.seg_gateway[seg]
+        return TO_ROUTER
+    if l2 < 0:
+        drop(o, i, R_MAC, K_SEGMENT, seg)
+        return MISSED
+    s.port[k] = l2
+    return TO_PORT
+
+
 @kernel
 def segment(b, dp, o, cn, s, base, vin, n, to_route, n_route, to_port, n_port, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` on segment ``s.seg``: to the router (appended to ``to_route`` after its
@@ -41,24 +64,17 @@ def segment(b, dp, o, cn, s, base, vin, n, to_route, n_route, to_port, n_port, t
     for j in range(n):
         k = vin[j]
         i = base + k
-        seg = np.int64(s.seg[k])
-        l2 = segment_l2(dp, seg, s.dst_mac[k])
-        if l2 != -1:
-            hits += 1
+        slot = np.int64(-1)
+        if trace_slot is not None:
+            slot = np.int64(trace_slot[i])
+        to = segment_one(b, dp, o, cn, s, i, k, slot, tr, tl)
+        hits += to != MISSED
         if rc is not None:
-            note_segment(rc, k, seg, note(rc, k, S_L2, l2 != -1))
-        count_switched(cn, seg, np.int64(b.length[i]))
-        if trace_slot is not None and trace_slot[i] >= 0:
-            rec(tr, tl, np.int64(trace_slot[i]), K_SEGMENT, seg, T_SEGMENT_L2, np.int64(o.ttl_out[i]))
-        if l2 == L2_ROUTER:
-            s.r[k] = dp.seg_router[seg]
-            s.arrive[k] = dp.seg_gateway[seg]
+            note_segment(rc, k, np.int64(s.seg[k]), note(rc, k, S_L2, to != MISSED))
+        if to == TO_ROUTER:
             to_route[n_route] = k
             n_route += 1
-        elif l2 < 0:
-            drop(o, i, R_MAC, K_SEGMENT, seg)
-        else:
-            s.port[k] = l2
+        elif to == TO_PORT:
             to_port[n_port] = k
             n_port += 1
     flush(cn.stages, S_L2, n, hits)

@@ -27,7 +27,7 @@ def on_link(dp, seg, ip):
 
 
 @kernel(inline="always")
-def _hint(b, dp, s, base, k):
+def hint_arp(b, dp, s, base, k):
     seg = np.int64(s.seg[k])
     ip = np.uint32(b.dst_ip[base + k])
     if b.dst_mac[base + k] == 0 and on_link(dp, seg, ip):
@@ -36,60 +36,72 @@ def _hint(b, dp, s, base, k):
             prefetch_row(dp.neighbor_dense, slot)
 
 
+@kernel(inline="always")
+def sender_stack_one(b, dp, o, s, i, k, slot, tr, tl):
+    """Packet i in slot k. Returns (passes on, ARP asked, ARP answered)."""
+    kind = np.int64(b.ingress_kind[i])
+    iid = np.int64(b.ingress_id[i])
+    ttl = np.int64(b.ttl[i])
+    lp = np.int64(s.lp[k])
+    seg = np.int64(s.seg[k])
+    src_ip = np.uint32(b.src_ip[i])
+    dst_ip = np.uint32(b.dst_ip[i])
+    src_mac = np.uint64(b.src_mac[i])
+    dst_mac = np.uint64(b.dst_mac[i])
+    own_ip = port_ip(dp.port_rec, lp)
+    if src_mac == 0:
+        src_mac = port_mac(dp.port_rec, lp)
+    if dst_ip == src_ip and src_ip == own_ip:
+        if slot >= 0:
+            rec(tr, tl, slot, kind, iid, T_LOCAL, ttl)
+        o.verdict[i] = V_DELIVERED  # to itself: its own stack answers
+        return False, False, False
+    asked = answered = False
+    if dst_mac == 0:
+        if on_link(dp, seg, dst_ip):
+            nb = neighbor(dp, seg, dst_ip)
+            asked = True
+            answered = nb >= 0
+            if slot >= 0:
+                rec(tr, tl, slot, kind, iid, T_ARP, ttl)
+            if nb < 0:
+                o.reason[i] = R_NO_NEIGHBOR
+                return False, asked, answered
+            dst_mac = port_mac(dp.port_rec, nb)
+        else:
+            if slot >= 0:
+                rec(tr, tl, slot, kind, iid, T_ROUTE, ttl)
+            dst_mac = dp.router_mac
+    elif slot >= 0:
+        rec(tr, tl, slot, kind, iid, T_NONE, ttl)
+    s.src_mac[k] = src_mac
+    s.dst_mac[k] = dst_mac
+    return True, asked, answered
+
+
 @kernel
 def sender_stack(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc, ahead):
     """Slots ``vin[:n]``; survivors (source and destination MAC set) to ``vout``. Returns their count."""
     out = arp_in = arp_hit = 0
     if ahead > 0:
         for j in range(min(ahead, n)):
-            _hint(b, dp, s, base, vin[j])
+            hint_arp(b, dp, s, base, vin[j])
     for j in range(n):
         k = vin[j]
         i = base + k
         if ahead > 0 and j + ahead < n:
-            _hint(b, dp, s, base, vin[j + ahead])
+            hint_arp(b, dp, s, base, vin[j + ahead])
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        kind = np.int64(b.ingress_kind[i])
-        iid = np.int64(b.ingress_id[i])
-        ttl = np.int64(b.ttl[i])
-        lp = np.int64(s.lp[k])
-        seg = np.int64(s.seg[k])
-        src_ip = np.uint32(b.src_ip[i])
-        dst_ip = np.uint32(b.dst_ip[i])
-        src_mac = np.uint64(b.src_mac[i])
-        dst_mac = np.uint64(b.dst_mac[i])
-        own_ip = port_ip(dp.port_rec, lp)
-        if src_mac == 0:
-            src_mac = port_mac(dp.port_rec, lp)
-        if dst_ip == src_ip and src_ip == own_ip:
-            if slot >= 0:
-                rec(tr, tl, slot, kind, iid, T_LOCAL, ttl)
-            o.verdict[i] = V_DELIVERED  # to itself: its own stack answers
-            continue
-        if dst_mac == 0:
-            if on_link(dp, seg, dst_ip):
-                nb = neighbor(dp, seg, dst_ip)
-                arp_in += 1
-                if rc is not None:
-                    note(rc, k, S_ARP, nb >= 0)
-                if slot >= 0:
-                    rec(tr, tl, slot, kind, iid, T_ARP, ttl)
-                if nb < 0:
-                    o.reason[i] = R_NO_NEIGHBOR
-                    continue
-                arp_hit += 1
-                dst_mac = port_mac(dp.port_rec, nb)
-            else:
-                if slot >= 0:
-                    rec(tr, tl, slot, kind, iid, T_ROUTE, ttl)
-                dst_mac = dp.router_mac
-        elif slot >= 0:
-            rec(tr, tl, slot, kind, iid, T_NONE, ttl)
-        s.src_mac[k] = src_mac
-        s.dst_mac[k] = dst_mac
-        vout[out] = k
-        out += 1
+        ok, asked, answered = sender_stack_one(b, dp, o, s, i, k, slot, tr, tl)
+        if asked:
+            arp_in += 1
+            arp_hit += answered
+            if rc is not None:
+                note(rc, k, S_ARP, answered)
+        if ok:
+            vout[out] = k
+            out += 1
     flush(cn.stages, S_ARP, arp_in, arp_hit)
     return out

@@ -19,24 +19,33 @@ def spoofguard_ok(dp, lp, src_mac, src_ip):
     return src_mac == port_mac(dp.port_rec, lp) and src_ip == port_ip(dp.port_rec, lp)
 
 
+@kernel(inline="always")
+def spoofguard_one(b, dp, o, s, i, k, slot, tr, tl):
+    """Packet i in slot k at its port ``s.lp``. Returns whether it passes."""
+    lp = np.int64(s.lp[k])
+    ok = spoofguard_ok(dp, lp, s.src_mac[k], np.uint32(b.src_ip[i]))
+    if not ok:
+        if slot >= 0:
+            rec(tr, tl, slot, K_PORT, lp, T_SPOOFGUARD, np.int64(b.ttl[i]))
+        drop(o, i, R_SPOOF, K_PORT, lp)
+    return ok
+
+
 @kernel
 def spoofguard(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` at their port ``s.lp``; survivors to ``vout``. Returns their count."""
-    out = ok_n = 0
+    out = 0
     for j in range(n):
         k = vin[j]
         i = base + k
-        lp = np.int64(s.lp[k])
-        ok = spoofguard_ok(dp, lp, s.src_mac[k], np.uint32(b.src_ip[i]))
+        slot = np.int64(-1)
+        if trace_slot is not None:
+            slot = np.int64(trace_slot[i])
+        ok = spoofguard_one(b, dp, o, s, i, k, slot, tr, tl)
         if rc is not None:
             note(rc, k, S_SPOOF, ok)
-        if not ok:
-            if trace_slot is not None and trace_slot[i] >= 0:
-                rec(tr, tl, np.int64(trace_slot[i]), K_PORT, lp, T_SPOOFGUARD, np.int64(b.ttl[i]))
-            drop(o, i, R_SPOOF, K_PORT, lp)
-            continue
-        ok_n += 1
-        vout[out] = k
-        out += 1
-    flush(cn.stages, S_SPOOF, n, ok_n)
+        if ok:
+            vout[out] = k
+            out += 1
+    flush(cn.stages, S_SPOOF, n, out)
     return out

@@ -20,6 +20,27 @@ from ..trace import T_VIF
 from .common import K_POD, K_VIF, R_VLAN, S_VIF, drop, exact_probe, flush, note, rec
 
 
+@kernel(inline="always")
+def vif_demux_one(b, dp, o, s, i, k, slot, tr, tl):
+    """Packet i in slot k onto its logical port. Returns (passes on, demuxed by tag, found)."""
+    lp = np.int64(s.lp[k])
+    node = port_node(dp.port_rec, lp)
+    vlan = np.int64(b.vlan[i])
+    if b.ingress_kind[i] != K_POD and vlan != 0:
+        pp = exact_probe(dp.vif_buckets, dp.vif_seed, np.uint64(node), np.uint64(vlan))
+        if slot >= 0:
+            rec(tr, tl, slot, K_VIF, node, T_VIF, np.int64(b.ttl[i]))
+        if pp < 0 or pp >= dp.n_pods:
+            drop(o, i, R_VLAN, K_VIF, node)
+            return False, True, False
+        s.lp[k] = pp
+        s.seg[k] = port_segment(dp.port_rec, pp)
+        return True, True, True
+    if slot >= 0:
+        rec(tr, tl, slot, K_VIF, node, T_VIF, np.int64(b.ttl[i]))
+    return True, False, False
+
+
 @kernel
 def vif_demux(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` onto their logical port (``s.lp``, ``s.seg`` updated for a demuxed
@@ -31,25 +52,14 @@ def vif_demux(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        lp = np.int64(s.lp[k])
-        node = port_node(dp.port_rec, lp)
-        vlan = np.int64(b.vlan[i])
-        if b.ingress_kind[i] != K_POD and vlan != 0:
-            pp = exact_probe(dp.vif_buckets, dp.vif_seed, np.uint64(node), np.uint64(vlan))
+        ok, demuxed, found = vif_demux_one(b, dp, o, s, i, k, slot, tr, tl)
+        if demuxed:
             vif_in += 1
+            vif_hit += found
             if rc is not None:
-                note(rc, k, S_VIF, 0 <= pp < dp.n_pods)
-            if slot >= 0:
-                rec(tr, tl, slot, K_VIF, node, T_VIF, np.int64(b.ttl[i]))
-            if pp < 0 or pp >= dp.n_pods:
-                drop(o, i, R_VLAN, K_VIF, node)
-                continue
-            vif_hit += 1
-            s.lp[k] = pp
-            s.seg[k] = port_segment(dp.port_rec, pp)
-        elif slot >= 0:
-            rec(tr, tl, slot, K_VIF, node, T_VIF, np.int64(b.ttl[i]))
-        vout[out] = k
-        out += 1
+                note(rc, k, S_VIF, found)
+        if ok:
+            vout[out] = k
+            out += 1
     flush(cn.stages, S_VIF, vif_in, vif_hit)
     return out
