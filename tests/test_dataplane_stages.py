@@ -58,16 +58,16 @@ reference = importlib.import_module("fastpath.reference.walk")  # the module (th
 # ---- the names ------------------------------------------------------------------------------------
 MODULES = {
     # stage module: (its vector kernels, its per-packet functions, the reference methods it answers for)
-    "ingress": (("ingress",), (), ("malformed", "from_endpoint", "from_uplink")),
-    "sender_stack": (("sender_stack",), (), ("sender_stack",)),
-    "ovs": (("ovs_from_pod",), ("ovs_to_pod",), ("ovs_from_pod", "ovs_to_pod", "ovs_drops")),
-    "vif": (("vif_demux",), (), ("vif_demux",)),
-    "spoofguard": (("spoofguard",), (), ("spoofguard",)),
-    "dfw": (("dfw",), (), ("dfw",)),
-    "segment": (("segment",), (), ("segment",)),
-    "route": (("route",), (), ("route",)),
+    "ingress": (("ingress",), ("ingress_one", "ingress_port", "sane"), ("malformed", "from_endpoint", "from_uplink")),
+    "sender_stack": (("sender_stack",), ("sender_stack_one", "on_link"), ("sender_stack",)),
+    "ovs": (("ovs_from_pod",), ("ovs_from_pod_one", "ovs_to_pod", "ovs_reserved", "ovs_own_source"), ("ovs_from_pod", "ovs_to_pod", "ovs_drops")),
+    "vif": (("vif_demux",), ("vif_demux_one",), ("vif_demux",)),
+    "spoofguard": (("spoofguard",), ("spoofguard_one", "spoofguard_ok"), ("spoofguard",)),
+    "dfw": (("dfw",), ("dfw_one", "dfw_verdict"), ("dfw",)),
+    "segment": (("segment",), ("segment_one", "segment_l2"), ("segment",)),
+    "route": (("route",), ("route_lookup",), ("route",)),
     "neighbor": (("neighbor",), (), ("neighbor",)),
-    "tunnel": (("tunnel",), (), ("tunnel",)),
+    "tunnel": (("tunnel",), ("encap", "log_leg"), ("tunnel",)),
     "deliver": (("deliver",), (), ("deliver",)),
 }
 
