@@ -94,6 +94,9 @@ COMMANDS = {
     "fastpath run --profile locality --report --offered-mpps 2.5": [
         ["run", "--profile", "locality", "--report", "--offered-mpps", "2.5"],
     ],
+    "fastpath run --no-flow-cache --engine staged --json": [
+        ["run", "--no-flow-cache", "--engine", "staged", "--json", "--packets", "100000"],
+    ],
     "fastpath study pods-per-node --values 10,30,110,250,500,1000,4000 --out DIR": [
         # 10M packets a point by default: 100k still measure every point
         ["study", "pods-per-node", "--values", "10,30,110,250,500,1000,4000", "--out", "study", "--packets", "100000"],
