@@ -94,7 +94,7 @@ class Dataplane:
         """``prefetch``: prefetch ahead in the kernels; None = when the tables outgrow the caches
         (`fastpath.compile.kernel_view.DEEP_PREFETCH_BYTES`). ``engine``: "staged" (the stages
         over vectors, `fastpath.dataplane.graph`) or "fused" (one loop per packet,
-        `fastpath.dataplane.pipeline`); None = `choose_engine`'s measured rule. ``flow_cache``:
+        `fastpath.dataplane.pipeline`); None = the measured rule of `ENGINES`. ``flow_cache``:
         the staged engine's flow cache (`fastpath.dataplane.stages.flow_cache`), used unless a
         call traces packets or asks for the full leg log."""
         self.cluster = cluster
@@ -204,8 +204,8 @@ ENGINES = ("staged", "fused")
 Unless a `Dataplane` is given one, a call runs staged with the flow cache — except a call that
 must walk every packet (a trace, the full leg log) on tables that fit the caches (no deep
 prefetch), where the fused loop is faster: measured on the seed scenario, staged without the
-cache ran 0.74-0.9x the fused loop (bench/RESULTS.md, "Data plane v2"); at scale staged wins
-(1.3-1.7x at 1M pods) and is always used."""
+cache ran 0.72-0.76x the fused loop (bench/RESULTS.md, "Issue 10 — data plane v2"); where the
+tables outgrow the caches staged wins (1.2-1.3x at 1M pods) and is always used."""
 
 
 def check_threads(threads) -> int:

@@ -6,18 +6,21 @@ A packet's path is a chain of dependent table reads (its port record, then its A
 the destination's port record). Run per packet, each miss in DRAM waits for the one before.
 Run a stage over a vector of packets, each packet's address for the stage is known before the
 loop reaches it — the stage before computed it — so the loop prefetches ``ahead`` elements in
-front and the misses of many packets overlap. On a million pods that is 1.7-1.9x the fused
-loop with its own speculative prefetch (bench/staged.py, "Fused vs staged" in bench/RESULTS.md).
+front — or the stage that computes an address prefetches it for the next stage, a whole vector
+ahead — and the misses of many packets overlap. On a million pods that is 1.2-1.3x the fused
+loop with its own speculative prefetch (bench/stages.py, "Issue 10" in bench/RESULTS.md).
 Where every table sits in L1, the fused loop keeps each packet's state in registers and wins;
 `fastpath.dataplane.api` picks by the measured rule there.
 
 The graph
 ---------
-`forward_staged` reads as the path. Each stage compacts its survivors into its output vector;
-packets that end (a verdict) are simply not passed on. The route stage runs one hop per pass
-until no packet is left routing (the longest path is a handful of routers). Stage counters are
-locals of each stage's call, added to the worker's row once per vector; device loads are added
-per packet. Verdicts and reasons are counted at the end of each vector, from the results.
+`walk` reads as the path. Each stage compacts its survivors into its output vector; packets
+that end (a verdict) are simply not passed on. The route stage runs one hop per pass until no
+packet is left routing (the longest path is a handful of routers). Stage counters are locals of
+each stage's call, added to the worker's row once per vector; device loads are added per packet.
+Verdicts and reasons of walked packets are counted at the end of each vector, from the results.
+`forward_staged` puts the flow cache in front (`stages.flow_cache`): a vector's hits take their
+cached outcome and only its misses walk; hits are counted when their entries are folded.
 
 Vectors are ``size`` packets (`VECTOR`); the per-slot scratch and the vectors are allocated
 once per call by the caller (no allocation inside: the kernels run without numba's runtime).
