@@ -65,10 +65,10 @@ MODULES = {
     "spoofguard": (("spoofguard",), ("spoofguard_one", "spoofguard_ok"), ("spoofguard",)),
     "dfw": (("dfw",), ("dfw_one", "dfw_verdict"), ("dfw",)),
     "segment": (("segment",), ("segment_one", "segment_l2"), ("segment",)),
-    "route": (("route",), ("route_lookup",), ("route",)),
-    "neighbor": (("neighbor",), (), ("neighbor",)),
-    "tunnel": (("tunnel",), ("encap", "log_leg"), ("tunnel",)),
-    "deliver": (("deliver",), (), ("deliver",)),
+    "route": (("route",), ("route_one", "route_lookup"), ("route",)),
+    "neighbor": (("neighbor",), ("neighbor_one",), ("neighbor",)),
+    "tunnel": (("tunnel",), ("tunnel_one", "encap", "log_leg"), ("tunnel",)),
+    "deliver": (("deliver",), ("deliver_one",), ("deliver",)),
 }
 
 STAGES = {

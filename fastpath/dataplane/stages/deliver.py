@@ -20,6 +20,44 @@ from .common import K_NODE, K_OVS, K_POD, K_VIF, NEIGHBOR_MAC, R_NONE, S_OVS_EGR
 from .ovs import ovs_to_pod
 
 
+@kernel(inline="always")
+def deliver_one(b, dp, o, s, i, k, slot, tr, tl):
+    """Packet i in slot k to its logical port ``s.port``. Returns (the bridge looked the MAC
+    up, it knew it)."""
+    ttl = np.int64(o.ttl_out[i])
+    port = np.int64(s.port[k])
+    node = port_node(dp.port_rec, port)
+    looked = hit = False
+    if slot >= 0:
+        rec(tr, tl, slot, K_VIF, node, T_PORT, ttl)
+    if port >= dp.n_pods:
+        if slot >= 0:
+            rec(tr, tl, slot, K_NODE, node, T_NONE, ttl)
+        dkind = K_NODE
+        dev = node
+    else:
+        dst_mac = s.dst_mac[k]
+        if dst_mac == NEIGHBOR_MAC:
+            dst_mac = port_mac(dp.port_rec, port)
+        reason, dkind, hit = ovs_to_pod(dp, port, dst_mac, s.src_mac[k])
+        looked = True
+        if slot >= 0:
+            rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
+            if dkind == K_POD:
+                rec(tr, tl, slot, K_POD, port, T_NONE, ttl)
+        if reason != R_NONE:
+            drop(o, i, reason, dkind, node if dkind == K_OVS else port)
+            return looked, hit
+        dev = port
+    o.hops[i] += 1
+    o.last_ip[i] = b.dst_ip[i]
+    o.verdict[i] = V_DELIVERED
+    o.dev_kind[i] = dkind
+    o.dev_id[i] = dev
+    o.egress_port[i] = port
+    return looked, hit
+
+
 @kernel
 def deliver(b, dp, o, cn, s, base, vin, n, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` to their logical port ``s.port`` on the host they are on."""
@@ -30,38 +68,10 @@ def deliver(b, dp, o, cn, s, base, vin, n, trace_slot, tr, tl, rc):
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        ttl = np.int64(o.ttl_out[i])
-        port = np.int64(s.port[k])
-        node = port_node(dp.port_rec, port)
-        if slot >= 0:
-            rec(tr, tl, slot, K_VIF, node, T_PORT, ttl)
-        if port >= dp.n_pods:
-            if slot >= 0:
-                rec(tr, tl, slot, K_NODE, node, T_NONE, ttl)
-            dkind = K_NODE
-            dev = node
-        else:
-            dst_mac = s.dst_mac[k]
-            if dst_mac == NEIGHBOR_MAC:
-                dst_mac = port_mac(dp.port_rec, port)
-            reason, dkind, hit = ovs_to_pod(dp, port, dst_mac, s.src_mac[k])
+        looked, hit = deliver_one(b, dp, o, s, i, k, slot, tr, tl)
+        if looked:
             ovs_in += 1
+            ovs_hit += hit
             if rc is not None:
                 note(rc, k, S_OVS_EGRESS, hit)
-            if hit:
-                ovs_hit += 1
-            if slot >= 0:
-                rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
-                if dkind == K_POD:
-                    rec(tr, tl, slot, K_POD, port, T_NONE, ttl)
-            if reason != R_NONE:
-                drop(o, i, reason, dkind, node if dkind == K_OVS else port)
-                continue
-            dev = port
-        o.hops[i] += 1
-        o.last_ip[i] = b.dst_ip[i]
-        o.verdict[i] = V_DELIVERED
-        o.dev_kind[i] = dkind
-        o.dev_id[i] = dev
-        o.egress_port[i] = port
     flush(cn.stages, S_OVS_EGRESS, ovs_in, ovs_hit)

@@ -29,6 +29,30 @@ def _hint(b, dp, s, base, k):
         prefetch_row(dp.neighbor_dense, slot)
 
 
+@kernel(inline="always")
+def neighbor_one(b, dp, o, cn, s, i, k, slot, tr, tl, ahead):
+    """ARP for packet i in slot k on segment ``s.seg`` (router ``s.r``), then that segment's L2
+    pass. Returns whether it was answered (``s.port`` set)."""
+    seg = np.int64(s.seg[k])
+    r = np.int64(s.r[k])
+    ttl = np.int64(o.ttl_out[i])
+    nb = neighbor_port(dp, seg, np.uint32(b.dst_ip[i]))
+    if slot >= 0:
+        rec(tr, tl, slot, router_kind(dp, r), r, T_NEIGHBOR, ttl)
+    if nb < 0:
+        drop(o, i, R_NO_NEIGHBOR, router_kind(dp, r), r)
+        return False
+    if ahead > 0:  # the tunnel stage reads its record: fetched now, a whole vector ahead
+        prefetch_row(dp.port_rec, nb)
+    s.src_mac[k] = dp.router_mac
+    s.dst_mac[k] = NEIGHBOR_MAC  # the port's MAC, read with its record in the tunnel stage
+    s.port[k] = nb
+    count_switched(cn, seg, np.int64(b.length[i]))
+    if slot >= 0:
+        rec(tr, tl, slot, K_SEGMENT, seg, T_SEGMENT_L2, ttl)
+    return True
+
+
 @kernel
 def neighbor(b, dp, o, cn, s, base, vec, n, to_port, n_port, trace_slot, tr, tl, rc, ahead):
     """ARP on segment ``s.seg`` for each slot of ``vec[:n]`` (router ``s.r``): the port found is
@@ -46,30 +70,15 @@ def neighbor(b, dp, o, cn, s, base, vec, n, to_port, n_port, trace_slot, tr, tl,
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        seg = np.int64(s.seg[k])
-        r = np.int64(s.r[k])
-        ttl = np.int64(o.ttl_out[i])
-        nb = neighbor_port(dp, seg, np.uint32(b.dst_ip[i]))
-        if slot >= 0:
-            rec(tr, tl, slot, router_kind(dp, r), r, T_NEIGHBOR, ttl)
+        found = neighbor_one(b, dp, o, cn, s, i, k, slot, tr, tl, ahead)
         if rc is not None:
-            note(rc, k, S_NEIGH, nb >= 0)
-            if nb >= 0:
-                note_segment(rc, k, seg, note(rc, k, S_L2, True))
-        if nb < 0:
-            drop(o, i, R_NO_NEIGHBOR, router_kind(dp, r), r)
-            continue
-        hits += 1
-        if ahead > 0:  # the tunnel stage reads its record: fetched now, a whole vector ahead
-            prefetch_row(dp.port_rec, nb)
-        s.src_mac[k] = dp.router_mac
-        s.dst_mac[k] = NEIGHBOR_MAC  # the port's MAC, read with its record in the tunnel stage
-        s.port[k] = nb
-        count_switched(cn, seg, np.int64(b.length[i]))
-        if slot >= 0:
-            rec(tr, tl, slot, K_SEGMENT, seg, T_SEGMENT_L2, ttl)
-        to_port[n_port] = k
-        n_port += 1
+            note(rc, k, S_NEIGH, found)
+            if found:
+                note_segment(rc, k, np.int64(s.seg[k]), note(rc, k, S_L2, True))
+        if found:
+            hits += 1
+            to_port[n_port] = k
+            n_port += 1
     flush(cn.stages, S_NEIGH, n, hits)
     flush(cn.stages, S_L2, hits, hits)
     return n_port

@@ -35,6 +35,88 @@ def route_lookup(dp, r, ip):
     return mtrie.get(dp.route_trie_nodes, dp.n_routers, r, ip)
 
 
+ENDED, NEXT_ROUTER, CONNECTED = 0, 1, 2
+"""Where `route_one` leaves a packet: ended (a verdict), at the next router, or on a connected
+segment (the neighbor stage next)."""
+
+
+@kernel(inline="always")
+def route_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl, ahead):
+    """One router hop of packet i in slot k (router ``s.r``, arrived on ``s.arrive``). Returns
+    (where it goes, hairpin tunnel tried, it fit, its TEP pair, a route matched)."""
+    r = np.int64(s.r[k])
+    dst_ip = np.uint32(b.dst_ip[i])
+    length = np.int64(b.length[i])
+    rk = router_kind(dp, r)
+    tried = fit = False
+    tid = np.int64(-1)
+    if dp.rtr_is_sr[r]:
+        # a service router runs on its edge: a tunnel there unless the packet is on it already
+        o.via_edge[i] = True
+        eh = np.int64(dp.rtr_host[r])
+        host = np.int64(s.host[k])
+        if host != eh:
+            tried = True
+            fit, tid = encap(dp, o, cn, legs, n_legs, tr, tl, slot, i, length, host, eh,
+                             np.int64(dp.rtr_transit_vni[r]), -1 - r)
+            if not fit:
+                drop(o, i, R_MTU, K_TUNNEL, tid)
+                return ENDED, tried, fit, tid, False
+            s.host[k] = eh
+    cn.router[0, r, 0] += 1
+    cn.router[0, r, 1] += length
+    rt = route_lookup(dp, r, dst_ip)
+    ttl = np.int64(o.ttl_out[i])
+    if rt < 0:
+        if slot >= 0:
+            rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+        drop(o, i, R_NO_ROUTE, rk, r)
+        return ENDED, tried, fit, tid, False
+    rkind = dp.route_kind[rt]
+    if rkind == ROUTE_LOCAL:
+        if slot >= 0:
+            rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+        o.hops[i] += 1
+        o.last_ip[i] = dst_ip
+        o.verdict[i] = V_DELIVERED
+        o.dev_kind[i] = rk
+        o.dev_id[i] = r
+        return ENDED, tried, fit, tid, True
+    o.hops[i] += 1
+    o.last_ip[i] = s.arrive[k]
+    if ttl <= 1:
+        if slot >= 0:
+            rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+        drop(o, i, R_TTL, rk, r)  # the time-exceeded comes from the address it arrived on
+        return ENDED, tried, fit, tid, True
+    ttl -= 1
+    o.ttl_out[i] = ttl
+    if slot >= 0 and rkind != ROUTE_CONNECTED:  # a connected route's hop is the neighbor's
+        rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+    if rkind == ROUTE_ROUTER:
+        s.arrive[k] = dp.route_arrive_ip[rt]
+        s.r[k] = dp.route_arg[rt]
+        return NEXT_ROUTER, tried, fit, tid, True
+    if rkind == ROUTE_UPLINK:
+        u = np.int64(dp.route_arg[rt])
+        if slot >= 0:
+            rec(tr, tl, slot, K_UPLINK, u, T_NONE, ttl)
+        cn.uplink[0, u, 0] += 1
+        cn.uplink[0, u, 1] += length
+        o.verdict[i] = V_EXITED
+        o.dev_kind[i] = K_UPLINK
+        o.dev_id[i] = u
+        return ENDED, tried, fit, tid, True
+    # connected: the neighbor on that segment next
+    seg = np.int64(dp.route_arg[rt])
+    s.seg[k] = seg
+    if ahead > 0:  # its ARP slot, fetched a stage ahead of the neighbor stage
+        slot_nb = dense_slot(dp, seg, dst_ip)
+        if slot_nb >= 0 and (dst_ip & dp.seg_mask[seg]) == dp.seg_net[seg]:
+            prefetch_row(dp.neighbor_dense, slot_nb)
+    return CONNECTED, tried, fit, tid, True
+
+
 @kernel
 def route(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs, trace_slot, tr, tl, rc, ahead):
     """One router hop for each slot of ``vec[:n]`` (router ``s.r``, arrived on ``s.arrive``).
@@ -50,81 +132,23 @@ def route(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs, trace_
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
         r = np.int64(s.r[k])
-        dst_ip = np.uint32(b.dst_ip[i])
-        length = np.int64(b.length[i])
-        rk = router_kind(dp, r)
-        if dp.rtr_is_sr[r]:
-            # a service router runs on its edge: a tunnel there unless the packet is on it already
-            o.via_edge[i] = True
-            eh = np.int64(dp.rtr_host[r])
-            host = np.int64(s.host[k])
-            if host != eh:
-                enc_in += 1
-                fits, tid = encap(dp, o, cn, legs, n_legs, tr, tl, slot, i, length, host, eh,
-                                  np.int64(dp.rtr_transit_vni[r]), -1 - r)
-                if rc is not None:
-                    note(rc, k, S_ENCAP, fits)
-                    if fits:
-                        note_tep(rc, k, tid)
-                if not fits:
-                    drop(o, i, R_MTU, K_TUNNEL, tid)
-                    continue
-                enc_hit += 1
-                s.host[k] = eh
-        cn.router[0, r, 0] += 1
-        cn.router[0, r, 1] += length
-        rt = route_lookup(dp, r, dst_ip)
-        rt_in += 1
-        if rc is not None:
-            note_router(rc, k, r, note(rc, k, S_ROUTE, rt >= 0))
-        ttl = np.int64(o.ttl_out[i])
-        if rt < 0:
-            if slot >= 0:
-                rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
-            drop(o, i, R_NO_ROUTE, rk, r)
-            continue
-        rt_hit += 1
-        rkind = dp.route_kind[rt]
-        if rkind == ROUTE_LOCAL:
-            if slot >= 0:
-                rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
-            o.hops[i] += 1
-            o.last_ip[i] = dst_ip
-            o.verdict[i] = V_DELIVERED
-            o.dev_kind[i] = rk
-            o.dev_id[i] = r
-            continue
-        o.hops[i] += 1
-        o.last_ip[i] = s.arrive[k]
-        if ttl <= 1:
-            if slot >= 0:
-                rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
-            drop(o, i, R_TTL, rk, r)  # the time-exceeded comes from the address it arrived on
-            continue
-        ttl -= 1
-        o.ttl_out[i] = ttl
-        if slot >= 0 and rkind != ROUTE_CONNECTED:  # a connected route's hop is the neighbor's
-            rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
-        if rkind == ROUTE_ROUTER:
-            s.arrive[k] = dp.route_arrive_ip[rt]
-            s.r[k] = dp.route_arg[rt]
+        to, tried, fit, tid, found = route_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl, ahead)
+        if tried:
+            enc_in += 1
+            enc_hit += fit
+            if rc is not None:
+                note(rc, k, S_ENCAP, fit)
+                if fit:
+                    note_tep(rc, k, tid)
+        if not tried or fit:  # a packet that reached the lookup
+            rt_in += 1
+            rt_hit += found
+            if rc is not None:
+                note_router(rc, k, r, note(rc, k, S_ROUTE, found))
+        if to == NEXT_ROUTER:
             vec[keep] = k
             keep += 1
-        elif rkind == ROUTE_UPLINK:
-            u = np.int64(dp.route_arg[rt])
-            if slot >= 0:
-                rec(tr, tl, slot, K_UPLINK, u, T_NONE, ttl)
-            cn.uplink[0, u, 0] += 1
-            cn.uplink[0, u, 1] += length
-            o.verdict[i] = V_EXITED
-            o.dev_kind[i] = K_UPLINK
-            o.dev_id[i] = u
-        else:  # connected: the neighbor on that segment next
-            s.seg[k] = dp.route_arg[rt]
-            if ahead > 0:  # its ARP slot, fetched a stage ahead of the neighbor stage
-                slot_nb = dense_slot(dp, np.int64(s.seg[k]), dst_ip)
-                if slot_nb >= 0 and (dst_ip & dp.seg_mask[s.seg[k]]) == dp.seg_net[s.seg[k]]:
-                    prefetch_row(dp.neighbor_dense, slot_nb)
+        elif to == CONNECTED:
             to_neighbor[n_nb] = k
             n_nb += 1
     flush(cn.stages, S_ENCAP, enc_in, enc_hit)

@@ -65,6 +65,24 @@ def encap(dp, o, cn, legs, n_legs, tr, tl, slot, i, length, src, dst, vni, to):
     return fits, tid
 
 
+@kernel(inline="always")
+def tunnel_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl):
+    """Packet i in slot k to the host of its logical port ``s.port``. Returns (passes on,
+    encapsulation tried, it fit, the TEP pair)."""
+    port = np.int64(s.port[k])
+    host = np.int64(s.host[k])
+    dh = port_host(dp.port_rec, port)
+    if dh == host:
+        return True, False, False, np.int64(-1)
+    fits, tid = encap(dp, o, cn, legs, n_legs, tr, tl, slot, i, np.int64(b.length[i]), host, dh,
+                      np.int64(dp.seg_vni[s.seg[k]]), port)
+    if not fits:
+        drop(o, i, R_MTU, K_TUNNEL, tid)
+        return False, True, False, tid
+    s.host[k] = dh
+    return True, True, True, tid
+
+
 @kernel
 def tunnel(b, dp, o, cn, s, base, vin, n, vout, legs, n_legs, trace_slot, tr, tl, rc, ahead):
     """Slots ``vin[:n]`` to the host of their logical port ``s.port``: encapsulated when it is
@@ -78,26 +96,19 @@ def tunnel(b, dp, o, cn, s, base, vin, n, vout, legs, n_legs, trace_slot, tr, tl
         i = base + k
         if ahead > 0 and j + ahead < n:
             prefetch_row(dp.port_rec, np.int64(s.port[vin[j + ahead]]))
-        port = np.int64(s.port[k])
-        host = np.int64(s.host[k])
-        dh = port_host(dp.port_rec, port)
-        if dh != host:
-            slot = np.int64(-1)
-            if trace_slot is not None:
-                slot = np.int64(trace_slot[i])
+        slot = np.int64(-1)
+        if trace_slot is not None:
+            slot = np.int64(trace_slot[i])
+        ok, tried, fits, tid = tunnel_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl)
+        if tried:
             enc_in += 1
-            fits, tid = encap(dp, o, cn, legs, n_legs, tr, tl, slot, i, np.int64(b.length[i]), host, dh,
-                              np.int64(dp.seg_vni[s.seg[k]]), port)
+            enc_hit += fits
             if rc is not None:
                 note(rc, k, S_ENCAP, fits)
                 if fits:
                     note_tep(rc, k, tid)
-            if not fits:
-                drop(o, i, R_MTU, K_TUNNEL, tid)
-                continue
-            enc_hit += 1
-            s.host[k] = dh
-        vout[out] = k
-        out += 1
+        if ok:
+            vout[out] = k
+            out += 1
     flush(cn.stages, S_ENCAP, enc_in, enc_hit)
     return out
