@@ -117,3 +117,27 @@ def test_traces_and_the_full_leg_log_walk_every_packet():
     assert dp.forward(b).flow_cache_hits > 0
     assert dp.forward(b, trace=5).flow_cache_hits == 0
     assert dp.forward(b, legs=True).flow_cache_hits == 0
+
+
+def test_a_warm_cache_from_other_traffic_changes_nothing(cluster):
+    """A Dataplane keeps its caches between calls: what they hold from earlier batches (other
+    flows, other TTLs and lengths) must not change a later batch's results or counts."""
+    dp = Dataplane(cluster)
+    dp.forward(repeated_flows(cluster, 500, 20_000, seed=21))
+    b = repeated_flows(cluster, 500, 20_000, seed=22)
+    warm = dp.forward(b)
+    assert warm.flow_cache_hits > 0
+    _same(warm, Dataplane(cluster, flow_cache=False).forward(b), "warm cache")
+
+
+def test_concurrent_calls_on_one_dataplane_do_not_share_a_cache():
+    from concurrent.futures import ThreadPoolExecutor
+
+    c = CLUSTERS["edges"]()
+    dp = Dataplane(c)
+    batches = [repeated_flows(c, 300, 30_000, seed=s) for s in range(4)]
+    want = [Dataplane(c, flow_cache=False).forward(b) for b in batches]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda b: dp.forward(b, threads=2), batches))
+    for g, w in zip(got, want):
+        _same(g, w, "concurrent calls")

@@ -17,6 +17,7 @@ bounded by `fastpath.limits.MAX_THREADS` (each worker holds an H x H TEP-pair ma
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ from ..verdicts import Reason, Verdict
 from . import graph, pipeline
 from .pipeline import STAGES, Counters
 from .stages.common import LEG_PACKET, make_recipe, make_scratch, make_vectors
-from .stages.flow_cache import make_flow_cache
+from .stages.flow_cache import MAX_ENTRIES, make_flow_cache
 from .trace import MAX_HOPS
 
 
@@ -107,6 +108,21 @@ class Dataplane:
             raise ValueError(f"engine {self.engine!r} must be one of {', '.join(ENGINES)}")
         self.flow_cache = bool(flow_cache)
         self.cache_key_l4 = dfw_table.reads_l4(self.tables)
+        self._caches: list = []  # idle flow caches, one taken per worker of a call (`_take_cache`)
+        self._caches_lock = threading.Lock()
+
+    def _take_cache(self):
+        """An idle flow cache, or a new one. A cache outlives the call (its pages stay mapped and its
+        entries stay valid: the tables never change), so a run's chunks share what earlier ones
+        learned; a call holds it alone, so concurrent calls and workers never share one."""
+        with self._caches_lock:
+            if self._caches:
+                return self._caches.pop()
+        return make_flow_cache(MAX_ENTRIES * 4, graph.VECTOR, self.cache_key_l4)
+
+    def _give_cache(self, fc) -> None:
+        with self._caches_lock:
+            self._caches.append(fc)
 
     def _pool(self, threads: int) -> ThreadPoolExecutor:
         if getattr(self, "_pool_size", 0) < threads:
@@ -167,13 +183,17 @@ class Dataplane:
             b, ow, sl = batch.slice(lo, hi), o.slice(lo, hi), slot[lo:hi] if tracing else None
             if staged:
                 ahead = graph.AHEAD if self.dp.deep_prefetch else 0
-                fc = make_flow_cache(hi - lo, graph.VECTOR, self.cache_key_l4) if cached else None
+                fc = self._take_cache() if cached else None
                 rc = make_recipe(graph.VECTOR) if cached else None
-                graph.forward_staged(b, self.dp, ow, row, make_scratch(graph.VECTOR), make_vectors(graph.VECTOR),
-                                     graph.VECTOR, sl, tr, tl, legs[w], n_legs[w], ahead, graph.FULL, fc, rc,
-                                     graph.INSERT_EVERY)
-                if fc is not None:
-                    hits[w] = int(fc.state[2])
+                before = int(fc.state[2]) if cached else 0
+                try:
+                    graph.forward_staged(b, self.dp, ow, row, make_scratch(graph.VECTOR), make_vectors(graph.VECTOR),
+                                         graph.VECTOR, sl, tr, tl, legs[w], n_legs[w], ahead, graph.FULL, fc, rc,
+                                         graph.INSERT_EVERY)
+                finally:
+                    if fc is not None:
+                        hits[w] = int(fc.state[2]) - before
+                        self._give_cache(fc)
             else:
                 pipeline.forward_serial(b, self.dp, ow, row, sl, tr, tl, legs[w], n_legs[w],
                                         np.full(pipeline.RING, -1, np.int64))
