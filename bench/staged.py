@@ -6,10 +6,14 @@ against the fused kernel field for field, then both timed on the same batches.
     python bench/staged.py --quick      # smoke run: 100k pods instead of 1M, 64k-packet batches (< 1 min)
     python bench/staged.py --markdown out.md
 
+(History: this experiment decided issue 10. The engine is now staged — the stages of
+`fastpath/dataplane/stages/` over vectors, behind a flow cache — and `bench/stages.py` measures
+it; this file still runs, as the record of the first comparison.)
+
 What?
 -----
 The issue left "fused per packet or staged over vectors (VPP style)" to measurement. The engine
-is fused (`fastpath.dataplane.pipeline.forward_serial`: one loop, every stage of one packet in
+was fused (`fastpath.dataplane.pipeline.forward_serial`: one loop, every stage of one packet in
 its body). This file is the other design, as a benchmark experiment: the same semantics, the
 same helpers (`tables.neighbor.neighbor`, `_route`, `tables.dfw.first_match`, `_exact`, the
 accessors of `tables.ports`), the same counters, cut into nodes that each run over a vector
