@@ -203,9 +203,14 @@ class Dataplane:
             work(0)
         else:
             # Python threads over the nogil kernel: each worker a contiguous share as slices that
-            # start at 0, writing its own counter row (see the pipeline's Counters)
-            for job in [self._pool(threads).submit(work, w) for w in range(threads)]:
-                job.result()
+            # start at 0, writing its own counter row (see the pipeline's Counters). Worker 0 is
+            # the calling thread: one hand-off fewer a call
+            jobs = [self._pool(threads - 1).submit(work, w) for w in range(1, threads)]
+            try:
+                work(0)
+            finally:
+                for job in jobs:
+                    job.result()
         log = None
         if want_legs:
             parts = [legs[w][: int(n_legs[w][0])] for w in range(threads)]
