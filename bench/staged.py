@@ -15,7 +15,7 @@ What?
 The issue left "fused per packet or staged over vectors (VPP style)" to measurement. The engine
 was fused (`fastpath.dataplane.pipeline.forward_serial`: one loop, every stage of one packet in
 its body). This file is the other design, as a benchmark experiment: the same semantics, the
-same helpers (`tables.neighbor.neighbor`, `_route`, `tables.dfw.first_match`, `_exact`, the
+same helpers (`tables.neighbor.neighbor`, `route_lookup`, `tables.dfw.first_match`, `exact_probe`, the
 accessors of `tables.ports`), the same counters, cut into nodes that each run over a vector
 of packets and hand the survivors on:
 
@@ -107,9 +107,6 @@ from fastpath.compile.switching import L2_ROUTER, OVS_UPLINK
 from fastpath.dataplane import pipeline
 from fastpath.dataplane.api import Dataplane
 from fastpath.dataplane.pipeline import (
-    C_HIT,
-    C_IN,
-    C_MISS,
     ETH_HEADER,
     K_EDGE,
     K_NODE,
@@ -143,15 +140,15 @@ from fastpath.dataplane.pipeline import (
     V_DROPPED,
     V_EXITED,
     Counters,
-    _count_leg,
-    _exact,
-    _ovs_own_source,
-    _ovs_reserved,
-    _route,
 )
+from fastpath.dataplane.stages.common import drop, exact_probe, flush
+from fastpath.dataplane.stages.ovs import ovs_own_source, ovs_reserved
+from fastpath.dataplane.stages.route import route_lookup
+from fastpath.dataplane.stages.tunnel import log_leg
+from fastpath.dataplane.trace import MAX_HOPS
 from fastpath.model import generate
 from fastpath.tables.dfw import first_match as dfw_first_match
-from fastpath.tables.neighbor import dense_slot, neighbor
+from fastpath.tables.neighbor import neighbor, prefetch_neighbor
 from fastpath.tables.ports import port_host, port_ip, port_mac, port_node, port_segment
 from fastpath.packets import (
     INGRESS_POD,
@@ -204,32 +201,13 @@ def make_vectors(v: int) -> Vectors:
 
 # ---- nodes ---------------------------------------------------------------------------------------------
 @kernel(inline="always")
-def _flush(st, stage, n_in, n_hit):
-    st[0, stage, C_IN] += n_in
-    st[0, stage, C_HIT] += n_hit
-    st[0, stage, C_MISS] += n_in - n_hit
-
-
-@kernel(inline="always")
-def _drop(o, i, reason, dkind, dev):
-    o.verdict[i] = V_DROPPED
-    o.reason[i] = reason
-    o.dev_kind[i] = dkind
-    o.dev_id[i] = dev
-
-
-@kernel(inline="always")
 def _hint_source(b, dp, i):
     prefetch_row(dp.port_rec, np.int64(b.ingress_id[i]))
 
 
 @kernel(inline="always")
 def _hint_arp(b, dp, s, base, k):
-    seg = np.int64(s.seg[k])
-    ip = np.uint32(b.dst_ip[base + k])
-    slot = dense_slot(dp, seg, ip)
-    if slot >= 0 and (ip & dp.seg_mask[seg]) == dp.seg_net[seg]:
-        prefetch_row(dp.neighbor_dense, slot)
+    prefetch_neighbor(dp, np.int64(s.seg[k]), np.uint32(b.dst_ip[base + k]))
 
 
 @kernel(inline="always")
@@ -295,10 +273,10 @@ def ingress_node(b, dp, o, cn, s, base, m, to_l2, ahead):
                 dst_mac = dp.router_mac
         # the source OVS (untagged pod frame, NORMAL): reserved MACs drop; the pod's MAC, or the frame's
         # own source, is learned on its port (drop); the router MAC is on the trunk (the uplink)
-        reserved = _ovs_reserved(dst_mac)
+        reserved = ovs_reserved(dst_mac)
         hit = -1
         if not reserved:
-            if dst_mac == own_mac or _ovs_own_source(dst_mac, src_mac):
+            if dst_mac == own_mac or ovs_own_source(dst_mac, src_mac):
                 hit = lp
             elif dst_mac == dp.router_mac:
                 hit = OVS_UPLINK
@@ -306,11 +284,11 @@ def ingress_node(b, dp, o, cn, s, base, m, to_l2, ahead):
         if hit != -1:
             ovs_hit += 1
         if reserved or hit == lp:
-            _drop(o, i, R_RESERVED if reserved else R_LEARNED, K_OVS, port_node(dp.port_rec, lp))
+            drop(o, i, R_RESERVED if reserved else R_LEARNED, K_OVS, port_node(dp.port_rec, lp))
             continue
         spoof_in += 1
         if not (src_mac == own_mac and src_ip == own_ip):
-            _drop(o, i, R_SPOOF, K_PORT, lp)
+            drop(o, i, R_SPOOF, K_PORT, lp)
             continue
         spoof_hit += 1
         deny, matched = dfw_first_match(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
@@ -320,17 +298,17 @@ def ingress_node(b, dp, o, cn, s, base, m, to_l2, ahead):
         if matched:
             dfw_hit += 1
         if deny:
-            _drop(o, i, R_DFW, K_PORT, lp)
+            drop(o, i, R_DFW, K_PORT, lp)
             continue
         s.host[k] = host
         s.seg[k] = seg
         s.dst_mac[k] = dst_mac
         to_l2[out] = k
         out += 1
-    _flush(cn.stages, S_ARP, arp_in, arp_hit)
-    _flush(cn.stages, S_OVS, ovs_in, ovs_hit)
-    _flush(cn.stages, S_SPOOF, spoof_in, spoof_hit)
-    _flush(cn.stages, S_DFW, dfw_in, dfw_hit)
+    flush(cn.stages, S_ARP, arp_in, arp_hit)
+    flush(cn.stages, S_OVS, ovs_in, ovs_hit)
+    flush(cn.stages, S_SPOOF, spoof_in, spoof_hit)
+    flush(cn.stages, S_DFW, dfw_in, dfw_hit)
     return out
 
 
@@ -346,7 +324,7 @@ def segment_l2_node(b, dp, o, cn, s, base, vin, n_in, to_route, to_port):
         seg = np.int64(s.seg[k])
         dst_mac = s.dst_mac[k]
         # every segment's MAC table maps the router MAC to the router port
-        l2 = L2_ROUTER if dst_mac == dp.router_mac else _exact(dp.segment_l2_buckets, dp.segment_l2_seed, np.uint64(seg), dst_mac)
+        l2 = L2_ROUTER if dst_mac == dp.router_mac else exact_probe(dp.segment_l2_buckets, dp.segment_l2_seed, np.uint64(seg), dst_mac)
         if l2 != -1:
             hits += 1
         cn.segment[0, seg, 0] += 1
@@ -357,12 +335,12 @@ def segment_l2_node(b, dp, o, cn, s, base, vin, n_in, to_route, to_port):
             to_route[n_route] = k
             n_route += 1
         elif l2 < 0:
-            _drop(o, i, R_MAC, K_SEGMENT, seg)
+            drop(o, i, R_MAC, K_SEGMENT, seg)
         else:
             s.port[k] = l2
             to_port[n_port] = k
             n_port += 1
-    _flush(cn.stages, S_L2, n_in, hits)
+    flush(cn.stages, S_L2, n_in, hits)
     return n_route, n_port
 
 
@@ -394,7 +372,7 @@ def route_node(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs):
                 enc_in += 1
                 tid = host * dp.n_hosts + eh
                 if length + ov > mtu:
-                    _drop(o, i, R_MTU, K_TUNNEL, tid)
+                    drop(o, i, R_MTU, K_TUNNEL, tid)
                     continue
                 enc_hit += 1
                 fb = length + ov + ETH_HEADER
@@ -403,14 +381,14 @@ def route_node(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs):
                 o.tun_src_host[i] = host
                 o.tun_dst_host[i] = eh
                 o.tun_vni[i] = dp.rtr_transit_vni[r]
-                _count_leg(cn.host, 0, legs, n_legs, host, eh, tid, fb, i, o.tun_vni[i], 0, -1 - r)
+                log_leg(cn, legs, n_legs, host, eh, tid, fb, i, o.tun_vni[i], 0, -1 - r)
                 s.host[k] = eh
         cn.router[0, r, 0] += 1
         cn.router[0, r, 1] += length
-        rt = _route(dp.route_trie_nodes, dp.n_routers, r, dst_ip)
+        rt = route_lookup(dp, r, dst_ip)
         rt_in += 1
         if rt < 0:
-            _drop(o, i, R_NO_ROUTE, rk, r)
+            drop(o, i, R_NO_ROUTE, rk, r)
             continue
         rt_hit += 1
         rkind = dp.route_kind[rt]
@@ -424,7 +402,7 @@ def route_node(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs):
         o.hops[i] += 1
         o.last_ip[i] = s.arrive[k]
         if o.ttl_out[i] <= 1:
-            _drop(o, i, R_TTL, rk, r)  # the time-exceeded comes from the address it arrived on
+            drop(o, i, R_TTL, rk, r)  # the time-exceeded comes from the address it arrived on
             continue
         o.ttl_out[i] -= 1
         if rkind == ROUTE_ROUTER:
@@ -443,8 +421,8 @@ def route_node(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs):
             s.seg[k] = dp.route_arg[rt]
             to_neighbor[n_nb] = k
             n_nb += 1
-    _flush(cn.stages, S_ENCAP, enc_in, enc_hit)
-    _flush(cn.stages, S_ROUTE, rt_in, rt_hit)
+    flush(cn.stages, S_ENCAP, enc_in, enc_hit)
+    flush(cn.stages, S_ROUTE, rt_in, rt_hit)
     return keep, n_nb
 
 
@@ -469,7 +447,7 @@ def neighbor_node(b, dp, o, cn, s, base, vec, n, to_port, n_port, ahead):
         nb = neighbor(dp, seg, np.uint32(b.dst_ip[i]))
         if nb < 0:
             r = np.int64(s.r[k])
-            _drop(o, i, R_NO_NEIGHBOR, K_EDGE if dp.rtr_is_sr[r] else np.int64(dp.rtr_kind[r]), r)
+            drop(o, i, R_NO_NEIGHBOR, K_EDGE if dp.rtr_is_sr[r] else np.int64(dp.rtr_kind[r]), r)
             continue
         hits += 1
         s.dst_mac[k] = NEIGHBOR_MAC  # read with the port record, in the delivery node
@@ -478,8 +456,8 @@ def neighbor_node(b, dp, o, cn, s, base, vec, n, to_port, n_port, ahead):
         cn.segment[0, seg, 1] += np.int64(b.length[i])
         to_port[n_port] = k
         n_port += 1
-    _flush(cn.stages, S_NEIGH, n, hits)
-    _flush(cn.stages, S_L2, hits, hits)
+    flush(cn.stages, S_NEIGH, n, hits)
+    flush(cn.stages, S_L2, hits, hits)
     return n_port
 
 
@@ -508,7 +486,7 @@ def delivery_node(b, dp, o, cn, s, base, vec, n, legs, n_legs, ahead):
             enc_in += 1
             tid = host * dp.n_hosts + dh
             if length + ov > mtu:
-                _drop(o, i, R_MTU, K_TUNNEL, tid)
+                drop(o, i, R_MTU, K_TUNNEL, tid)
                 continue
             enc_hit += 1
             fb = length + ov + ETH_HEADER
@@ -517,7 +495,7 @@ def delivery_node(b, dp, o, cn, s, base, vec, n, legs, n_legs, ahead):
             o.tun_src_host[i] = host
             o.tun_dst_host[i] = dh
             o.tun_vni[i] = dp.seg_vni[s.seg[k]]
-            _count_leg(cn.host, 0, legs, n_legs, host, dh, tid, fb, i, o.tun_vni[i], 0, port)
+            log_leg(cn, legs, n_legs, host, dh, tid, fb, i, o.tun_vni[i], 0, port)
         node = port_node(dp.port_rec, port)
         if port >= dp.n_pods:
             o.hops[i] += 1
@@ -535,11 +513,11 @@ def delivery_node(b, dp, o, cn, s, base, vec, n, legs, n_legs, ahead):
         # the bridge, in on the trunk (NORMAL): a reserved MAC drops; the pod VLAN's MAC table holds the
         # pod's MAC on its port. (A frame to its own source cannot arrive here: in this scope the source
         # is the sending pod's MAC or the router's; and the segment hands a port only its own MAC.)
-        if _ovs_reserved(dst_mac):
-            _drop(o, i, R_RESERVED, K_OVS, node)
+        if ovs_reserved(dst_mac):
+            drop(o, i, R_RESERVED, K_OVS, node)
             continue
         if dst_mac != mac:
-            _drop(o, i, R_MAC, K_POD, port)
+            drop(o, i, R_MAC, K_POD, port)
             continue
         ovs_hit += 1
         o.hops[i] += 1
@@ -548,8 +526,8 @@ def delivery_node(b, dp, o, cn, s, base, vec, n, legs, n_legs, ahead):
         o.dev_kind[i] = K_POD
         o.dev_id[i] = port
         o.egress_port[i] = port
-    _flush(cn.stages, S_ENCAP, enc_in, enc_hit)
-    _flush(cn.stages, S_OVS_EGRESS, ovs_in, ovs_hit)
+    flush(cn.stages, S_ENCAP, enc_in, enc_hit)
+    flush(cn.stages, S_OVS_EGRESS, ovs_in, ovs_hit)
 
 
 @kernel
@@ -632,7 +610,7 @@ class Runner:
         self.n_legs = np.zeros(1, np.int64)
         self.ring = np.full(FUSED_RING, -1, np.int64)
         self.slot = np.full(1, -1, np.int32)
-        self.tr = np.zeros((1, pipeline.MAX_HOPS, 4), np.int32)
+        self.tr = np.zeros((1, MAX_HOPS, 4), np.int32)
         self.tl = np.zeros(1, np.int32)
         self.scratch = {}
         self.vectors = {}

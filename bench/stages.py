@@ -70,7 +70,7 @@ from fastpath.dataplane.api import Dataplane
 from fastpath.dataplane.stages.common import Counters, add_legs, make_recipe, make_scratch, make_vectors
 from fastpath.dataplane.stages.deliver import deliver
 from fastpath.dataplane.stages.dfw import dfw
-from fastpath.dataplane.stages.flow_cache import make_flow_cache
+from fastpath.dataplane.stages.flow_cache import HITS, make_flow_cache
 from fastpath.dataplane.stages.ingress import ingress
 from fastpath.dataplane.stages.neighbor import neighbor
 from fastpath.dataplane.stages.ovs import ovs_from_pod
@@ -151,7 +151,7 @@ class Runner:
     def prefix(self, k: int) -> None:
         """`forward_staged` with ``upto=k``, tracing compiled out; the leg log reset (not folded)."""
         graph.forward_staged(self.batch, self.dp, self.out, self.counters, self.scratch, self.vectors, graph.VECTOR,
-                             None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, k, None, None, 1)
+                             None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, k, None, None)
         self.n_legs[0] = 0
 
     def _fold(self) -> None:
@@ -161,16 +161,16 @@ class Runner:
     def staged(self) -> None:
         """The whole staged kernel and the fold: what `Dataplane.forward` (staged) runs."""
         graph.forward_staged(self.batch, self.dp, self.out, self.counters, self.scratch, self.vectors, graph.VECTOR,
-                             None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, graph.FULL, None, None, 1)
+                             None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, graph.FULL, None, None)
         self._fold()
 
     def cached(self) -> None:
         """The staged kernel behind a fresh (cold) flow cache, and the fold: `Dataplane.forward`'s default."""
-        fc = make_flow_cache(self.n, graph.VECTOR, self.w.staged.cache_key_l4)
+        fc = make_flow_cache(graph.VECTOR, self.w.staged.cache_key_l4)
         graph.forward_staged(self.batch, self.dp, self.out, self.counters, self.scratch, self.vectors, graph.VECTOR,
                              None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, graph.FULL, fc,
-                             self.recipe, graph.INSERT_EVERY)
-        self.hits = int(fc.state[2])
+                             self.recipe)
+        self.hits = int(fc.state[HITS])
         self._fold()
 
     def fused(self) -> None:

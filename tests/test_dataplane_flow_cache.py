@@ -72,7 +72,7 @@ def test_cached_outcomes_equal_walked_ones_on_repeated_flows(cluster):
 
 def test_evictions_fold_every_pending_count(cluster):
     n = 40_000
-    flows = 3 * flow_cache.entries_for(n)  # more flows than entries: entries are evicted with stats pending
+    flows = 3 * flow_cache.MAX_ENTRIES  # more flows than entries: entries are evicted with stats pending
     b = repeated_flows(cluster, flows, n, seed=12)
     cached = Dataplane(cluster).forward(b)
     assert cached.flow_cache_hits > 0

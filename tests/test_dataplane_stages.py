@@ -385,7 +385,7 @@ def _run_prefix(dp: Dataplane, b, upto: int, *, trace: bool, ahead: int) -> Pref
     tr, tl = np.zeros((max(n, 1), MAX_HOPS, 4), np.int32), np.zeros(max(n, 1), np.int32)
     legs, n_legs = np.empty((MAX_LEGS * n + 4, LEG_COLS), np.int64), np.zeros(1, np.int64)
     graph.forward_staged(b, dp.dp, o, cn, make_scratch(graph.VECTOR), make_vectors(graph.VECTOR), graph.VECTOR,
-                         slot, tr, tl, legs, n_legs, ahead, upto, None, None, 1)
+                         slot, tr, tl, legs, n_legs, ahead, upto, None, None)
     log = legs[: int(n_legs[0])]
     log = log[np.argsort(log[:, LEG_PACKET], kind="stable")]
     return Prefix(o, cn, [tr[i, : tl[i]] for i in range(n)] if trace else [], log)

@@ -34,7 +34,7 @@ from ..verdicts import Reason, Verdict
 from . import graph, pipeline
 from .pipeline import STAGES, Counters
 from .stages.common import LEG_PACKET, make_recipe, make_scratch, make_vectors
-from .stages.flow_cache import MAX_ENTRIES, make_flow_cache
+from .stages.flow_cache import HITS, make_flow_cache
 from .trace import MAX_HOPS
 
 
@@ -118,7 +118,7 @@ class Dataplane:
         with self._caches_lock:
             if self._caches:
                 return self._caches.pop()
-        return make_flow_cache(MAX_ENTRIES * 4, graph.VECTOR, self.cache_key_l4)
+        return make_flow_cache(graph.VECTOR, self.cache_key_l4)
 
     def _give_cache(self, fc) -> None:
         with self._caches_lock:
@@ -185,14 +185,13 @@ class Dataplane:
                 ahead = graph.AHEAD if self.dp.deep_prefetch else 0
                 fc = self._take_cache() if cached else None
                 rc = make_recipe(graph.VECTOR) if cached else None
-                before = int(fc.state[2]) if cached else 0
+                before = int(fc.state[HITS]) if cached else 0
                 try:
                     graph.forward_staged(b, self.dp, ow, row, make_scratch(graph.VECTOR), make_vectors(graph.VECTOR),
-                                         graph.VECTOR, sl, tr, tl, legs[w], n_legs[w], ahead, graph.FULL, fc, rc,
-                                         graph.INSERT_EVERY)
+                                         graph.VECTOR, sl, tr, tl, legs[w], n_legs[w], ahead, graph.FULL, fc, rc)
                 finally:
                     if fc is not None:
-                        hits[w] = int(fc.state[2]) - before
+                        hits[w] = int(fc.state[HITS]) - before
                         self._give_cache(fc)
             else:
                 pipeline.forward_serial(b, self.dp, ow, row, sl, tr, tl, legs[w], n_legs[w],

@@ -60,9 +60,6 @@ def count(o, cn, base, vin, n):
         cn.reasons[0, o.reason[i]] += 1
 
 
-INSERT_EVERY = 1
-"""The flow cache takes one of every this many cacheable misses (1: all)."""
-
 GRAPH = ("ingress", "sender_stack", "ovs_from_pod", "vif_demux", "spoofguard", "dfw", "segment", "route",
          "neighbor", "tunnel", "dfw_from_uplink", "deliver", "count")
 """The stage calls of `forward_staged`, in order: ``upto=k`` runs the first k (a prefix: what
@@ -103,14 +100,14 @@ def walk(b, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahe
 
 
 @kernel
-def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, ahead, upto, fc, rc, every):
+def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, ahead, upto, fc, rc):
     """Forward every packet of ``b`` on worker row 0, ``size`` packets a vector (``s`` and ``v``
     hold at least ``size`` slots). ``trace_slot``: None (tracing compiled out) or int32[n], the
     trace slot of each packet or -1; ``tr``/``tl`` the records. ``legs``/``n_legs``: the
     tunnel-leg log and its length. ``ahead``: prefetch distance (0 = none). ``upto``: run only
     the first ``upto`` stages of `GRAPH` (`FULL`: all; fewer leave packets without a verdict).
-    ``fc``/``rc``: a `FlowCache` and a `Recipe` (or both None: no cache, compiled out);
-    ``every``: cache one of every ``every`` cacheable misses. The cache backs off while it
+    ``fc``/``rc``: a `FlowCache` and a `Recipe` (or both None: no cache, compiled out). The
+    cache backs off while it
     misses (`flow_cache.backoff`): traffic of distinct flows then walks at the uncached speed."""
     n = b.ingress_kind.shape[0]
     for base in range(0, n, size):
@@ -122,7 +119,7 @@ def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, a
                 walk(b, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahead, upto, rc)
                 if upto >= FULL:
                     count(o, cn, base, v.walk, n_walk)  # hits are counted by their entries' folds
-                    insert(b, dp, o, fc, cn, rc, base, v.walk, n_walk, every)
+                    insert(b, dp, o, fc, cn, rc, base, v.walk, n_walk)
             backoff(fc, m, m - n_walk)
         else:
             for k in range(m):

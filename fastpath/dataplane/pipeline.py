@@ -65,61 +65,42 @@ versions sit in the on-disk cache and are picked by the argument's type, at no c
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from .._jit import kernel, prefetch_row
 from ..compile.kernel_view import DEEP_PREFETCH_BYTES, KernelView, kernel_view  # noqa: F401  (re-exported)
 from ..compile.routers import ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
 from ..compile.switching import L2_ROUTER, OVS_UPLINK
-from ..tables import exact, mtrie
+from ..tables import mtrie
 from ..tables.dfw import first_match as dfw_first_match
 from ..tables.neighbor import dense_slot, neighbor
 from ..tables.ports import port_host, port_ip, port_mac, port_node, port_segment
-from .trace import (MAX_HOPS, T_ARP, T_DFW, T_LOCAL, T_MTU, T_NEIGHBOR, T_NONE, T_OVS_MAC, T_OVS_PORT,
+from .trace import (T_ARP, T_DFW, T_LOCAL, T_MTU, T_NEIGHBOR, T_NONE, T_OVS_MAC, T_OVS_PORT,
                     T_PORT, T_ROUTE, T_SANITY, T_SEGMENT_L2, T_SPOOFGUARD, T_TEP, T_UPLINK, T_VIF)
-
 from .stages.common import (  # noqa: F401  (re-exported: the codes and counters every kernel shares)
     C_HIT, C_IN, C_MISS, ETH_HEADER, K_EDGE, K_NODE, K_OVS, K_POD, K_PORT, K_SEGMENT, K_T0, K_T1, K_TUNNEL,
     K_UPLINK, K_VIF, LEG_BYTES, LEG_COLS, LEG_PACKET, LEG_TEP, LEG_TO, LEG_TTL, LEG_VNI, MAX_LEGS, MAX_VID,
     MIN_IP_PACKET, N_REASONS, N_VERDICTS, R_DFW, R_LEARNED, R_MAC, R_MALFORMED, R_MTU, R_NO_NEIGHBOR, R_NO_ROUTE,
     R_NONE, R_RESERVED, R_SPOOF, R_TTL, R_VLAN, S_ARP, S_DFW, S_ENCAP, S_L2, S_NEIGH, S_OVS, S_OVS_EGRESS, S_ROUTE,
     S_SPOOF, S_VIF, STAGES, V_DELIVERED, V_DROPPED, V_EXITED, Counters, add_legs, make_counters)
+from .stages.common import exact_probe, rec
+from .stages.ingress import ingress_port
 from .stages.ovs import ovs_own_source as _ovs_own_source, ovs_reserved as _ovs_reserved
+from .stages.tunnel import log_leg
 
 RING = 16
 """Prefetch hints in flight (a power of two above the farthest look-ahead, 8)."""
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
-_I64 = numba.types.int64
-_TRACE = numba.types.Array(numba.types.int32, 3, "C")
-_TRACE_LEN = numba.types.Array(numba.types.int32, 1, "C")
-
-
 # The hot helpers (ports, trie, neighbor, DFW, counters) are inlined into the kernel (numba IR
-# inlining: seconds more cold compile, ~1.5x the speed). The hash probe (`exact.probe`), on
-# colder paths, and the trace writer, behind ``if slot >= 0`` at each site, stay calls; their
-# explicit signatures keep each to one compiled version instead of one per combination of
-# argument types at the call sites (that was 40 compilations and 20 s of cold start).
-_exact = exact.probe
+# inlining: seconds more cold compile, ~1.5x the speed). The hash probe and the trace writer
+# (`stages.common.exact_probe`, `stages.common.rec`) stay calls with one explicit signature each.
 
 
 @kernel(inline="always")
 def _route(nodes, n_routers, r, ip):
     return mtrie.get(nodes, n_routers, r, ip)
-
-@kernel(numba.types.void(_TRACE, _TRACE_LEN, _I64, _I64, _I64, _I64, _I64))
-def _rec(tr, tl, slot, kind, dev, table, ttl):
-    if slot >= 0:
-        n = tl[slot]
-        if n < MAX_HOPS:
-            tr[slot, n, 0] = kind
-            tr[slot, n, 1] = dev
-            tr[slot, n, 2] = table
-            tr[slot, n, 3] = ttl
-            tl[slot] = n + 1
-
 
 @kernel(inline="always")
 def _stage(st, w, stage, hit):
@@ -132,26 +113,6 @@ def _stage(st, w, stage, hit):
 
 # ---- one packet ---------------------------------------------------------------------------------------
 @kernel(inline="always")
-def _count_leg(host_load, w, legs, n_legs, src, dst, tid, fb, i, vni, ttl, to):
-    """A tunnel leg's loads: tx at the encapsulating host, rx at the other, and one entry in
-    the leg log (`LEG_COLS`; TEP pairs are folded from it after the kernel)."""
-    host_load[w, src, 0] += 1
-    host_load[w, src, 1] += fb
-    host_load[w, dst, 2] += 1
-    host_load[w, dst, 3] += fb
-    k = n_legs[0]
-    if k < legs.shape[0]:
-        legs[k, LEG_TEP] = tid
-        legs[k, LEG_BYTES] = fb
-        if legs.shape[1] == LEG_COLS:  # the full log, when asked for (its pages cost ~10% on the seed)
-            legs[k, LEG_PACKET] = i
-            legs[k, LEG_VNI] = vni
-            legs[k, LEG_TTL] = ttl
-            legs[k, LEG_TO] = to
-    n_legs[0] = k + 1
-
-
-@kernel(inline="always")
 def _encap(dp, cn, w, legs, n_legs, tr, tl, slot, i, src, dst, length, ov, ttl, vni, to):
     """Geneve from host ``src`` to host ``dst`` (to logical port ``to``, or -1 - r to an edge's
     service router r): the MTU check with its stage counter and trace record, and when the
@@ -160,22 +121,12 @@ def _encap(dp, cn, w, legs, n_legs, tr, tl, slot, i, src, dst, length, ov, ttl, 
     fits = length + ov <= min(dp.host_mtu[src], dp.host_mtu[dst])
     _stage(cn.stages, w, S_ENCAP, fits)
     if slot >= 0:
-        _rec(tr, tl, slot, K_TUNNEL, tid, T_TEP if fits else T_MTU, ttl)
+        rec(tr, tl, slot, K_TUNNEL, tid, T_TEP if fits else T_MTU, ttl)
     if not fits:
         return tid, np.int64(0)
     fb = length + ov + ETH_HEADER
-    _count_leg(cn.host, w, legs, n_legs, src, dst, tid, fb, i, vni, ttl, to)
+    log_leg(cn, legs, n_legs, src, dst, tid, fb, i, vni, ttl, to)
     return tid, fb
-
-
-@kernel(inline="always")
-def _src_port(b, dp, j):
-    """The logical port packet j enters through, or -1 (uplink, garbage)."""
-    k = b.ingress_kind[j]
-    p = np.int64(b.ingress_id[j]) + (dp.n_pods if k == K_NODE else 0)
-    if (k == K_POD or k == K_NODE) and 0 <= p < dp.port_rec.shape[0]:
-        return p
-    return np.int64(-1)
 
 
 @kernel(inline="always")
@@ -187,13 +138,13 @@ def _prefetch(b, dp, i, n, ring):
     """
     a = i + 16
     if a < n:
-        p = _src_port(b, dp, a)
+        p = ingress_port(b, dp, a)
         if p >= 0:
             prefetch_row(dp.port_rec, p)
     h = i + 8
     if h < n:
         slot = np.int64(-1)
-        p = _src_port(b, dp, h)
+        p = ingress_port(b, dp, h)
         if p >= 0:
             seg = port_segment(dp.port_rec, p)
             dst = np.uint32(b.dst_ip[h])
@@ -285,17 +236,17 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                 dev = iid
                 if not sane:
                     if slot >= 0:
-                        _rec(tr, tl, slot, K_UPLINK, iid, T_SANITY, ttl)
+                        rec(tr, tl, slot, K_UPLINK, iid, T_SANITY, ttl)
                     reason = R_MALFORMED
                     done = True
                 elif vlan != 0:
                     if slot >= 0:
-                        _rec(tr, tl, slot, K_UPLINK, iid, T_UPLINK, ttl)
+                        rec(tr, tl, slot, K_UPLINK, iid, T_UPLINK, ttl)
                     reason = R_VLAN
                     done = True
                 else:
                     if slot >= 0:
-                        _rec(tr, tl, slot, K_UPLINK, iid, T_NONE, ttl)
+                        rec(tr, tl, slot, K_UPLINK, iid, T_NONE, ttl)
                     dst_mac = dp.router_mac
                     r = dp.north_router
                     host = dp.north_host
@@ -315,7 +266,7 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                 own_ip = port_ip(dp.port_rec, lp)
                 if not sane:
                     if slot >= 0:
-                        _rec(tr, tl, slot, kind, iid, T_SANITY, ttl)
+                        rec(tr, tl, slot, kind, iid, T_SANITY, ttl)
                     reason = R_MALFORMED
                     done = True
                 if not done:
@@ -323,7 +274,7 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                         src_mac = own_mac
                     if dst_ip == src_ip and src_ip == own_ip:
                         if slot >= 0:
-                            _rec(tr, tl, slot, kind, iid, T_LOCAL, ttl)
+                            rec(tr, tl, slot, kind, iid, T_LOCAL, ttl)
                         verdict = V_DELIVERED
                         done = True
                 if not done:
@@ -333,7 +284,7 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                             nb = neighbor(dp, seg, dst_ip)
                             _stage(cn.stages, w, S_ARP, nb >= 0)
                             if slot >= 0:
-                                _rec(tr, tl, slot, kind, iid, T_ARP, ttl)
+                                rec(tr, tl, slot, kind, iid, T_ARP, ttl)
                             if nb < 0:
                                 reason = R_NO_NEIGHBOR
                                 done = True
@@ -341,18 +292,18 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                                 dst_mac = port_mac(dp.port_rec, nb)
                         else:
                             if slot >= 0:
-                                _rec(tr, tl, slot, kind, iid, T_ROUTE, ttl)
+                                rec(tr, tl, slot, kind, iid, T_ROUTE, ttl)
                             dst_mac = dp.router_mac
                     else:
                         if slot >= 0:
-                            _rec(tr, tl, slot, kind, iid, T_NONE, ttl)
+                            rec(tr, tl, slot, kind, iid, T_NONE, ttl)
                 if not done:
                     node = port_node(dp.port_rec, lp)
                     if kind == K_POD:
                         # OVS: access port in VLAN = the pod's tag; tagged frames are discarded
                         if vlan != 0:
                             if slot >= 0:
-                                _rec(tr, tl, slot, K_OVS, node, T_OVS_PORT, ttl)
+                                rec(tr, tl, slot, K_OVS, node, T_OVS_PORT, ttl)
                             dkind = K_OVS
                             dev = node
                             reason = R_VLAN
@@ -372,7 +323,7 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                                     hit = OVS_UPLINK
                             _stage(cn.stages, w, S_OVS, hit != -1)
                             if slot >= 0:
-                                _rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
+                                rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
                             if reserved or hit == lp:
                                 dkind = K_OVS
                                 dev = node
@@ -380,13 +331,13 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                                 done = True
                             else:
                                 if slot >= 0:
-                                    _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
+                                    rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
                     elif vlan != 0:
                         # a node's tagged frame: the VIF demuxes it to the pod port with that tag
-                        pp = _exact(dp.vif_buckets, dp.vif_seed, np.uint64(node), np.uint64(vlan))
+                        pp = exact_probe(dp.vif_buckets, dp.vif_seed, np.uint64(node), np.uint64(vlan))
                         _stage(cn.stages, w, S_VIF, pp >= 0)
                         if slot >= 0:
-                            _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
+                            rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
                         if pp < 0 or pp >= dp.n_pods:
                             dkind = K_VIF
                             dev = node
@@ -397,14 +348,14 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                             seg = port_segment(dp.port_rec, lp)
                     else:
                         if slot >= 0:
-                            _rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
+                            rec(tr, tl, slot, K_VIF, node, T_VIF, ttl)
                 if not done:
                     # logical port: SpoofGuard, then the DFW
                     ok = src_mac == port_mac(dp.port_rec, lp) and src_ip == port_ip(dp.port_rec, lp)
                     _stage(cn.stages, w, S_SPOOF, ok)
                     if not ok:
                         if slot >= 0:
-                            _rec(tr, tl, slot, K_PORT, lp, T_SPOOFGUARD, ttl)
+                            rec(tr, tl, slot, K_PORT, lp, T_SPOOFGUARD, ttl)
                         dkind = K_PORT
                         dev = lp
                         reason = R_SPOOF
@@ -414,7 +365,7 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                                  dp.dfw_dport_lo, dp.dfw_dport_hi, dp.dfw_action, dp.dfw_default, src_ip, dst_ip, proto, dport)
                         _stage(cn.stages, w, S_DFW, matched)
                         if slot >= 0:
-                            _rec(tr, tl, slot, K_PORT, lp, T_DFW, ttl)
+                            rec(tr, tl, slot, K_PORT, lp, T_DFW, ttl)
                         dfw_done = True
                         if deny:
                             dkind = K_PORT
@@ -424,12 +375,12 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                 if not done:
                     # segment L2 on the port's segment
                     # every segment's MAC table maps the router MAC to the router port
-                    l2 = L2_ROUTER if dst_mac == dp.router_mac else _exact(dp.segment_l2_buckets, dp.segment_l2_seed, np.uint64(seg), dst_mac)
+                    l2 = L2_ROUTER if dst_mac == dp.router_mac else exact_probe(dp.segment_l2_buckets, dp.segment_l2_seed, np.uint64(seg), dst_mac)
                     _stage(cn.stages, w, S_L2, l2 != -1)
                     cn.segment[w, seg, 0] += 1
                     cn.segment[w, seg, 1] += length
                     if slot >= 0:
-                        _rec(tr, tl, slot, K_SEGMENT, seg, T_SEGMENT_L2, ttl)
+                        rec(tr, tl, slot, K_SEGMENT, seg, T_SEGMENT_L2, ttl)
                     if l2 == L2_ROUTER:
                         r = dp.seg_router[seg]
                         arrive = dp.seg_gateway[seg]
@@ -469,7 +420,7 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
             _stage(cn.stages, w, S_ROUTE, rt >= 0)
             if rt < 0:
                 if slot >= 0:
-                    _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+                    rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
                 dkind = rk
                 dev = r
                 reason = R_NO_ROUTE
@@ -478,7 +429,7 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
             rkind = dp.route_kind[rt]
             if rkind == ROUTE_LOCAL:
                 if slot >= 0:
-                    _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+                    rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
                 hops += 1
                 last_ip = dst_ip
                 dkind = rk
@@ -488,7 +439,7 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                 break
             if ttl <= 1:
                 if slot >= 0:
-                    _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+                    rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
                 hops += 1
                 last_ip = arrive  # the time-exceeded comes from the address it arrived on
                 dkind = rk
@@ -501,16 +452,16 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
             last_ip = arrive
             if rkind == ROUTE_ROUTER:
                 if slot >= 0:
-                    _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+                    rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
                 arrive = dp.route_arrive_ip[rt]
                 r = np.int64(dp.route_arg[rt])
                 continue
             if rkind == ROUTE_UPLINK:
                 if slot >= 0:
-                    _rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
+                    rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
                 u = np.int64(dp.route_arg[rt])
                 if slot >= 0:
-                    _rec(tr, tl, slot, K_UPLINK, u, T_NONE, ttl)
+                    rec(tr, tl, slot, K_UPLINK, u, T_NONE, ttl)
                 cn.uplink[w, u, 0] += 1
                 cn.uplink[w, u, 1] += length
                 dkind = K_UPLINK
@@ -523,7 +474,7 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
             nb = neighbor(dp, s2, dst_ip)
             _stage(cn.stages, w, S_NEIGH, nb >= 0)
             if slot >= 0:
-                _rec(tr, tl, slot, rk, r, T_NEIGHBOR, ttl)
+                rec(tr, tl, slot, rk, r, T_NEIGHBOR, ttl)
             if nb < 0:
                 dkind = rk
                 dev = r
@@ -539,7 +490,7 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
             cn.segment[w, seg, 0] += 1
             cn.segment[w, seg, 1] += length
             if slot >= 0:
-                _rec(tr, tl, slot, K_SEGMENT, seg, T_SEGMENT_L2, ttl)
+                rec(tr, tl, slot, K_SEGMENT, seg, T_SEGMENT_L2, ttl)
             if l2 < 0 or l2 == L2_ROUTER:
                 dkind = K_SEGMENT
                 dev = seg
@@ -570,7 +521,7 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                                  dp.dfw_dport_lo, dp.dfw_dport_hi, dp.dfw_action, dp.dfw_default, src_ip, dst_ip, proto, dport)
                 _stage(cn.stages, w, S_DFW, matched)
                 if slot >= 0:
-                    _rec(tr, tl, slot, K_PORT, port, T_DFW, ttl)
+                    rec(tr, tl, slot, K_PORT, port, T_DFW, ttl)
                 if deny:
                     dkind = K_PORT
                     dev = port
@@ -579,10 +530,10 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
             if not done:
                 node = port_node(dp.port_rec, port)
                 if slot >= 0:
-                    _rec(tr, tl, slot, K_VIF, node, T_PORT, ttl)
+                    rec(tr, tl, slot, K_VIF, node, T_PORT, ttl)
                 if port >= dp.n_pods:
                     if slot >= 0:
-                        _rec(tr, tl, slot, K_NODE, node, T_NONE, ttl)
+                        rec(tr, tl, slot, K_NODE, node, T_NONE, ttl)
                     hops += 1
                     last_ip = dst_ip
                     dkind = K_NODE
@@ -597,20 +548,20 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                     looped = not reserved and _ovs_own_source(dst_mac, src_mac)
                     _stage(cn.stages, w, S_OVS_EGRESS, not reserved and (looped or dst_mac == pod_mac))
                     if slot >= 0:
-                        _rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
+                        rec(tr, tl, slot, K_OVS, node, T_OVS_MAC, ttl)
                     if reserved or looped:
                         dkind = K_OVS
                         dev = node
                         reason = R_RESERVED if reserved else R_LEARNED
                     elif dst_mac != pod_mac:  # flooded to the pod, whose stack discards it
                         if slot >= 0:
-                            _rec(tr, tl, slot, K_POD, port, T_NONE, ttl)
+                            rec(tr, tl, slot, K_POD, port, T_NONE, ttl)
                         dkind = K_POD
                         dev = port
                         reason = R_MAC
                     else:
                         if slot >= 0:
-                            _rec(tr, tl, slot, K_POD, port, T_NONE, ttl)
+                            rec(tr, tl, slot, K_POD, port, T_NONE, ttl)
                         hops += 1
                         last_ip = dst_ip
                         dkind = K_POD

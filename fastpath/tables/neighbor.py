@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import kernel
+from .._jit import kernel, prefetch_row
 from . import exact
 
 DENSE_FACTOR = 8
@@ -94,6 +94,16 @@ def dense_slot(kv, seg, ip):
     if off < 0:
         return np.int64(-1)
     return off + np.int64(ip & ~kv.seg_mask[seg])
+
+
+@kernel(inline="always")
+def prefetch_neighbor(kv, seg, ip):
+    """Hint the CPU to fetch the dense slot `neighbor` will read for ``ip`` on ``seg`` (nothing
+    for an address off the segment's subnet, or a hashed segment)."""
+    if (ip & kv.seg_mask[seg]) == kv.seg_net[seg]:
+        slot = dense_slot(kv, seg, ip)
+        if slot >= 0:
+            prefetch_row(kv.neighbor_dense, slot)
 
 
 @kernel(inline="always")

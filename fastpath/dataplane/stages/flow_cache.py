@@ -78,24 +78,22 @@ _M32 = np.uint64(0xFFFF_FFFF)
 class FlowCache(NamedTuple):
     entries: np.ndarray  # int64[E, WORDS]
     dirty: np.ndarray  # int64[2E] — entries whose stats are pending (an entry may appear twice)
-    state: np.ndarray  # int64[8] — dirty count, key_l4, hits, inserts, vectors to skip, next backoff, lookups
+    state: np.ndarray  # int64[5] — indexed by DIRTY, KEY_L4, HITS, SKIP, NEXT_SKIP
     keys: np.ndarray  # uint64[V, 6] — per slot of the vector: its key words and hash
 
 
-def entries_for(n: int) -> int:
-    """Entries for a call of n packets: a power of two, about n / 4, between 64 and `MAX_ENTRIES`."""
-    e = 64
-    while e < MAX_ENTRIES and e * 4 < n:
-        e *= 2
-    return e
+DIRTY, KEY_L4, HITS, SKIP, NEXT_SKIP = range(5)
+"""`FlowCache.state`: entries in the dirty list, whether the key holds proto and port, hits so
+far, vectors still to skip (`backoff`), vectors the next miss-streak skips."""
 
 
-def make_flow_cache(n: int, vector: int, key_l4: bool) -> FlowCache:
-    e = entries_for(n)
-    state = np.zeros(8, np.int64)
-    state[1] = int(key_l4)
-    state[5] = 1
-    return FlowCache(np.zeros((e, WORDS), np.int64), np.zeros(2 * e, np.int64), state, np.zeros((vector, 6), np.uint64))
+def make_flow_cache(vector: int, key_l4: bool) -> FlowCache:
+    """A cache of `MAX_ENTRIES` for vectors of ``vector`` packets."""
+    state = np.zeros(5, np.int64)
+    state[KEY_L4] = int(key_l4)
+    state[NEXT_SKIP] = 1
+    return FlowCache(np.zeros((MAX_ENTRIES, WORDS), np.int64), np.zeros(2 * MAX_ENTRIES, np.int64), state,
+                     np.zeros((vector, 6), np.uint64))
 
 
 @kernel(inline="always")
@@ -147,7 +145,7 @@ def lookup(b, dp, o, fc, base, m, to_walk, ahead):
     a miss (or a hit whose conditions fail) goes to ``to_walk``. Returns the misses."""
     e = fc.entries
     keys = fc.keys
-    key_l4 = fc.state[1] != 0
+    key_l4 = fc.state[KEY_L4] != 0
     mask = np.uint64(e.shape[0] - 1)
     for k in range(m):
         _key(b, base + k, key_l4, keys, k)
@@ -190,15 +188,15 @@ def lookup(b, dp, o, fc, base, m, to_walk, ahead):
             _mark_dirty(e, fc, x)
         e[x, E_PACKETS] += 1
         e[x, E_BYTES] += length
-    fc.state[2] += hits
+    fc.state[HITS] += hits
     return n_walk
 
 
 @kernel(inline="always")
 def _mark_dirty(e, fc, x):
-    nd = fc.state[0]
+    nd = fc.state[DIRTY]
     fc.dirty[nd] = x
-    fc.state[0] = nd + 1
+    fc.state[DIRTY] = nd + 1
 
 
 @kernel(inline="always")
@@ -251,9 +249,8 @@ def _fold(dp, cn, e, x):
 
 
 @kernel
-def insert(b, dp, o, fc, cn, rc, base, vin, n, every):
-    """After the walk: cache the outcome of each walked slot ``vin[:n]`` that may be cached
-    (one of every ``every`` such, to bound the cost of insertion under many distinct flows). A
+def insert(b, dp, o, fc, cn, rc, base, vin, n):
+    """After the walk: cache the outcome of each walked slot ``vin[:n]`` that may be cached. A
     victim entry's pending stats are folded first."""
     e = fc.entries
     keys = fc.keys
@@ -266,9 +263,6 @@ def insert(b, dp, o, fc, cn, rc, base, vin, n, every):
             continue
         st_in = rc.st_in[k]
         if st_in & OVERFLOW:
-            continue
-        fc.state[3] += 1
-        if fc.state[3] % every != 0:
             continue
         h = keys[k, 5]
         x1 = np.int64(h & mask)
@@ -323,8 +317,8 @@ MAX_BACKOFF = 64
 @kernel(inline="always")
 def use_cache(fc):
     """Whether this vector uses the cache (False while it backs off)."""
-    if fc.state[4] > 0:
-        fc.state[4] -= 1
+    if fc.state[SKIP] > 0:
+        fc.state[SKIP] -= 1
         return False
     return True
 
@@ -336,25 +330,24 @@ def backoff(fc, m, hits):
     packet that no hit repays: distinct flows, a cold cache on a big cluster), and tried
     again; one that hits is used on every vector. The answer never depends on it: a skipped
     vector walks, and walking equals hitting."""
-    fc.state[6] += m
     if hits * MIN_HIT_SHARE < m:
-        fc.state[4] = fc.state[5]
-        fc.state[5] = min(2 * fc.state[5], MAX_BACKOFF)
+        fc.state[SKIP] = fc.state[NEXT_SKIP]
+        fc.state[NEXT_SKIP] = min(2 * fc.state[NEXT_SKIP], MAX_BACKOFF)
     else:
-        fc.state[5] = 1
+        fc.state[NEXT_SKIP] = 1
 
 
 @kernel
 def flush(dp, cn, fc):
     """Fold every entry's pending stats into the counters (the end of a call)."""
     e = fc.entries
-    for j in range(fc.state[0]):
+    for j in range(fc.state[DIRTY]):
         _fold(dp, cn, e, fc.dirty[j])
-    fc.state[0] = 0
+    fc.state[DIRTY] = 0
 
 
 @kernel
 def flush_if_full(dp, cn, fc, room):
     """Fold the pending stats when the dirty list has less than ``room`` free places."""
-    if fc.state[0] + room > fc.dirty.shape[0]:
+    if fc.state[DIRTY] + room > fc.dirty.shape[0]:
         flush(dp, cn, fc)

@@ -14,19 +14,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..._jit import kernel, prefetch_row
-from ...tables.neighbor import dense_slot, neighbor as neighbor_port
+from ...tables.neighbor import neighbor as neighbor_port, prefetch_neighbor
 from ..trace import T_NEIGHBOR, T_SEGMENT_L2
-from .common import K_SEGMENT, NEIGHBOR_MAC, R_NO_NEIGHBOR, S_L2, S_NEIGH, drop, flush, note, note_segment, rec, router_kind
+from .common import (K_SEGMENT, NEIGHBOR_MAC, R_NO_NEIGHBOR, S_L2, S_NEIGH, drop, flush, note, note_segment, rec,
+                     router_kind)
 from .segment import count_switched
 
 
 @kernel(inline="always")
 def _hint(b, dp, s, base, k):
-    seg = np.int64(s.seg[k])
-    ip = np.uint32(b.dst_ip[base + k])
-    slot = dense_slot(dp, seg, ip)
-    if slot >= 0 and (ip & dp.seg_mask[seg]) == dp.seg_net[seg]:
-        prefetch_row(dp.neighbor_dense, slot)
+    prefetch_neighbor(dp, np.int64(s.seg[k]), np.uint32(b.dst_ip[base + k]))
 
 
 @kernel(inline="always")

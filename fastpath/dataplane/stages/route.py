@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..._jit import kernel, prefetch_row
+from ..._jit import kernel
 from ...compile.routers import ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
 from ...tables import mtrie
-from ...tables.neighbor import dense_slot
+from ...tables.neighbor import prefetch_neighbor
 from ..trace import T_NONE, T_ROUTE
 from .common import (K_TUNNEL, K_UPLINK, R_MTU, R_NO_ROUTE, R_TTL, S_ENCAP, S_ROUTE, V_DELIVERED, V_EXITED, drop,
                      flush, note, note_router, note_tep, rec, router_kind)
@@ -111,9 +111,7 @@ def route_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl, ahead):
     seg = np.int64(dp.route_arg[rt])
     s.seg[k] = seg
     if ahead > 0:  # its ARP slot, fetched a stage ahead of the neighbor stage
-        slot_nb = dense_slot(dp, seg, dst_ip)
-        if slot_nb >= 0 and (dst_ip & dp.seg_mask[seg]) == dp.seg_net[seg]:
-            prefetch_row(dp.neighbor_dense, slot_nb)
+        prefetch_neighbor(dp, seg, dst_ip)
     return CONNECTED, tried, fit, tid, True
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..._jit import kernel, prefetch_row
-from ...tables.neighbor import dense_slot, neighbor
+from ..._jit import kernel
+from ...tables.neighbor import neighbor, prefetch_neighbor
 from ...tables.ports import port_ip, port_mac
 from ..trace import T_ARP, T_LOCAL, T_NONE, T_ROUTE
 from .common import R_NO_NEIGHBOR, S_ARP, V_DELIVERED, flush, note, rec
@@ -31,9 +31,7 @@ def hint_arp(b, dp, s, base, k):
     seg = np.int64(s.seg[k])
     ip = np.uint32(b.dst_ip[base + k])
     if b.dst_mac[base + k] == 0 and on_link(dp, seg, ip):
-        slot = dense_slot(dp, seg, ip)
-        if slot >= 0:
-            prefetch_row(dp.neighbor_dense, slot)
+        prefetch_neighbor(dp, seg, ip)
 
 
 @kernel(inline="always")
