@@ -242,7 +242,7 @@ def reach(w: Workload) -> Reach:
     n_port = neighbor(b, dp, o, cn, s, 0, v.neighbor, n_nb, v.port, n_port, None, tr, tl, None, 0)
     at["tunnel"] = n_port
     n_port = tunnel(b, dp, o, cn, s, 0, v.port, n_port, v.port, legs, n_legs, None, tr, tl, None, 0)
-    at["dfw_from_uplink"] = n_port
+    at["dfw_at_receiver"] = n_port
     n_port = dfw(b, dp, o, cn, 0, v.port, n_port, s.port, v.port, True, None, tr, tl, None)
     at["deliver"] = n_port
     deliver(b, dp, o, cn, s, 0, v.port, n_port, None, tr, tl, None)

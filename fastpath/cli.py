@@ -165,9 +165,11 @@ def main() -> None:
 @click.option("--src-ip", help="Send from this IP instead of the source's own (SpoofGuard).")
 @click.option("--src-mac", help="Send from this MAC instead of the source's own (SpoofGuard).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--reply", is_flag=True, help="Walk the connection's reply (DST answers SRC, ports swapped): "
+              "the stateful DFW passes it iff the connection was allowed.")
 @click.option("--pcap", type=Output(), help="Also write the packet's frame on every wire it crossed, "
               "in order, to this pcap (none, when it never left the sender).")
-def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_mac, as_json, pcap):
+def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_mac, as_json, reply, pcap):
     """Walk one packet from SRC (pod ns/name, node, uplink) to DST (IP, pod or node)."""
     for opt, value, parse in (("--src-mac", src_mac, mac_from_str), ("--src-ip", src_ip, ip_from_str)):
         try:
@@ -179,9 +181,9 @@ def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_ma
     try:
         mac = mac_from_str(src_mac) if src_mac else None
         res = trace_packet(c, src, dst, ttl=ttl, proto=_proto(proto), sport=sport, dport=dport, size=size,
-                           src_ip=src_ip, src_mac=mac)
+                           src_ip=src_ip, src_mac=mac, reply=reply)
         wires = _write_walk(c, src, dst, pcap, ttl=ttl, proto=_proto(proto), sport=sport, dport=dport, size=size,
-                            src_ip=src_ip, src_mac=mac) if pcap else None
+                            src_ip=src_ip, src_mac=mac, reply=reply) if pcap else None
     except (LookupError, ValueError) as exc:
         raise UserError(exc.args[0] if exc.args else str(exc)) from None
     except OSError as exc:
@@ -189,12 +191,38 @@ def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_ma
     if wires is not None:
         click.echo(walk_pcap_line(pcap, wires, res), err=as_json)
     if as_json:
-        out = {"src": src, "dst": dst, "ttl_in": ttl, **res.as_dict()}
+        out = {"src": src, "dst": dst, "ttl_in": ttl, "reply": reply, **res.as_dict()}
         click.echo(json.dumps(out, indent=1))
         return
     console = Console()
-    render_traceroute(console, src, dst, res, ttl)
+    render_traceroute(console, *((dst, src) if reply else (src, dst)), res, ttl)
     render_walk(console, res)
+
+
+@main.command()
+@click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file (YAML/JSON); default: the built-in seed scenario.")
+@click.option("--proto", type=click.Choice(["tcp", "udp", "sctp"]), default="tcp", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=80, show_default=True, help="Destination port.")
+@click.option("--from", "src", metavar="NS[/POD]", help="Sources: a namespace's pods or one pod (default: every pod).")
+@click.option("--to", "dst", metavar="NS[/POD]", help="Destinations: a namespace's pods or one pod (default: every pod).")
+@click.option("--json", "as_json", is_flag=True, help='Print one JSON object: {"proto", "port", "pairs": [...]}.')
+def reach(cluster_file, proto, port, src, dst, as_json):
+    """Which pods may open a connection to which (NetworkPolicy and the DFW, computed by the fast path).
+
+    Sources are rows, destinations columns: '.' allowed, 'X' blocked, '-' the pod itself."""
+    from .analysis.reach import reach as reach_matrix
+
+    c = _cluster(cluster_file)
+    try:
+        m = reach_matrix(c, proto, port, src, dst)
+    except (LookupError, ValueError) as exc:
+        raise UserError(exc.args[0] if exc.args else str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(m.as_dict(), indent=1))
+        return
+    n = int(sum(1 for p in m.pairs() if p["allowed"]))
+    click.echo(f"{proto}/{port}: {n} of {len(m.pairs())} pod pairs may connect")
+    click.echo(m.table())
 
 
 def walk_pcap_line(path: str, wires: list[str], res: Result) -> str:
@@ -214,19 +242,14 @@ def _write_walk(c: Cluster, src: str, dst: str, path: str, **packet) -> list[str
     import numpy as np
 
     from .dataplane import Dataplane
-    from .model.addressing import ip_from_str
     from .reference.batch import batch_of
-    from .reference.endpoints import resolve_destination, resolve_source
-    from .reference.walk import Packet
+    from .reference.endpoints import connection_packet
     from .wire.capture import START_NS
     from .wire.codec import encode
     from .wire.observe import walk_frames
     from .wire.pcap import PcapWriter
 
-    ingress, sip = resolve_source(c, src)
-    src_ip = packet.pop("src_ip")
-    pkt = Packet(src_ip=ip_from_str(src_ip) if src_ip else sip, dst_ip=resolve_destination(c, dst), **{
-        k: v for k, v in packet.items() if k != "size"}, size=packet["size"])
+    ingress, pkt = connection_packet(c, src, dst, **packet)
     dp = Dataplane(c)
     b = batch_of(ingress, pkt)
     wires, frames = walk_frames(c, dp.tables, b, dp.forward(b, legs=True))

@@ -36,6 +36,8 @@ INPUT_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("dport", np.uint16, "L4 destination port"),
     ("ttl", np.uint8, "IPv4 TTL as sent"),
     ("length", np.uint16, "IPv4 total length of the inner packet, bytes"),
+    ("reply", np.uint8, "1 = a reply of its connection (sent by the original's destination): the stateful DFW "
+                        "judges it by the original it answers; 0 = an original"),
 )
 
 OUTPUT_FIELDS: tuple[tuple[str, type, str], ...] = (
@@ -53,6 +55,9 @@ OUTPUT_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("tun_vni", np.uint32, "last tunnel: VNI; 0 if none"),
     ("underlay_bytes", np.uint32, "bytes on the underlay, outer frames of every tunnel"),
     ("via_edge", np.bool_, "crossed a service router on an edge node"),
+    ("dfw_at_src", np.int32, "DFW decision at the sending side's logical port (`fastpath.model.firewall`: a rule, "
+                             "a policy, an isolation, the default); -1 = not evaluated there"),
+    ("dfw_at_dst", np.int32, "DFW decision at the receiving side's logical port; -1 = not evaluated there"),
 )
 
 
@@ -69,6 +74,7 @@ class PacketBatch(NamedTuple):
     dport: np.ndarray
     ttl: np.ndarray
     length: np.ndarray
+    reply: np.ndarray
 
     @property
     def size(self) -> int:
@@ -94,6 +100,8 @@ class Results(NamedTuple):
     tun_vni: np.ndarray
     underlay_bytes: np.ndarray
     via_edge: np.ndarray
+    dfw_at_src: np.ndarray
+    dfw_at_dst: np.ndarray
 
     @property
     def size(self) -> int:

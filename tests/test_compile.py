@@ -9,11 +9,12 @@ import ipaddress
 import numpy as np
 import pytest
 
-from fastpath.compile import (DFW_ALLOW, DFW_DENY, L2_ROUTER, OVS_UPLINK, OVS_VLAN_BITS, PORT_NODE, PORT_POD,
+from fastpath.compile import (L2_ROUTER, OVS_UPLINK, OVS_VLAN_BITS, PORT_NODE, PORT_POD,
                               ROUTE_KINDS, RTR_T0, RTR_T1, Tables, compile_cluster)
 from fastpath.compile.bundle import _GROUPS
 from fastpath.model import default_scenario, generate, routing
 from fastpath.tables import exact, mtrie
+from fastpath.tables import ports as port_table
 
 CLUSTERS = {
     "default": default_scenario,
@@ -169,16 +170,16 @@ def test_route_trie_returns_the_route_routing_lookup_picks(compiled):
                 assert t.route_prefix_len[idx] == want.prefix.prefixlen
 
 
-def test_dfw_columns_follow_the_rules(compiled):
+def test_dfw_decisions_and_port_tables(compiled):
+    # (the rows themselves are held to the reference semantics by tests/test_compile_dfw.py)
     c, t = compiled
-    assert t.n_dfw_rules == len(c.dfw_rules) and t.dfw_rule_names == tuple(r.name for r in c.dfw_rules)
-    assert t.dfw_default == {"allow": DFW_ALLOW, "deny": DFW_DENY}[c.dfw_default]
-    for i, rule in enumerate(c.dfw_rules):
-        assert t.dfw_src_net[i] == int(rule.src.network_address) and t.dfw_src_mask[i] == int(rule.src.netmask)
-        assert t.dfw_dst_net[i] == int(rule.dst.network_address) and t.dfw_dst_mask[i] == int(rule.dst.netmask)
-        assert t.dfw_proto[i] == rule.proto
-        assert (t.dfw_dport_lo[i], t.dfw_dport_hi[i]) == (rule.dport_lo, rule.dport_hi)
-        assert t.dfw_action[i] == {"allow": DFW_ALLOW, "deny": DFW_DENY}[rule.action]
+    assert t.n_dfw_rules == len(c.dfw_rules) == t.dfw_n_admin
+    assert t.dfw_decision_names[:len(c.dfw_rules)] == tuple(f"rule {r.name}" for r in c.dfw_rules)
+    assert list(t.dfw_decision_allow[:len(c.dfw_rules)]) == [r.action == "allow" for r in c.dfw_rules]
+    n_tables = t.dfw_table_policy.shape[0]
+    for p in range(t.n_ports):
+        rec = port_table.decode(t.port_rec, p)
+        assert 0 <= rec.dfw_egress < n_tables and 0 <= rec.dfw_ingress < n_tables
 
 
 def _arrays(value):
@@ -242,9 +243,8 @@ def test_dtypes_are_the_documented_ones(compiled):
             "seg_router": np.int32, "seg_gateway": np.uint32, "rtr_is_sr": np.bool_, "rtr_host": np.int32,
             "rtr_transit_vni": np.uint32, "rtr_kind": np.uint8, "route_router": np.int32,
             "route_network": np.uint32, "route_prefix_len": np.uint8, "route_kind": np.uint8,
-            "route_arg": np.int32, "route_arrive_ip": np.uint32, "dfw_src_net": np.uint32,
-            "dfw_src_mask": np.uint32, "dfw_dst_net": np.uint32, "dfw_dst_mask": np.uint32, "dfw_proto": np.uint8,
-            "dfw_dport_lo": np.uint16, "dfw_dport_hi": np.uint16, "dfw_action": np.uint8}
+            "route_arg": np.int32, "route_arrive_ip": np.uint32, "dfw_row_decision": np.int32,
+            "dfw_decision_allow": np.uint8, "dfw_table_policy": np.uint8}
     for name, dtype in want.items():
         assert getattr(t, name).dtype == dtype, name
     assert isinstance(t, Tables)

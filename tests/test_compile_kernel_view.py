@@ -62,7 +62,8 @@ def test_the_view_holds_the_tables_own_arrays_and_typed_scalars():
 
 
 @pytest.mark.parametrize("module", ["fastpath.dataplane.pipeline", "fastpath.tables.ports", "fastpath.tables.neighbor",
-                                    "fastpath.tables.dfw", "fastpath.compile.kernel_view"])
+                                    "fastpath.tables.classifier", "fastpath.dataplane.stages.dfw",
+                                    "fastpath.compile.kernel_view"])
 def test_the_kernels_modules_do_not_import_the_model(module):
     import ast
     import importlib

@@ -16,7 +16,7 @@ from fastpath.dataplane import Dataplane
 from fastpath.dataplane.stages import flow_cache
 from fastpath.model import default_scenario, generate
 from fastpath.packets import PacketBatch
-from fastpath.tables.dfw import reads_l4
+from fastpath.compile import Tables  # noqa: F401
 from fastpath.traffic.adversarial import adversarial_mix
 
 CLUSTERS = {
@@ -96,7 +96,7 @@ def test_threads_and_splits_count_the_same(cluster, threads):
 
 def test_the_key_holds_proto_and_port_exactly_when_a_rule_reads_them():
     seed = default_scenario()
-    assert not reads_l4(Dataplane(seed).tables)  # its one rule is port-less: flows are address pairs
+    assert not Dataplane(seed).tables.dfw_reads_l4  # its one rule is port-less: flows are address pairs
     ports = CLUSTERS["ports"]()
     dp = Dataplane(ports)
     assert dp.cache_key_l4

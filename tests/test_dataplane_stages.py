@@ -9,7 +9,7 @@ and every hop it writes, and the call that ends the packet, is labelled with the
 (`STAGES` below is the table); where the reference nests what the graph runs as a stage of its
 own, the caller decides: the tunnel inside ``route`` is the hairpin to a service router's edge
 (the route stage does it), the ``segment`` after ``neighbor`` is the L2 pass the neighbor stage
-does, ``dfw`` inside ``deliver`` is the destination side (``dfw_from_uplink``), and the OVS
+does, ``dfw`` inside ``dfw_at_receiver`` is the receiver's side, and the OVS
 drops inside ``ovs_to_pod`` are delivery's.
 
 What each stage is held to
@@ -63,7 +63,7 @@ MODULES = {
     "ovs": (("ovs_from_pod",), ("ovs_from_pod_one", "ovs_to_pod", "ovs_reserved", "ovs_own_source"), ("ovs_from_pod", "ovs_to_pod", "ovs_drops")),
     "vif": (("vif_demux",), ("vif_demux_one",), ("vif_demux",)),
     "spoofguard": (("spoofguard",), ("spoofguard_one", "spoofguard_ok"), ("spoofguard",)),
-    "dfw": (("dfw",), ("dfw_one", "dfw_verdict"), ("dfw",)),
+    "dfw": (("dfw",), ("dfw_one", "dfw_decide", "dfw_apply", "dfw_at_receiver"), ("dfw", "dfw_at_receiver")),
     "segment": (("segment",), ("segment_one", "segment_l2"), ("segment",)),
     "route": (("route",), ("route_one", "route_lookup"), ("route",)),
     "neighbor": (("neighbor",), ("neighbor_one",), ("neighbor",)),
@@ -83,7 +83,7 @@ STAGES = {
     "route": ("route", "route", ("route", "encap")),
     "neighbor": ("neighbor", "neighbor", ("neighbor", "segment_l2")),
     "tunnel": ("tunnel", "tunnel", ("encap",)),
-    "dfw_from_uplink": ("dfw", "dfw", ("dfw",)),
+    "dfw_at_receiver": ("dfw", "dfw", ("dfw",)),
     "deliver": ("deliver", "deliver", ("ovs_egress",)),
 }
 ORDER = {name: k for k, name in enumerate(graph.GRAPH)}  # "count" last: verdict and reason counters
@@ -122,8 +122,8 @@ def _stage_of(calls: list[str]) -> str:
         return "ovs_from_pod" if outer == "ovs_from_pod" else "deliver"
     if inner == "ovs_to_pod":
         return "deliver"
-    if inner == "dfw":  # at the destination port: a packet from an uplink
-        return "dfw_from_uplink" if outer == "deliver" else "dfw"
+    if inner in ("dfw", "dfw_at_receiver"):  # at the receiver's port: from an uplink, or an isolated receiver
+        return "dfw_at_receiver" if "dfw_at_receiver" in (inner, outer) else "dfw"
     if inner == "segment" and outer == "neighbor":  # the L2 pass to the neighbor's port
         return "neighbor"
     if inner == "tunnel" and outer == "route":  # the hairpin to a service router's edge
@@ -300,7 +300,7 @@ def _counter_hit(stage: str, ingress_kind: int, h) -> tuple[str, bool] | None:
     if t == "spoofguard":  # written on a drop only: the passes are counted from the calls
         return "spoofguard", False
     if t == "dfw":
-        return "dfw", h.result.startswith("rule ")
+        return "dfw", not h.result.startswith("default")
     if t == "segment_l2":
         return "segment_l2", h.result != "miss"
     if t == "route" and stage == "route":  # (the sender stack's "route" hop is its choice of the gateway)

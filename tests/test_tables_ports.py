@@ -19,15 +19,24 @@ CLUSTERS = {
 
 
 def model_ports(c) -> list[Port]:
-    """The slow, obvious oracle: every port's fields from the cluster objects."""
+    """The slow, obvious oracle: every port's fields from the cluster objects (its two DFW
+    tables: what the DFW compiler assigned, packed and decoded here; tests/test_compile_dfw.py
+    holds the assignment to the semantics)."""
+    from fastpath.compile.dfw import compile_dfw
+
+    ip = np.array([int(x) for x in c.pods.ip] + [n.ip for n in c.nodes], np.uint32)
+    d = compile_dfw(c, ip)
     out = []
     for i in range(len(c.pods)):
         pod = c.pods[i]
         n = c.node_index[pod.node]
         out.append(Port(pod.mac, pod.vlan, pod.ip, c.namespace_index[pod.namespace] + 1, n,
-                        c.host_index[c.nodes[n].host], PORT_POD))
+                        c.host_index[c.nodes[n].host], PORT_POD, int(d["port_dfw_egress"][i]),
+                        int(d["port_dfw_ingress"][i])))
     for n, node in enumerate(c.nodes):
-        out.append(Port(node.mac, 0, node.ip, 0, n, c.host_index[node.host], PORT_NODE))
+        k = len(c.pods) + n
+        out.append(Port(node.mac, 0, node.ip, 0, n, c.host_index[node.host], PORT_NODE, int(d["port_dfw_egress"][k]),
+                        int(d["port_dfw_ingress"][k])))
     return out
 
 
@@ -62,12 +71,15 @@ def test_extreme_values_survive_the_round_trip():
     cols = {"port_mac": np.array([(1 << 48) - 1, 0], np.uint64), "port_vlan": np.array([4095, 0], np.uint16),
             "port_ip": np.array([0xFFFF_FFFF, 0], np.uint32), "port_segment": np.array([(1 << 31) - 1, 0], np.int32),
             "port_node": np.array([(1 << 31) - 1, 0], np.int32), "port_host": np.array([(1 << 31) - 1, 0], np.int32),
-            "port_kind": np.array([PORT_NODE, PORT_POD], np.uint8)}
+            "port_kind": np.array([PORT_NODE, PORT_POD], np.uint8),
+            "port_dfw_egress": np.array([(1 << 24) - 1, 0]), "port_dfw_ingress": np.array([(1 << 24) - 2, 0])}
     rec = ports.pack(cols)
     assert rec.shape == (2, ports.PORT_WORDS) and rec.dtype == np.uint64
     assert ports.decode(rec, 0) == Port((1 << 48) - 1, 4095, 0xFFFF_FFFF, (1 << 31) - 1, (1 << 31) - 1, (1 << 31) - 1,
-                                        PORT_NODE)
-    assert ports.decode(rec, 1) == Port(0, 0, 0, 0, 0, 0, PORT_POD)
+                                        PORT_NODE, (1 << 24) - 1, (1 << 24) - 2)
+    assert ports.decode(rec, 1) == Port(0, 0, 0, 0, 0, 0, PORT_POD, 0, 0)
+    with pytest.raises(ValueError, match="port_dfw_egress"):
+        ports.pack({**cols, "port_dfw_egress": np.array([1 << 24, 0])})
     assert int(ports.port_mac(rec, 0)) == (1 << 48) - 1 and int(ports.port_ip(rec, 0)) == 0xFFFF_FFFF
     assert int(ports.port_segment(rec, 0)) == (1 << 31) - 1 and int(ports.port_host(rec, 1)) == 0
 

@@ -68,9 +68,13 @@ routes
     route_arrive_ip: uint32[T] — router: address on the next router the packet arrives on; 0
         otherwise
     A route that repeats an earlier prefix of its router keeps its row but is never returned.
-dfw (first match wins, rule order) — the rule columns ``dfw_*`` and ``dfw_default``, laid
-    out in `fastpath.tables.dfw`
-names (Python tuples, for reports): router_names[R], uplink_names, dfw_rule_names[D]
+dfw (`fastpath.compile.dfw`: one classifier table per class of ports and side) — the
+    classifier's ``cls_*`` arrays (`fastpath.tables.classifier`); dfw_row_decision: int32[rows]
+    — the decision a row names (`fastpath.model.firewall`); dfw_decision_allow: uint8[decisions];
+    dfw_table_policy: uint8[tables] — the table holds NetworkPolicy; dfw_n_admin, dfw_local
+    — where the policy decisions start and end; dfw_reads_l4 — some row constrains protocol or
+    port; each port's two tables sit in its record (``port_rec`` word 3)
+names (Python tuples, for reports): router_names[R], uplink_names, dfw_decision_names
 
 Codes and the kernel view
 -------------------------
@@ -99,15 +103,15 @@ import numpy as np
 
 from ..tables import neighbor as neighbor_table
 from ..tables import ports as port_table
-from ..tables.dfw import DFW_ACTIONS, DFW_ALLOW, DFW_DENY
 from ..tables.exact import ExactTable
 from ..tables.mtrie import Mtrie
 from ..tables.ports import PORT_NODE, PORT_POD
 from .routers import ROUTE_CONNECTED, ROUTE_KINDS, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK, RTR_T0, RTR_T1
+from ..tables.classifier import FIELDS as CLS_FIELDS
 from .switching import COMPILE_MAX_LOAD, L2_ROUTER, OVS_UPLINK, OVS_VLAN_BITS
 
 # Every table's codes are defined beside the table (above); re-exported here for compatibility.
-__all__ = ["COMPILE_MAX_LOAD", "DFW_ACTIONS", "DFW_ALLOW", "DFW_DENY", "L2_ROUTER", "OVS_UPLINK", "OVS_VLAN_BITS",
+__all__ = ["COMPILE_MAX_LOAD", "L2_ROUTER", "OVS_UPLINK", "OVS_VLAN_BITS",
            "PORT_NODE", "PORT_POD", "ROUTE_CONNECTED", "ROUTE_KINDS", "ROUTE_LOCAL", "ROUTE_ROUTER", "ROUTE_UPLINK",
            "RTR_T0", "RTR_T1", "TableSize", "Tables"]
 
@@ -132,8 +136,7 @@ _GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "route_trie": (("route_trie",), "n_routes"),
     "routes": (("route_router", "route_network", "route_prefix_len", "route_kind", "route_arg",
                 "route_arrive_ip"), "n_routes"),
-    "dfw": (("dfw_src_net", "dfw_src_mask", "dfw_dst_net", "dfw_dst_mask", "dfw_proto", "dfw_dport_lo",
-             "dfw_dport_hi", "dfw_action"), "n_dfw_rules"),
+    "dfw": (CLS_FIELDS + ("dfw_row_decision", "dfw_decision_allow", "dfw_table_policy"), "n_dfw_rows"),
 }
 
 
@@ -156,7 +159,8 @@ class Tables:
     n_segments: int
     n_routers: int
     n_routes: int
-    n_dfw_rules: int
+    n_dfw_rules: int  # admin rules
+    n_dfw_rows: int  # classifier rows, every table's
     # ports
     port_rec: np.ndarray
     # nodes, hosts
@@ -196,19 +200,23 @@ class Tables:
     route_arg: np.ndarray
     route_arrive_ip: np.ndarray
     # dfw
-    dfw_src_net: np.ndarray
-    dfw_src_mask: np.ndarray
-    dfw_dst_net: np.ndarray
-    dfw_dst_mask: np.ndarray
-    dfw_proto: np.ndarray
-    dfw_dport_lo: np.ndarray
-    dfw_dport_hi: np.ndarray
-    dfw_action: np.ndarray
-    dfw_default: int
+    cls_off: np.ndarray
+    cls_row: np.ndarray
+    cls_net: np.ndarray
+    cls_mask: np.ndarray
+    cls_proto: np.ndarray
+    cls_lo: np.ndarray
+    cls_hi: np.ndarray
+    dfw_row_decision: np.ndarray
+    dfw_decision_allow: np.ndarray
+    dfw_table_policy: np.ndarray
+    dfw_n_admin: int
+    dfw_local: int
+    dfw_reads_l4: bool
     # names, kept aside
     router_names: tuple[str, ...]
     uplink_names: tuple[str, ...]
-    dfw_rule_names: tuple[str, ...]
+    dfw_decision_names: tuple[str, ...]
 
     @property
     def n_ports(self) -> int:

@@ -14,6 +14,8 @@ def compile_cluster(cluster: Cluster) -> Tables:
     """Compile every table of `cluster` (see `fastpath.compile.bundle` for the layout)."""
     ports = compile_ports(cluster)
     routers = compile_routers(cluster)
+    dfw = compile_dfw(cluster, ports["port_ip"])
+    ports["port_dfw_egress"], ports["port_dfw_ingress"] = dfw.pop("port_dfw_egress"), dfw.pop("port_dfw_ingress")
     return Tables(
         n_pods=len(cluster.pods),
         n_nodes=len(cluster.nodes),
@@ -26,6 +28,7 @@ def compile_cluster(cluster: Cluster) -> Tables:
         **{k: v for k, v in ports.items() if not k.startswith("port_")},
         **compile_switching(cluster, ports),
         **routers,
-        **compile_dfw(cluster),
+        n_dfw_rows=dfw["dfw_row_decision"].shape[0],
+        **dfw,
         uplink_names=tuple(u.name for u in cluster.uplinks),
     )

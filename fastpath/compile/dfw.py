@@ -1,11 +1,143 @@
-"""The distributed firewall: the model's rules -> rule columns (`fastpath.tables.dfw` holds the
-layout, the builder, the scalar lookup and the kernel)."""
+"""The distributed firewall: admin rules and NetworkPolicy -> classifier tables, one per class of ports.
+
+Why tables per port class
+-------------------------
+NSX applies DFW rules per vNIC; NCP's rules for a Kubernetes policy are applied to the pods it
+selects. At a logical port one address of every packet is the port's own (SpoofGuard holds the
+source at the sender's port, routing the destination at the receiver's), so a port's rules
+reduce to rules on the *remote* address, protocol and port: one classifier table
+(`fastpath.tables.classifier`). Ports whose rules reduce alike share it: the class of a port
+and a side (egress: the port is the connection's source; ingress: its destination) is
+
+- which admin rules can match there: the admin rules whose source (egress side) or destination
+  (ingress side) prefix holds the port's IP;
+- which NetworkPolicies select its pod for that direction, and (ingress side) how the named
+  ports those policies use resolve on the pod.
+
+A table's rows, in priority order: those admin rules (remote prefix = the rule's other side),
+then the rows of each selecting policy in spec order (remote prefixes of its peers, its ports),
+then one catch-all — ``isolated`` when a policy selects the pod for the direction, else the
+default. So every lookup finds a row, and the row names the decision
+(`fastpath.model.firewall`). NetworkPolicy's exceptions (a pod and its own node always talk; a
+pod reaches itself) are the kernel's: a policy or isolation row with the remote = the port's
+node IP or its own reads ``local``.
+
+Output (by `Tables` field name): the classifier's ``cls_*`` arrays; ``dfw_row_decision``
+int32[rows]; ``dfw_decision_allow`` uint8[decisions]; ``dfw_table_policy`` uint8[tables] (the
+table holds NetworkPolicy: the receiver's port evaluates again); ``dfw_n_admin``,
+``dfw_local``; ``dfw_decision_names``; and per port ``port_dfw_egress`` /
+``port_dfw_ingress`` (packed into the port records by `fastpath.compile.ports`).
+"""
 
 from __future__ import annotations
 
+import ipaddress
+
+import numpy as np
+
+from ..model import firewall
 from ..model.cluster import Cluster
-from ..tables import dfw
+from ..tables import classifier
+
+ALL = ipaddress.IPv4Network("0.0.0.0/0")
 
 
-def compile_dfw(c: Cluster) -> dict:
-    return dfw.build(c.dfw_rules, c.dfw_default)
+def _membership(ips: np.ndarray, nets: list[ipaddress.IPv4Network]) -> np.ndarray:
+    """int32[ports]: a class id per port, equal iff the same set of ``nets`` holds its IP."""
+    if not nets:
+        return np.zeros(ips.shape[0], np.int32)
+    distinct = sorted(set(nets), key=lambda n: (n.prefixlen, int(n.network_address)))
+    cols = np.empty((ips.shape[0], len(distinct)), bool)
+    for j, n in enumerate(distinct):
+        cols[:, j] = (ips & np.uint32(int(n.netmask))) == np.uint32(int(n.network_address))
+    packed = np.packbits(cols, axis=1)
+    _, inverse = np.unique(packed, axis=0, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int32)
+
+
+FIELDS = (("table", np.int64), ("net", np.uint32), ("plen", np.uint8), ("proto", np.uint8), ("lo", np.uint16),
+          ("hi", np.uint16), ("decision", np.int32))
+
+
+class _Rows:
+    """Classifier rows under construction: chunks of columns, in priority order."""
+
+    def __init__(self):
+        self.chunks: list[tuple] = []
+        self.one: list[tuple] = []
+
+    def add(self, table: int, net: ipaddress.IPv4Network, proto: int, lo: int, hi: int, decision: int):
+        self.one.append((table, int(net.network_address), net.prefixlen, proto, lo, hi, decision))
+
+    def add_columns(self, *cols):
+        self._flush()
+        self.chunks.append(cols)
+
+    def _flush(self):
+        if self.one:
+            self.chunks.append(tuple(np.array(col, dtype) for col, (_, dtype) in zip(zip(*self.one), FIELDS)))
+            self.one = []
+
+    def columns(self) -> dict[str, np.ndarray]:
+        self._flush()
+        return {name: (np.concatenate([ch[j] for ch in self.chunks]).astype(dtype) if self.chunks
+                       else np.zeros(0, dtype)) for j, (name, dtype) in enumerate(FIELDS)}
+
+
+def compile_dfw(c: Cluster, port_ip: np.ndarray) -> dict:
+    """The DFW tables of ``c``; ``port_ip``: the IP of every logical port (pods, then nodes)."""
+    d = firewall.decisions(c)
+    rules = c.dfw_rules
+    n_pods = len(c.pods)
+    n_ports = port_ip.shape[0]
+    pm = firewall.policy_model(c)
+    pol = None
+    if pm is not None:
+        from .policy import PolicyClasses  # the NetworkPolicy half: selectors, peers, named ports
+        pol = PolicyClasses(c, pm, port_ip)
+
+    rows = _Rows()
+    tables = []  # per table: uses NetworkPolicy
+    port_table = np.empty((2, n_ports), np.int64)
+    u32 = np.uint32
+    proto = np.array([r.proto for r in rules], np.uint8)
+    lo = np.array([r.dport_lo for r in rules], np.uint16)
+    hi = np.array([r.dport_hi for r in rules], np.uint16)
+    for side, direction in enumerate(("egress", "ingress")):
+        local_nets = [r.src if side == 0 else r.dst for r in rules]
+        remote_nets = [r.dst if side == 0 else r.src for r in rules]
+        l_net = np.array([int(n.network_address) for n in local_nets], u32)
+        l_mask = np.array([int(n.netmask) for n in local_nets], u32)
+        r_net = np.array([int(n.network_address) for n in remote_nets], u32)
+        r_plen = np.array([n.prefixlen for n in remote_nets], np.uint8)
+        admin_cls = _membership(port_ip, local_nets)
+        pol_cls = np.zeros(n_ports, np.int64) if pol is None else pol.classes(direction)
+        key = admin_cls.astype(np.int64) * (int(pol_cls.max()) + 1 if n_ports else 1) + pol_cls
+        uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        port_table[side] = len(tables) + inverse.reshape(-1)
+        for rep in first:
+            t = len(tables)
+            k = np.nonzero((port_ip[rep] & l_mask) == l_net)[0]
+            rows.add_columns(np.full(k.size, t), r_net[k], r_plen[k], proto[k], lo[k], hi[k], k)
+            isolated = False
+            if pol is not None and rep < n_pods:
+                isolated = pol.rows(int(rep), direction, lambda net, proto, lo, hi, k, t=t:
+                                    rows.add(t, net, proto, lo, hi, d.policy(k)))
+            terminal = (d.isolated_egress if side == 0 else d.isolated_ingress) if isolated else d.default
+            rows.add(t, ALL, 0, 0, 65535, terminal)
+            tables.append(isolated)
+    cols = rows.columns()
+    cls = classifier.build(cols["table"], cols["net"], cols["plen"], cols["proto"], cols["lo"], cols["hi"],
+                           len(tables))
+    return {
+        **cls,
+        "dfw_row_decision": cols["decision"],
+        "dfw_decision_allow": np.array(firewall.decision_allows(c), np.uint8),
+        "dfw_table_policy": np.array(tables, np.uint8),
+        "dfw_n_admin": d.n_admin,
+        "dfw_local": d.local,
+        "dfw_decision_names": firewall.decision_names(c),
+        "dfw_reads_l4": bool(np.any(cols["proto"] != 0) or np.any(cols["lo"] != 0) or np.any(cols["hi"] != 65535)),
+        "port_dfw_egress": port_table[0],
+        "port_dfw_ingress": port_table[1],
+    }

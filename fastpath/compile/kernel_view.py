@@ -72,15 +72,18 @@ class KernelView(NamedTuple):
     route_kind: np.ndarray
     route_arg: np.ndarray
     route_arrive_ip: np.ndarray
-    dfw_src_net: np.ndarray
-    dfw_src_mask: np.ndarray
-    dfw_dst_net: np.ndarray
-    dfw_dst_mask: np.ndarray
-    dfw_proto: np.ndarray
-    dfw_dport_lo: np.ndarray
-    dfw_dport_hi: np.ndarray
-    dfw_action: np.ndarray
-    dfw_default: np.int64
+    cls_off: np.ndarray
+    cls_row: np.ndarray
+    cls_net: np.ndarray
+    cls_mask: np.ndarray
+    cls_proto: np.ndarray
+    cls_lo: np.ndarray
+    cls_hi: np.ndarray
+    dfw_row_decision: np.ndarray
+    dfw_decision_allow: np.ndarray
+    dfw_table_policy: np.ndarray
+    dfw_n_admin: np.int64
+    dfw_local: np.int64
     n_pods: np.int64
     n_nodes: np.int64
     n_hosts: np.int64

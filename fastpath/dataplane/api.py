@@ -27,7 +27,6 @@ from ..compile import compile_cluster
 from ..compile.bundle import Tables
 from ..compile.kernel_view import kernel_view
 from ..limits import MAX_THREADS
-from ..tables import dfw as dfw_table
 from ..model.cluster import Cluster
 from ..packets import INPUT_FIELDS, PacketBatch, Results, empty_results
 from ..verdicts import Reason, Verdict
@@ -49,6 +48,7 @@ class RunResult:
     flow_cache_hits: int = 0  # packets that took a cached outcome instead of walking the stages
     engine: str = "staged"  # the implementation that ran the call (`ENGINES`)
     flow_cache: bool = False  # whether the call used the flow cache
+    dfw_names: tuple = ()  # the DFW's decision names (`fastpath.model.firewall`), by id
 
     @property
     def packets(self) -> int:
@@ -64,6 +64,12 @@ class RunResult:
         s = self.counters.stages[0]
         return {name: {"in": int(s[k, 0]), "hits": int(s[k, 1]), "misses": int(s[k, 2])}
                 for k, name in enumerate(STAGES)}
+
+    def dfw_hits(self):
+        """DFW evaluations per decision (admin rule, NetworkPolicy, isolation, local, default) as
+        a pandas DataFrame: decision, kind, action (of that decision), at_sender, at_receiver,
+        evaluations; decisions never met are left out."""
+        return dfw_hits_frame(self.counters.dfw[0], self.dfw_names)
 
     def trace(self, k: int) -> np.ndarray:
         """Trace records of the k-th traced packet: int32[hops, 4] (kind, device, table, ttl)."""
@@ -81,6 +87,16 @@ class RunResult:
         df = pd.DataFrame(rows, columns=["verdict", "reason", "packets"])
         df["share"] = df["packets"] / max(self.packets, 1)
         return df
+
+
+def dfw_hits_frame(dfw: np.ndarray, names: tuple):
+    """int64[decisions, 2] (at the sender's port, at the receiver's) -> the `RunResult.dfw_hits` frame."""
+    import pandas as pd
+
+    rows = [{"decision": n, "kind": n.split(" ", 1)[0].rstrip(":"), "at_sender": int(dfw[k, 0]),
+             "at_receiver": int(dfw[k, 1]), "evaluations": int(dfw[k, 0] + dfw[k, 1])}
+            for k, n in enumerate(names) if dfw[k].any()]
+    return pd.DataFrame(rows, columns=["decision", "kind", "at_sender", "at_receiver", "evaluations"])
 
 
 def _sum_counters(cn: Counters) -> Counters:
@@ -107,7 +123,7 @@ class Dataplane:
         if self.engine not in ENGINES:
             raise ValueError(f"engine {self.engine!r} must be one of {', '.join(ENGINES)}")
         self.flow_cache = bool(flow_cache)
-        self.cache_key_l4 = dfw_table.reads_l4(self.tables)
+        self.cache_key_l4 = self.tables.dfw_reads_l4
         self._caches: list = []  # idle flow caches, one taken per worker of a call (`_take_cache`)
         self._caches_lock = threading.Lock()
 
@@ -220,7 +236,7 @@ class Dataplane:
                 part[:, pipeline.LEG_PACKET] += bounds[w]  # each worker counted from its own slice's 0
             log = np.concatenate(parts)
         return RunResult(o, _sum_counters(cn), picks, tr[: picks.size], tl[: picks.size], log, sum(hits),
-                         "staged" if staged else "fused", cached)
+                         "staged" if staged else "fused", cached, self.tables.dfw_decision_names)
 
 
 ENGINES = ("staged", "fused")

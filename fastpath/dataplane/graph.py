@@ -61,7 +61,7 @@ def count(o, cn, base, vin, n):
 
 
 GRAPH = ("ingress", "sender_stack", "ovs_from_pod", "vif_demux", "spoofguard", "dfw", "segment", "route",
-         "neighbor", "tunnel", "dfw_from_uplink", "deliver", "count")
+         "neighbor", "tunnel", "dfw_at_receiver", "deliver", "count")
 """The stage calls of `forward_staged`, in order: ``upto=k`` runs the first k (a prefix: what
 bench/stages.py times to tell where the time goes). ``len(GRAPH)`` runs them all."""
 FULL = len(GRAPH)

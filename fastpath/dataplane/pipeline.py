@@ -72,7 +72,6 @@ from ..compile.kernel_view import DEEP_PREFETCH_BYTES, KernelView, kernel_view  
 from ..compile.routers import ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
 from ..compile.switching import L2_ROUTER, OVS_UPLINK
 from ..tables import mtrie
-from ..tables.dfw import first_match as dfw_first_match
 from ..tables.neighbor import dense_slot, neighbor
 from ..tables.ports import port_host, port_ip, port_mac, port_node, port_segment
 from .trace import (T_ARP, T_DFW, T_LOCAL, T_MTU, T_NEIGHBOR, T_NONE, T_OVS_MAC, T_OVS_PORT,
@@ -84,6 +83,7 @@ from .stages.common import (  # noqa: F401  (re-exported: the codes and counters
     R_NONE, R_RESERVED, R_SPOOF, R_TTL, R_VLAN, S_ARP, S_DFW, S_ENCAP, S_L2, S_NEIGH, S_OVS, S_OVS_EGRESS, S_ROUTE,
     S_SPOOF, S_VIF, STAGES, V_DELIVERED, V_DROPPED, V_EXITED, Counters, add_legs, make_counters)
 from .stages.common import exact_probe, rec
+from .stages.dfw import dfw_at_receiver, dfw_decide
 from .stages.ingress import ingress_port
 from .stages.ovs import ovs_own_source as _ovs_own_source, ovs_reserved as _ovs_reserved
 from .stages.tunnel import log_leg
@@ -217,6 +217,8 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
         ubytes = np.int64(0)
         via_edge = False
         dfw_done = False
+        o.dfw_at_src[i] = -1
+        o.dfw_at_dst[i] = -1
         host = np.int64(-1)
         port = np.int64(-1)  # logical port to deliver to
         seg = np.int64(-1)
@@ -361,13 +363,14 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                         reason = R_SPOOF
                         done = True
                     else:
-                        deny, matched = dfw_first_match(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
-                                 dp.dfw_dport_lo, dp.dfw_dport_hi, dp.dfw_action, dp.dfw_default, src_ip, dst_ip, proto, dport)
-                        _stage(cn.stages, w, S_DFW, matched)
+                        dec, _t = dfw_decide(b, dp, i, lp, True)
+                        _stage(cn.stages, w, S_DFW, dec != dp.dfw_local + 1)
+                        o.dfw_at_src[i] = dec
+                        cn.dfw[w, dec, 0] += 1
                         if slot >= 0:
                             rec(tr, tl, slot, K_PORT, lp, T_DFW, ttl)
                         dfw_done = True
-                        if deny:
+                        if dp.dfw_decision_allow[dec] == 0:
                             dkind = K_PORT
                             dev = lp
                             reason = R_DFW
@@ -516,13 +519,14 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                     ubytes += fb
                     t_src, t_dst, t_vni = host, dh, vni
                     host = dh
-            if not done and not dfw_done:
-                deny, matched = dfw_first_match(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
-                                 dp.dfw_dport_lo, dp.dfw_dport_hi, dp.dfw_action, dp.dfw_default, src_ip, dst_ip, proto, dport)
-                _stage(cn.stages, w, S_DFW, matched)
+            if not done and (not dfw_done or dfw_at_receiver(b, dp, i, port)):
+                dec, _t = dfw_decide(b, dp, i, port, False)
+                _stage(cn.stages, w, S_DFW, dec != dp.dfw_local + 1)
+                o.dfw_at_dst[i] = dec
+                cn.dfw[w, dec, 1] += 1
                 if slot >= 0:
                     rec(tr, tl, slot, K_PORT, port, T_DFW, ttl)
-                if deny:
+                if dp.dfw_decision_allow[dec] == 0:
                     dkind = K_PORT
                     dev = port
                     reason = R_DFW

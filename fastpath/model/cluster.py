@@ -183,7 +183,7 @@ class Capacity:
 
 
 TRAFFIC_KINDS = ("uniform", "locality", "hot_service")
-_COMMON_TRAFFIC_PARAMS = ("sizes", "flows", "flow_zipf", "offered_mpps", "ttl", "proto")
+_COMMON_TRAFFIC_PARAMS = ("sizes", "flows", "flow_zipf", "offered_mpps", "ttl", "proto", "reply_ratio")
 TRAFFIC_PARAMS: dict[str, tuple[str, ...]] = {
     "uniform": _COMMON_TRAFFIC_PARAMS,
     "locality": _COMMON_TRAFFIC_PARAMS + ("dports", "mix", "outside"),

@@ -218,6 +218,7 @@ class ProfileSpec(_M):
     offered_mpps: _Rate = Field(None, **_rate)
     ttl: Optional[Int] = Field(None, ge=1, le=255)
     proto: _Proto = None
+    reply_ratio: Optional[Float] = Field(None, **_share)
     dports: Optional[list[Int]] = Field(None, min_length=1)
     mix: Optional[MixSpec] = None
     outside: Optional[str] = None

@@ -58,7 +58,8 @@ def packet_of(b: PacketBatch, i: int) -> tuple[Ingress, Packet]:
     kind = _INGRESS.get(int(b.ingress_kind[i]), "invalid")
     pkt = Packet(src_ip=int(b.src_ip[i]), dst_ip=int(b.dst_ip[i]), proto=int(b.proto[i]), sport=int(b.sport[i]),
                  dport=int(b.dport[i]), ttl=int(b.ttl[i]), size=int(b.length[i]),
-                 src_mac=int(b.src_mac[i]) or None, dst_mac=int(b.dst_mac[i]) or None, vlan=int(b.vlan[i]))
+                 src_mac=int(b.src_mac[i]) or None, dst_mac=int(b.dst_mac[i]) or None, vlan=int(b.vlan[i]),
+                 reply=bool(b.reply[i]))
     return Ingress(kind, int(b.ingress_id[i])), pkt
 
 
@@ -67,7 +68,7 @@ def batch_of(ingress: Ingress, pkt: Packet) -> PacketBatch:
     kind = {v: k for k, v in _INGRESS.items()}.get(ingress.kind, 255)
     return make_batch(ingress_kind=kind, ingress_id=ingress.index, src_mac=pkt.src_mac or 0, dst_mac=pkt.dst_mac or 0,
                       vlan=pkt.vlan, src_ip=pkt.src_ip, dst_ip=pkt.dst_ip, proto=pkt.proto, sport=pkt.sport,
-                      dport=pkt.dport, ttl=pkt.ttl, length=pkt.size)
+                      dport=pkt.dport, ttl=pkt.ttl, length=pkt.size, reply=int(pkt.reply))
 
 
 def encode(res: Result, ids: DeviceIds, o: Results, i: int) -> None:
@@ -91,6 +92,8 @@ def encode(res: Result, ids: DeviceIds, o: Results, i: int) -> None:
     o.tun_vni[i] = last.vni if last else 0
     o.underlay_bytes[i] = res.underlay_bytes
     o.via_edge[i] = res.via_edge
+    o.dfw_at_src[i] = res.dfw_at_src
+    o.dfw_at_dst[i] = res.dfw_at_dst
 
 
 def trace_records(res: Result, ids: DeviceIds) -> np.ndarray:

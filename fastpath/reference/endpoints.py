@@ -45,13 +45,40 @@ def resolve_destination(c: Cluster, name: str) -> int:
     raise LookupError(f"destination: {name!r} is neither an IPv4 address, a pod (namespace/name) nor a node")
 
 
-def trace(c: Cluster, src: str, dst: str, *, ttl: int = 64, proto: int = 17, sport: int = 33434,
-          dport: int = 33434, size: int = 100, src_ip: str | None = None, src_mac: int | None = None) -> Result:
-    """Walk one packet from a named source to a named destination (the library form of
-    ``fastpath trace``). ``src_ip``/``src_mac`` override the sender's own (SpoofGuard tests)."""
+def reply_sender(c: Cluster, ip: int) -> Ingress:
+    """Who answers a connection to ``ip``: the pod or node owning it, else the outside through
+    the first uplink (LookupError when the cluster has none)."""
+    owner = c.ip_owner.get(ip)
+    if owner is not None:
+        return Ingress(*owner)
+    if not c.uplinks:
+        raise LookupError("--reply: the destination is outside the cluster and no uplink brings its reply in")
+    return Ingress("uplink", 0)
+
+
+def connection_packet(c: Cluster, src: str, dst: str, *, ttl: int = 64, proto: int = 17, sport: int = 33434,
+                      dport: int = 33434, size: int = 100, src_ip: str | None = None, src_mac: int | None = None,
+                      reply: bool = False) -> tuple[Ingress, Packet]:
+    """The first packet of the connection SRC -> DST, or with ``reply`` its answer: sent by
+    DST's owner back to SRC's address, ports swapped, marked a reply (the stateful DFW judges
+    it as the connection it answers). ``src_ip``/``src_mac`` override the sender's own."""
     ingress, sip = resolve_source(c, src)
     if src_ip is not None:
         sip = ip_from_str(src_ip)
-    pkt = Packet(src_ip=sip, dst_ip=resolve_destination(c, dst), proto=proto, sport=sport, dport=dport,
-                 ttl=ttl, size=size, src_mac=src_mac)
+    dip = resolve_destination(c, dst)
+    if not reply:
+        return ingress, Packet(src_ip=sip, dst_ip=dip, proto=proto, sport=sport, dport=dport, ttl=ttl, size=size,
+                               src_mac=src_mac)
+    return reply_sender(c, dip), Packet(src_ip=dip, dst_ip=sip, proto=proto, sport=dport, dport=sport, ttl=ttl,
+                                        size=size, reply=True)
+
+
+def trace(c: Cluster, src: str, dst: str, *, ttl: int = 64, proto: int = 17, sport: int = 33434,
+          dport: int = 33434, size: int = 100, src_ip: str | None = None, src_mac: int | None = None,
+          reply: bool = False) -> Result:
+    """Walk one packet from a named source to a named destination (the library form of
+    ``fastpath trace``). ``src_ip``/``src_mac`` override the sender's own (SpoofGuard tests);
+    ``reply``: walk the connection's reply instead (`connection_packet`)."""
+    ingress, pkt = connection_packet(c, src, dst, ttl=ttl, proto=proto, sport=sport, dport=dport, size=size,
+                                     src_ip=src_ip, src_mac=src_mac, reply=reply)
     return walk(c, ingress, pkt)

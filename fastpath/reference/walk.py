@@ -55,6 +55,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from ..model.addressing import BROADCAST_MAC, OVS_RESERVED_MACS, ip_to_str, is_multicast_mac, mac_to_str
+from ..model import firewall
 from ..model.cluster import Cluster, ovs_name, tunnel_name, vif_name
 from ..model.routing import Route, RouterInstance, lookup, rib
 from ..verdicts import DeviceKind, Reason, Verdict
@@ -80,6 +81,7 @@ class Packet:
     src_mac: int | None = None
     dst_mac: int | None = None
     vlan: int = 0  # 802.1Q VID the sender put on the frame; 0 = untagged or priority-tagged (VID 0)
+    reply: bool = False  # a reply of its connection: the stateful DFW judges the original (`model.firewall`)
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,9 @@ class Result:
     tunnels: list[Tunnel] = field(default_factory=list)
     egress: str = ""  # device the packet left the model through (delivered/exited)
     via_edge: bool = False  # crossed a service router on an edge node
+    dfw: list[dict] = field(default_factory=list)  # each DFW evaluation: port, side, direction, decision, by, action
+    dfw_at_src: int = -1  # decision ids (`fastpath.model.firewall`) at the sending / receiving side's port
+    dfw_at_dst: int = -1
 
     @property
     def underlay_bytes(self) -> int:
@@ -160,6 +165,7 @@ class Result:
             "tunnels": [{"src_host": t.src_host, "dst_host": t.dst_host, "vni": t.vni, "outer_bytes": t.outer_bytes}
                         for t in self.tunnels],
             "hops": [h.as_dict() for h in self.hops],
+            "dfw": list(self.dfw),
         }
 
 
@@ -184,6 +190,7 @@ class _Walk:
         self.res = Result(Verdict.DROPPED, Reason.NONE, "", DeviceKind.POD, pkt.ttl)
         self.ports_by_mac = None
         self.dfw_done = False
+        self.policy = _policy_model(cluster)
 
     # ---- records ---------------------------------------------------------------------------------
     def hop(self, device, kind, table="", key="", result=""):
@@ -272,7 +279,7 @@ class _Walk:
         kind, ep = self.vif_demux(kind, ep)
         lp = self.port_name(kind, ep)
         self.spoofguard(lp, ep)
-        self.dfw(lp)
+        self.dfw(lp, kind, ep, at_source=True)
         self.segment(self.segment_of(kind, ep))
 
     def sender_stack(self, kind, ep, dev, dkind):
@@ -347,26 +354,33 @@ class _Walk:
         self.hop(up.name, DeviceKind.UPLINK, "", "", f"to {t0.name}")
         self.route(t0, up.ip)
 
-    def dfw(self, lp: str):
-        p = self.p
+    def dfw(self, lp: str, kind: str, ep, at_source: bool):
+        """One evaluation of the distributed firewall at logical port ``lp`` (of endpoint ``ep``)
+        for the connection the packet belongs to (`fastpath.model.firewall`)."""
+        c, p = self.c, self.p
         self.dfw_done = True
-        dst, src = ipaddress.IPv4Address(p.dst_ip), ipaddress.IPv4Address(p.src_ip)
-        for rule in self.c.dfw_rules:
-            # ports mean something only for TCP and UDP: other packets match port-less rules only
-            if p.proto in (6, 17):
-                ports_ok = rule.dport_lo <= p.dport <= rule.dport_hi
-            else:
-                ports_ok = (rule.dport_lo, rule.dport_hi) == (0, 65535)
-            if src in rule.src and dst in rule.dst and (rule.proto == 0 or rule.proto == p.proto) and ports_ok:
-                self.hop(lp, DeviceKind.PORT, "dfw", f"{src}->{dst} proto {p.proto} dport {p.dport}",
-                         f"rule {rule.name}: {rule.action}")
-                if rule.action == "deny":
-                    self.end(Verdict.DROPPED, Reason.DFW_DENY, lp, DeviceKind.PORT)
-                return
-        self.hop(lp, DeviceKind.PORT, "dfw", f"{src}->{dst} proto {p.proto} dport {p.dport}",
-                 f"default: {self.c.dfw_default}")
-        if self.c.dfw_default == "deny":
+        o_src, o_dst, o_dport = firewall.original(p.src_ip, p.dst_ip, p.sport, p.dport, p.reply)
+        local = c.pod_index[ep.key] if kind == "pod" else c.node_index[ep.name]
+        e = firewall.evaluate(c, self.policy, kind, local, at_source != p.reply, o_src, o_dst, p.proto, o_dport)
+        key = f"{ip_to_str(o_src)}->{ip_to_str(o_dst)} proto {p.proto} dport {o_dport}"
+        self.hop(lp, DeviceKind.PORT, "dfw", ("reply of " if p.reply else "") + key, e.text)
+        side = "src" if at_source else "dst"
+        setattr(self.res, f"dfw_at_{side}", e.decision)
+        self.res.dfw.append({"port": lp, "side": side, "direction": e.direction, "decision": e.decision,
+                             "by": e.text.rsplit(": ", 1)[0], "action": "allow" if e.allow else "deny"})
+        if not e.allow:
             self.end(Verdict.DROPPED, Reason.DFW_DENY, lp, DeviceKind.PORT)
+
+    def dfw_at_receiver(self, lp: str, kind: str, ep):
+        """The receiver's port: the packet's first DFW if it came in through an uplink; else again
+        only where NetworkPolicy isolates the receiver in the direction it sees the connection
+        (elsewhere the answer equals the sender's: same admin rules, same default)."""
+        if not self.dfw_done:
+            self.dfw(lp, kind, ep, at_source=False)
+        elif kind == "pod" and self.policy is not None:
+            direction = "Egress" if self.p.reply else "Ingress"
+            if self.policy.isolated(self.c.pod_index[ep.key], direction):
+                self.dfw(lp, kind, ep, at_source=False)
 
     def segment(self, seg):
         """Segment L2 on the current host: router MAC -> the T1 DR, a port's MAC -> the port."""
@@ -508,8 +522,7 @@ class _Walk:
         if dst_host != self.host:
             self.tunnel(dst_host, seg.vni)
         lp = self.port_name(kind, ep)
-        if not self.dfw_done:
-            self.dfw(lp)
+        self.dfw_at_receiver(lp, kind, ep)
         if kind == "node":
             self.hop(vif_name(ep.name), DeviceKind.VIF, "port", lp, "untagged to the node VM")
             self.hop(ep.name, DeviceKind.NODE, "", "", "delivered to eth0")
@@ -522,6 +535,13 @@ class _Walk:
         self.hop(ep.key, DeviceKind.POD, "", "", "delivered to eth0")
         self.responds(self.p.dst_ip, ep.key)
         self.end(Verdict.DELIVERED, Reason.NONE, ep.key, DeviceKind.POD)
+
+
+def _policy_model(c: Cluster):
+    """The cluster's policy model, built once and kept on it (a cluster is immutable)."""
+    if "_policy_model" not in c.__dict__:
+        c.__dict__["_policy_model"] = firewall.policy_model(c)
+    return c.__dict__["_policy_model"]
 
 
 INGRESS_KINDS = {"pod": DeviceKind.POD, "node": DeviceKind.NODE, "uplink": DeviceKind.UPLINK}

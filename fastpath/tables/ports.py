@@ -24,9 +24,15 @@ Layout (``port_rec: uint64[P+N, 4]``)
             +---------------------+-----------------------------------+
             | host                | node                              |
             +---------------------+-----------------------------------+
-    word 3:  kind (`PORT_POD` / `PORT_NODE`) in the low byte
+    word 3:  63    56 55             32 31              8 7      0
+            +--------+-----------------+-----------------+--------+
+            | 0      | dfw_ingress     | dfw_egress      | kind   |
+            +--------+-----------------+-----------------+--------+
 
 ``vlan`` is 0 for node ports (untagged), ``segment`` 0 for node ports (the node segment).
+``kind`` is `PORT_POD` / `PORT_NODE`. ``dfw_egress`` / ``dfw_ingress``: the DFW classifier
+table the port evaluates a connection in when it is the connection's source / destination
+(`fastpath.compile.dfw`; < 2**24), read from the line the port's other fields come on.
 
 Why the builder is here and the columns in `compile`
 -----------------------------------------------------
@@ -72,6 +78,9 @@ _LO32 = np.uint64(0xFFFF_FFFF)
 _VLAN_SHIFT = np.uint64(VLAN_SHIFT)
 _HIGH = np.uint64(HIGH_SHIFT)
 _BYTE = np.uint64(0xFF)
+_TABLE24 = np.uint64((1 << 24) - 1)
+DFW_TABLE_LIMIT = 1 << 24
+_EGRESS_SHIFT, _INGRESS_SHIFT = np.uint64(8), np.uint64(32)
 
 
 class Port(NamedTuple):
@@ -84,12 +93,15 @@ class Port(NamedTuple):
     node: int
     host: int
     kind: int
+    dfw_egress: int
+    dfw_ingress: int
 
 
 # ---- builder -----------------------------------------------------------------------------------------
 def pack(cols: dict[str, np.ndarray]) -> np.ndarray:
     """Port columns (``port_mac``, ``port_vlan``, ``port_ip``, ``port_segment``, ``port_node``,
-    ``port_host``, ``port_kind``) -> ``uint64[P+N, 4]`` records."""
+    ``port_host``, ``port_kind``, and optionally ``port_dfw_egress``, ``port_dfw_ingress``: 0
+    when absent) -> ``uint64[P+N, 4]`` records."""
     n = cols["port_kind"].shape[0]
     rec = np.zeros((n, PORT_WORDS), np.uint64)
     u = np.uint64
@@ -97,6 +109,12 @@ def pack(cols: dict[str, np.ndarray]) -> np.ndarray:
     rec[:, W_IP_SEGMENT] = (cols["port_ip"].astype(u) & _LO32) | (cols["port_segment"].astype(u) << _HIGH)
     rec[:, W_NODE_HOST] = (cols["port_node"].astype(u) & _LO32) | (cols["port_host"].astype(u) << _HIGH)
     rec[:, W_KIND] = cols["port_kind"].astype(u)
+    for name, shift in (("port_dfw_egress", _EGRESS_SHIFT), ("port_dfw_ingress", _INGRESS_SHIFT)):
+        if name in cols:
+            t = np.asarray(cols[name])
+            if t.size and (t.min() < 0 or t.max() >= DFW_TABLE_LIMIT):
+                raise ValueError(f"{name}: a DFW table id outside 0..{DFW_TABLE_LIMIT - 1}")
+            rec[:, W_KIND] |= t.astype(u) << shift
     return rec
 
 
@@ -136,6 +154,16 @@ def kind_of(w3):
     return w3 & _BYTE
 
 
+@kernel(inline="always")
+def dfw_egress_of(w3):
+    return (w3 >> _EGRESS_SHIFT) & _TABLE24
+
+
+@kernel(inline="always")
+def dfw_ingress_of(w3):
+    return (w3 >> _INGRESS_SHIFT) & _TABLE24
+
+
 def column(rec: np.ndarray, field: str) -> np.ndarray:
     """One decoded column of every record, as a new uint64 array (``field``: a `Port` field)."""
     word, fn = _DECODERS[field]
@@ -144,7 +172,8 @@ def column(rec: np.ndarray, field: str) -> np.ndarray:
 
 _DECODERS = {"mac": (W_MAC_VLAN, mac_of), "vlan": (W_MAC_VLAN, vlan_of), "ip": (W_IP_SEGMENT, ip_of),
              "segment": (W_IP_SEGMENT, segment_of), "node": (W_NODE_HOST, node_of),
-             "host": (W_NODE_HOST, host_of), "kind": (W_KIND, kind_of)}
+             "host": (W_NODE_HOST, host_of), "kind": (W_KIND, kind_of), "dfw_egress": (W_KIND, dfw_egress_of),
+             "dfw_ingress": (W_KIND, dfw_ingress_of)}
 assert tuple(_DECODERS) == Port._fields
 
 
@@ -181,3 +210,11 @@ def port_node(rec, p):
 @kernel(inline="always")
 def port_host(rec, p):
     return np.int64(host_of(rec[p, W_NODE_HOST]))
+
+
+@kernel(inline="always")
+def port_dfw_table(rec, p, ingress):
+    """The DFW table of port ``p`` for a connection it is the source (``ingress`` False) or the
+    destination (True) of."""
+    w3 = rec[p, W_KIND]
+    return np.int64(dfw_ingress_of(w3)) if ingress else np.int64(dfw_egress_of(w3))

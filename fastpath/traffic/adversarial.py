@@ -110,6 +110,8 @@ def adversarial_mix(cluster: Cluster, n: int, *, seed: int = 0, garbage: float =
     # garbage: any value of each field's dtype
     g = cls == 7
     for name, dtype, _ in INPUT_FIELDS:
+        if name not in cols:
+            continue
         info = np.iinfo(dtype)
         lo, hi = int(info.min), int(info.max)
         if name == "ingress_id":  # around the valid range, and far outside
@@ -122,4 +124,7 @@ def adversarial_mix(cluster: Cluster, n: int, *, seed: int = 0, garbage: float =
         else:
             rand = rng.integers(lo, hi, n, endpoint=True)
         cols[name] = np.where(g & (rng.random(n) < 0.5), rand, cols[name])
+    # a quarter are replies of their connection (drawn last: the fields above keep their draws);
+    # garbage: any byte (nonzero = a reply)
+    cols["reply"] = np.where(g, rng.integers(0, 256, n), rng.random(n) < 0.25)
     return make_batch(**{k: np.asarray(v) for k, v in cols.items()})

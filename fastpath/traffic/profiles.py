@@ -125,6 +125,10 @@ class Profile:
       load report turns packet counts into rates with it (default 1.0)
     ttl — TTL as sent
     proto — IP protocol of the kind's ordinary packets (services carry their own)
+    reply_ratio — the share of packets that are replies (0..1, default 0): a reply is its
+      connection's packet the other way, sent by the original's destination (a pod, a node, or
+      from outside through the first uplink) with ports swapped and ``reply`` set, so the
+      stateful DFW judges it as its original (`fastpath.model.firewall`)
     """
 
     name: str = ""
@@ -134,6 +138,7 @@ class Profile:
     offered_mpps: float = 1.0
     ttl: int = 64
     proto: int = 6
+    reply_ratio: float = 0.0
 
     kind: ClassVar[str] = ""
     stream: ClassVar[int] = 0  # keeps the word streams of different kinds apart
@@ -156,6 +161,9 @@ class Profile:
             raise ValueError(f"ttl: {self.ttl!r} must be in 1..255")
         if not 1 <= self.proto <= 255:
             raise ValueError(f"proto: {self.proto!r} must be in 1..255")
+        _finite(self.reply_ratio, 0, "reply_ratio")
+        if self.reply_ratio > 1:
+            raise ValueError(f"reply_ratio: {self.reply_ratio!r} must be in 0..1")
 
     # ---- what it offers ----
     @property
@@ -216,14 +224,23 @@ class Profile:
                 fid = below(wf, self.flows) if flow_cdf is None else pick_cdf(flow_cdf, wf)
                 ew = flow_words(seed, self.stream, fid, _ENDPOINT_WORDS)
             ep = self._endpoints(ctx, ew)
-            return {"src": ep.src, "dst_ip": ep.dst_ip, "proto": ep.proto, "sport": ep.sport, "dport": ep.dport,
+            cols = {"src": ep.src, "dst_ip": ep.dst_ip, "proto": ep.proto, "sport": ep.sport, "dport": ep.dport,
                     "cls": ep.cls, "length": self.sizes.draw(w[:, _W_SIZE])}
+            if self.reply_ratio > 0:  # its own word stream: the packets above stay as they were
+                cols["reply"] = unit_floats(block_words(seed, self.stream + REPLY_STREAM, j, m, 1)[:, 0]) \
+                    < self.reply_ratio
+            return cols
+
+        senders = _Senders(cluster) if self.reply_ratio > 0 else None
 
         def batch(cols: dict) -> PacketBatch:
             n = cols["src"].shape[0]
-            return make_batch(ingress_kind=np.full(n, INGRESS_POD, np.uint8), ingress_id=cols["src"],
-                              src_ip=pod_ip[cols["src"]], dst_ip=cols["dst_ip"], proto=cols["proto"],
-                              sport=cols["sport"], dport=cols["dport"], ttl=self.ttl, length=cols["length"])
+            b = dict(ingress_kind=np.full(n, INGRESS_POD, np.uint8), ingress_id=cols["src"],
+                     src_ip=pod_ip[cols["src"]], dst_ip=cols["dst_ip"], proto=cols["proto"],
+                     sport=cols["sport"], dport=cols["dport"], ttl=self.ttl, length=cols["length"])
+            if "reply" in cols:
+                senders.reverse(b, cols["reply"])
+            return make_batch(**b)
 
         return Maker(block, batch)
 
@@ -246,6 +263,45 @@ class Profile:
         sport = (lo + below(words[:, 3], hi - lo + 1)).astype(np.uint16)
         dport = np.asarray(dports, np.uint16)[below(words[:, 4], len(dports))]
         return proto, sport, dport
+
+
+REPLY_STREAM = 1 << 20
+"""Offset of the word stream that picks replies from a kind's own."""
+
+
+class _Senders:
+    """Who sends a reply: the endpoint that owns the original's destination address."""
+
+    def __init__(self, c: Cluster):
+        from ..packets import INGRESS_NODE, INGRESS_UPLINK
+        ips = np.concatenate([np.asarray(c.pods.ip, np.uint32), np.array([n.ip for n in c.nodes], np.uint32)])
+        kinds = np.concatenate([np.full(len(c.pods), INGRESS_POD, np.uint8),
+                                np.full(len(c.nodes), INGRESS_NODE, np.uint8)])
+        ids = np.concatenate([np.arange(len(c.pods)), np.arange(len(c.nodes))]).astype(np.int32)
+        order = np.argsort(ips, kind="stable")
+        self.ips, self.kinds, self.ids = ips[order], kinds[order], ids[order]
+        self.outside = (INGRESS_UPLINK, 0) if c.uplinks else None
+
+    def reverse(self, b: dict, reply: np.ndarray) -> None:
+        """Turn the packets ``reply`` marks in batch columns ``b`` into their replies."""
+        k = np.nonzero(reply)[0]
+        if k.size == 0:
+            return
+        dst = np.asarray(b["dst_ip"], np.uint32)[k]
+        at = np.minimum(np.searchsorted(self.ips, dst), max(self.ips.size - 1, 0))
+        own = (self.ips[at] == dst) if self.ips.size else np.zeros(k.size, bool)
+        if self.outside is None and not own.all():
+            k, at, own, dst = k[own], at[own], own[own], dst[own]  # no uplink to answer through: stays original
+        kind = np.where(own, self.kinds[at], self.outside[0] if self.outside else 0)
+        iid = np.where(own, self.ids[at], self.outside[1] if self.outside else 0)
+        for name in ("ingress_kind", "ingress_id", "src_ip", "dst_ip", "sport", "dport"):
+            b[name] = np.array(b[name], copy=True)
+        b["ingress_kind"][k], b["ingress_id"][k] = kind, iid
+        b["dst_ip"][k], b["src_ip"][k] = b["src_ip"][k], dst
+        b["sport"][k], b["dport"][k] = b["dport"][k], b["sport"][k]
+        flag = np.zeros(len(b["src_ip"]), np.uint8)
+        flag[k] = 1
+        b["reply"] = flag
 
 
 def _need_pods(cluster: Cluster, who: str) -> int:
@@ -271,7 +327,7 @@ class Uniform(Profile):
     stream: ClassVar[int] = 1
 
     def maker(self, cluster, seed):
-        if self.flows is not None:
+        if self.flows is not None or self.reply_ratio > 0:
             return super().maker(cluster, seed)
         _need_pods(cluster, self.name)
         fixed_length = self.sizes.lengths[0] if len(self.sizes.lengths) == 1 else None

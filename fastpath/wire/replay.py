@@ -113,8 +113,9 @@ class Senders:
                       self._owner.seed, self.n_pods, self.port_vlan, self.router_mac, self._peers,
                       NO_SENDER, cols["ingress_kind"], cols["ingress_id"], cols["vlan"], cols["ttl"], cols["length"],
                       cause)
+        # a capture says nothing of connection state: every frame is judged as an original (reply 0)
         return PacketBatch(src_mac=d.src_mac, dst_mac=d.dst_mac, src_ip=d.src_ip, dst_ip=d.dst_ip, proto=d.proto,
-                           sport=d.sport, dport=d.dport, **cols), cause
+                           sport=d.sport, dport=d.dport, reply=np.zeros(n, np.uint8), **cols), cause
 
 
 @kernel

@@ -83,6 +83,8 @@ class Counters(NamedTuple):
     router: np.ndarray  # int64[W, R, 2] — packets, inner bytes routed (or answered) by the instance
     uplink: np.ndarray  # int64[W, U, 2] — packets, bytes exited
     segment: np.ndarray  # int64[W, S, 2] — packets, bytes switched (segment L2 lookups)
+    dfw: np.ndarray  # int64[W, decisions, 2] — DFW evaluations per decision, at the sender's port and
+    # at the receiver's (`fastpath.model.firewall`: admin rules, policies, isolations, local, default)
 
 
 def make_counters(workers: int, tables: Tables, n_uplinks: int) -> Counters:
@@ -92,6 +94,7 @@ def make_counters(workers: int, tables: Tables, n_uplinks: int) -> Counters:
         np.zeros((workers, len(STAGES), 3), np.int64), np.zeros((workers, h, 4), np.int64),
         np.zeros((workers, h * h, 2), np.int64), np.zeros((workers, tables.n_routers, 2), np.int64),
         np.zeros((workers, max(n_uplinks, 1), 2), np.int64), np.zeros((workers, tables.n_segments, 2), np.int64),
+        np.zeros((workers, tables.dfw_decision_allow.shape[0], 2), np.int64),
     )
 
 

@@ -1,10 +1,20 @@
-"""The distributed firewall at a logical port: the first matching rule decides, else the default.
+"""The distributed firewall at a logical port: one classifier lookup names the decision.
 
-Reference: `_Walk.dfw`. It runs once per packet: at the source port for a packet a pod or node
-sends (after SpoofGuard), at the destination port for one that came in from an uplink. The
-rules' layout and their lookup are `fastpath.tables.dfw`'s.
+Reference: `_Walk.dfw` / `_Walk.dfw_at_receiver`; semantics: `fastpath.model.firewall`. A packet
+meets the DFW at its first port (the sender's after SpoofGuard; the receiver's for one from an
+uplink), and again at the receiver's when the receiver's table holds NetworkPolicy
+(``dfw_table_policy``: its pod is isolated in the direction it sees the connection).
 
-Drops: ``dfw-deny``, at the port. Counter: ``dfw`` (hit = a rule matched, miss = the default).
+One evaluation: the port's table for the side it is on (`fastpath.tables.ports.port_dfw_table`:
+egress when the port is the connection's source, ingress when its destination; a reply swaps
+them, since its connection's source is its destination), keyed on the remote address, the
+protocol and the connection's destination port (a reply's source port), is one classifier
+lookup (`fastpath.tables.classifier`). Its row names the decision; a NetworkPolicy decision
+with the remote = the port's own node or itself reads ``local`` (Kubernetes: a pod and its
+node always talk, and a pod can always reach itself). The decision goes to ``dfw_at_src`` / ``dfw_at_dst``.
+
+Drops: ``dfw-deny``, at the port. Counter: ``dfw`` (in = evaluations; hit = decided by a rule,
+a policy or an isolation; miss = the default).
 """
 
 from __future__ import annotations
@@ -12,47 +22,82 @@ from __future__ import annotations
 import numpy as np
 
 from ..._jit import kernel
-from ...tables.dfw import first_match
+from ...tables.classifier import classify_view
+from ...tables.ports import port_dfw_table, port_ip, port_node
 from ..trace import T_DFW
 from .common import K_PORT, K_UPLINK, R_DFW, S_DFW, drop, flush, note, rec
 
 
 @kernel(inline="always")
-def dfw_verdict(dp, src_ip, dst_ip, proto, dport):
-    """(deny, a rule matched) for one packet."""
-    return first_match(dp.dfw_src_net, dp.dfw_src_mask, dp.dfw_dst_net, dp.dfw_dst_mask, dp.dfw_proto,
-                       dp.dfw_dport_lo, dp.dfw_dport_hi, dp.dfw_action, dp.dfw_default, src_ip, dst_ip, proto, dport)
+def dfw_decide(b, dp, i, lp, at_source):
+    """(decision, table) of packet i at logical port ``lp``, the sender's (``at_source``) or
+    the receiver's."""
+    reply = b.reply[i] != 0
+    t = port_dfw_table(dp.port_rec, lp, at_source == reply)
+    remote = np.uint32(b.dst_ip[i]) if at_source else np.uint32(b.src_ip[i])
+    l4 = np.int64(b.sport[i]) if reply else np.int64(b.dport[i])
+    row = classify_view(dp, t, remote, np.int64(b.proto[i]), l4)
+    dec = np.int64(dp.dfw_local) + 1  # the default (every table ends with it)
+    if row >= 0:
+        dec = np.int64(dp.dfw_row_decision[row])
+    if dec >= dp.dfw_n_admin and dec < dp.dfw_local and lp < dp.n_pods:
+        if remote == port_ip(dp.port_rec, lp) or remote == port_ip(dp.port_rec, dp.n_pods + port_node(dp.port_rec, lp)):
+            dec = np.int64(dp.dfw_local)
+    return dec, t
 
 
 @kernel(inline="always")
-def dfw_one(b, dp, o, i, lp, slot, tr, tl):
-    """Packet i at logical port ``lp``. Returns (passes, a rule matched)."""
-    deny, matched = dfw_verdict(dp, np.uint32(b.src_ip[i]), np.uint32(b.dst_ip[i]), np.int64(b.proto[i]),
-                                np.int64(b.dport[i]))
+def dfw_apply(dp, o, i, lp, at_source, dec, slot, tr, tl):
+    """Record decision ``dec`` of packet i at port ``lp``; returns whether it passes."""
+    if at_source:
+        o.dfw_at_src[i] = dec
+    else:
+        o.dfw_at_dst[i] = dec
     if slot >= 0:
         rec(tr, tl, slot, K_PORT, lp, T_DFW, np.int64(o.ttl_out[i]))
-    if deny:
+    ok = dp.dfw_decision_allow[dec] != 0
+    if not ok:
         drop(o, i, R_DFW, K_PORT, lp)
-    return not deny, matched
+    return ok
+
+
+@kernel(inline="always")
+def dfw_one(b, dp, o, i, lp, at_source, slot, tr, tl):
+    """Packet i at logical port ``lp``. Returns (passes, the decision)."""
+    dec, t = dfw_decide(b, dp, i, lp, at_source)
+    return dfw_apply(dp, o, i, lp, at_source, dec, slot, tr, tl), dec
+
+
+@kernel(inline="always")
+def dfw_at_receiver(b, dp, i, lp):
+    """Whether packet i meets the DFW at the receiver's port ``lp``: it came in through an
+    uplink (its first DFW), or the receiver's table holds NetworkPolicy."""
+    if b.ingress_kind[i] == K_UPLINK:
+        return True
+    t = port_dfw_table(dp.port_rec, lp, b.reply[i] == 0)
+    return dp.dfw_table_policy[t] != 0
 
 
 @kernel
-def dfw(b, dp, o, cn, base, vin, n, ports, vout, from_uplink_only, trace_slot, tr, tl, rc):
+def dfw(b, dp, o, cn, base, vin, n, ports, vout, at_receiver, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` at logical port ``ports[slot]``; survivors to ``vout`` (may be ``vin``:
-    compacted in place). ``from_uplink_only``: the destination side, where only packets from an
-    uplink meet the DFW (the rest met it at their source); the others pass. Returns the survivors."""
+    compacted in place). ``at_receiver``: the receiver's port, where only packets
+    `dfw_at_receiver` selects meet the DFW; the others pass. Returns the survivors."""
     out = d_in = d_hit = 0
     for j in range(n):
         k = vin[j]
         i = base + k
-        if from_uplink_only and b.ingress_kind[i] != K_UPLINK:
+        lp = np.int64(ports[k])
+        if at_receiver and not dfw_at_receiver(b, dp, i, lp):
             vout[out] = k
             out += 1
             continue
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        ok, matched = dfw_one(b, dp, o, i, np.int64(ports[k]), slot, tr, tl)
+        ok, dec = dfw_one(b, dp, o, i, lp, not at_receiver, slot, tr, tl)
+        cn.dfw[0, dec, 1 if at_receiver else 0] += 1
+        matched = dec != dp.dfw_local + 1
         d_in += 1
         d_hit += matched
         if rc is not None:

@@ -14,9 +14,9 @@ packets are equal field for field, and the differential tests hold both to the r
 Key and conditions
 ------------------
 The key is five words: (source IP, destination IP), (ingress id, ingress kind, VLAN, proto),
-source MAC, destination MAC, destination port — proto and port zeroed when no DFW rule
-constrains them (``key_l4`` off: a wildcard, as a megaflow leaves out fields no table looked
-at). TTL and length are not in the key; they are the entry's *conditions*: the outcome holds
+source MAC, destination MAC, (reply flag, source and destination port) — proto and ports zeroed
+when no DFW rule constrains them (``key_l4`` off: a wildcard, as a megaflow leaves out fields
+no table looked at; a reply is judged on its source port, hence both). TTL and length are not in the key; they are the entry's *conditions*: the outcome holds
 for any TTL above the router hops that decrement it (``ttl_min``) and any length from 28 to
 the smallest tunnel MTU on the path (``len_max``). Outcomes that depend on the exact TTL or
 length (``ttl-expired``, ``mtu-exceeded``, ``malformed``) are never cached.
@@ -67,7 +67,8 @@ E_ST_IN, E_ST_HIT = 15, 16
 E_ROUTERS = 17
 E_SEGMENTS = E_ROUTERS + MAX_ROUTER_VISITS
 E_TEPS = E_SEGMENTS + MAX_SEGMENT_VISITS
-assert E_TEPS + MAX_LEGS <= WORDS
+E_DFW = E_TEPS + MAX_LEGS  # dfw_at_src (low 32 bits) | dfw_at_dst << 32
+assert E_DFW < WORDS
 N_STAGES = len(STAGES)
 _M8 = np.uint64(0xFF)
 _C1, _C2, _C3, _C4 = (np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
@@ -102,10 +103,10 @@ def _key(b, i, key_l4, out, k):
     k0 = np.uint64(b.src_ip[i]) | (np.uint64(b.dst_ip[i]) << np.uint64(32))
     k1 = (np.uint64(np.uint32(b.ingress_id[i])) | (np.uint64(b.ingress_kind[i]) << np.uint64(32))
           | (np.uint64(b.vlan[i]) << np.uint64(40)))
-    k4 = np.uint64(0)
+    k4 = np.uint64(b.reply[i] != 0) << np.uint64(32)
     if key_l4:
         k1 |= np.uint64(b.proto[i]) << np.uint64(56)
-        k4 = np.uint64(b.dport[i])
+        k4 |= np.uint64(b.dport[i]) | (np.uint64(b.sport[i]) << np.uint64(16))
     k2 = np.uint64(b.src_mac[i])
     k3 = np.uint64(b.dst_mac[i])
     out[k, 0] = k0
@@ -184,6 +185,9 @@ def lookup(b, dp, o, fc, base, m, to_walk, ahead):
         o.tun_src_host[i] = e[x, E_TUN_SRC]
         o.tun_dst_host[i] = e[x, E_TUN_DST]
         o.underlay_bytes[i] = n_tun * (length + ov)
+        dfw_w = e[x, E_DFW]
+        o.dfw_at_src[i] = np.int32(dfw_w & 0xFFFF_FFFF)
+        o.dfw_at_dst[i] = np.int32(dfw_w >> 32)
         if e[x, E_PACKETS] == 0:
             _mark_dirty(e, fc, x)
         e[x, E_PACKETS] += 1
@@ -237,6 +241,13 @@ def _fold(dp, cn, e, x):
         cn.host[0, dst, 3] += fb
         cn.tep_pair[0, tid, 0] += p
         cn.tep_pair[0, tid, 1] += fb
+    dfw_w = e[x, E_DFW]
+    d_src = np.int64(np.int32(dfw_w & 0xFFFF_FFFF))
+    d_dst = dfw_w >> 32
+    if d_src >= 0:
+        cn.dfw[0, d_src, 0] += p
+    if d_dst >= 0:
+        cn.dfw[0, d_dst, 1] += p
     out = np.uint64(e[x, E_OUT])
     cn.verdicts[0, np.int64(out & _M8)] += p
     cn.reasons[0, np.int64((out >> np.uint64(8)) & _M8)] += p
@@ -298,6 +309,7 @@ def insert(b, dp, o, fc, cn, rc, base, vin, n):
         e[x, E_LAST_VNI] = np.int64(np.uint64(o.last_ip[i]) | (np.uint64(o.tun_vni[i]) << np.uint64(32)))
         e[x, E_TUN_SRC] = o.tun_src_host[i]
         e[x, E_TUN_DST] = o.tun_dst_host[i]
+        e[x, E_DFW] = (np.int64(o.dfw_at_src[i]) & 0xFFFF_FFFF) | (np.int64(o.dfw_at_dst[i]) << 32)
         e[x, E_PACKETS] = 0
         e[x, E_BYTES] = 0
         e[x, E_ST_IN] = np.int64(st_in)

@@ -64,6 +64,8 @@ def ingress_one(b, dp, o, s, i, k, slot, tr, tl):
     o.tun_vni[i] = 0
     o.underlay_bytes[i] = 0
     o.via_edge[i] = False
+    o.dfw_at_src[i] = -1
+    o.dfw_at_dst[i] = -1
     if kind == K_UPLINK:
         o.dev_kind[i] = K_UPLINK
         if iid < 0 or iid >= dp.uplink_ip.shape[0]:
