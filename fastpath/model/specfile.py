@@ -305,9 +305,12 @@ def _parse_yaml(text: str | bytes, source: str):
         _measure_yaml(text, source)
         loader = _SpecLoader(text, source)
         try:
-            return loader.get_single_data()
+            docs = []
+            while loader.check_data():
+                docs.append(loader.get_data())
         finally:
             loader.dispose()
+        return _documents(docs, source)
     except UnicodeError:  # a str from elsewhere with lone surrogates
         raise SpecError(source, "not a text spec (characters that are not Unicode text)") from None
     except yaml.YAMLError as exc:
@@ -326,6 +329,45 @@ def _parse_yaml(text: str | bytes, source: str):
 
 
 LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
+
+
+class Document(dict):
+    """A mapping that came as document ``document`` (1-based) of a multi-document YAML file:
+    `fastpath.policy.parse` names it ``(document N)`` in error paths, not by its list index."""
+
+    def __init__(self, data: dict, document: int):
+        super().__init__(data)
+        self.document = document
+
+    def __reduce__(self):  # copy and pickle keep the document number
+        return (Document, (dict(self), self.document))
+
+
+def _documents(docs: list, source: str):
+    """A YAML stream -> the spec: the first document is the spec; each later one is a
+    NetworkPolicy (or a List of them, as ``kubectl get -o yaml`` writes) appended to its
+    ``networkpolicies``, marked with its document number. Empty documents are skipped."""
+    if len(docs) <= 1:
+        return docs[0] if docs else None
+    spec = docs[0]
+    if not isinstance(spec, dict):
+        return spec  # _mapping says why
+    extra = []
+    for n, d in enumerate(docs[1:], start=2):
+        if d is None:
+            continue
+        if not isinstance(d, dict):
+            raise SpecError(f"{source} (document {n})", f"a document after the spec must be a NetworkPolicy or a List "
+                            f"of them, got {type(d).__name__}")
+        extra.append(Document(d, n))
+    if extra:
+        given = spec.get("networkpolicies")
+        if given is None:
+            given = spec["networkpolicies"] = []
+        if not isinstance(given, list):
+            raise SpecError("networkpolicies", "must be a list (later documents of the file are appended to it)")
+        given.extend(extra)
+    return spec
 
 
 def _mark(source: str, mark) -> str:
