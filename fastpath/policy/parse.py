@@ -299,14 +299,15 @@ def _object(v, path: str, namespaces, *, typed: bool = True) -> NetworkPolicy:
     """One NetworkPolicy. ``typed``: apiVersion and kind are required (a NetworkPolicyList's
     items may leave them out, as the API server writes them)."""
     d = _mapping(v, path, "a mapping (a NetworkPolicy)")
-    _known(d, ("apiVersion", "kind", "metadata", "spec"), path)
     if typed or "kind" in d:
         if d.get("kind") != "NetworkPolicy":
-            _fail(_join(path, "kind"), f"{_shown(d['kind']) if 'kind' in d else 'missing'}: expected NetworkPolicy")
+            _fail(_join(path, "kind"), f"{_shown(d['kind']) if 'kind' in d else 'missing'}: expected NetworkPolicy "
+                  "(or a List of them)")
     if typed or "apiVersion" in d:
         if d.get("apiVersion") != API_VERSION:
             _fail(_join(path, "apiVersion"), f"{_shown(d['apiVersion']) if 'apiVersion' in d else 'missing'}: "
                   f"expected {API_VERSION}")
+    _known(d, ("apiVersion", "kind", "metadata", "spec"), path)
     mp = _join(path, "metadata")
     meta = _mapping(d.get("metadata") if d.get("metadata") is not None else {}, mp)
     _known(meta, _META_FIELDS, mp)
@@ -380,8 +381,7 @@ def parse_policies(items, namespaces=None) -> tuple[NetworkPolicy, ...]:
     out: list[NetworkPolicy] = []
     seen: dict[str, str] = {}
     for i, item in enumerate(items):
-        doc = getattr(item, "document", None)
-        path = f"(document {doc})" if doc is not None else f"networkpolicies[{i}]"
+        path = getattr(item, "where", None) or f"networkpolicies[{i}]"
         for pol, p in _items(item, path, namespaces):
             if pol.key in seen:
                 _fail(_join(p, "metadata.name"), f"duplicate NetworkPolicy {pol.key} (also {seen[pol.key]})")
