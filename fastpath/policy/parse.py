@@ -111,10 +111,12 @@ def _string(v, path: str) -> str:
 
 
 # ---- label selectors -------------------------------------------------------------------------
-def _label_value(v, path: str) -> str:
-    v = _string(v, path)
+def _label_value(v, path: str, key: str | None = None) -> str:
+    label = f"label {_shown(key)}: value " if key is not None else ""
+    if not isinstance(v, str):
+        _fail(path, f"{label}must be a string, got {_type(v)}" + (" (quote it)" if isinstance(v, (bool, int, float)) else ""))
     if v and not names.LABEL_VALUE.ok(v):
-        _fail(path, names.LABEL_VALUE.why(v))
+        _fail(path, label + names.LABEL_VALUE.why(v))
     return v
 
 
@@ -135,7 +137,7 @@ def parse_selector(v, path: str) -> LabelSelector:
         p = f"{path}.matchLabels"
         for k, val in _mapping(ml, p).items():
             _label_key(k, p)
-            pairs.append((k, _label_value(val, p)))
+            pairs.append((k, _label_value(val, p, k)))
     exprs = []
     for j, e in enumerate(_list(d.get("matchExpressions"), f"{path}.matchExpressions")):
         p = f"{path}.matchExpressions[{j}]"
