@@ -7,6 +7,13 @@ VLAN tags (lowest free on the node), TEPs. Explicit values are reserved first, s
 never collides with an allocated one. `to_spec` writes every allocated value back, so
 ``from_spec(to_spec(c))`` rebuilds the same cluster.
 
+Kubernetes NetworkPolicy rides along as Kubernetes writes it: ``namespaces[i].labels`` (every
+namespace also carries ``kubernetes.io/metadata.name: <name>``), ``pods[i].ports`` (container
+ports ``{name, containerPort, protocol}``, what named policy ports resolve to) and a top-level
+``networkpolicies:`` list of NetworkPolicy objects or kubectl Lists of them, taken verbatim and
+checked by `fastpath.policy.parse` as the API server checks them; a YAML spec file may also
+carry them as later documents (`specfile`). The cluster keeps them as `Cluster.networkpolicies`.
+
 The schema is pydantic (types, unknown fields); the meaning (overlaps, duplicates, tags) is
 `validate`. Either way the user gets one `SpecError` line: ``pods[3].vlan: ...``.
 

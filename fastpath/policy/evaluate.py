@@ -56,6 +56,9 @@ class PolicyModel:
         self.ns_labels: list[dict] = cluster.namespace_label_sets
         ns_index = cluster.namespace_index
         self.policy_ns: list[int] = [ns_index[p.namespace] for p in self.policies]
+        self.policies_of_ns: dict[int, list[int]] = {}  # namespace -> its policies, in spec order
+        for k, n in enumerate(self.policy_ns):
+            self.policies_of_ns.setdefault(n, []).append(k)
         self.pod_of_ip: dict[int, int] = {ip: i for i, ip in enumerate(self.pod_ip)}
         self._selected: dict[tuple[int, str], tuple[int, ...]] = {}
 
@@ -71,9 +74,8 @@ class PolicyModel:
         key = (pod, direction)
         if key not in self._selected:
             self._selected[key] = tuple(
-                k for k, p in enumerate(self.policies)
-                if self.policy_ns[k] == self.pod_ns[pod] and direction in p.policy_types
-                and matches(p.pod_selector, self.pod_labels[pod]))
+                k for k in self.policies_of_ns.get(self.pod_ns[pod], ())
+                if direction in self.policies[k].policy_types and matches(self.policies[k].pod_selector, self.pod_labels[pod]))
         return self._selected[key]
 
     def isolated(self, pod: int, direction: str) -> bool:
