@@ -203,7 +203,9 @@ def _ip_block(v, path: str) -> IPBlock:
     for j, e in enumerate(_list(d.get("except"), f"{path}.except")):
         p = f"{path}.except[{j}]"
         net = parse_cidr(e, p)
-        if net.version != cidr.version or not net.subnet_of(cidr) or net.prefixlen <= cidr.prefixlen:
+        shift = cidr.max_prefixlen - cidr.prefixlen  # (ints: subnet_of builds broadcast addresses, 10x slower)
+        if net.version != cidr.version or net.prefixlen <= cidr.prefixlen or \
+                int(net.network_address) >> shift != int(cidr.network_address) >> shift:
             _fail(p, f"must be a strict subset of {cidr}")
         excepts.append(net)
     return IPBlock(cidr, tuple(excepts))
