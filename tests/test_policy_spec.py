@@ -372,3 +372,27 @@ def test_no_policies_by_default():
     assert default_scenario().networkpolicies == () and generate().networkpolicies == ()
     assert "networkpolicies" not in to_spec(default_scenario())
     assert generate().namespace_label_sets[0] == {"kubernetes.io/metadata.name": generate().namespaces[0].namespace}
+
+
+# ---- hostile values: one line, never a traceback -------------------------------------------------
+@pytest.mark.parametrize("bad, path, piece", [
+    (ingress_ports({"port": 10 ** 5000}), "spec.ingress[0].ports[0].port", "an integer of 16610 bits: must be between"),
+    (ingress_ports({"port": 80, "endPort": -10 ** 5000}), "spec.ingress[0].ports[0].endPort", "an integer of 16610 bits"),
+    (with_selector({"matchLabels": {"a": 10 ** 5000}}), "spec.podSelector.matchLabels", "an integer of 16610 bits"),
+    (ingress_from({"ipBlock": {"cidr": "10.0.0.0/" + "9" * 6000}}), "spec.ingress[0].from[0].ipBlock.cidr",
+     "must be a valid CIDR value"),
+    (ingress_from({"ipBlock": {"cidr": "1" + "0" * 6000 + ".0.0.0/8"}}), "spec.ingress[0].from[0].ipBlock.cidr",
+     "must be a valid CIDR value"),
+    (ingress_from({"ipBlock": {"cidr": ["10.0.0.0/8"]}}), "spec.ingress[0].from[0].ipBlock.cidr", "must be a string"),
+    (pol({"podSelector": {}, "ingress": [{"from": [None]}]}), "spec.ingress[0].from[0]", "got null"),
+    (pol({"podSelector": {1: "a"}}), "spec.podSelector", "key 1 is not a string"),
+])
+def test_hostile_values(bad, path, piece):
+    err = refused(bad)
+    assert err.path == f"networkpolicies[0].{path}" and piece in err.message, str(err)
+    assert len(str(err)) < 600
+
+
+def test_leading_zeros_any_number():
+    c = from_spec(netpol_spec(ingress_from({"ipBlock": {"cidr": "0" * 5000 + "10.0.0.0/" + "0" * 5000 + "8"}})))
+    assert c.networkpolicies[0].ingress[0].peers[0].ip_block.cidr == ipaddress.IPv4Network("10.0.0.0/8")

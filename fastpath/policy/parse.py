@@ -62,7 +62,11 @@ def _fail(path: str, message: str):
 
 
 def _shown(v: Any) -> str:
-    return names.show(v) if isinstance(v, str) else repr(v)[:64]
+    if isinstance(v, str):
+        return names.show(v)
+    if isinstance(v, int) and v.bit_length() > 64:  # (a huge int would not even convert to text)
+        return f"an integer of {v.bit_length()} bits"
+    return repr(v)[:64]
 
 
 def _mapping(v, path: str, what: str = "a mapping") -> dict:
@@ -88,7 +92,7 @@ def _type(v) -> str:
     if isinstance(v, bool):
         return f"a boolean ({str(v).lower()})"
     if isinstance(v, (int, float)):
-        return f"a number ({v!r})"
+        return f"a number ({_shown(v)})"
     if isinstance(v, str):
         return f"a string ({_shown(v)})"
     return {dict: "a mapping", list: "a list"}.get(type(v), type(v).__name__)
@@ -171,11 +175,14 @@ def parse_cidr(text, path: str):
     text = _string(text, path)
     bad = f"{_shown(text)} must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
     addr, slash, plen = text.partition("/")
-    if not slash or not plen.isascii() or not plen.isdigit():
+    if not slash or not plen.isascii() or not plen.isdigit() or len(plen.lstrip("0")) > 3:
         _fail(path, bad)
+    plen = plen.lstrip("0") or "0"
     m = _V4.fullmatch(addr) if addr.isascii() else None
     if m:
-        octets = [int(x) for x in m.groups()]
+        if any(len(x.lstrip("0")) > 3 for x in m.groups()):  # (leading zeros are allowed, any number)
+            _fail(path, bad)
+        octets = [int(x.lstrip("0") or "0") for x in m.groups()]
         if any(o > 255 for o in octets) or int(plen) > 32:
             _fail(path, bad)
         ip = sum(o << (24 - 8 * k) for k, o in enumerate(octets))
@@ -269,23 +276,23 @@ def _port(v, path: str) -> PolicyPort:
         if _int(port):
             why = port_number_problem(port)
             if why:
-                _fail(f"{path}.port", f"{port}: {why}")
+                _fail(f"{path}.port", f"{_shown(port)}: {why}")
             if end is not None:
                 if end < port:
-                    _fail(f"{path}.endPort", f"{end}: must be greater than or equal to `port` ({port})")
+                    _fail(f"{path}.endPort", f"{_shown(end)}: must be greater than or equal to `port` ({port})")
                 why = port_number_problem(end)
                 if why:
-                    _fail(f"{path}.endPort", f"{end}: {why}")
+                    _fail(f"{path}.endPort", f"{_shown(end)}: {why}")
         elif isinstance(port, str):
             if end is not None:
-                _fail(f"{path}.endPort", f"{end}: may not be specified when `port` is non-numeric")
+                _fail(f"{path}.endPort", f"{_shown(end)}: may not be specified when `port` is non-numeric")
             why = port_name_problem(port)
             if why:
                 _fail(f"{path}.port", f"{_shown(port)}: {why}")
         else:
             _fail(f"{path}.port", f"must be a port number or a port name, got {_type(port)}")
     elif end is not None:
-        _fail(f"{path}.endPort", f"{end}: may not be specified when `port` is not specified")
+        _fail(f"{path}.endPort", f"{_shown(end)}: may not be specified when `port` is not specified")
     return PolicyPort(PROTOCOLS[proto], port, end)
 
 
