@@ -640,3 +640,17 @@ def test_icmp_passes_a_rule_without_ports_only():
     ya = c.pods[c.pod_index["y/a"]].ip
     assert m.connection(ya, c.pods[c.pod_index["x/a"]].ip, 1, 0) == (True, "x/any")
     assert m.connection(ya, c.pods[c.pod_index["x/b"]].ip, 1, 0) == (False, "isolated: ingress of x/b")
+
+
+def test_sets_for_compilers():
+    c, m = _model(to_a("b-c-not-x", [{"namespaceSelector": NOT_X, "podSelector": {
+        "matchExpressions": [{"key": "pod", "operator": "In", "values": ["b", "c"]}]}},
+        {"ipBlock": {"cidr": "172.16.1.0/24", "except": ["172.16.1.3/32"]}}], ns="y"))
+    keys = [p.key for p in c.pods]
+    assert [keys[i] for i in m.selected_pods(0)] == ["y/a"]
+    and_peer, block = c.networkpolicies[0].ingress[0].peers
+    assert [keys[i] for i in m.peer_pods(0, and_peer)] == ["y/b", "y/c", "z/b", "z/c"]
+    assert [keys[i] for i in m.peer_pods(0, block)] == ["x/a", "x/c"]  # x/b is 172.16.1.3
+    assert m.named_port(c.pod_index["x/a"], "serve-81-udp", 17) == 81
+    assert m.named_port(c.pod_index["x/a"], "serve-81-udp", 6) is None
+    assert m.named_port(c.pod_index["x/a"], "http", 6) is None

@@ -127,6 +127,21 @@ class PolicyModel:
                 return True, p.key
         return False, f"isolated: {direction.lower()} of {self._pod_key(pod)}"
 
+    # ---- sets, for compilers and reports ------------------------------------------------------------
+    def selected_pods(self, k: int) -> tuple[int, ...]:
+        """Rows of the pods policy ``k`` selects (its namespace, its podSelector), whatever its types."""
+        p, n = self.policies[k], self.policy_ns[k]
+        return tuple(i for i in range(len(self.pod_ns)) if self.pod_ns[i] == n and matches(p.pod_selector, self.pod_labels[i]))
+
+    def peer_pods(self, k: int, peer: Peer) -> tuple[int, ...]:
+        """Rows of the pods a peer of policy ``k`` matches (an ipBlock peer: the pods whose
+        address it holds; it matches addresses that are no pod's too)."""
+        return tuple(i for i in range(len(self.pod_ns)) if self._peer_matches(peer, self.policy_ns[k], self.pod_ip[i]))
+
+    def named_port(self, pod: int, name: str, proto: int) -> int | None:
+        """The number a named port means on ``pod`` for ``proto`` (None: the pod has no such port)."""
+        return next((cp.port for cp in self.pod_ports[pod] if cp.name == name and cp.protocol == proto), None)
+
     # ---- verdicts ----------------------------------------------------------------------------------
     def egress(self, pod: int, dst_ip: int, proto: int, dport: int) -> tuple[bool, str | None]:
         """May pod ``pod`` send a new connection to ``dst_ip`` (proto, dport)? Its egress only."""
