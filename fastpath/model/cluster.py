@@ -223,6 +223,7 @@ class Pod:
     mac: int
     vlan: int
     labels: dict
+    ports: tuple = ()  # ContainerPort values (fastpath.policy.objects)
 
     @property
     def key(self) -> str:
@@ -239,11 +240,13 @@ class PodTable:
     mac: uint64[P] — pod MAC (48 bits)
     vlan: uint16[P] — access VLAN tag of the pod's OVS port, unique on its node
     labels: list[dict] | None — per-pod labels (None = no pod has labels)
+    ports: list[tuple[ContainerPort, ...]] | None — per-pod container ports, what a named
+      NetworkPolicy port resolves to (None = no pod has ports)
     """
 
-    __slots__ = ("name", "namespace", "node", "ip", "mac", "vlan", "labels", "_ns_names", "_node_names")
+    __slots__ = ("name", "namespace", "node", "ip", "mac", "vlan", "labels", "ports", "_ns_names", "_node_names")
 
-    def __init__(self, name, namespace, node, ip, mac, vlan, labels=None, *, ns_names=(), node_names=()):
+    def __init__(self, name, namespace, node, ip, mac, vlan, labels=None, *, ns_names=(), node_names=(), ports=None):
         self.name = np.asarray(name, dtype=object)
         self.namespace = np.asarray(namespace, dtype=np.int32)
         self.node = np.asarray(node, dtype=np.int32)
@@ -251,6 +254,7 @@ class PodTable:
         self.mac = np.asarray(mac, dtype=np.uint64)
         self.vlan = np.asarray(vlan, dtype=np.uint16)
         self.labels = labels
+        self.ports = ports
         self._ns_names = list(ns_names)
         self._node_names = list(node_names)
         n = len(self.name)
@@ -276,6 +280,7 @@ class PodTable:
             mac=int(self.mac[i]),
             vlan=int(self.vlan[i]),
             labels=dict(self.labels[i] or {}) if self.labels is not None else {},
+            ports=tuple(self.ports[i]) if self.ports is not None else (),
         )
 
     def __iter__(self) -> Iterator[Pod]:
@@ -302,6 +307,8 @@ class Cluster:
     dfw_default: str = "allow"
     traffic_profiles: dict[str, TrafficProfileDef] = field(default_factory=dict)  # by name, in spec order
     capacity: Capacity = field(default_factory=Capacity)
+    networkpolicies: tuple = ()  # NetworkPolicy values (fastpath.policy.objects), in spec order
+    namespace_labels: list[dict[str, str]] | None = None  # per namespace, as the spec gave them (None: none)
 
     # ---- indexes (built on first use) -------------------------------------------------------
     @cached_property
@@ -315,6 +322,13 @@ class Cluster:
     @cached_property
     def namespace_index(self) -> dict[str, int]:
         return {s.namespace: i for i, s in enumerate(self.namespaces)}
+
+    @cached_property
+    def namespace_label_sets(self) -> list[dict[str, str]]:
+        """Each namespace's labels as Kubernetes has them: the spec's, plus
+        ``kubernetes.io/metadata.name: <name>``, which Kubernetes sets on every namespace."""
+        given = self.namespace_labels or [{}] * len(self.namespaces)
+        return [{**lb, "kubernetes.io/metadata.name": s.namespace} for lb, s in zip(given, self.namespaces)]
 
     @cached_property
     def router_index(self) -> dict[str, Router]:

@@ -7,6 +7,13 @@ VLAN tags (lowest free on the node), TEPs. Explicit values are reserved first, s
 never collides with an allocated one. `to_spec` writes every allocated value back, so
 ``from_spec(to_spec(c))`` rebuilds the same cluster.
 
+Kubernetes NetworkPolicy rides along as Kubernetes writes it: ``namespaces[i].labels`` (every
+namespace also carries ``kubernetes.io/metadata.name: <name>``), ``pods[i].ports`` (container
+ports ``{name, containerPort, protocol}``, what named policy ports resolve to) and a top-level
+``networkpolicies:`` list of NetworkPolicy objects or kubectl Lists of them, taken verbatim and
+checked by `fastpath.policy.parse` as the API server checks them; a YAML spec file may also
+carry them as later documents (`specfile`). The cluster keeps them as `Cluster.networkpolicies`.
+
 The schema is pydantic (types, unknown fields); the meaning (overlaps, duplicates, tags) is
 `validate`. Either way the user gets one `SpecError` line: ``pods[3].vlan: ...``.
 
@@ -131,6 +138,15 @@ class NamespaceSpec(_M):
     subnet: Optional[str] = None
     vni: Optional[Int] = None
     t1: RouterSpec = RouterSpec()
+    labels: dict[str, str] = {}  # kubernetes.io/metadata.name: <name> is added, as Kubernetes does
+
+
+class ContainerPortSpec(_M):
+    """A container port as a Pod spec writes it (what named NetworkPolicy ports resolve to)."""
+
+    name: Optional[str] = None
+    containerPort: Int
+    protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
 
 
 class PodSpec(_M):
@@ -141,6 +157,7 @@ class PodSpec(_M):
     mac: Optional[Mac] = None
     vlan: Optional[Int] = None
     labels: dict[str, str] = {}
+    ports: Items[ContainerPortSpec] = []
 
 
 class UplinkSpec(_M):
@@ -245,6 +262,7 @@ class ClusterSpec(_M):
     dfw: DfwSpec = DfwSpec()
     traffic: TrafficSpec = TrafficSpec()
     capacity: CapacitySpec = CapacitySpec()
+    networkpolicies: list[Any] = []  # NetworkPolicy objects verbatim (or Lists): fastpath.policy.parse
 
 
 def _loc(loc) -> str:
@@ -507,8 +525,12 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
             tags.add(t)
             next_tag[nd] = t + 1
     labels = [dict(p.labels) for p in spec.pods] if any(p.labels for p in spec.pods) else None
+    ports = [_container_ports(p, f"pods[{i}].ports") for i, p in enumerate(spec.pods)] \
+        if any(p.ports for p in spec.pods) else None
     pods = PodTable([p.name for p in spec.pods], col_ns, col_node, col_ip, col_mac, col_vlan, labels,
-                    ns_names=[ns.name for ns in spec.namespaces], node_names=[n.name for n in spec.nodes])
+                    ns_names=[ns.name for ns in spec.namespaces], node_names=[n.name for n in spec.nodes], ports=ports)
+    ns_labels = [_namespace_labels(ns, f"namespaces[{i}].labels") for i, ns in enumerate(spec.namespaces)] \
+        if any(ns.labels for ns in spec.namespaces) else None
 
     # T0 uplinks, routes; DFW
     uplinks = []
@@ -524,11 +546,47 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
 
     capacity = _capacity(spec, host_specs)
     cluster = Cluster(settings, hosts, nodes, node_segment, namespaces, pods, t1s, t0, uplinks, routes, rules,
-                      spec.dfw.default, capacity=capacity)
+                      spec.dfw.default, capacity=capacity, namespace_labels=ns_labels)
     validate(cluster)
+    if spec.networkpolicies:  # after validate: the namespaces they name are checked ones
+        from ..policy.parse import parse_policies
+        cluster.networkpolicies = parse_policies(spec.networkpolicies, {s.namespace for s in namespaces})
     # traffic last: its checks look pods up by key and label in the validated cluster
     cluster.traffic_profiles = _traffic_profiles(spec.traffic, cluster)
     return cluster
+
+
+def _container_ports(p: PodSpec, path: str) -> tuple:
+    """A pod's container ports, checked as Kubernetes checks a Pod's (port 1..65535, names
+    IANA_SVC_NAMEs unique in the pod)."""
+    from ..policy.objects import PROTOCOLS, ContainerPort
+    from ..policy.parse import port_name_problem, port_number_problem
+
+    out, seen = [], {}
+    for j, cp in enumerate(p.ports):
+        why = port_number_problem(cp.containerPort)
+        if why:
+            raise SpecError(f"{path}[{j}].containerPort", f"{cp.containerPort}: {why}")
+        if cp.name is not None:
+            why = port_name_problem(cp.name)
+            if why:
+                raise SpecError(f"{path}[{j}].name", f"{names.show(cp.name)}: {why}")
+            if cp.name in seen:
+                raise SpecError(f"{path}[{j}].name", f"duplicate port name {cp.name!r} (also {path}[{seen[cp.name]}])")
+            seen[cp.name] = j
+        out.append(ContainerPort(cp.containerPort, PROTOCOLS[cp.protocol], cp.name))
+    return tuple(out)
+
+
+def _namespace_labels(ns: NamespaceSpec, path: str) -> dict[str, str]:
+    """The labels a namespace spec gives (checked); the automatic one may be given, with its value."""
+    if ns.labels:
+        names.check_labels(ns.labels, path)
+    auto = ns.labels.get("kubernetes.io/metadata.name")
+    if auto is not None and auto != ns.name:
+        raise SpecError(path, f"kubernetes.io/metadata.name is set by Kubernetes to the namespace's name "
+                        f"{ns.name!r}, not {auto!r}")
+    return dict(ns.labels)
 
 
 def _capacity(spec: ClusterSpec, host_specs) -> Capacity:
@@ -711,6 +769,9 @@ def to_spec(c: Cluster) -> dict:
         d = {"name": str(name), "namespace": ns_names[k], "node": node_names[nd], "ip": ip, "mac": mac, "vlan": vlan}
         if pods.labels is not None and pods.labels[i]:
             d["labels"] = dict(pods.labels[i])
+        if pods.ports is not None and pods.ports[i]:
+            d["ports"] = [{**({"name": cp.name} if cp.name is not None else {}), "containerPort": cp.port,
+                           "protocol": {6: "TCP", 17: "UDP", 132: "SCTP"}[cp.protocol]} for cp in pods.ports[i]]
         pod_list.append(d)
     spec = {
         "cluster": {
@@ -725,8 +786,9 @@ def to_spec(c: Cluster) -> dict:
         "edges": [host(h) for h in c.hosts if h.edge],
         "nodes": [{"name": n.name, "role": n.role, "host": n.host, "ip": ip_to_str(n.ip), "mac": mac_to_str(n.mac),
                    "max_pods": n.max_pods} for n in c.nodes],
-        "namespaces": [{"name": s.namespace, "subnet": str(s.subnet), "vni": s.vni, "t1": router(r)}
-                       for s, r in zip(c.namespaces, c.t1s[1:])],
+        "namespaces": [{"name": s.namespace, "subnet": str(s.subnet), "vni": s.vni, "t1": router(r),
+                        **({"labels": dict(c.namespace_labels[k])} if c.namespace_labels and c.namespace_labels[k] else {})}
+                       for k, (s, r) in enumerate(zip(c.namespaces, c.t1s[1:]))],
         "pods": pod_list,
         "t0": {
             "name": c.t0.name, "edge": c.t0.edge,
@@ -746,6 +808,9 @@ def to_spec(c: Cluster) -> dict:
         },
         "capacity": {"host_link_gbps": cap.host_link_gbps, "edge_mpps": cap.edge_mpps, "uplink_gbps": cap.uplink_gbps},
     }
+    if c.networkpolicies:
+        from ..policy.parse import policy_to_dict
+        spec["networkpolicies"] = [policy_to_dict(p) for p in c.networkpolicies]
     if c.traffic_profiles:
         spec["traffic"] = {"profiles": [{"name": t.name, "kind": t.kind, **copy.deepcopy(t.params)}
                                         for t in c.traffic_profiles.values()]}

@@ -40,6 +40,12 @@ they cannot bound by themselves is bounded around them:
   and base-60 integers convert without a limit but could never be printed in an error message:
   refused past the same number of digits.
 
+**Several YAML documents.** The first is the spec; each later one is a NetworkPolicy or a List
+of them (``kubectl get networkpolicy -o yaml`` output pasted after a ``---``), appended to the
+spec's ``networkpolicies`` as a `Document` that remembers where it came from, so its errors say
+``FILE (document 2, line 12).spec...``. Empty documents are skipped; the limits above count the
+whole stream.
+
 Every refusal is a `SpecError` whose path is ``FILE`` or ``FILE:LINE:COL`` (columns count
 characters, from 1, as the parsers' own errors do).
 """
@@ -305,9 +311,13 @@ def _parse_yaml(text: str | bytes, source: str):
         _measure_yaml(text, source)
         loader = _SpecLoader(text, source)
         try:
-            return loader.get_single_data()
+            docs = []  # (data, line of its first node)
+            while loader.check_node():
+                node = loader.get_node()
+                docs.append((loader.construct_document(node), node.start_mark.line + 1))
         finally:
             loader.dispose()
+        return _documents(docs, source)
     except UnicodeError:  # a str from elsewhere with lone surrogates
         raise SpecError(source, "not a text spec (characters that are not Unicode text)") from None
     except yaml.YAMLError as exc:
@@ -326,6 +336,47 @@ def _parse_yaml(text: str | bytes, source: str):
 
 
 LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
+
+
+class Document(dict):
+    """A mapping that came as a later document of a multi-document YAML file; ``where`` names
+    it (``FILE (document 2, line 12)``) and `fastpath.policy.parse` starts its error paths there
+    instead of at its index in ``networkpolicies``."""
+
+    def __init__(self, data: dict, where: str):
+        super().__init__(data)
+        self.where = where
+
+    def __reduce__(self):  # copy and pickle keep where it came from
+        return (Document, (dict(self), self.where))
+
+
+def _documents(docs: list, source: str):
+    """A YAML stream -> the spec: the first document is the spec; each later one is a
+    NetworkPolicy (or a List of them, as ``kubectl get -o yaml`` writes) appended to its
+    ``networkpolicies``, marked with where it came from. Empty documents are skipped."""
+    if len(docs) <= 1:
+        return docs[0][0] if docs else None
+    spec = docs[0][0]
+    if not isinstance(spec, dict):
+        return spec  # _mapping says why
+    extra = []
+    for n, (d, line) in enumerate(docs[1:], start=2):
+        if d is None:
+            continue
+        where = f"{source} (document {n}, line {line})"
+        if not isinstance(d, dict):
+            raise SpecError(where, f"a document after the spec must be a NetworkPolicy or a List of them, "
+                            f"got {type(d).__name__}")
+        extra.append(Document(d, where))
+    if extra:
+        given = spec.get("networkpolicies")
+        if given is None:
+            given = spec["networkpolicies"] = []
+        if not isinstance(given, list):
+            raise SpecError("networkpolicies", "must be a list (later documents of the file are appended to it)")
+        given.extend(extra)
+    return spec
 
 
 def _mark(source: str, mark) -> str:
