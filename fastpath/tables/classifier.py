@@ -43,3 +43,19 @@ def classify_view(dp, t, ip, proto, port):
             continue
         return np.int64(dp.cls_row[k])
     return np.int64(-1)
+
+
+def prefixes_minus(net, excepts):
+    import ipaddress
+    out = [net]
+    for e in excepts:
+        nxt = []
+        for n in out:
+            if e.subnet_of(n):
+                nxt.extend(n.address_exclude(e) if e != n else [])
+            elif n.subnet_of(e):
+                continue
+            else:
+                nxt.append(n)
+        out = nxt
+    return sorted(out)
