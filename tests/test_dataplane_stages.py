@@ -63,7 +63,7 @@ MODULES = {
     "ovs": (("ovs_from_pod",), ("ovs_from_pod_one", "ovs_to_pod", "ovs_reserved", "ovs_own_source"), ("ovs_from_pod", "ovs_to_pod", "ovs_drops")),
     "vif": (("vif_demux",), ("vif_demux_one",), ("vif_demux",)),
     "spoofguard": (("spoofguard",), ("spoofguard_one", "spoofguard_ok"), ("spoofguard",)),
-    "dfw": (("dfw",), ("dfw_one", "dfw_decide", "dfw_apply", "dfw_at_receiver"), ("dfw", "dfw_at_receiver")),
+    "dfw": (("dfw",), ("dfw_one", "dfw_decide", "dfw_apply", "dfw_at_receiver", "admin_scan"), ("dfw", "dfw_at_receiver")),
     "segment": (("segment",), ("segment_one", "segment_l2"), ("segment",)),
     "route": (("route",), ("route_one", "route_lookup"), ("route",)),
     "neighbor": (("neighbor",), ("neighbor_one",), ("neighbor",)),

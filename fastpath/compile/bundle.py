@@ -71,7 +71,9 @@ routes
 dfw (`fastpath.compile.dfw`: one classifier table per class of ports and side) — the
     classifier's ``cls_*`` arrays (`fastpath.tables.classifier`); dfw_row_decision: int32[rows]
     — the decision a row names (`fastpath.model.firewall`); dfw_decision_allow: uint8[decisions];
-    dfw_table_policy: uint8[tables] — the table holds NetworkPolicy; dfw_n_admin, dfw_local
+    dfw_table_policy: uint8[tables] — the table holds NetworkPolicy; dfw_table_twin: int32[tables]
+    — the table without its admin rows; dfw_admin_*: the admin rules as columns (a frame whose
+    local address is not its port's is judged on them); dfw_n_admin, dfw_local
     — where the policy decisions start and end; dfw_reads_l4 — some row constrains protocol or
     port; each port's two tables sit in its record (``port_rec`` word 3)
 names (Python tuples, for reports): router_names[R], uplink_names, dfw_decision_names
@@ -110,6 +112,9 @@ from .routers import ROUTE_CONNECTED, ROUTE_KINDS, ROUTE_LOCAL, ROUTE_ROUTER, RO
 from ..tables.classifier import FIELDS as CLS_FIELDS
 from .switching import COMPILE_MAX_LOAD, L2_ROUTER, OVS_UPLINK, OVS_VLAN_BITS
 
+ADMIN_FIELDS = ("dfw_admin_src_net", "dfw_admin_src_mask", "dfw_admin_dst_net", "dfw_admin_dst_mask",
+                "dfw_admin_proto", "dfw_admin_lo", "dfw_admin_hi")
+
 # Every table's codes are defined beside the table (above); re-exported here for compatibility.
 __all__ = ["COMPILE_MAX_LOAD", "L2_ROUTER", "OVS_UPLINK", "OVS_VLAN_BITS",
            "PORT_NODE", "PORT_POD", "ROUTE_CONNECTED", "ROUTE_KINDS", "ROUTE_LOCAL", "ROUTE_ROUTER", "ROUTE_UPLINK",
@@ -136,7 +141,8 @@ _GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "route_trie": (("route_trie",), "n_routes"),
     "routes": (("route_router", "route_network", "route_prefix_len", "route_kind", "route_arg",
                 "route_arrive_ip"), "n_routes"),
-    "dfw": (CLS_FIELDS + ("dfw_row_decision", "dfw_decision_allow", "dfw_table_policy"), "n_dfw_rows"),
+    "dfw": (CLS_FIELDS + ("dfw_row_decision", "dfw_decision_allow", "dfw_table_policy", "dfw_table_twin")
+            + ADMIN_FIELDS, "n_dfw_rows"),
 }
 
 
@@ -210,6 +216,14 @@ class Tables:
     dfw_row_decision: np.ndarray
     dfw_decision_allow: np.ndarray
     dfw_table_policy: np.ndarray
+    dfw_table_twin: np.ndarray
+    dfw_admin_src_net: np.ndarray
+    dfw_admin_src_mask: np.ndarray
+    dfw_admin_dst_net: np.ndarray
+    dfw_admin_dst_mask: np.ndarray
+    dfw_admin_proto: np.ndarray
+    dfw_admin_lo: np.ndarray
+    dfw_admin_hi: np.ndarray
     dfw_n_admin: int
     dfw_local: int
     dfw_reads_l4: bool

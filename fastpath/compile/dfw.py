@@ -22,9 +22,20 @@ default. So every lookup finds a row, and the row names the decision
 pod reaches itself) are the kernel's: a policy or isolation row with the remote = the port's
 node IP or its own reads ``local``.
 
+The one address that is not the port's
+------------------------------------------
+SpoofGuard holds a sender's source address to its port's, and a routed packet reaches the port
+that owns its destination address. A frame switched on a segment by its destination MAC, though,
+may carry any destination address (a crafted frame); its admin rules must then be read on the
+real addresses. The kernel sees it (the local address is not the port's), scans the admin rules
+(`dfw_admin_*`, first match), and if none matches looks in the table's *twin*: the same policy
+rows and catch-all without admin rows. Only such frames pay the scan.
+
 Output (by `Tables` field name): the classifier's ``cls_*`` arrays; ``dfw_row_decision``
 int32[rows]; ``dfw_decision_allow`` uint8[decisions]; ``dfw_table_policy`` uint8[tables] (the
-table holds NetworkPolicy: the receiver's port evaluates again); ``dfw_n_admin``,
+table holds NetworkPolicy: the receiver's port evaluates again); ``dfw_table_twin`` int32[tables]
+(the same table without its admin rows, see below); ``dfw_admin_*`` (the admin rules as
+columns); ``dfw_n_admin``,
 ``dfw_local``; ``dfw_decision_names``; and per port ``port_dfw_egress`` /
 ``port_dfw_ingress`` (packed into the port records by `fastpath.compile.ports`).
 """
@@ -84,6 +95,21 @@ class _Rows:
                        else np.zeros(0, dtype)) for j, (name, dtype) in enumerate(FIELDS)}
 
 
+def _admin_columns(rules) -> dict:
+    """The admin rules as columns, for the rare evaluation that cannot use a port's table: a
+    frame switched to a port by MAC whose destination address is not the port's."""
+    u32 = np.uint32
+    return {
+        "dfw_admin_src_net": np.array([int(r.src.network_address) for r in rules], u32),
+        "dfw_admin_src_mask": np.array([int(r.src.netmask) for r in rules], u32),
+        "dfw_admin_dst_net": np.array([int(r.dst.network_address) for r in rules], u32),
+        "dfw_admin_dst_mask": np.array([int(r.dst.netmask) for r in rules], u32),
+        "dfw_admin_proto": np.array([r.proto for r in rules], np.uint8),
+        "dfw_admin_lo": np.array([r.dport_lo for r in rules], np.uint16),
+        "dfw_admin_hi": np.array([r.dport_hi for r in rules], np.uint16),
+    }
+
+
 def compile_dfw(c: Cluster, port_ip: np.ndarray) -> dict:
     """The DFW tables of ``c``; ``port_ip``: the IP of every logical port (pods, then nodes)."""
     d = firewall.decisions(c)
@@ -98,6 +124,8 @@ def compile_dfw(c: Cluster, port_ip: np.ndarray) -> dict:
 
     rows = _Rows()
     tables = []  # per table: uses NetworkPolicy
+    policy_only = []  # per table: its twin without the admin rows
+    twins: dict[tuple, int] = {}
     port_table = np.empty((2, n_ports), np.int64)
     u32 = np.uint32
     proto = np.array([r.proto for r in rules], np.uint8)
@@ -115,17 +143,32 @@ def compile_dfw(c: Cluster, port_ip: np.ndarray) -> dict:
         key = admin_cls.astype(np.int64) * (int(pol_cls.max()) + 1 if n_ports else 1) + pol_cls
         uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         port_table[side] = len(tables) + inverse.reshape(-1)
-        for rep in first:
+        def policy_rows(t: int, rep: int) -> bool:
+            """The table's NetworkPolicy rows and its catch-all; returns whether it isolates."""
+            isolated = False
+            if pol is not None and rep < n_pods:
+                isolated = pol.rows(rep, direction, lambda net, pr, a, b, k: rows.add(t, net, pr, a, b, d.policy(k)))
+            terminal = (d.isolated_egress if side == 0 else d.isolated_ingress) if isolated else d.default
+            rows.add(t, ALL, 0, 0, 65535, terminal)
+            return isolated
+
+        reps = [int(r) for r in first]
+        for rep in reps:
             t = len(tables)
             k = np.nonzero((port_ip[rep] & l_mask) == l_net)[0]
             rows.add_columns(np.full(k.size, t), r_net[k], r_plen[k], proto[k], lo[k], hi[k], k)
-            isolated = False
-            if pol is not None and rep < n_pods:
-                isolated = pol.rows(int(rep), direction, lambda net, proto, lo, hi, k, t=t:
-                                    rows.add(t, net, proto, lo, hi, d.policy(k)))
-            terminal = (d.isolated_egress if side == 0 else d.isolated_ingress) if isolated else d.default
-            rows.add(t, ALL, 0, 0, 65535, terminal)
-            tables.append(isolated)
+            tables.append(policy_rows(t, rep))
+            policy_only.append(t if k.size == 0 else -1)
+            if k.size == 0:
+                twins.setdefault((side, int(pol_cls[rep])), t)
+        for t0, rep in enumerate(reps, start=len(tables) - len(reps)):
+            if policy_only[t0] < 0:  # the twin a packet whose local address is not the port's uses
+                twin = twins.get((side, int(pol_cls[rep])))
+                if twin is None:
+                    twin = twins[(side, int(pol_cls[rep]))] = len(tables)
+                    tables.append(policy_rows(twin, rep))
+                    policy_only.append(twin)
+                policy_only[t0] = twin
     cols = rows.columns()
     cls = classifier.build(cols["table"], cols["net"], cols["plen"], cols["proto"], cols["lo"], cols["hi"],
                            len(tables))
@@ -134,6 +177,8 @@ def compile_dfw(c: Cluster, port_ip: np.ndarray) -> dict:
         "dfw_row_decision": cols["decision"],
         "dfw_decision_allow": np.array(firewall.decision_allows(c), np.uint8),
         "dfw_table_policy": np.array(tables, np.uint8),
+        "dfw_table_twin": np.array(policy_only, np.int32),
+        **_admin_columns(rules),
         "dfw_n_admin": d.n_admin,
         "dfw_local": d.local,
         "dfw_decision_names": firewall.decision_names(c),

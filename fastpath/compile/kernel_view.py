@@ -82,6 +82,14 @@ class KernelView(NamedTuple):
     dfw_row_decision: np.ndarray
     dfw_decision_allow: np.ndarray
     dfw_table_policy: np.ndarray
+    dfw_table_twin: np.ndarray
+    dfw_admin_src_net: np.ndarray
+    dfw_admin_src_mask: np.ndarray
+    dfw_admin_dst_net: np.ndarray
+    dfw_admin_dst_mask: np.ndarray
+    dfw_admin_proto: np.ndarray
+    dfw_admin_lo: np.ndarray
+    dfw_admin_hi: np.ndarray
     dfw_n_admin: np.int64
     dfw_local: np.int64
     n_pods: np.int64

@@ -29,17 +29,50 @@ from .common import K_PORT, K_UPLINK, R_DFW, S_DFW, drop, flush, note, rec
 
 
 @kernel(inline="always")
+def admin_scan(dp, o_src, o_dst, proto, dport):
+    """The first admin rule matching a connection (its decision id), or -1: the linear scan a
+    frame whose local address is not its port's takes (`fastpath.compile.dfw`)."""
+    ports = proto == 6 or proto == 17 or proto == 132
+    for k in range(dp.dfw_admin_proto.shape[0]):
+        if (o_src & dp.dfw_admin_src_mask[k]) != dp.dfw_admin_src_net[k]:
+            continue
+        if (o_dst & dp.dfw_admin_dst_mask[k]) != dp.dfw_admin_dst_net[k]:
+            continue
+        rp = dp.dfw_admin_proto[k]
+        if rp != 0 and rp != proto:
+            continue
+        lo = dp.dfw_admin_lo[k]
+        hi = dp.dfw_admin_hi[k]
+        if ports:
+            if dport < lo or dport > hi:
+                continue
+        elif lo != 0 or hi != 65535:
+            continue
+        return np.int64(k)
+    return np.int64(-1)
+
+
+@kernel(inline="always")
 def dfw_decide(b, dp, i, lp, at_source):
     """(decision, table) of packet i at logical port ``lp``, the sender's (``at_source``) or
     the receiver's."""
     reply = b.reply[i] != 0
     t = port_dfw_table(dp.port_rec, lp, at_source == reply)
-    remote = np.uint32(b.dst_ip[i]) if at_source else np.uint32(b.src_ip[i])
+    src = np.uint32(b.src_ip[i])
+    dst = np.uint32(b.dst_ip[i])
+    remote = dst if at_source else src
+    local = src if at_source else dst
+    proto = np.int64(b.proto[i])
     l4 = np.int64(b.sport[i]) if reply else np.int64(b.dport[i])
-    row = classify_view(dp, t, remote, np.int64(b.proto[i]), l4)
-    dec = np.int64(dp.dfw_local) + 1  # the default (every table ends with it)
-    if row >= 0:
-        dec = np.int64(dp.dfw_row_decision[row])
+    dec = np.int64(-1)
+    if local != port_ip(dp.port_rec, lp):  # a frame switched by MAC to a port not its address's
+        dec = admin_scan(dp, dst, src, proto, l4) if reply else admin_scan(dp, src, dst, proto, l4)
+        t = np.int64(dp.dfw_table_twin[t])
+    if dec < 0:
+        row = classify_view(dp, t, remote, proto, l4)
+        dec = np.int64(dp.dfw_local) + 1  # the default (every table ends with it)
+        if row >= 0:
+            dec = np.int64(dp.dfw_row_decision[row])
     if dec >= dp.dfw_n_admin and dec < dp.dfw_local and lp < dp.n_pods:
         if remote == port_ip(dp.port_rec, lp) or remote == port_ip(dp.port_rec, dp.n_pods + port_node(dp.port_rec, lp)):
             dec = np.int64(dp.dfw_local)
