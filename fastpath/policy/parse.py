@@ -312,8 +312,8 @@ def _object(v, path: str, namespaces, *, typed: bool = True) -> NetworkPolicy:
     d = _mapping(v, path, "a mapping (a NetworkPolicy)")
     if typed or "kind" in d:
         if d.get("kind") != "NetworkPolicy":
-            _fail(_join(path, "kind"), f"{_shown(d['kind']) if 'kind' in d else 'missing'}: expected NetworkPolicy "
-                  "(or a List of them)")
+            _fail(_join(path, "kind"), f"{_shown(d['kind']) if 'kind' in d else 'missing'}: expected NetworkPolicy"
+                  + (" (or a List of them)" if not path.endswith("]") or "items[" not in path else ""))
     if typed or "apiVersion" in d:
         if d.get("apiVersion") != API_VERSION:
             _fail(_join(path, "apiVersion"), f"{_shown(d['apiVersion']) if 'apiVersion' in d else 'missing'}: "
