@@ -1,0 +1,422 @@
+"""The DFW's packet classifier: ``(table, remote ip, proto, port) -> first matching rule``.
+
+What?
+-----
+The DFW is evaluated at a logical port, where one address of the packet is the port's own
+(SpoofGuard fixes it at the source port, routing at the destination). So every decision is a
+lookup in ONE rule table chosen by (port class, direction), keyed on the REMOTE address, the
+protocol and the L4 port. Rules are rows ``(table, net, plen, proto, port_lo, port_hi)`` in
+priority order (row index = priority, lower wins); ``proto`` 0 is any protocol. A packet whose
+protocol carries ports (TCP 6, UDP 17, SCTP 132) matches a row when its port is in
+``port_lo..port_hi``; any other protocol matches only rows whose range is all of 0..65535.
+`lookup` (plain Python, a linear scan) is the reference; `classify` the numba kernel.
+
+How others do it, and the choice
+--------------------------------
+- Open vSwitch (``lib/classifier.c``): tuple space search. One hash table ("subtable") per
+  distinct mask; a lookup probes subtables in order of their highest priority and stops when
+  no remaining subtable can beat the best hit. Staged lookup hashes the metadata, L2, L3, L4
+  fields stage by stage so a miss exits early; prefix tracking keeps a trie of the nw_src /
+  nw_dst prefixes to skip subtables whose prefix lengths cannot match. Cost: a probe per
+  subtable; with many masks (here: every prefix length x port ranges split into masks) the
+  probe count is what grows.
+- DPDK ``rte_acl``: the rule fields become a byte-wise multibit trie compiled to a DFA (one
+  transition table per byte of the key). Lookups are a fixed ~13 loads for a 5-tuple, but the
+  build is the expensive part (seconds at 100k rules; the DFA is split into several tries when
+  it outgrows a memory limit, each trie costing one more walk).
+- Decision trees (HiCuts, HyperSplit): cut the rule space along field values until leaves hold
+  a few rules. HyperSplit splits on elementary-interval boundaries (binary, balanced), which
+  bounds the depth by log2 of the intervals; the cost is rule replication across leaves.
+
+Here one field (the remote address, a prefix) does nearly all the separating, and the other
+two (protocol, port range) select among the handful of rows left. So: **a one-dimensional
+HyperSplit on the address, then a scan of the surviving rows** — OVS's prefix-tracking idea
+carried to its end: each address interval's list already holds every row of all prefixes that
+cover it, so one search answers the address part completely.
+
+1. Per table, the distinct rule prefixes (a laminar family: two prefixes nest or are disjoint)
+   cut 0..2**32-1 into elementary intervals, at most 2 per prefix + 1. Every address of an
+   interval is covered by the same chain of prefixes; the interval stores the deepest one's
+   row list. A lookup is a branch-free binary search over the table's interval starts:
+   ``ceil(log2(intervals))`` steps, at most 18 at 100,000 rows in one table, and independent of
+   how many prefix LENGTHS the table holds (ipBlock ``except`` expands into up to 32 lengths:
+   a hash probe per length, the design first suggested, pays for each one; see below).
+2. The deepest prefix's list is every row of that prefix and of all its ancestors, merged in
+   priority order (the ancestors merged at build time: the first hit ends the search). A list
+   stops after its first row that matches every packet (proto any, all ports): the terminal
+   deny of an isolated port, an admin "any" rule; nothing after it can ever win. Each row is
+   one packed uint64 word, scanned until the first whose (proto, port range) fits.
+
+Why not one exact-hash probe per prefix length (OVS-style tuple space on the length)? It is one
+probe when the remote is a listed /32, but a miss walks every length of the table, longest
+first, each probe a hash and one or two cache lines; the except-expansion of a single
+``0.0.0.0/0 except 10.0.0.0/8`` already gives 8 lengths, and namespace /24s, node /16s and
+/32 pods add theirs. The binary search reads log2(intervals) words of one small sorted array
+(its top levels stay in L1 across packets) and needs no hash. Both share the merged lists.
+
+Bounds
+------
+- Address stage: ``ceil(log2(I_t))`` loads, ``I_t <= 2 * distinct prefixes of table t + 1``.
+- Row stage: at most the deepest prefix's merged list, which is cut at the first catch-all row.
+  It is long only when many rows of one prefix chain differ by port (e.g. 1,000 port rules on
+  one namespace /24); `stats` reports the longest list and the mean, `bench/classifier.py`
+  prints them. If that shape appears, a per-list port-interval index (the same binary search
+  on the port axis, per protocol) is the next step; not needed for the shapes measured.
+
+Layout
+------
+::
+
+    cls_tab_start: int64[T + 1]  — table t's intervals are cls_bound/cls_span[start[t]:start[t+1]]
+                                   (at least one each: an empty table has one empty interval)
+    cls_bound:     uint32[I]     — first address of each interval, ascending within a table, the
+                                   table's first is 0
+    cls_span:      uint64[I]     — its list in cls_rules: first index << 32 | length (0 = no row)
+    cls_rules:     uint64[L]     — the merged lists, one word per entry:
+
+        63            41 40  39     32 31          16 15           0
+       +----------------+--+---------+--------------+--------------+
+       |  row (23 bits) |F |  proto  |   port_lo    |   port_hi    |     F = range is 0..65535
+       +----------------+--+---------+--------------+--------------+
+
+    cls_rows:      int  — rows given (for `nbytes` per rule and reports)
+    cls_src_table, cls_src_net, cls_src_plen, cls_src_proto, cls_src_port_lo, cls_src_port_hi:
+                   the validated input (int32, uint32, uint8, uint8, uint16, uint16; 14 bytes a
+                   row) that `lookup` scans; the kernels never read them
+
+Memory per rule: 8 bytes per table + 12 bytes per interval (<= 2 per distinct prefix) + 8 bytes
+per list entry. A row sits in its own prefix's list and in those of the prefixes nested below
+it (replication, as in decision trees): measured in `bench/classifier.py`, 25-40 bytes a row on
+NetworkPolicy-shaped tables and admin rule sets (see `nbytes`, `stats`).
+
+Build: numpy for validation and the sort of the distinct prefixes; one numba pass (a stack
+sweep per table) for the intervals and the merged lists. 100,000 rows in ~0.1 s.
+
+Limits: ``table < 2**25``, rows < 2**23 (the packed row field). A lookup with a table id out of
+range returns -1; the address is taken modulo 2**32, proto modulo 2**8, port modulo 2**16
+(the fields' widths), in `lookup` and `classify` alike.
+
+`cls` arguments: `lookup`, `nbytes` and `stats` take the dict `build` returns or any object
+with the ``cls_*`` attributes (a compiled `Tables`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import numpy as np
+
+from .._jit import jit, kernel
+
+MISS = -1
+PROTO_ANY = 0
+PORT_PROTOS = (6, 17, 132)
+"""TCP, UDP, SCTP: the protocols whose packets carry the port a rule's range matches."""
+TABLE_LIMIT = 1 << 25
+ROW_LIMIT = 1 << 23
+ALL32 = 0xFFFF_FFFF
+
+COLUMNS = ("cls_tab_start", "cls_bound", "cls_span", "cls_rules")
+"""The arrays `classify` takes, in its argument order."""
+
+_FULL_BIT = 40
+_ROW_SHIFT = 41
+
+# typed constants: numba promotes uint64 mixed with int literals to float64
+_U0 = np.uint64(0)
+_U16 = np.uint64(16)
+_U32 = np.uint64(32)
+_U40 = np.uint64(_FULL_BIT)
+_U41 = np.uint64(_ROW_SHIFT)
+_LO16 = np.uint64(0xFFFF)
+_LO8 = np.uint64(0xFF)
+_LO32 = np.uint64(ALL32)
+_TCP, _UDP, _SCTP = (np.uint64(p) for p in PORT_PROTOS)
+
+
+# ---- reference ---------------------------------------------------------------------------------
+def _get(cls, name):
+    return cls[name] if isinstance(cls, dict) else getattr(cls, name)
+
+
+def _mask(plen: int) -> int:
+    return (ALL32 << (32 - plen)) & ALL32
+
+
+def lookup(cls, table: int, ip: int, proto: int, port: int) -> int:
+    """Index of the first row matching the packet, or -1: a linear scan over the rows kept in
+    ``cls_src_*`` (the build's inputs, validated). Plain Python: the reference semantics."""
+    table, ip, proto, port = int(table), int(ip) & ALL32, int(proto) & 0xFF, int(port) & 0xFFFF
+    tab, net, plen = _get(cls, "cls_src_table"), _get(cls, "cls_src_net"), _get(cls, "cls_src_plen")
+    rp, lo, hi = _get(cls, "cls_src_proto"), _get(cls, "cls_src_port_lo"), _get(cls, "cls_src_port_hi")
+    carries_ports = proto in PORT_PROTOS
+    for k in range(tab.shape[0]):
+        if int(tab[k]) != table:
+            continue
+        m = _mask(int(plen[k]))
+        if ip & m != int(net[k]) & m:
+            continue
+        if int(rp[k]) not in (PROTO_ANY, proto):
+            continue
+        if carries_ports:
+            if not int(lo[k]) <= port <= int(hi[k]):
+                continue
+        elif (int(lo[k]), int(hi[k])) != (0, 0xFFFF):
+            continue
+        return k
+    return MISS
+
+
+# ---- kernels -----------------------------------------------------------------------------------
+@kernel(inline="always")
+def classify(tab_start, bound, span, rules, table, ip, proto, port):
+    """`lookup` in a kernel (inlined into the caller): the first matching row, or -1 (int64).
+    Arguments: the `COLUMNS` arrays, then the packet's table id, remote ip, proto, port."""
+    table = np.int64(table)
+    if table < 0 or table >= tab_start.shape[0] - 1:
+        return np.int64(MISS)
+    a = tab_start[table]
+    n = tab_start[table + 1] - a
+    ip32 = np.uint32(np.uint64(ip) & _LO32)
+    # largest i in [a, a + n) with bound[i] <= ip (bound[a] == 0): branch-free halving
+    while n > 1:
+        half = n >> 1
+        if bound[a + half] <= ip32:
+            a += half
+        n -= half
+    sp = span[a]
+    k = np.int64(sp >> _U32)
+    end = k + np.int64(sp & _LO32)
+    p = np.uint64(proto) & _LO8
+    pt = np.uint64(port) & _LO16
+    ports = p == _TCP or p == _UDP or p == _SCTP
+    while k < end:
+        w = rules[k]
+        rp = (w >> _U32) & _LO8
+        if rp == _U0 or rp == p:
+            if ports:
+                if ((w >> _U16) & _LO16) <= pt <= (w & _LO16):
+                    return np.int64(w >> _U41)
+            elif (w >> _U40) & np.uint64(1):
+                return np.int64(w >> _U41)
+        k += 1
+    return np.int64(MISS)
+
+
+@kernel
+def classify_bulk(tab_start, bound, span, rules, tables, ips, protos, ports, out):
+    """``out[i] = classify(..., tables[i], ips[i], protos[i], ports[i])`` for every i."""
+    for i in range(out.shape[0]):
+        out[i] = classify(tab_start, bound, span, rules, tables[i], ips[i], protos[i], ports[i])
+
+
+def lookup_bulk(cls, tables, ips, protos, ports, out: np.ndarray | None = None) -> np.ndarray:
+    """`classify_bulk` over numpy columns (any integer dtypes); returns ``out`` (int64[n])."""
+    cols = [np.ascontiguousarray(c, dtype=np.int64) for c in (tables, ips, protos, ports)]
+    n = cols[0].shape[0]
+    if any(c.ndim != 1 or c.shape[0] != n for c in cols):
+        raise ValueError(f"tables, ips, protos, ports must be 1-d of one length, got {[c.shape for c in cols]}")
+    if out is None:
+        out = np.empty(n, np.int64)
+    elif out.shape != (n,) or out.dtype != np.int64:
+        raise ValueError(f"out must be int64[{n}], got {out.dtype}{list(out.shape)}")
+    classify_bulk(*(_get(cls, c) for c in COLUMNS), *cols, out)
+    return out
+
+
+# ---- builder -----------------------------------------------------------------------------------
+@jit
+def _sweep(p_table, p_start, p_end, n_tables, own_start, own_rows, row_word):
+    """Intervals and merged lists from the distinct prefixes sorted by (table, start, plen).
+
+    p_*: per prefix node; own_start[j]:own_start[j+1] index own_rows (ascending) = the rows of
+    node j. Returns (tab_start, bound, span, rules)."""
+    n_nodes = p_table.shape[0]
+    cap_i = 2 * n_nodes + n_tables + 1
+    bound = np.empty(cap_i, np.uint32)
+    leaf = np.empty(cap_i, np.int64)
+    tab_start = np.zeros(n_tables + 1, np.int64)
+    node_lo = np.zeros(n_nodes, np.int64)
+    node_len = np.zeros(n_nodes, np.int64)
+    cap_l = max(16, 2 * own_rows.shape[0])
+    lists = np.empty(cap_l, np.uint64)
+    n_l = 0
+    stack = np.empty(34, np.int64)
+    n_i = 0
+    j = 0
+    for t in range(n_tables):
+        tab_start[t] = n_i
+        bound[n_i] = 0
+        leaf[n_i] = -1
+        n_i += 1
+        depth = 0
+        while True:
+            at_end = j >= n_nodes or p_table[j] != t
+            s = np.int64(1) << 32 if at_end else p_start[j]
+            # close the prefixes that end before s: the enclosing one resumes after each
+            while depth > 0 and p_end[stack[depth - 1]] < s:
+                e = p_end[stack[depth - 1]] + 1
+                depth -= 1
+                if e <= 0xFFFF_FFFF:
+                    nxt = stack[depth - 1] if depth > 0 else -1
+                    if bound[n_i - 1] == e:
+                        leaf[n_i - 1] = nxt
+                    else:
+                        bound[n_i] = e
+                        leaf[n_i] = nxt
+                        n_i += 1
+            if at_end:
+                break
+            parent = stack[depth - 1] if depth > 0 else -1
+            # merged list: own rows and the parent's list, by row, cut after a catch-all
+            a = own_start[j]
+            b = own_start[j + 1]
+            pa = node_lo[parent] if parent >= 0 else 0
+            pb = pa + node_len[parent] if parent >= 0 else 0
+            need = n_l + (b - a) + (pb - pa)
+            if need > lists.shape[0]:
+                grown = np.empty(max(need, 2 * lists.shape[0]), np.uint64)
+                grown[:n_l] = lists[:n_l]
+                lists = grown
+            lo = n_l
+            while a < b or pa < pb:
+                if pa >= pb or (a < b and own_rows[a] < np.int64(lists[pa] >> _U41)):
+                    w = row_word[own_rows[a]]
+                    a += 1
+                else:
+                    w = lists[pa]
+                    pa += 1
+                lists[n_l] = w
+                n_l += 1
+                if ((w >> _U32) & _LO8) == _U0 and (w >> _U40) & np.uint64(1):
+                    break
+            node_lo[j] = lo
+            node_len[j] = n_l - lo
+            # the prefix opens its interval
+            if bound[n_i - 1] == p_start[j]:
+                leaf[n_i - 1] = j
+            else:
+                bound[n_i] = p_start[j]
+                leaf[n_i] = j
+                n_i += 1
+            stack[depth] = j
+            depth += 1
+            j += 1
+    tab_start[n_tables] = n_i
+    span = np.zeros(n_i, np.uint64)
+    for i in range(n_i):
+        if leaf[i] >= 0:
+            span[i] = (np.uint64(node_lo[leaf[i]]) << _U32) | np.uint64(node_len[leaf[i]])
+    return tab_start, bound[:n_i].copy(), span, lists[:n_l].copy()
+
+
+def _column(values, name: str, n: int | None, lo: int, hi: int) -> np.ndarray:
+    a = np.asarray(values)
+    if a.ndim != 1 or (n is not None and a.shape[0] != n):
+        raise ValueError(f"{name}: must be 1-d of length {n}, got shape {a.shape}")
+    if a.size == 0:
+        return np.zeros(0, np.int64)
+    if a.dtype.kind not in "ui" and a.dtype != bool:
+        raise ValueError(f"{name}: must hold integers, got {a.dtype}")
+    a = a.astype(np.int64) if a.dtype != np.uint64 else a
+    bad = (a < lo) | (a > hi) if a.dtype != np.uint64 else a > np.uint64(hi)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"rules[{k}].{name}: {int(a[k])} is outside {lo}..{hi}")
+    return a.astype(np.int64)
+
+
+def build(table, net, plen, proto, port_lo, port_hi, n_tables: int) -> dict:
+    """The ``cls_*`` arrays of a rule set (rows in priority order; see the module docstring).
+    Host bits of ``net`` beyond ``plen`` are ignored. ValueError (one line, naming the row and
+    field) on a value out of range or ``port_lo > port_hi``."""
+    if isinstance(n_tables, bool) or not isinstance(n_tables, (int, np.integer)) or not 0 <= n_tables <= TABLE_LIMIT:
+        raise ValueError(f"n_tables: {n_tables!r} must be an integer in 0..{TABLE_LIMIT}")
+    n_tables = int(n_tables)
+    tab = _column(table, "table", None, 0, max(n_tables - 1, 0))
+    n = tab.shape[0]
+    if n and n_tables == 0:
+        raise ValueError(f"rules[0].table: {int(tab[0])} is outside 0..-1 (n_tables is 0)")
+    if n >= ROW_LIMIT:
+        raise ValueError(f"rules: {n} rows, at most {ROW_LIMIT - 1}")
+    net_ = _column(net, "net", n, 0, ALL32)
+    plen_ = _column(plen, "plen", n, 0, 32)
+    proto_ = _column(proto, "proto", n, 0, 255)
+    lo = _column(port_lo, "port_lo", n, 0, 0xFFFF)
+    hi = _column(port_hi, "port_hi", n, 0, 0xFFFF)
+    if (lo > hi).any():
+        k = int(np.argmax(lo > hi))
+        raise ValueError(f"rules[{k}].port_lo: {int(lo[k])} is above port_hi {int(hi[k])}")
+    size = np.left_shift(np.int64(1), 32 - plen_)
+    start = net_ & ~(size - 1) & ALL32
+    # distinct prefixes, sorted by (table, start, plen): an enclosing prefix before its nested ones
+    key = (tab << 38) | (start << 6) | plen_
+    uniq, node = np.unique(key, return_inverse=True)
+    p_table = uniq >> 38
+    p_start = (uniq >> 6) & ALL32
+    p_end = p_start + (np.int64(1) << (32 - (uniq & 63))) - 1
+    order = np.argsort(node, kind="stable")  # rows grouped by node, ascending within
+    own_start = np.searchsorted(node[order], np.arange(uniq.shape[0] + 1))
+    full = (lo == 0) & (hi == 0xFFFF)
+    rows = np.arange(n, dtype=np.int64)
+    word = ((rows.astype(np.uint64) << np.uint64(_ROW_SHIFT)) | (full.astype(np.uint64) << np.uint64(_FULL_BIT))
+            | (proto_.astype(np.uint64) << np.uint64(32)) | (lo.astype(np.uint64) << np.uint64(16))
+            | hi.astype(np.uint64))
+    tab_start, bound, span, rules = _sweep(p_table, p_start, p_end, n_tables, own_start.astype(np.int64),
+                                           order.astype(np.int64), word)
+    out = {"cls_tab_start": tab_start, "cls_bound": bound, "cls_span": span, "cls_rules": rules, "cls_rows": n,
+           "cls_src_table": tab.astype(np.int32), "cls_src_net": net_.astype(np.uint32),
+           "cls_src_plen": plen_.astype(np.uint8), "cls_src_proto": proto_.astype(np.uint8),
+           "cls_src_port_lo": lo.astype(np.uint16), "cls_src_port_hi": hi.astype(np.uint16)}
+    for v in out.values():
+        if isinstance(v, np.ndarray):
+            v.setflags(write=False)
+    return out
+
+
+# ---- reports -----------------------------------------------------------------------------------
+def nbytes(cls) -> int:
+    """Bytes of the lookup structure (`COLUMNS`; the ``cls_src_*`` copies of the input that
+    `lookup` scans are not counted: the data plane never reads them)."""
+    return int(sum(_get(cls, c).nbytes for c in COLUMNS))
+
+
+def stats(cls) -> dict:
+    """Shape figures: intervals, list entries, longest and mean list (over intervals), the
+    deepest binary search (steps), bytes and bytes per row."""
+    ts = _get(cls, "cls_tab_start")
+    span = _get(cls, "cls_span")
+    lens = (span & _LO32).astype(np.int64)
+    per_table = np.diff(ts)
+    rows = int(_get(cls, "cls_rows"))
+    b = nbytes(cls)
+    return {"rows": rows, "tables": int(per_table.shape[0]), "intervals": int(span.shape[0]),
+            "list_entries": int(_get(cls, "cls_rules").shape[0]), "longest_list": int(lens.max()) if lens.size else 0,
+            "mean_list": float(lens.mean()) if lens.size else 0.0,
+            "search_steps": int(np.ceil(np.log2(per_table.max()))) if per_table.size else 0,
+            "bytes": b, "bytes_per_row": b / rows if rows else float("nan")}
+
+
+# ---- NetworkPolicy helper ----------------------------------------------------------------------
+def prefixes_minus(net: ipaddress.IPv4Network, excepts) -> list[ipaddress.IPv4Network]:
+    """``net`` minus the ``excepts`` as the fewest prefixes, in address order (an ipBlock's
+    cidr minus its ``except`` list). An except outside ``net`` removes nothing; one that covers
+    ``net`` removes all of it."""
+    net = ipaddress.IPv4Network(net)
+    exc = sorted({ipaddress.IPv4Network(e) for e in excepts}, key=lambda e: (int(e.network_address), e.prefixlen))
+    exc = [e for e in exc if e.overlaps(net)]
+    out: list[ipaddress.IPv4Network] = []
+
+    def cut(p: ipaddress.IPv4Network, inside: list) -> None:
+        # inside: the excepts overlapping p (each nests in p or covers it)
+        if not inside:
+            out.append(p)
+            return
+        if any(e.prefixlen <= p.prefixlen for e in inside):
+            return  # an except covers p
+        lo, hi = p.subnets(1)
+        cut(lo, [e for e in inside if e.subnet_of(lo)])
+        cut(hi, [e for e in inside if e.subnet_of(hi)])
+
+    cut(net, exc)
+    return out
