@@ -184,7 +184,13 @@ def classify(tab_start, bound, span, rules, table, ip, proto, port):
         if bound[a + half] <= ip32:
             a += half
         n -= half
-    sp = span[a]
+    return scan(rules, span[a], proto, port)
+
+
+@kernel(inline="always")
+def scan(rules, sp, proto, port):
+    """The first row of the list ``sp`` (first index << 32 | length) in ``rules`` whose
+    (proto, port range) fits the packet, or -1."""
     k = np.int64(sp >> _U32)
     end = k + np.int64(sp & _LO32)
     p = np.uint64(proto) & _LO8
@@ -230,7 +236,7 @@ def _sweep(p_table, p_start, p_end, n_tables, own_start, own_rows, row_word):
     """Intervals and merged lists from the distinct prefixes sorted by (table, start, plen).
 
     p_*: per prefix node; own_start[j]:own_start[j+1] index own_rows (ascending) = the rows of
-    node j. Returns (tab_start, bound, span, rules)."""
+    node j. Returns (tab_start, bound, span, rules, node_span): node_span[j] = node j's list."""
     n_nodes = p_table.shape[0]
     cap_i = 2 * n_nodes + n_tables + 1
     bound = np.empty(cap_i, np.uint32)
@@ -303,11 +309,12 @@ def _sweep(p_table, p_start, p_end, n_tables, own_start, own_rows, row_word):
             depth += 1
             j += 1
     tab_start[n_tables] = n_i
+    node_span = (node_lo.astype(np.uint64) << _U32) | node_len.astype(np.uint64)
     span = np.zeros(n_i, np.uint64)
     for i in range(n_i):
         if leaf[i] >= 0:
-            span[i] = (np.uint64(node_lo[leaf[i]]) << _U32) | np.uint64(node_len[leaf[i]])
-    return tab_start, bound[:n_i].copy(), span, lists[:n_l].copy()
+            span[i] = node_span[leaf[i]]
+    return tab_start, bound[:n_i].copy(), span, lists[:n_l].copy(), node_span
 
 
 def _column(values, name: str, n: int | None, lo: int, hi: int) -> np.ndarray:
@@ -330,6 +337,12 @@ def build(table, net, plen, proto, port_lo, port_hi, n_tables: int) -> dict:
     """The ``cls_*`` arrays of a rule set (rows in priority order; see the module docstring).
     Host bits of ``net`` beyond ``plen`` are ignored. ValueError (one line, naming the row and
     field) on a value out of range or ``port_lo > port_hi``."""
+    return _compile(table, net, plen, proto, port_lo, port_hi, n_tables)[0]
+
+
+def _compile(table, net, plen, proto, port_lo, port_hi, n_tables):
+    """`build`, plus the distinct prefixes (table, start, plen, list span), for the benchmark's
+    hash-per-length variant."""
     if isinstance(n_tables, bool) or not isinstance(n_tables, (int, np.integer)) or not 0 <= n_tables <= TABLE_LIMIT:
         raise ValueError(f"n_tables: {n_tables!r} must be an integer in 0..{TABLE_LIMIT}")
     n_tables = int(n_tables)
@@ -362,8 +375,8 @@ def build(table, net, plen, proto, port_lo, port_hi, n_tables: int) -> dict:
     word = ((rows.astype(np.uint64) << np.uint64(_ROW_SHIFT)) | (full.astype(np.uint64) << np.uint64(_FULL_BIT))
             | (proto_.astype(np.uint64) << np.uint64(32)) | (lo.astype(np.uint64) << np.uint64(16))
             | hi.astype(np.uint64))
-    tab_start, bound, span, rules = _sweep(p_table, p_start, p_end, n_tables, own_start.astype(np.int64),
-                                           order.astype(np.int64), word)
+    tab_start, bound, span, rules, node_span = _sweep(p_table, p_start, p_end, n_tables,
+                                                      own_start.astype(np.int64), order.astype(np.int64), word)
     out = {"cls_tab_start": tab_start, "cls_bound": bound, "cls_span": span, "cls_rules": rules, "cls_rows": n,
            "cls_src_table": tab.astype(np.int32), "cls_src_net": net_.astype(np.uint32),
            "cls_src_plen": plen_.astype(np.uint8), "cls_src_proto": proto_.astype(np.uint8),
@@ -371,7 +384,7 @@ def build(table, net, plen, proto, port_lo, port_hi, n_tables: int) -> dict:
     for v in out.values():
         if isinstance(v, np.ndarray):
             v.setflags(write=False)
-    return out
+    return out, (p_table, p_start, uniq & 63, node_span)
 
 
 # ---- reports -----------------------------------------------------------------------------------
