@@ -151,7 +151,7 @@ def linear_bulk(tab, net, mask, rproto, lo, hi, tables, ips, protos, ports, out)
 
 
 @kernel
-def hash_per_length_bulk(buckets, seed, lengths, node_span, rules, tables, ips, protos, ports, out):
+def hash_per_length_bulk(buckets, seed, lengths, node_first, rules, tables, ips, protos, ports, out):
     """One exact probe per prefix length of the packet's table, longest first; the first hit's
     merged list is scanned (the design first suggested for the classifier)."""
     for i in range(out.shape[0]):
@@ -165,17 +165,17 @@ def hash_per_length_bulk(buckets, seed, lengths, node_span, rules, tables, ips, 
                     key = ip & ((np.uint64(0xFFFF_FFFF) << np.uint64(32 - L)) & np.uint64(0xFFFF_FFFF))
                     v = exact.get(buckets, seed, (np.uint64(t) << np.uint64(6)) | np.uint64(L), key)
                     if v >= 0:
-                        res = C.scan(rules, node_span[v], protos[i], ports[i])
+                        res = C.scan(rules, node_first[v], protos[i], ports[i])
                         break
         out[i] = res
 
 
 def hash_per_length(cols, n_tables):
-    cls, (p_table, p_start, p_len, node_span) = C._compile(*cols, n_tables)
+    cls, (p_table, p_start, p_len, node_first) = C._compile(*cols, n_tables)
     ex = exact.build((p_table << 6) | p_len, p_start, np.arange(p_table.shape[0]), max_load=0.9)
     lengths = np.zeros(n_tables, np.uint64)
     np.bitwise_or.at(lengths, p_table, np.left_shift(np.uint64(1), p_len.astype(np.uint64)))
-    return cls, (ex.buckets, ex.seed, lengths, node_span, cls["cls_rules"]), ex.nbytes + lengths.nbytes + node_span.nbytes
+    return cls, (ex.buckets, ex.seed, lengths, node_first, cls["cls_rules"]), ex.nbytes + lengths.nbytes
 
 
 # ---- timing ---------------------------------------------------------------------------------------
@@ -243,14 +243,14 @@ def main(argv=None) -> int:
     print(f"\nDFW classifier, one thread, {m:,} lookups a point, best of {reps}; "
           f"load average {os.getloadavg()[0]:.2f} (2 cores, shared)\n")
     print("| shape | rows | tables | hits | classifier M/s | hash/len M/s | linear M/s | gather M/s "
-          "| cls / linear | cls / gather | build ms | bytes/row | longest list | mean list | search steps |")
+          "| cls / linear | cls / gather | build ms | bytes/row | longest scan | mean scan | search steps |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         bpr = f"{r['bytes_per_row']:.1f}" if r["rows"] else f"({r['bytes']} B)"
         print(f"| {r['shape']} | {r['rows']:,} | {r['tables']:,} | {r['hit']:.0%} | {r['cls'] / 1e6:.2f} "
               f"| {r['hash'] / 1e6:.2f} | {r['linear'] / 1e6:.3g} | {r['gather'] / 1e6:.1f} "
               f"| {r['cls'] / r['linear']:.3g}x | {r['cls'] / r['gather']:.2f} | {r['build_ms']:.1f} | {bpr} "
-              f"| {r['longest_list']} | {r['mean_list']:.1f} | {r['search_steps']} |")
+              f"| {r['longest_scan']} | {r['mean_scan']:.1f} | {r['search_steps']} |")
     return 0
 
 

@@ -150,7 +150,7 @@ def test_catch_all_ancestor_shadows_later_nested_rows():
     assert both(cls, 0, ip("10.0.0.7"), TCP, 22) == 0
     assert both(cls, 0, ip("10.0.0.7"), TCP, 23) == 1
     assert both(cls, 0, ip("10.0.0.7"), ICMP, 0) == 1
-    assert C.stats(cls)["longest_list"] == 2  # the /32's list stops at row 1
+    assert C.stats(cls)["longest_scan"] == 2  # the /32's list stops at row 1
 
 
 def test_same_prefix_different_ports():
@@ -254,10 +254,10 @@ def test_classify_inlines_into_a_caller():
     from fastpath._jit import kernel
 
     @kernel(cache=False)  # a cached caller would keep a stale inlined copy after classify changes
-    def deny_count(tab_start, bound, span, rules, tables, ips, protos, ports):
+    def deny_count(tab_start, bound, rules, tables, ips, protos, ports):
         n = 0
         for i in range(tables.shape[0]):
-            if C.classify(tab_start, bound, span, rules, tables[i], ips[i], protos[i], ports[i]) >= 0:
+            if C.classify(tab_start, bound, rules, tables[i], ips[i], protos[i], ports[i]) >= 0:
                 n += 1
         return n
 

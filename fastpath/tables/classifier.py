@@ -116,7 +116,7 @@ TABLE_LIMIT = 1 << 25
 ROW_LIMIT = 1 << 23
 ALL32 = 0xFFFF_FFFF
 
-COLUMNS = ("cls_tab_start", "cls_bound", "cls_span", "cls_rules")
+COLUMNS = ("cls_tab_start", "cls_bound", "cls_rules")
 """The arrays `classify` takes, in its argument order."""
 
 _FULL_BIT = 40
@@ -128,6 +128,12 @@ _U16 = np.uint64(16)
 _U32 = np.uint64(32)
 _U40 = np.uint64(_FULL_BIT)
 _U41 = np.uint64(_ROW_SHIFT)
+_U1 = np.uint64(1)
+LINEAR_TAIL = 8
+"""The search halves while more than this many intervals remain, then counts the rest: 8
+bounds are one cache line, read in parallel instead of 3 dependent steps."""
+SENTINEL = np.uint64((1 << _FULL_BIT) | 0xFFFF)
+"""Ends a list that has no catch-all row: matches every packet, row field 0 (reads -1)."""
 _LO16 = np.uint64(0xFFFF)
 _LO8 = np.uint64(0xFF)
 _LO32 = np.uint64(ALL32)
@@ -169,51 +175,52 @@ def lookup(cls, table: int, ip: int, proto: int, port: int) -> int:
 
 # ---- kernels -----------------------------------------------------------------------------------
 @kernel(inline="always")
-def classify(tab_start, bound, span, rules, table, ip, proto, port):
+def classify(tab_start, bound, rules, table, ip, proto, port):
     """`lookup` in a kernel (inlined into the caller): the first matching row, or -1 (int64).
     Arguments: the `COLUMNS` arrays, then the packet's table id, remote ip, proto, port."""
     table = np.int64(table)
     if table < 0 or table >= tab_start.shape[0] - 1:
         return np.int64(MISS)
-    a = tab_start[table]
-    n = tab_start[table + 1] - a
-    ip32 = np.uint32(np.uint64(ip) & _LO32)
-    # largest i in [a, a + n) with bound[i] <= ip (bound[a] == 0): branch-free halving
-    while n > 1:
+    a = np.int64(tab_start[table])
+    n = np.int64(tab_start[table + 1]) - a
+    ip32 = np.uint64(ip) & _LO32
+    # the last interval of [a, a + n) starting at or below ip (the first starts at 0):
+    # halve while the range is long (a select, not a branch), then count the last few
+    while n > LINEAR_TAIL:
         half = n >> 1
-        if bound[a + half] <= ip32:
-            a += half
+        a += half * np.int64((bound[a + half] >> _U32) <= ip32)
         n -= half
-    return scan(rules, span[a], proto, port)
+    c = 0
+    for k in range(1, n):
+        c += np.int64((bound[a + k] >> _U32) <= ip32)
+    return scan(rules, np.int64(bound[a + c] & _LO32), proto, port)
 
 
 @kernel(inline="always")
-def scan(rules, sp, proto, port):
-    """The first row of the list ``sp`` (first index << 32 | length) in ``rules`` whose
-    (proto, port range) fits the packet, or -1."""
-    k = np.int64(sp >> _U32)
-    end = k + np.int64(sp & _LO32)
+def scan(rules, k, proto, port):
+    """The row of the first word from ``rules[k]`` on whose (proto, port range) fits the
+    packet, or -1. A list always ends in a word that fits every packet (a catch-all row or
+    `SENTINEL`), so the loop needs no bound."""
     p = np.uint64(proto) & _LO8
     pt = np.uint64(port) & _LO16
     ports = p == _TCP or p == _UDP or p == _SCTP
-    while k < end:
+    while True:
         w = rules[k]
         rp = (w >> _U32) & _LO8
         if rp == _U0 or rp == p:
             if ports:
                 if ((w >> _U16) & _LO16) <= pt <= (w & _LO16):
-                    return np.int64(w >> _U41)
-            elif (w >> _U40) & np.uint64(1):
-                return np.int64(w >> _U41)
+                    return np.int64(w >> _U41) - 1
+            elif (w >> _U40) & _U1:
+                return np.int64(w >> _U41) - 1
         k += 1
-    return np.int64(MISS)
 
 
 @kernel
-def classify_bulk(tab_start, bound, span, rules, tables, ips, protos, ports, out):
+def classify_bulk(tab_start, bound, rules, tables, ips, protos, ports, out):
     """``out[i] = classify(..., tables[i], ips[i], protos[i], ports[i])`` for every i."""
     for i in range(out.shape[0]):
-        out[i] = classify(tab_start, bound, span, rules, tables[i], ips[i], protos[i], ports[i])
+        out[i] = classify(tab_start, bound, rules, tables[i], ips[i], protos[i], ports[i])
 
 
 def lookup_bulk(cls, tables, ips, protos, ports, out: np.ndarray | None = None) -> np.ndarray:
@@ -236,24 +243,23 @@ def _sweep(p_table, p_start, p_end, n_tables, own_start, own_rows, row_word):
     """Intervals and merged lists from the distinct prefixes sorted by (table, start, plen).
 
     p_*: per prefix node; own_start[j]:own_start[j+1] index own_rows (ascending) = the rows of
-    node j. Returns (tab_start, bound, span, rules, node_span): node_span[j] = node j's list."""
+    node j. Returns (tab_start, bound, rules, node_first): node_first[j] = where node j's
+    list starts in rules. rules[0] is the shared empty list (a lone sentinel)."""
     n_nodes = p_table.shape[0]
     cap_i = 2 * n_nodes + n_tables + 1
-    bound = np.empty(cap_i, np.uint32)
-    leaf = np.empty(cap_i, np.int64)
-    tab_start = np.zeros(n_tables + 1, np.int64)
-    node_lo = np.zeros(n_nodes, np.int64)
-    node_len = np.zeros(n_nodes, np.int64)
-    cap_l = max(16, 2 * own_rows.shape[0])
-    lists = np.empty(cap_l, np.uint64)
-    n_l = 0
+    bound = np.empty(cap_i, np.uint64)
+    tab_start = np.zeros(n_tables + 1, np.int32)
+    node_first = np.zeros(n_nodes, np.int64)
+    node_end = np.zeros(n_nodes, np.int64)
+    lists = np.empty(max(16, 2 * own_rows.shape[0] + 1), np.uint64)
+    lists[0] = SENTINEL
+    n_l = 1
     stack = np.empty(34, np.int64)
     n_i = 0
     j = 0
     for t in range(n_tables):
         tab_start[t] = n_i
-        bound[n_i] = 0
-        leaf[n_i] = -1
+        bound[n_i] = 0  # starts at address 0, the empty list
         n_i += 1
         depth = 0
         while True:
@@ -264,57 +270,50 @@ def _sweep(p_table, p_start, p_end, n_tables, own_start, own_rows, row_word):
                 e = p_end[stack[depth - 1]] + 1
                 depth -= 1
                 if e <= 0xFFFF_FFFF:
-                    nxt = stack[depth - 1] if depth > 0 else -1
-                    if bound[n_i - 1] == e:
-                        leaf[n_i - 1] = nxt
-                    else:
-                        bound[n_i] = e
-                        leaf[n_i] = nxt
+                    first = node_first[stack[depth - 1]] if depth > 0 else 0
+                    if (bound[n_i - 1] >> _U32) != np.uint64(e):
                         n_i += 1
+                    bound[n_i - 1] = (np.uint64(e) << _U32) | np.uint64(first)
             if at_end:
                 break
             parent = stack[depth - 1] if depth > 0 else -1
-            # merged list: own rows and the parent's list, by row, cut after a catch-all
+            # merged list: own rows and the parent's list, by row, cut after a catch-all,
+            # else ended by a sentinel
             a = own_start[j]
             b = own_start[j + 1]
-            pa = node_lo[parent] if parent >= 0 else 0
-            pb = pa + node_len[parent] if parent >= 0 else 0
-            need = n_l + (b - a) + (pb - pa)
+            pa = node_first[parent] if parent >= 0 else 0
+            pb = node_end[parent] if parent >= 0 else 0
+            need = n_l + (b - a) + (pb - pa) + 1
             if need > lists.shape[0]:
                 grown = np.empty(max(need, 2 * lists.shape[0]), np.uint64)
                 grown[:n_l] = lists[:n_l]
                 lists = grown
-            lo = n_l
-            while a < b or pa < pb:
-                if pa >= pb or (a < b and own_rows[a] < np.int64(lists[pa] >> _U41)):
+            first = n_l
+            while True:
+                if a < b and (pa >= pb or own_rows[a] + 1 < np.int64(lists[pa] >> _U41)
+                              or lists[pa] == SENTINEL):
                     w = row_word[own_rows[a]]
                     a += 1
-                else:
+                elif pa < pb:
                     w = lists[pa]
                     pa += 1
+                else:
+                    w = SENTINEL
                 lists[n_l] = w
                 n_l += 1
-                if ((w >> _U32) & _LO8) == _U0 and (w >> _U40) & np.uint64(1):
-                    break
-            node_lo[j] = lo
-            node_len[j] = n_l - lo
+                if ((w >> _U32) & _LO8) == _U0 and (w >> _U40) & _U1:
+                    break  # a catch-all row or the sentinel: nothing after it is read
+            node_first[j] = first
+            node_end[j] = n_l
             # the prefix opens its interval
-            if bound[n_i - 1] == p_start[j]:
-                leaf[n_i - 1] = j
-            else:
-                bound[n_i] = p_start[j]
-                leaf[n_i] = j
+            if (bound[n_i - 1] >> _U32) != np.uint64(p_start[j]):
                 n_i += 1
+            bound[n_i - 1] = (np.uint64(p_start[j]) << _U32) | np.uint64(first)
             stack[depth] = j
             depth += 1
             j += 1
     tab_start[n_tables] = n_i
-    node_span = (node_lo.astype(np.uint64) << _U32) | node_len.astype(np.uint64)
-    span = np.zeros(n_i, np.uint64)
-    for i in range(n_i):
-        if leaf[i] >= 0:
-            span[i] = node_span[leaf[i]]
-    return tab_start, bound[:n_i].copy(), span, lists[:n_l].copy(), node_span
+    return tab_start, bound[:n_i].copy(), lists[:n_l].copy(), node_first
 
 
 def _column(values, name: str, n: int | None, lo: int, hi: int) -> np.ndarray:
@@ -341,7 +340,7 @@ def build(table, net, plen, proto, port_lo, port_hi, n_tables: int) -> dict:
 
 
 def _compile(table, net, plen, proto, port_lo, port_hi, n_tables):
-    """`build`, plus the distinct prefixes (table, start, plen, list span), for the benchmark's
+    """`build`, plus the distinct prefixes (table, start, plen, first list word), for the benchmark's
     hash-per-length variant."""
     if isinstance(n_tables, bool) or not isinstance(n_tables, (int, np.integer)) or not 0 <= n_tables <= TABLE_LIMIT:
         raise ValueError(f"n_tables: {n_tables!r} must be an integer in 0..{TABLE_LIMIT}")
@@ -372,19 +371,19 @@ def _compile(table, net, plen, proto, port_lo, port_hi, n_tables):
     own_start = np.searchsorted(node[order], np.arange(uniq.shape[0] + 1))
     full = (lo == 0) & (hi == 0xFFFF)
     rows = np.arange(n, dtype=np.int64)
-    word = ((rows.astype(np.uint64) << np.uint64(_ROW_SHIFT)) | (full.astype(np.uint64) << np.uint64(_FULL_BIT))
+    word = (((rows + 1).astype(np.uint64) << np.uint64(_ROW_SHIFT)) | (full.astype(np.uint64) << np.uint64(_FULL_BIT))
             | (proto_.astype(np.uint64) << np.uint64(32)) | (lo.astype(np.uint64) << np.uint64(16))
             | hi.astype(np.uint64))
-    tab_start, bound, span, rules, node_span = _sweep(p_table, p_start, p_end, n_tables,
+    tab_start, bound, rules, node_first = _sweep(p_table, p_start, p_end, n_tables,
                                                       own_start.astype(np.int64), order.astype(np.int64), word)
-    out = {"cls_tab_start": tab_start, "cls_bound": bound, "cls_span": span, "cls_rules": rules, "cls_rows": n,
+    out = {"cls_tab_start": tab_start, "cls_bound": bound, "cls_rules": rules, "cls_rows": n,
            "cls_src_table": tab.astype(np.int32), "cls_src_net": net_.astype(np.uint32),
            "cls_src_plen": plen_.astype(np.uint8), "cls_src_proto": proto_.astype(np.uint8),
            "cls_src_port_lo": lo.astype(np.uint16), "cls_src_port_hi": hi.astype(np.uint16)}
     for v in out.values():
         if isinstance(v, np.ndarray):
             v.setflags(write=False)
-    return out, (p_table, p_start, uniq & 63, node_span)
+    return out, (p_table, p_start, uniq & 63, node_first)
 
 
 # ---- reports -----------------------------------------------------------------------------------
@@ -395,18 +394,26 @@ def nbytes(cls) -> int:
 
 
 def stats(cls) -> dict:
-    """Shape figures: intervals, list entries, longest and mean list (over intervals), the
-    deepest binary search (steps), bytes and bytes per row."""
-    ts = _get(cls, "cls_tab_start")
-    span = _get(cls, "cls_span")
-    lens = (span & _LO32).astype(np.int64)
+    """Shape figures: intervals, list words, the most and mean words a scan may read (over
+    intervals, the terminating word included), the deepest search (halvings + one counted
+    line), bytes and bytes per row."""
+    ts = _get(cls, "cls_tab_start").astype(np.int64)
+    bound = _get(cls, "cls_bound")
+    rules = _get(cls, "cls_rules")
+    ends = np.flatnonzero((((rules >> _U32) & _LO8) == 0) & (((rules >> _U40) & _U1) == 1))
+    first = (bound & _LO32).astype(np.int64)
+    words = ends[np.searchsorted(ends, first)] - first + 1
     per_table = np.diff(ts)
+    deepest = int(per_table.max()) if per_table.size else 1
+    steps = 0
+    while deepest > LINEAR_TAIL:
+        deepest -= deepest >> 1
+        steps += 1
     rows = int(_get(cls, "cls_rows"))
     b = nbytes(cls)
-    return {"rows": rows, "tables": int(per_table.shape[0]), "intervals": int(span.shape[0]),
-            "list_entries": int(_get(cls, "cls_rules").shape[0]), "longest_list": int(lens.max()) if lens.size else 0,
-            "mean_list": float(lens.mean()) if lens.size else 0.0,
-            "search_steps": int(np.ceil(np.log2(per_table.max()))) if per_table.size else 0,
+    return {"rows": rows, "tables": int(per_table.shape[0]), "intervals": int(bound.shape[0]),
+            "list_words": int(rules.shape[0]), "longest_scan": int(words.max()) if words.size else 0,
+            "mean_scan": float(words.mean()) if words.size else 0.0, "search_steps": steps + 1,
             "bytes": b, "bytes_per_row": b / rows if rows else float("nan")}
 
 
