@@ -36,61 +36,70 @@ cover it, so one search answers the address part completely.
 
 1. Per table, the distinct rule prefixes (a laminar family: two prefixes nest or are disjoint)
    cut 0..2**32-1 into elementary intervals, at most 2 per prefix + 1. Every address of an
-   interval is covered by the same chain of prefixes; the interval stores the deepest one's
-   row list. A lookup is a branch-free binary search over the table's interval starts:
-   ``ceil(log2(intervals))`` steps, at most 18 at 100,000 rows in one table, and independent of
-   how many prefix LENGTHS the table holds (ipBlock ``except`` expands into up to 32 lengths:
-   a hash probe per length, the design first suggested, pays for each one; see below).
+   interval is covered by the same chain of prefixes; the interval points at the deepest one's
+   row list. A lookup searches the table's sorted interval starts: branch-free halving while
+   more than 8 remain, then the last 8 (one cache line) are counted at once. Its depth is
+   ``ceil(log2(I_t / 8)) + 1`` reads of one small array, 15 at most for 100,000 rows in ONE
+   table, and does not grow with how many prefix LENGTHS the table holds.
 2. The deepest prefix's list is every row of that prefix and of all its ancestors, merged in
-   priority order (the ancestors merged at build time: the first hit ends the search). A list
-   stops after its first row that matches every packet (proto any, all ports): the terminal
-   deny of an isolated port, an admin "any" rule; nothing after it can ever win. Each row is
-   one packed uint64 word, scanned until the first whose (proto, port range) fits.
+   priority order (the ancestors merged at build time, as OVS's prefix tracking would have
+   it: the first hit ends the search). Each row is one packed uint64 word, scanned until the
+   first whose (proto, port range) fits. A list stops after its first row that matches every
+   packet (proto any, all ports: the terminal deny of an isolated port, an admin "any" rule),
+   since nothing after it can win; a list without one ends in a `SENTINEL` word that matches
+   every packet and reads -1. So the scan needs no length, and cannot run off its list
+   whatever the packet holds.
 
-Why not one exact-hash probe per prefix length (OVS-style tuple space on the length)? It is one
-probe when the remote is a listed /32, but a miss walks every length of the table, longest
-first, each probe a hash and one or two cache lines; the except-expansion of a single
-``0.0.0.0/0 except 10.0.0.0/8`` already gives 8 lengths, and namespace /24s, node /16s and
-/32 pods add theirs. The binary search reads log2(intervals) words of one small sorted array
-(its top levels stay in L1 across packets) and needs no hash. Both share the merged lists.
+Why not the design first suggested: one exact-hash probe per prefix length of the table
+(tuple space on the length, longest first), on the same merged lists? It is one probe when the
+remote is a listed /32, but a miss walks every length, each probe a hash and one or two cache
+lines, and NetworkPolicy tables hold many lengths: ``0.0.0.0/0 except 10.0.0.0/8`` alone
+expands to 8 (/1../8), namespace /24s, pod /32s and the /0 catch-all add theirs.
+`bench/classifier.py` runs it beside the search: 2.5-5x slower on NetworkPolicy-shaped tables,
+even (within noise) on the admin shape where every rule is a namespace /24 (one length).
 
 Bounds
 ------
-- Address stage: ``ceil(log2(I_t))`` loads, ``I_t <= 2 * distinct prefixes of table t + 1``.
-- Row stage: at most the deepest prefix's merged list, which is cut at the first catch-all row.
-  It is long only when many rows of one prefix chain differ by port (e.g. 1,000 port rules on
-  one namespace /24); `stats` reports the longest list and the mean, `bench/classifier.py`
-  prints them. If that shape appears, a per-list port-interval index (the same binary search
-  on the port axis, per protocol) is the next step; not needed for the shapes measured.
+- Address stage: ``ceil(log2(I_t / 8)) + 1`` dependent reads, ``I_t <= 2 * prefixes + 1``.
+- Row stage: the deepest prefix's merged list up to its terminator. It is long only when many
+  rows of one prefix chain differ by port or protocol (e.g. 1,000 port rules on one namespace
+  /24); `stats` reports the longest and mean scan, `bench/classifier.py` prints them (at most
+  16 words, 1-3 on average, on the shapes measured). If long lists appear, a per-list
+  port-interval index (the same search on the port axis, per protocol) is the next step.
 
 Layout
 ------
 ::
 
-    cls_tab_start: int64[T + 1]  — table t's intervals are cls_bound/cls_span[start[t]:start[t+1]]
+    cls_tab_start: int32[T + 1]  — table t's intervals are cls_bound[start[t]:start[t+1]]
                                    (at least one each: an empty table has one empty interval)
-    cls_bound:     uint32[I]     — first address of each interval, ascending within a table, the
-                                   table's first is 0
-    cls_span:      uint64[I]     — its list in cls_rules: first index << 32 | length (0 = no row)
-    cls_rules:     uint64[L]     — the merged lists, one word per entry:
+    cls_bound:     uint64[I]     — an interval: its first address << 32 | where its list starts
+                                   in cls_rules. Ascending within a table, the first at 0.
+    cls_rules:     uint64[L]     — the lists, one word per row; cls_rules[0] is the shared
+                                   empty list (a sentinel):
 
-        63            41 40  39     32 31          16 15           0
-       +----------------+--+---------+--------------+--------------+
-       |  row (23 bits) |F |  proto  |   port_lo    |   port_hi    |     F = range is 0..65535
-       +----------------+--+---------+--------------+--------------+
+        63               41 40  39    32 31          16 15           0
+       +-------------------+--+--------+--------------+--------------+
+       | row + 1 (23 bits) |F | proto  |   port_lo    |   port_hi    |   F = range is 0..65535
+       +-------------------+--+--------+--------------+--------------+
+        SENTINEL: row + 1 = 0, F = 1, proto 0 (any), 0..65535
 
     cls_rows:      int  — rows given (for `nbytes` per rule and reports)
     cls_src_table, cls_src_net, cls_src_plen, cls_src_proto, cls_src_port_lo, cls_src_port_hi:
                    the validated input (int32, uint32, uint8, uint8, uint16, uint16; 14 bytes a
                    row) that `lookup` scans; the kernels never read them
 
-Memory per rule: 8 bytes per table + 12 bytes per interval (<= 2 per distinct prefix) + 8 bytes
-per list entry. A row sits in its own prefix's list and in those of the prefixes nested below
-it (replication, as in decision trees): measured in `bench/classifier.py`, 25-40 bytes a row on
-NetworkPolicy-shaped tables and admin rule sets (see `nbytes`, `stats`).
+Memory per rule: 4 bytes per table, 8 per interval (<= 2 per distinct prefix + 1 per table),
+8 per list word. A row sits in its own prefix's list and in those of the prefixes nested
+below it (replication, as in decision trees), and is dropped from every list where an earlier
+catch-all shadows it. Measured (`bench/classifier.py`, `nbytes`): ~23 bytes a row on
+NetworkPolicy-shaped tables at 100 to 100,000 rows; 3 to 40 on the admin shape (3 at 100,000,
+where most rules are shadowed by an earlier "any" rule of their namespace pair). Plus the 14
+bytes a row of the reference copy.
 
 Build: numpy for validation and the sort of the distinct prefixes; one numba pass (a stack
-sweep per table) for the intervals and the merged lists. 100,000 rows in ~0.1 s.
+sweep per table) for the intervals and the merged lists: 100,000 rows in 15-45 ms, 10,000
+in 1-2 ms (numba's cache warm).
 
 Limits: ``table < 2**25``, rows < 2**23 (the packed row field). A lookup with a table id out of
 range returns -1; the address is taken modulo 2**32, proto modulo 2**8, port modulo 2**16
