@@ -14,6 +14,8 @@ import pytest
 from fastpath.tables import classifier as C
 
 ALL = (0, 65535)
+INDEXING = {"default": None, "all": 0, "none": 1 << 40}
+"""`build`'s index_at: lists indexed by (proto, port) beyond the default length, always, never."""
 TCP, UDP, SCTP, ICMP = 6, 17, 132, 1
 
 
@@ -21,14 +23,14 @@ def ip(s: str) -> int:
     return int(ipaddress.IPv4Address(s))
 
 
-def build_rows(rows, n_tables):
+def build_rows(rows, n_tables, index_at=None):
     """rows: (table, "a.b.c.d/len", proto, lo, hi)."""
     cols = [[], [], [], [], [], []]
     for t, cidr, proto, lo, hi in rows:
         n = ipaddress.IPv4Network(cidr)
         for c, v in zip(cols, (t, int(n.network_address), n.prefixlen, proto, lo, hi)):
             c.append(v)
-    return C.build(*(np.array(c, np.int64) for c in cols), n_tables)
+    return C.build(*(np.array(c, np.int64) for c in cols), n_tables, index_at=index_at)
 
 
 def kernel_one(cls, table, addr, proto, port) -> int:
@@ -91,12 +93,13 @@ def random_packets(rng: np.random.Generator, m: int, rules, n_tables: int):
     return tables, ips, protos, ports
 
 
+@pytest.mark.parametrize("index", INDEXING)
 @pytest.mark.parametrize("seed,n,n_tables", [(0, 0, 1), (1, 1, 1), (2, 30, 1), (3, 200, 4), (4, 500, 40),
                                              (5, 1500, 3), (6, 2000, 200)])
-def test_kernel_equals_linear_scan(seed, n, n_tables):
+def test_kernel_equals_linear_scan(seed, n, n_tables, index):
     rng = np.random.default_rng(seed)
     rules = random_rules(rng, n, n_tables)
-    cls = C.build(*rules, n_tables)
+    cls = C.build(*rules, n_tables, index_at=INDEXING[index])
     pk = random_packets(rng, 3000, rules, n_tables)
     got = C.lookup_bulk(cls, *pk)
     want = np.array([C.lookup(cls, *p) for p in zip(*pk)])
@@ -108,11 +111,12 @@ def test_kernel_equals_linear_scan(seed, n, n_tables):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("index", ["default", "all"])
 @pytest.mark.parametrize("seed,n,n_tables", [(10, 20_000, 50), (11, 100_000, 2_000), (12, 100_000, 1)])
-def test_kernel_equals_linear_scan_big(seed, n, n_tables):
+def test_kernel_equals_linear_scan_big(seed, n, n_tables, index):
     rng = np.random.default_rng(seed)
     rules = random_rules(rng, n, n_tables)
-    cls = C.build(*rules, n_tables)
+    cls = C.build(*rules, n_tables, index_at=INDEXING[index])
     pk = random_packets(rng, 1500 if n_tables == 1 else 4000, rules, n_tables)
     got = C.lookup_bulk(cls, *pk)
     want = np.array([C.lookup(cls, *p) for p in zip(*pk)])
@@ -120,14 +124,15 @@ def test_kernel_equals_linear_scan_big(seed, n, n_tables):
 
 
 # ---- adversarial, worked by hand ---------------------------------------------------------------
-def test_shorter_prefix_with_higher_priority_wins():
+@pytest.mark.parametrize("index", INDEXING)
+def test_shorter_prefix_with_higher_priority_wins(index):
     cls = build_rows([
         (0, "10.0.0.0/8", TCP, 80, 80),      # 0
         (0, "10.1.2.3/32", 0, *ALL),         # 1: nested, but after row 0
         (0, "10.1.2.0/24", UDP, 53, 53),     # 2
         (0, "0.0.0.0/0", TCP, 0, 65535),     # 3
         (0, "10.1.0.0/16", 0, *ALL),         # 4
-    ], 1)
+    ], 1, INDEXING[index])
     assert both(cls, 0, ip("10.1.2.3"), TCP, 80) == 0
     assert both(cls, 0, ip("10.1.2.3"), TCP, 81) == 1
     assert both(cls, 0, ip("10.1.2.3"), ICMP, 0) == 1
@@ -153,7 +158,8 @@ def test_catch_all_ancestor_shadows_later_nested_rows():
     assert C.stats(cls)["longest_scan"] == 2  # the /32's list stops at row 1
 
 
-def test_same_prefix_different_ports():
+@pytest.mark.parametrize("index", INDEXING)
+def test_same_prefix_different_ports(index):
     cls = build_rows([
         (0, "10.0.0.0/24", TCP, 80, 80),
         (0, "10.0.0.0/24", TCP, 443, 443),
@@ -169,7 +175,8 @@ def test_same_prefix_different_ports():
     assert both(cls, 0, a, ICMP, 0) == -1  # proto any, but a range short of 0..65535
 
 
-def test_non_port_protocols_match_only_full_ranges():
+@pytest.mark.parametrize("index", INDEXING)
+def test_non_port_protocols_match_only_full_ranges(index):
     cls = build_rows([
         (0, "0.0.0.0/0", 0, 80, 80),        # 0
         (0, "0.0.0.0/0", ICMP, 0, 0),       # 1: an ICMP rule with a range never matches
@@ -229,13 +236,14 @@ def test_host_bits_of_net_are_ignored():
     assert both(cls, 0, ip("10.0.1.1"), TCP, 1) == -1
 
 
-def test_many_lengths_from_except_expansion():
+@pytest.mark.parametrize("index", INDEXING)
+def test_many_lengths_from_except_expansion(index):
     # 0.0.0.0/0 except 10.0.0.0/8 -> /1../8; the cluster's own /16, /24 and /32 nested inside 10/8
     rows = [(0, str(p), TCP, 443, 443) for p in C.prefixes_minus(ipaddress.IPv4Network("0.0.0.0/0"),
                                                                     ["10.0.0.0/8"])]
     rows += [(0, "10.1.0.0/16", TCP, 80, 80), (0, "10.1.2.0/24", 0, *ALL), (0, "10.1.2.3/32", UDP, 53, 53),
              (0, "0.0.0.0/0", 0, *ALL)]
-    cls = build_rows(rows, 1)
+    cls = build_rows(rows, 1, INDEXING[index])
     deny = len(rows) - 1
     assert both(cls, 0, ip("8.8.8.8"), TCP, 443) < 8
     assert both(cls, 0, ip("10.9.9.9"), TCP, 443) == deny
@@ -363,3 +371,37 @@ def test_prefixes_minus_random():
         assert got == exclude_all(net, excepts), (net, excepts)
         # fewest prefixes: no two can be merged
         assert list(ipaddress.collapse_addresses(got)) == got
+
+
+@pytest.mark.parametrize("index", INDEXING)
+def test_long_port_lists_every_port(index):
+    """Hundreds of port rules on one prefix chain (the shape the (proto, port) index is for),
+    every port of every protocol class, against a brute force over the rows in numpy."""
+    rng = np.random.default_rng(21)
+    rows = []
+    for _ in range(300):
+        proto = int(rng.choice([TCP, TCP, UDP, SCTP, 0, ICMP]))
+        lo = int(rng.integers(0, 65536))
+        hi = lo if rng.random() < 0.5 else min(65535, lo + int(rng.integers(0, 2000)))
+        if rng.random() < 0.05:
+            lo, hi = ALL
+        rows.append((0, str(rng.choice(["10.0.0.0/24", "10.0.0.9/32", "10.0.0.0/16"])), proto, lo, hi))
+    cls = build_rows(rows, 1, INDEXING[index])
+    if index == "default":
+        assert C.stats(cls)["indexed_intervals"] > 0
+    proto = np.array([r[2] for r in rows])
+    lo = np.array([r[3] for r in rows])
+    hi = np.array([r[4] for r in rows])
+    ports = np.arange(65536)
+    for addr, inside in ((ip("10.0.0.9"), [True] * 300), (ip("10.0.0.10"), [r[1] != "10.0.0.9/32" for r in rows]),
+                         (ip("10.0.1.1"), [r[1] == "10.0.0.0/16" for r in rows])):
+        inside = np.array(inside)
+        for p in (TCP, UDP, SCTP, ICMP, 47, 0):
+            fits = inside & ((proto == 0) | (proto == p))
+            if p in C.PORT_PROTOS:
+                m = fits[:, None] & (lo[:, None] <= ports) & (ports <= hi[:, None])
+            else:
+                m = np.repeat((fits & (lo == 0) & (hi == 65535))[:, None], ports.shape[0], axis=1)
+            want = np.where(m.any(axis=0), m.argmax(axis=0), -1)
+            got = C.lookup_bulk(cls, np.zeros(65536, np.int64), np.full(65536, addr), np.full(65536, p), ports)
+            assert np.array_equal(got, want), (addr, p, int(np.flatnonzero(got != want)[0]))

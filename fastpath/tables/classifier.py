@@ -141,6 +141,8 @@ _U1 = np.uint64(1)
 LINEAR_TAIL = 8
 """The search halves while more than this many intervals remain, then counts the rest: 8
 bounds are one cache line, read in parallel instead of 3 dependent steps."""
+INDEX_AT = 24
+"""Lists longer than this many words are replaced by an index on (protocol, port)."""
 SENTINEL = np.uint64((1 << _FULL_BIT) | 0xFFFF)
 """Ends a list that has no catch-all row: matches every packet, row field 0 (reads -1)."""
 _LO16 = np.uint64(0xFFFF)
@@ -192,27 +194,45 @@ def classify(tab_start, bound, rules, table, ip, proto, port):
         return np.int64(MISS)
     a = np.int64(tab_start[table])
     n = np.int64(tab_start[table + 1]) - a
-    ip32 = np.uint64(ip) & _LO32
-    # the last interval of [a, a + n) starting at or below ip (the first starts at 0):
-    # halve while the range is long (a select, not a branch), then count the last few
+    i = _search(bound, a, n, np.uint64(ip) & _LO32)  # the interval holding ip
+    return scan(rules, np.int64(bound[i] & _LO32), proto, port)
+
+
+@kernel(inline="always")
+def _search(words, a, n, key):
+    """The last index i of words[a:a+n] with ``words[i] >> 32 <= key`` (words[a]'s is 0):
+    halving while more than LINEAR_TAIL remain (a select, not a branch), then counting."""
     while n > LINEAR_TAIL:
         half = n >> 1
-        a += half * np.int64((bound[a + half] >> _U32) <= ip32)
+        a += half * np.int64((words[a + half] >> _U32) <= key)
         n -= half
     c = 0
     for k in range(1, n):
-        c += np.int64((bound[a + k] >> _U32) <= ip32)
-    return scan(rules, np.int64(bound[a + c] & _LO32), proto, port)
+        c += np.int64((words[a + k] >> _U32) <= key)
+    return a + c
 
 
 @kernel(inline="always")
 def scan(rules, k, proto, port):
-    """The row of the first word from ``rules[k]`` on whose (proto, port range) fits the
-    packet, or -1. A list always ends in a word that fits every packet (a catch-all row or
-    `SENTINEL`), so the loop needs no bound."""
+    """The first row of the list at ``rules[k]`` that fits (proto, port), or -1. A plain list
+    always ends in a word that fits every packet (a catch-all row or `SENTINEL`), so the loop
+    needs no bound; a long list is an index (a header word first, see `_index_list`)."""
     p = np.uint64(proto) & _LO8
     pt = np.uint64(port) & _LO16
     ports = p == _TCP or p == _UDP or p == _SCTP
+    w = rules[k]
+    if ((w >> _U16) & _LO16) > (w & _LO16):  # port_lo > port_hi: an index header
+        n_cls = np.int64(w >> _U41)
+        c = k + 2 * n_cls - 1  # the last class: protocols without rows of their own
+        for x in range(n_cls - 1):
+            if (rules[k + 1 + 2 * x] >> _U32) & _LO8 == p:
+                c = k + 1 + 2 * x
+                break
+        if not ports:
+            return np.int64(rules[c] >> _U41) - 1
+        pw = rules[c + 1]
+        i = _search(rules, k + np.int64(pw >> _U32), np.int64(pw & _LO32), pt)
+        return np.int64(rules[i] & _LO32) - 1
     while True:
         w = rules[k]
         rp = (w >> _U32) & _LO8
@@ -252,8 +272,8 @@ def _sweep(p_table, p_start, p_end, n_tables, own_start, own_rows, row_word):
     """Intervals and merged lists from the distinct prefixes sorted by (table, start, plen).
 
     p_*: per prefix node; own_start[j]:own_start[j+1] index own_rows (ascending) = the rows of
-    node j. Returns (tab_start, bound, rules, node_first): node_first[j] = where node j's
-    list starts in rules. rules[0] is the shared empty list (a lone sentinel)."""
+    node j. Returns (tab_start, bound, rules, node_first, node_end): node j's list is
+    rules[node_first[j]:node_end[j]]. rules[0] is the shared empty list (a lone sentinel)."""
     n_nodes = p_table.shape[0]
     cap_i = 2 * n_nodes + n_tables + 1
     bound = np.empty(cap_i, np.uint64)
@@ -322,7 +342,108 @@ def _sweep(p_table, p_start, p_end, n_tables, own_start, own_rows, row_word):
             depth += 1
             j += 1
     tab_start[n_tables] = n_i
-    return tab_start, bound[:n_i].copy(), lists[:n_l].copy(), node_first
+    return tab_start, bound[:n_i].copy(), lists[:n_l].copy(), node_first, node_end
+
+
+@jit
+def _index_list(ws, out, o):
+    """Write the index of the plain list ``ws`` (priority order, its terminator included) at
+    out[o:]; returns the new end. Layout, offsets relative to the header h = o::
+
+        h:              header: port_lo 0xFFFF > port_hi 0 (no row has that), row field = C
+        h+1+2c, h+2+2c: class c (C of them; the last = every protocol without rows of its own):
+                        word A: proto << 32 | (first row fitting a packet without ports) + 1 << 41
+                        word B: port list offset from h << 32 | its length
+        port lists:     per class, (first port << 32 | first fitting row + 1, 0 = none), ascending
+                        from port 0: the class's rows cut into elementary port intervals
+
+    A class's rows are those of its protocol and of protocol any, in priority order."""
+    seen = np.zeros(256, np.bool_)
+    for w in ws:
+        seen[(w >> _U32) & _LO8] = True
+    seen[0] = False
+    protos = np.flatnonzero(seen)
+    n_cls = protos.shape[0] + 1
+    out[o] = (np.uint64(n_cls) << _U41) | np.uint64(0xFFFF_0000)
+    e = o + 1 + 2 * n_cls
+    marks = np.empty(2 * ws.shape[0] + 1, np.int64)
+    for c in range(n_cls):
+        q = np.uint64(protos[c]) if c < n_cls - 1 else _U0
+        # the class's rows, their port boundaries, the first fitting row without ports
+        nonport = _U0
+        m = 1
+        marks[0] = 0
+        for w in ws:
+            rp = (w >> _U32) & _LO8
+            if rp == _U0 or rp == q:
+                if nonport == _U0 and (w >> _U40) & _U1:
+                    nonport = (w >> _U41) | np.uint64(1 << 63)  # row + 1 (0 = sentinel: none), marked
+                marks[m] = np.int64((w >> _U16) & _LO16)
+                marks[m + 1] = np.int64(w & _LO16) + 1
+                m += 2
+        b = np.unique(marks[:m])
+        b = b[b <= 0xFFFF]
+        ans = np.zeros(b.shape[0], np.int64)
+        nxt = np.arange(b.shape[0] + 1)  # next unpainted interval at or after i (path-halved)
+        for w in ws:
+            rp = (w >> _U32) & _LO8
+            if rp != _U0 and rp != q:
+                continue
+            i = np.searchsorted(b, np.int64((w >> _U16) & _LO16))
+            stop = np.searchsorted(b, np.int64(w & _LO16) + 1)
+            while True:
+                r = i
+                while nxt[r] != r:
+                    nxt[r] = nxt[nxt[r]]
+                    r = nxt[r]
+                if r >= stop:
+                    break
+                ans[r] = np.int64(w >> _U41)  # row + 1 (the sentinel's 0 paints "none")
+                nxt[r] = r + 1
+                i = r + 1
+        out[o + 1 + 2 * c] = (q << _U32) | ((nonport & _LO32) << _U41)
+        start = e
+        for i in range(b.shape[0]):
+            if i > 0 and ans[i] == ans[i - 1]:
+                continue
+            out[e] = (np.uint64(b[i]) << _U32) | np.uint64(ans[i])
+            e += 1
+        out[o + 2 + 2 * c] = (np.uint64(start - o) << _U32) | np.uint64(e - start)
+    return e
+
+
+@jit
+def _index_long_lists(rules, node_first, node_end, index_at):
+    """Rules with every list longer than ``index_at`` words replaced by its index; and the
+    map old list start -> new (for the intervals' words)."""
+    out = np.empty(rules.shape[0] + 1, np.uint64)
+    remap = np.full(rules.shape[0] + 1, -1, np.int64)
+    out[0] = rules[0]
+    remap[0] = 0
+    e = 1
+    seen = np.zeros(256, np.bool_)
+    for j in range(node_first.shape[0]):
+        a = node_first[j]
+        b = node_end[j]
+        remap[a] = e
+        n = b - a
+        need = n
+        if n > index_at:
+            seen[:] = False
+            for k in range(a, b):
+                seen[(rules[k] >> _U32) & _LO8] = True
+            n_cls = np.int64(seen[1:].sum()) + 1
+            need = 1 + 2 * n_cls + n_cls * (2 * n + 1)  # <= 2 rows + 1 port intervals a class
+        if e + need > out.shape[0]:
+            grown = np.empty(max(e + need, 2 * out.shape[0]), np.uint64)
+            grown[:e] = out[:e]
+            out = grown
+        if n > index_at:
+            e = _index_list(rules[a:b], out, e)
+        else:
+            out[e:e + b - a] = rules[a:b]
+            e += b - a
+    return out[:e].copy(), remap
 
 
 def _column(values, name: str, n: int | None, lo: int, hi: int) -> np.ndarray:
@@ -341,14 +462,15 @@ def _column(values, name: str, n: int | None, lo: int, hi: int) -> np.ndarray:
     return a.astype(np.int64)
 
 
-def build(table, net, plen, proto, port_lo, port_hi, n_tables: int) -> dict:
+def build(table, net, plen, proto, port_lo, port_hi, n_tables: int, *, index_at: int = None) -> dict:
     """The ``cls_*`` arrays of a rule set (rows in priority order; see the module docstring).
     Host bits of ``net`` beyond ``plen`` are ignored. ValueError (one line, naming the row and
-    field) on a value out of range or ``port_lo > port_hi``."""
-    return _compile(table, net, plen, proto, port_lo, port_hi, n_tables)[0]
+    field) on a value out of range or ``port_lo > port_hi``. Lists longer than ``index_at``
+    words (default `INDEX_AT`) are indexed by protocol and port."""
+    return _compile(table, net, plen, proto, port_lo, port_hi, n_tables, index_at)[0]
 
 
-def _compile(table, net, plen, proto, port_lo, port_hi, n_tables):
+def _compile(table, net, plen, proto, port_lo, port_hi, n_tables, index_at=None):
     """`build`, plus the distinct prefixes (table, start, plen, first list word), for the benchmark's
     hash-per-length variant."""
     if isinstance(n_tables, bool) or not isinstance(n_tables, (int, np.integer)) or not 0 <= n_tables <= TABLE_LIMIT:
@@ -383,8 +505,13 @@ def _compile(table, net, plen, proto, port_lo, port_hi, n_tables):
     word = (((rows + 1).astype(np.uint64) << np.uint64(_ROW_SHIFT)) | (full.astype(np.uint64) << np.uint64(_FULL_BIT))
             | (proto_.astype(np.uint64) << np.uint64(32)) | (lo.astype(np.uint64) << np.uint64(16))
             | hi.astype(np.uint64))
-    tab_start, bound, rules, node_first = _sweep(p_table, p_start, p_end, n_tables,
+    tab_start, bound, rules, node_first, node_end = _sweep(p_table, p_start, p_end, n_tables,
                                                       own_start.astype(np.int64), order.astype(np.int64), word)
+    index_at = INDEX_AT if index_at is None else int(index_at)
+    if n and int((node_end - node_first).max()) > index_at:
+        rules, remap = _index_long_lists(rules, node_first, node_end, index_at)
+        bound = (bound & ~_LO32) | remap[(bound & _LO32).astype(np.int64)].astype(np.uint64)
+        node_first = remap[node_first]
     out = {"cls_tab_start": tab_start, "cls_bound": bound, "cls_rules": rules, "cls_rows": n,
            "cls_src_table": tab.astype(np.int32), "cls_src_net": net_.astype(np.uint32),
            "cls_src_plen": plen_.astype(np.uint8), "cls_src_proto": proto_.astype(np.uint8),
@@ -403,15 +530,18 @@ def nbytes(cls) -> int:
 
 
 def stats(cls) -> dict:
-    """Shape figures: intervals, list words, the most and mean words a scan may read (over
-    intervals, the terminating word included), the deepest search (halvings + one counted
-    line), bytes and bytes per row."""
+    """Shape figures: intervals, list words, intervals whose list is indexed, the most and mean
+    words a scan of a plain list may read (over intervals, the terminating word included), the
+    deepest address search (halvings + one counted line), bytes and bytes per row."""
     ts = _get(cls, "cls_tab_start").astype(np.int64)
     bound = _get(cls, "cls_bound")
     rules = _get(cls, "cls_rules")
-    ends = np.flatnonzero((((rules >> _U32) & _LO8) == 0) & (((rules >> _U40) & _U1) == 1))
     first = (bound & _LO32).astype(np.int64)
-    words = ends[np.searchsorted(ends, first)] - first + 1
+    head = rules[first]
+    indexed = ((head >> _U16) & _LO16) > (head & _LO16)
+    ends = np.flatnonzero((((rules >> _U32) & _LO8) == 0) & (((rules >> _U40) & _U1) == 1))
+    plain = first[~indexed]
+    words = ends[np.searchsorted(ends, plain)] - plain + 1
     per_table = np.diff(ts)
     deepest = int(per_table.max()) if per_table.size else 1
     steps = 0
@@ -421,7 +551,7 @@ def stats(cls) -> dict:
     rows = int(_get(cls, "cls_rows"))
     b = nbytes(cls)
     return {"rows": rows, "tables": int(per_table.shape[0]), "intervals": int(bound.shape[0]),
-            "list_words": int(rules.shape[0]), "longest_scan": int(words.max()) if words.size else 0,
+            "list_words": int(rules.shape[0]), "indexed_intervals": int(indexed.sum()), "longest_scan": int(words.max()) if words.size else 0,
             "mean_scan": float(words.mean()) if words.size else 0.0, "search_steps": steps + 1,
             "bytes": b, "bytes_per_row": b / rows if rows else float("nan")}
 
