@@ -121,7 +121,41 @@ def admin_packets(m: int, rng: np.random.Generator, n_tables: int, _listed, n_ns
     return tables, ips, protos, ports
 
 
-SHAPES = {"netpol": (netpol_rules, netpol_packets), "admin": (admin_rules, admin_packets)}
+def ports_rules(n: int, rng: np.random.Generator):
+    """Adversarial for the row stage: ~500 rows a table, most of them port rules on a few
+    namespace /24s (60 each: single TCP ports, small TCP/UDP ranges), /32 pods inside with 5
+    each, the catch-all last."""
+    n_ns = max(4, n // 250)
+    rows: list[tuple] = []
+    t = 0
+    while len(rows) < n:
+        for _ in range(5):
+            net = POD_BASE + int(rng.integers(0, n_ns)) * 256
+            for _ in range(60):
+                p = int(rng.choice([TCP, TCP, UDP]))
+                lo = int(rng.integers(1, 65536))
+                rows.append((t, net, 24, p, lo, lo if rng.random() < 0.7 else min(65535, lo + int(rng.integers(1, 50)))))
+            for _ in range(20 // 5):
+                a = net + 2 + int(rng.integers(0, 250))
+                rows += [(t, a, 32, TCP, q, q) for q in rng.integers(1, 65536, 5)]
+        rows.append((t, 0, 0, 0, *ALL))
+        t += 1
+    rows = rows[:n]
+    n_tables = max(1, rows[-1][0] + 1) if rows else 1
+    cols = np.array(rows, np.int64).reshape(-1, 6).T if rows else np.zeros((6, 0), np.int64)
+    return cols, n_tables, None, n_ns
+
+
+def ports_packets(m: int, rng: np.random.Generator, n_tables: int, _listed, n_ns: int):
+    tables = rng.integers(0, n_tables, m)
+    ips = pod_ip(rng.integers(0, n_ns, m), rng.integers(0, 250, m))
+    protos = rng.choice([TCP, TCP, UDP, ICMP], m)
+    ports = rng.integers(0, 65536, m)
+    return tables, ips, protos, ports
+
+
+SHAPES = {"netpol": (netpol_rules, netpol_packets), "admin": (admin_rules, admin_packets),
+          "ports": (ports_rules, ports_packets)}
 
 
 # ---- the alternatives -----------------------------------------------------------------------------
@@ -200,6 +234,13 @@ def run_point(shape: str, n: int, m: int, reps: int, seed: int = 0) -> dict:
     out = np.empty(m, np.int64)
     C.classify_bulk(*arrays, *pk, out)
     t_cls = best(lambda: C.classify_bulk(*arrays, *pk, out), reps)
+    # no (proto, port) index: plain scans of every list
+    plain = C.build(*cols, n_tables, index_at=1 << 40)
+    parrays = [plain[c] for c in C.COLUMNS]
+    pout = np.empty(m, np.int64)
+    C.classify_bulk(*parrays, *pk, pout)
+    assert np.array_equal(pout, out), "the unindexed build disagrees with the classifier"
+    t_plain = best(lambda: C.classify_bulk(*parrays, *pk, pout), reps)
     # hash per length, same lists
     _, hargs, h_extra = hash_per_length(cols, n_tables)
     hout = np.empty(m, np.int64)
@@ -223,7 +264,7 @@ def run_point(shape: str, n: int, m: int, reps: int, seed: int = 0) -> dict:
     baselines.random_gather(arr, idx, gout)
     t_gather = best(lambda: baselines.random_gather(arr, idx, gout), reps)
     return {"shape": shape, "rows": n, "tables": n_tables, "hit": float((out >= 0).mean()),
-            "cls": m / t_cls, "hash": m / t_hash, "linear": ml / t_lin, "gather": m / t_gather,
+            "cls": m / t_cls, "plain": m / t_plain, "plain_longest": C.stats(plain)["longest_scan"], "hash": m / t_hash, "linear": ml / t_lin, "gather": m / t_gather,
             "build_ms": build_s * 1e3, **st, "hash_bytes": h_extra}
 
 
@@ -242,15 +283,17 @@ def main(argv=None) -> int:
             print(f"  {shape} {n}: {r['cls'] / 1e6:.1f} M/s", file=sys.stderr, flush=True)
     print(f"\nDFW classifier, one thread, {m:,} lookups a point, best of {reps}; "
           f"load average {os.getloadavg()[0]:.2f} (2 cores, shared)\n")
-    print("| shape | rows | tables | hits | classifier M/s | hash/len M/s | linear M/s | gather M/s "
-          "| cls / linear | cls / gather | build ms | bytes/row | longest scan | mean scan | search steps |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| shape | rows | tables | hits | classifier M/s | no port index M/s | hash/len M/s | linear M/s "
+          "| gather M/s | cls / linear | cls / gather | build ms | bytes/row | indexed intervals "
+          "| longest scan (no index) | mean scan | search steps |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         bpr = f"{r['bytes_per_row']:.1f}" if r["rows"] else f"({r['bytes']} B)"
         print(f"| {r['shape']} | {r['rows']:,} | {r['tables']:,} | {r['hit']:.0%} | {r['cls'] / 1e6:.2f} "
-              f"| {r['hash'] / 1e6:.2f} | {r['linear'] / 1e6:.3g} | {r['gather'] / 1e6:.1f} "
+              f"| {r['plain'] / 1e6:.2f} | {r['hash'] / 1e6:.2f} | {r['linear'] / 1e6:.3g} | {r['gather'] / 1e6:.1f} "
               f"| {r['cls'] / r['linear']:.3g}x | {r['cls'] / r['gather']:.2f} | {r['build_ms']:.1f} | {bpr} "
-              f"| {r['longest_scan']} | {r['mean_scan']:.1f} | {r['search_steps']} |")
+              f"| {r['indexed_intervals']:,} | {r['longest_scan']} ({r['plain_longest']}) | {r['mean_scan']:.1f} "
+              f"| {r['search_steps']} |")
     return 0
 
 

@@ -49,6 +49,12 @@ cover it, so one search answers the address part completely.
    since nothing after it can win; a list without one ends in a `SENTINEL` word that matches
    every packet and reads -1. So the scan needs no length, and cannot run off its list
    whatever the packet holds.
+3. A list longer than `INDEX_AT` (24) words is replaced by an index: per protocol class (each
+   protocol with rows of its own in the list, plus one class for all others), the first row
+   fitting a packet without ports, and the class's rows cut into elementary PORT intervals
+   holding their first fitting row, searched like the addresses. So the row stage is bounded
+   too: a scan of at most 24 words, or a class pick (one word per protocol in the list) and a
+   search of at most ``ceil(log2(2 * rows / 8)) + 1`` reads.
 
 Why not the design first suggested: one exact-hash probe per prefix length of the table
 (tuple space on the length, longest first), on the same merged lists? It is one probe when the
@@ -61,11 +67,11 @@ even (within noise) on the admin shape where every rule is a namespace /24 (one 
 Bounds
 ------
 - Address stage: ``ceil(log2(I_t / 8)) + 1`` dependent reads, ``I_t <= 2 * prefixes + 1``.
-- Row stage: the deepest prefix's merged list up to its terminator. It is long only when many
-  rows of one prefix chain differ by port or protocol (e.g. 1,000 port rules on one namespace
-  /24); `stats` reports the longest and mean scan, `bench/classifier.py` prints them (at most
-  16 words, 1-3 on average, on the shapes measured). If long lists appear, a per-list
-  port-interval index (the same search on the port axis, per protocol) is the next step.
+- Row stage: a plain list of at most `INDEX_AT` words up to its terminator (1-3 on average on
+  the shapes measured), or an index: a class pick and a search on the port. Lists get long
+  only when many rows of one prefix chain differ by port or protocol (the bench's ``ports``
+  shape: 60 port rules on each namespace /24: plain scans of up to 191 words ran 10-25 M/s,
+  the index 28-35 M/s). `stats` reports both.
 
 Layout
 ------
@@ -75,14 +81,15 @@ Layout
                                    (at least one each: an empty table has one empty interval)
     cls_bound:     uint64[I]     — an interval: its first address << 32 | where its list starts
                                    in cls_rules. Ascending within a table, the first at 0.
-    cls_rules:     uint64[L]     — the lists, one word per row; cls_rules[0] is the shared
-                                   empty list (a sentinel):
+    cls_rules:     uint64[L]     — the lists, one word per row (or an index, see `_index_list`);
+                                   cls_rules[0] is the shared empty list (a sentinel):
 
         63               41 40  39    32 31          16 15           0
        +-------------------+--+--------+--------------+--------------+
        | row + 1 (23 bits) |F | proto  |   port_lo    |   port_hi    |   F = range is 0..65535
        +-------------------+--+--------+--------------+--------------+
         SENTINEL: row + 1 = 0, F = 1, proto 0 (any), 0..65535
+        index header: port_lo 0xFFFF > port_hi 0 (no rule has that), row field = its classes
 
     cls_rows:      int  — rows given (for `nbytes` per rule and reports)
     cls_src_table, cls_src_net, cls_src_plen, cls_src_proto, cls_src_port_lo, cls_src_port_hi:
@@ -92,14 +99,15 @@ Layout
 Memory per rule: 4 bytes per table, 8 per interval (<= 2 per distinct prefix + 1 per table),
 8 per list word. A row sits in its own prefix's list and in those of the prefixes nested
 below it (replication, as in decision trees), and is dropped from every list where an earlier
-catch-all shadows it. Measured (`bench/classifier.py`, `nbytes`): ~23 bytes a row on
-NetworkPolicy-shaped tables at 100 to 100,000 rows; 3 to 40 on the admin shape (3 at 100,000,
-where most rules are shadowed by an earlier "any" rule of their namespace pair). Plus the 14
-bytes a row of the reference copy.
+catch-all shadows it; an indexed list costs up to (classes) x (2 x rows + 1) words. Measured
+(`bench/classifier.py`, `nbytes`): ~23 bytes a row on NetworkPolicy-shaped tables at 100 to
+100,000 rows; 3 to 40 on the admin shape (3 at 100,000, where most rules are shadowed by an
+earlier "any" rule of their namespace pair); 58-107 on the port-heavy shape (indexed). Plus
+the 14 bytes a row of the reference copy (`cls_src_*`).
 
 Build: numpy for validation and the sort of the distinct prefixes; one numba pass (a stack
-sweep per table) for the intervals and the merged lists: 100,000 rows in 15-45 ms, 10,000
-in 1-2 ms (numba's cache warm).
+sweep per table) for the intervals and the merged lists, one more for the indexes: 100,000
+rows in 15-75 ms, 10,000 in 1-6 ms (numba's cache warm).
 
 Limits: ``table < 2**25``, rows < 2**23 (the packed row field). A lookup with a table id out of
 range returns -1; the address is taken modulo 2**32, proto modulo 2**8, port modulo 2**16
