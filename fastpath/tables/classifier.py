@@ -20,10 +20,11 @@ How others do it, and the choice
   nw_dst prefixes to skip subtables whose prefix lengths cannot match. Cost: a probe per
   subtable; with many masks (here: every prefix length x port ranges split into masks) the
   probe count is what grows.
-- DPDK ``rte_acl``: the rule fields become a byte-wise multibit trie compiled to a DFA (one
-  transition table per byte of the key). Lookups are a fixed ~13 loads for a 5-tuple, but the
-  build is the expensive part (seconds at 100k rules; the DFA is split into several tries when
-  it outgrows a memory limit, each trie costing one more walk).
+- DPDK ``rte_acl``: the rule fields become a multibit trie of 8-bit strides compiled to
+  DFA-like transition arrays: a lookup is about one transition per byte of the key, whatever
+  the rules. The build is the expensive part: range fields (ports) and overlapping rules
+  multiply the nodes, and a rule set that outgrows the memory limit is split into several
+  tries, each one more walk per lookup.
 - Decision trees (HiCuts, HyperSplit): cut the rule space along field values until leaves hold
   a few rules. HyperSplit splits on elementary-interval boundaries (binary, balanced), which
   bounds the depth by log2 of the intervals; the cost is rule replication across leaves.
@@ -39,7 +40,7 @@ cover it, so one search answers the address part completely.
    interval is covered by the same chain of prefixes; the interval points at the deepest one's
    row list. A lookup searches the table's sorted interval starts: branch-free halving while
    more than 8 remain, then the last 8 (one cache line) are counted at once. Its depth is
-   ``ceil(log2(I_t / 8)) + 1`` reads of one small array, 15 at most for 100,000 rows in ONE
+   ``ceil(log2(I_t / 8)) + 1`` reads of one small array, 16 at most for 100,000 rows in ONE
    table, and does not grow with how many prefix LENGTHS the table holds.
 2. The deepest prefix's list is every row of that prefix and of all its ancestors, merged in
    priority order (the ancestors merged at build time, as OVS's prefix tracking would have
