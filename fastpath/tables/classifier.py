@@ -106,6 +106,13 @@ catch-all shadows it; an indexed list costs up to (classes) x (2 x rows + 1) wor
 earlier "any" rule of their namespace pair); 58-107 on the port-heavy shape (indexed). Plus
 the 14 bytes a row of the reference copy (`cls_src_*`).
 
+The cost to watch is that replication: every prefix nested in a rule-heavy one copies its
+rows. A namespace /24 with 50 port rules and 250 pod /32s inside it, one rule each, takes
+~350 bytes a row (13,000 words for 301 rows; 100 bytes a row with 10 port rules). If compiled
+policies take that shape at scale, the fix is to stop copying a long ancestor list: a nested
+prefix's list would hold its own rows and then a jump word to the ancestor's (shared, possibly
+indexed) list, the scan taking the smaller row of the two first matches.
+
 Build: numpy for validation and the sort of the distinct prefixes; one numba pass (a stack
 sweep per table) for the intervals and the merged lists, one more for the indexes: 100,000
 rows in 15-75 ms, 10,000 in 1-6 ms (numba's cache warm).
