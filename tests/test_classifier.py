@@ -405,3 +405,25 @@ def test_long_port_lists_every_port(index):
             want = np.where(m.any(axis=0), m.argmax(axis=0), -1)
             got = C.lookup_bulk(cls, np.zeros(65536, np.int64), np.full(65536, addr), np.full(65536, p), ports)
             assert np.array_equal(got, want), (addr, p, int(np.flatnonzero(got != want)[0]))
+
+
+@pytest.mark.parametrize("index", INDEXING)
+def test_nested_prefixes_under_a_long_list(index):
+    """Pod /32s inside a namespace /24 that holds 50 port rules, rows of both orders: the /32s'
+    lists jump to the /24's instead of copying it (when it is long), and answer the same."""
+    rows = [(0, "10.0.0.0/24", TCP, 1000 + i, 1000 + i) for i in range(25)]
+    rows += [(0, f"10.0.0.{k}/32", TCP, 1010, 1010 + k) for k in range(1, 200, 2)]
+    rows += [(0, "10.0.0.0/24", TCP, 2000 + i, 2000 + 2 * i) for i in range(25)]
+    rows += [(0, f"10.0.0.{k}/32", 0, *ALL) for k in range(2, 200, 7)]
+    rows += [(0, "10.0.0.0/16", UDP, 53, 53), (0, "0.0.0.0/0", 0, *ALL)]
+    cls = build_rows(rows, 1, INDEXING[index])
+    if index != "none":
+        assert C.nbytes(cls) < 40 * len(rows)  # no copy of the /24's 50 rows per /32
+    rng = np.random.default_rng(5)
+    m = 4000
+    ips = ip("10.0.0.0") + rng.integers(0, 256, m)
+    protos = rng.choice([TCP, UDP, ICMP], m)
+    ports = np.where(rng.random(m) < 0.7, rng.integers(995, 2060, m), rng.integers(0, 65536, m))
+    got = C.lookup_bulk(cls, np.zeros(m, np.int64), ips, protos, ports)
+    want = [C.lookup(cls, 0, *p) for p in zip(ips, protos, ports)]
+    assert got.tolist() == want

@@ -138,7 +138,7 @@ PROTO_ANY = 0
 PORT_PROTOS = (6, 17, 132)
 """TCP, UDP, SCTP: the protocols whose packets carry the port a rule's range matches."""
 TABLE_LIMIT = 1 << 25
-ROW_LIMIT = 1 << 23
+ROW_LIMIT = 1 << 22
 ALL32 = 0xFFFF_FFFF
 
 COLUMNS = ("cls_tab_start", "cls_bound", "cls_rules")
@@ -154,6 +154,19 @@ _U32 = np.uint64(32)
 _U40 = np.uint64(_FULL_BIT)
 _U41 = np.uint64(_ROW_SHIFT)
 _U1 = np.uint64(1)
+_U63 = np.uint64(63)
+_ROW22 = np.uint64((1 << 22) - 1)
+_CONT = np.uint64(1 << 63)
+_JUMP = np.uint64(0xFFFF_0001)
+"""A jump word: port_lo 0xFFFF > port_hi 1 (no rule has that), the target list in bits 32-63."""
+_NONE = np.int64(1 << 62)
+JUMP_OWN = 8
+"""A prefix with at most this many rows of its own, nested in one whose list is long (indexed),
+keeps its own rows and a jump to that list instead of a merged copy."""
+MAX_JUMPS = 3
+"""Jumps a scan may follow: a prefix whose parent's list is the end of a chain this long gets a
+merged list instead (so a scan reads at most MAX_JUMPS * (JUMP_OWN + 1) words before a plain
+list or an index)."""
 LINEAR_TAIL = 8
 """The search halves while more than this many intervals remain, then counts the rest: 8
 bounds are one cache line, read in parallel instead of 3 dependent steps."""
@@ -230,34 +243,46 @@ def _search(words, a, n, key):
 
 @kernel(inline="always")
 def scan(rules, k, proto, port):
-    """The first row of the list at ``rules[k]`` that fits (proto, port), or -1. A plain list
-    always ends in a word that fits every packet (a catch-all row or `SENTINEL`), so the loop
-    needs no bound; a long list is an index (a header word first, see `_index_list`)."""
+    """The first row of the list at ``rules[k]`` that fits (proto, port), or -1.
+
+    A plain list ends in a word that fits every packet (a catch-all row or `SENTINEL`), so the
+    loop needs no bound. A row word with bit 63 set belongs to a nested prefix's own rows, which
+    end in a jump to the enclosing prefix's list: a fit there is only a candidate, the smallest
+    row wins. A long list is an index (a header word first, see `_index_list`)."""
     p = np.uint64(proto) & _LO8
     pt = np.uint64(port) & _LO16
     ports = p == _TCP or p == _UDP or p == _SCTP
-    w = rules[k]
-    if ((w >> _U16) & _LO16) > (w & _LO16):  # port_lo > port_hi: an index header
-        n_cls = np.int64(w >> _U41)
-        c = k + 2 * n_cls - 1  # the last class: protocols without rows of their own
-        for x in range(n_cls - 1):
-            if (rules[k + 1 + 2 * x] >> _U32) & _LO8 == p:
-                c = k + 1 + 2 * x
-                break
-        if not ports:
-            return np.int64(rules[c] >> _U41) - 1
-        pw = rules[c + 1]
-        i = _search(rules, k + np.int64(pw >> _U32), np.int64(pw & _LO32), pt)
-        return np.int64(rules[i] & _LO32) - 1
+    best = _NONE
     while True:
         w = rules[k]
+        hi = w & _LO16
+        if ((w >> _U16) & _LO16) > hi:  # port_lo > port_hi: a jump or an index header
+            if hi == _U1:
+                k = np.int64(w >> _U32)
+                continue
+            n_cls = np.int64((w >> _U41) & _ROW22)
+            c = k + 2 * n_cls - 1  # the last class: protocols without rows of their own
+            for x in range(n_cls - 1):
+                if (rules[k + 1 + 2 * x] >> _U32) & _LO8 == p:
+                    c = k + 1 + 2 * x
+                    break
+            if not ports:
+                r = np.int64((rules[c] >> _U41) & _ROW22) - 1
+            else:
+                pw = rules[c + 1]
+                i = _search(rules, k + np.int64(pw >> _U32), np.int64(pw & _LO32), pt)
+                r = np.int64(rules[i] & _LO32) - 1
+            if r >= 0 and r < best:
+                best = r
+            return best if best != _NONE else np.int64(MISS)
         rp = (w >> _U32) & _LO8
         if rp == _U0 or rp == p:
-            if ports:
-                if ((w >> _U16) & _LO16) <= pt <= (w & _LO16):
-                    return np.int64(w >> _U41) - 1
-            elif (w >> _U40) & _U1:
-                return np.int64(w >> _U41) - 1
+            if (ports and ((w >> _U16) & _LO16) <= pt <= hi) or (not ports and (w >> _U40) & _U1):
+                r = np.int64((w >> _U41) & _ROW22) - 1
+                if r >= 0 and r < best:
+                    best = r
+                if not (w >> _U63):
+                    return best if best != _NONE else np.int64(MISS)
         k += 1
 
 
@@ -283,19 +308,32 @@ def lookup_bulk(cls, tables, ips, protos, ports, out: np.ndarray | None = None) 
 
 
 # ---- builder -----------------------------------------------------------------------------------
+@jit(inline="always")
+def _is_end(w):
+    """A catch-all row or the sentinel: nothing after it in a merged list is ever read."""
+    return ((w >> _U32) & _LO8) == _U0 and (w >> _U40) & _U1
+
+
 @jit
-def _sweep(p_table, p_start, p_end, n_tables, own_start, own_rows, row_word):
-    """Intervals and merged lists from the distinct prefixes sorted by (table, start, plen).
+def _sweep(p_table, p_start, p_end, n_tables, own_start, own_rows, row_word, jump_at):
+    """Intervals and lists from the distinct prefixes sorted by (table, start, plen).
 
     p_*: per prefix node; own_start[j]:own_start[j+1] index own_rows (ascending) = the rows of
-    node j. Returns (tab_start, bound, rules, node_first, node_end): node j's list is
-    rules[node_first[j]:node_end[j]]. rules[0] is the shared empty list (a lone sentinel)."""
+    node j. A node's list is either merged (its rows and all its ancestors', by row, cut after
+    a catch-all, else ended by a sentinel) or, when it has at most `JUMP_OWN` rows and its
+    parent's list is long (> jump_at words) or itself a jump list, its own rows (bit 63 set,
+    cut after a catch-all) and a jump to the parent's list. Returns (tab_start, bound, rules,
+    node_first, node_end, node_jump): node j's list is rules[node_first[j]:node_end[j]].
+    rules[0] is the shared empty list (a lone sentinel)."""
     n_nodes = p_table.shape[0]
     cap_i = 2 * n_nodes + n_tables + 1
     bound = np.empty(cap_i, np.uint64)
     tab_start = np.zeros(n_tables + 1, np.int32)
     node_first = np.zeros(n_nodes, np.int64)
     node_end = np.zeros(n_nodes, np.int64)
+    node_jump = np.zeros(n_nodes, np.bool_)
+    node_parent = np.full(n_nodes, -1, np.int64)
+    node_hops = np.zeros(n_nodes, np.int64)  # jumps a scan from node j's list follows
     lists = np.empty(max(16, 2 * own_rows.shape[0] + 1), np.uint64)
     lists[0] = SENTINEL
     n_l = 1
@@ -322,32 +360,66 @@ def _sweep(p_table, p_start, p_end, n_tables, own_start, own_rows, row_word):
             if at_end:
                 break
             parent = stack[depth - 1] if depth > 0 else -1
-            # merged list: own rows and the parent's list, by row, cut after a catch-all,
-            # else ended by a sentinel
+            node_parent[j] = parent
             a = own_start[j]
             b = own_start[j + 1]
-            pa = node_first[parent] if parent >= 0 else 0
-            pb = node_end[parent] if parent >= 0 else 0
-            need = n_l + (b - a) + (pb - pa) + 1
+            jump = parent >= 0 and b - a <= JUMP_OWN and node_hops[parent] < MAX_JUMPS and (
+                node_jump[parent] or node_end[parent] - node_first[parent] > jump_at)
+            if jump:
+                need = n_l + (b - a) + 1
+            else:
+                # the rows to merge into the nearest merged ancestor's list: own rows and those
+                # of the jump-list ancestors in between
+                q = parent
+                n_extra = b - a
+                while q >= 0 and node_jump[q]:
+                    n_extra += own_start[q + 1] - own_start[q]
+                    q = node_parent[q]
+                extra = np.empty(n_extra, np.int64)
+                extra[:b - a] = own_rows[a:b]
+                x = b - a
+                q = parent
+                while q >= 0 and node_jump[q]:
+                    m = own_start[q + 1] - own_start[q]
+                    extra[x:x + m] = own_rows[own_start[q]:own_start[q + 1]]
+                    x += m
+                    q = node_parent[q]
+                extra.sort()
+                pa = node_first[q] if q >= 0 else 0
+                pb = node_end[q] if q >= 0 else 0
+                need = n_l + n_extra + (pb - pa) + 1
             if need > lists.shape[0]:
                 grown = np.empty(max(need, 2 * lists.shape[0]), np.uint64)
                 grown[:n_l] = lists[:n_l]
                 lists = grown
             first = n_l
-            while True:
-                if a < b and (pa >= pb or own_rows[a] + 1 < np.int64(lists[pa] >> _U41)
-                              or lists[pa] == SENTINEL):
-                    w = row_word[own_rows[a]]
-                    a += 1
-                elif pa < pb:
-                    w = lists[pa]
-                    pa += 1
-                else:
-                    w = SENTINEL
-                lists[n_l] = w
+            if jump:
+                for x in range(a, b):
+                    w = row_word[own_rows[x]]
+                    lists[n_l] = w | _CONT
+                    n_l += 1
+                    if _is_end(w):
+                        break
+                lists[n_l] = _JUMP | (np.uint64(node_first[parent]) << _U32)
                 n_l += 1
-                if ((w >> _U32) & _LO8) == _U0 and (w >> _U40) & _U1:
-                    break  # a catch-all row or the sentinel: nothing after it is read
+                node_jump[j] = True
+                node_hops[j] = node_hops[parent] + 1
+            else:
+                x = 0
+                while True:
+                    if x < n_extra and (pa >= pb or extra[x] + 1 < np.int64((lists[pa] >> _U41) & _ROW22)
+                                        or lists[pa] == SENTINEL):
+                        w = row_word[extra[x]]
+                        x += 1
+                    elif pa < pb:
+                        w = lists[pa]
+                        pa += 1
+                    else:
+                        w = SENTINEL
+                    lists[n_l] = w
+                    n_l += 1
+                    if _is_end(w):
+                        break
             node_first[j] = first
             node_end[j] = n_l
             # the prefix opens its interval
@@ -358,7 +430,7 @@ def _sweep(p_table, p_start, p_end, n_tables, own_start, own_rows, row_word):
             depth += 1
             j += 1
     tab_start[n_tables] = n_i
-    return tab_start, bound[:n_i].copy(), lists[:n_l].copy(), node_first, node_end
+    return tab_start, bound[:n_i].copy(), lists[:n_l].copy(), node_first, node_end, node_jump
 
 
 @jit
@@ -393,7 +465,7 @@ def _index_list(ws, out, o):
             rp = (w >> _U32) & _LO8
             if rp == _U0 or rp == q:
                 if nonport == _U0 and (w >> _U40) & _U1:
-                    nonport = (w >> _U41) | np.uint64(1 << 63)  # row + 1 (0 = sentinel: none), marked
+                    nonport = ((w >> _U41) & _ROW22) | _CONT  # row + 1 (0 = sentinel: none), marked found
                 marks[m] = np.int64((w >> _U16) & _LO16)
                 marks[m + 1] = np.int64(w & _LO16) + 1
                 m += 2
@@ -414,7 +486,7 @@ def _index_list(ws, out, o):
                     r = nxt[r]
                 if r >= stop:
                     break
-                ans[r] = np.int64(w >> _U41)  # row + 1 (the sentinel's 0 paints "none")
+                ans[r] = np.int64((w >> _U41) & _ROW22)  # row + 1 (the sentinel's 0 paints "none")
                 nxt[r] = r + 1
                 i = r + 1
         out[o + 1 + 2 * c] = (q << _U32) | ((nonport & _LO32) << _U41)
@@ -429,9 +501,10 @@ def _index_list(ws, out, o):
 
 
 @jit
-def _index_long_lists(rules, node_first, node_end, index_at):
-    """Rules with every list longer than ``index_at`` words replaced by its index; and the
-    map old list start -> new (for the intervals' words)."""
+def _index_long_lists(rules, node_first, node_end, node_jump, index_at):
+    """Rules with every merged list longer than ``index_at`` words replaced by its index; and
+    the map old list start -> new (for the intervals' words). Jump lists are copied, their
+    targets moved."""
     out = np.empty(rules.shape[0] + 1, np.uint64)
     remap = np.full(rules.shape[0] + 1, -1, np.int64)
     out[0] = rules[0]
@@ -444,7 +517,8 @@ def _index_long_lists(rules, node_first, node_end, index_at):
         remap[a] = e
         n = b - a
         need = n
-        if n > index_at:
+        long = n > index_at and not node_jump[j]
+        if long:
             seen[:] = False
             for k in range(a, b):
                 seen[(rules[k] >> _U32) & _LO8] = True
@@ -454,11 +528,15 @@ def _index_long_lists(rules, node_first, node_end, index_at):
             grown = np.empty(max(e + need, 2 * out.shape[0]), np.uint64)
             grown[:e] = out[:e]
             out = grown
-        if n > index_at:
+        if long:
             e = _index_list(rules[a:b], out, e)
         else:
             out[e:e + b - a] = rules[a:b]
             e += b - a
+    for j in range(node_first.shape[0]):
+        if node_jump[j]:
+            k = remap[node_first[j]] + node_end[j] - node_first[j] - 1  # the jump, last word
+            out[k] = _JUMP | (np.uint64(remap[np.int64(out[k] >> _U32)]) << _U32)
     return out[:e].copy(), remap
 
 
@@ -521,11 +599,11 @@ def _compile(table, net, plen, proto, port_lo, port_hi, n_tables, index_at=None)
     word = (((rows + 1).astype(np.uint64) << np.uint64(_ROW_SHIFT)) | (full.astype(np.uint64) << np.uint64(_FULL_BIT))
             | (proto_.astype(np.uint64) << np.uint64(32)) | (lo.astype(np.uint64) << np.uint64(16))
             | hi.astype(np.uint64))
-    tab_start, bound, rules, node_first, node_end = _sweep(p_table, p_start, p_end, n_tables,
-                                                      own_start.astype(np.int64), order.astype(np.int64), word)
     index_at = INDEX_AT if index_at is None else int(index_at)
-    if n and int((node_end - node_first).max()) > index_at:
-        rules, remap = _index_long_lists(rules, node_first, node_end, index_at)
+    tab_start, bound, rules, node_first, node_end, node_jump = _sweep(
+        p_table, p_start, p_end, n_tables, own_start.astype(np.int64), order.astype(np.int64), word, index_at)
+    if n and int((node_end - node_first)[~node_jump].max()) > index_at:
+        rules, remap = _index_long_lists(rules, node_first, node_end, node_jump, index_at)
         bound = (bound & ~_LO32) | remap[(bound & _LO32).astype(np.int64)].astype(np.uint64)
         node_first = remap[node_first]
     out = {"cls_tab_start": tab_start, "cls_bound": bound, "cls_rules": rules, "cls_rows": n,
@@ -545,19 +623,40 @@ def nbytes(cls) -> int:
     return int(sum(_get(cls, c).nbytes for c in COLUMNS))
 
 
+@jit
+def _walk_lengths(bound, rules):
+    """Per interval: the most words a scan may read (rows, jumps, an index counted as 1), and
+    whether it meets an index."""
+    words = np.zeros(bound.shape[0], np.int64)
+    indexed = np.zeros(bound.shape[0], np.bool_)
+    for i in range(bound.shape[0]):
+        k = np.int64(bound[i] & _LO32)
+        n = 0
+        while True:
+            w = rules[k]
+            n += 1
+            hi = w & _LO16
+            if ((w >> _U16) & _LO16) > hi:
+                if hi == _U1:
+                    k = np.int64(w >> _U32)
+                    continue
+                indexed[i] = True
+                break
+            if _is_end(w) and not (w >> _U63):
+                break
+            k += 1
+        words[i] = n
+    return words, indexed
+
+
 def stats(cls) -> dict:
-    """Shape figures: intervals, list words, intervals whose list is indexed, the most and mean
-    words a scan of a plain list may read (over intervals, the terminating word included), the
+    """Shape figures: intervals, list words, intervals whose scan meets an index, the most and
+    mean words a scan may read (over intervals: rows, jumps, an index counted as one), the
     deepest address search (halvings + one counted line), bytes and bytes per row."""
     ts = _get(cls, "cls_tab_start").astype(np.int64)
     bound = _get(cls, "cls_bound")
     rules = _get(cls, "cls_rules")
-    first = (bound & _LO32).astype(np.int64)
-    head = rules[first]
-    indexed = ((head >> _U16) & _LO16) > (head & _LO16)
-    ends = np.flatnonzero((((rules >> _U32) & _LO8) == 0) & (((rules >> _U40) & _U1) == 1))
-    plain = first[~indexed]
-    words = ends[np.searchsorted(ends, plain)] - plain + 1
+    words, indexed = _walk_lengths(bound, rules)
     per_table = np.diff(ts)
     deepest = int(per_table.max()) if per_table.size else 1
     steps = 0
@@ -567,7 +666,8 @@ def stats(cls) -> dict:
     rows = int(_get(cls, "cls_rows"))
     b = nbytes(cls)
     return {"rows": rows, "tables": int(per_table.shape[0]), "intervals": int(bound.shape[0]),
-            "list_words": int(rules.shape[0]), "indexed_intervals": int(indexed.sum()), "longest_scan": int(words.max()) if words.size else 0,
+            "list_words": int(rules.shape[0]), "indexed_intervals": int(indexed.sum()),
+            "longest_scan": int(words.max()) if words.size else 0,
             "mean_scan": float(words.mean()) if words.size else 0.0, "search_steps": steps + 1,
             "bytes": b, "bytes_per_row": b / rows if rows else float("nan")}
 
