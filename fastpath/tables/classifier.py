@@ -32,8 +32,8 @@ How others do it, and the choice
 Here one field (the remote address, a prefix) does nearly all the separating, and the other
 two (protocol, port range) select among the handful of rows left. So: **a one-dimensional
 HyperSplit on the address, then a scan of the surviving rows** — OVS's prefix-tracking idea
-carried to its end: each address interval's list already holds every row of all prefixes that
-cover it, so one search answers the address part completely.
+carried to its end: each address interval's list holds (or, by a jump, reaches) every row of
+all prefixes that cover it, so one search answers the address part completely.
 
 1. Per table, the distinct rule prefixes (a laminar family: two prefixes nest or are disjoint)
    cut 0..2**32-1 into elementary intervals, at most 2 per prefix + 1. Every address of an
@@ -56,23 +56,31 @@ cover it, so one search answers the address part completely.
    holding their first fitting row, searched like the addresses. So the row stage is bounded
    too: a scan of at most 24 words, or a class pick (one word per protocol in the list) and a
    search of at most ``ceil(log2(2 * rows / 8)) + 1`` reads.
+4. Merging ancestors copies their rows into every nested prefix's list (the replication cost
+   of decision trees). Where that copy would be long, it is not made: a prefix with at most
+   `JUMP_OWN` (8) rows of its own, nested in one whose list is long (so indexed), gets its own
+   rows (marked "more follows") and a jump word to that list. The scan then keeps the smallest
+   fitting row of the own rows and of the list jumped to. Chains of jumps stop at `MAX_JUMPS`
+   (3): a prefix deeper than that gets a merged list again.
 
 Why not the design first suggested: one exact-hash probe per prefix length of the table
 (tuple space on the length, longest first), on the same merged lists? It is one probe when the
 remote is a listed /32, but a miss walks every length, each probe a hash and one or two cache
 lines, and NetworkPolicy tables hold many lengths: ``0.0.0.0/0 except 10.0.0.0/8`` alone
 expands to 8 (/1../8), namespace /24s, pod /32s and the /0 catch-all add theirs.
-`bench/classifier.py` runs it beside the search: 2.5-5x slower on NetworkPolicy-shaped tables,
-even (within noise) on the admin shape where every rule is a namespace /24 (one length).
+`bench/classifier.py` runs it beside the search: 2.4-2.9x slower on NetworkPolicy-shaped
+tables, within ~10% either way on the admin shape where every rule is a namespace /24 (one
+length: one probe against 3-5 search reads).
 
 Bounds
 ------
 - Address stage: ``ceil(log2(I_t / 8)) + 1`` dependent reads, ``I_t <= 2 * prefixes + 1``.
-- Row stage: a plain list of at most `INDEX_AT` words up to its terminator (1-3 on average on
-  the shapes measured), or an index: a class pick and a search on the port. Lists get long
-  only when many rows of one prefix chain differ by port or protocol (the bench's ``ports``
-  shape: 60 port rules on each namespace /24: plain scans of up to 191 words ran 10-25 M/s,
-  the index 28-35 M/s). `stats` reports both.
+- Row stage: at most `MAX_JUMPS` x (`JUMP_OWN` + 1) = 27 words of own rows and jumps, then a
+  plain list of at most `INDEX_AT` (24) words up to its terminator, or an index (a class pick,
+  a search on the port). 1-3 words on average on the shapes measured. Lists get long only when
+  many rows of one prefix chain differ by port or protocol (the bench's ``ports`` shape: 60
+  port rules on each namespace /24: plain scans of up to 191 words ran 8-25 M/s, the index
+  26-35 M/s). `stats` reports the longest and mean scan and the intervals that meet an index.
 
 Layout
 ------
@@ -87,10 +95,12 @@ Layout
 
         63               41 40  39    32 31          16 15           0
        +-------------------+--+--------+--------------+--------------+
-       | row + 1 (23 bits) |F | proto  |   port_lo    |   port_hi    |   F = range is 0..65535
-       +-------------------+--+--------+--------------+--------------+
-        SENTINEL: row + 1 = 0, F = 1, proto 0 (any), 0..65535
-        index header: port_lo 0xFFFF > port_hi 0 (no rule has that), row field = its classes
+       |M| row + 1 (22)    |F | proto  |   port_lo    |   port_hi    |   F = range is 0..65535
+       +-------------------+--+--------+--------------+--------------+   M = more follows: a
+        SENTINEL: row + 1 = 0, F = 1, proto 0 (any), 0..65535              fit is a candidate,
+        index header: port_lo 0xFFFF > port_hi 0 (no rule has that),       go on to the jump
+                      row field = its classes
+        jump: port_lo 0xFFFF > port_hi 1, bits 32-63 = the list to go on with
 
     cls_rows:      int  — rows given (for `nbytes` per rule and reports)
     cls_src_table, cls_src_net, cls_src_plen, cls_src_proto, cls_src_port_lo, cls_src_port_hi:
@@ -98,26 +108,23 @@ Layout
                    row) that `lookup` scans; the kernels never read them
 
 Memory per rule: 4 bytes per table, 8 per interval (<= 2 per distinct prefix + 1 per table),
-8 per list word. A row sits in its own prefix's list and in those of the prefixes nested
-below it (replication, as in decision trees), and is dropped from every list where an earlier
-catch-all shadows it; an indexed list costs up to (classes) x (2 x rows + 1) words. Measured
-(`bench/classifier.py`, `nbytes`): ~23 bytes a row on NetworkPolicy-shaped tables at 100 to
-100,000 rows; 3 to 40 on the admin shape (3 at 100,000, where most rules are shadowed by an
-earlier "any" rule of their namespace pair); 58-107 on the port-heavy shape (indexed). Plus
-the 14 bytes a row of the reference copy (`cls_src_*`).
-
-The cost to watch is that replication: every prefix nested in a rule-heavy one copies its
-rows. A namespace /24 with 50 port rules and 250 pod /32s inside it, one rule each, takes
-~350 bytes a row (13,000 words for 301 rows; 100 bytes a row with 10 port rules). If compiled
-policies take that shape at scale, the fix is to stop copying a long ancestor list: a nested
-prefix's list would hold its own rows and then a jump word to the ancestor's (shared, possibly
-indexed) list, the scan taking the smaller row of the two first matches.
+8 per list word. A row sits in its own prefix's list and is copied into the merged lists of
+prefixes nested below it, at most `INDEX_AT` words of ancestors a copy unless the nested
+prefix has more than `JUMP_OWN` rows of its own or sits under `MAX_JUMPS` jumps; it is dropped
+from every list where an earlier catch-all shadows it; an indexed list costs up to (classes) x
+(2 x rows + 1) words. Measured (`bench/classifier.py`, `nbytes`): ~23 bytes a row on
+NetworkPolicy-shaped tables at 100 to 100,000 rows; 3 to 40 on the admin shape (3 at 100,000,
+where most rules are shadowed by an earlier "any" rule of their namespace pair); 15-19 on the
+port-heavy shape (indexed). A namespace /24 with 50 port rules and 250 pod /32s inside
+it, one rule each (330 such tables, 99,330 rows): 22 bytes a row, built in 0.07 s; merged
+copies instead of jumps took 407 bytes a row and 0.63 s. Plus the 14 bytes a row of the
+reference copy (`cls_src_*`).
 
 Build: numpy for validation and the sort of the distinct prefixes; one numba pass (a stack
-sweep per table) for the intervals and the merged lists, one more for the indexes: 100,000
-rows in 15-75 ms, 10,000 in 1-6 ms (numba's cache warm).
+sweep per table) for the intervals and the lists, one more for the indexes: 100,000 rows in
+12-20 ms, 10,000 in 1-2 ms (numba's cache warm; a shared 2-core machine).
 
-Limits: ``table < 2**25``, rows < 2**23 (the packed row field). A lookup with a table id out of
+Limits: ``table < 2**25``, rows < 2**22 (the packed row field). A lookup with a table id out of
 range returns -1; the address is taken modulo 2**32, proto modulo 2**8, port modulo 2**16
 (the fields' widths), in `lookup` and `classify` alike.
 
