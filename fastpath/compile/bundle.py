@@ -206,13 +206,16 @@ class Tables:
     route_arg: np.ndarray
     route_arrive_ip: np.ndarray
     # dfw
-    cls_off: np.ndarray
-    cls_row: np.ndarray
-    cls_net: np.ndarray
-    cls_mask: np.ndarray
-    cls_proto: np.ndarray
-    cls_lo: np.ndarray
-    cls_hi: np.ndarray
+    cls_tab_start: np.ndarray
+    cls_bound: np.ndarray
+    cls_rules: np.ndarray
+    cls_rows: int
+    cls_src_table: np.ndarray
+    cls_src_net: np.ndarray
+    cls_src_plen: np.ndarray
+    cls_src_proto: np.ndarray
+    cls_src_port_lo: np.ndarray
+    cls_src_port_hi: np.ndarray
     dfw_row_decision: np.ndarray
     dfw_decision_allow: np.ndarray
     dfw_table_policy: np.ndarray

@@ -72,13 +72,9 @@ class KernelView(NamedTuple):
     route_kind: np.ndarray
     route_arg: np.ndarray
     route_arrive_ip: np.ndarray
-    cls_off: np.ndarray
-    cls_row: np.ndarray
-    cls_net: np.ndarray
-    cls_mask: np.ndarray
-    cls_proto: np.ndarray
-    cls_lo: np.ndarray
-    cls_hi: np.ndarray
+    cls_tab_start: np.ndarray
+    cls_bound: np.ndarray
+    cls_rules: np.ndarray
     dfw_row_decision: np.ndarray
     dfw_decision_allow: np.ndarray
     dfw_table_policy: np.ndarray
