@@ -331,6 +331,7 @@ def _owed(name: str):
             if s == "spoofguard":
                 owed[s].stages[0, stage_idx["spoofguard"], :2] += 1  # in, and a hit until a drop hop says not
         tunnels = iter(r.tunnels)
+        dfws = iter(r.dfw)
         for j, (h, s) in enumerate(zip(r.hops, getattr(r, "stages", []))):
             cn = owed[s]
             counted = _counter_hit(s, kind, h)
@@ -348,6 +349,9 @@ def _owed(name: str):
                     owed["route"].stages[0, stage_idx["route"], :2] += 1
             if h.table == "segment_l2":
                 cn.segment[0, ids(DeviceKind.SEGMENT, h.device)] += (1, length)
+            if h.table == "dfw":  # the evaluation's decision, at the sender's port or the receiver's
+                d = next(dfws)
+                cn.dfw[0, d["decision"], 0 if d["side"] == "src" else 1] += 1
             if h.kind is DeviceKind.UPLINK and s == "route":  # out to the physical network
                 cn.uplink[0, ids(DeviceKind.UPLINK, h.device)] += (1, length)
             if h.table == "tep":

@@ -79,12 +79,18 @@ SKIPPED = {
 COMMANDS = {
     "fastpath demo": [["demo", "--packets", "200000"]],  # 4M packets by default: 200k print the same report
     "fastpath trace SRC DST [--cluster FILE] [--ttl N] [--proto udp|tcp|icmp|N] [--sport P] [--dport P] "
-    "[--size BYTES] [--src-ip IP] [--src-mac MAC] [--json] [--pcap FILE]": [
+    "[--size BYTES] [--src-ip IP] [--src-mac MAC] [--reply] [--json] [--pcap FILE]": [
         ["trace", "kube-system/kube-dns", "worker-2"],
         ["trace", "kube-system/kube-dns", "worker-2", "--ttl", "64", "--proto", "udp", "--sport", "33434",
          "--dport", "53", "--size", "100", "--src-ip", ip_to_str(_DNS.ip), "--src-mac", mac_to_str(_DNS.mac),
          "--json", "--pcap", "walk.pcap"],
+        ["trace", "kube-system/kube-dns", "worker-2", "--reply"],
         ["trace", "web/frontend-1", "worker-2", "--cluster", "spec.yaml"],  # the README's example spec
+    ],
+    "fastpath reach [--cluster FILE] [--proto tcp|udp|sctp] [--port N] [--from NS[/POD]] [--to NS[/POD]] [--json]": [
+        ["reach"],
+        ["reach", "--cluster", "spec-with-policy.yaml", "--proto", "tcp", "--port", "443", "--from", "payments",
+         "--to", "web/frontend-1", "--json"],
     ],
     "fastpath run [--cluster FILE | --generate 1000x4x250x200] [--packets N] [--threads T] [--json]": [
         ["run", "--packets", "200000", "--threads", "2", "--json"],
@@ -130,10 +136,12 @@ def fastpath(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     """A directory holding the README's example spec (its first ```yaml block) as spec.yaml,
-    and with the capacities and profiles of its second block as spec-with-traffic.yaml."""
+    with its NetworkPolicy (the second block) as spec-with-policy.yaml, and with the capacities
+    and profiles of its third block as spec-with-traffic.yaml."""
     d = tmp_path_factory.mktemp("readme")
-    spec, traffic = _fences("yaml")
+    spec, policy, traffic = _fences("yaml")
     (d / "spec.yaml").write_text(spec)
+    (d / "spec-with-policy.yaml").write_text(spec + policy)
     (d / "spec-with-traffic.yaml").write_text(spec + traffic)
     return d
 
@@ -162,6 +170,8 @@ def _check_output(args: list[str], out: str) -> None:
     """What a person reads in the answer: addresses dotted, JSON parseable, the shown blocks true."""
     if "--json" in args:
         doc = json.loads(out)
+        if args[0] == "reach":  # the README's policy: payments reaches web on TCP 443
+            assert doc["pairs"] and all(p["allowed"] and p["by"] == "policy web/payments-only" for p in doc["pairs"])
         if args[0] == "trace":
             assert doc["traceroute"] and all(re.fullmatch(DOTTED, ip) for ip in doc["traceroute"]), doc["traceroute"]
             assert doc["verdict"] == "delivered" and doc["traceroute"][-1] == "172.15.0.4"
