@@ -110,6 +110,27 @@ def _admin_columns(rules) -> dict:
     }
 
 
+def _first_of_equal_rows(cols: dict) -> dict:
+    """Rows in priority order without the rows equal to an earlier one of their table (same
+    prefix, protocol and ports): those can never be a first match (two policies allowing the
+    same peers on the same ports, say)."""
+    n = cols["table"].shape[0]
+    if n == 0:
+        return cols
+    u = np.uint64
+    k1 = cols["table"].astype(u) << u(40) | cols["plen"].astype(u) << u(32) | cols["net"].astype(u)
+    k2 = cols["proto"].astype(u) << u(32) | cols["lo"].astype(u) << u(16) | cols["hi"].astype(u)
+    order = np.lexsort((np.arange(n), k2, k1))  # equal rows together, the earliest first
+    a, b = k1[order], k2[order]
+    starts = np.ones(n, bool)
+    starts[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    first = order[starts]
+    if first.size == n:
+        return cols
+    keep = np.sort(first)
+    return {k: v[keep] for k, v in cols.items()}
+
+
 def compile_dfw(c: Cluster, port_ip: np.ndarray) -> dict:
     """The DFW tables of ``c``; ``port_ip``: the IP of every logical port (pods, then nodes)."""
     d = firewall.decisions(c)
@@ -147,7 +168,12 @@ def compile_dfw(c: Cluster, port_ip: np.ndarray) -> dict:
             """The table's NetworkPolicy rows and its catch-all; returns whether it isolates."""
             isolated = False
             if pol is not None and rep < n_pods:
-                isolated = pol.rows(rep, direction, lambda net, pr, a, b, k: rows.add(t, net, pr, a, b, d.policy(k)))
+                def add(nets, lens, pr, a, b, k):
+                    m = nets.size
+                    rows.add_columns(np.full(m, t), nets, lens, np.full(m, pr), np.full(m, a), np.full(m, b),
+                                     np.full(m, d.policy(k)))
+
+                isolated = pol.rows(rep, direction, add)
             terminal = (d.isolated_egress if side == 0 else d.isolated_ingress) if isolated else d.default
             rows.add(t, ALL, 0, 0, 65535, terminal)
             return isolated
@@ -169,7 +195,7 @@ def compile_dfw(c: Cluster, port_ip: np.ndarray) -> dict:
                     tables.append(policy_rows(twin, rep))
                     policy_only.append(twin)
                 policy_only[t0] = twin
-    cols = rows.columns()
+    cols = _first_of_equal_rows(rows.columns())
     cls = classifier.build(cols["table"], cols["net"], cols["plen"], cols["proto"], cols["lo"], cols["hi"],
                            len(tables))
     return {

@@ -4,10 +4,10 @@ The semantics are `fastpath.policy.evaluate`'s (the reference); this module turn
 rows of remote prefixes, protocols and port ranges for `fastpath.compile.dfw`, as NCP turns a
 policy into NSX groups of IP addresses and services:
 
-- A peer's addresses: an ``ipBlock`` is its cidr minus its excepts, as prefixes
-  (`fastpath.tables.classifier.prefixes_minus`); a selector peer is the IPs of the pods it
-  selects, each run of consecutive addresses cut into aligned prefixes (exact: every address
-  a prefix covers is a selected pod's); no peers is 0.0.0.0/0.
+- A peer's addresses: an ``ipBlock`` is its cidr minus its excepts; a selector peer is the IPs
+  of the pods it selects; either way address ranges cut into aligned prefixes
+  (`ranges_to_prefixes`: exact, every address a prefix covers is the peer's); no peers is
+  0.0.0.0/0.
 - A port: a number or range as is; a named port resolves on the destination pod — for ingress
   the port's own pod (so the resolution is part of the pod's class), for egress each remote
   pod (rows of /32s grouped by the number the name resolves to); no ports: every protocol.
@@ -18,31 +18,80 @@ per pod; a peer's prefixes are computed once per (namespace, peer) and reused by
 
 from __future__ import annotations
 
-import ipaddress
 from collections import defaultdict
 
 import numpy as np
 
 from ..policy.objects import EGRESS, INGRESS
 from ..policy.selectors import matches
-from ..tables.classifier import prefixes_minus
-
-ALL = ipaddress.IPv4Network("0.0.0.0/0")
 
 
-def runs_to_prefixes(ips: np.ndarray) -> list[ipaddress.IPv4Network]:
+SMALL = 8
+"""Ranges below which `ranges_to_prefixes` loops in Python."""
+
+
+def ranges_to_prefixes(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Address ranges ``[start, end)`` (int64 arrays) -> the aligned prefixes covering exactly
+    them: (network uint32[m], length uint8[m]). Each round cuts the largest aligned block off the
+    front of every range left: at most 64 rounds, each vectorised over the ranges."""
+    start, end = np.asarray(start, np.int64), np.asarray(end, np.int64)
+    if start.size <= SMALL:  # a few ranges: plain ints beat numpy's per-call cost
+        nets, lens = [], []
+        for a, b in zip(start.tolist(), end.tolist()):
+            while a < b:
+                size = min(a & -a if a else 1 << 32, 1 << ((b - a).bit_length() - 1))
+                nets.append(a)
+                lens.append(33 - size.bit_length())
+                a += size
+        return np.array(nets, np.uint32), np.array(lens, np.uint8)
+    keep = start < end
+    start, end = start[keep], end[keep]
+    nets, lens = [], []
+    while start.size:
+        align = np.where(start == 0, np.int64(1) << 32, start & -start)
+        rem = end - start
+        fit = np.int64(1) << (np.frexp(rem.astype(np.float64))[1] - 1).astype(np.int64)  # largest 2**k <= rem
+        size = np.minimum(align, fit)
+        nets.append(start.astype(np.uint32))
+        lens.append((32 - (np.frexp(size.astype(np.float64))[1] - 1)).astype(np.uint8))
+        start = start + size
+        more = start < end
+        start, end = start[more], end[more]
+    if not nets:
+        return np.zeros(0, np.uint32), np.zeros(0, np.uint8)
+    return np.concatenate(nets), np.concatenate(lens)
+
+
+def runs_to_prefixes(ips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique IPv4 ints -> prefixes covering exactly them (runs of consecutive addresses
-    cut into aligned blocks)."""
-    out = []
+    cut into aligned blocks), as `ranges_to_prefixes` returns them."""
+    ips = np.asarray(ips, np.int64)
     if ips.size == 0:
-        return out
-    breaks = np.nonzero(np.diff(ips.astype(np.int64)) != 1)[0]
-    starts = np.concatenate(([0], breaks + 1))
-    ends = np.concatenate((breaks, [ips.size - 1]))
-    for s, e in zip(starts, ends):
-        out.extend(ipaddress.summarize_address_range(ipaddress.IPv4Address(int(ips[s])),
-                                                     ipaddress.IPv4Address(int(ips[e]))))
-    return out
+        return ranges_to_prefixes(ips, ips)
+    breaks = np.nonzero(np.diff(ips) != 1)[0]
+    return ranges_to_prefixes(np.concatenate(([ips[0]], ips[breaks + 1])),
+                              np.concatenate((ips[breaks], [ips[-1]])) + 1)
+
+
+def block_prefixes(block) -> tuple[np.ndarray, np.ndarray]:
+    """An ipBlock's addresses (its cidr minus its excepts) as prefixes; an IPv6 block holds none
+    of fastpath's IPv4 addresses."""
+    if block.cidr.version != 4:
+        return ranges_to_prefixes(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    lo = int(block.cidr.network_address)
+    hi = lo + block.cidr.num_addresses
+    cuts = sorted((int(e.network_address), int(e.network_address) + e.num_addresses)
+                  for e in block.excepts if e.version == 4)
+    starts, ends, at = [], [], lo
+    for a, b in cuts:  # the excepts are inside the cidr (validated), maybe overlapping
+        if a > at:
+            starts.append(at)
+            ends.append(a)
+        at = max(at, b)
+    if at < hi:
+        starts.append(at)
+        ends.append(hi)
+    return ranges_to_prefixes(np.array(starts, np.int64), np.array(ends, np.int64))
 
 
 class PolicyClasses:
@@ -112,12 +161,14 @@ class PolicyClasses:
             self._peer_pods[key] = np.sort(np.concatenate(picked)) if picked else np.zeros(0, np.int64)
         return self._peer_pods[key]
 
-    def _peer_prefixes(self, policy_ns: int, peer) -> list[ipaddress.IPv4Network]:
+    def _peer_prefixes(self, policy_ns: int, peer) -> tuple[np.ndarray, np.ndarray]:
+        """A peer's addresses as prefixes: (network uint32[m], length uint8[m]), computed once."""
         key = ("prefixes", policy_ns, peer)
         if key not in self._peer_pods:
-            if peer.ip_block is not None:
-                b = peer.ip_block
-                pref = prefixes_minus(b.cidr, [e for e in b.excepts if e.version == 4]) if b.cidr.version == 4 else []
+            if peer is None:
+                pref = (np.zeros(1, np.uint32), np.zeros(1, np.uint8))
+            elif peer.ip_block is not None:
+                pref = block_prefixes(peer.ip_block)
             else:
                 pref = runs_to_prefixes(np.unique(self.pod_ip[self._pods_of_peer(policy_ns, peer)]))
             self._peer_pods[key] = pref
@@ -130,47 +181,44 @@ class PolicyClasses:
         return np.array([i for i, ip in enumerate(self.pm.pod_ip) if peer.ip_block.contains(ip)], np.int64)
 
     def rows(self, pod: int, direction: str, add) -> bool:
-        """Add the rows of the policies selecting ``pod`` for ``direction`` through ``add(net,
-        proto, lo, hi, policy)``; returns whether any selects it (the pod is isolated)."""
+        """Add the rows of the policies selecting ``pod`` for ``direction``, a block at a time,
+        through ``add(nets, lengths, proto, lo, hi, policy)`` (arrays of prefixes, one protocol
+        and port range, the policy's index); returns whether any selects it (it is isolated)."""
         pols = self._selected[direction][pod]
         for k in pols:
             p = self.policies[k]
             ns = self.pm.policy_ns[k]
             for rule in (p.ingress if direction == "ingress" else p.egress):
-                peers = rule.peers or (None,)
-                ports = rule.ports or (None,)
-                for peer in peers:
-                    nets = [ALL] if peer is None else self._peer_prefixes(ns, peer)
-                    if not nets:
+                for peer in rule.peers or (None,):
+                    nets, lens = self._peer_prefixes(ns, peer)
+                    if nets.size == 0:
                         continue
-                    for pp in ports:
+                    for pp in rule.ports or (None,):
                         if pp is None:
-                            for net in nets:
-                                add(net, 0, 0, 65535, k)
+                            add(nets, lens, 0, 0, 65535, k)
                         elif pp.port is None:
-                            for net in nets:
-                                add(net, pp.protocol, 0, 65535, k)
+                            add(nets, lens, pp.protocol, 0, 65535, k)
                         elif isinstance(pp.port, int):
-                            hi = pp.end_port if pp.end_port is not None else pp.port
-                            for net in nets:
-                                add(net, pp.protocol, pp.port, hi, k)
+                            add(nets, lens, pp.protocol, pp.port, pp.end_port if pp.end_port is not None else pp.port, k)
                         elif direction == "ingress":
                             num = self._resolve(pod, ((pp.port, pp.protocol),))[0]
                             if num >= 0:
-                                for net in nets:
-                                    add(net, pp.protocol, num, num, k)
+                                add(nets, lens, pp.protocol, num, num, k)
                         else:
                             self._named_egress(ns, peer, pp, k, add)
         return bool(pols)
 
     def _named_egress(self, ns: int, peer, pp, k: int, add) -> None:
         """An egress named port: per remote pod the peer holds, the number it resolves to there."""
-        remotes = (np.arange(len(self.pod_ip)) if peer is None else self._peer_remote_pods(ns, peer))
-        by_num: dict[int, list[int]] = defaultdict(list)
-        for i in remotes:
-            num = self._resolve(int(i), ((pp.port, pp.protocol),))[0]
-            if num >= 0:
-                by_num[num].append(int(self.pod_ip[i]))
-        for num, ips in sorted(by_num.items()):
-            for net in runs_to_prefixes(np.unique(np.array(ips, np.uint32))):
-                add(net, pp.protocol, num, num, k)
+        key = ("named", ns, peer, pp.port, pp.protocol)
+        if key not in self._peer_pods:
+            remotes = np.arange(len(self.pod_ip)) if peer is None else self._peer_remote_pods(ns, peer)
+            by_num: dict[int, list[int]] = defaultdict(list)
+            for i in remotes:
+                num = self._resolve(int(i), ((pp.port, pp.protocol),))[0]
+                if num >= 0:
+                    by_num[num].append(int(self.pod_ip[i]))
+            self._peer_pods[key] = [(num, runs_to_prefixes(np.unique(np.array(ips, np.uint32))))
+                                    for num, ips in sorted(by_num.items())]
+        for num, (nets, lens) in self._peer_pods[key]:
+            add(nets, lens, pp.protocol, num, num, k)
