@@ -144,6 +144,10 @@ def render_cluster(console: Console, c: Cluster, max_pods: int = 12) -> None:
     ups = ", ".join(f"{u.name} {ip_to_str(u.ip)}/{u.prefixlen} via {ip_to_str(u.next_hop)}" for u in c.uplinks)
     console.print(f"{c.t0.name}: " + (f"SR on {c.t0.edge}, " if c.t0.edge else "") + f"uplinks {ups or 'none'}; "
                   f"router MAC {':'.join(f'{(c.settings.router_mac >> s) & 255:02x}' for s in range(40, -8, -8))}")
+    pols = getattr(c, "networkpolicies", ())
+    console.print(f"dfw: {len(c.dfw_rules)} admin rule(s), default {c.dfw_default}; {len(pols)} NetworkPolic"
+                  f"{'y' if len(pols) == 1 else 'ies'}" + (f" in {len({p.namespace for p in pols})} namespace(s)"
+                                                            if pols else ""))
 
 
 # ---- commands ----------------------------------------------------------------------------------
@@ -269,6 +273,13 @@ def render_run(console: Console, rep) -> None:
     for name, n in d["reasons"].items():
         console.print(f"    {name:<18} {n:>12,}")
     console.print(f"  tunnels crossed {d['tunnels']:,}; underlay bytes {d['underlay_bytes']:,}")
+    dfw = [x for x in d.get("dfw", []) if x["decision"] != "default"]
+    if dfw:  # what decided, beyond the default: rules, policies, isolations (evaluations, most first)
+        console.print("  DFW decisions (at the sender's port / at the receiver's):")
+        for x in sorted(dfw, key=lambda x: -(x["at_sender"] + x["at_receiver"]))[:12]:
+            console.print(f"    {x['decision']:<40} {x['at_sender']:>12,} {x['at_receiver']:>12,}")
+        if len(dfw) > 12:
+            console.print(f"    ... {len(dfw) - 12} more (--json lists them all)")
     if "engine" in d:
         fc = d["flow_cache"]
         cache = f"flow cache {fc['hit_share']:.1%} hits" if fc["on"] else "no flow cache"

@@ -67,6 +67,12 @@ CASES = [
     ("generate-out-through-a-symlink-into-proc", ["generate", "--out", "{tmp}/proc-link/x.yaml"], "--out"),
     ("generate-out-under-sys", ["generate", "--out", "/sys/fastpath.yaml"], "--out"),
     # run
+    ("reach-unknown-namespace", ["reach", "--from", "nope"], "--from"),
+    ("reach-unknown-pod", ["reach", "--to", "web/nope"], "--to"),
+    ("reach-port-beyond-65535", ["reach", "--port", "70000"], "--port"),
+    ("reach-proto-icmp", ["reach", "--proto", "icmp"], "--proto"),
+    ("trace-reply-to-an-address-nobody-answers", ["trace", "web/frontend-1", "8.8.8.8", "--reply", "--cluster",
+                                                  "{spec_without_uplinks}"], "--reply"),
     ("run-generate-100k-hosts", ["run", "--generate", "100000x100x1000"], "--generate"),
     ("run-generate-zero-hosts", ["run", "--generate", "0x4x10"], "--generate"),
     ("run-generate-two-numbers", ["run", "--generate", "10x4"], "--generate"),
@@ -140,7 +146,10 @@ CASES = [
 def test_cli_misuse_is_refused_in_one_line(reject, tmp_path, args, expect):
     (tmp_path / "a-file").write_text("not a directory\n")
     (tmp_path / "proc-link").symlink_to("/proc/self")
-    fill = {"tmp": str(tmp_path), "file": str(tmp_path / "a-file")}
+    (tmp_path / "no-uplinks.json").write_text(
+        '{"hosts": [{"name": "esx-1"}], "nodes": [{"name": "worker-1", "host": "esx-1"}], "namespaces": [{"name": "web"}], '
+        '"pods": [{"name": "frontend-1", "namespace": "web", "node": "worker-1"}]}')
+    fill = {"tmp": str(tmp_path), "file": str(tmp_path / "a-file"), "spec_without_uplinks": str(tmp_path / "no-uplinks.json")}
     res = reject(*[a.format(**fill) for a in args], expect=expect)
     assert not (tmp_path / "out.yaml").exists() and not (tmp_path / "s").exists()  # refused before any work
     assert not (tmp_path / "c.pcap").exists()
