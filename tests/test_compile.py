@@ -177,6 +177,13 @@ def test_dfw_decisions_and_port_tables(compiled):
     assert t.dfw_decision_names[:len(c.dfw_rules)] == tuple(f"rule {r.name}" for r in c.dfw_rules)
     assert list(t.dfw_decision_allow[:len(c.dfw_rules)]) == [r.action == "allow" for r in c.dfw_rules]
     n_tables = t.dfw_table_policy.shape[0]
+    # a table whose decision is constant is one catch-all row: every packet gets that decision
+    for tb in np.nonzero(t.dfw_table_const >= 0)[0]:
+        rows = np.nonzero(t.cls_src_table == tb)[0]
+        assert rows.size == 1 and t.cls_src_plen[rows[0]] == 0 and t.cls_src_proto[rows[0]] == 0
+        assert (t.cls_src_port_lo[rows[0]], t.cls_src_port_hi[rows[0]]) == (0, 65535)
+        assert t.dfw_row_decision[rows[0]] == t.dfw_table_const[tb]
+    assert (t.dfw_table_const >= 0).any()
     for p in range(t.n_ports):
         rec = port_table.decode(t.port_rec, p)
         assert 0 <= rec.dfw_egress < n_tables and 0 <= rec.dfw_ingress < n_tables

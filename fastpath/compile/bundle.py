@@ -141,7 +141,8 @@ _GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "route_trie": (("route_trie",), "n_routes"),
     "routes": (("route_router", "route_network", "route_prefix_len", "route_kind", "route_arg",
                 "route_arrive_ip"), "n_routes"),
-    "dfw": (CLS_FIELDS + ("dfw_row_decision", "dfw_decision_allow", "dfw_table_policy", "dfw_table_twin")
+    "dfw": (CLS_FIELDS + ("dfw_row_decision", "dfw_decision_allow", "dfw_table_policy", "dfw_table_twin",
+                       "dfw_table_const")
             + ADMIN_FIELDS, "n_dfw_rows"),
 }
 
@@ -220,6 +221,7 @@ class Tables:
     dfw_decision_allow: np.ndarray
     dfw_table_policy: np.ndarray
     dfw_table_twin: np.ndarray
+    dfw_table_const: np.ndarray
     dfw_admin_src_net: np.ndarray
     dfw_admin_src_mask: np.ndarray
     dfw_admin_dst_net: np.ndarray

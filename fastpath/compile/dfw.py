@@ -34,7 +34,8 @@ rows and catch-all without admin rows. Only such frames pay the scan.
 Output (by `Tables` field name): the classifier's ``cls_*`` arrays; ``dfw_row_decision``
 int32[rows]; ``dfw_decision_allow`` uint8[decisions]; ``dfw_table_policy`` uint8[tables] (the
 table holds NetworkPolicy: the receiver's port evaluates again); ``dfw_table_twin`` int32[tables]
-(the same table without its admin rows, see below); ``dfw_admin_*`` (the admin rules as
+(the same table without its admin rows, see below); ``dfw_table_const`` int32[tables] (the
+decision of a table that is its catch-all alone: no lookup needed); ``dfw_admin_*`` (the admin rules as
 columns); ``dfw_n_admin``,
 ``dfw_local``; ``dfw_decision_names``; and per port ``port_dfw_egress`` /
 ``port_dfw_ingress`` (packed into the port records by `fastpath.compile.ports`).
@@ -131,6 +132,16 @@ def _first_of_equal_rows(cols: dict) -> dict:
     return {k: v[keep] for k, v in cols.items()}
 
 
+def _const_tables(cols: dict, n_tables: int) -> np.ndarray:
+    """int32[tables]: the decision of a table that is one catch-all row (every packet gets it:
+    the kernel skips the lookup), else -1."""
+    per = np.bincount(cols["table"], minlength=n_tables)
+    out = np.full(n_tables, -1, np.int32)
+    one = per[cols["table"]] == 1
+    out[cols["table"][one]] = cols["decision"][one]
+    return out
+
+
 def compile_dfw(c: Cluster, port_ip: np.ndarray) -> dict:
     """The DFW tables of ``c``; ``port_ip``: the IP of every logical port (pods, then nodes)."""
     d = firewall.decisions(c)
@@ -204,6 +215,7 @@ def compile_dfw(c: Cluster, port_ip: np.ndarray) -> dict:
         "dfw_decision_allow": np.array(firewall.decision_allows(c), np.uint8),
         "dfw_table_policy": np.array(tables, np.uint8),
         "dfw_table_twin": np.array(policy_only, np.int32),
+        "dfw_table_const": _const_tables(cols, len(tables)),
         **_admin_columns(rules),
         "dfw_n_admin": d.n_admin,
         "dfw_local": d.local,

@@ -79,6 +79,7 @@ class KernelView(NamedTuple):
     dfw_decision_allow: np.ndarray
     dfw_table_policy: np.ndarray
     dfw_table_twin: np.ndarray
+    dfw_table_const: np.ndarray
     dfw_admin_src_net: np.ndarray
     dfw_admin_src_mask: np.ndarray
     dfw_admin_dst_net: np.ndarray

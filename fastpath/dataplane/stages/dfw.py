@@ -65,7 +65,9 @@ def dfw_decide(b, dp, i, lp, at_source):
     proto = np.int64(b.proto[i])
     l4 = np.int64(b.sport[i]) if reply else np.int64(b.dport[i])
     dec = np.int64(-1)
-    if local != port_ip(dp.port_rec, lp):  # a frame switched by MAC to a port not its address's
+    if local == port_ip(dp.port_rec, lp):
+        dec = np.int64(dp.dfw_table_const[t])  # a table of one catch-all row: its decision, no lookup
+    else:  # a frame switched by MAC to a port not its address's
         dec = admin_scan(dp, dst, src, proto, l4) if reply else admin_scan(dp, src, dst, proto, l4)
         t = np.int64(dp.dfw_table_twin[t])
     if dec < 0:
@@ -117,6 +119,9 @@ def dfw(b, dp, o, cn, base, vin, n, ports, vout, at_receiver, trace_slot, tr, tl
     compacted in place). ``at_receiver``: the receiver's port, where only packets
     `dfw_at_receiver` selects meet the DFW; the others pass. Returns the survivors."""
     out = d_in = d_hit = 0
+    side = 1 if at_receiver else 0
+    last = np.int64(-1)  # the decision counts run-length: traffic repeats decisions, and one
+    run = 0  # counter bumped per packet would chain every packet through the same memory word
     for j in range(n):
         k = vin[j]
         i = base + k
@@ -129,7 +134,12 @@ def dfw(b, dp, o, cn, base, vin, n, ports, vout, at_receiver, trace_slot, tr, tl
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
         ok, dec = dfw_one(b, dp, o, i, lp, not at_receiver, slot, tr, tl)
-        cn.dfw[0, dec, 1 if at_receiver else 0] += 1
+        if dec != last:
+            if run:
+                cn.dfw[0, last, side] += run
+            last = dec
+            run = 0
+        run += 1
         matched = dec != dp.dfw_local + 1
         d_in += 1
         d_hit += matched
@@ -138,5 +148,7 @@ def dfw(b, dp, o, cn, base, vin, n, ports, vout, at_receiver, trace_slot, tr, tl
         if ok:
             vout[out] = k
             out += 1
+    if run:
+        cn.dfw[0, last, side] += run
     flush(cn.stages, S_DFW, d_in, d_hit)
     return out
