@@ -210,7 +210,7 @@ def test_sizes_report_adds_up_to_the_arrays(compiled):
     assert sizes["ovs_mac"] == (t.ovs_mac.buckets.nbytes, 2 * n)
     assert sizes["vif"].entries == n and sizes["neighbor"].entries == n + nodes
     assert sizes["segment_l2"].entries == n + nodes + segs
-    assert sizes["route_trie"].bytes == t.route_trie.nodes.nbytes
+    assert sizes["route_trie"].bytes == t.route_trie.nodes.nbytes + t.route_lines.nbytes
     assert sizes["routes"].entries == t.n_routes and sizes["routers"].entries == t.n_routers
     assert "total" in t.report()
 

@@ -59,6 +59,8 @@ uplinks
     uplink_ip: uint32[U] — the T0 uplink's address, the first hop a packet from it arrives on
 routes
     route_trie (multibit trie, `fastpath.tables.mtrie`) — (router instance, dst IP) -> route
+    route_lines: int64[R, 8] — a router of at most 4 prefixes as one cache line
+        (`fastpath.tables.route_lines`), looked up before the trie
     route_router: int32[T] — router instance holding the route
     route_network: uint32[T] — prefix network
     route_prefix_len: uint8[T] — prefix length
@@ -138,7 +140,7 @@ _GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "neighbor": (("neighbor", "neighbor_dense", "seg_nb_off"), "n_ports"),
     "segments": (("seg_vni", "seg_router", "seg_gateway", "seg_net", "seg_mask"), "n_segments"),
     "routers": (("rtr_is_sr", "rtr_host", "rtr_transit_vni", "rtr_kind"), "n_routers"),
-    "route_trie": (("route_trie",), "n_routes"),
+    "route_trie": (("route_trie", "route_lines"), "n_routes"),
     "routes": (("route_router", "route_network", "route_prefix_len", "route_kind", "route_arg",
                 "route_arrive_ip"), "n_routes"),
     "dfw": (CLS_FIELDS + ("dfw_row_decision", "dfw_decision_allow", "dfw_table_policy", "dfw_table_twin",
@@ -200,6 +202,7 @@ class Tables:
     uplink_ip: np.ndarray
     # routes
     route_trie: Mtrie
+    route_lines: np.ndarray
     route_router: np.ndarray
     route_network: np.ndarray
     route_prefix_len: np.ndarray

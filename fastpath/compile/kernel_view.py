@@ -68,6 +68,7 @@ class KernelView(NamedTuple):
     north_host: np.int64  # the host it enters on
     uplink_ip: np.ndarray
     route_trie_nodes: np.ndarray
+    route_lines: np.ndarray
     n_routers: np.int64
     route_kind: np.ndarray
     route_arg: np.ndarray

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..model import routing
 from ..model.cluster import Cluster
-from ..tables import mtrie
+from ..tables import mtrie, route_lines
 from ..verdicts import DeviceKind
 
 ROUTE_LOCAL, ROUTE_CONNECTED, ROUTE_ROUTER, ROUTE_UPLINK = 0, 1, 2, 3
@@ -81,4 +81,5 @@ def compile_routers(c: Cluster) -> dict:
         "route_arrive_ip": cols[:, 5].astype(np.uint32),
     }
     out["route_trie"] = mtrie.build(cols[:, 0], cols[:, 1], cols[:, 2], np.arange(len(rows)), len(insts))
+    out["route_lines"] = route_lines.build(cols[:, 0], cols[:, 1], cols[:, 2], len(insts))
     return out

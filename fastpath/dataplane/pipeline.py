@@ -71,7 +71,6 @@ from .._jit import kernel, prefetch_row
 from ..compile.kernel_view import DEEP_PREFETCH_BYTES, KernelView, kernel_view  # noqa: F401  (re-exported)
 from ..compile.routers import ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
 from ..compile.switching import L2_ROUTER, OVS_UPLINK
-from ..tables import mtrie
 from ..tables.neighbor import dense_slot, neighbor
 from ..tables.ports import port_host, port_ip, port_mac, port_node, port_segment
 from .trace import (T_ARP, T_DFW, T_LOCAL, T_MTU, T_NEIGHBOR, T_NONE, T_OVS_MAC, T_OVS_PORT,
@@ -85,6 +84,7 @@ from .stages.common import (  # noqa: F401  (re-exported: the codes and counters
 from .stages.common import exact_probe, rec
 from .stages.dfw import dfw_at_receiver, dfw_decide
 from .stages.ingress import ingress_port
+from .stages.route import route_lookup
 from .stages.ovs import ovs_own_source as _ovs_own_source, ovs_reserved as _ovs_reserved
 from .stages.tunnel import log_leg
 
@@ -99,8 +99,8 @@ RING = 16
 
 
 @kernel(inline="always")
-def _route(nodes, n_routers, r, ip):
-    return mtrie.get(nodes, n_routers, r, ip)
+def _route(dp, r, ip):
+    return route_lookup(dp, r, ip)
 
 @kernel(inline="always")
 def _stage(st, w, stage, hit):
@@ -152,7 +152,7 @@ def _prefetch(b, dp, i, n, ring):
                 r = np.int64(dp.seg_router[seg])
                 seg = -1
                 for _ in range(8):
-                    rt = _route(dp.route_trie_nodes, dp.n_routers, r, dst)
+                    rt = _route(dp, r, dst)
                     if rt < 0:
                         break
                     kind = dp.route_kind[rt]
@@ -419,7 +419,7 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                     host = eh
             cn.router[w, r, 0] += 1
             cn.router[w, r, 1] += length
-            rt = _route(dp.route_trie_nodes, dp.n_routers, r, dst_ip)
+            rt = _route(dp, r, dst_ip)
             _stage(cn.stages, w, S_ROUTE, rt >= 0)
             if rt < 0:
                 if slot >= 0:
