@@ -118,7 +118,6 @@ def describe(t) -> str:
 def study_rules(shape, sizes, n, rounds):
     rows, configs, meta = [], {}, {}
     for r in sizes:
-        t0 = time.perf_counter()
         c = generate(**shape, dfw_rules=r)
         t1 = time.perf_counter()
         dp = Dataplane(c, flow_cache=False)

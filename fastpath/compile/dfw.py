@@ -175,6 +175,7 @@ def compile_dfw(c: Cluster, port_ip: np.ndarray) -> dict:
         key = admin_cls.astype(np.int64) * (int(pol_cls.max()) + 1 if n_ports else 1) + pol_cls
         uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         port_table[side] = len(tables) + inverse.reshape(-1)
+
         def policy_rows(t: int, rep: int) -> bool:
             """The table's NetworkPolicy rows and its catch-all; returns whether it isolates."""
             isolated = False

@@ -204,8 +204,6 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
         vlan = np.int64(b.vlan[i])
         src_ip = np.uint32(b.src_ip[i])
         dst_ip = np.uint32(b.dst_ip[i])
-        proto = np.int64(b.proto[i])
-        dport = np.int64(b.dport[i])
         src_mac = np.uint64(b.src_mac[i])
         dst_mac = np.uint64(b.dst_mac[i])
         ov = dp.geneve_overhead
