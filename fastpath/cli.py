@@ -224,8 +224,7 @@ def reach(cluster_file, proto, port, src, dst, as_json):
     if as_json:
         click.echo(json.dumps(m.as_dict(), indent=1))
         return
-    n = int(sum(1 for p in m.pairs() if p["allowed"]))
-    click.echo(f"{proto}/{port}: {n} of {len(m.pairs())} pod pairs may connect")
+    click.echo(f"{proto}/{port}: {m.n_allowed} of {m.n_pairs} pod pairs may connect")
     click.echo(m.table())
 
 

@@ -118,7 +118,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
-from .dataplane.runner import RunReport, dfw_report, forward_timed
+from .dataplane.api import dfw_rows
+from .dataplane.runner import RunReport, forward_timed
 from .model.firewall import decision_names
 from .model.cluster import Cluster
 from .traffic.chunks import Maker, check_run
@@ -447,7 +448,7 @@ class DaskExecutor:
             stages={name: {"in": int(st[k, 0]), "hits": int(st[k, 1]), "misses": int(st[k, 2])}
                     for k, name in enumerate(STAGES)},
             forward_seconds=fwd, generate_seconds=gen, underlay_bytes=ubytes, tunnels=tunnels,
-            extra={"dfw": dfw_report(counters.dfw.sum(axis=0), decision_names(cluster)), "scaleout": {
+            extra={"dfw": dfw_rows(counters.dfw.sum(axis=0), decision_names(cluster)), "scaleout": {
                 "scheduler": self.client.scheduler.address, "workers": len(nthreads),
                 "worker_threads": sum(nthreads.values()), "threads_per_task": threads, "tasks": len(spans),
                 "workers_used": len(pids), "wall_seconds": round(wall, 4), "setup_seconds": round(setup, 4),

@@ -23,9 +23,10 @@ import pytest
 from fastpath.analysis.reach import reach
 from fastpath.dataplane import Dataplane
 from fastpath.model import from_spec
-from fastpath.packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK, make_batch
+from fastpath.packets import INGRESS_UPLINK, make_batch
 from fastpath.policy.evaluate import PolicyModel
-from fastpath.policy.netpol_model import PROTO_NUMBERS, netpol_spec, parse_table, policy
+from fastpath.policy.netpol_model import PROBE_FIELDS as FIELDS
+from fastpath.policy.netpol_model import PROTO_NUMBERS, concat, netpol_spec, parse_table, policy, probe_batch
 from fastpath.reference import trace
 from fastpath.reference.batch import walk_batch
 from fastpath.traffic.adversarial import adversarial_mix
@@ -72,9 +73,9 @@ POLICY_SETS = {
 }
 
 
-def _cluster(policies, admin=None, default="allow", pods=None):
+def _cluster(policies, admin=None, default="allow", renumber=False):
     spec = netpol_spec(*policies)
-    if pods is not None:  # a second, different container port numbering for the named ports
+    if renumber:  # a second, different container port numbering for the named ports
         for p in spec["pods"]:
             for cp in p["ports"]:
                 if p["name"] == "c":
@@ -85,42 +86,15 @@ def _cluster(policies, admin=None, default="allow", pods=None):
     return from_spec(spec)
 
 
-def _aimed(c, n, seed):
-    """Packets at what policies look at: pod/node/outside senders, ports 79..82, 53, the
-    renumbered 1080/1081, every protocol, a third of them replies."""
-    rng = np.random.default_rng(seed)
-    P, N = len(c.pods), len(c.nodes)
-    ip = np.asarray(c.pods.ip)
-    node_ip = np.array([x.ip for x in c.nodes], np.uint32)
-    kind = rng.choice([INGRESS_POD] * 6 + [INGRESS_NODE, INGRESS_UPLINK], n)
-    iid = np.where(kind == INGRESS_POD, rng.integers(0, P, n), np.where(kind == INGRESS_NODE, rng.integers(0, N, n), 0))
-    src_ip = np.where(kind == INGRESS_POD, ip[np.minimum(iid, P - 1)],
-                      np.where(kind == INGRESS_NODE, node_ip[np.minimum(iid, N - 1)],
-                               rng.choice([0xCB007101, 0x0A000005, int(ip[1])], n)))
-    dst_ip = np.where(rng.random(n) < 0.85, ip[rng.integers(0, P, n)],
-                      np.where(rng.random(n) < 0.5, node_ip[rng.integers(0, N, n)], 0x08080808))
-    return make_batch(ingress_kind=kind, ingress_id=iid, src_ip=src_ip, dst_ip=dst_ip,
-                      proto=rng.choice([6, 17, 132, 1], n), sport=rng.choice([40000, 80, 53], n),
-                      dport=rng.choice([79, 80, 81, 82, 53, 1080, 1081], n), ttl=64, length=100,
-                      reply=rng.random(n) < 0.33)
-
-
-def _concat(*bs):
-    return make_batch(**{f: np.concatenate([getattr(b, f) for b in bs]) for f in bs[0]._fields})
-
-
-FIELDS = ("verdict", "reason", "dev_kind", "dev_id", "egress_port", "dfw_at_src", "dfw_at_dst")
-
-
 @pytest.mark.parametrize("name", list(POLICY_SETS))
 @pytest.mark.parametrize("admin", [False, True])
 def test_fast_path_equals_the_reference_walk(name, admin):
     rules = [{"name": "deny-z-to-x-81", "action": "deny", "src": "172.16.3.0/24", "dst": "172.16.1.0/24",
               "proto": "tcp", "dport": 81},
              {"name": "allow-y-udp", "action": "allow", "src": "172.16.2.0/24", "proto": "udp"}] if admin else None
-    c = _cluster(POLICY_SETS[name], rules, default="deny" if admin else "allow", pods="renumber")
-    b = _concat(_aimed(c, 3000, 1), adversarial_mix(c, 1000, seed=2))
-    b = _concat(b, b)  # flows repeat: the cache answers the second half
+    c = _cluster(POLICY_SETS[name], rules, default="deny" if admin else "allow", renumber=True)
+    b = concat(probe_batch(c, 3000, 1), adversarial_mix(c, 1000, seed=2))
+    b = concat(b, b)  # flows repeat: the cache answers the second half
     want, _ = walk_batch(c, b)
     assert (want.reason == Reason.DFW_DENY).any() and (want.verdict == Verdict.DELIVERED).any()
     assert ((want.dfw_at_dst >= 0) & (b.ingress_kind != INGRESS_UPLINK)).any()  # isolated receivers evaluate too
@@ -224,7 +198,7 @@ def test_answers_do_not_depend_on_threads_or_batching():
     """State is computed from policy, not arrival order: one call, two threads, and the batch in
     uneven pieces give the same results and DFW counters."""
     c = _cluster(POLICY_SETS["ipBlock with except on pod addresses, endPort, namespaceSelector expressions"])
-    b = _concat(_aimed(c, 6000, 9), _aimed(c, 6000, 9))
+    b = concat(probe_batch(c, 6000, 9), probe_batch(c, 6000, 9))
     dp = Dataplane(c)
     one = dp.forward(b)
     two = Dataplane(c).forward(b, threads=2)

@@ -15,13 +15,12 @@ import pytest
 
 from fastpath.dataplane import Dataplane
 from fastpath.model import from_spec
-from fastpath.packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK, make_batch
-from fastpath.policy.netpol_model import NAMESPACES, netpol_spec, policy
+from fastpath.policy.netpol_model import PROBE_FIELDS as FIELDS
+from fastpath.policy.netpol_model import NAMESPACES, concat, netpol_spec, policy, probe_batch
 from fastpath.reference.batch import walk_batch
 from fastpath.traffic.adversarial import adversarial_mix
 
 KEYS = {"tier": ["web", "db", "cache"], "env": ["prod", "dev"], "pod": ["a", "b", "c"]}
-FIELDS = ("verdict", "reason", "dev_kind", "dev_id", "egress_port", "dfw_at_src", "dfw_at_dst")
 
 
 def _selector(rng, keys=KEYS):
@@ -113,32 +112,10 @@ def random_cluster(seed: int):
     return from_spec(spec)
 
 
-def aimed(c, n, seed):
-    rng = np.random.default_rng(seed)
-    P, N = len(c.pods), len(c.nodes)
-    ip = np.asarray(c.pods.ip)
-    node_ip = np.array([x.ip for x in c.nodes], np.uint32)
-    kind = rng.choice([INGRESS_POD] * 6 + [INGRESS_NODE, INGRESS_UPLINK], n)
-    iid = np.where(kind == INGRESS_POD, rng.integers(0, P, n), np.where(kind == INGRESS_NODE, rng.integers(0, N, n), 0))
-    src_ip = np.where(kind == INGRESS_POD, ip[np.minimum(iid, P - 1)],
-                      np.where(kind == INGRESS_NODE, node_ip[np.minimum(iid, N - 1)],
-                               rng.choice([0xCB007101, 0xAC100202, 0x0A000005], n)))
-    dst_ip = np.where(rng.random(n) < 0.85, ip[rng.integers(0, P, n)],
-                      np.where(rng.random(n) < 0.5, node_ip[rng.integers(0, N, n)], 0x08080808))
-    return make_batch(ingress_kind=kind, ingress_id=iid, src_ip=src_ip, dst_ip=dst_ip,
-                      proto=rng.choice([6, 17, 132, 1, 47], n), sport=rng.choice([40000, 80, 81], n),
-                      dport=rng.choice([79, 80, 81, 82, 53, 1080, 1081], n), ttl=64, length=100,
-                      reply=rng.random(n) < 0.33)
-
-
-def _concat(*bs):
-    return make_batch(**{f: np.concatenate([getattr(b, f) for b in bs]) for f in bs[0]._fields})
-
-
 def check(seed: int, n: int) -> None:
     c = random_cluster(seed)
-    b = _concat(aimed(c, n, seed), adversarial_mix(c, n // 4, seed=seed))
-    b = _concat(b, b)  # flows repeat: the cache answers the second half
+    b = concat(probe_batch(c, n, seed), adversarial_mix(c, n // 4, seed=seed))
+    b = concat(b, b)  # flows repeat: the cache answers the second half
     want, _ = walk_batch(c, b)
     for engine in ("staged", "fused"):
         for cache in (True, False):

@@ -37,6 +37,15 @@ class Reach(NamedTuple):
     allowed: np.ndarray  # bool[S, D]; the diagonal (same pod) False and not probed
     by: list[list[str | None]]  # [S][D]
 
+    @property
+    def n_allowed(self) -> int:
+        return int(self.allowed.sum())  # the diagonal is never allowed (not probed)
+
+    @property
+    def n_pairs(self) -> int:
+        """Ordered pairs probed: sources x destinations, each pod with itself left out."""
+        return len(self.sources) * len(self.destinations) - len(set(self.sources) & set(self.destinations))
+
     def pairs(self) -> list[dict]:
         out = []
         for i, s in enumerate(self.sources):
@@ -93,10 +102,8 @@ def reach(c: Cluster, proto: str = "tcp", port: int = 80, src: str | None = None
     names = dp.tables.dfw_decision_names
     allow = dp.tables.dfw_decision_allow
     local = dp.tables.dfw_local
-    keys = [c.pods[int(i)].key for i in range(len(c.pods))] if len(c.pods) <= 1 << 16 else None
-
     def pod_key(i: int) -> str:
-        return keys[i] if keys is not None else c.pods[i].key
+        return c.pods[i].key
 
     def name(dec: int, port_id: int) -> str | None:
         if dec < 0 or dec >= local:  # local, default: nothing restricted it

@@ -89,14 +89,21 @@ class RunResult:
         return df
 
 
+def dfw_rows(dfw: np.ndarray, names: tuple) -> list[dict]:
+    """The DFW's evaluations per decision met (int64[decisions, 2]: at the sender's port, at the
+    receiver's): ``[{"decision", "at_sender", "at_receiver"}]`` (the run report's ``dfw``)."""
+    return [{"decision": n, "at_sender": int(dfw[k, 0]), "at_receiver": int(dfw[k, 1])}
+            for k, n in enumerate(names) if dfw[k].any()]
+
+
 def dfw_hits_frame(dfw: np.ndarray, names: tuple):
-    """int64[decisions, 2] (at the sender's port, at the receiver's) -> the `RunResult.dfw_hits` frame."""
+    """`dfw_rows` as the `RunResult.dfw_hits` frame, with each decision's kind and evaluations."""
     import pandas as pd
 
-    rows = [{"decision": n, "kind": n.split(" ", 1)[0].rstrip(":"), "at_sender": int(dfw[k, 0]),
-             "at_receiver": int(dfw[k, 1]), "evaluations": int(dfw[k, 0] + dfw[k, 1])}
-            for k, n in enumerate(names) if dfw[k].any()]
-    return pd.DataFrame(rows, columns=["decision", "kind", "at_sender", "at_receiver", "evaluations"])
+    df = pd.DataFrame(dfw_rows(dfw, names), columns=["decision", "at_sender", "at_receiver"])
+    df.insert(1, "kind", df["decision"].str.split(" ", n=1).str[0].str.rstrip(":"))
+    df["evaluations"] = df["at_sender"] + df["at_receiver"]
+    return df
 
 
 def _sum_counters(cn: Counters) -> Counters:

@@ -17,7 +17,7 @@ from ..model.cluster import Cluster
 from ..packets import empty_results
 from ..traffic import uniform_pod_to_pod
 from ..verdicts import Reason, Verdict
-from .api import Dataplane
+from .api import Dataplane, dfw_rows
 from .pipeline import STAGES
 
 Progress = Callable[[int], None]
@@ -106,13 +106,6 @@ def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=No
     return Forwarded(gen, fwd, tunnels, ubytes, hits, engines)
 
 
-def dfw_report(dfw: np.ndarray, names: tuple) -> list[dict]:
-    """The DFW's evaluations per decision met (int64[decisions, 2]: at the sender's port, at the
-    receiver's), for a report: ``[{"decision", "at_sender", "at_receiver"}]``."""
-    return [{"decision": n, "at_sender": int(dfw[k, 0]), "at_receiver": int(dfw[k, 1])}
-            for k, n in enumerate(names) if dfw[k].any()]
-
-
 def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed: int = 0, chunk: int = 1 << 20,
                 dataplane: Dataplane | None = None, accumulator=None, progress: Progress | None = None) -> RunReport:
     """Forward the batches ``make(packets, seed, chunk)`` yields, timing forwarding apart."""
@@ -134,6 +127,6 @@ def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed:
         stages={name: {"in": int(st[k, 0]), "hits": int(st[k, 1]), "misses": int(st[k, 2])}
                 for k, name in enumerate(STAGES)},
         forward_seconds=fwd, generate_seconds=gen, underlay_bytes=ubytes, tunnels=tunnels,
-        extra={"dfw": dfw_report(counters.dfw.sum(axis=0), dp.tables.dfw_decision_names),
+        extra={"dfw": dfw_rows(counters.dfw.sum(axis=0), dp.tables.dfw_decision_names),
                "engine": engine, "flow_cache": {"on": cached, "hits": hits,
                                                    "hit_share": round(hits / packets, 4) if packets else 0.0}})

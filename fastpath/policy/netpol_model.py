@@ -15,11 +15,15 @@ reads a table written the e2e way::
 
 rows are sources, columns destinations, ``.`` allowed, ``X`` denied. `reachability` computes
 the same matrix from a cluster with the reference semantics (`PolicyModel.connection`).
+`probe_batch` makes packets aimed at what policies look at, and `concat` joins batches, for the
+tests that hold the compiled DFW to the reference walk.
 """
 
 from __future__ import annotations
 
 import copy
+
+import numpy as np
 
 NAMESPACES = ("x", "y", "z")
 PODS = ("a", "b", "c")
@@ -94,3 +98,37 @@ def format_table(matrix: dict[tuple[str, str], bool]) -> str:
     for s in keys:
         rows.append(f"{s:<5}" + " ".join(f"{'.' if matrix.get((s, d), True) else 'X':>4}" for d in keys))
     return "\n".join(rows)
+
+
+PROBE_FIELDS = ("verdict", "reason", "dev_kind", "dev_id", "egress_port", "dfw_at_src", "dfw_at_dst")
+"""The result fields a DFW differential test compares."""
+
+
+def probe_batch(c, n: int, seed: int):
+    """n packets at what policies look at: pod, node and outside senders, pods (and some nodes
+    and outside addresses) as destinations, ports 79..82, 53 and the renumbered 1080/1081, TCP,
+    UDP, SCTP, ICMP and GRE, a third of them replies."""
+    from ..packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK, make_batch
+
+    rng = np.random.default_rng(seed)
+    P, N = len(c.pods), len(c.nodes)
+    ip = np.asarray(c.pods.ip)
+    node_ip = np.array([x.ip for x in c.nodes], np.uint32)
+    kind = rng.choice([INGRESS_POD] * 6 + [INGRESS_NODE, INGRESS_UPLINK], n)
+    iid = np.where(kind == INGRESS_POD, rng.integers(0, P, n), np.where(kind == INGRESS_NODE, rng.integers(0, N, n), 0))
+    src_ip = np.where(kind == INGRESS_POD, ip[np.minimum(iid, P - 1)],
+                      np.where(kind == INGRESS_NODE, node_ip[np.minimum(iid, N - 1)],
+                               rng.choice([0xCB007101, 0xAC100202, 0x0A000005], n)))
+    dst_ip = np.where(rng.random(n) < 0.85, ip[rng.integers(0, P, n)],
+                      np.where(rng.random(n) < 0.5, node_ip[rng.integers(0, N, n)], 0x08080808))
+    return make_batch(ingress_kind=kind, ingress_id=iid, src_ip=src_ip, dst_ip=dst_ip,
+                      proto=rng.choice([6, 17, 132, 1, 47], n), sport=rng.choice([40000, 80, 81], n),
+                      dport=rng.choice([79, 80, 81, 82, 53, 1080, 1081], n), ttl=64, length=100,
+                      reply=rng.random(n) < 0.33)
+
+
+def concat(*batches):
+    """One batch of the packets of ``batches``, in order."""
+    from ..packets import make_batch
+
+    return make_batch(**{f: np.concatenate([getattr(b, f) for b in batches]) for f in batches[0]._fields})
