@@ -58,6 +58,9 @@ OUTPUT_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("dfw_at_src", np.int32, "DFW decision at the sending side's logical port (`fastpath.model.firewall`: a rule, "
                              "a policy, an isolation, the default); -1 = not evaluated there"),
     ("dfw_at_dst", np.int32, "DFW decision at the receiving side's logical port; -1 = not evaluated there"),
+    ("service", np.int32, "the Service whose cluster IP kube-proxy translated (index into Cluster.services); -1 none"),
+    ("backend", np.int32, "the logical port of the Service backend it chose (pods, then nodes); -1 none "
+                          "(or an endpoint outside the cluster)"),
 )
 
 
@@ -102,6 +105,8 @@ class Results(NamedTuple):
     via_edge: np.ndarray
     dfw_at_src: np.ndarray
     dfw_at_dst: np.ndarray
+    service: np.ndarray
+    backend: np.ndarray
 
     @property
     def size(self) -> int:
@@ -149,4 +154,7 @@ def make_columns(fields, columns: dict, what: str) -> list[np.ndarray]:
 
 
 def empty_results(n: int) -> Results:
-    return Results(*(np.empty(n, dtype) for _, dtype, _ in OUTPUT_FIELDS))
+    """Results to be filled by a forward; the Service fields start at -1 (none), as the engines
+    behind the service stage never write them."""
+    return Results(*(np.full(n, -1, dtype) if name in ("service", "backend") else np.empty(n, dtype)
+                     for name, dtype, _ in OUTPUT_FIELDS))

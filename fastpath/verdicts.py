@@ -32,6 +32,7 @@ class Reason(IntEnum):
     MALFORMED = 9  # a field no real packet can carry (TTL 0, bad length, bad ingress)
     RESERVED_MAC = 10  # OVS drops a frame to a reserved (link-local control) MAC where it enters
     LEARNED_ON_INPUT = 11  # OVS: the destination MAC was learned on the port the frame came in on
+    NO_ENDPOINT = 12  # a Service port without ready endpoints (kube-proxy in the node's OVS)
 
     @property
     def label(self) -> str:
@@ -50,6 +51,8 @@ class DeviceKind(IntEnum):
     EDGE = 8  # a service router on an edge node
     UPLINK = 9
     PORT = 10  # a logical port (SpoofGuard, DFW)
+    LB = 11  # kube-proxy's Service load balancing (DNAT) for a node: in its OVS for its pods, in the node itself
+    NAT = 12  # the reverse translation of a reply (conntrack's un-DNAT) on the client's node
 
     @property
     def label(self) -> str:
@@ -67,6 +70,6 @@ def count_line(verdicts: dict[str, int], reasons: dict[str, int]) -> str:
 
 
 TRACE_TABLES = ("", "sanity", "local", "arp", "route", "ovs_port", "ovs_mac", "vif", "spoofguard", "dfw",
-                "segment_l2", "neighbor", "mtu", "tep", "port", "uplink")
+                "segment_l2", "neighbor", "mtu", "tep", "port", "uplink", "service", "conntrack")
 """The tables a hop may consult, as the reference names them; a fast-path trace record
 carries the position in this list."""

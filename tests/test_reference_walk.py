@@ -386,7 +386,8 @@ def test_unknown_unicast_from_the_trunk_floods_to_the_pod_whose_stack_discards_i
 def test_new_reasons_come_last_with_their_labels():
     from fastpath.verdicts import REASON_BY_LABEL
 
-    assert list(Reason)[-2:] == [Reason.RESERVED_MAC, Reason.LEARNED_ON_INPUT]
-    assert (Reason.MALFORMED, Reason.RESERVED_MAC, Reason.LEARNED_ON_INPUT) == (9, 10, 11)
+    assert list(Reason)[-3:] == [Reason.RESERVED_MAC, Reason.LEARNED_ON_INPUT, Reason.NO_ENDPOINT]
+    assert (Reason.MALFORMED, Reason.RESERVED_MAC, Reason.LEARNED_ON_INPUT, Reason.NO_ENDPOINT) == (9, 10, 11, 12)
     assert REASON_BY_LABEL["reserved-mac"] is Reason.RESERVED_MAC
     assert REASON_BY_LABEL["learned-on-input"] is Reason.LEARNED_ON_INPUT
+    assert REASON_BY_LABEL["no-endpoint"] is Reason.NO_ENDPOINT

@@ -222,12 +222,22 @@ def test_dns_share_goes_to_kube_dns_on_udp_53(seed_cluster):
     assert p.classes == ("zipf", "dns")
     dns = cls == 1
     assert within(int(dns.sum()), N, 0.25)
-    kube_dns = seed_cluster.pod("kube-system/kube-dns")
-    assert (b.dst_ip[dns] == kube_dns.ip).all()
+    # the seed has kube-dns's Service: DNS goes to its cluster IP (kube-proxy picks the pod)
+    vip = seed_cluster.services[seed_cluster.service_index["kube-system/kube-dns"]].cluster_ip
+    assert (b.dst_ip[dns] == vip).all()
     assert (b.proto[dns] == 17).all() and (b.dport[dns] == 53).all()
     assert ((b.proto == 17) & (b.dport == 53) == dns).all()  # and nothing else is DNS
     assert (b.proto[~dns] == 6).all() and np.isin(b.dport[~dns], DEFAULT_DPORTS).all()
-    assert (b.ingress_id[dns] != kube_dns.index).all()
+    # without the Service: straight to the pods labelled k8s-app=kube-dns, never from themselves
+    spec = copy.deepcopy(SEED_SPEC)
+    del spec["services"]
+    plain = from_spec(spec)
+    b, cls = collect(p, plain, N, seed=5)
+    dns = cls == 1
+    pods = [plain.pod(k) for k in ("kube-system/kube-dns", "kube-system/coredns-2")]
+    assert set(b.dst_ip[dns].tolist()) == {x.ip for x in pods}
+    for x in pods:
+        assert (b.ingress_id[dns & (b.dst_ip == x.ip)] != x.index).all()
 
 
 def test_a_service_by_pod_keys(seed_cluster):
@@ -529,7 +539,10 @@ def test_bad_traffic_section_is_one_line_with_its_field_path(traffic, path, phra
 def test_dns_service_needs_kube_dns_pods():
     s = seed_with(traffic={"profiles": [{"name": "p", "kind": "hot_service",
                                          "services": [{"name": "dns", "share": 0.1}]}]})
-    del s["pods"][0]["labels"]
+    del s["services"]  # (with kube-dns's Service the dns default goes to its cluster IP)
+    for pod in s["pods"]:
+        if pod.get("labels") == {"k8s-app": "kube-dns"}:
+            del pod["labels"]
     rejects(s, "traffic.profiles[0].services[0]", "k8s-app=kube-dns (the dns default)")
 
 

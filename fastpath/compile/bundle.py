@@ -110,6 +110,7 @@ from ..tables import ports as port_table
 from ..tables.exact import ExactTable
 from ..tables.mtrie import Mtrie
 from ..tables.ports import PORT_NODE, PORT_POD
+from ..tables.services import ServiceTable
 from .routers import ROUTE_CONNECTED, ROUTE_KINDS, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK, RTR_T0, RTR_T1
 from ..tables.classifier import FIELDS as CLS_FIELDS
 from .switching import COMPILE_MAX_LOAD, L2_ROUTER, OVS_UPLINK, OVS_VLAN_BITS
@@ -146,6 +147,7 @@ _GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "dfw": (CLS_FIELDS + ("dfw_row_decision", "dfw_decision_allow", "dfw_table_policy", "dfw_table_twin",
                        "dfw_table_const")
             + ADMIN_FIELDS, "n_dfw_rows"),
+    "services": (("services",), "services.n_ports"),
 }
 
 
@@ -238,6 +240,9 @@ class Tables:
     # names, kept aside
     router_names: tuple[str, ...]
     uplink_names: tuple[str, ...]
+    # Services (kube-proxy's table, `fastpath.tables.services`): read by the service stage in front
+    # of the engines, not by their kernel view
+    services: ServiceTable
     dfw_decision_names: tuple[str, ...]
 
     @property

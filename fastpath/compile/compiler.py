@@ -8,6 +8,7 @@ from .dfw import compile_dfw
 from .ports import compile_ports, pack_ports
 from .routers import compile_routers
 from .switching import compile_switching
+from ..tables.services import build as build_services
 
 
 def compile_cluster(cluster: Cluster) -> Tables:
@@ -31,4 +32,5 @@ def compile_cluster(cluster: Cluster) -> Tables:
         n_dfw_rows=dfw["dfw_row_decision"].shape[0],
         **dfw,
         uplink_names=tuple(u.name for u in cluster.uplinks),
+        services=build_services(cluster),
     )

@@ -34,6 +34,8 @@ from . import graph, pipeline
 from .pipeline import STAGES, Counters
 from .stages.common import LEG_PACKET, make_recipe, make_scratch, make_vectors
 from .stages.flow_cache import HITS, make_flow_cache
+from .stages.service import NO_ENDPOINT, service_trace, translate
+from .stages.service import no_endpoint as _no_endpoint
 from .trace import MAX_HOPS
 
 
@@ -49,6 +51,8 @@ class RunResult:
     engine: str = "staged"  # the implementation that ran the call (`ENGINES`)
     flow_cache: bool = False  # whether the call used the flow cache
     dfw_names: tuple = ()  # the DFW's decision names (`fastpath.model.firewall`), by id
+    translated: PacketBatch | None = None  # the batch after the service stage, when it rewrote any packet
+    service_state: np.ndarray | None = None  # then: `stages.service` state per packet
 
     @property
     def packets(self) -> int:
@@ -165,16 +169,19 @@ class Dataplane:
         small batches on big clusters, since fresh counters hold a hosts x hosts TEP-pair
         matrix (16 MB a worker at 1,000 hosts) that each call would allocate and sum. ``legs``:
         also return every tunnel leg (`pipeline.LEG_COLS`), in packet order: what
-        `fastpath.wire` needs to rebuild the underlay frames."""
+        `fastpath.wire` needs to rebuild the underlay frames.
+
+        Services first (`stages.service`): kube-proxy's translation runs over the batch, the
+        engines forward the translated copy, and packets it drops (``no-endpoint``) are left
+        out of their run and given their verdict here."""
         n = _check_batch(batch)
         threads = check_threads(threads)
         o = out if out is not None else empty_results(n)
         if o.size != n:
             raise ValueError(f"out holds {o.size} results, the batch {n} packets")
-        workers = threads
-        cn = counters if counters is not None else self.new_counters(workers)
-        if cn.verdicts.shape[0] != workers:
-            raise ValueError(f"counters have {cn.verdicts.shape[0]} worker rows, {workers} threads asked")
+        cn = counters if counters is not None else self.new_counters(threads)
+        if cn.verdicts.shape[0] != threads:
+            raise ValueError(f"counters have {cn.verdicts.shape[0]} worker rows, {threads} threads asked")
         if trace is None or (isinstance(trace, int) and trace <= 0):
             picks = np.zeros(0, np.int64)
         elif isinstance(trace, (int, np.integer)):
@@ -183,6 +190,57 @@ class Dataplane:
             picks = np.unique(np.asarray(trace, np.int64))
             if picks.size and (picks[0] < 0 or picks[-1] >= n):
                 raise ValueError(f"trace indices must lie in 0..{n - 1}")
+        t = self.tables
+        tl = translate(batch, t.services, t.n_pods, t.n_nodes, t.router_mac)
+        if not tl.changed:
+            run = self._forward(batch, threads, picks, o, cn, legs)
+            o.service.fill(-1)
+            o.backend.fill(-1)
+            return run
+        dropped = tl.state == NO_ENDPOINT
+        if not dropped.any():
+            run = self._forward(tl.batch, threads, picks, o, cn, legs)
+        else:
+            keep = np.flatnonzero(~dropped)
+            sub = PacketBatch(*(np.ascontiguousarray(a[keep]) for a in tl.batch))
+            so = empty_results(keep.size)
+            kept = np.searchsorted(keep, picks)
+            traced_kept = (kept < keep.size) & (keep[np.minimum(kept, max(keep.size - 1, 0))] == picks) \
+                if keep.size else np.zeros(picks.size, bool)
+            run = self._forward(sub, threads, kept[traced_kept], so, cn, legs)
+            for name in Results._fields:
+                getattr(o, name)[keep] = getattr(so, name)
+            _no_endpoint(batch, o, np.flatnonzero(dropped), self._pod_node)
+            k = int(dropped.sum())
+            cn.verdicts[0, Verdict.DROPPED] += k
+            cn.reasons[0, Reason.NO_ENDPOINT] += k
+            run.counters.verdicts[0, Verdict.DROPPED] += k
+            run.counters.reasons[0, Reason.NO_ENDPOINT] += k
+            if run.legs is not None:
+                run.legs[:, LEG_PACKET] = keep[run.legs[:, LEG_PACKET]]
+            recs = np.zeros((picks.size, MAX_HOPS, 4), np.int32)
+            lens = np.zeros(picks.size, np.int32)
+            recs[traced_kept], lens[traced_kept] = run.trace_records, run.trace_lengths
+            run.trace_packets, run.trace_records, run.trace_lengths = picks, recs, lens
+            run.results = o
+        o.service[:] = tl.service
+        o.backend[:] = tl.backend
+        run.translated, run.service_state = tl.batch, tl.state
+        if picks.size:
+            service_trace(batch, tl.state, picks, run.trace_records, run.trace_lengths, self._pod_node)
+        return run
+
+    @property
+    def _pod_node(self) -> np.ndarray:
+        """Node index of each pod (the node whose kube-proxy serves it)."""
+        if "_pod_node_cache" not in self.__dict__:
+            self.__dict__["_pod_node_cache"] = np.asarray(self.cluster.pods.node, np.int64)
+        return self.__dict__["_pod_node_cache"]
+
+    def _forward(self, batch: PacketBatch, threads: int, picks: np.ndarray, o: Results, cn: Counters,
+                 legs: bool) -> RunResult:
+        """The engines over ``batch`` (already through the service stage)."""
+        n = batch.size
         tracing = picks.size > 0
         slot = np.full(n if tracing else 1, -1, np.int32)
         slot[picks] = np.arange(picks.size, dtype=np.int32)

@@ -278,7 +278,7 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                 if not done:
                     if src_mac == 0:
                         src_mac = own_mac
-                    if dst_ip == src_ip and src_ip == own_ip:
+                    if dst_ip == src_ip and src_ip == own_ip and dst_mac == 0:
                         if slot >= 0:
                             rec(tr, tl, slot, kind, iid, T_LOCAL, ttl)
                         verdict = V_DELIVERED

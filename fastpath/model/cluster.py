@@ -57,6 +57,8 @@ class Settings:
     vlan_max: int = 4093
     default_max_pods: int = 110
     mac_table_size: int = 8192
+    service_cidr: ipaddress.IPv4Network = ipaddress.IPv4Network("10.96.0.0/12")
+    service_hash_seed: int = 0  # seeds kube-proxy's choice of backend (`fastpath.services.hashing`)
 
     @property
     def geneve_overhead(self) -> int:
@@ -309,6 +311,18 @@ class Cluster:
     capacity: Capacity = field(default_factory=Capacity)
     networkpolicies: tuple = ()  # NetworkPolicy values (fastpath.policy.objects), in spec order
     namespace_labels: list[dict[str, str]] | None = None  # per namespace, as the spec gave them (None: none)
+    services: tuple = ()  # Service values with their backends (fastpath.services.objects), in spec order
+    endpointslices: tuple = ()  # the EndpointSlice objects as given (noise removed), for to_spec
+
+    @cached_property
+    def service_index(self) -> dict[str, int]:
+        """``namespace/name`` -> index into `services`."""
+        return {s.key: i for i, s in enumerate(self.services)}
+
+    @cached_property
+    def service_by_ip(self) -> dict[int, int]:
+        """Cluster IP -> index into `services` (headless and ExternalName services have none)."""
+        return {s.cluster_ip: i for i, s in enumerate(self.services) if s.cluster_ip is not None}
 
     # ---- indexes (built on first use) -------------------------------------------------------
     @cached_property

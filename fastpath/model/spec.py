@@ -99,6 +99,8 @@ class SettingsSpec(_M):
     vlan_range: tuple[Int, Int] = (1, 4093)
     default_max_pods: Int = Field(110, ge=0)
     mac_table_size: Int = Field(8192, ge=1)
+    service_cidr: str = "10.96.0.0/12"  # kube-apiserver's --service-cluster-ip-range
+    service_hash_seed: Int = Field(0, ge=0, lt=2**63)
 
 
 class RouterSpec(_M):
@@ -219,6 +221,7 @@ class ServiceSpec(_M):
     share: Float = Field(ge=0, le=1, allow_inf_nan=False)
     pods: Optional[list[str]] = None  # pod keys namespace/name
     selector: Optional[dict[str, str]] = None  # labels every pod of the service has
+    service: Optional[str] = None  # a Kubernetes Service (namespace/name): packets go to its cluster IP
     proto: _Proto = None
     port: Optional[Int] = Field(None, ge=0, le=65535)
 
@@ -263,6 +266,8 @@ class ClusterSpec(_M):
     traffic: TrafficSpec = TrafficSpec()
     capacity: CapacitySpec = CapacitySpec()
     networkpolicies: list[Any] = []  # NetworkPolicy objects verbatim (or Lists): fastpath.policy.parse
+    services: list[Any] = []  # v1 Service objects verbatim (or Lists): fastpath.services.parse
+    endpointslices: list[Any] = []  # discovery.k8s.io/v1 EndpointSlices verbatim (or Lists)
 
 
 def _loc(loc) -> str:
@@ -388,6 +393,8 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
         vlan_max=s.vlan_range[1],
         default_max_pods=s.default_max_pods,
         mac_table_size=s.mac_table_size,
+        service_cidr=_net(s.service_cidr, "cluster.service_cidr"),
+        service_hash_seed=s.service_hash_seed,
     )
     validate_settings(settings)  # before allocating with them (a VLAN range 3..1 is the range's fault)
 
@@ -551,6 +558,15 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
     if spec.networkpolicies:  # after validate: the namespaces they name are checked ones
         from ..policy.parse import parse_policies
         cluster.networkpolicies = parse_policies(spec.networkpolicies, {s.namespace for s in namespaces})
+    if spec.services or spec.endpointslices:
+        from ..services.parse import parse_services, parse_slices, resolve
+        from .validate import validate_service_cidr
+        validate_service_cidr(cluster)
+        known = {s.namespace for s in namespaces}
+        services = parse_services(spec.services, settings.service_cidr, known)
+        slices = parse_slices(spec.endpointslices, known)
+        cluster.services = resolve(services, slices, cluster)
+        cluster.endpointslices = tuple(s["raw"] for s in slices)
     # traffic last: its checks look pods up by key and label in the validated cluster
     cluster.traffic_profiles = _traffic_profiles(spec.traffic, cluster)
     return cluster
@@ -692,8 +708,21 @@ def _services(services: list[ServiceSpec], path: str, c: Cluster) -> None:
         if s.name in seen:
             raise SpecError(f"{p}.name", f"duplicate service {s.name!r} (also {path}[{seen[s.name]}])")
         seen[s.name] = j
-        if s.pods is not None and s.selector is not None:
-            raise SpecError(p, "give pods or selector, not both")
+        if (s.pods is not None) + (s.selector is not None) + (s.service is not None) > 1:
+            raise SpecError(p, "give one of pods, selector or service")
+        if s.service is not None:
+            k = c.service_index.get(s.service)
+            dns = s.name == "dns"
+            if s.port is None and not dns:
+                raise SpecError(f"{p}.port", "a service needs a port (only dns has a default: 53)")
+            port = s.port if s.port is not None else DNS_SERVICE_DEFAULTS["port"]
+            proto = _proto(s.proto, f"{p}.proto") if s.proto is not None else \
+                PROTO_NUMBERS[DNS_SERVICE_DEFAULTS["proto"]] if dns else PROTO_NUMBERS["tcp"]
+            if k is None or c.services[k].cluster_ip is None:
+                raise SpecError(f"{p}.service", f"no Service {s.service!r} with a cluster IP in the cluster's services")
+            if not any(sp.port == port and sp.proto == proto for sp in c.services[k].ports):
+                raise SpecError(f"{p}.port", f"Service {s.service} has no port {port} for protocol {proto}")
+            continue
         if s.selector is not None and not s.selector:
             raise SpecError(f"{p}.selector", "names no label")
         if s.selector:
@@ -779,7 +808,8 @@ def to_spec(c: Cluster) -> dict:
             "tep_cidr": str(st.tep_cidr), "link_cidr": str(st.link_cidr), "router_mac": mac_to_str(st.router_mac),
             "vni_base": st.vni_base, "geneve_option_bytes": st.geneve_option_bytes,
             "vlan_range": [st.vlan_min, st.vlan_max], "default_max_pods": st.default_max_pods,
-            "mac_table_size": st.mac_table_size,
+            "mac_table_size": st.mac_table_size, "service_cidr": str(st.service_cidr),
+            "service_hash_seed": st.service_hash_seed,
         },
         "node_network": {"subnet": str(c.node_segment.subnet), "vni": c.node_segment.vni, "t1": router(c.t1s[0])},
         "hosts": [host(h) for h in c.hosts if not h.edge],
@@ -811,7 +841,22 @@ def to_spec(c: Cluster) -> dict:
     if c.networkpolicies:
         from ..policy.parse import policy_to_dict
         spec["networkpolicies"] = [policy_to_dict(p) for p in c.networkpolicies]
+    if c.services:
+        spec["services"] = [_service_to_dict(s) for s in c.services]
+    if c.endpointslices:
+        spec["endpointslices"] = copy.deepcopy(list(c.endpointslices))
     if c.traffic_profiles:
         spec["traffic"] = {"profiles": [{"name": t.name, "kind": t.kind, **copy.deepcopy(t.params)}
                                         for t in c.traffic_profiles.values()]}
     return spec
+
+
+def _service_to_dict(s) -> dict:
+    """A Service as the spec gave it, with its allocated clusterIP written in."""
+    d = copy.deepcopy(s.raw)
+    if s.cluster_ip is not None:
+        spec = d.setdefault("spec", {})
+        spec["clusterIP"] = ip_to_str(s.cluster_ip)
+        if spec.get("clusterIPs"):
+            spec["clusterIPs"] = [ip_to_str(s.cluster_ip)]
+    return d

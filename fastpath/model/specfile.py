@@ -353,8 +353,9 @@ class Document(dict):
 
 def _documents(docs: list, source: str):
     """A YAML stream -> the spec: the first document is the spec; each later one is a
-    NetworkPolicy (or a List of them, as ``kubectl get -o yaml`` writes) appended to its
-    ``networkpolicies``, marked with where it came from. Empty documents are skipped."""
+    NetworkPolicy, Service or EndpointSlice (or a List of them, as ``kubectl get -o yaml``
+    writes) appended to its section (``networkpolicies``, ``services``, ``endpointslices``),
+    marked with where it came from. Empty documents are skipped."""
     if len(docs) <= 1:
         return docs[0][0] if docs else None
     spec = docs[0][0]
@@ -366,17 +367,31 @@ def _documents(docs: list, source: str):
             continue
         where = f"{source} (document {n}, line {line})"
         if not isinstance(d, dict):
-            raise SpecError(where, f"a document after the spec must be a NetworkPolicy or a List of them, "
+            raise SpecError(where, f"a document after the spec must be a NetworkPolicy, Service or EndpointSlice (or a List of them), "
                             f"got {type(d).__name__}")
-        extra.append(Document(d, where))
-    if extra:
-        given = spec.get("networkpolicies")
+        if d.get("kind") == "List" and isinstance(d.get("items"), list):  # kubectl get a,b,c -o yaml
+            extra.extend((_section(x), Document(x, f"{where}.items[{j}]") if isinstance(x, dict) else x)
+                         for j, x in enumerate(d["items"]))
+        else:
+            extra.append((_section(d), Document(d, where)))
+    for section, doc in extra:
+        given = spec.get(section)
         if given is None:
-            given = spec["networkpolicies"] = []
+            given = spec[section] = []
         if not isinstance(given, list):
-            raise SpecError("networkpolicies", "must be a list (later documents of the file are appended to it)")
-        given.extend(extra)
+            raise SpecError(section, "must be a list (later documents of the file are appended to it)")
+        given.append(doc)
     return spec
+
+
+_SECTIONS = {"Service": "services", "ServiceList": "services", "EndpointSlice": "endpointslices",
+             "EndpointSliceList": "endpointslices"}
+
+
+def _section(obj) -> str:
+    """The spec section a later document's object joins: by its kind; NetworkPolicy otherwise
+    (whose parser says what is wrong with anything else)."""
+    return _SECTIONS.get(obj.get("kind"), "networkpolicies") if isinstance(obj, dict) else "networkpolicies"
 
 
 def _mark(source: str, mark) -> str:

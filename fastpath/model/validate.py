@@ -397,3 +397,16 @@ def _validate_pods(c: Cluster) -> None:
             raise SpecError(f"nodes[{i}]", f"{nd.name} has {cnt} pods but only {tags} VLAN tags ({st.vlan_min}..{st.vlan_max})")
         if cnt > nd.max_pods:
             raise SpecError(f"nodes[{i}].max_pods", f"{nd.name} has {cnt} pods, more than max_pods {nd.max_pods}")
+
+
+def validate_service_cidr(c: Cluster) -> None:
+    """A cluster with Services: their range is virtual, no endpoint's or link's address (checked
+    only then, so a cluster without Services may use the default range for pods)."""
+    st = c.settings
+    for net, what in ((st.pod_cidr, "the pod CIDR (cluster.pod_cidr)"),
+                      (c.node_segment.subnet, "the node segment (node_network.subnet)"),
+                      (st.link_cidr, "the router link CIDR (cluster.link_cidr)"),
+                      (st.tep_cidr, "the TEP CIDR (cluster.tep_cidr)")):
+        if st.service_cidr.overlaps(net):
+            raise SpecError("cluster.service_cidr", f"{st.service_cidr} overlaps {what} {net}: cluster IPs are "
+                            "virtual and must not be anyone's address")

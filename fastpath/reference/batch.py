@@ -39,6 +39,8 @@ class DeviceIds:
             return c.node_index[name]
         if kind in (DeviceKind.OVS, DeviceKind.VIF):
             return c.node_index[name.split("@", 1)[1]]
+        if kind in (DeviceKind.LB, DeviceKind.NAT):  # kube-proxy in a node's OVS (ovs@node) or in the node
+            return c.node_index[name.rsplit("@", 1)[-1]]
         if kind is DeviceKind.SEGMENT:
             return self.segment[name]
         if kind in (DeviceKind.T1, DeviceKind.T0, DeviceKind.EDGE):
@@ -94,6 +96,8 @@ def encode(res: Result, ids: DeviceIds, o: Results, i: int) -> None:
     o.via_edge[i] = res.via_edge
     o.dfw_at_src[i] = res.dfw_at_src
     o.dfw_at_dst[i] = res.dfw_at_dst
+    o.service[i] = res.service
+    o.backend[i] = res.backend
 
 
 def trace_records(res: Result, ids: DeviceIds) -> np.ndarray:

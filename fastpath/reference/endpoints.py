@@ -6,7 +6,8 @@ an IPv4 address. Unknown names raise `LookupError` with a one-line message.
 
 from __future__ import annotations
 
-from ..model.addressing import ip_from_str
+from ..model.addressing import ip_from_str, ip_to_str
+from ..services import backend_of
 from ..model.cluster import Cluster
 from .walk import Ingress, Packet, Result, walk
 
@@ -45,12 +46,21 @@ def resolve_destination(c: Cluster, name: str) -> int:
     raise LookupError(f"destination: {name!r} is neither an IPv4 address, a pod (namespace/name) nor a node")
 
 
-def reply_sender(c: Cluster, ip: int) -> Ingress:
-    """Who answers a connection to ``ip``: the pod or node owning it, else the outside through
-    the first uplink (LookupError when the cluster has none)."""
+def reply_sender(c: Cluster, ip: int, conn: tuple | None = None) -> Ingress:
+    """Who answers a connection to ``ip``: the pod or node owning it; for a Service's cluster IP
+    the backend kube-proxy sends the connection ``conn`` = (client IP, proto, client port,
+    port) to; else the outside through the first uplink (LookupError when the cluster has none)."""
     owner = c.ip_owner.get(ip)
     if owner is not None:
         return Ingress(*owner)
+    if conn is not None and ip in c.service_by_ip:
+        client, proto, cport, port = conn
+        be = backend_of(c, client, ip, proto, cport, port)
+        if be is None or be.lport < 0:
+            raise LookupError(f"--reply: {ip_to_str(ip)} is a Service's cluster IP, but no backend in the cluster "
+                              f"serves proto {proto} port {port} there")
+        n = len(c.pods)
+        return Ingress("pod", be.lport) if be.lport < n else Ingress("node", be.lport - n)
     if not c.uplinks:
         raise LookupError("--reply: the destination is outside the cluster and no uplink brings its reply in")
     return Ingress("uplink", 0)
@@ -69,7 +79,7 @@ def connection_packet(c: Cluster, src: str, dst: str, *, ttl: int = 64, proto: i
     if not reply:
         return ingress, Packet(src_ip=sip, dst_ip=dip, proto=proto, sport=sport, dport=dport, ttl=ttl, size=size,
                                src_mac=src_mac)
-    return reply_sender(c, dip), Packet(src_ip=dip, dst_ip=sip, proto=proto, sport=dport, dport=sport, ttl=ttl,
+    return reply_sender(c, dip, (sip, proto, sport, dport)), Packet(src_ip=dip, dst_ip=sip, proto=proto, sport=dport, dport=sport, ttl=ttl,
                                         size=size, reply=True)
 
 

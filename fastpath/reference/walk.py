@@ -51,11 +51,13 @@ Every call returns exactly one verdict.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from dataclasses import dataclass, field
 
 from ..model.addressing import BROADCAST_MAC, OVS_RESERVED_MACS, ip_to_str, is_multicast_mac, mac_to_str
 from ..model import firewall
+from .. import services as kube_services
 from ..model.cluster import Cluster, ovs_name, tunnel_name, vif_name
 from ..model.routing import Route, RouterInstance, lookup, rib
 from ..verdicts import DeviceKind, Reason, Verdict
@@ -150,6 +152,8 @@ class Result:
     dfw: list[dict] = field(default_factory=list)  # each DFW evaluation: port, side, direction, decision, by, action
     dfw_at_src: int = -1  # decision ids (`fastpath.model.firewall`) at the sending / receiving side's port
     dfw_at_dst: int = -1
+    service: int = -1  # the Service kube-proxy translated for (index into Cluster.services); -1 none
+    backend: int = -1  # the logical port of the backend it chose (pods, then nodes); -1 none
 
     @property
     def underlay_bytes(self) -> int:
@@ -166,7 +170,11 @@ class Result:
                         for t in self.tunnels],
             "hops": [h.as_dict() for h in self.hops],
             "dfw": list(self.dfw),
+            "service": self.service_key, "backend": self.backend_key,
         }
+
+    service_key: str | None = None  # names, for as_dict (set by the walk with the ids above)
+    backend_key: str | None = None
 
 
 class _Verdict(Exception):
@@ -180,7 +188,8 @@ class _Walk:
     def __init__(self, cluster: Cluster, pkt: Packet):
         self.c = cluster
         self.rib = rib(cluster)
-        self.p = pkt
+        self.p = dataclasses.replace(pkt)  # the walk rewrites addresses (Service DNAT): the caller's stays
+        self.undnat: tuple | None = None  # a reply's (cluster IP, port, service key): un-DNAT-ed at the client
         self.ttl = pkt.ttl
         self.src_mac = pkt.src_mac
         self.dst_mac = pkt.dst_mac
@@ -273,6 +282,10 @@ class _Walk:
             dev = ep.name
         self.host = self.host_of(kind, ep)
         self.malformed(dev, dkind)
+        if self.p.reply and not self.p.vlan:  # (a tagged frame is nobody's socket's: left as it is)
+            self.service_reply_source(kind, ep)
+        elif kind == "node" and not self.p.vlan:
+            self.service_dnat(ep.name)  # the node's own kube-proxy, before its stack routes
         self.sender_stack(kind, ep, dev, dkind)
         if kind == "pod":
             self.ovs_from_pod(ep, c.node(ep.node))
@@ -288,7 +301,7 @@ class _Walk:
         seg = self.segment_of(kind, ep)
         if self.src_mac is None:
             self.src_mac = ep.mac
-        if p.dst_ip == p.src_ip == ep.ip:
+        if p.dst_ip == p.src_ip == ep.ip and self.dst_mac is None:  # (a frame given whole goes on the wire)
             self.hop(dev, dkind, "local", ip_to_str(p.dst_ip), "own address (loopback)")
             self.end(Verdict.DELIVERED, Reason.NONE, dev, dkind)
         if self.dst_mac is None:
@@ -395,6 +408,70 @@ class _Walk:
         self.hop(seg.name, DeviceKind.SEGMENT, "segment_l2", key, f"logical port {self.port_name(*hit)}")
         self.deliver(seg, *hit)
 
+    # ---- Services: kube-proxy's DNAT on the client's node (`fastpath.dataplane.stages.service`) ---------
+    def service_port(self, ip: int, port: int):
+        """(service index, port index) of a cluster IP's port for this packet's protocol, or None."""
+        return kube_services.service_port(self.c, ip, self.p.proto, port)
+
+    def service_dnat(self, device: str):
+        """An original to a cluster IP's port: to the backend the seeded 5-tuple hash picks among
+        the port's ready endpoints (``no-endpoint`` when there is none). ``device``: where
+        kube-proxy runs for the sender (its node's OVS, or the node)."""
+        p, c = self.p, self.c
+        hit = self.service_port(p.dst_ip, p.dport)
+        if hit is None:
+            return
+        k, j = hit
+        svc = c.services[k]
+        self.res.service, self.res.service_key = k, svc.key
+        key = f"{ip_to_str(p.dst_ip)}:{p.dport}/{_proto_name(p.proto)}"
+        be = kube_services.choose(svc.backends[j], p.src_ip, p.dst_ip, p.proto, p.sport, p.dport,
+                                  c.settings.service_hash_seed)
+        if be is None:
+            self.hop(device, DeviceKind.LB, "service", key, f"{svc.key}: no ready endpoint")
+            self.end(Verdict.DROPPED, Reason.NO_ENDPOINT, device, DeviceKind.LB)
+        self.hop(device, DeviceKind.LB, "service", key,
+                 f"{svc.key}: DNAT to {ip_to_str(be.ip)}:{be.port} (1 of {len(svc.backends[j])} endpoints)")
+        p.dst_ip, p.dport = be.ip, be.port
+        self.res.backend, self.res.backend_key = be.lport, self.port_key(be.lport)
+
+    def service_reply_source(self, kind, ep):
+        """A reply from a cluster IP's port (the connection as its client sees it): sent by the
+        backend the original went to, from its own address and target port; anyone else's is
+        left alone (SpoofGuard meets its foreign source)."""
+        p, c = self.p, self.c
+        hit = self.service_port(p.src_ip, p.sport)
+        if hit is None:
+            return
+        k, j = hit
+        svc = c.services[k]
+        be = kube_services.choose(svc.backends[j], p.dst_ip, p.src_ip, p.proto, p.dport, p.sport,
+                                  c.settings.service_hash_seed)
+        me = c.pod_index[ep.key] if kind == "pod" else len(c.pods) + c.node_index[ep.name]
+        if be is None or be.lport != me:
+            return
+        self.undnat = (p.src_ip, p.sport, svc.key)
+        self.res.service, self.res.service_key = k, svc.key
+        self.res.backend, self.res.backend_key = me, self.port_key(me)
+        p.src_ip, p.sport = be.ip, be.port
+
+    def service_undnat(self, device: str):
+        """conntrack on the client's node puts the cluster IP back as the reply's source."""
+        if self.undnat is None:
+            return
+        vip, port, key = self.undnat
+        p = self.p
+        self.hop(device, DeviceKind.NAT, "conntrack", f"{ip_to_str(p.src_ip)}:{p.sport}/{_proto_name(p.proto)}",
+                 f"{key}: un-DNAT source to {ip_to_str(vip)}:{port}")
+        p.src_ip, p.sport = vip, port
+        self.undnat = None
+
+    def port_key(self, lport: int) -> str | None:
+        if lport < 0:
+            return None
+        n = len(self.c.pods)
+        return self.c.pods[lport].key if lport < n else self.c.nodes[lport - n].name
+
     # ---- the node's OVS bridge: NORMAL, pod access ports, a trunk to the VIF (module docstring) --------------
     def ovs_drops(self, ovs: str, key: str, learned_on: str):
         """Steps 2 and 3 of the module docstring, for a frame entering on ``learned_on``."""
@@ -417,6 +494,8 @@ class _Walk:
                      f"tagged frame (vid {p.vlan}) on an access port: dropped")
             self.end(Verdict.DROPPED, Reason.UNKNOWN_VLAN, ovs, DeviceKind.OVS)
         self.vlan = ep.vlan
+        if not p.reply:
+            self.service_dnat(ovs)  # kube-proxy's flows, before the bridge's MAC table
         dst = self.dst_mac
         key = f"vlan {ep.vlan}, {mac_to_str(dst)}"
         self.ovs_drops(ovs, key, f"pod port of {ep.key}")
@@ -437,6 +516,7 @@ class _Walk:
         """A frame from the VIF, tagged with the pod's VLAN, into the bridge on the trunk: to the
         pod's port untagged (returns), or dropped by the bridge or by the pod's stack."""
         ovs = ovs_name(node.name)
+        self.service_undnat(ovs)
         dst = self.dst_mac
         key = f"vlan {ep.vlan}, {mac_to_str(dst)}"
         self.ovs_drops(ovs, key, "trunk")
@@ -525,6 +605,7 @@ class _Walk:
         self.dfw_at_receiver(lp, kind, ep)
         if kind == "node":
             self.hop(vif_name(ep.name), DeviceKind.VIF, "port", lp, "untagged to the node VM")
+            self.service_undnat(ep.name)
             self.hop(ep.name, DeviceKind.NODE, "", "", "delivered to eth0")
             self.responds(self.p.dst_ip, ep.name)
             self.end(Verdict.DELIVERED, Reason.NONE, ep.name, DeviceKind.NODE)
@@ -535,6 +616,10 @@ class _Walk:
         self.hop(ep.key, DeviceKind.POD, "", "", "delivered to eth0")
         self.responds(self.p.dst_ip, ep.key)
         self.end(Verdict.DELIVERED, Reason.NONE, ep.key, DeviceKind.POD)
+
+
+def _proto_name(proto: int) -> str:
+    return {6: "tcp", 17: "udp", 132: "sctp"}.get(proto, str(proto))
 
 
 def _policy_model(c: Cluster):

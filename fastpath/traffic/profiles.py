@@ -281,19 +281,39 @@ class _Senders:
         order = np.argsort(ips, kind="stable")
         self.ips, self.kinds, self.ids = ips[order], kinds[order], ids[order]
         self.outside = (INGRESS_UPLINK, 0) if c.uplinks else None
+        self.c = c
+        self.n_pods = len(c.pods)
 
     def reverse(self, b: dict, reply: np.ndarray) -> None:
-        """Turn the packets ``reply`` marks in batch columns ``b`` into their replies."""
+        """Turn the packets ``reply`` marks in batch columns ``b`` into their replies. A reply to
+        a Service's cluster IP comes from the backend kube-proxy sent the connection to (the
+        seeded hash, `fastpath.tables.services`), addressed from the cluster IP as its client
+        sees it; the data plane sends it from the backend's own address."""
         k = np.nonzero(reply)[0]
         if k.size == 0:
             return
         dst = np.asarray(b["dst_ip"], np.uint32)[k]
         at = np.minimum(np.searchsorted(self.ips, dst), max(self.ips.size - 1, 0))
         own = (self.ips[at] == dst) if self.ips.size else np.zeros(k.size, bool)
-        if self.outside is None and not own.all():
-            k, at, own, dst = k[own], at[own], own[own], dst[own]  # no uplink to answer through: stays original
+        be = np.full(k.size, -1, np.int64)
+        if self.c.services:
+            from ..tables.services import backend_ports, of_cluster
+            st = of_cluster(self.c)
+            vip = ((dst & st.mask) == st.net) & ~own
+            if vip.any():
+                col = lambda name: np.broadcast_to(np.asarray(b[name]), (len(b["src_ip"]),))[k[vip]]  # noqa: E731
+                be[vip] = backend_ports(st, col("src_ip"), dst[vip], col("proto"), col("sport"), col("dport"))
+                keep = ~vip | (be >= 0)  # a connection no backend took has no reply: stays original
+                k, at, own, dst, be = k[keep], at[keep], own[keep], dst[keep], be[keep]
+        if self.outside is None and not (own | (be >= 0)).all():
+            keep = own | (be >= 0)  # no uplink to answer through: stays original
+            k, at, own, dst, be = k[keep], at[keep], own[keep], dst[keep], be[keep]
         kind = np.where(own, self.kinds[at], self.outside[0] if self.outside else 0)
         iid = np.where(own, self.ids[at], self.outside[1] if self.outside else 0)
+        from ..packets import INGRESS_NODE
+        served = be >= 0
+        kind = np.where(served, np.where(be < self.n_pods, INGRESS_POD, INGRESS_NODE), kind)
+        iid = np.where(served, np.where(be < self.n_pods, be, be - self.n_pods), iid)
         for name in ("ingress_kind", "ingress_id", "src_ip", "dst_ip", "sport", "dport"):
             b[name] = np.array(b[name], copy=True)
         b["ingress_kind"][k], b["ingress_id"][k] = kind, iid
@@ -565,9 +585,12 @@ def _dports(ports) -> tuple[int, ...]:
 # ---- hot service --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ServiceShare:
-    """A named service that takes ``share`` of all packets: they go to its pods (uniformly),
-    picked by label ``selector`` or by pod keys ``pods``, on ``proto``/``port``.
-    `ServiceShare.dns` is kube-dns: label k8s-app=kube-dns, UDP 53."""
+    """A named service that takes ``share`` of all packets on ``proto``/``port``: to the cluster
+    IP of the Kubernetes Service ``service`` (``namespace/name``; kube-proxy then picks the
+    backend), or straight to its pods (uniformly), picked by label ``selector`` or by pod keys
+    ``pods``. `ServiceShare.dns` is kube-dns on UDP 53: through the cluster's Service
+    kube-system/kube-dns when it has one with that port, else to the pods labelled
+    k8s-app=kube-dns."""
 
     name: str
     share: float
@@ -575,6 +598,7 @@ class ServiceShare:
     pods: tuple[str, ...] = ()
     proto: int = 6
     port: int = 80
+    service: str = ""
 
     def __post_init__(self):
         if isinstance(self.selector, dict):
@@ -583,8 +607,8 @@ class ServiceShare:
         _finite(self.share, 0, f"service {self.name}: share")
         if self.share > 1:
             raise ValueError(f"service {self.name}: share {self.share} is above 1")
-        if bool(self.selector) == bool(self.pods):
-            raise ValueError(f"service {self.name}: give a label selector or pod keys (one of them)")
+        if bool(self.selector) + bool(self.pods) + bool(self.service) != 1:
+            raise ValueError(f"service {self.name}: give a Kubernetes Service, a label selector or pod keys (one of them)")
         if not 1 <= self.proto <= 255 or not 0 <= self.port <= 65535:
             raise ValueError(f"service {self.name}: proto {self.proto} / port {self.port} out of range")
 
@@ -593,8 +617,26 @@ class ServiceShare:
         d = DNS_SERVICE_DEFAULTS
         return cls("dns", share, selector=dict(d["selector"]), proto=PROTO_NUMBERS[d["proto"]], port=d["port"])
 
+    def cluster_ip(self, cluster: Cluster) -> int:
+        """The cluster IP its packets go to; 0 = straight to its pods. ValueError if ``service``
+        names no Service of the cluster with a cluster IP and this port."""
+        key = self.service or ("kube-system/kube-dns" if self.name == "dns" else "")
+        k = cluster.service_index.get(key) if key else None
+        if k is not None:
+            svc = cluster.services[k]
+            if svc.cluster_ip is not None and any(sp.proto == self.proto and sp.port == self.port for sp in svc.ports):
+                return svc.cluster_ip
+        if self.service:
+            raise ValueError(f"service {self.name}: the cluster has no Service {self.service} with a cluster IP "
+                             f"and port {self.port} (protocol {self.proto})")
+        return 0
+
     def pod_rows(self, cluster: Cluster) -> np.ndarray:
-        """int64 rows of its pods; ValueError if it selects none."""
+        """int64 rows of its pods (for a Service: its backends' pods); ValueError if it selects none."""
+        if self.service:
+            k = cluster.service_index[self.service]
+            rows = sorted({b.lport for bs in cluster.services[k].backends for b in bs if 0 <= b.lport < len(cluster.pods)})
+            return np.array(rows or [0], np.int64)
         if self.pods:
             missing = [k for k in self.pods if k not in cluster.pod_index]
             if missing:
@@ -620,6 +662,7 @@ class _HotTables(NamedTuple):
     svc_start: np.ndarray  # int64[S+1]
     svc_proto: np.ndarray  # uint8[S]
     svc_port: np.ndarray  # uint16[S]
+    svc_vip: np.ndarray  # uint32[S]: the cluster IP its packets go to; 0 = to its pods
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -661,7 +704,8 @@ class HotService(Profile):
     def _prepare(self, cluster: Cluster, seed: int) -> _HotTables:
         P = _need_pods(cluster, self.name)
         rank_pod = np.random.default_rng([seed, self.stream, 0x7A1]).permutation(P).astype(np.int64)
-        rows = [x.pod_rows(cluster) for x in self.services]
+        vips = [x.cluster_ip(cluster) for x in self.services]
+        rows = [x.pod_rows(cluster) if not v or x.service else np.zeros(1, np.int64) for x, v in zip(self.services, vips)]
         shares = [x.share for x in self.services]
         return _HotTables(
             P=P, pod_ip=cluster.pods.ip, rank_pod=rank_pod, cdf=zipf_cdf(P, self.s),
@@ -669,7 +713,8 @@ class HotService(Profile):
             svc_rows=np.concatenate(rows + [np.zeros(0, np.int64)]),
             svc_start=np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64),
             svc_proto=np.array([x.proto for x in self.services], np.uint8),
-            svc_port=np.array([x.port for x in self.services], np.uint16))
+            svc_port=np.array([x.port for x in self.services], np.uint16),
+            svc_vip=np.array(vips, np.uint32))
 
     def _endpoints(self, t: _HotTables, words: np.ndarray) -> Endpoints:
         S = len(self.services)
@@ -684,12 +729,16 @@ class HotService(Profile):
             proto[svc] = t.svc_proto[j]
             sport[svc] = (EPHEMERAL_PORTS[0] + below(words[svc, 3], EPHEMERAL_PORTS[1] - EPHEMERAL_PORTS[0] + 1))
             dport[svc] = t.svc_port[j]
+        dst_ip = t.pod_ip[dst]
+        if svc.size and t.svc_vip.any():
+            vip = t.svc_vip[pick[svc]]
+            dst_ip[svc] = np.where(vip != 0, vip, dst_ip[svc])
         icmp = proto == PROTO_ICMP
         sport[icmp] = 0
         dport[icmp] = 0
         src = (dst + 1 + below(words[:, 1], t.P - 1)) % t.P if t.P > 1 else dst.copy()
         cls = np.where(pick < S, pick + 1, 0).astype(np.uint8)
-        return Endpoints(src, t.pod_ip[dst], proto, sport, dport, cls)
+        return Endpoints(src, dst_ip, proto, sport, dport, cls)
 
 
 # ---- registry -----------------------------------------------------------------------------------
@@ -751,7 +800,7 @@ def _service(d: dict) -> ServiceShare:
     d = dict(d)
     if d.get("name") == "dns":
         for k, v in DNS_SERVICE_DEFAULTS.items():
-            if k == "selector" and "pods" in d:
+            if k == "selector" and ("pods" in d or "service" in d):
                 continue
             d.setdefault(k, v)
     if "proto" in d:

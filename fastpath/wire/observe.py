@@ -43,7 +43,8 @@ from ..dataplane.api import RunResult
 from ..model.addressing import OVS_RESERVED_MACS
 from ..model.cluster import Cluster
 from ..packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK, PacketBatch
-from ..verdicts import DeviceKind, Verdict
+from ..dataplane.stages.service import REPLY_TRANSLATED
+from ..verdicts import DeviceKind, Reason, Verdict
 from .codec import Frames, make_frames
 
 POINTS = ("pod", "uplink", "underlay", "edge")
@@ -142,6 +143,12 @@ def on_wire(c: Cluster, t: Tables, b: PacketBatch, run: RunResult, at: str, *, f
     the run's number of the batch's packet 0 (packet k's IPv4 identification is k mod 2**16)."""
     if at not in POINTS:
         raise ValueError(f"observation point {at!r} is not one of {', '.join(POINTS)}")
+    if run.translated is not None:  # the service stage rewrote some packets (kube-proxy, `stages.service`)
+        if at == "pod":  # a pod's eth0 carries the cluster IP; a backend's reply leaves from its own address
+            rep = run.service_state == REPLY_TRANSLATED
+            b = PacketBatch(*(np.where(rep, x, y) for x, y in zip(run.translated, b))) if rep.any() else b
+        else:  # past kube-proxy: the backend's address, up to the client's un-DNAT behind its VIF
+            b = run.translated
     s = _senders(c, t, b, run)
     r = run.results
     router_mac = np.uint64(c.settings.router_mac)
@@ -161,8 +168,9 @@ def on_wire(c: Cluster, t: Tables, b: PacketBatch, run: RunResult, at: str, *, f
     elif at == "uplink":
         pod_vlan = t.port_vlan[np.maximum(s.port, 0)]
         own_mac = t.port_mac[np.maximum(s.port, 0)]
-        up_pod = s.left & (b.ingress_kind == INGRESS_POD) & (b.vlan == 0) & ~_ovs_drops(s, own_mac) & ok
-        up_node = s.left & (b.ingress_kind == INGRESS_NODE) & ok
+        lb_drop = r.reason == Reason.NO_ENDPOINT  # kube-proxy dropped it before the trunk
+        up_pod = s.left & (b.ingress_kind == INGRESS_POD) & (b.vlan == 0) & ~_ovs_drops(s, own_mac) & ok & ~lb_drop
+        up_node = s.left & (b.ingress_kind == INGRESS_NODE) & ok & ~lb_drop
         plain(up_pod | up_node, 0, vlan=np.where(up_pod, pod_vlan, b.vlan), src_mac=s.src_mac, dst_mac=s.dst_mac)
         down = (r.verdict == Verdict.DELIVERED) & (r.egress_port >= 0) & ok
         e = np.maximum(r.egress_port.astype(np.int64), 0)

@@ -49,7 +49,7 @@ def sender_stack_one(b, dp, o, s, i, k, slot, tr, tl):
     own_ip = port_ip(dp.port_rec, lp)
     if src_mac == 0:
         src_mac = port_mac(dp.port_rec, lp)
-    if dst_ip == src_ip and src_ip == own_ip:
+    if dst_ip == src_ip and src_ip == own_ip and dst_mac == 0:  # (a frame given whole goes on the wire)
         if slot >= 0:
             rec(tr, tl, slot, kind, iid, T_LOCAL, ttl)
         o.verdict[i] = V_DELIVERED  # to itself: its own stack answers

@@ -1,0 +1,201 @@
+"""Service load balancing: kube-proxy's DNAT in the sender's node, before the logical port.
+
+Reference: `_Walk.service_dnat`, `_Walk.service_reply_source`, `_Walk.service_undnat`.
+
+Where it runs, and why first
+----------------------------
+NCP's node agent programs kube-proxy's ClusterIP translation into the node's OVS bridge (for a
+node's own traffic, the node's kube-proxy does it before the frame leaves): the packet that
+reaches the logical port already carries the backend's address, so SpoofGuard, the DFW, the
+routers and the tunnels all see the backend (DESIGN.md, "Services"). That makes the stage a
+translation in front of the rest of the path — as OVS runs ``ct(nat)`` and recirculates the
+rewritten packet through its tables — so it runs once over the batch before either engine,
+and the engines, their flow cache and their traces stay as they are: `Dataplane.forward`
+runs `translate`, forwards the translated copy, and writes this stage's answer beside theirs.
+Nothing that could drop a packet before the translation point (a malformed packet, a tagged
+frame from a pod's access port) is translated, so the order is the reference's.
+
+Per packet (a pod's or node's, sane, untagged):
+
+- an original to a cluster IP and one of its service ports: the backend is chosen by the
+  seeded hash of the 5-tuple over the port's ready backends (`fastpath.tables.services`); the
+  destination address and port become the backend's. A pod's stack has already sent it to its
+  gateway (a cluster IP is never on-link): a zero destination MAC becomes the router MAC. A
+  node's stack decides after kube-proxy (Linux re-routes after OUTPUT's DNAT): its MAC stays
+  as given. A port without backends: dropped at the node's OVS (``no-endpoint``).
+- a reply whose source is a cluster IP and service port: the answer of the backend the
+  connection went to. Sent by that backend (the hash of the original it answers picks the
+  same one), it leaves from the backend's own address and target port; the client's node
+  reverses it (conntrack's un-DNAT) before the client sees it — which changes nothing the
+  data plane decides on the way, only the trace's last hops. Sent by any other endpoint it is
+  left alone, and SpoofGuard drops its foreign source address.
+
+Outputs: ``service`` (index into `Cluster.services`) and ``backend`` (its logical port; -1
+for an address outside the cluster) per translated packet, -1 elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..._jit import kernel
+from ...packets import PacketBatch
+from ...tables.services import ServiceTable, choose, service_port
+from ...verdicts import DeviceKind, Reason, Verdict
+from ..trace import T_CONNTRACK, T_NONE, T_PORT, T_ROUTE, T_SERVICE
+from .common import K_NODE, K_POD, K_VIF, MIN_IP_PACKET
+
+K_LB, K_NAT = int(DeviceKind.LB), int(DeviceKind.NAT)
+
+NOT_TRANSLATED, TRANSLATED, NO_ENDPOINT, REPLY_TRANSLATED = 0, 1, 2, 3
+"""`Translation.state` per packet."""
+
+
+@kernel
+def candidates(b, net, mask):
+    """Packets that may concern a cluster IP (a destination, or a reply's source, in the range)."""
+    n = 0
+    for i in range(b.dst_ip.shape[0]):
+        if (b.dst_ip[i] & mask) == net or (b.reply[i] != 0 and (b.src_ip[i] & mask) == net):
+            n += 1
+    return n
+
+
+@kernel
+def service_dnat(b, st, n_pods, n_nodes, router_mac, src_ip, dst_ip, sport, dport, dst_mac, service, backend, state):
+    """Translate in place into the copies ``src_ip .. dst_mac`` of the batch's columns; write
+    ``service``, ``backend`` and ``state`` per packet. Returns the packets translated."""
+    done = 0
+    for i in range(b.dst_ip.shape[0]):
+        service[i] = -1
+        backend[i] = -1
+        state[i] = NOT_TRANSLATED
+        kind = np.int64(b.ingress_kind[i])
+        iid = np.int64(b.ingress_id[i])
+        if kind == K_POD:
+            if iid < 0 or iid >= n_pods:
+                continue
+            lport = iid
+        elif kind == K_NODE:
+            if iid < 0 or iid >= n_nodes:
+                continue
+            lport = n_pods + iid
+        else:
+            continue
+        if b.ttl[i] == 0 or b.length[i] < MIN_IP_PACKET or b.vlan[i] != 0:
+            continue
+        proto = np.int64(b.proto[i])
+        if b.reply[i] == 0:
+            sp = service_port(st, b.dst_ip[i], proto, b.dport[i])
+            if sp < 0:
+                continue
+            service[i] = st.sp_service[sp]
+            be = choose(st, sp, b.src_ip[i], b.dst_ip[i], proto, b.sport[i], b.dport[i])
+            if be < 0:
+                state[i] = NO_ENDPOINT
+                continue
+            dst_ip[i] = st.be_ip[be]
+            dport[i] = st.be_port[be]
+            if kind == K_POD and dst_mac[i] == 0:
+                dst_mac[i] = router_mac
+            backend[i] = st.be_lport[be]
+            state[i] = TRANSLATED
+        else:
+            sp = service_port(st, b.src_ip[i], proto, b.sport[i])
+            if sp < 0:
+                continue
+            # the original it answers: the client (this reply's destination) to the cluster IP
+            be = choose(st, sp, b.dst_ip[i], b.src_ip[i], proto, b.dport[i], b.sport[i])
+            if be < 0 or st.be_lport[be] != lport:
+                continue
+            service[i] = st.sp_service[sp]
+            src_ip[i] = st.be_ip[be]
+            sport[i] = st.be_port[be]
+            backend[i] = lport
+            state[i] = REPLY_TRANSLATED
+        done += 1
+    return done
+
+
+class Translation(NamedTuple):
+    batch: PacketBatch  # what the engines forward (the given batch itself when nothing changed)
+    service: np.ndarray  # int32[n]
+    backend: np.ndarray  # int32[n]
+    state: np.ndarray  # uint8[n]: NOT_TRANSLATED, TRANSLATED, NO_ENDPOINT, REPLY_TRANSLATED
+    changed: bool  # some packet was translated or dropped here
+
+
+def translate(b: PacketBatch, st: ServiceTable, n_pods: int, n_nodes: int, router_mac: int) -> Translation:
+    """The stage over a batch (see the module docstring); copies only the columns it rewrites,
+    and only when some packet is in the service range."""
+    n = b.size
+    if st.n_ports == 0 or candidates(b, st.net, st.mask) == 0:
+        return Translation(b, np.full(n, -1, np.int32), np.full(n, -1, np.int32), np.zeros(n, np.uint8), False)
+    cols = [b.src_ip.copy(), b.dst_ip.copy(), b.sport.copy(), b.dport.copy(), b.dst_mac.copy()]
+    service, backend, state = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.uint8)
+    service_dnat(b, st, n_pods, n_nodes, np.uint64(router_mac), *cols, service, backend, state)
+    t = b._replace(src_ip=cols[0], dst_ip=cols[1], sport=cols[2], dport=cols[3], dst_mac=cols[4])
+    return Translation(t, service, backend, state, bool((state != NOT_TRANSLATED).any()))
+
+
+def _node_of(kind: int, iid: int, pod_node: np.ndarray) -> int:
+    return int(pod_node[iid]) if kind == K_POD else iid
+
+
+def no_endpoint(b: PacketBatch, o, rows: np.ndarray, pod_node: np.ndarray) -> None:
+    """The results of packets this stage dropped (``no-endpoint``, at the sender's node's
+    kube-proxy: device kind LB, id the node)."""
+    kind = b.ingress_kind[rows].astype(np.int64)
+    iid = b.ingress_id[rows].astype(np.int64)
+    node = np.where(kind == K_POD, pod_node[np.where(kind == K_POD, iid, 0)], iid)
+    o.verdict[rows] = Verdict.DROPPED
+    o.reason[rows] = Reason.NO_ENDPOINT
+    o.dev_kind[rows] = DeviceKind.LB
+    o.dev_id[rows] = node
+    o.ttl_out[rows] = b.ttl[rows]
+    for name, v in (("egress_port", -1), ("hops", 0), ("last_ip", 0), ("n_tunnels", 0), ("tun_src_host", -1),
+                    ("tun_dst_host", -1), ("tun_vni", 0), ("underlay_bytes", 0), ("via_edge", False),
+                    ("dfw_at_src", -1), ("dfw_at_dst", -1)):
+        getattr(o, name)[rows] = v
+
+
+def _insert(recs: np.ndarray, lens: np.ndarray, k: int, at: int, record) -> None:
+    m = int(lens[k])
+    if m >= recs.shape[1] or at > m:
+        return
+    recs[k, at + 1: m + 1] = recs[k, at:m].copy()
+    recs[k, at] = record
+    lens[k] = m + 1
+
+
+def service_trace(b: PacketBatch, state: np.ndarray, picks: np.ndarray, recs: np.ndarray, lens: np.ndarray,
+                  pod_node: np.ndarray) -> None:
+    """This stage's hops in the traces of ``picks`` (the engines never saw it), where the
+    reference puts them: a pod's kube-proxy after its stack's record (which decided on the
+    cluster IP: the gateway, for a zero MAC), a node's before it; a reply's un-DNAT after the
+    client's VIF hands it over; a ``no-endpoint`` drop after the records before it."""
+    for k, i in enumerate(picks.tolist()):
+        s = int(state[i])
+        if s == NOT_TRANSLATED:
+            continue
+        kind, iid, ttl = int(b.ingress_kind[i]), int(b.ingress_id[i]), int(b.ttl[i])
+        lb = (K_LB, _node_of(kind, iid, pod_node), T_SERVICE, ttl)
+        if s == NO_ENDPOINT:
+            lens[k] = 0
+            if kind == K_POD:
+                _insert(recs, lens, k, 0, (K_POD, iid, T_ROUTE if b.dst_mac[i] == 0 else T_NONE, ttl))
+            _insert(recs, lens, k, int(lens[k]), lb)
+        elif s == TRANSLATED:
+            if kind == K_POD:
+                if b.dst_mac[i] == 0 and lens[k] > 0:
+                    recs[k, 0, 2] = T_ROUTE  # the stack sent the cluster IP to its gateway
+                _insert(recs, lens, k, 1, lb)
+            else:
+                _insert(recs, lens, k, 0, lb)
+        else:  # a reply: conntrack's un-DNAT right after the client's VIF hop
+            for j in range(int(lens[k])):
+                if recs[k, j, 0] == K_VIF and recs[k, j, 2] == T_PORT:
+                    _insert(recs, lens, k, j + 1, (K_NAT, recs[k, j, 1], T_CONNTRACK, recs[k, j, 3]))
+                    break

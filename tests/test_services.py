@@ -1,0 +1,333 @@
+"""Kubernetes Services: the spec (as the API server checks it), kube-proxy's table and hash, and
+the service stage of the data plane held to the reference walk, field for field and hop for hop."""
+
+import copy
+import ipaddress
+
+import numpy as np
+import pytest
+import yaml
+
+from fastpath import services as kube_services
+from fastpath.dataplane.api import Dataplane
+from fastpath.dataplane.stages.common import LEG_PACKET
+from fastpath.model.cluster import SpecError
+from fastpath.model.scenarios import SEED_SPEC, default_scenario
+from fastpath.model.spec import from_spec, to_spec
+from fastpath.model.specfile import parse_text
+from fastpath.packets import make_batch
+from fastpath.reference.batch import DeviceIds, trace_records, walk_batch
+from fastpath.reference.walk import Ingress, Packet, walk
+from fastpath.tables import services as svc_table
+from fastpath.verdicts import DeviceKind, Reason, Verdict
+from fastpath._jit import jit
+
+VIP = int(ipaddress.IPv4Address("10.96.0.10"))
+
+
+def _svc(name, ns="default", **spec):
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns}, "spec": spec}
+
+
+def _slice(name, ns, service, endpoints, ports):
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": name, "namespace": ns, "labels": {"kubernetes.io/service-name": service}},
+            "addressType": "IPv4", "endpoints": endpoints, "ports": ports}
+
+
+def _cluster(*services, slices=()):
+    s = copy.deepcopy(SEED_SPEC)
+    s["services"] = s["services"] + list(services)
+    s["endpointslices"] = list(slices)
+    return from_spec(s)
+
+
+def _rich():
+    """The seed plus services of every kind of endpoint set: a selector with a numeric target
+    port, one with no pod, a named target port only some pods have, EndpointSlices with a
+    not-ready endpoint and a node's address (the apiserver behind ``kubernetes``)."""
+    master = "172.15.0.2"
+    return _cluster(
+        _svc("nginx", selector={"app": "nginx"}, ports=[{"port": 80, "targetPort": 8080}]),
+        _svc("empty", "web", clusterIP="10.96.0.20", selector={"app": "nothing"}, ports=[{"port": 80}]),
+        _svc("named", "kube-system", selector={"k8s-app": "kube-dns"},
+             ports=[{"name": "m", "port": 9000, "targetPort": "metrics", "protocol": "TCP"}]),
+        _svc("kubernetes", clusterIP="10.96.0.1", ports=[{"name": "https", "port": 443, "targetPort": 6443}]),
+        _svc("pg", "db", ports=[{"name": "pg", "port": 5432}]),
+        slices=[_slice("kubernetes", "default", "kubernetes", [{"addresses": [master]}],
+                       [{"name": "https", "port": 6443, "protocol": "TCP"}]),
+                _slice("pg-abc", "db", "pg", [{"addresses": ["172.16.4.2"], "conditions": {"ready": True}},
+                                              {"addresses": ["172.16.4.3"], "conditions": {"ready": False}}],
+                       [{"name": "pg", "port": 5432, "protocol": "TCP"}])])
+
+
+# ---- the spec ---------------------------------------------------------------------------------------------
+def test_seed_has_kube_dns_as_kubeadm_installs_it():
+    c = default_scenario()
+    svc = c.services[c.service_index["kube-system/kube-dns"]]
+    assert svc.cluster_ip == VIP
+    want = sorted(int(c.pods.ip[c.pod_index[k]]) for k in ("kube-system/kube-dns", "kube-system/coredns-2"))
+    for sp, backends in zip(svc.ports, svc.backends):
+        assert [b.ip for b in backends] == want
+        assert all(b.port == {"dns": 53, "dns-tcp": 53, "metrics": 9153}[sp.name] for b in backends)
+
+
+def test_endpoints_from_selector_and_slices():
+    c = _rich()
+    by = {s.key: s for s in c.services}
+    nginx = {int(c.pods.ip[i]) for i in range(len(c.pods)) if (c.pods.labels[i] or {}).get("app") == "nginx"}
+    assert {b.ip for b in by["default/nginx"].backends[0]} == nginx
+    assert all(b.port == 8080 for b in by["default/nginx"].backends[0])
+    assert by["web/empty"].backends == ((),)
+    kube = by["default/kubernetes"].backends[0]
+    assert [(b.port, b.lport) for b in kube] == [(6443, len(c.pods) + c.node_index["master"])]
+    pg = by["db/pg"].backends[0]
+    assert [ipaddress.IPv4Address(b.ip).compressed for b in pg] == ["172.16.4.2"]  # the not-ready one is out
+    # allocated: the lowest free address from .2, in spec order, skipping the given ones
+    assert ipaddress.IPv4Address(by["default/nginx"].cluster_ip).compressed == "10.96.0.2"
+    assert ipaddress.IPv4Address(by["kube-system/named"].cluster_ip).compressed == "10.96.0.3"
+
+
+def test_round_trip_keeps_services_and_their_addresses():
+    c = _rich()
+    c2 = from_spec(to_spec(c))
+    assert c2.services == c.services
+    assert to_spec(c2) == to_spec(c)
+
+
+@pytest.mark.parametrize("svc, path, words", [
+    (_svc("x", clusterIP="10.97.0.300", ports=[{"port": 80}]), "services[1].spec.clusterIP", "valid IPv4"),
+    (_svc("x", clusterIP="192.168.9.9", ports=[{"port": 80}]), "services[1].spec.clusterIP", "service CIDR"),
+    (_svc("x", clusterIP="10.96.0.10", ports=[{"port": 80}]), "services[1].spec.clusterIP", "already allocated"),
+    (_svc("x", ports=[{"port": 80}, {"port": 81}]), "services[1].spec.ports[0].name", "more than one port"),
+    (_svc("x", ports=[{"port": 70000}]), "services[1].spec.ports[0].port", "between 1 and 65535"),
+    (_svc("x", ports=[{"port": 80, "targetPort": "No_Such"}]), "services[1].spec.ports[0].targetPort", "alpha-numeric"),
+    (_svc("x", ports=[{"port": 80, "protocol": "ICMP"}]), "services[1].spec.ports[0].protocol", "Unsupported"),
+    (_svc("x", ports=[]), "services[1].spec.ports", "at least one port"),
+    (_svc("1x", ports=[{"port": 80}]), "services[1].metadata.name", "DNS-1035"),
+    (_svc("x", "nowhere", ports=[{"port": 80}]), "services[1].metadata.namespace", "unknown namespace"),
+    (_svc("kube-dns", "kube-system", ports=[{"port": 80}]), "services[1].metadata.name", "duplicate Service"),
+    (_svc("x", type="Magic", ports=[{"port": 80}]), "services[1].spec.type", "Unsupported"),
+    (_svc("x", ports=[{"port": 80}], bogus=1), "services[1].spec.bogus", "unknown field"),
+])
+def test_bad_services_name_the_field(svc, path, words):
+    with pytest.raises(SpecError) as e:
+        _cluster(svc)
+    assert e.value.path == path and words in e.value.message
+
+
+def test_service_cidr_must_be_virtual():
+    s = copy.deepcopy(SEED_SPEC)
+    s["cluster"]["service_cidr"] = "172.16.0.0/20"
+    with pytest.raises(SpecError, match=r"cluster.service_cidr: .*overlaps the pod CIDR"):
+        from_spec(s)
+
+
+def test_headless_and_external_name_are_kept_without_a_virtual_ip():
+    c = _cluster(_svc("h", clusterIP="None", selector={"app": "nginx"}, ports=[{"port": 80}]),
+                 _svc("ext", type="ExternalName", externalName="db.example.com"))
+    by = {s.key: s for s in c.services}
+    assert by["default/h"].cluster_ip is None and by["default/ext"].cluster_ip is None
+    assert svc_table.build(c).n_ports == 3  # kube-dns's three ports only
+
+
+def test_later_yaml_documents_join_their_sections():
+    text = yaml.safe_dump({k: v for k, v in SEED_SPEC.items() if k != "services"}) + "---\n" + yaml.safe_dump(
+        {"apiVersion": "v1", "kind": "List", "items": [
+            SEED_SPEC["services"][0],
+            _slice("s1", "db", "pg", [{"addresses": ["172.16.4.2"]}], [{"name": "", "port": 5432}]),
+            _svc("pg", "db", ports=[{"port": 5432}])]})
+    c = from_spec(parse_text(text, "spec.yaml"))
+    assert [s.key for s in c.services] == ["kube-system/kube-dns", "db/pg"]
+    assert [b.port for b in c.services[1].backends[0]] == [5432]
+
+
+def test_the_table_answers_as_the_services_say():
+    c = _rich()
+    t = svc_table.build(c)
+    for k, s in enumerate(c.services):
+        for sp, backends in zip(s.ports, s.backends):
+            if s.cluster_ip is None:
+                continue
+            j = svc_table.lookup(t, s.cluster_ip, sp.proto, sp.port)
+            assert t.sp_service[j] == k
+            rows = range(t.sp_first[j], t.sp_first[j + 1])
+            assert [(int(t.be_ip[r]), int(t.be_port[r]), int(t.be_lport[r])) for r in rows] == \
+                [(b.ip, b.port, b.lport) for b in backends]
+    assert svc_table.lookup(t, VIP, 17, 54) == -1
+    assert svc_table.lookup(t, VIP + 1, 17, 53) == -1
+
+
+@jit
+def _hashes(a, b, p, sp, dp, seed, out):
+    for i in range(a.shape[0]):
+        out[i] = svc_table.flow_hash(a[i], b[i], p[i], sp[i], dp[i], seed)
+
+
+def test_kernel_hash_equals_the_reference_hash():
+    rng = np.random.default_rng(5)
+    n = 5000
+    cols = [rng.integers(0, 2**32, n, dtype=np.uint64), rng.integers(0, 2**32, n, dtype=np.uint64),
+            rng.integers(0, 256, n, dtype=np.uint64), rng.integers(0, 65536, n, dtype=np.uint64),
+            rng.integers(0, 65536, n, dtype=np.uint64)]
+    cols[0][:3] = [0, 2**32 - 1, 1]  # edges of the word
+    for seed in (0, 1, 2**63 - 1):
+        out = np.empty(n, np.uint64)
+        _hashes(*cols, np.uint64(seed), out)
+        want = [kube_services.flow_hash(*(int(c[i]) for c in cols), seed) for i in range(n)]
+        assert out.tolist() == want
+
+
+def test_the_hash_spreads_flows_over_backends():
+    c = default_scenario()
+    be = c.services[0].backends[0]
+    picks = [kube_services.choose(be, 0xAC100205, VIP, 17, sport, 53, 0).ip for sport in range(20000, 24000)]
+    counts = np.unique(picks, return_counts=True)[1]
+    assert len(counts) == 2 and counts.min() > 1800  # ~2,000 each of 4,000 (binomial sd ~32)
+
+
+# ---- the data plane against the reference ----------------------------------------------------------------
+def _service_traffic(c, n, seed):
+    """Pods and nodes to every cluster IP on its ports and on others, originals and replies (from
+    backends and from anyone), TCP and UDP, and a few malformed and tagged frames."""
+    rng = np.random.default_rng(seed)
+    P, N = len(c.pods), len(c.nodes)
+    node_ip = np.array([x.ip for x in c.nodes], np.uint32)
+    vips = np.array([s.cluster_ip for s in c.services if s.cluster_ip is not None], np.uint32)
+    ports = sorted({sp.port for s in c.services for sp in s.ports} | {81})
+    kind = rng.choice([0, 1], n, p=[0.8, 0.2])
+    iid = np.where(kind == 0, rng.integers(0, P, n), rng.integers(0, N, n))
+    own = np.where(kind == 0, c.pods.ip[np.minimum(iid, P - 1)], node_ip[np.minimum(iid, N - 1)])
+    vip = vips[rng.integers(0, vips.size, n)]
+    port = rng.choice(ports, n)
+    eph = rng.integers(1024, 65536, n)
+    proto = rng.choice([6, 17], n)
+    client = np.where(rng.random(n) < 0.5, c.pods.ip[rng.integers(0, P, n)], node_ip[rng.integers(0, N, n)])
+    reply = (rng.random(n) < 0.35).astype(np.uint8)
+    # a reply from a backend of its service, as a profile would send it, for a share of them
+    for i in np.flatnonzero(reply & (rng.random(n) < 0.6)):
+        k = c.service_by_ip[int(vip[i])]
+        s = c.services[k]
+        j = next((j for j, sp in enumerate(s.ports) if sp.proto == proto[i] and sp.port == port[i]), None)
+        be = None if j is None else kube_services.choose(s.backends[j], int(client[i]), int(vip[i]), int(proto[i]),
+                                                         int(eph[i]), int(port[i]), c.settings.service_hash_seed)
+        if be is not None and be.lport >= 0:
+            kind[i], iid[i] = (0, be.lport) if be.lport < P else (1, be.lport - P)
+    src = np.where(reply == 1, vip, own)
+    dst = np.where(reply == 1, client, vip)
+    sport = np.where(reply == 1, port, eph)
+    dport = np.where(reply == 1, eph, port)
+    ttl = np.where(rng.random(n) < 0.02, rng.integers(0, 3, n), 64)
+    vlan = np.where(rng.random(n) < 0.02, rng.integers(1, 5000, n), 0)
+    length = np.where(rng.random(n) < 0.02, rng.integers(0, 1600, n), rng.integers(28, 1500, n))
+    return make_batch(ingress_kind=kind, ingress_id=iid, src_ip=src, dst_ip=dst, proto=proto, sport=sport,
+                      dport=dport, ttl=ttl, vlan=vlan, length=length, reply=reply)
+
+
+@pytest.mark.parametrize("engine", ["staged", "fused"])
+def test_fast_path_equals_reference_on_service_traffic(engine):
+    c = _rich()
+    b = _service_traffic(c, 6000, seed=11)
+    run = Dataplane(c, engine=engine).forward(b, trace=5)
+    ref, full = walk_batch(c, b)
+    for f in ref._fields:
+        got, want = getattr(run.results, f), getattr(ref, f)
+        bad = np.flatnonzero(got != want)
+        assert not bad.size, f"{f}: {bad.size} differ, first #{bad[0]}: fast {got[bad[0]]} reference {want[bad[0]]}"
+    ids = DeviceIds(c)
+    for k, i in enumerate(run.trace_packets):
+        np.testing.assert_array_equal(run.trace(k), trace_records(full[i], ids), err_msg=f"packet {i}")
+    r = run.results
+    # every branch of the stage was taken
+    assert (r.reason == Reason.NO_ENDPOINT).any()
+    assert ((r.service >= 0) & (r.verdict == Verdict.DELIVERED)).any()
+    assert ((r.service >= 0) & (b.reply == 1) & (r.verdict == Verdict.DELIVERED)).any()  # replies un-DNAT-ed
+    assert ((b.reply == 1) & (r.service < 0) & (r.reason == Reason.SPOOFGUARD)).any()  # not its backend's
+    assert (r.backend >= len(c.pods)).any()  # a node's address behind `kubernetes`
+    counts = run.reason_counts()
+    assert counts["no-endpoint"] == int((r.reason == Reason.NO_ENDPOINT).sum())
+    assert sum(run.verdict_counts().values()) == b.size
+
+
+def test_answers_do_not_depend_on_threads_or_batching():
+    c = _rich()
+    b = _service_traffic(c, 4000, seed=3)
+    dp = Dataplane(c)
+    one = dp.forward(b).results
+    two = dp.forward(b, threads=2).results
+    parts = [dp.forward(b.slice(lo, lo + 700)).results for lo in range(0, b.size, 700)]
+    for f in one._fields:
+        assert np.array_equal(getattr(one, f), getattr(two, f)), f
+        assert np.array_equal(getattr(one, f), np.concatenate([getattr(p, f) for p in parts])), f
+
+
+def test_legs_keep_packet_order_when_some_are_dropped_before_the_engines():
+    c = _rich()
+    b = _service_traffic(c, 3000, seed=8)
+    run = Dataplane(c).forward(b, legs=True)
+    assert (run.results.reason == Reason.NO_ENDPOINT).any()
+    pk = run.legs[:, LEG_PACKET]
+    assert np.all(np.diff(pk) >= 0)
+    per_packet = np.bincount(pk, minlength=b.size)
+    assert np.array_equal(per_packet, run.results.n_tunnels)
+
+
+def test_dns_through_its_service_in_the_walk():
+    c = default_scenario()
+    src = c.pod_index["default/nginx-1"]
+    seen = set()
+    for sport in range(40000, 40040):
+        res = walk(c, Ingress("pod", src), Packet(src_ip=int(c.pods.ip[src]), dst_ip=VIP, proto=17, sport=sport, dport=53))
+        assert res.verdict is Verdict.DELIVERED and res.service_key == "kube-system/kube-dns"
+        lb = [h for h in res.hops if h.kind is DeviceKind.LB]
+        assert len(lb) == 1 and lb[0].device == "ovs@worker-1" and "DNAT to" in lb[0].result
+        seen.add(res.device)
+        # the reply, from that backend, is un-DNAT-ed on nginx-1's node and passes the stateful DFW
+        be = c.pod_index[res.device]
+        rep = walk(c, Ingress("pod", be), Packet(src_ip=VIP, dst_ip=int(c.pods.ip[src]), proto=17, sport=53,
+                                                dport=sport, reply=True))
+        assert rep.verdict is Verdict.DELIVERED and rep.device == "default/nginx-1"
+        nat = [h for h in rep.hops if h.kind is DeviceKind.NAT]
+        assert len(nat) == 1 and nat[0].device == "ovs@worker-1" and "10.96.0.10:53" in nat[0].result
+    assert seen == {"kube-system/kube-dns", "kube-system/coredns-2"}
+
+
+def test_hot_dns_replies_come_from_the_backend_and_are_un_dnat_ed():
+    from dataclasses import replace
+
+    from fastpath.traffic.profiles import profile_by_name
+
+    c = default_scenario()
+    p = replace(profile_by_name(c, "hot_dns"), reply_ratio=0.5)
+    b = next(p.batches(c, 40_000, seed=3))
+    r = Dataplane(c).forward(b).results
+    to_vip = (b.dst_ip == VIP) & (b.reply == 0)
+    from_vip = (b.src_ip == VIP) & (b.reply == 1)
+    assert to_vip.sum() > 3000 and from_vip.sum() > 3000
+    assert (r.service[to_vip | from_vip] == 0).all()
+    assert (r.verdict[to_vip | from_vip] == Verdict.DELIVERED).all()
+    # a reply is sent by the backend its original went to: the hash of the connection it answers
+    be = c.services[0].backends[0]
+    for i in np.flatnonzero(from_vip)[:200]:
+        want = kube_services.choose(be, int(b.dst_ip[i]), VIP, 17, int(b.dport[i]), 53, 0)
+        assert (int(b.ingress_kind[i]), int(b.ingress_id[i])) == (0, want.lport) == (0, int(r.backend[i]))
+    assert set(r.backend[to_vip].tolist()) == {x.lport for x in be}
+
+
+def test_a_profile_service_names_a_kubernetes_service():
+    s = copy.deepcopy(SEED_SPEC)
+    s["services"].append(_svc("pg", "db", selector={"app": "postgres"}, ports=[{"port": 5432}]))
+    s["traffic"] = {"profiles": [{"name": "p", "kind": "hot_service",
+                                  "services": [{"name": "pg", "share": 0.5, "service": "db/pg", "port": 5432}]}]}
+    c = from_spec(s)
+    from fastpath.traffic.profiles import profile_by_name
+    b = next(profile_by_name(c, "p").batches(c, 10_000, seed=1))
+    vip = c.services[c.service_index["db/pg"]].cluster_ip
+    assert 4000 < int((b.dst_ip == vip).sum()) < 6000
+    bad = copy.deepcopy(s)
+    bad["traffic"]["profiles"][0]["services"][0]["port"] = 5433
+    with pytest.raises(SpecError, match=r"services\[0\]\.port: Service db/pg has no port 5433"):
+        from_spec(bad)
+    bad["traffic"]["profiles"][0]["services"][0]["service"] = "db/nope"
+    with pytest.raises(SpecError, match=r"services\[0\]\.service: no Service 'db/nope'"):
+        from_spec(bad)
