@@ -16,7 +16,7 @@ import yaml
 from click.testing import CliRunner
 
 from fastpath.cli import main
-from fastpath.importer import KubectlImportError, import_kubectl
+from fastpath.importer import import_kubectl
 from fastpath.importer.overlay import parse_overlay
 from fastpath.model import from_spec
 from fastpath.model.addressing import ip_to_str
@@ -409,3 +409,30 @@ def test_import_of_a_kubectl_yaml_out_file(tmp_path):
     out = tmp_path / "spec.yaml"
     im = import_kubectl([CLUSTER_YAML], OVERLAY, out)
     assert yaml.safe_load(out.read_text()) == im.spec
+
+
+def test_several_yaml_documents_in_one_file(imported, tmp_path):
+    doc = kubectl()
+    kinds = sorted({o["kind"] for o in doc["items"]})
+    docs = [{"apiVersion": "v1", "kind": "List", "items": items(doc, kind)} for kind in kinds]
+    path = tmp_path / "k.yaml"
+    path.write_text(yaml.safe_dump_all(docs))  # kubectl get ... -o yaml outputs joined with ---
+    assert import_kubectl([path], OVERLAY).spec == imported.spec
+
+
+def test_a_pod_in_a_namespace_kubectl_did_not_list(tmp_path):
+    doc = kubectl()
+    doc["items"] = [o for o in doc["items"] if not (o["kind"] == "Namespace" and o["metadata"]["name"] == "api")]
+    lines = problems_of(write(tmp_path, "k.json", doc))
+    want = [f"pods/api/{o['metadata']['name']}: namespace api is not in the kubectl input (kubectl get namespaces too)"
+            for o in items(doc, "Pod") if o["metadata"]["namespace"] == "api" and not pod_skip(o)]
+    assert want and lines == want
+
+
+def test_one_object_file_beside_a_list(imported, tmp_path):
+    doc = kubectl()
+    one = next(o for o in items(doc, "Pod") if o["metadata"]["name"] == "postgres-1")  # kubectl get pod -o json
+    doc["items"].remove(one)
+    im = import_kubectl([write(tmp_path, "rest.json", doc), write(tmp_path, "one.json", one)], OVERLAY)
+    key = lambda p: (p["namespace"], p["name"])  # noqa: E731
+    assert sorted(im.spec["pods"], key=key) == sorted(imported.spec["pods"], key=key)

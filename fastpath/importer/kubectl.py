@@ -59,7 +59,6 @@ KINDS = {"Node": "nodes", "Namespace": "namespaces", "Pod": "pods", "Service": "
 CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
 NOISE_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
 NOISE_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
-DEFAULTS = SettingsSpec()
 
 
 class KubectlImportError(SpecError):
@@ -178,7 +177,8 @@ def _add(inputs: Inputs, obj, where: str) -> None:
     ns = meta.get("namespace", "default") if namespaced else None
     if namespaced and (not isinstance(ns, str) or not ns):
         raise _Problem(f"{where}: {kind} {name!r}: metadata.namespace must be a name")
-    key = f"{plural or kind.lower() + 's'}/{ns}/{name}" if namespaced else f"{plural or kind.lower() + 's'}/{name}"
+    resource = plural or _plural(kind)
+    key = f"{resource}/{ns}/{name}" if namespaced else f"{resource}/{name}"
     if plural is None:
         inputs.others.setdefault(kind, []).append(key)
         return
@@ -189,6 +189,14 @@ def _add(inputs: Inputs, obj, where: str) -> None:
         return  # the same object in two files: one object
     seen[key] = obj
     inputs.where[key] = where
+
+
+def _plural(kind: str) -> str:
+    """kubectl's resource name of a kind (Deployment -> deployments, Ingress -> ingresses)."""
+    k = kind.lower()
+    if k == "endpoints":
+        return k
+    return k[:-1] + "ies" if k.endswith("y") and k[-2:-1] not in "aeiou" else k + ("es" if k.endswith("ss") else "s")
 
 
 # ---- mapping ----------------------------------------------------------------------------------
@@ -220,7 +228,7 @@ def build_spec(inputs: Inputs, overlay: Overlay, overlay_source: str = "overlay"
             problems.append(str(exc))
         except _MALFORMED as exc:
             problems.append(_malformed(key, exc))
-    node_names = {n["name"] for n in nodes} | {k.split("/", 1)[1] for k in objs["nodes"]}
+    node_names = {k.split("/", 1)[1] for k in objs["nodes"]}
 
     # pods
     pods, pod_ips, ip_owner = [], [], {}
