@@ -436,3 +436,39 @@ def test_one_object_file_beside_a_list(imported, tmp_path):
     im = import_kubectl([write(tmp_path, "rest.json", doc), write(tmp_path, "one.json", one)], OVERLAY)
     key = lambda p: (p["namespace"], p["name"])  # noqa: E731
     assert sorted(im.spec["pods"], key=key) == sorted(imported.spec["pods"], key=key)
+
+
+def test_the_readme_shows_what_import_prints(tmp_path):
+    """The README's "Import a cluster from kubectl" output lines are the fixture's."""
+    from markdown_it import MarkdownIt
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## Import a cluster from kubectl"):]
+    section = section[:section.index("\n## ")]
+    shown = [line for t in MarkdownIt().parse(section) if t.type == "fence" and t.info == "console"
+             for line in t.content.splitlines() if not line.startswith("$ ")]
+    runner = CliRunner()
+    with runner.isolated_filesystem(temp_dir=tmp_path):
+        ok = runner.invoke(main, ["import", str(CLUSTER_JSON), "--overlay", str(OVERLAY), "--out", "spec.json"])
+        ov = overlay()
+        ov["hosts"][2]["nodes"].remove("worker-3")
+        Path("ov.yaml").write_text(yaml.safe_dump(ov))
+        bad = runner.invoke(main, ["import", str(CLUSTER_JSON), "--overlay", "ov.yaml", "--out", "spec.json"])
+    printed = ok.stdout.splitlines() + bad.stderr.splitlines()
+    assert shown and [line for line in shown if line not in printed] == []
+
+
+def test_the_benchmark_list_imports_whole(tmp_path):
+    """bench/import_kubectl.py's List (make_fixtures.build_list), small: every pod imports."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    doc, ov_text = mod.build_list(300, nodes=8, namespaces=3)
+    src, ov = write(tmp_path, "k.json", doc), tmp_path / "ov.yaml"
+    ov.write_text(ov_text)
+    im = import_kubectl([src], ov)
+    assert len(im.spec["pods"]) == 300 and not im.skipped
+    assert len(im.spec["endpointslices"]) == len(im.spec["services"]) == 30
+    from_spec(without_services(im.spec))
