@@ -659,7 +659,8 @@ MAX_IMPORT_PROBLEMS_SHOWN = 20
               "edges, T0, namespace subnets, VLAN tags (YAML/JSON; fastpath/importer/overlay.py).")
 @click.option("--out", type=Output(), required=True, help="Spec file to write (.json, else YAML).")
 def import_cmd(kubectl_files, overlay, out):
-    """Build a spec from `kubectl get nodes,namespaces,pods,services,endpointslices,networkpolicies -o json`."""
+    """Build a spec from `kubectl get nodes,namespaces,pods,services,endpointslices,networkpolicies -A -o json`
+    and an overlay (hosts, edges, T0, subnets, VLAN tags); prints what it skipped."""
     from .importer.kubectl import KubectlImportError, import_kubectl
 
     try:

@@ -1,4 +1,4 @@
-"""``kubectl get nodes,namespaces,pods,services,endpointslices,networkpolicies -o json`` -> a spec.
+"""``kubectl get nodes,namespaces,pods,services,endpointslices,networkpolicies -A -o json`` -> a spec.
 
 The input is what kubectl writes: a ``List`` (or a typed ``PodList``, ``NodeList``, ...; or one
 object), JSON or YAML, in one file or several (their objects are merged; the same object in two
