@@ -649,6 +649,37 @@ def generate_cmd(hosts, nodes_per_host, namespaces, pods_per_node, placement, ed
     click.echo(json.dumps(c.summary()))
 
 
+# ---- fastpath import (issue 12) -----------------------------------------------------------------
+MAX_IMPORT_PROBLEMS_SHOWN = 20
+
+
+@main.command("import")
+@click.argument("kubectl_files", metavar="KUBECTL.json|yaml...", nargs=-1, required=True, type=click.Path())
+@click.option("--overlay", type=click.Path(), help="What Kubernetes does not know: hosts and their nodes, "
+              "edges, T0, namespace subnets, VLAN tags (YAML/JSON; fastpath/importer/overlay.py).")
+@click.option("--out", type=Output(), required=True, help="Spec file to write (.json, else YAML).")
+def import_cmd(kubectl_files, overlay, out):
+    """Build a spec from `kubectl get nodes,namespaces,pods,services,endpointslices,networkpolicies -A -o json`
+    and an overlay (hosts, edges, T0, subnets, VLAN tags); prints what it skipped."""
+    from .importer.kubectl import KubectlImportError, import_kubectl
+
+    try:
+        imported = import_kubectl(kubectl_files, overlay, out)
+    except KubectlImportError as exc:
+        shown = exc.problems[:MAX_IMPORT_PROBLEMS_SHOWN]
+        for line in shown[:-1]:
+            click.echo(f"fastpath: error: {line}", err=True)
+        more = len(exc.problems) - len(shown)
+        raise UserError(shown[-1] + (f"\n... and {more} more problem(s)" if more else "")) from None
+    except SpecError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"--out {out}: {exc.strerror or exc}") from None
+    for line in imported.skipped_lines():
+        click.echo(line)
+    click.echo(f"imported {imported.summary()} -> {out}")
+
+
 def _study_profile_preflight(sweep, vals, base, limits, profile, seed) -> None:
     """Refuse a profile the study's clusters cannot send (hot_dns: generated clusters have no
     kube-dns) on its cheapest point, before the first point is built and compiled."""
