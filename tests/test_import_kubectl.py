@@ -20,24 +20,13 @@ from fastpath.importer import import_kubectl
 from fastpath.importer.overlay import parse_overlay
 from fastpath.model import from_spec
 from fastpath.model.addressing import ip_to_str
-from fastpath.model.spec import ClusterSpec, SettingsSpec
 from fastpath.model.cluster import SpecError
+from fastpath.reference.walk import Ingress, Packet, walk
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kubectl"
 CLUSTER_JSON, CLUSTER_YAML, OVERLAY = FIXTURES / "cluster.json", FIXTURES / "cluster.yaml", FIXTURES / "overlay.yaml"
 NOISE = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-def without_services(spec: dict) -> dict:
-    """The spec less the keys the lead's Services branch adds to the schema (``services``,
-    ``endpointslices``, ``cluster.service_cidr``): until it lands, ``from_spec`` refuses them as
-    unknown fields, so the cluster is built without them and they are asserted on separately.
-    Once the schema knows a key, it is kept (and so checked by from_spec)."""
-    out = {k: v for k, v in spec.items() if k not in ("services", "endpointslices") or k in ClusterSpec.model_fields}
-    if "cluster" in out and "service_cidr" not in SettingsSpec.model_fields:
-        out["cluster"] = {k: v for k, v in out["cluster"].items() if k != "service_cidr"}
-    return out
 
 
 def kubectl() -> dict:
@@ -82,7 +71,7 @@ def imported():
 
 @pytest.fixture(scope="module")
 def cluster(imported):
-    return from_spec(without_services(imported.spec))
+    return from_spec(imported.spec)
 
 
 # ---- the fixture lands where kubectl says ------------------------------------------------------
@@ -189,6 +178,37 @@ def test_services_slices_and_policies_ride_along_without_noise(imported, cluster
     assert headless  # kept: the loader decides
     assert {p.namespace + "/" + p.name for p in cluster.networkpolicies} == \
            {f"{o['metadata']['namespace']}/{o['metadata']['name']}" for o in items(doc, "NetworkPolicy")}
+
+
+def test_imported_services_have_the_endpoints_kubectl_shows(cluster):
+    """Each Service's backends are the ready IPv4 endpoints of its EndpointSlices, on the port
+    the slice names for the service port (and the walk reaches one through the cluster IP)."""
+    doc = kubectl()
+    slices = items(doc, "EndpointSlice")
+    checked = 0
+    for o in items(doc, "Service"):
+        key = f"{o['metadata']['namespace']}/{o['metadata']['name']}"
+        svc = cluster.services[cluster.service_index[key]]
+        if o["spec"].get("clusterIP") == "None" or o["spec"].get("type") == "ExternalName":
+            assert svc.cluster_ip is None
+            continue
+        assert str(ipaddress.IPv4Address(svc.cluster_ip)) == o["spec"]["clusterIP"]
+        mine = [x for x in slices if x["metadata"]["namespace"] == o["metadata"]["namespace"]
+                and x["metadata"].get("labels", {}).get("kubernetes.io/service-name") == o["metadata"]["name"]
+                and x.get("addressType") == "IPv4"]
+        for sp, backends in zip(o["spec"]["ports"], svc.backends):
+            want = sorted((int(ipaddress.IPv4Address(e["addresses"][0])), p["port"]) for x in mine
+                          for e in x.get("endpoints") or [] if (e.get("conditions") or {}).get("ready", True)
+                          for p in x.get("ports") or [] if p.get("name", "") == sp.get("name", ""))
+            assert [(b.ip, b.port) for b in backends] == want, key
+            checked += len(want)
+    assert checked
+    dns = cluster.services[cluster.service_index["kube-system/kube-dns"]]
+    src = next(i for i in range(len(cluster.pods)) if cluster.pods[i].namespace != "kube-system")
+    res = walk(cluster, Ingress("pod", src), Packet(src_ip=int(cluster.pods.ip[src]), dst_ip=dns.cluster_ip,
+                                                    proto=17, sport=40000, dport=53))
+    assert res.verdict.label == "delivered" and res.service_key == "kube-system/kube-dns"
+    assert res.device in {cluster.pods[b.lport].key for b in dns.backends[0]}
 
 
 def test_yaml_and_json_inputs_agree(imported):
@@ -362,7 +382,7 @@ def test_cli_import_then_trace_and_run(tmp_path):
     spec = json.loads(out.read_text())
     assert spec["services"] and spec["endpointslices"]  # written; checked above
     loadable = tmp_path / "loadable.json"
-    loadable.write_text(json.dumps(without_services(spec)))
+    loadable.write_text(json.dumps(spec))
     doc = kubectl()
     api = next(o for o in items(doc, "Pod") if o["metadata"]["labels"].get("app") == "api" and not pod_skip(o))
     pg = next(o for o in items(doc, "Pod") if o["metadata"]["name"] == "postgres-0")
@@ -471,4 +491,4 @@ def test_the_benchmark_list_imports_whole(tmp_path):
     im = import_kubectl([src], ov)
     assert len(im.spec["pods"]) == 300 and not im.skipped
     assert len(im.spec["endpointslices"]) == len(im.spec["services"]) == 30
-    from_spec(without_services(im.spec))
+    from_spec(im.spec)

@@ -32,8 +32,7 @@ is a problem, one line naming the object as kubectl does, e.g. ``pods/web/fronte
 worker-9 has no host in the overlay``; all problems are collected and raised together as one
 `KubectlImportError` (its ``problems``, one line each) before anything is written. Finally the
 spec is built once with ``from_spec`` (its own errors renamed the same way), so what is written
-loads. Keys ``from_spec`` does not know yet (``services``, ``endpointslices``,
-``cluster.service_cidr``, which the Services work adds) are left out of that check only.
+loads.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ import yaml
 from ..model import specfile
 from ..model.addressing import ip_to_str
 from ..model.cluster import SpecError
-from ..model.spec import ClusterSpec, SettingsSpec, from_spec
+from ..model.spec import from_spec
 from .overlay import Overlay, load_overlay
 
 KINDS = {"Node": "nodes", "Namespace": "namespaces", "Pod": "pods", "Service": "services",
@@ -123,8 +122,8 @@ def read_inputs(paths: Iterable[str | Path]) -> Inputs:
 
 def _read(path) -> list[tuple[object, str]]:
     """The file's parsed documents (and where each is), through the spec files' checks (not
-    `read_spec`: that one insists on a cluster spec's mapping, and turns later YAML documents
-    into NetworkPolicies)."""
+    `read_spec`: that one insists on a cluster spec's mapping, and puts later YAML documents
+    into the spec's sections)."""
     source = str(path)
     data = specfile._read_bytes(source)
     bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
@@ -132,13 +131,7 @@ def _read(path) -> list[tuple[object, str]]:
     specfile._check_text(data, source, bom)
     if specfile._JSON_BYTES.match(data):
         return [(specfile._parse_json(data.decode("utf-8"), source, data), source)]
-    doc = specfile._parse_yaml(data, source)
-    if isinstance(doc, dict) and "kind" in doc:  # later YAML documents: objects of their own
-        later = doc.get("networkpolicies")
-        if isinstance(later, list) and later and all(isinstance(d, specfile.Document) for d in later):
-            doc = {k: v for k, v in doc.items() if k != "networkpolicies"}
-            return [(doc, source), *((dict(d), d.where) for d in later)]
-    return [(doc, source)]
+    return specfile.parse_yaml_documents(data, source)
 
 
 def _objects(doc, source: str):
@@ -505,19 +498,10 @@ def _network(text: str, where: str) -> ipaddress.IPv4Network:
 _INDEXED = re.compile(r"(pods|nodes|namespaces|networkpolicies|services|endpointslices)\[(\d+)\]\.?(.*)")
 
 
-def loadable(spec: dict) -> dict:
-    """The spec less what `from_spec` does not know yet (services, endpointslices,
-    cluster.service_cidr, until the Services work adds them)."""
-    out = {k: v for k, v in spec.items() if k in ClusterSpec.model_fields}
-    if "cluster" in out:
-        out["cluster"] = {k: v for k, v in out["cluster"].items() if k in SettingsSpec.model_fields}
-    return out
-
-
 def check_spec(spec: dict, overlay_source: str = "overlay"):
     """Build the spec with `from_spec`; its error is renamed after the object it is about."""
     try:
-        return from_spec(loadable(spec))
+        return from_spec(spec)
     except SpecError as exc:
         m = _INDEXED.fullmatch(exc.path or "")
         if m:

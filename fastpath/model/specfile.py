@@ -306,7 +306,14 @@ class _JsonIndex:
 
 
 # ---- YAML -------------------------------------------------------------------------------------
-def _parse_yaml(text: str | bytes, source: str):
+def parse_yaml_documents(text: str | bytes, source: str) -> list[tuple[object, str]]:
+    """Every document of a YAML stream, checked as a spec file is, as (data, where): the first
+    named ``source``, a later one ``source (document N, line L)``; empty documents skipped.
+    For readers of other YAML than a spec (kubectl output: `fastpath.importer`)."""
+    return _parse_yaml(text, source, raw=True)
+
+
+def _parse_yaml(text: str | bytes, source: str, *, raw: bool = False):
     try:
         _measure_yaml(text, source)
         loader = _SpecLoader(text, source)
@@ -317,6 +324,9 @@ def _parse_yaml(text: str | bytes, source: str):
                 docs.append((loader.construct_document(node), node.start_mark.line + 1))
         finally:
             loader.dispose()
+        if raw:
+            return [(d, source if n == 1 else f"{source} (document {n}, line {line})")
+                    for n, (d, line) in enumerate(docs, start=1) if d is not None or n == 1] or [(None, source)]
         return _documents(docs, source)
     except UnicodeError:  # a str from elsewhere with lone surrogates
         raise SpecError(source, "not a text spec (characters that are not Unicode text)") from None
