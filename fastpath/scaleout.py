@@ -289,6 +289,8 @@ def _add_totals(a, b):
             out[f.name] = x and y
         elif x is None or y is None:
             out[f.name] = None
+        elif isinstance(x, dict):  # per (service, backend): [packets, bytes]
+            out[f.name] = {k: [p + q for p, q in zip(x.get(k, (0, 0)), y.get(k, (0, 0)))] for k in x.keys() | y.keys()}
         else:
             out[f.name] = x + y
     return type(a)(**out)

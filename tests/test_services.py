@@ -331,3 +331,25 @@ def test_a_profile_service_names_a_kubernetes_service():
     bad["traffic"]["profiles"][0]["services"][0]["service"] = "db/nope"
     with pytest.raises(SpecError, match=r"services\[0\]\.service: no Service 'db/nope'"):
         from_spec(bad)
+
+
+def test_the_load_report_counts_per_service_and_backend():
+    from fastpath.analysis.report import ReportAccumulator
+    from fastpath.traffic.profiles import profile_by_name
+
+    c = default_scenario()
+    dp = Dataplane(c)
+    acc = ReportAccumulator(c, dp.tables)
+    want: dict = {}
+    for b in profile_by_name(c, "hot_dns").batches(c, 30_000, seed=2, chunk=7_000):
+        run = dp.forward(b)
+        acc.add(run, b)
+        r = run.results
+        for be, ln in zip(r.backend[r.service == 0].tolist(), b.length[r.service == 0].tolist()):
+            got = want.setdefault(c.pods[be].key, [0, 0])
+            got[0] += 1
+            got[1] += ln
+    df = acc.report().services
+    assert set(df["service"]) == {"kube-system/kube-dns"} and set(df["cluster_ip"]) == {"10.96.0.10"}
+    assert {r.backend: [r.packets, r.bytes] for r in df.itertuples()} == want
+    assert abs(df["share_of_service"].sum() - 1) < 1e-9

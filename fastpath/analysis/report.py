@@ -85,6 +85,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..model.addressing import ip_to_str
 from ..model.cluster import Cluster
 from ..packets import INGRESS_UPLINK, PacketBatch
 from ..verdicts import DeviceKind, Reason, Verdict
@@ -197,6 +198,7 @@ class RunTotals:
     tunnelled_inner_bytes: int | None = 0  # IP bytes of the tunnelled packets, once each
     east_west_via_edge: int | None = 0  # via an edge, not from an uplink, not exited
     uplink_rx: np.ndarray | None = None  # int64[U, 2] packets, IP bytes entering by each uplink
+    services: dict = field(default_factory=dict)  # (service, backend port) -> [packets, IP bytes] (bytes: batches)
 
 
 class ReportAccumulator:
@@ -233,6 +235,16 @@ class ReportAccumulator:
 
         t = self.totals
         t.packets += n
+        sel = np.flatnonzero(r.service >= 0)
+        if sel.size:  # per Service and backend: packed keys, one np.unique a chunk
+            key = r.service[sel].astype(np.int64) << 32 | (r.backend[sel].astype(np.int64) + 1)
+            keys, inv = np.unique(key, return_inverse=True)
+            pk = np.bincount(inv, minlength=keys.size)
+            by = np.bincount(inv, weights=batch.length[sel], minlength=keys.size) if batch is not None else pk * 0
+            for k, p, b in zip(keys.tolist(), pk.tolist(), by.tolist()):
+                acc = t.services.setdefault((k >> 32, (k & 0xFFFF_FFFF) - 1), [0, 0])
+                acc[0] += p
+                acc[1] += int(b)
         t.via_edge += int(np.count_nonzero(r.via_edge))
         t.tunnelled += int(np.count_nonzero(r.n_tunnels))
         t.tunnel_legs += int(r.n_tunnels.sum(dtype=np.int64))
@@ -327,6 +339,7 @@ class LoadReport:
     encap: dict
     hairpin: dict
     bottleneck: Bottleneck | None
+    services: Any = None  # per Service and backend: packets, bytes, share of the service's packets
 
     @classmethod
     def build(cls, cluster: Cluster, counters: Counters, totals: RunTotals | None = None, *, tables=None,
@@ -473,8 +486,20 @@ class LoadReport:
                                     capacity=float(b["capacity"]), unit=b["unit"], utilisation=_num(b["utilisation"]),
                                     saturates_at_pps=float(b["saturates_at_pps"]))
 
+        svc_rows = []
+        n_pods = len(c.pods)
+        for (k, be), (pk, by) in sorted((totals.services if totals is not None else {}).items()):
+            s = c.services[k]
+            backend = ("(none: no endpoint)" if be < 0 else c.pods[be].key if be < n_pods
+                       else c.nodes[be - n_pods].name)
+            svc_rows.append({"service": s.key, "cluster_ip": ip_to_str(s.cluster_ip) if s.cluster_ip else "",
+                             "backend": backend, "packets": pk, "bytes": by if totals.batches_seen else None})
+        services = pd.DataFrame(svc_rows, columns=["service", "cluster_ip", "backend", "packets", "bytes"])
+        services["share_of_service"] = services["packets"] / services.groupby("service")["packets"].transform("sum") \
+            if len(services) else 0.0
+
         return cls(c.settings.name, P, offered_pps, cap, verdicts, reasons, hosts, tep_pairs, routers, segments,
-                   uplinks, edges, utilisation, encap, hairpin, bottleneck)
+                   uplinks, edges, utilisation, encap, hairpin, bottleneck, services)
 
     # ---- outputs --------------------------------------------------------------------------------
     def frames(self) -> dict:
@@ -564,6 +589,10 @@ class LoadReport:
             section("edges", self.edges, [("edge", "edge", "s"), ("sr_packets", "SR packets", "n"),
                                           ("tunnel_in_bytes", "tunnel in B", "n"), ("tunnel_out_bytes", "tunnel out B", "n"),
                                           ("share", "share", "%")], sort="sr_packets")
+        if self.services is not None and len(self.services):
+            sv = self.services.assign(what=[f"{s} -> {b}" for s, b in zip(self.services["service"], self.services["backend"])])
+            section("services (kube-proxy's picks)", sv, [("what", "service -> backend", "s"), ("packets", "packets", "n"),
+                                                          ("share_of_service", "of service", "%")], sort="packets")
         u = self.utilisation
         ut = u.assign(dev=[_device_label(d, k, x) for d, k, x in zip(u["device"], u["kind"], u["direction"])],
                       cap=[f"{x:g} {un}" for x, un in zip(u["capacity"], u["unit"])],
@@ -579,7 +608,8 @@ class LoadReport:
         return self.to_text()
 
 
-_FRAMES = ("verdicts", "reasons", "hosts", "tep_pairs", "routers", "segments", "uplinks", "edges", "utilisation")
+_FRAMES = ("verdicts", "reasons", "hosts", "tep_pairs", "routers", "segments", "uplinks", "edges", "utilisation",
+           "services")
 
 
 # ---- formatting ---------------------------------------------------------------------------------
