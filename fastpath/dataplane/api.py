@@ -35,6 +35,7 @@ from .pipeline import STAGES, Counters
 from .stages.common import LEG_PACKET, make_recipe, make_scratch, make_vectors
 from .stages.flow_cache import HITS, make_flow_cache
 from .stages.service import NO_ENDPOINT, service_trace, translate
+from .stages.service import make_scratch as make_service_scratch
 from .stages.service import no_endpoint as _no_endpoint
 from .trace import MAX_HOPS
 
@@ -191,16 +192,40 @@ class Dataplane:
             if picks.size and (picks[0] < 0 or picks[-1] >= n):
                 raise ValueError(f"trace indices must lie in 0..{n - 1}")
         t = self.tables
-        tl = translate(batch, t.services, t.n_pods, t.n_nodes, t.router_mac)
-        if not tl.changed:
-            run = self._forward(batch, threads, picks, o, cn, legs)
-            o.service.fill(-1)
-            o.backend.fill(-1)
-            return run
-        dropped = tl.state == NO_ENDPOINT
-        if not dropped.any():
+        # the stage's columns: kept between calls (no fresh pages to fault in), unless the run
+        # hands them out (a trace, the leg log: `RunResult.translated`)
+        keep_scratch = not legs and not picks.size
+        scratch = self._take_service_scratch(n) if keep_scratch and t.services.n_ports else None
+        try:
+            tl = translate(batch, t.services, t.n_pods, t.n_nodes, t.router_mac, o.service, o.backend, scratch)
+            if not tl.changed:
+                return self._forward(batch, threads, picks, o, cn, legs)
+            run = self._forward_translated(batch, tl, threads, picks, o, cn, legs)
+        finally:
+            if scratch is not None:
+                self._give_service_scratch(scratch)
+        if keep_scratch:
+            run.translated = run.service_state = None  # (the scratch is the next call's)
+        return run
+
+    def _take_service_scratch(self, n: int) -> tuple:
+        with self._caches_lock:
+            pool = self.__dict__.setdefault("_service_scratch", [])
+            for k, s in enumerate(pool):
+                if s[0].shape[0] >= n:
+                    return pool.pop(k)
+        return make_service_scratch(n)
+
+    def _give_service_scratch(self, scratch: tuple) -> None:
+        with self._caches_lock:
+            self.__dict__.setdefault("_service_scratch", []).append(scratch)
+
+    def _forward_translated(self, batch, tl, threads, picks, o, cn, legs) -> RunResult:
+        """The engines over the service stage's output; its drops given their verdict here."""
+        if not tl.dropped:
             run = self._forward(tl.batch, threads, picks, o, cn, legs)
         else:
+            dropped = tl.state == NO_ENDPOINT
             keep = np.flatnonzero(~dropped)
             sub = PacketBatch(*(np.ascontiguousarray(a[keep]) for a in tl.batch))
             so = empty_results(keep.size)
@@ -209,7 +234,8 @@ class Dataplane:
                 if keep.size else np.zeros(picks.size, bool)
             run = self._forward(sub, threads, kept[traced_kept], so, cn, legs)
             for name in Results._fields:
-                getattr(o, name)[keep] = getattr(so, name)
+                if name not in ("service", "backend"):  # (the stage's own: already in o)
+                    getattr(o, name)[keep] = getattr(so, name)
             _no_endpoint(batch, o, np.flatnonzero(dropped), self._pod_node)
             k = int(dropped.sum())
             cn.verdicts[0, Verdict.DROPPED] += k
@@ -223,8 +249,6 @@ class Dataplane:
             recs[traced_kept], lens[traced_kept] = run.trace_records, run.trace_lengths
             run.trace_packets, run.trace_records, run.trace_lengths = picks, recs, lens
             run.results = o
-        o.service[:] = tl.service
-        o.backend[:] = tl.backend
         run.translated, run.service_state = tl.batch, tl.state
         if picks.size:
             service_trace(batch, tl.state, picks, run.trace_records, run.trace_lengths, self._pod_node)

@@ -99,7 +99,8 @@ def choose(st, sp, client_ip, vip, proto, client_port, port):
     n = np.int64(st.sp_first[sp + 1]) - lo
     if n <= 0:
         return np.int64(-1)
-    return lo + np.int64(flow_hash(client_ip, vip, proto, client_port, port, st.seed) % np.uint64(n))
+    h = flow_hash(client_ip, vip, proto, client_port, port, st.seed) >> np.uint64(32)
+    return lo + np.int64((h * np.uint64(n)) >> np.uint64(32))
 
 
 @jit

@@ -65,13 +65,28 @@ def candidates(b, net, mask):
 
 @kernel
 def service_dnat(b, st, n_pods, n_nodes, router_mac, src_ip, dst_ip, sport, dport, dst_mac, service, backend, state):
-    """Translate in place into the copies ``src_ip .. dst_mac`` of the batch's columns; write
-    ``service``, ``backend`` and ``state`` per packet. Returns the packets translated."""
+    """Write the batch's columns ``src_ip .. dst_mac`` into the arrays of those names, translated
+    where the stage translates (one pass: the copy and the rewrite together), and ``service``,
+    ``backend`` and ``state`` per packet. Returns (packets translated, packets dropped for
+    want of an endpoint)."""
     done = 0
+    dropped = 0
+    last_ip = np.uint32(0)  # the last (address, proto, port) looked up and its answer: traffic to a
+    last_pp = np.int64(-1)  # cluster IP comes in runs, and a compare is cheaper than the probe
+    last_sp = np.int64(-1)
     for i in range(b.dst_ip.shape[0]):
         service[i] = -1
         backend[i] = -1
         state[i] = NOT_TRANSLATED
+        src_ip[i] = b.src_ip[i]
+        dst_ip[i] = b.dst_ip[i]
+        sport[i] = b.sport[i]
+        dport[i] = b.dport[i]
+        dst_mac[i] = b.dst_mac[i]
+        reply = b.reply[i] != 0
+        ip = b.src_ip[i] if reply else b.dst_ip[i]
+        if (ip & st.mask) != st.net:
+            continue
         kind = np.int64(b.ingress_kind[i])
         iid = np.int64(b.ingress_id[i])
         if kind == K_POD:
@@ -87,14 +102,21 @@ def service_dnat(b, st, n_pods, n_nodes, router_mac, src_ip, dst_ip, sport, dpor
         if b.ttl[i] == 0 or b.length[i] < MIN_IP_PACKET or b.vlan[i] != 0:
             continue
         proto = np.int64(b.proto[i])
-        if b.reply[i] == 0:
-            sp = service_port(st, b.dst_ip[i], proto, b.dport[i])
-            if sp < 0:
-                continue
+        port = np.int64(b.sport[i]) if reply else np.int64(b.dport[i])
+        pp = proto << 16 | port
+        if ip == last_ip and pp == last_pp:
+            sp = last_sp
+        else:
+            sp = service_port(st, ip, proto, port)
+            last_ip, last_pp, last_sp = ip, pp, sp
+        if sp < 0:
+            continue
+        if not reply:
             service[i] = st.sp_service[sp]
-            be = choose(st, sp, b.src_ip[i], b.dst_ip[i], proto, b.sport[i], b.dport[i])
+            be = choose(st, sp, b.src_ip[i], ip, proto, b.sport[i], port)
             if be < 0:
                 state[i] = NO_ENDPOINT
+                dropped += 1
                 continue
             dst_ip[i] = st.be_ip[be]
             dport[i] = st.be_port[be]
@@ -103,11 +125,8 @@ def service_dnat(b, st, n_pods, n_nodes, router_mac, src_ip, dst_ip, sport, dpor
             backend[i] = st.be_lport[be]
             state[i] = TRANSLATED
         else:
-            sp = service_port(st, b.src_ip[i], proto, b.sport[i])
-            if sp < 0:
-                continue
             # the original it answers: the client (this reply's destination) to the cluster IP
-            be = choose(st, sp, b.dst_ip[i], b.src_ip[i], proto, b.dport[i], b.sport[i])
+            be = choose(st, sp, b.dst_ip[i], ip, proto, b.dport[i], port)
             if be < 0 or st.be_lport[be] != lport:
                 continue
             service[i] = st.sp_service[sp]
@@ -116,28 +135,46 @@ def service_dnat(b, st, n_pods, n_nodes, router_mac, src_ip, dst_ip, sport, dpor
             backend[i] = lport
             state[i] = REPLY_TRANSLATED
         done += 1
-    return done
+    return done, dropped
 
 
 class Translation(NamedTuple):
     batch: PacketBatch  # what the engines forward (the given batch itself when nothing changed)
-    service: np.ndarray  # int32[n]
-    backend: np.ndarray  # int32[n]
-    state: np.ndarray  # uint8[n]: NOT_TRANSLATED, TRANSLATED, NO_ENDPOINT, REPLY_TRANSLATED
-    changed: bool  # some packet was translated or dropped here
+    state: np.ndarray | None  # uint8[n]: NOT_TRANSLATED, TRANSLATED, NO_ENDPOINT, REPLY_TRANSLATED; None: all not
+    dropped: int  # packets dropped here (no endpoint)
+
+    @property
+    def changed(self) -> bool:
+        return self.state is not None
 
 
-def translate(b: PacketBatch, st: ServiceTable, n_pods: int, n_nodes: int, router_mac: int) -> Translation:
-    """The stage over a batch (see the module docstring); copies only the columns it rewrites,
-    and only when some packet is in the service range."""
-    n = b.size
+SCRATCH = (("src_ip", np.uint32), ("dst_ip", np.uint32), ("sport", np.uint16), ("dport", np.uint16),
+           ("dst_mac", np.uint64), ("state", np.uint8))
+"""The stage's output columns (`make_scratch`): what it may rewrite, and its state."""
+
+
+def make_scratch(n: int) -> tuple:
+    return tuple(np.empty(n, dtype) for _, dtype in SCRATCH)
+
+
+def translate(b: PacketBatch, st: ServiceTable, n_pods: int, n_nodes: int, router_mac: int,
+              service: np.ndarray, backend: np.ndarray, scratch: tuple | None = None) -> Translation:
+    """The stage over a batch (see the module docstring): writes ``service`` and ``backend``
+    (int32[n]) and returns what the engines forward. Rewrites into ``scratch`` (`make_scratch`
+    of at least n; its pages stay mapped between calls) or new arrays, and only when some
+    packet is in the service range."""
     if st.n_ports == 0 or candidates(b, st.net, st.mask) == 0:
-        return Translation(b, np.full(n, -1, np.int32), np.full(n, -1, np.int32), np.zeros(n, np.uint8), False)
-    cols = [b.src_ip.copy(), b.dst_ip.copy(), b.sport.copy(), b.dport.copy(), b.dst_mac.copy()]
-    service, backend, state = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.uint8)
-    service_dnat(b, st, n_pods, n_nodes, np.uint64(router_mac), *cols, service, backend, state)
+        service.fill(-1)
+        backend.fill(-1)
+        return Translation(b, None, 0)
+    n = b.size
+    out = tuple(a[:n] for a in scratch) if scratch is not None and scratch[0].shape[0] >= n else make_scratch(n)
+    cols, state = out[:5], out[5]
+    done, dropped = service_dnat(b, st, n_pods, n_nodes, np.uint64(router_mac), *cols, service, backend, state)
+    if done == 0 and dropped == 0:
+        return Translation(b, None, 0)
     t = b._replace(src_ip=cols[0], dst_ip=cols[1], sport=cols[2], dport=cols[3], dst_mac=cols[4])
-    return Translation(t, service, backend, state, bool((state != NOT_TRANSLATED).any()))
+    return Translation(t, state, int(dropped))
 
 
 def _node_of(kind: int, iid: int, pod_node: np.ndarray) -> int:

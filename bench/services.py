@@ -1,0 +1,94 @@
+#!/usr/bin/env python
+"""What Service DNAT costs the data plane: the seed with every packet to kube-dns's cluster IP,
+against the very same packets sent straight to the backends kube-proxy would pick.
+
+    python bench/services.py              # what bench/RESULTS.md shows (~1 min)
+    python bench/services.py --quick      # fewer packets and rounds
+
+Both batches forward the same connections to the same pods: the baseline is the service stage's
+own output (`stages.service.translate`), so the two runs differ by the stage alone — the
+candidate scan, the (cluster IP, proto, port) probe, the hash, the rewrite into a copy of five
+columns, and the outputs. Two traffic shapes, each its own baseline:
+
+- **flows** — 4,096 connections, repeated (the flow cache hits: `fastpath run`'s usual case);
+- **distinct** — every packet its own connection (a fresh source port each: the cache misses
+  and every packet walks).
+
+Also the stage by itself (`translate`), as ns per packet. Timed as `Dataplane.forward` of one
+batch, 1 thread, best of ``--rounds`` in a shuffled round robin (bench/stages.py's
+`timed_rounds`); every rate is also a ratio to its baseline, measured in the same rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+import numpy as np
+from stages import git_commit, timed_rounds
+
+from fastpath.dataplane import Dataplane
+from fastpath.dataplane.stages.service import translate
+from fastpath.model import default_scenario
+from fastpath.packets import INGRESS_POD, make_batch
+
+VIP = (10 << 24) | (96 << 16) | 10
+
+
+def batches(c, t, n: int, flows: int | None, seed: int):
+    """Pods (not the DNS pods themselves) to 10.96.0.10 UDP 53, and the same packets translated."""
+    rng = np.random.default_rng(seed)
+    P = len(c.pods)
+    src = rng.integers(0, P, n if flows is None else flows)
+    sport = rng.integers(1024, 65536, src.size)
+    if flows is not None:
+        pick = rng.integers(0, flows, n)
+        src, sport = src[pick], sport[pick]
+    b = make_batch(ingress_kind=INGRESS_POD, ingress_id=src, src_ip=c.pods.ip[src], dst_ip=VIP, proto=17,
+                   sport=sport, dport=53, ttl=64, length=100)
+    out = np.empty(n, np.int32), np.empty(n, np.int32)
+    direct = translate(b, t.services, t.n_pods, t.n_nodes, t.router_mac, *out).batch
+    return b, direct
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--packets", type=int)
+    a = ap.parse_args()
+    n = a.packets or (1 << 18 if a.quick else 1 << 21)
+    rounds = a.rounds or (3 if a.quick else 9)
+    c = default_scenario()
+    dp = Dataplane(c)
+    t = dp.tables
+    rows = []
+    for shape, flows in (("flows", 4096), ("distinct", None)):
+        vip, direct = batches(c, t, n, flows, seed=7)
+        assert (dp.forward(vip).results.service == 0).all()
+        out = np.empty(n, np.int32), np.empty(n, np.int32)
+        times = timed_rounds({"direct": lambda: dp.forward(direct), "via cluster IP": lambda: dp.forward(vip),
+                              "stage alone": lambda: translate(vip, t.services, t.n_pods, t.n_nodes, t.router_mac, *out)},
+                             rounds, chain=("direct", "via cluster IP"))
+        best = {k: min(v) for k, v in times.items()}
+        for k in ("direct", "via cluster IP", "stage alone"):
+            rows.append((shape, k, n / best[k] / 1e6, best[k] / n * 1e9, best[k] / best["direct"]))
+    print(f"# Service DNAT on the seed ({n:,} packets to kube-dns 10.96.0.10 UDP 53; 1 thread; best of {rounds})")
+    print(f"# {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{datetime.date.today()}, commit {git_commit()}")
+    print("| traffic | run | M packets/s | ns/packet | time vs direct |")
+    print("|---|---|---:|---:|---:|")
+    for shape, k, mpps, ns, ratio in rows:
+        print(f"| {shape} | {k} | {mpps:.1f} | {ns:.1f} | {ratio:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
