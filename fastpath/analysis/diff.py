@@ -111,12 +111,12 @@ class _Space:
         return len(self.names)
 
     def a(self, ids: np.ndarray) -> np.ndarray:
-        """AFTER ids (-1 none) -> union ids (int64)."""
-        ids = ids.astype(np.int64)
+        """AFTER ids (-1 none) -> union ids: the array itself where the spaces agree, else a gather."""
         if self.identity:
             return ids
-        ok = (ids >= 0) & (ids < self.remap.size)
-        return np.where(ok, self.remap[np.where(ok, ids, 0)], -1)
+        if not hasattr(self, "_lut"):
+            self._lut = np.concatenate(([-1], self.remap)).astype(np.int32 if self.size < 2**31 - 1 else np.int64)
+        return self._lut[ids.astype(np.int64) + 1] if ids.dtype != np.int32 else self._lut[ids + 1]
 
 
 _KIND_SPACE = {DeviceKind.POD: "pods", DeviceKind.NODE: "nodes", DeviceKind.OVS: "nodes", DeviceKind.VIF: "nodes",
@@ -147,30 +147,31 @@ class _Spaces:
         self.allows = allows
         self.hb, self.ha, self.hu = len(b.hosts), len(a.hosts), self.hosts.size
 
-    def device_b(self, kind: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        """BEFORE (kind, id) -> one int64 code (kind in the high bits, union id + 1 below)."""
-        ids = ids.astype(np.int64)
-        if self.hu != self.hb:
-            t = kind == int(DeviceKind.TUNNEL)
-            if t.any():
-                ids = ids.copy()
-                s, d = ids[t] // self.hb, ids[t] % self.hb
-                ids[t] = np.where(ids[t] >= 0, s * self.hu + d, -1)
-        return (kind.astype(np.int64) << 40) | (ids + 1)
+    def device_ids_b(self, kind: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """BEFORE's device ids in the union spaces (only tunnels move: the union may have more hosts)."""
+        if self.hu == self.hb:
+            return ids
+        t = kind == int(DeviceKind.TUNNEL)
+        if not t.any():
+            return ids
+        out = ids.astype(np.int64)
+        x = out[t]
+        out[t] = np.where(x >= 0, (x // self.hb) * self.hu + x % self.hb, -1)
+        return out
 
-    def device_a(self, kind: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        """AFTER (kind, id) -> the code of its name in BEFORE's terms."""
-        ids = ids.astype(np.int64)
+    def device_ids_a(self, kind: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """AFTER's device ids in the union spaces (kind by kind, only where the spaces differ)."""
         out = None
-        for k in np.flatnonzero(np.bincount(kind, minlength=1)).tolist() if kind.size else []:
+        present = np.flatnonzero(np.bincount(kind, minlength=1)).tolist() if kind.size else []
+        for k in present:
             dk = DeviceKind(k) if k in DeviceKind._value2member_map_ else None
             if dk is DeviceKind.TUNNEL:
-                if self.hosts.identity:
+                if self.hosts.identity and self.hu == self.ha:
                     continue
                 m = kind == k
-                x = ids[m]
-                s, d = self.hosts.remap[np.maximum(x, 0) // self.ha], self.hosts.remap[np.maximum(x, 0) % self.ha]
-                new = np.where(x >= 0, s * self.hu + d, -1)
+                x = ids[m].astype(np.int64)
+                xs = np.maximum(x, 0)
+                new = np.where(x >= 0, self.hosts.remap[xs // self.ha] * self.hu + self.hosts.remap[xs % self.ha], -1)
             else:
                 space = getattr(self, _KIND_SPACE[dk]) if dk in _KIND_SPACE else None
                 if space is None or space.identity:
@@ -178,10 +179,17 @@ class _Spaces:
                 m = kind == k
                 new = space.a(ids[m])
             if out is None:
-                out = ids.copy()
+                out = ids.astype(np.int64)
             out[m] = new
-        ids = ids if out is None else out
-        return (kind.astype(np.int64) << 40) | (ids + 1)
+        return ids if out is None else out
+
+    def device_b(self, kind: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """BEFORE (kind, id) -> one int64 code (kind in the high bits, union id + 1 below)."""
+        return (kind.astype(np.int64) << 40) | (self.device_ids_b(kind, ids).astype(np.int64) + 1)
+
+    def device_a(self, kind: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """AFTER (kind, id) -> the code of its name in BEFORE's terms."""
+        return (kind.astype(np.int64) << 40) | (self.device_ids_a(kind, ids).astype(np.int64) + 1)
 
     # ---- names (for labels and samples) ----
     def device_name(self, code: int) -> str:
@@ -603,13 +611,6 @@ def load_delta(rb, ra):
 
 
 # ---- the run -------------------------------------------------------------------------------------
-class _Side:
-    def __init__(self, c: Cluster, dp):
-        self.c, self.dp = c, dp
-        self.out: Results | None = None
-        self.counters = None
-
-
 class _Compare:
     """Per chunk: classify, group, count (see the module docstring)."""
 
@@ -654,90 +655,100 @@ class _Compare:
 
     def chunk(self, batch: PacketBatch, rb: Results, ra: Results | None, kept: np.ndarray | None) -> None:
         n = batch.size
-        sp = self.sp
-        cls = np.zeros(n, np.uint8)
-        fields: dict[str, np.ndarray] = {}
-        if kept is not None:
-            cls[:] = REMOVED
-            sub = kept
-            rbk = Results(*(x[kept] for x in rb))
-        else:
-            sub = None
-            rbk = rb
-        if ra is not None and ra.size:
-            c, f = self._classify(rbk, ra)
-            if sub is None:
-                cls, fields = c, f
-            else:
-                cls[sub] = c
-                fields = {k: _scatter(v, sub, n) for k, v in f.items()}
+        if kept is None:
+            cls, ctx = self._classify(rb, ra) if ra is not None else (np.full(n, REMOVED, np.uint8), None)
+        else:  # the senders AFTER lacks: REMOVED; the others compared at their place in AFTER's batch
+            cls = np.full(n, REMOVED, np.uint8)
+            ctx = None
+            if ra is not None and ra.size:
+                c, ctx = self._classify(Results(*(x[kept] for x in rb)), ra)
+                cls[kept] = c
         changed = np.flatnonzero(cls)
         g = np.zeros(n, np.int32)
         if changed.size:
             cc = cls[changed]
+            fields: dict[str, np.ndarray] = {}
+            if ctx is not None:
+                compared = cc != REMOVED
+                pos = changed[compared]
+                if kept is not None:
+                    inv = np.full(n, -1, np.int64)
+                    inv[kept] = np.arange(kept.size)
+                    pos = inv[pos]
+                fields = {k: _scatter(v, np.flatnonzero(compared), changed.size)
+                          for k, v in self._fields(ctx, pos).items()}
             sig_cols = [cc]
             if fields:
                 of_class = {c: cc == c for c in _RELEVANT}
-                sig_cols += [np.where(of_class[_FIELD_CLASS[name]], fields[name][changed], 0) for name in _SIG_FIELDS]
+                sig_cols += [np.where(of_class[_FIELD_CLASS[name]], fields[name], 0) for name in _SIG_FIELDS]
             sig = _combine(sig_cols)
             uniq, _ = _sorted_counts(sig)
             gid_of = np.empty(uniq.size, np.int32)
             for j, u in enumerate(uniq.tolist()):
                 gid = self.by_sig.get(u)
                 if gid is None:
-                    first = int(changed[int(np.argmax(sig == _U64(u)))])
-                    gid = self._new_group(int(cls[first]), {k: int(v[first]) for k, v in fields.items()})
+                    first = int(np.argmax(sig == _U64(u)))
+                    gid = self._new_group(int(cc[first]), {k: int(v[first]) for k, v in fields.items()})
                     self.by_sig[u] = gid
                 gid_of[j] = gid
-            g[changed] = gid_of[np.searchsorted(uniq, sig)]
+            gc = gid_of[np.searchsorted(uniq, sig)]
+            g[changed] = gc
             # (source ns, destination ns) pairs of the changed packets, per group
-            key = (g[changed].astype(np.int64) * self.M + self.src_ns(batch, changed)) * self.M + \
+            key = (gc.astype(np.int64) * self.M + self.src_ns(batch, changed)) * self.M + \
                 self.dst_ns(batch.dst_ip[changed])
             vals, counts = _sorted_counts(key)
             for v, k in zip(vals.tolist(), counts.tolist()):
                 self.pairs[v] = self.pairs.get(v, 0) + k
-        counts = np.bincount(g, minlength=len(self.groups))
-        for gid, k in enumerate(counts.tolist()):
-            self.groups[gid].packets += k
+            counts = np.bincount(gc, minlength=len(self.groups))
+            for gid, k in enumerate(counts.tolist()):
+                self.groups[gid].packets += k
+        self.groups[0].packets += n - changed.size
         fh = flow_hash(batch)
-        self.flow_keys.append((fh & ~_U64(MAX_GROUPS)) | g.astype(_U64))
+        fh &= ~_U64(MAX_GROUPS)
+        if changed.size:
+            fh[changed] |= g[changed].astype(_U64)
+        self.flow_keys.append(fh)
         self._sample(batch, rb, ra, kept, g, fh)
         if self.keep:
             self.kept.append((batch, g))
 
-    def _classify(self, rb: Results, ra: Results) -> tuple[np.ndarray, dict]:
+    def _classify(self, rb: Results, ra: Results) -> tuple[np.ndarray, tuple]:
+        """The class of every packet (uint8) and what `_fields` needs, AFTER's ids moved into the
+        union spaces (no copy where a space is the same on both sides)."""
         sp = self.sp
-        dev_b = sp.device_b(rb.dev_kind, rb.dev_id)
-        dev_a = sp.device_a(ra.dev_kind, ra.dev_id)
-        eg_b, eg_a = rb.egress_port.astype(np.int64), sp.ports.a(ra.egress_port)
-        verdict = (rb.verdict != ra.verdict) | (rb.reason != ra.reason) | (dev_b != dev_a) | (eg_b != eg_a)
-        ts_b, ts_a = rb.tun_src_host.astype(np.int64), sp.hosts.a(ra.tun_src_host)
-        td_b, td_a = rb.tun_dst_host.astype(np.int64), sp.hosts.a(ra.tun_dst_host)
-        tun_hosts = (ts_b != ts_a) | (td_b != td_a)
-        path = (rb.hops != ra.hops) | (rb.n_tunnels != ra.n_tunnels) | (rb.via_edge != ra.via_edge) | tun_hosts
-        sb, sa = rb.dfw_at_src.astype(np.int64), sp.decisions.a(ra.dfw_at_src)
-        tb, ta = rb.dfw_at_dst.astype(np.int64), sp.decisions.a(ra.dfw_at_dst)
-        decision = (sb != sa) | (tb != ta)
+        kb, ib = rb.dev_kind, sp.device_ids_b(rb.dev_kind, rb.dev_id)
+        ia = sp.device_ids_a(ra.dev_kind, ra.dev_id)
+        verdict = (rb.verdict != ra.verdict) | (rb.reason != ra.reason) | (kb != ra.dev_kind) | (ib != ia)
+        verdict |= rb.egress_port != sp.ports.a(ra.egress_port)
+        ts_a, td_a = sp.hosts.a(ra.tun_src_host), sp.hosts.a(ra.tun_dst_host)
+        path = (rb.hops != ra.hops) | (rb.n_tunnels != ra.n_tunnels) | (rb.via_edge != ra.via_edge)
+        path |= (rb.tun_src_host != ts_a) | (rb.tun_dst_host != td_a)
+        sa, ta = sp.decisions.a(ra.dfw_at_src), sp.decisions.a(ra.dfw_at_dst)
+        decision = (rb.dfw_at_src != sa) | (rb.dfw_at_dst != ta)
+        cls = np.where(decision, DECISION, UNCHANGED).astype(np.uint8)
         if _HAS_BACKEND:
-            backend = rb.backend.astype(np.int64) != sp.pods.a(ra.backend)
-        else:
-            backend = np.zeros(rb.size, bool)
-        cls = np.where(verdict, VERDICT, np.where(path, PATH, np.where(backend, BACKEND,
-                                                                           np.where(decision, DECISION, UNCHANGED))))
-        cls = cls.astype(np.uint8)
-        dfw = int(Reason.DFW_DENY)
-        allows = sp.allows
+            cls[rb.backend != sp.pods.a(ra.backend)] = BACKEND
+        cls[path] = PATH
+        cls[verdict] = VERDICT
+        return cls, (rb, ra, ts_a, td_a, sa, ta)
+
+    def _fields(self, ctx: tuple, pos: np.ndarray) -> dict:
+        """The signature fields of the packets at ``pos`` (int64 each)."""
+        rb, ra, ts_a, td_a, sa, ta = ctx
+        i64 = lambda x: x[pos].astype(np.int64)  # noqa: E731
+        sb, tb, sa, ta = i64(rb.dfw_at_src), i64(rb.dfw_at_dst), i64(sa), i64(ta)
+        allows, dfw = self.sp.allows, int(Reason.DFW_DENY)
 
         def decider(r, s, t):  # the decision that dropped a dfw-deny: the receiver's if it denies, else the sender's
             deny_t = (t >= 0) & ~allows[np.maximum(t, 0)]
             return np.where(r == dfw, np.where(deny_t, t, s), -1)
 
-        fields = {"vb": rb.verdict, "rb": rb.reason, "va": ra.verdict, "ra": ra.reason,
-                  "db": decider(rb.reason, sb, tb), "da": decider(ra.reason, sa, ta),
-                  "via_b": rb.via_edge.astype(np.int64), "via_a": ra.via_edge.astype(np.int64),
-                  "dhops": ra.hops.astype(np.int64) - rb.hops, "dtun": ra.n_tunnels.astype(np.int64) - rb.n_tunnels,
-                  "tun_hosts": tun_hosts.astype(np.int64), "sb": sb, "sa": sa, "tb": tb, "ta": ta}
-        return cls, fields
+        vb, rbr, va, rar = i64(rb.verdict), i64(rb.reason), i64(ra.verdict), i64(ra.reason)
+        tun = (i64(rb.tun_src_host) != i64(ts_a)) | (i64(rb.tun_dst_host) != i64(td_a))
+        return {"vb": vb, "rb": rbr, "va": va, "ra": rar, "db": decider(rbr, sb, tb), "da": decider(rar, sa, ta),
+                "via_b": i64(rb.via_edge), "via_a": i64(ra.via_edge), "dhops": i64(ra.hops) - i64(rb.hops),
+                "dtun": i64(ra.n_tunnels) - i64(rb.n_tunnels), "tun_hosts": tun.astype(np.int64),
+                "sb": sb, "sa": sa, "tb": tb, "ta": ta}
 
     def _new_group(self, cls: int, f: dict) -> int:
         gid = len(self.groups)
