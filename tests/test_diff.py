@@ -108,7 +108,9 @@ def test_a_policy_denying_db_ingress_drops_exactly_the_flows_into_db(seed):
     changed = d.changed_groups
     assert changed and {g.cls for g in changed} == {"verdict"}
     for g in changed:
-        assert g.detail["after"] == {"verdict": "dropped", "reason": "dfw-deny", "decision": "isolated: ingress"}
+        assert g.detail["after"] == {"verdict": "dropped", "reason": "dfw-deny", "decision": "isolated: ingress",
+                                     "isolated_by": ["db/deny-all"]}
+        assert g.label == "delivered -> dropped (dfw-deny, isolated: ingress by db/deny-all)"
         assert {dst for _, dst in g.pairs} == {"db"}
     assert d.changed_flows == sum(g.flows for g in changed)
     assert d.change_text == "adding networkpolicy db/deny-all"

@@ -46,15 +46,13 @@ Cost
 ----
 Per chunk: two forwards, the mapping (nothing when the clusters agree on every endpoint),
 ~25 numpy passes over the packets for the comparison, a sort over the changed packets only,
-and one hash per packet; at the end one sort of a uint64 per packet (the flows), split over
-the threads. bench/diff.py measures it against one plain forward of the same packets.
+and one hash per packet; at the end one sort of a uint64 per packet (the flows). bench/diff.py measures it against one plain forward of the same packets.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -524,6 +522,8 @@ def _effect(g: Group, share: float) -> str:
     if g.cls == "verdict":
         if d["after"]["verdict"] == "dropped" and d["before"]["verdict"] != "dropped":
             why = d["after"]["reason"] + (f", {d['after']['decision']}" if d["after"].get("decision") else "")
+            if d["after"].get("isolated_by"):
+                why += " by " + ", ".join(d["after"]["isolated_by"][:3])
             return f"drops {pct} of flows ({why})"
         if d["before"]["verdict"] == "dropped" and d["after"]["verdict"] != "dropped":
             return f"lets {pct} of flows through ({g.label})"
@@ -843,11 +843,11 @@ class _Compare:
         return out
 
     # -- the end --
-    def finish(self, threads: int) -> tuple[int, int]:
+    def finish(self) -> tuple[int, int]:
         """Distinct flows per group; -> (flows, changed flows)."""
-        keys = np.concatenate(self.flow_keys) if self.flow_keys else np.zeros(0, _U64)
+        s = np.concatenate(self.flow_keys) if self.flow_keys else np.zeros(0, _U64)
         self.flow_keys = []
-        s = _parallel_sort(keys, threads)
+        s.sort()  # in place (numpy's sort on threads, split by the top bits, measured slower here)
         if s.size == 0:
             return 0, 0
         new = np.concatenate(([True], s[1:] != s[:-1]))  # distinct (flow, group)
@@ -871,7 +871,28 @@ class _Compare:
         for grp in self.groups:
             for smp in grp.samples:
                 smp.pop("_flow", None)
+            if grp.cls == "verdict":
+                self._attribute(grp)
         return flows, changed
+
+    def _attribute(self, grp: Group) -> None:
+        """Name the policies behind an isolation drop: those of the receiving (sending) namespaces
+        of the group that select a pod there for ingress (egress), in the cluster of that side."""
+        for side, c in (("before", self.b), ("after", self.a)):
+            dec = grp.detail[side].get("decision") or ""
+            if not dec.startswith("isolated: "):
+                continue
+            direction = dec.split(": ", 1)[1]
+            spaces = {d if direction == "ingress" else s for s, d in grp.pairs}
+            by = _isolating(c, spaces, direction)
+            if by:
+                grp.detail[side]["isolated_by"] = by
+                shown = ", ".join(by[:3]) + (f" and {len(by) - 3} more" if len(by) > 3 else "")
+                old = f"{grp.detail[side]['reason']}, {dec})"
+                head, sep, tail = grp.label.partition(" -> ")
+                part = head if side == "before" else tail
+                part = part.replace(old, f"{grp.detail[side]['reason']}, {dec} by {shown})")
+                grp.label = part + sep + tail if side == "before" else head + sep + part
 
 
 _SIG_FIELDS = ("vb", "rb", "va", "ra", "db", "da", "via_b", "via_a", "dhops", "dtun", "tun_hosts", "sb", "sa", "tb", "ta")
@@ -883,6 +904,22 @@ _RELEVANT = {VERDICT: ("vb", "rb", "va", "ra", "db", "da"), PATH: ("via_b", "via
 _FIELD_CLASS = {name: c for c, names in _RELEVANT.items() for name in names}
 
 
+def _isolating(c: Cluster, namespaces: set, direction: str) -> list[str]:
+    """Policies of ``namespaces`` in ``c`` that isolate some pod there in ``direction``."""
+    from ..policy.selectors import matches
+
+    out = []
+    labels = c.pods.labels
+    for p in getattr(c, "networkpolicies", ()):
+        if p.namespace not in namespaces or direction.capitalize() not in p.policy_types:
+            continue
+        k = c.namespace_index.get(p.namespace)
+        rows = np.flatnonzero(c.pods.namespace == k) if k is not None else []
+        if any(matches(p.pod_selector, labels[i] if labels is not None else None) for i in rows):
+            out.append(p.key)
+    return out
+
+
 def _scatter(v: np.ndarray, at: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros(n, v.dtype)
     out[at] = v
@@ -891,19 +928,6 @@ def _scatter(v: np.ndarray, at: np.ndarray, n: int) -> np.ndarray:
 
 def _pod_key(c: Cluster, i: int) -> str:
     return f"{c.namespaces[int(c.pods.namespace[i])].namespace}/{c.pods.name[i]}"
-
-
-def _parallel_sort(keys: np.ndarray, threads: int) -> np.ndarray:
-    """``np.sort`` split by the top bits over ``threads`` (numpy sorts without the GIL); the
-    parts are disjoint ranges, so their concatenation is sorted."""
-    if threads <= 1 or keys.size < (1 << 20):
-        return np.sort(keys)
-    parts = 1 << max(1, (threads - 1).bit_length())
-    top = (keys >> _U64(64 - parts.bit_length() + 1)).astype(np.int64)
-    order = [keys[top == p] for p in range(parts)]
-    with ThreadPoolExecutor(max_workers=threads) as ex:
-        done = list(ex.map(np.sort, order))
-    return np.concatenate(done)
 
 
 def _profile_of(c: Cluster, profile):
@@ -984,7 +1008,7 @@ def diff(before: Cluster, after: Cluster, *, profile=None, packets: int = 1_000_
         if progress is not None:
             progress(n)
     t = time.perf_counter()
-    flows, changed_flows = cmp.finish(threads)
+    flows, changed_flows = cmp.finish()
     timings["flows"] = time.perf_counter() - t
     t = time.perf_counter()
     opps = offered_pps if offered_pps is not None else prof.offered_pps
