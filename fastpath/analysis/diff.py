@@ -538,12 +538,14 @@ def _effect(g: Group, share: float) -> str:
 
 
 def _load_line(ld) -> str:
-    """The biggest relative load change of a host link, edge or uplink."""
+    """The biggest load change of an edge's SRs, else of an uplink or host link."""
     if ld is None or not len(ld):
         return ""
     x = ld[ld["kind"].isin(["edge", "host", "uplink"]) & (ld["delta_packets"] != 0)]
     if not len(x):
         return "No host, edge or uplink carries a different load."
+    if (x["kind"] == "edge").any():
+        x = x[x["kind"] == "edge"]
     r = x.iloc[np.argmax(np.abs(x["delta_packets"].to_numpy()))]
     rel = _rel(r["rel_packets"]) if r["packets_before"] else "new load"
     unit = "SR packets" if r["kind"] == "edge" else "packets"

@@ -361,6 +361,10 @@ def _without(spec: dict, sections) -> dict:
 
 
 def _field_changes(a, b, path: str) -> list[tuple[str, Any, Any]]:
+    if a is None and isinstance(b, Mapping) and b:  # a mapping the change added: its fields
+        a = {}
+    if b is None and isinstance(a, Mapping) and a:
+        b = {}
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         out = []
         for k in list(a) + [k for k in b if k not in a]:
