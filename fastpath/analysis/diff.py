@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 
+from .._jit import jit
 from ..model.addressing import ip_to_str
 from ..model.cluster import Cluster, ovs_name, tunnel_name, vif_name
 from ..packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK, PacketBatch, Results, empty_results
@@ -850,19 +851,10 @@ class _Compare:
         s = np.concatenate(self.flow_keys) if self.flow_keys else np.zeros(0, _U64)
         self.flow_keys = []
         s.sort()  # in place (numpy's sort on threads, split by the top bits, measured slower here)
-        if s.size == 0:
-            return 0, 0
-        new = np.concatenate(([True], s[1:] != s[:-1]))  # distinct (flow, group)
-        distinct = s[new]
-        per_group = np.bincount((distinct & _U64(MAX_GROUPS)).astype(np.int64), minlength=len(self.groups))
+        per_group = np.zeros(len(self.groups), np.int64)
+        flows, changed = _scan_flows(s, per_group)
         for gid, k in enumerate(per_group.tolist()):
             self.groups[gid].flows = k
-        hi = distinct >> _U64(_GROUP_BITS)
-        first = np.concatenate(([True], hi[1:] != hi[:-1]))
-        flows = int(first.sum())
-        ch = (distinct & _U64(MAX_GROUPS)) != 0
-        hc = hi[ch]
-        changed = int(np.concatenate(([True], hc[1:] != hc[:-1])).sum()) if hc.size else 0
         M = self.M
         for key, k in self.pairs.items():
             gid, rest = divmod(key, M * M)
@@ -904,6 +896,34 @@ _RELEVANT = {VERDICT: ("vb", "rb", "va", "ra", "db", "da"), PATH: ("via_b", "via
 
 
 _FIELD_CLASS = {name: c for c, names in _RELEVANT.items() for name in names}
+
+
+@jit
+def _scan_flows(keys, per_group):
+    """Over sorted flow keys (flow hash above `_GROUP_BITS`, group below): distinct flows, flows
+    with a packet in a changed group, and each group's distinct flows (added to ``per_group``)."""
+    n = keys.shape[0]
+    low = np.uint64(MAX_GROUPS)
+    shift = np.uint64(_GROUP_BITS)
+    flows = 0
+    changed = 0
+    i = 0
+    while i < n:
+        flow = keys[i] >> shift
+        hit = False
+        j = i
+        while j < n and (keys[j] >> shift) == flow:
+            if j == i or keys[j] != keys[j - 1]:
+                g = np.int64(keys[j] & low)
+                per_group[g] += 1
+                if g != 0:
+                    hit = True
+            j += 1
+        flows += 1
+        if hit:
+            changed += 1
+        i = j
+    return flows, changed
 
 
 def _isolating(c: Cluster, namespaces: set, direction: str) -> list[str]:
