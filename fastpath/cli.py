@@ -678,7 +678,7 @@ def diff_cmd(before, after, profile, packets, seed, threads, offered_mpps, as_js
         raw_before = read_spec(before)
         c_before = from_spec(raw_before)
     except SpecError as exc:
-        raise UserError(f"BEFORE {exc}" if not str(exc).startswith(before) else str(exc)) from None
+        raise UserError(str(exc) if str(exc).startswith(before) else f"{before}: {exc}") from None
     try:
         raw_after = read_spec(after)
     except SpecError as exc:

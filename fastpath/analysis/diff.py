@@ -51,6 +51,7 @@ and one hash per packet; at the end one sort of a uint64 per packet (the flows).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from dataclasses import dataclass, field
@@ -627,12 +628,16 @@ class _Compare:
         self.kept: list[tuple[PacketBatch, np.ndarray]] = []
         self.n_samples = samples
         ns = [s.namespace for s in b.namespaces]
-        self.ns_names = ns + ["nodes", "outside"]
+        self.ns_names = ns + ["nodes", "services", "outside"]
         self.M = len(self.ns_names)
         starts, ends, codes = [], [], []
         for k, s in enumerate(b.segments):
             starts.append(int(s.subnet.network_address)), ends.append(int(s.subnet.broadcast_address))
             codes.append(len(ns) if s.namespace is None else b.namespace_index[s.namespace])
+        svc = getattr(b.settings, "service_cidr", None)  # Services' virtual IPs, once the model has them
+        if svc is not None:
+            svc = ipaddress.ip_network(str(svc))
+            starts.append(int(svc.network_address)), ends.append(int(svc.broadcast_address)), codes.append(len(ns) + 1)
         o = np.argsort(starts)
         self.sub_start = np.array(starts, np.int64)[o]
         self.sub_end = np.array(ends, np.int64)[o]
@@ -645,7 +650,7 @@ class _Compare:
         out = np.full(idx.size, self.M - 1, np.int64)
         pod = (k == INGRESS_POD) & (i >= 0) & (i < self.pod_ns.size)
         out[pod] = self.pod_ns[i[pod]]
-        out[k == INGRESS_NODE] = self.M - 2
+        out[k == INGRESS_NODE] = self.M - 3
         return out
 
     def dst_ns(self, ips: np.ndarray) -> np.ndarray:
