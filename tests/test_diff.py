@@ -33,6 +33,8 @@ PATCHES = {
     "deny-db": {"kind": "fastpath/patch", "add": {"networkpolicies": [DENY_DB]}},
     "sr-move": {"kind": "fastpath/patch", "set": {"namespaces[web].t1.edge": "edge-1"}},
     "remove-pod": {"kind": "fastpath/patch", "remove": {"pods": ["web/frontend-1"]}},
+    "node-move": {"kind": "fastpath/patch", "add": {"hosts": [{"name": "esx-0"}]},
+                  "set": {"nodes[worker-3].host": "esx-0"}},
 }
 
 
@@ -85,7 +87,7 @@ def moved(b, a, ingress: Ingress, pkt: Packet):
 
 # ---- the reference decides every packet ---------------------------------------------------------
 @pytest.mark.parametrize("change,profile", [("deny-db", "uniform"), ("sr-move", "locality"), ("remove-pod", "uniform"),
-                                            ("deny-db", "locality")])
+                                            ("deny-db", "locality"), ("node-move", "locality")])
 def test_every_packet_changes_as_the_reference_walk_says(seed, change, profile):
     after = patched(change)
     d = diff(seed, after, profile=profile, packets=1200, seed=5, keep_packets=True)
@@ -101,6 +103,7 @@ def test_every_packet_changes_as_the_reference_walk_says(seed, change, profile):
     assert got == want
     assert sum(g.packets for g in d.groups) == d.packets == 1200
     assert d.changed_packets == sum(c != "unchanged" for c in want)
+    assert len({g.label for g in d.groups}) == len(d.groups)  # a group's label says what sets it apart
 
 
 def test_a_policy_denying_db_ingress_drops_exactly_the_flows_into_db(seed):

@@ -355,8 +355,8 @@ def _label(cls: int, f: dict, sp: _Spaces) -> str:
         return f"{b} -> {a}" + (" (another device)" if a == b else "")
     if cls == PATH:
         parts = []
-        if f["via_b"] != f["via_a"]:
-            parts.append("edge hairpin " + ("gained" if f["via_a"] else "lost"))
+        if f["dvia"]:
+            parts.append("edge hairpin " + ("gained" if f["dvia"] > 0 else "lost"))
         if f["dhops"]:
             parts.append(f"{f['dhops']:+d} hop{'s' if abs(f['dhops']) != 1 else ''}")
         if f["dtun"]:
@@ -754,7 +754,7 @@ class _Compare:
         vb, rbr, va, rar = i64(rb.verdict), i64(rb.reason), i64(ra.verdict), i64(ra.reason)
         tun = (i64(rb.tun_src_host) != i64(ts_a)) | (i64(rb.tun_dst_host) != i64(td_a))
         return {"vb": vb, "rb": rbr, "va": va, "ra": rar, "db": decider(rbr, sb, tb), "da": decider(rar, sa, ta),
-                "via_b": i64(rb.via_edge), "via_a": i64(ra.via_edge), "dhops": i64(ra.hops) - i64(rb.hops),
+                "dvia": i64(ra.via_edge) - i64(rb.via_edge), "dhops": i64(ra.hops) - i64(rb.hops),
                 "dtun": i64(ra.n_tunnels) - i64(rb.n_tunnels), "tun_hosts": tun.astype(np.int64),
                 "sb": sb, "sa": sa, "tb": tb, "ta": ta}
 
@@ -770,7 +770,7 @@ class _Compare:
                       "after": {"verdict": Verdict(f["va"]).label, "reason": Reason(f["ra"]).label,
                                 "decision": dn[f["da"]] if f["da"] >= 0 else None}}
         elif cls == PATH:
-            detail = {"via_edge": {0: "same", 1: "gained", -1: "lost"}[f["via_a"] - f["via_b"]],
+            detail = {"via_edge": {0: "same", 1: "gained", -1: "lost"}[f["dvia"]],
                       "delta_hops": f["dhops"], "delta_tunnels": f["dtun"], "tunnel_hosts_changed": bool(f["tun_hosts"])}
         elif cls == DECISION:
             detail = {"at_sender": [_dec(dn, f["sb"]), _dec(dn, f["sa"])],
@@ -894,8 +894,8 @@ class _Compare:
                 grp.label = part + sep + tail if side == "before" else head + sep + part
 
 
-_SIG_FIELDS = ("vb", "rb", "va", "ra", "db", "da", "via_b", "via_a", "dhops", "dtun", "tun_hosts", "sb", "sa", "tb", "ta")
-_RELEVANT = {VERDICT: ("vb", "rb", "va", "ra", "db", "da"), PATH: ("via_b", "via_a", "dhops", "dtun", "tun_hosts"),
+_SIG_FIELDS = ("vb", "rb", "va", "ra", "db", "da", "dvia", "dhops", "dtun", "tun_hosts", "sb", "sa", "tb", "ta")
+_RELEVANT = {VERDICT: ("vb", "rb", "va", "ra", "db", "da"), PATH: ("dvia", "dhops", "dtun", "tun_hosts"),
              DECISION: ("sb", "sa", "tb", "ta")}
 """The fields of each class's signature (the others are zeroed: they do not split its groups)."""
 
