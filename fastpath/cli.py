@@ -700,6 +700,11 @@ def diff_cmd(before, after, profile, packets, seed, threads, offered_mpps, as_js
     if len(c_before.pods) == 0:
         raise UserError(f"{before}: the cluster has no pods to send from")
     prof = _profile(c_before, profile)
+    if prof is not None:
+        try:  # a profile BEFORE cannot send (hot_dns without kube-dns), refused before any work
+            prof.maker(c_before, seed)
+        except ValueError as exc:
+            raise UserError(f"--profile {profile}: {exc}") from None
     from . import progress as bars
 
     try:
@@ -707,8 +712,8 @@ def diff_cmd(before, after, profile, packets, seed, threads, offered_mpps, as_js
             d = diff(c_before, c_after, profile=prof, packets=packets, seed=seed, threads=threads,
                      offered_pps=offered_mpps * 1e6 if offered_mpps is not None else None, changes=changes,
                      change_text=str(description) if description else None, progress=advance)
-    except ValueError as exc:  # a profile BEFORE cannot send
-        raise UserError(f"--profile {profile}: {exc}" if profile else str(exc)) from None
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     if as_json:
         click.echo(json.dumps(d.to_json()))
         return

@@ -23,8 +23,10 @@ from fastpath.model import SpecError, from_spec, generate, to_spec
 from fastpath.model.addressing import ip_from_str
 from fastpath.model.firewall import decision_names
 from fastpath.model.scenarios import SEED_SPEC
+from fastpath.packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK
 from fastpath.reference import Ingress, Packet, walk
 from fastpath.reference.batch import packet_of
+from fastpath.traffic import profile_from_params
 
 DENY_DB = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
            "metadata": {"name": "deny-all", "namespace": "db"},
@@ -35,6 +37,8 @@ PATCHES = {
     "remove-pod": {"kind": "fastpath/patch", "remove": {"pods": ["web/frontend-1"]}},
     "node-move": {"kind": "fastpath/patch", "add": {"hosts": [{"name": "esx-0"}]},
                   "set": {"nodes[worker-3].host": "esx-0"}},
+    "remove-node": {"kind": "fastpath/patch",  # the workers' node IPs move down one
+                    "remove": {"nodes": ["master"], "pods": ["kube-system/kube-proxy-master"]}},
 }
 
 
@@ -71,27 +75,42 @@ def reference_class(ob: dict, oa: dict | None) -> str:
 
 
 def moved(b, a, ingress: Ingress, pkt: Packet):
-    """The packet as AFTER gets it, or None when its sender is gone (only pod senders here)."""
-    assert ingress.kind == "pod"
-    key = b.pods[ingress.index].key
-    if key not in a.pod_index:
+    """The packet as AFTER gets it, or None when its sender is gone."""
+    if ingress.kind == "pod":
+        key, where = b.pods[ingress.index].key, a.pod_index
+    elif ingress.kind == "node":
+        key, where = b.nodes[ingress.index].name, a.node_index
+    else:
+        key, where = b.uplinks[ingress.index].name, {u.name: i for i, u in enumerate(a.uplinks)}
+    if key not in where:
         return None
     new_ip = {}
-    for i, p in enumerate(b.pods):
+    for p in b.pods:
         if p.key in a.pod_index and a.pod(p.key).ip != p.ip:
             new_ip[p.ip] = a.pod(p.key).ip
+    for n in b.nodes:
+        if n.name in a.node_index and a.node(n.name).ip != n.ip:
+            new_ip[n.ip] = a.node(n.name).ip
     q = copy.copy(pkt)
     q.src_ip, q.dst_ip = new_ip.get(pkt.src_ip, pkt.src_ip), new_ip.get(pkt.dst_ip, pkt.dst_ip)
-    return Ingress("pod", a.pod_index[key]), q
+    return Ingress(ingress.kind, where[key]), q
 
 
 # ---- the reference decides every packet ---------------------------------------------------------
+REPLIES = profile_from_params("replies", "locality", {"reply_ratio": 0.4, "mix": {
+    "same_namespace": 1, "cross_namespace": 2, "pod_to_node": 1, "north_south": 1}})
+"""Replies come from the originals' destinations: pods, nodes and the uplink send too."""
+
+
 @pytest.mark.parametrize("change,profile", [("deny-db", "uniform"), ("sr-move", "locality"), ("remove-pod", "uniform"),
-                                            ("deny-db", "locality"), ("node-move", "locality")])
+                                            ("deny-db", "locality"), ("node-move", "locality"), ("deny-db", REPLIES),
+                                            ("sr-move", REPLIES), ("remove-pod", REPLIES), ("remove-node", REPLIES)])
 def test_every_packet_changes_as_the_reference_walk_says(seed, change, profile):
     after = patched(change)
     d = diff(seed, after, profile=profile, packets=1200, seed=5, keep_packets=True)
     batch, gid = d.per_packet
+    if profile is REPLIES:  # senders of every kind
+        assert set(np.unique(batch.ingress_kind).tolist()) == {INGRESS_POD, INGRESS_NODE, INGRESS_UPLINK}
     by_id = {g.id: g for g in d.groups}
     got = [by_id[int(x)].cls for x in gid]
     want = []
@@ -144,7 +163,7 @@ def test_identical_specs_change_nothing(seed):
     assert [g.cls for g in d.groups] == ["unchanged"] and d.groups[0].packets == 5000
     assert (d.load_delta[["delta_packets", "delta_bytes"]] == 0).all().all()
     assert d.bottleneck["before"] == d.bottleneck["after"]
-    assert d.changes == [] and "changes no flow" in d.explanation()[0]
+    assert d.changes == [] and d.explanation()[0].startswith("The specs describe the same cluster: no flow changes")
 
 
 def test_removing_a_pod_marks_its_packets_sender_removed(seed):

@@ -414,7 +414,8 @@ class DiffResult:
         """Sentences a planner reads first: the change, what it does to which flows, the load."""
         head = self.change_text[:1].upper() + self.change_text[1:]
         if not self.changed_packets:
-            lines = [f"{head} changes no flow of the {self.flows:,} ({self.packets:,} packets, profile {self.profile})."]
+            lines = [(f"{head} changes no flow" if self.changes else "The specs describe the same cluster: no flow "
+                      "changes") + f" of the {self.flows:,} ({self.packets:,} packets, profile {self.profile})."]
         else:
             effects = [f"{_effect(g, self.share(g.flows))}, {_pairs_text(g)}" for g in self.changed_groups[:top]]
             more = len(self.changed_groups) - top
