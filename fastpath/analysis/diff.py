@@ -102,6 +102,7 @@ class _Space:
             remap[j] = i
         self.names = list(names_b) + extra
         self.remap = remap
+        self._lut = np.concatenate(([-1], remap))  # AFTER id + 1 -> union id (-1 + 1 -> none)
         self.b_to_a = np.full(len(names_b), -1, np.int64)
         inb = remap < len(names_b)
         self.b_to_a[remap[inb]] = np.flatnonzero(inb)
@@ -112,11 +113,7 @@ class _Space:
 
     def a(self, ids: np.ndarray) -> np.ndarray:
         """AFTER ids (-1 none) -> union ids: the array itself where the spaces agree, else a gather."""
-        if self.identity:
-            return ids
-        if not hasattr(self, "_lut"):
-            self._lut = np.concatenate(([-1], self.remap)).astype(np.int32 if self.size < 2**31 - 1 else np.int64)
-        return self._lut[ids.astype(np.int64) + 1] if ids.dtype != np.int32 else self._lut[ids + 1]
+        return ids if self.identity else self._lut[ids + 1]
 
 
 _KIND_SPACE = {DeviceKind.POD: "pods", DeviceKind.NODE: "nodes", DeviceKind.OVS: "nodes", DeviceKind.VIF: "nodes",
