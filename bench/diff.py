@@ -43,8 +43,8 @@ def clusters(args):
     ns = spec["namespaces"][1]["name"]
     if args.change == "policy":
         patch = {"kind": "fastpath/patch", "add": {"networkpolicies": [
-            {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny-all", "namespace": ns},
-             "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}]}}
+            {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+             "metadata": {"name": "deny-all", "namespace": ns}, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}]}}
     else:
         patch = {"kind": "fastpath/patch", "set": {f"namespaces[{ns}].t1.edge": "edge-1"}}
     after_spec = apply_patch(spec, patch, "bench")

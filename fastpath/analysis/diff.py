@@ -46,7 +46,9 @@ Cost
 ----
 Per chunk: two forwards, the mapping (nothing when the clusters agree on every endpoint),
 ~25 numpy passes over the packets for the comparison, a sort over the changed packets only,
-and one hash per packet; at the end one sort of a uint64 per packet (the flows). bench/diff.py measures it against one plain forward of the same packets.
+and one hash per packet; at the end one sort of a uint64 per packet and a numba scan of it (the
+flows). bench/diff.py measures it against one plain forward of the same packets: ~2.9x (the
+floor is 2x), 10M packets on two 10,000-pod clusters in ~3 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -416,9 +418,11 @@ class DiffResult:
         else:
             effects = [f"{_effect(g, self.share(g.flows))}, {_pairs_text(g)}" for g in self.changed_groups[:top]]
             more = len(self.changed_groups) - top
-            lines = [f"{head} " + "; ".join(effects) + (f"; and {more} more kind(s) of change" if more > 0 else "") + "."]
-            lines.append(f"In all {self.changed_flows:,} of {self.flows:,} flows change ({_pct(self.share(self.changed_flows))}), "
-                         f"{self.changed_packets:,} of {self.packets:,} packets ({_pct(self.share(self.changed_packets, 'packets'))}).")
+            tail = f"; and {more} more kind(s) of change" if more > 0 else ""
+            lines = [f"{head} " + "; ".join(effects) + tail + "."]
+            cf, cp = self.changed_flows, self.changed_packets
+            lines.append(f"In all {cf:,} of {self.flows:,} flows change ({_pct(self.share(cf))}), "
+                         f"{cp:,} of {self.packets:,} packets ({_pct(self.share(cp, 'packets'))}).")
         load = _load_line(self.load_delta)
         if load:
             lines.append(load)
@@ -432,8 +436,8 @@ class DiffResult:
     def to_json(self, samples: int = SAMPLES, load_rows: int | None = 50) -> dict:
         from .report import _plain, _records
 
-        by_change = [{"change": g.label, "class": g.cls, "packets": g.packets, "packet_share": self.share(g.packets, "packets"),
-                      "flows": g.flows, "flow_share": self.share(g.flows), "pairs": g.pair_rows()[:20], **g.detail}
+        by_change = [{"change": g.label, "class": g.cls, "packets": g.packets,
+                      "packet_share": self.share(g.packets, "packets"), "flows": g.flows, "flow_share": self.share(g.flows), "pairs": g.pair_rows()[:20], **g.detail}
                      for g in self.groups]
         ld = self.load_delta
         return _plain({
@@ -455,8 +459,8 @@ class DiffResult:
 
         lines = list(self.explanation())
         lines.append("")
-        rows = [[g.label, f"{g.packets:,}", _pct(self.share(g.packets, 'packets')), f"{g.flows:,}", _pct(self.share(g.flows)),
-                 _pairs_text(g, 2) if g.cls != "unchanged" else ""] for g in self.groups]
+        rows = [[g.label, f"{g.packets:,}", _pct(self.share(g.packets, 'packets')), f"{g.flows:,}",
+                 _pct(self.share(g.flows)), _pairs_text(g, 2) if g.cls != "unchanged" else ""] for g in self.groups]
         lines.extend(_table(rows, ["change", "packets", "share", "flows", "share", "src ns -> dst ns"]))
         shown = [g for g in self.groups if g.samples]
         if shown and samples:
@@ -808,7 +812,8 @@ class _Compare:
         dst = int(batch.dst_ip[i])
         own = self.b.ip_owner.get(dst)
         dst_name = ("" if own is None else _pod_key(self.b, own[1]) if own[0] == "pod" else self.b.nodes[own[1]].name)
-        return {"_flow": flow, "src": src, "src_kind": DeviceKind(kind).label if kind in DeviceKind._value2member_map_ else str(kind),
+        known = kind in DeviceKind._value2member_map_
+        return {"_flow": flow, "src": src, "src_kind": DeviceKind(kind).label if known else str(kind),
                 "src_ip": ip_to_str(int(batch.src_ip[i])), "dst": ip_to_str(dst), "dst_name": dst_name,
                 "proto": int(batch.proto[i]), "sport": int(batch.sport[i]), "dport": int(batch.dport[i]),
                 "ttl": int(batch.ttl[i]), "length": int(batch.length[i]), "reply": bool(batch.reply[i]),
