@@ -206,6 +206,14 @@ def test_samples_of_changed_and_unchanged_flows_match_the_reference(seed, change
     assert checked >= 2 * (len(d.groups) > 1) + 1
 
 
+def test_answers_do_not_depend_on_chunks_or_threads(seed):
+    runs = [diff(seed, patched("sr-move"), profile=REPLIES, packets=6000, seed=8, chunk=ch, threads=t)
+            for ch, t in ((1 << 20, 1), (777, 2))]
+    a, b = ({g.label: (g.packets, g.flows, g.pairs, [s["src"] for s in g.samples]) for g in d.groups} for d in runs)
+    assert a == b
+    assert runs[0].load_delta.equals(runs[1].load_delta) and runs[0].flows == runs[1].flows
+
+
 # ---- patches ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("patch,where", [
     ({"remove": {"pods": ["web/nope"]}}, "remove.pods[0]: no pod 'web/nope'"),
@@ -243,6 +251,31 @@ def test_a_patch_changes_only_what_it_says_and_never_its_input():
     c = from_spec(after)
     assert c.router_index["t1-web"].edge == "edge-1" and c.dfw_default == "deny" and not c.dfw_rules
     assert c.pod("web/frontend-3").labels == {"app": "frontend"}
+
+
+def test_sections_come_from_the_schema_so_new_lists_need_no_code():
+    from typing import Any
+
+    from pydantic import BaseModel
+
+    from fastpath.analysis.patch import list_sections
+
+    class Meta(BaseModel):
+        name: str
+
+    class Spec(BaseModel):  # a schema that grew Services and EndpointSlices, as the lead's will
+        pods: list[Meta] = []
+        services: list[Any] = []
+        endpointslices: list[Any] = []
+        cluster: Meta | None = None
+
+    assert list_sections(Spec) == ("pods", "services", "endpointslices")
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kube-dns", "namespace": "kube-system"}}
+    spec = {"services": [{"apiVersion": "v1", "kind": "List", "items": [svc]}]}
+    out = apply_patch(spec, {"kind": "fastpath/patch", "remove": {"services": ["kube-system/kube-dns"]},
+                             "add": {"endpointslices": [{"metadata": {"name": "kube-dns-x", "namespace": "kube-system"}}]}},
+                      sections=list_sections(Spec))
+    assert out == {"services": [], "endpointslices": [{"metadata": {"name": "kube-dns-x", "namespace": "kube-system"}}]}
 
 
 def test_spec_changes_of_a_cluster_with_itself_are_none(seed):

@@ -125,9 +125,8 @@ def _shown(keys, limit: int = 8) -> str:
 
 
 class _Patcher:
-    def __init__(self, spec: dict, source: str):
-        self.spec, self.source = spec, source
-        self.sections = list_sections()
+    def __init__(self, spec: dict, source: str, sections: tuple[str, ...]):
+        self.spec, self.source, self.sections = spec, source, sections
 
     def fail(self, where: str, message: str):
         raise SpecError(f"{self.source}: {where}", message)
@@ -273,9 +272,12 @@ def _steps(path: str) -> list[tuple[str, str]] | None:
     return steps or None
 
 
-def apply_patch(spec: dict, patch: Mapping, source: str = "patch", *, in_place: bool = False) -> dict:
+def apply_patch(spec: dict, patch: Mapping, source: str = "patch", *, in_place: bool = False,
+                sections: tuple[str, ...] | None = None) -> dict:
     """The spec dict ``spec`` changed by ``patch`` (a mapping with ``kind: fastpath/patch``):
-    a copy unless ``in_place``. Raises `SpecError` naming ``source`` and the place in the patch."""
+    a copy unless ``in_place``. ``sections``: the lists ``add``/``remove`` take (default: the
+    spec schema's, `list_sections`). Raises `SpecError` naming ``source`` and the place in the
+    patch."""
     if not isinstance(patch, Mapping):
         raise SpecError(source, f"a patch is a mapping, got {type(patch).__name__}")
     if patch.get("kind") != PATCH_KIND:
@@ -285,7 +287,7 @@ def apply_patch(spec: dict, patch: Mapping, source: str = "patch", *, in_place: 
         raise SpecError(f"{source}: {extra[0]}", f"not a patch field (a patch has {', '.join(PATCH_KEYS)})")
     if not isinstance(spec, dict):
         raise SpecError(source, "the spec to patch is not a mapping")
-    p = _Patcher(spec if in_place else copy.deepcopy(spec), source)
+    p = _Patcher(spec if in_place else copy.deepcopy(spec), source, sections or list_sections())
     p.remove(patch.get("remove"))
     add = patch.get("add")
     if patch.get("networkpolicies"):  # later YAML documents of the patch file: policies to add
