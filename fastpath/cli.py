@@ -680,6 +680,77 @@ def import_cmd(kubectl_files, overlay, out):
     click.echo(f"imported {imported.summary()} -> {out}")
 
 
+# ---- fastpath diff: what-if (fastpath.analysis.diff, fastpath.analysis.patch) ------------------------
+@main.command("diff")
+@click.argument("before", type=click.Path())
+@click.argument("after", type=click.Path())
+@click.option("--profile", help="A traffic profile by name (BEFORE's spec or a built-in); default: uniform pod-to-pod.")
+@click.option("--packets", type=click.IntRange(1, 100_000_000), default=1_000_000, show_default=True,
+              help="Packets sent through both clusters (counting flows holds 8 bytes a packet: at most 100M).")
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--threads", type=THREADS, default=1, show_default=True,
+              help="Forwarding threads (workers); more than the cores is allowed and only shares them.")
+@click.option("--offered-mpps", type=Finite(min=0, min_open=True, max=MAX_OFFERED_MPPS),
+              help="Offered load the load reports scale the run to (M packets/s); default: the profile's.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (flows, changed, by_change, samples, "
+              "load_delta, bottleneck, ...).")
+@click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
+def diff_cmd(before, after, profile, packets, seed, threads, offered_mpps, as_json, quiet):
+    """What changes from BEFORE to AFTER for the same traffic: flows grouped by change, the load delta.
+
+    BEFORE is a spec file; AFTER a spec file or a patch of BEFORE (kind: fastpath/patch, with
+    add:, remove: and set:)."""
+    from .analysis.diff import diff
+    from .analysis.patch import apply_patch, is_patch, spec_changes
+    from .model import from_spec
+    from .model.specfile import read_spec
+
+    try:
+        raw_before = read_spec(before)
+        c_before = from_spec(raw_before)
+    except SpecError as exc:
+        raise UserError(str(exc) if str(exc).startswith(before) else f"{before}: {exc}") from None
+    try:
+        raw_after = read_spec(after)
+    except SpecError as exc:
+        raise UserError(str(exc)) from None
+    changes = description = None
+    try:
+        if is_patch(raw_after):
+            description = raw_after.get("description")
+            raw_after = apply_patch(raw_before, raw_after, after)
+            changes = spec_changes(raw_before, raw_after)
+            try:
+                c_after = from_spec(raw_after)
+            except SpecError as exc:
+                raise UserError(f"{before} patched by {after}: {exc}") from None
+        else:
+            c_after = from_spec(raw_after)
+    except SpecError as exc:
+        raise UserError(str(exc) if str(exc).startswith(after) else f"{after}: {exc}") from None
+    if len(c_before.pods) == 0:
+        raise UserError(f"{before}: the cluster has no pods to send from")
+    prof = _profile(c_before, profile)
+    if prof is not None:
+        try:  # a profile BEFORE cannot send (hot_dns without kube-dns), refused before any work
+            prof.maker(c_before, seed)
+        except ValueError as exc:
+            raise UserError(f"--profile {profile}: {exc}") from None
+    from . import progress as bars
+
+    try:
+        with bars.packets(packets, "diff", quiet=quiet) as advance:
+            d = diff(c_before, c_after, profile=prof, packets=packets, seed=seed, threads=threads,
+                     offered_pps=offered_mpps * 1e6 if offered_mpps is not None else None, changes=changes,
+                     change_text=str(description) if description else None, progress=advance)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(d.to_json()))
+        return
+    click.echo(d.to_text())
+
+
 def _study_profile_preflight(sweep, vals, base, limits, profile, seed) -> None:
     """Refuse a profile the study's clusters cannot send (hot_dns: generated clusters have no
     kube-dns) on its cheapest point, before the first point is built and compiled."""
