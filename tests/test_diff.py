@@ -26,6 +26,7 @@ from fastpath.model.scenarios import SEED_SPEC
 from fastpath.packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK
 from fastpath.reference import Ingress, Packet, walk
 from fastpath.reference.batch import packet_of
+from fastpath.services import backend_of
 from fastpath.traffic import profile_from_params
 
 DENY_DB = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
@@ -39,6 +40,9 @@ PATCHES = {
                   "set": {"nodes[worker-3].host": "esx-0"}},
     "remove-node": {"kind": "fastpath/patch",  # the workers' node IPs move down one
                     "remove": {"nodes": ["master"], "pods": ["kube-system/kube-proxy-master"]}},
+    "scale-dns": {"kind": "fastpath/patch", "add": {"pods": [  # a third CoreDNS behind kube-dns's Service
+        {"name": "coredns-3", "namespace": "kube-system", "node": "worker-3", "labels": {"k8s-app": "kube-dns"},
+         "ports": [{"name": "dns", "containerPort": 53, "protocol": "UDP"}]}]}},
 }
 
 
@@ -57,7 +61,7 @@ def outcome(c, res) -> dict:
     return {"verdict": res.verdict.label, "reason": res.reason.label, "device": res.device, "egress": res.egress,
             "hops": len(res.traceroute), "tunnels": len(res.tunnels),
             "last_tunnel": (res.tunnels[-1].src_host, res.tunnels[-1].dst_host) if res.tunnels else None,
-            "via_edge": res.via_edge,
+            "via_edge": res.via_edge, "backend": res.backend_key,
             "dfw": (names[res.dfw_at_src] if res.dfw_at_src >= 0 else None,
                     names[res.dfw_at_dst] if res.dfw_at_dst >= 0 else None)}
 
@@ -65,6 +69,8 @@ def outcome(c, res) -> dict:
 def reference_class(ob: dict, oa: dict | None) -> str:
     if oa is None:
         return "sender removed"
+    if ob["backend"] != oa["backend"] and (ob["verdict"], ob["reason"]) == (oa["verdict"], oa["reason"]):
+        return "backend"  # kube-proxy picked another backend: device and path follow
     if any(ob[k] != oa[k] for k in ("verdict", "reason", "device", "egress")):
         return "verdict"
     if any(ob[k] != oa[k] for k in ("hops", "tunnels", "last_tunnel", "via_edge")):
@@ -93,6 +99,11 @@ def moved(b, a, ingress: Ingress, pkt: Packet):
             new_ip[n.ip] = a.node(n.name).ip
     q = copy.copy(pkt)
     q.src_ip, q.dst_ip = new_ip.get(pkt.src_ip, pkt.src_ip), new_ip.get(pkt.dst_ip, pkt.dst_ip)
+    if q.reply and q.src_ip in a.service_by_ip:  # a Service's reply: from AFTER's backend of its connection
+        be = backend_of(a, q.dst_ip, q.src_ip, q.proto, q.dport, q.sport)
+        if be is not None and be.lport >= 0:
+            n = len(a.pods)
+            return (Ingress("pod", be.lport) if be.lport < n else Ingress("node", be.lport - n)), q
     return Ingress(ingress.kind, where[key]), q
 
 
@@ -100,17 +111,24 @@ def moved(b, a, ingress: Ingress, pkt: Packet):
 REPLIES = profile_from_params("replies", "locality", {"reply_ratio": 0.4, "mix": {
     "same_namespace": 1, "cross_namespace": 2, "pod_to_node": 1, "north_south": 1}})
 """Replies come from the originals' destinations: pods, nodes and the uplink send too."""
+DNS = profile_from_params("dns", "hot_service", {"services": [{"name": "dns", "share": 0.5}]})
+DNS_REPLIES = profile_from_params("dns_replies", "hot_service", {"services": [{"name": "dns", "share": 0.5}],
+                                                                 "reply_ratio": 0.4})
+"""Half the packets to kube-dns's cluster IP (and its replies from the backends)."""
 
 
 @pytest.mark.parametrize("change,profile", [("deny-db", "uniform"), ("sr-move", "locality"), ("remove-pod", "uniform"),
                                             ("deny-db", "locality"), ("node-move", "locality"), ("deny-db", REPLIES),
-                                            ("sr-move", REPLIES), ("remove-pod", REPLIES), ("remove-node", REPLIES)])
+                                            ("sr-move", REPLIES), ("remove-pod", REPLIES), ("remove-node", REPLIES),
+                                            ("scale-dns", DNS), ("scale-dns", DNS_REPLIES)])
 def test_every_packet_changes_as_the_reference_walk_says(seed, change, profile):
     after = patched(change)
     d = diff(seed, after, profile=profile, packets=1200, seed=5, keep_packets=True)
     batch, gid = d.per_packet
     if profile is REPLIES:  # senders of every kind
         assert set(np.unique(batch.ingress_kind).tolist()) == {INGRESS_POD, INGRESS_NODE, INGRESS_UPLINK}
+    if change == "scale-dns":
+        assert {g.cls for g in d.groups if g.packets} == {"unchanged", "backend"}
     by_id = {g.id: g for g in d.groups}
     got = [by_id[int(x)].cls for x in gid]
     want = []

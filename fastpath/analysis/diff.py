@@ -120,7 +120,8 @@ class _Space:
 
 _KIND_SPACE = {DeviceKind.POD: "pods", DeviceKind.NODE: "nodes", DeviceKind.OVS: "nodes", DeviceKind.VIF: "nodes",
                DeviceKind.SEGMENT: "segments", DeviceKind.T1: "routers", DeviceKind.T0: "routers",
-               DeviceKind.EDGE: "routers", DeviceKind.UPLINK: "uplinks", DeviceKind.PORT: "ports"}
+               DeviceKind.EDGE: "routers", DeviceKind.UPLINK: "uplinks", DeviceKind.PORT: "ports",
+               DeviceKind.LB: "nodes", DeviceKind.NAT: "nodes"}
 
 
 def _pod_keys(c: Cluster) -> list[str]:
@@ -232,9 +233,35 @@ class _Mapper:
         self.ips = _moves(old_ip, new_ip, np.uint32)
         self.macs = _moves(old_mac, new_mac, np.uint64)
         self.identity = self.identity and self.ips is None and self.macs is None
+        self.after = a  # a reply to a cluster IP comes from the backend AFTER's kube-proxy picks
+        self.n_pods_a = len(a.pods)
 
     def __call__(self, batch: PacketBatch) -> tuple[PacketBatch, np.ndarray | None]:
         """-> (AFTER's batch, the BEFORE packets it holds: None = all, in order)."""
+        out, kept = self._move(batch)
+        return self._service_replies(out), kept
+
+    def _service_replies(self, batch: PacketBatch) -> PacketBatch:
+        """Replies from a cluster IP (`fastpath.dataplane.stages.service`) sent by AFTER's backend
+        of their connection: a changed Service may send the connection elsewhere."""
+        if not self.after.services:
+            return batch
+        from ..tables.services import backend_ports, of_cluster
+
+        st = of_cluster(self.after)
+        rep = np.flatnonzero((batch.reply != 0) & ((batch.src_ip & st.mask) == st.net))
+        if not rep.size:
+            return batch
+        be = backend_ports(st, batch.dst_ip[rep], batch.src_ip[rep], batch.proto[rep], batch.dport[rep],
+                           batch.sport[rep])
+        ok = be >= 0
+        rep, be = rep[ok], be[ok]
+        kind, iid = batch.ingress_kind.copy(), batch.ingress_id.copy()
+        kind[rep] = np.where(be < self.n_pods_a, INGRESS_POD, INGRESS_NODE)
+        iid[rep] = np.where(be < self.n_pods_a, be, be - self.n_pods_a)
+        return batch._replace(ingress_kind=kind, ingress_id=iid)
+
+    def _move(self, batch: PacketBatch) -> tuple[PacketBatch, np.ndarray | None]:
         if self.identity:
             return batch, None
         kind = batch.ingress_kind
@@ -736,10 +763,11 @@ class _Compare:
         sa, ta = sp.decisions.a(ra.dfw_at_src), sp.decisions.a(ra.dfw_at_dst)
         decision = (rb.dfw_at_src != sa) | (rb.dfw_at_dst != ta)
         cls = np.where(decision, DECISION, UNCHANGED).astype(np.uint8)
-        if _HAS_BACKEND:
-            cls[rb.backend != sp.pods.a(ra.backend)] = BACKEND
         cls[path] = PATH
         cls[verdict] = VERDICT
+        if _HAS_BACKEND:  # kube-proxy picked another backend: the device and path follow from it
+            moved = (rb.backend != sp.ports.a(ra.backend)) & (rb.verdict == ra.verdict) & (rb.reason == ra.reason)
+            cls[moved] = BACKEND
         return cls, (rb, ra, ts_a, td_a, sa, ta)
 
     def _fields(self, ctx: tuple, pos: np.ndarray) -> dict:
@@ -848,9 +876,9 @@ class _Compare:
                "dfw_at_src": sp.decisions.names[ds] if ds >= 0 else None,
                "dfw_at_dst": sp.decisions.names[dd] if dd >= 0 else None}
         if _HAS_BACKEND:
-            pods = (lambda x: x.astype(np.int64)) if side == "b" else sp.pods.a
-            bk = int(pods(one(r.backend))[0])
-            out["backend"] = sp.pods.names[bk] if bk >= 0 else None
+            ports = (lambda x: x.astype(np.int64)) if side == "b" else sp.ports.a
+            bk = int(ports(one(r.backend))[0])
+            out["backend"] = sp.ports.names[bk] if bk >= 0 else None
         return out
 
     # -- the end --
