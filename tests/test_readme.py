@@ -86,6 +86,9 @@ COMMANDS = {
          "--json", "--pcap", "walk.pcap"],
         ["trace", "kube-system/kube-dns", "worker-2", "--reply"],
         ["trace", "web/frontend-1", "worker-2", "--cluster", "spec.yaml"],  # the README's example spec
+        ["trace", "default/nginx-1", "10.96.0.10", "--dport", "53"],  # DNS through kube-dns's Service
+        ["trace", "payments/checkout-1", "10.96.0.100", "--proto", "tcp", "--dport", "80", "--cluster",
+         "spec-with-services.yaml"],
     ],
     "fastpath reach [--cluster FILE] [--proto tcp|udp|sctp] [--port N] [--from NS[/POD]] [--to NS[/POD]] [--json]": [
         ["reach"],
@@ -136,12 +139,14 @@ def fastpath(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     """A directory holding the README's example spec (its first ```yaml block) as spec.yaml,
-    with its NetworkPolicy (the second block) as spec-with-policy.yaml, and with the capacities
-    and profiles of its third block as spec-with-traffic.yaml."""
+    with its NetworkPolicy (the second block) as spec-with-policy.yaml, with its Service (the
+    third) as spec-with-services.yaml, and with the capacities and profiles of its fourth block
+    as spec-with-traffic.yaml."""
     d = tmp_path_factory.mktemp("readme")
-    spec, policy, traffic = _fences("yaml")
+    spec, policy, services, traffic = _fences("yaml")
     (d / "spec.yaml").write_text(spec)
     (d / "spec-with-policy.yaml").write_text(spec + policy)
+    (d / "spec-with-services.yaml").write_text(spec + services)
     (d / "spec-with-traffic.yaml").write_text(spec + traffic)
     return d
 

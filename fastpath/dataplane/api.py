@@ -34,6 +34,7 @@ from . import graph, pipeline
 from .pipeline import STAGES, Counters
 from .stages.common import LEG_PACKET, make_recipe, make_scratch, make_vectors
 from .stages.flow_cache import HITS, make_flow_cache
+from .snat import SnatTable, snat_table, snat_trace
 from .stages.service import NO_ENDPOINT, service_trace, translate
 from .stages.service import make_scratch as make_service_scratch
 from .stages.service import no_endpoint as _no_endpoint
@@ -199,14 +200,24 @@ class Dataplane:
         try:
             tl = translate(batch, t.services, t.n_pods, t.n_nodes, t.router_mac, o.service, o.backend, scratch)
             if not tl.changed:
-                return self._forward(batch, threads, picks, o, cn, legs)
-            run = self._forward_translated(batch, tl, threads, picks, o, cn, legs)
+                run = self._forward(batch, threads, picks, o, cn, legs)
+            else:
+                run = self._forward_translated(batch, tl, threads, picks, o, cn, legs)
+                if keep_scratch:
+                    run.translated = run.service_state = None  # (the scratch is the next call's)
         finally:
             if scratch is not None:
                 self._give_service_scratch(scratch)
-        if keep_scratch:
-            run.translated = run.service_state = None  # (the scratch is the next call's)
+        if picks.size:
+            snat_trace(self.snat, batch, o, picks, run.trace_records, run.trace_lengths)
         return run
+
+    @property
+    def snat(self) -> SnatTable:
+        """The namespaces' SNAT IPs (`fastpath.dataplane.snat`), built on first use."""
+        if "_snat" not in self.__dict__:
+            self.__dict__["_snat"] = snat_table(self.cluster, self.tables.router_names)
+        return self.__dict__["_snat"]
 
     def _take_service_scratch(self, n: int) -> tuple:
         with self._caches_lock:

@@ -113,6 +113,7 @@ class Segment:
     vni: int
     t1: str
     namespace: str | None  # None for the node segment
+    snat_ip: int | None = None  # the namespace's SNAT IP on the T0 SR for north-south egress (NCP); None: routed
 
     @property
     def gateway(self) -> int:
@@ -311,6 +312,7 @@ class Cluster:
     capacity: Capacity = field(default_factory=Capacity)
     networkpolicies: tuple = ()  # NetworkPolicy values (fastpath.policy.objects), in spec order
     namespace_labels: list[dict[str, str]] | None = None  # per namespace, as the spec gave them (None: none)
+    snat_pool: ipaddress.IPv4Network | None = None  # t0.snat_pool as given (namespaces hold their SNAT IPs)
     services: tuple = ()  # Service values with their backends (fastpath.services.objects), in spec order
     endpointslices: tuple = ()  # the EndpointSlice objects as given (noise removed), for to_spec
 

@@ -118,6 +118,8 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
         south = [Route(s.subnet, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for s in c.segments]
         south += [Route(_link(r), "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for r in c.t1s]
         south.append(Route(_host(TRANSIT_SR_IP), "local"))
+        # the namespaces' SNAT IPs are the SR's: a packet to one without a session ends there
+        south += [Route(_host(s.snat_ip), "local") for s in c.namespaces if s.snat_ip is not None]
         sr[sr_name(t0.name)] = RouterInstance(sr_name(t0.name), t0.name, "t0", True, t0.edge, t0.transit_vni,
                                               tuple(north + south))
     return {**dr, **sr}

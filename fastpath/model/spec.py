@@ -141,6 +141,8 @@ class NamespaceSpec(_M):
     vni: Optional[Int] = None
     t1: RouterSpec = RouterSpec()
     labels: dict[str, str] = {}  # kubernetes.io/metadata.name: <name> is added, as Kubernetes does
+    snat_ip: Optional[str] = None  # its SNAT IP (default: the next free one of t0.snat_pool, if any)
+    no_snat: bool = False  # routed: its pods leave north-south with their own addresses (NCP's no-SNAT)
 
 
 class ContainerPortSpec(_M):
@@ -177,6 +179,7 @@ class RouteSpec(_M):
 class T0Spec(_M):
     name: str = "t0"
     edge: Optional[str] = None
+    snat_pool: Optional[str] = None  # external IP pool NCP takes one SNAT IP per namespace from
     uplinks: Items[UplinkSpec] = []
     routes: Items[RouteSpec] = []
 
@@ -444,8 +447,9 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
                           link_t0_ip=link_base + 2 * k, link_t1_ip=link_base + 2 * k + 1))
     node_vni = spec.node_network.vni if spec.node_network.vni is not None else vnis.take()
     node_segment = Segment("ls-nodes", node_net, node_vni, t1s[0].name, None)
-    namespaces = [Segment(f"ls-{ns.name}", subnets[i], ns.vni if ns.vni is not None else vnis.take(), t1s[i + 1].name, ns.name)
-                  for i, ns in enumerate(spec.namespaces)]
+    snat = _snat_ips(spec)
+    namespaces = [Segment(f"ls-{ns.name}", subnets[i], ns.vni if ns.vni is not None else vnis.take(), t1s[i + 1].name,
+                          ns.name, snat[i]) for i, ns in enumerate(spec.namespaces)]
     t1s = [Router(r.name, r.kind, r.edge, r.link_t0_ip, r.link_t1_ip, vnis.take() if r.edge else None) for r in t1s]
     t0 = Router(spec.t0.name, "t0", spec.t0.edge, transit_vni=vnis.take() if spec.t0.edge else None)
 
@@ -553,7 +557,8 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
 
     capacity = _capacity(spec, host_specs)
     cluster = Cluster(settings, hosts, nodes, node_segment, namespaces, pods, t1s, t0, uplinks, routes, rules,
-                      spec.dfw.default, capacity=capacity, namespace_labels=ns_labels)
+                      spec.dfw.default, capacity=capacity, namespace_labels=ns_labels,
+                      snat_pool=_net(spec.t0.snat_pool, "t0.snat_pool") if spec.t0.snat_pool is not None else None)
     validate(cluster)
     if spec.networkpolicies:  # after validate: the namespaces they name are checked ones
         from ..policy.parse import parse_policies
@@ -567,9 +572,40 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
         slices = parse_slices(spec.endpointslices, known)
         cluster.services = resolve(services, slices, cluster)
         cluster.endpointslices = tuple(s["raw"] for s in slices)
+    from .validate import validate_snat
+    validate_snat(cluster)
     # traffic last: its checks look pods up by key and label in the validated cluster
     cluster.traffic_profiles = _traffic_profiles(spec.traffic, cluster)
     return cluster
+
+
+def _snat_ips(spec: ClusterSpec) -> list[int | None]:
+    """Each namespace's SNAT IP: given, else (unless ``no_snat``) the lowest free host address
+    of ``t0.snat_pool`` in namespace order; None where neither. Given ones are reserved first."""
+    out: list[int | None] = []
+    given: dict[int, int] = {}
+    for i, ns in enumerate(spec.namespaces):
+        if ns.snat_ip is not None and ns.no_snat:
+            raise SpecError(f"namespaces[{i}].snat_ip", "given with no_snat: true (a routed namespace has none)")
+        ip = _addr(ns.snat_ip, f"namespaces[{i}].snat_ip") if ns.snat_ip is not None else None
+        if ip is not None:
+            if ip in given:
+                raise SpecError(f"namespaces[{i}].snat_ip", f"{ns.snat_ip} is already namespaces[{given[ip]}]'s")
+            given[ip] = i
+        out.append(ip)
+    if spec.t0.snat_pool is None:
+        return out
+    pool = _net(spec.t0.snat_pool, "t0.snat_pool")
+    hosts = pool.hosts() if pool.prefixlen < 31 else iter(pool)
+    for i, ns in enumerate(spec.namespaces):
+        if out[i] is not None or ns.no_snat:
+            continue
+        ip = next((int(a) for a in hosts if int(a) not in given), None)
+        if ip is None:
+            raise SpecError("t0.snat_pool", f"{pool} has no free address left for namespace {ns.name!r} "
+                            f"(namespaces[{i}]): give it a bigger pool, or snat_ip / no_snat")
+        out[i] = ip
+    return out
 
 
 def _container_ports(p: PodSpec, path: str) -> tuple:
@@ -817,11 +853,14 @@ def to_spec(c: Cluster) -> dict:
         "nodes": [{"name": n.name, "role": n.role, "host": n.host, "ip": ip_to_str(n.ip), "mac": mac_to_str(n.mac),
                    "max_pods": n.max_pods} for n in c.nodes],
         "namespaces": [{"name": s.namespace, "subnet": str(s.subnet), "vni": s.vni, "t1": router(r),
-                        **({"labels": dict(c.namespace_labels[k])} if c.namespace_labels and c.namespace_labels[k] else {})}
+                        **({"labels": dict(c.namespace_labels[k])} if c.namespace_labels and c.namespace_labels[k] else {}),
+                        **({"snat_ip": ip_to_str(s.snat_ip)} if s.snat_ip is not None else
+                           {"no_snat": True} if c.snat_pool is not None else {})}
                        for k, (s, r) in enumerate(zip(c.namespaces, c.t1s[1:]))],
         "pods": pod_list,
         "t0": {
             "name": c.t0.name, "edge": c.t0.edge,
+            **({"snat_pool": str(c.snat_pool)} if c.snat_pool is not None else {}),
             "uplinks": [{"name": u.name, "ip": f"{ip_to_str(u.ip)}/{u.prefixlen}", "next_hop": ip_to_str(u.next_hop),
                          **({"gbps": cap.uplink[u.name]} if u.name in cap.uplink else {})} for u in c.uplinks],
             "routes": [{"prefix": str(r.prefix), "next_hop": ip_to_str(r.next_hop)} for r in c.routes],

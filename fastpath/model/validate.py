@@ -410,3 +410,29 @@ def validate_service_cidr(c: Cluster) -> None:
         if st.service_cidr.overlaps(net):
             raise SpecError("cluster.service_cidr", f"{st.service_cidr} overlaps {what} {net}: cluster IPs are "
                             "virtual and must not be anyone's address")
+
+
+def validate_snat(c: Cluster) -> None:
+    """SNAT IPs (`Segment.snat_ip`): NAT runs on the T0's service router, so the T0 needs an
+    edge; each address is outside every network of the cluster and no uplink's own."""
+    st = c.settings
+    given = [(k, s) for k, s in enumerate(c.namespaces) if s.snat_ip is not None]
+    if not given:
+        return
+    if c.t0.edge is None:
+        k = given[0][0]
+        raise SpecError(f"namespaces[{k}].snat_ip" if c.snat_pool is None else "t0.snat_pool",
+                        "SNAT runs on the T0's service router: give the T0 an edge (t0.edge)")
+    inside = [(st.pod_cidr, "the pod CIDR"), (c.node_segment.subnet, "the node segment"), (st.link_cidr, "the router link CIDR"),
+              (st.tep_cidr, "the TEP CIDR"), (TRANSIT_NET, "the DR-SR transit link")]
+    if c.services:
+        inside.append((st.service_cidr, "the service CIDR"))
+    uplink_ips = {u.ip: u.name for u in c.uplinks}
+    for k, s in given:
+        a = ipaddress.IPv4Address(s.snat_ip)
+        for net, what in inside:
+            if a in net:
+                raise SpecError(f"namespaces[{k}].snat_ip", f"{a} of namespace {s.namespace} lies in {what} {net}: "
+                                "an SNAT IP is an outside address")
+        if s.snat_ip in uplink_ips:
+            raise SpecError(f"namespaces[{k}].snat_ip", f"{a} is uplink {uplink_ips[s.snat_ip]}'s own address")

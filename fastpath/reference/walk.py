@@ -251,6 +251,7 @@ class _Walk:
 
     # ---- the walk ----------------------------------------------------------------------------------
     def run(self, ingress: Ingress) -> Result:
+        self.ingress_kind = ingress.kind
         try:
             if ingress.kind == "uplink":
                 self.from_uplink(ingress.index)
@@ -365,6 +366,7 @@ class _Walk:
         t0 = self.rib[f"{c.t0.name}-sr"] if c.t0.edge else self.rib[c.t0.name]
         self.host = t0.host or next(h.name for h in c.hosts if not h.edge)
         self.hop(up.name, DeviceKind.UPLINK, "", "", f"to {t0.name}")
+        self.unsnat(t0)
         self.route(t0, up.ip)
 
     def dfw(self, lp: str, kind: str, ep, at_source: bool):
@@ -465,6 +467,35 @@ class _Walk:
                  f"{key}: un-DNAT source to {ip_to_str(vip)}:{port}")
         p.src_ip, p.sport = vip, port
         self.undnat = None
+
+    # ---- SNAT on the T0's service router (north-south, per namespace: NCP) ------------------------------
+    def snat_segment(self, ip: int):
+        """The namespace segment with an SNAT IP whose subnet holds ``ip``, or None."""
+        for s in self.c.namespaces:
+            if s.snat_ip is not None and ipaddress.IPv4Address(ip) in s.subnet:
+                return s
+        return None
+
+    def snat(self, r: RouterInstance):
+        """A pod's original leaving through the T0 SR takes its namespace's SNAT IP as source."""
+        p = self.p
+        if not (r.sr and r.kind == "t0") or p.reply or self.ingress_kind != "pod":
+            return
+        s = self.snat_segment(p.src_ip)
+        if s is not None:
+            self.hop(r.name, DeviceKind.EDGE, "snat", f"{ip_to_str(p.src_ip)} (namespace {s.namespace})",
+                     f"SNAT source to {ip_to_str(s.snat_ip)}")
+
+    def unsnat(self, r: RouterInstance):
+        """A reply from outside to a pod of an SNAT namespace came to the namespace's SNAT IP:
+        the T0 SR puts the pod's address back before it routes."""
+        p = self.p
+        if not r.sr or not p.reply:
+            return
+        s = self.snat_segment(p.dst_ip)
+        if s is not None:
+            self.hop(r.name, DeviceKind.EDGE, "snat", f"{ip_to_str(s.snat_ip)} (namespace {s.namespace})",
+                     f"un-SNAT destination to {ip_to_str(p.dst_ip)}")
 
     def port_key(self, lport: int) -> str | None:
         if lport < 0:
@@ -578,6 +609,7 @@ class _Walk:
             self.route(self.rib[route.next_router], route.arrive_ip)
         if route.kind == "uplink":
             self.hop(r.name, kind, "route", key, f"{route.prefix} -> uplink {route.uplink}")
+            self.snat(r)
             self.dst_mac = None
             self.hop(route.uplink, DeviceKind.UPLINK, "", "", "out to the physical network")
             self.end(Verdict.EXITED, Reason.NONE, route.uplink, DeviceKind.UPLINK)

@@ -22,7 +22,8 @@ routers applied as the data plane applies them (see `fastpath.dataplane.pipeline
               cluster's ``geneve_option_bytes`` carrying the source logical port.
 ``edge``      the T0 uplinks: inbound packets as sent by the physical network (untagged,
               to the router MAC unless they name one) and every packet that exits, with the
-              router MAC as source and the TTL it left with.
+              router MAC as source and the TTL it left with; a namespace's SNAT IP in place of
+              its pod's address (`fastpath.dataplane.snat`), both ways.
 
 Addresses the model does not own are made up, deterministically, and documented: a TEP
 interface's MAC is ``02:54`` + its IPv4 address, a physical next hop's (behind an uplink)
@@ -43,6 +44,7 @@ from ..dataplane.api import RunResult
 from ..model.addressing import OVS_RESERVED_MACS
 from ..model.cluster import Cluster
 from ..packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK, PacketBatch
+from ..dataplane.snat import snat_ip_of, snat_rows, snat_table
 from ..dataplane.stages.service import REPLY_TRANSLATED
 from ..verdicts import DeviceKind, Reason, Verdict
 from .codec import Frames, make_frames
@@ -178,12 +180,16 @@ def on_wire(c: Cluster, t: Tables, b: PacketBatch, run: RunResult, at: str, *, f
         plain(down, 1, vlan=np.where(e < len(c.pods), t.port_vlan[e], 0), src_mac=np.where(routed, router_mac, s.src_mac),
               dst_mac=t.port_mac[e], ttl=r.ttl_out)
     elif at == "edge":
+        # SNAT on the T0 SR (`fastpath.dataplane.snat`): what the physical network sees
+        nat = snat_table(c, t.router_names)
+        snat_out, snat_in = snat_rows(nat, b, r)
         plain(s.valid & (b.ingress_kind == INGRESS_UPLINK) & ok, 0, vlan=b.vlan, src_mac=s.src_mac,
-              dst_mac=np.where(b.dst_mac != 0, b.dst_mac, router_mac))
+              dst_mac=np.where(b.dst_mac != 0, b.dst_mac, router_mac),
+              dst_ip=np.where(snat_in, snat_ip_of(nat, b.dst_ip), b.dst_ip))
         out = (r.verdict == Verdict.EXITED) & (r.dev_kind == DeviceKind.UPLINK) & ok
         hops = np.array([u.next_hop for u in c.uplinks] or [0], np.uint32)
         plain(out, 1, vlan=0, src_mac=router_mac, dst_mac=peer_mac(hops[np.clip(r.dev_id, 0, len(hops) - 1)]),
-              ttl=r.ttl_out)
+              ttl=r.ttl_out, src_ip=np.where(snat_out, snat_ip_of(nat, b.src_ip), b.src_ip))
     else:
         return _underlay(c, t, b, run, s, first)
     return _assemble(parts)
