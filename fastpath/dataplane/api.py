@@ -198,7 +198,9 @@ class Dataplane:
         keep_scratch = not legs and not picks.size
         scratch = self._take_service_scratch(n) if keep_scratch and t.services.n_ports else None
         try:
-            tl = translate(batch, t.services, t.n_pods, t.n_nodes, t.router_mac, o.service, o.backend, scratch)
+            bounds = [w * n // threads for w in range(threads + 1)]
+            tl = translate(batch, t.services, t.n_pods, t.n_nodes, t.router_mac, o.service, o.backend, scratch,
+                           bounds, self._pool(threads - 1) if threads > 1 else None)
             if not tl.changed:
                 run = self._forward(batch, threads, picks, o, cn, legs)
             else:

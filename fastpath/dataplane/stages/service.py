@@ -158,11 +158,13 @@ def make_scratch(n: int) -> tuple:
 
 
 def translate(b: PacketBatch, st: ServiceTable, n_pods: int, n_nodes: int, router_mac: int,
-              service: np.ndarray, backend: np.ndarray, scratch: tuple | None = None) -> Translation:
+              service: np.ndarray, backend: np.ndarray, scratch: tuple | None = None,
+              bounds: list[int] | None = None, pool=None) -> Translation:
     """The stage over a batch (see the module docstring): writes ``service`` and ``backend``
     (int32[n]) and returns what the engines forward. Rewrites into ``scratch`` (`make_scratch`
     of at least n; its pages stay mapped between calls) or new arrays, and only when some
-    packet is in the service range."""
+    packet is in the service range. ``bounds``/``pool``: the slices the engines' workers take
+    and an executor for all but the first: the stage runs on them side by side (nogil)."""
     if st.n_ports == 0 or candidates(b, st.net, st.mask) == 0:
         service.fill(-1)
         backend.fill(-1)
@@ -170,7 +172,16 @@ def translate(b: PacketBatch, st: ServiceTable, n_pods: int, n_nodes: int, route
     n = b.size
     out = tuple(a[:n] for a in scratch) if scratch is not None and scratch[0].shape[0] >= n else make_scratch(n)
     cols, state = out[:5], out[5]
-    done, dropped = service_dnat(b, st, n_pods, n_nodes, np.uint64(router_mac), *cols, service, backend, state)
+    mac = np.uint64(router_mac)
+    if bounds is None or len(bounds) <= 2 or pool is None:
+        done, dropped = service_dnat(b, st, n_pods, n_nodes, mac, *cols, service, backend, state)
+    else:
+        def part(lo: int, hi: int):
+            return service_dnat(b.slice(lo, hi), st, n_pods, n_nodes, mac, *(a[lo:hi] for a in cols),
+                                service[lo:hi], backend[lo:hi], state[lo:hi])
+        jobs = [pool.submit(part, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
+        counts = [part(bounds[0], bounds[1])] + [j.result() for j in jobs]
+        done, dropped = (sum(c[k] for c in counts) for k in (0, 1))
     if done == 0 and dropped == 0:
         return Translation(b, None, 0)
     t = b._replace(src_ip=cols[0], dst_ip=cols[1], sport=cols[2], dport=cols[3], dst_mac=cols[4])
