@@ -492,3 +492,27 @@ def test_the_benchmark_list_imports_whole(tmp_path):
     assert len(im.spec["pods"]) == 300 and not im.skipped
     assert len(im.spec["endpointslices"]) == len(im.spec["services"]) == 30
     from_spec(im.spec)
+
+
+def test_diff_explains_a_policy_and_an_sr_move_on_the_imported_cluster(imported, cluster):
+    """Issue 12's "done when" on the fixture: `fastpath diff` on an imported cluster."""
+    from fastpath.analysis.diff import diff
+    from fastpath.analysis.patch import apply_patch
+    from fastpath.traffic import profile_from_params
+
+    deny = {"kind": "fastpath/patch", "add": {"networkpolicies": [
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny-all", "namespace": "web"},
+         "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}]}}
+    d = diff(cluster, from_spec(apply_patch(imported.spec, deny)), packets=20_000, seed=3)
+    changed = [g for g in d.groups if g.cls != "unchanged" and g.packets]
+    assert changed and all(g.cls == "verdict" for g in changed)
+    assert "web/deny-all" in d.explanation()[0]
+    web = {ip for i, ip in enumerate(cluster.pods.ip.tolist()) if cluster.pods[i].namespace == "web"}
+    for g in changed:
+        assert all(s["dst"].split(" ")[0] in {ip_to_str(x) for x in web} for s in g.samples)
+    move = {"kind": "fastpath/patch", "set": {"namespaces[api].t1.edge": "edge-1"}}
+    locality = profile_from_params("loc", "locality", {})
+    d = diff(cluster, from_spec(apply_patch(imported.spec, move)), profile=locality, packets=20_000, seed=3)
+    changed = [g for g in d.groups if g.cls != "unchanged" and g.packets]
+    assert changed and {g.cls for g in changed} == {"path"}
+    assert any("edge hairpin gained" in g.label for g in changed)
