@@ -408,6 +408,9 @@ class Cluster:
             "routers": len(self.t1s) + 1,
             "uplinks": len(self.uplinks),
             "dfw_rules": len(self.dfw_rules),
+            "networkpolicies": len(self.networkpolicies),
+            "services": len(self.services),
+            "snat_ips": sum(s.snat_ip is not None for s in self.namespaces),
         }
 
 
