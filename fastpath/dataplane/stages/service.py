@@ -12,6 +12,10 @@ translation in front of the rest of the path — as OVS runs ``ct(nat)`` and rec
 rewritten packet through its tables — so it runs once over the batch before either engine,
 and the engines, their flow cache and their traces stay as they are: `Dataplane.forward`
 runs `translate`, forwards the translated copy, and writes this stage's answer beside theirs.
+With several threads each worker's slice is translated side by side (the kernel is nogil). Its
+cost, ~9 ns a packet to a cluster IP (bench/services.py), was also tried behind the flow cache
+and dropped: a cluster IP's backend depends on the source port, so such a cache misses on
+every new connection (bench/RESULTS.md, issue 12).
 Nothing that could drop a packet before the translation point (a malformed packet, a tagged
 frame from a pod's access port) is translated, so the order is the reference's.
 
