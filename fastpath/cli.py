@@ -174,7 +174,7 @@ def main() -> None:
 @click.option("--pcap", type=Output(), help="Also write the packet's frame on every wire it crossed, "
               "in order, to this pcap (none, when it never left the sender).")
 def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_mac, as_json, reply, pcap):
-    """Walk one packet from SRC (pod ns/name, node, uplink) to DST (IP, pod or node)."""
+    """Walk one packet from SRC (pod ns/name, node, uplink) to DST (IP, pod, node, or svc/NS/NAME: a Service's cluster IP)."""
     for opt, value, parse in (("--src-mac", src_mac, mac_from_str), ("--src-ip", src_ip, ip_from_str)):
         try:
             if value:

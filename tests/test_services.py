@@ -373,3 +373,18 @@ def test_behind_the_flow_cache_too():
             assert not bad.size, f"{f}: {bad.size} differ, first #{bad[0]}: fast {got[bad[0]]} reference {want[bad[0]]}"
         assert run.reason_counts()["no-endpoint"] == int((ref.reason == Reason.NO_ENDPOINT).sum())
         assert sum(run.verdict_counts().values()) == b.size
+
+
+def test_trace_names_a_service_by_svc_namespace_name():
+    from click.testing import CliRunner
+
+    from fastpath.cli import main
+
+    r = CliRunner().invoke(main, ["trace", "default/nginx-1", "svc/kube-system/kube-dns", "--dport", "53", "--json"])
+    assert r.exit_code == 0, r.output
+    import json
+    out = json.loads(r.output)
+    assert out["service"] == "kube-system/kube-dns" and out["backend"] in ("kube-system/kube-dns", "kube-system/coredns-2")
+    assert [h["kind"] for h in out["hops"]].count("lb") == 1
+    bad = CliRunner().invoke(main, ["trace", "default/nginx-1", "svc/kube-system/nope"])
+    assert bad.exit_code == 2 and "no Service 'kube-system/nope'" in bad.output

@@ -1,7 +1,7 @@
 """Names to endpoints: what ``fastpath trace SRC DST`` accepts, for the CLI and the library.
 
-SRC is a pod (``namespace/name``), a node name, or a T0 uplink name. DST is any of those, or
-an IPv4 address. Unknown names raise `LookupError` with a one-line message.
+SRC is a pod (``namespace/name``), a node name, or a T0 uplink name. DST is any of those, an
+IPv4 address, or a Service (``svc/namespace/name``: its cluster IP). Unknown names raise `LookupError` with a one-line message.
 """
 
 from __future__ import annotations
@@ -29,11 +29,19 @@ def resolve_source(c: Cluster, name: str) -> tuple[Ingress, int]:
 
 
 def resolve_destination(c: Cluster, name: str) -> int:
-    """-> destination IP."""
+    """-> destination IP (a Service, ``svc/namespace/name``: its cluster IP)."""
     try:
         return ip_from_str(name)
     except ValueError:
         pass
+    if name.startswith("svc/"):
+        k = c.service_index.get(name[4:])
+        if k is None:
+            raise LookupError(f"destination: no Service {name[4:]!r} (svc/namespace/name)")
+        ip = c.services[k].cluster_ip
+        if ip is None:
+            raise LookupError(f"destination: Service {name[4:]} has no cluster IP (headless or ExternalName)")
+        return ip
     if "/" in name:
         if name in c.pod_index:
             return int(c.pods.ip[c.pod_index[name]])

@@ -11,6 +11,12 @@ The path, for a packet a pod sends::
     (SpoofGuard, DFW) -> segment L2 -> [T1 DR -> T0 DR -> T1 DR ...] -> neighbor -> logical port
     -> Geneve tunnel when the port is on another host -> VIF (push tag) -> OVS -> pod eth0
 
+Services (`service_dnat`): a pod's packet to a cluster IP is DNAT-ed to a backend by kube-proxy
+in its node's OVS, after the access port's tag check and before the MAC table (a node's, by the
+node's own kube-proxy before its stack routes); a reply from the backend is un-DNAT-ed in the
+client's bridge (`service_undnat`). SNAT (`snat`, `unsnat`): on the T0's service router, for a
+namespace with an SNAT IP, as a pod's connection leaves through an uplink and its reply comes in.
+
 A node sends untagged straight onto its VIF (its own logical port on the node segment); a frame
 it tags is demuxed like one from the OVS trunk, to the logical port of the pod with that tag
 (where SpoofGuard meets it). A VID above 4095 cannot exist on the wire (12 bits):
@@ -154,6 +160,8 @@ class Result:
     dfw_at_dst: int = -1
     service: int = -1  # the Service kube-proxy translated for (index into Cluster.services); -1 none
     backend: int = -1  # the logical port of the backend it chose (pods, then nodes); -1 none
+    service_key: str | None = None  # their names (``namespace/name``; a node's name), for as_dict
+    backend_key: str | None = None
 
     @property
     def underlay_bytes(self) -> int:
@@ -172,9 +180,6 @@ class Result:
             "dfw": list(self.dfw),
             "service": self.service_key, "backend": self.backend_key,
         }
-
-    service_key: str | None = None  # names, for as_dict (set by the walk with the ids above)
-    backend_key: str | None = None
 
 
 class _Verdict(Exception):
