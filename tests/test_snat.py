@@ -135,3 +135,28 @@ def test_the_edge_capture_shows_the_translated_addresses(snat, tmp_path, tshark)
     pool = ipaddress.IPv4Network(POOL)
     assert sum(ipaddress.IPv4Address(s) in pool for s, _, _ in got) > 300
     assert sum(ipaddress.IPv4Address(d) in pool for _, d, _ in got) > 100
+
+
+def test_the_load_report_counts_snat_per_namespace(snat):
+    from fastpath.analysis.report import ReportAccumulator
+
+    dp = Dataplane(snat)
+    acc = ReportAccumulator(snat, dp.tables)
+    want = {s.namespace: [0, 0, 0, 0] for s in snat.namespaces if s.snat_ip is not None}
+    for b in NORTH.batches(snat, 12_000, seed=9, chunk=5_000):
+        run = dp.forward(b)
+        acc.add(run, b)
+        r = run.results
+        for i in range(b.size):
+            out = b.ingress_kind[i] == INGRESS_POD and not b.reply[i] and r.verdict[i] == Verdict.EXITED
+            into = b.ingress_kind[i] == INGRESS_UPLINK and b.reply[i]
+            ip = int(b.src_ip[i]) if out else int(b.dst_ip[i]) if into else None
+            s = next((s for s in snat.namespaces if ip is not None and s.snat_ip is not None
+                      and ipaddress.IPv4Address(ip) in s.subnet), None)
+            if s is not None:
+                w = want[s.namespace]
+                w[0 if out else 2] += 1
+                w[1 if out else 3] += int(b.length[i])
+    df = acc.report().snat
+    got = {r.namespace: [r.out_packets, r.out_bytes, r.in_packets, r.in_bytes] for r in df.itertuples()}
+    assert got == want and sum(w[0] for w in want.values()) > 1000

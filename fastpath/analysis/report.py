@@ -199,6 +199,7 @@ class RunTotals:
     east_west_via_edge: int | None = 0  # via an edge, not from an uplink, not exited
     uplink_rx: np.ndarray | None = None  # int64[U, 2] packets, IP bytes entering by each uplink
     services: dict = field(default_factory=dict)  # (service, backend port) -> [packets, IP bytes] (bytes: batches)
+    snat: np.ndarray | None = None  # int64[namespaces, 4]: SNAT-ed out packets, bytes; un-SNAT-ed in packets, bytes
 
 
 class ReportAccumulator:
@@ -214,7 +215,8 @@ class ReportAccumulator:
         self.cluster = cluster
         self.tables = tables
         self.counters: Counters | None = None
-        self.totals = RunTotals(uplink_rx=np.zeros((len(cluster.uplinks), 2), np.int64))
+        self.totals = RunTotals(uplink_rx=np.zeros((len(cluster.uplinks), 2), np.int64),
+                                snat=np.zeros((len(cluster.namespaces), 4), np.int64))
 
     def add(self, run: RunResult, batch: PacketBatch | None = None) -> None:
         from ..dataplane.pipeline import Counters
@@ -252,7 +254,7 @@ class ReportAccumulator:
         if batch is None:
             t.batches_seen = False
             t.inner_bytes = t.tunnelled_inner_bytes = t.east_west_via_edge = None
-            t.uplink_rx = None
+            t.uplink_rx = t.snat = None
             return
         if not t.batches_seen:
             return
@@ -261,6 +263,15 @@ class ReportAccumulator:
         t.tunnelled_inner_bytes += int(length[r.n_tunnels > 0].sum())
         from_uplink = batch.ingress_kind == INGRESS_UPLINK
         t.east_west_via_edge += int(np.count_nonzero(r.via_edge & ~from_uplink & (r.verdict != int(Verdict.EXITED))))
+        if any(s.snat_ip is not None for s in self.cluster.namespaces):  # SNAT on the T0 SR, per namespace
+            from ..dataplane.snat import snat_rows, snat_table
+
+            out, into = snat_rows(snat_table(self.cluster, ()), batch, r)
+            ns = _namespace_of(self.cluster, batch.src_ip[out]), _namespace_of(self.cluster, batch.dst_ip[into])
+            K = t.snat.shape[0]
+            for col, (k, sel) in enumerate(zip(ns, (out, into))):
+                t.snat[:, 2 * col] += np.bincount(k, minlength=K)
+                t.snat[:, 2 * col + 1] += np.bincount(k, weights=length[sel], minlength=K).astype(np.int64)
         u = t.uplink_rx.shape[0]
         ids = batch.ingress_id.astype(np.int64)
         ok = from_uplink & (ids >= 0) & (ids < u)
@@ -340,6 +351,7 @@ class LoadReport:
     hairpin: dict
     bottleneck: Bottleneck | None
     services: Any = None  # per Service and backend: packets, bytes, share of the service's packets
+    snat: Any = None  # per namespace with an SNAT IP: packets and bytes SNAT-ed out, un-SNAT-ed in
 
     @classmethod
     def build(cls, cluster: Cluster, counters: Counters, totals: RunTotals | None = None, *, tables=None,
@@ -498,8 +510,15 @@ class LoadReport:
         services["share_of_service"] = services["packets"] / services.groupby("service")["packets"].transform("sum") \
             if len(services) else 0.0
 
+        known = totals is not None and totals.batches_seen and totals.snat is not None
+        snat = pd.DataFrame([{"namespace": s.namespace, "snat_ip": ip_to_str(s.snat_ip),
+                              **dict(zip(("out_packets", "out_bytes", "in_packets", "in_bytes"),
+                                         (totals.snat[k].tolist() if known else [None] * 4)))}
+                             for k, s in enumerate(c.namespaces) if s.snat_ip is not None],
+                            columns=["namespace", "snat_ip", "out_packets", "out_bytes", "in_packets", "in_bytes"])
+
         return cls(c.settings.name, P, offered_pps, cap, verdicts, reasons, hosts, tep_pairs, routers, segments,
-                   uplinks, edges, utilisation, encap, hairpin, bottleneck, services)
+                   uplinks, edges, utilisation, encap, hairpin, bottleneck, services, snat)
 
     # ---- outputs --------------------------------------------------------------------------------
     def frames(self) -> dict:
@@ -593,6 +612,10 @@ class LoadReport:
             sv = self.services.assign(what=[f"{s} -> {b}" for s, b in zip(self.services["service"], self.services["backend"])])
             section("services (kube-proxy's picks)", sv, [("what", "service -> backend", "s"), ("packets", "packets", "n"),
                                                           ("share_of_service", "of service", "%")], sort="packets")
+        if self.snat is not None and len(self.snat) and self.snat["out_packets"].notna().all():
+            section("SNAT on the T0 SR", self.snat.assign(total=self.snat["out_packets"] + self.snat["in_packets"]),
+                    [("namespace", "namespace", "s"), ("snat_ip", "SNAT IP", "s"), ("out_packets", "out pkts", "n"),
+                     ("in_packets", "in pkts", "n")], sort="total", nonzero="total")
         u = self.utilisation
         ut = u.assign(dev=[_device_label(d, k, x) for d, k, x in zip(u["device"], u["kind"], u["direction"])],
                       cap=[f"{x:g} {un}" for x, un in zip(u["capacity"], u["unit"])],
@@ -609,7 +632,15 @@ class LoadReport:
 
 
 _FRAMES = ("verdicts", "reasons", "hosts", "tep_pairs", "routers", "segments", "uplinks", "edges", "utilisation",
-           "services")
+           "services", "snat")
+
+
+def _namespace_of(c: Cluster, ips: np.ndarray) -> np.ndarray:
+    """int64: the index of the namespace whose subnet holds each address (they never overlap)."""
+    starts = np.array([int(s.subnet.network_address) for s in c.namespaces], np.int64)
+    order = np.argsort(starts)
+    k = np.maximum(np.searchsorted(starts[order], ips.astype(np.int64), side="right") - 1, 0)
+    return order[k] if order.size else np.zeros(ips.shape, np.int64)
 
 
 # ---- formatting ---------------------------------------------------------------------------------
