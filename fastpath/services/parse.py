@@ -36,7 +36,6 @@ which is), session affinity, traffic policies, topology hints, dual-stack's IPv6
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
 from ..model import names
 from ..model.cluster import SpecError
