@@ -264,10 +264,11 @@ class ReportAccumulator:
         from_uplink = batch.ingress_kind == INGRESS_UPLINK
         t.east_west_via_edge += int(np.count_nonzero(r.via_edge & ~from_uplink & (r.verdict != int(Verdict.EXITED))))
         if any(s.snat_ip is not None for s in self.cluster.namespaces):  # SNAT on the T0 SR, per namespace
-            from ..dataplane.snat import snat_rows, snat_table
+            from ..dataplane.snat import snat_rows, snat_slot, snat_table
 
-            out, into = snat_rows(snat_table(self.cluster, ()), batch, r)
-            ns = _namespace_of(self.cluster, batch.src_ip[out]), _namespace_of(self.cluster, batch.dst_ip[into])
+            nat = snat_table(self.cluster)
+            out, into = snat_rows(nat, batch, r)
+            ns = nat.namespace[snat_slot(nat, batch.src_ip[out])], nat.namespace[snat_slot(nat, batch.dst_ip[into])]
             K = t.snat.shape[0]
             for col, (k, sel) in enumerate(zip(ns, (out, into))):
                 t.snat[:, 2 * col] += np.bincount(k, minlength=K)
@@ -634,13 +635,6 @@ class LoadReport:
 _FRAMES = ("verdicts", "reasons", "hosts", "tep_pairs", "routers", "segments", "uplinks", "edges", "utilisation",
            "services", "snat")
 
-
-def _namespace_of(c: Cluster, ips: np.ndarray) -> np.ndarray:
-    """int64: the index of the namespace whose subnet holds each address (they never overlap)."""
-    starts = np.array([int(s.subnet.network_address) for s in c.namespaces], np.int64)
-    order = np.argsort(starts)
-    k = np.maximum(np.searchsorted(starts[order], ips.astype(np.int64), side="right") - 1, 0)
-    return order[k] if order.size else np.zeros(ips.shape, np.int64)
 
 
 # ---- formatting ---------------------------------------------------------------------------------

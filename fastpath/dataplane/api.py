@@ -218,7 +218,7 @@ class Dataplane:
     def snat(self) -> SnatTable:
         """The namespaces' SNAT IPs (`fastpath.dataplane.snat`), built on first use."""
         if "_snat" not in self.__dict__:
-            self.__dict__["_snat"] = snat_table(self.cluster, self.tables.router_names)
+            self.__dict__["_snat"] = snat_table(self.cluster)
         return self.__dict__["_snat"]
 
     def _take_service_scratch(self, n: int) -> tuple:
@@ -249,7 +249,7 @@ class Dataplane:
             for name in Results._fields:
                 if name not in ("service", "backend"):  # (the stage's own: already in o)
                     getattr(o, name)[keep] = getattr(so, name)
-            _no_endpoint(batch, o, np.flatnonzero(dropped), self._pod_node)
+            _no_endpoint(batch, o, np.flatnonzero(dropped), self.cluster.pods.node)
             k = int(dropped.sum())
             cn.verdicts[0, Verdict.DROPPED] += k
             cn.reasons[0, Reason.NO_ENDPOINT] += k
@@ -264,15 +264,8 @@ class Dataplane:
             run.results = o
         run.translated, run.service_state = tl.batch, tl.state
         if picks.size:
-            service_trace(batch, tl.state, picks, run.trace_records, run.trace_lengths, self._pod_node)
+            service_trace(batch, tl.state, picks, run.trace_records, run.trace_lengths, self.cluster.pods.node)
         return run
-
-    @property
-    def _pod_node(self) -> np.ndarray:
-        """Node index of each pod (the node whose kube-proxy serves it)."""
-        if "_pod_node_cache" not in self.__dict__:
-            self.__dict__["_pod_node_cache"] = np.asarray(self.cluster.pods.node, np.int64)
-        return self.__dict__["_pod_node_cache"]
 
     def _forward(self, batch: PacketBatch, threads: int, picks: np.ndarray, o: Results, cn: Counters,
                  legs: bool) -> RunResult:

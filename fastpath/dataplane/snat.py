@@ -21,9 +21,10 @@ from typing import NamedTuple
 import numpy as np
 
 from ..model.cluster import Cluster, sr_name
+from ..model.routing import rib
 from ..packets import INGRESS_POD, INGRESS_UPLINK, PacketBatch, Results
 from ..verdicts import DeviceKind, Verdict
-from .trace import T_NONE, T_SNAT
+from .trace import T_NONE, T_SNAT, insert_record
 
 K_EDGE, K_UPLINK = int(DeviceKind.EDGE), int(DeviceKind.UPLINK)
 
@@ -32,23 +33,36 @@ class SnatTable(NamedTuple):
     start: np.ndarray  # uint32[K]: subnet network addresses, sorted (namespace subnets never overlap)
     mask: np.ndarray  # uint32[K]
     ip: np.ndarray  # uint32[K]: the namespace's SNAT IP
+    namespace: np.ndarray  # int64[K]: the namespace's index in `Cluster.namespaces`
     sr: int  # router instance id of the T0's SR (-1: none)
 
 
-def snat_table(c: Cluster, router_names) -> SnatTable:
-    segs = sorted((int(s.subnet.network_address), int(s.subnet.netmask), s.snat_ip)
-                  for s in c.namespaces if s.snat_ip is not None)
-    cols = [np.array([x[k] for x in segs], np.uint32) for k in range(3)]
-    name = sr_name(c.t0.name)
-    return SnatTable(*cols, list(router_names).index(name) if name in router_names else -1)
+def snat_table(c: Cluster) -> SnatTable:
+    """The cluster's SNAT table, built once and kept on it (a cluster is immutable). Router
+    instance ids are the RIB's order, as the compiled tables number them."""
+    if "_snat_table" not in c.__dict__:
+        segs = sorted((int(s.subnet.network_address), int(s.subnet.netmask), s.snat_ip, k)
+                      for k, s in enumerate(c.namespaces) if s.snat_ip is not None)
+        cols = [np.array([x[j] for x in segs], np.uint32) for j in range(3)]
+        names = list(rib(c))
+        sr = sr_name(c.t0.name)
+        c.__dict__["_snat_table"] = SnatTable(*cols, np.array([x[3] for x in segs], np.int64),
+                                              names.index(sr) if sr in names else -1)
+    return c.__dict__["_snat_table"]
+
+
+def snat_slot(t: SnatTable, ips: np.ndarray) -> np.ndarray:
+    """int64[n]: the row of the SNAT namespace holding each address; -1 where none."""
+    if t.start.size == 0:
+        return np.full(ips.shape, -1, np.int64)
+    k = np.maximum(np.searchsorted(t.start, ips, side="right") - 1, 0)
+    return np.where((ips & t.mask[k]) == t.start[k], k, -1)
 
 
 def snat_ip_of(t: SnatTable, ips: np.ndarray) -> np.ndarray:
     """uint32[n]: the SNAT IP of the namespace holding each address; 0 where none."""
-    if t.start.size == 0:
-        return np.zeros(ips.shape, np.uint32)
-    k = np.maximum(np.searchsorted(t.start, ips, side="right") - 1, 0)
-    return np.where((ips & t.mask[k]) == t.start[k], t.ip[k], 0).astype(np.uint32)
+    k = snat_slot(t, ips)
+    return np.where(k >= 0, t.ip[np.maximum(k, 0)] if t.ip.size else 0, 0).astype(np.uint32)
 
 
 def snat_rows(t: SnatTable, b: PacketBatch, r: Results) -> tuple[np.ndarray, np.ndarray]:
@@ -58,15 +72,6 @@ def snat_rows(t: SnatTable, b: PacketBatch, r: Results) -> tuple[np.ndarray, np.
     out = (b.ingress_kind == INGRESS_POD) & (b.reply == 0) & (r.verdict == Verdict.EXITED) & (src != 0)
     into = (b.ingress_kind == INGRESS_UPLINK) & (b.reply != 0) & (dst != 0)
     return out, into
-
-
-def _insert(recs: np.ndarray, lens: np.ndarray, k: int, at: int, record) -> None:
-    m = int(lens[k])
-    if m >= recs.shape[1] or at > m:
-        return
-    recs[k, at + 1: m + 1] = recs[k, at:m].copy()
-    recs[k, at] = record
-    lens[k] = m + 1
 
 
 def snat_trace(t: SnatTable, b: PacketBatch, r: Results, picks: np.ndarray, recs: np.ndarray,
@@ -81,6 +86,6 @@ def snat_trace(t: SnatTable, b: PacketBatch, r: Results, picks: np.ndarray, recs
     for k in np.flatnonzero(out | into).tolist():
         m = int(lens[k])
         if out[k] and m and recs[k, m - 1, 0] == K_UPLINK:
-            _insert(recs, lens, k, m - 1, (K_EDGE, t.sr, T_SNAT, recs[k, m - 1, 3]))
+            insert_record(recs, lens, k, m - 1, (K_EDGE, t.sr, T_SNAT, recs[k, m - 1, 3]))
         elif into[k] and m and recs[k, 0, 0] == K_UPLINK and recs[k, 0, 2] == T_NONE:
-            _insert(recs, lens, k, 1, (K_EDGE, t.sr, T_SNAT, recs[k, 0, 3]))
+            insert_record(recs, lens, k, 1, (K_EDGE, t.sr, T_SNAT, recs[k, 0, 3]))

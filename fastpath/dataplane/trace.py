@@ -9,6 +9,8 @@ one predictable branch per hop.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..verdicts import TRACE_TABLES as TABLES
 TABLE_CODE = {name: i for i, name in enumerate(TABLES)}
 
@@ -17,3 +19,14 @@ TABLE_CODE = {name: i for i, name in enumerate(TABLES)}
 
 MAX_HOPS = 64
 """Records kept per traced packet (the longest walk of a valid cluster has ~30)."""
+
+
+def insert_record(recs: np.ndarray, lens: np.ndarray, k: int, at: int, record) -> None:
+    """Insert ``record`` at position ``at`` of traced packet k's records (for the steps taken
+    outside the engines: the service stage, SNAT); dropped when the trace is full."""
+    m = int(lens[k])
+    if m >= recs.shape[1] or at > m:
+        return
+    recs[k, at + 1: m + 1] = recs[k, at:m].copy()
+    recs[k, at] = record
+    lens[k] = m + 1

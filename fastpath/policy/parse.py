@@ -98,10 +98,10 @@ def _type(v) -> str:
     return {dict: "a mapping", list: "a list"}.get(type(v), type(v).__name__)
 
 
-def _known(d: dict, allowed: Iterable[str], path: str) -> None:
+def _known(d: dict, allowed: Iterable[str], path: str, what: str = "NetworkPolicy") -> None:
     for k in d:
         if k not in allowed:
-            _fail(_join(path, k), "unknown field (a NetworkPolicy has no such field here)")
+            _fail(_join(path, k), f"unknown field (a {what} has no such field here)")
 
 
 def _join(path: str, key: str) -> str:

@@ -17,6 +17,11 @@ node's own kube-proxy before its stack routes); a reply from the backend is un-D
 client's bridge (`service_undnat`). SNAT (`snat`, `unsnat`): on the T0's service router, for a
 namespace with an SNAT IP, as a pod's connection leaves through an uplink and its reply comes in.
 
+The sender's stack answers a packet to its own address (loopback) only when it routes it: a
+frame given whole (its destination MAC set) goes on the wire like any other. That matters for a
+Service that balances a pod onto itself: the stack sends to the cluster IP's gateway, and the
+DNAT-ed frame hairpins through the T1 back to the pod.
+
 A node sends untagged straight onto its VIF (its own logical port on the node segment); a frame
 it tags is demuxed like one from the OVS trunk, to the logical port of the pod with that tag
 (where SpoofGuard meets it). A VID above 4095 cannot exist on the wire (12 bits):

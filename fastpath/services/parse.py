@@ -38,9 +38,9 @@ from __future__ import annotations
 import ipaddress
 
 from ..model import names
-from ..model.cluster import SpecError
 from ..policy.objects import PROTOCOLS
-from ..policy.parse import _list, _mapping, _shown, _string, _type, port_name_problem, port_number_problem
+from ..policy.parse import (_fail, _int, _known, _list, _mapping, _shown, _string, _type, port_name_problem,
+                            port_number_problem)
 from .objects import HEADLESS, SERVICE_TYPES, Backend, Service, ServicePort
 
 DEFAULT_SERVICE_CIDR = "10.96.0.0/12"
@@ -57,20 +57,6 @@ _SPEC = {"type", "clusterIP", "clusterIPs", "selector", "ports", "sessionAffinit
          "allocateLoadBalancerNodePorts", "healthCheckNodePort", "trafficDistribution"}
 _PORT = {"name", "protocol", "port", "targetPort", "nodePort", "appProtocol"}
 _NOISE = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
-
-
-def _fail(path: str, message: str):
-    raise SpecError(path, message)
-
-
-def _known(d: dict, allowed, path: str, what: str) -> None:
-    for k in d:
-        if k not in allowed:
-            _fail(f"{path}.{k}", f"unknown field (a {what} has no such field here)")
-
-
-def _int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _meta(d: dict, path: str, namespaces, what: str, name_rule) -> tuple[str, str, dict]:

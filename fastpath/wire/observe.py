@@ -181,7 +181,7 @@ def on_wire(c: Cluster, t: Tables, b: PacketBatch, run: RunResult, at: str, *, f
               dst_mac=t.port_mac[e], ttl=r.ttl_out)
     elif at == "edge":
         # SNAT on the T0 SR (`fastpath.dataplane.snat`): what the physical network sees
-        nat = snat_table(c, t.router_names)
+        nat = snat_table(c)
         snat_out, snat_in = snat_rows(nat, b, r)
         plain(s.valid & (b.ingress_kind == INGRESS_UPLINK) & ok, 0, vlan=b.vlan, src_mac=s.src_mac,
               dst_mac=np.where(b.dst_mac != 0, b.dst_mac, router_mac),

@@ -26,7 +26,10 @@ Per packet (a pod's or node's, sane, untagged):
   destination address and port become the backend's. A pod's stack has already sent it to its
   gateway (a cluster IP is never on-link): a zero destination MAC becomes the router MAC. A
   node's stack decides after kube-proxy (Linux re-routes after OUTPUT's DNAT): its MAC stays
-  as given. A port without backends: dropped at the node's OVS (``no-endpoint``).
+  as given. A port without backends: dropped at the node's OVS (``no-endpoint``). A cluster IP
+  on a port its Service does not have is left alone and routed like any address (kube-proxy's
+  iptables mode has no rule for it; its nftables mode rejects it — fastpath follows the
+  iptables mode, Kubernetes' default).
 - a reply whose source is a cluster IP and service port: the answer of the backend the
   connection went to. Sent by that backend (the hash of the original it answers picks the
   same one), it leaves from the backend's own address and target port; the client's node
@@ -48,7 +51,7 @@ from ..._jit import kernel
 from ...packets import PacketBatch
 from ...tables.services import ServiceTable, choose, service_port
 from ...verdicts import DeviceKind, Reason, Verdict
-from ..trace import T_CONNTRACK, T_NONE, T_PORT, T_ROUTE, T_SERVICE
+from ..trace import T_CONNTRACK, T_NONE, T_PORT, T_ROUTE, T_SERVICE, insert_record
 from .common import K_NODE, K_POD, K_VIF, MIN_IP_PACKET
 
 K_LB, K_NAT = int(DeviceKind.LB), int(DeviceKind.NAT)
@@ -213,15 +216,6 @@ def no_endpoint(b: PacketBatch, o, rows: np.ndarray, pod_node: np.ndarray) -> No
         getattr(o, name)[rows] = v
 
 
-def _insert(recs: np.ndarray, lens: np.ndarray, k: int, at: int, record) -> None:
-    m = int(lens[k])
-    if m >= recs.shape[1] or at > m:
-        return
-    recs[k, at + 1: m + 1] = recs[k, at:m].copy()
-    recs[k, at] = record
-    lens[k] = m + 1
-
-
 def service_trace(b: PacketBatch, state: np.ndarray, picks: np.ndarray, recs: np.ndarray, lens: np.ndarray,
                   pod_node: np.ndarray) -> None:
     """This stage's hops in the traces of ``picks`` (the engines never saw it), where the
@@ -237,17 +231,17 @@ def service_trace(b: PacketBatch, state: np.ndarray, picks: np.ndarray, recs: np
         if s == NO_ENDPOINT:
             lens[k] = 0
             if kind == K_POD:
-                _insert(recs, lens, k, 0, (K_POD, iid, T_ROUTE if b.dst_mac[i] == 0 else T_NONE, ttl))
-            _insert(recs, lens, k, int(lens[k]), lb)
+                insert_record(recs, lens, k, 0, (K_POD, iid, T_ROUTE if b.dst_mac[i] == 0 else T_NONE, ttl))
+            insert_record(recs, lens, k, int(lens[k]), lb)
         elif s == TRANSLATED:
             if kind == K_POD:
                 if b.dst_mac[i] == 0 and lens[k] > 0:
                     recs[k, 0, 2] = T_ROUTE  # the stack sent the cluster IP to its gateway
-                _insert(recs, lens, k, 1, lb)
+                insert_record(recs, lens, k, 1, lb)
             else:
-                _insert(recs, lens, k, 0, lb)
+                insert_record(recs, lens, k, 0, lb)
         else:  # a reply: conntrack's un-DNAT right after the client's VIF hop
             for j in range(int(lens[k])):
                 if recs[k, j, 0] == K_VIF and recs[k, j, 2] == T_PORT:
-                    _insert(recs, lens, k, j + 1, (K_NAT, recs[k, j, 1], T_CONNTRACK, recs[k, j, 3]))
+                    insert_record(recs, lens, k, j + 1, (K_NAT, recs[k, j, 1], T_CONNTRACK, recs[k, j, 3]))
                     break
