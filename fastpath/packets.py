@@ -22,10 +22,14 @@ from .verdicts import DeviceKind
 INGRESS_POD = int(DeviceKind.POD)
 INGRESS_NODE = int(DeviceKind.NODE)
 INGRESS_UPLINK = int(DeviceKind.UPLINK)
+INGRESS_ROUTER = int(DeviceKind.EDGE)
+"""A packet handed to a service router (id: its router instance), as if it had just arrived
+there: the load balancer's second pass (`fastpath.dataplane.lb`). Its ``dst_mac`` carries the
+IPv4 address it arrived on, its ``src_mac`` non-zero says the sender's DFW already judged it."""
 
 INPUT_FIELDS: tuple[tuple[str, type, str], ...] = (
-    ("ingress_kind", np.uint8, "where the packet enters: DeviceKind POD, NODE or UPLINK"),
-    ("ingress_id", np.int32, "pod row, node index or uplink index"),
+    ("ingress_kind", np.uint8, "where the packet enters: DeviceKind POD, NODE or UPLINK (or EDGE: INGRESS_ROUTER)"),
+    ("ingress_id", np.int32, "pod row, node index or uplink index (or service router instance)"),
     ("src_mac", np.uint64, "source MAC as sent (48 bits); 0 = the sender's own"),
     ("dst_mac", np.uint64, "destination MAC as sent; 0 = resolved by the sender's stack"),
     ("vlan", np.uint16, "802.1Q VID on the sender's frame; 0 = untagged or priority-tagged"),
@@ -58,7 +62,8 @@ OUTPUT_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("dfw_at_src", np.int32, "DFW decision at the sending side's logical port (`fastpath.model.firewall`: a rule, "
                              "a policy, an isolation, the default); -1 = not evaluated there"),
     ("dfw_at_dst", np.int32, "DFW decision at the receiving side's logical port; -1 = not evaluated there"),
-    ("service", np.int32, "the Service whose cluster IP kube-proxy translated (index into Cluster.services); -1 none"),
+    ("service", np.int32, "the Service whose cluster IP kube-proxy translated, or whose virtual server the load "
+                          "balancer did (index into Cluster.services); -1 none"),
     ("backend", np.int32, "the logical port of the Service backend it chose (pods, then nodes); -1 none "
                           "(or an endpoint outside the cluster)"),
 )

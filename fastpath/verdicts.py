@@ -70,6 +70,6 @@ def count_line(verdicts: dict[str, int], reasons: dict[str, int]) -> str:
 
 
 TRACE_TABLES = ("", "sanity", "local", "arp", "route", "ovs_port", "ovs_mac", "vif", "spoofguard", "dfw",
-                "segment_l2", "neighbor", "mtu", "tep", "port", "uplink", "service", "conntrack", "snat")
+                "segment_l2", "neighbor", "mtu", "tep", "port", "uplink", "service", "conntrack", "snat", "lb")
 """The tables a hop may consult, as the reference names them; a fast-path trace record
 carries the position in this list."""

@@ -18,13 +18,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import routing
-from ..model.cluster import Cluster
+from ..model.cluster import Cluster, sr_name
 from ..tables import mtrie, route_lines
 from ..verdicts import DeviceKind
 
-ROUTE_LOCAL, ROUTE_CONNECTED, ROUTE_ROUTER, ROUTE_UPLINK = 0, 1, 2, 3
-ROUTE_KINDS = ("local", "connected", "router", "uplink")
-"""Route kind code -> `fastpath.model.routing.Route.kind`."""
+ROUTE_LOCAL, ROUTE_CONNECTED, ROUTE_ROUTER, ROUTE_UPLINK, ROUTE_LB = 0, 1, 2, 3, 4
+ROUTE_KINDS = ("local", "connected", "router", "uplink", "local")
+"""Route kind code -> `fastpath.model.routing.Route.kind`. `ROUTE_LB` is a ``local`` route the
+engines stop at for the load balancer's pass (`fastpath.dataplane.lb`): on the load balancer
+T1's SR, its virtual servers' IPs and the T1's uplink IP (where the backends' replies come)."""
 assert ROUTE_KINDS.index("uplink") == ROUTE_UPLINK and ROUTE_KINDS.index("router") == ROUTE_ROUTER
 
 RTR_T1 = int(DeviceKind.T1)
@@ -59,6 +61,8 @@ def compile_routers(c: Cluster) -> dict:
     }
 
     rows = []  # router, network, prefix_len, kind, arg, arrive_ip
+    lb_sr = sr_name(c.lb_router.name) if c.lb_services else None
+    lb_stops = {c.services[k].lb_ip for k in c.lb_services} | {c.lb_router.link_t1_ip}
     for r, inst in enumerate(insts):
         for rt in inst.routes:
             if rt.kind == "connected":
@@ -69,7 +73,10 @@ def compile_routers(c: Cluster) -> dict:
                 arg = uplink_id[rt.uplink]
             else:
                 arg = -1
-            rows.append((r, int(rt.prefix.network_address), rt.prefix.prefixlen, _ROUTE_KIND[rt.kind], arg,
+            code = _ROUTE_KIND[rt.kind]
+            if code == ROUTE_LOCAL and inst.name == lb_sr and int(rt.prefix.network_address) in lb_stops:
+                code = ROUTE_LB
+            rows.append((r, int(rt.prefix.network_address), rt.prefix.prefixlen, code, arg,
                          rt.arrive_ip or 0))
     cols = np.array(rows, dtype=np.int64).reshape(len(rows), 6)
     out |= {

@@ -34,6 +34,7 @@ from . import graph, pipeline
 from .pipeline import STAGES, Counters
 from .stages.common import LEG_PACKET, make_recipe, make_scratch, make_vectors
 from .stages.flow_cache import HITS, make_flow_cache
+from .lb import LbTable, lb_table, reply_sources, second_pass
 from .snat import SnatTable, snat_table, snat_trace
 from .stages.service import NO_ENDPOINT, service_trace, translate
 from .stages.service import make_scratch as make_service_scratch
@@ -175,7 +176,9 @@ class Dataplane:
 
         Services first (`stages.service`): kube-proxy's translation runs over the batch, the
         engines forward the translated copy, and packets it drops (``no-endpoint``) are left
-        out of their run and given their verdict here."""
+        out of their run and given their verdict here. LoadBalancer virtual servers last
+        (`fastpath.dataplane.lb`): packets the engines stopped at the load balancer's SR are
+        translated there and forwarded on in a second pass, joined back into one result."""
         n = _check_batch(batch)
         threads = check_threads(threads)
         o = out if out is not None else empty_results(n)
@@ -201,18 +204,30 @@ class Dataplane:
             bounds = [w * n // threads for w in range(threads + 1)]
             tl = translate(batch, t.services, t.n_pods, t.n_nodes, t.router_mac, o.service, o.backend, scratch,
                            bounds, self._pool(threads - 1) if threads > 1 else None)
+            b1, unlb, lbt = (tl.batch if tl.changed else batch), None, self.lb
+            if lbt is not None:  # replies of virtual servers, before the first pass (`lb`)
+                b1, unlb = reply_sources(lbt, b1, o.service, o.backend, copy=not tl.changed)
             if not tl.changed:
-                run = self._forward(batch, threads, picks, o, cn, legs)
+                run = self._forward(b1, threads, picks, o, cn, legs)
+                if unlb is not None:
+                    run.translated = b1
             else:
-                run = self._forward_translated(batch, tl, threads, picks, o, cn, legs)
-                if keep_scratch:
-                    run.translated = run.service_state = None  # (the scratch is the next call's)
+                run = self._forward_translated(batch, tl._replace(batch=b1), threads, picks, o, cn, legs)
+            if lbt is not None:  # the packets stopped at the load balancer's SR (`lb`)
+                run = second_pass(self, lbt, b1, unlb, run, o, cn, threads, picks, legs)
+            if keep_scratch and tl.changed:
+                run.translated = run.service_state = None  # (the scratch is the next call's)
         finally:
             if scratch is not None:
                 self._give_service_scratch(scratch)
         if picks.size:
             snat_trace(self.snat, batch, o, picks, run.trace_records, run.trace_lengths)
         return run
+
+    @property
+    def lb(self) -> LbTable | None:
+        """The load balancer's virtual servers (`fastpath.dataplane.lb`); None: the cluster has none."""
+        return lb_table(self.cluster)
 
     @property
     def snat(self) -> SnatTable:

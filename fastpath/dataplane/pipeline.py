@@ -69,7 +69,7 @@ import numpy as np
 
 from .._jit import kernel, prefetch_row
 from ..compile.kernel_view import DEEP_PREFETCH_BYTES, KernelView, kernel_view  # noqa: F401  (re-exported)
-from ..compile.routers import ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
+from ..compile.routers import ROUTE_CONNECTED, ROUTE_LB, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
 from ..compile.switching import L2_ROUTER, OVS_UPLINK
 from ..tables.neighbor import dense_slot, neighbor
 from ..tables.ports import port_host, port_ip, port_mac, port_node, port_segment
@@ -85,7 +85,7 @@ from .stages.common import exact_probe, rec
 from .stages.dfw import dfw_at_receiver
 from .stages.dfw import dfw_decide as _dfw_decide_inline
 from .stages.ingress import ingress_port
-from .stages.route import route_lookup
+from .stages.route import lb_arrival, route_lookup
 from .stages.ovs import ovs_own_source as _ovs_own_source, ovs_reserved as _ovs_reserved
 from .stages.tunnel import log_leg
 
@@ -398,6 +398,30 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                         done = True
                     else:
                         port = l2
+        elif kind == K_EDGE:  # handed to a service router: the load balancer's pass (`dataplane.lb`)
+            dkind = K_EDGE
+            if iid < 0 or iid >= dp.n_routers or not dp.rtr_is_sr[iid]:
+                reason = R_MALFORMED
+                done = True
+            else:
+                dev = iid
+                if not sane:
+                    if slot >= 0:
+                        rec(tr, tl, slot, K_EDGE, iid, T_SANITY, ttl)
+                    reason = R_MALFORMED
+                    done = True
+                elif vlan != 0:
+                    if slot >= 0:
+                        rec(tr, tl, slot, K_EDGE, iid, T_UPLINK, ttl)
+                    reason = R_VLAN
+                    done = True
+                else:
+                    arrive = np.uint32(dst_mac)  # (its dst_mac: the address it arrived on)
+                    dfw_done = src_mac != 0  # (its src_mac: whether the sender's DFW judged it)
+                    src_mac = dp.router_mac
+                    dst_mac = dp.router_mac
+                    r = iid
+                    host = np.int64(dp.rtr_host[iid])
         else:
             reason = R_MALFORMED
             done = True
@@ -434,6 +458,13 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                 done = True
                 break
             rkind = dp.route_kind[rt]
+            if rkind == ROUTE_LB:  # stops for the load balancer's pass (`fastpath.dataplane.lb`)
+                dkind = rk
+                dev = r
+                egress = np.int64(lb_arrival(arrive))
+                verdict = V_DELIVERED
+                done = True
+                break
             if rkind == ROUTE_LOCAL:
                 if slot >= 0:
                     rec(tr, tl, slot, rk, r, T_ROUTE, ttl)

@@ -15,7 +15,7 @@ from ..verdicts import TRACE_TABLES as TABLES
 TABLE_CODE = {name: i for i, name in enumerate(TABLES)}
 
 (T_NONE, T_SANITY, T_LOCAL, T_ARP, T_ROUTE, T_OVS_PORT, T_OVS_MAC, T_VIF, T_SPOOFGUARD, T_DFW,
- T_SEGMENT_L2, T_NEIGHBOR, T_MTU, T_TEP, T_PORT, T_UPLINK, T_SERVICE, T_CONNTRACK, T_SNAT) = range(len(TABLES))
+ T_SEGMENT_L2, T_NEIGHBOR, T_MTU, T_TEP, T_PORT, T_UPLINK, T_SERVICE, T_CONNTRACK, T_SNAT, T_LB) = range(len(TABLES))
 
 MAX_HOPS = 64
 """Records kept per traced packet (the longest walk of a valid cluster has ~30)."""

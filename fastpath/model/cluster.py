@@ -59,6 +59,7 @@ class Settings:
     mac_table_size: int = 8192
     service_cidr: ipaddress.IPv4Network = ipaddress.IPv4Network("10.96.0.0/12")
     service_hash_seed: int = 0  # seeds kube-proxy's choice of backend (`fastpath.services.hashing`)
+    load_balancer_t1: str | None = None  # the T1 whose SR runs the cluster's load balancer; None: the node T1
 
     @property
     def geneve_overhead(self) -> int:
@@ -313,6 +314,7 @@ class Cluster:
     networkpolicies: tuple = ()  # NetworkPolicy values (fastpath.policy.objects), in spec order
     namespace_labels: list[dict[str, str]] | None = None  # per namespace, as the spec gave them (None: none)
     snat_pool: ipaddress.IPv4Network | None = None  # t0.snat_pool as given (namespaces hold their SNAT IPs)
+    lb_pool: ipaddress.IPv4Network | None = None  # t0.lb_pool as given (Services hold their LoadBalancer IPs)
     services: tuple = ()  # Service values with their backends (fastpath.services.objects), in spec order
     endpointslices: tuple = ()  # the EndpointSlice objects as given (noise removed), for to_spec
 
@@ -320,6 +322,23 @@ class Cluster:
     def service_index(self) -> dict[str, int]:
         """``namespace/name`` -> index into `services`."""
         return {s.key: i for i, s in enumerate(self.services)}
+
+    @cached_property
+    def lb_router(self) -> Router:
+        """The T1 whose service router runs the cluster's load balancer (NCP attaches one per
+        cluster, to the cluster's T1): ``cluster.load_balancer_t1``, else the node T1."""
+        name = self.settings.load_balancer_t1
+        return self.t1s[0] if name is None else next(r for r in self.t1s if r.name == name)
+
+    @cached_property
+    def lb_services(self) -> tuple[int, ...]:
+        """Indices into `services` of those with a virtual server (a LoadBalancer IP)."""
+        return tuple(i for i, s in enumerate(self.services) if s.lb_ip is not None)
+
+    @cached_property
+    def service_by_lb_ip(self) -> dict[int, int]:
+        """LoadBalancer IP -> index into `services`."""
+        return {self.services[i].lb_ip: i for i in self.lb_services}
 
     @cached_property
     def service_by_ip(self) -> dict[int, int]:

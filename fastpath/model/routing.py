@@ -20,12 +20,15 @@ on the T0 link IP), or -> own SR when the T1 has one. T1 SR: subnet -> own DR; 0
 T0 DR: each namespace/node subnet and each /31 router link -> that T1 (its SR when it has one),
 arriving on the T1 link IP; 0/0 -> T0 SR when the T0 has an edge. T0 SR (or the T0 DR when the
 T0 has no edge): uplink subnets and static routes -> uplink; segment subnets and router links
--> T0 DR. No route points back the way it came, so the RIB has no loops (the TTL still ends
+-> T0 DR. LoadBalancer IPs (NCP advertises its virtual servers' VIPs from the load balancer's
+T1 to the T0): each a /32, local on that T1's SR, to which the T0 DR routes it (and the T0 SR
+to the T0 DR). No route points back the way it came, so the RIB has no loops (the TTL still ends
 any a user's static routes could make).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from dataclasses import dataclass
 
@@ -101,6 +104,12 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
         t0_dr_routes.append(Route(s.subnet, "router", next_router=nxt, arrive_ip=r.link_t1_ip))
         t0_dr_routes.append(Route(_link(r), "router", next_router=nxt, arrive_ip=r.link_t1_ip))
     t0_dr_routes += [Route(_host(r.link_t0_ip), "local") for r in c.t1s]
+    vips = [_host(s.lb_ip) for s in c.services if s.lb_ip is not None]
+    if vips:
+        lb = c.lb_router
+        t0_dr_routes += [Route(v, "router", next_router=sr_name(lb.name), arrive_ip=lb.link_t1_ip) for v in vips]
+        sr[sr_name(lb.name)] = dataclasses.replace(
+            sr[sr_name(lb.name)], routes=sr[sr_name(lb.name)].routes + tuple(Route(v, "local") for v in vips))
 
     north = [Route(ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False), "uplink", uplink=u.name) for u in c.uplinks]
     north += [Route(_host(u.ip), "local") for u in c.uplinks]
@@ -117,6 +126,7 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
         dr[t0.name] = RouterInstance(t0.name, t0.name, "t0", False, None, t0.transit_vni, tuple(t0_dr_routes))
         south = [Route(s.subnet, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for s in c.segments]
         south += [Route(_link(r), "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for r in c.t1s]
+        south += [Route(v, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for v in vips]
         south.append(Route(_host(TRANSIT_SR_IP), "local"))
         # the namespaces' SNAT IPs are the SR's: a packet to one without a session ends there
         south += [Route(_host(s.snat_ip), "local") for s in c.namespaces if s.snat_ip is not None]

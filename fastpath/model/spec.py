@@ -101,6 +101,7 @@ class SettingsSpec(_M):
     mac_table_size: Int = Field(8192, ge=1)
     service_cidr: str = "10.96.0.0/12"  # kube-apiserver's --service-cluster-ip-range
     service_hash_seed: Int = Field(0, ge=0, lt=2**63)
+    load_balancer_t1: Optional[str] = None  # the T1 whose SR runs the cluster's load balancer (default: the node T1)
 
 
 class RouterSpec(_M):
@@ -180,6 +181,7 @@ class T0Spec(_M):
     name: str = "t0"
     edge: Optional[str] = None
     snat_pool: Optional[str] = None  # external IP pool NCP takes one SNAT IP per namespace from
+    lb_pool: Optional[str] = None  # external IP pool for LoadBalancer IPs (NCP's external_ip_pools_lb; default snat_pool)
     uplinks: Items[UplinkSpec] = []
     routes: Items[RouteSpec] = []
 
@@ -398,6 +400,7 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
         mac_table_size=s.mac_table_size,
         service_cidr=_net(s.service_cidr, "cluster.service_cidr"),
         service_hash_seed=s.service_hash_seed,
+        load_balancer_t1=s.load_balancer_t1,
     )
     validate_settings(settings)  # before allocating with them (a VLAN range 3..1 is the range's fault)
 
@@ -558,7 +561,8 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
     capacity = _capacity(spec, host_specs)
     cluster = Cluster(settings, hosts, nodes, node_segment, namespaces, pods, t1s, t0, uplinks, routes, rules,
                       spec.dfw.default, capacity=capacity, namespace_labels=ns_labels,
-                      snat_pool=_net(spec.t0.snat_pool, "t0.snat_pool") if spec.t0.snat_pool is not None else None)
+                      snat_pool=_net(spec.t0.snat_pool, "t0.snat_pool") if spec.t0.snat_pool is not None else None,
+                      lb_pool=_net(spec.t0.lb_pool, "t0.lb_pool") if spec.t0.lb_pool is not None else None)
     validate(cluster)
     if spec.networkpolicies:  # after validate: the namespaces they name are checked ones
         from ..policy.parse import parse_policies
@@ -569,14 +573,27 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
         validate_service_cidr(cluster)
         known = {s.namespace for s in namespaces}
         services = parse_services(spec.services, settings.service_cidr, known)
+        services = _lb_ips(spec, cluster, services)
         slices = parse_slices(spec.endpointslices, known)
         cluster.services = resolve(services, slices, cluster)
         cluster.endpointslices = tuple(s["raw"] for s in slices)
-    from .validate import validate_snat
+        cluster.__dict__.pop("_rib", None)  # (the load balancer's VIPs are routes)
+    from .validate import validate_load_balancer, validate_snat
+    validate_load_balancer(cluster)
     validate_snat(cluster)
     # traffic last: its checks look pods up by key and label in the validated cluster
     cluster.traffic_profiles = _traffic_profiles(spec.traffic, cluster)
     return cluster
+
+
+def _lb_ips(spec: ClusterSpec, c: Cluster, services: list) -> list:
+    """LoadBalancer external IPs (`fastpath.services.parse.assign_lb_ips`): from ``t0.lb_pool``,
+    else ``t0.snat_pool`` (NCP's fallback), never an SNAT IP or an uplink's address."""
+    from ..services.parse import assign_lb_ips
+    field, pool = ("t0.lb_pool", spec.t0.lb_pool) if spec.t0.lb_pool is not None else ("t0.snat_pool", spec.t0.snat_pool)
+    taken = {s.snat_ip: f"namespace {s.namespace}'s SNAT IP" for s in c.namespaces if s.snat_ip is not None}
+    taken.update({u.ip: f"uplink {u.name}'s address" for u in c.uplinks})
+    return assign_lb_ips(services, _net(pool, field) if pool is not None else None, field, taken)
 
 
 def _snat_ips(spec: ClusterSpec) -> list[int | None]:
@@ -846,6 +863,7 @@ def to_spec(c: Cluster) -> dict:
             "vlan_range": [st.vlan_min, st.vlan_max], "default_max_pods": st.default_max_pods,
             "mac_table_size": st.mac_table_size, "service_cidr": str(st.service_cidr),
             "service_hash_seed": st.service_hash_seed,
+            **({"load_balancer_t1": st.load_balancer_t1} if st.load_balancer_t1 is not None else {}),
         },
         "node_network": {"subnet": str(c.node_segment.subnet), "vni": c.node_segment.vni, "t1": router(c.t1s[0])},
         "hosts": [host(h) for h in c.hosts if not h.edge],
@@ -861,6 +879,7 @@ def to_spec(c: Cluster) -> dict:
         "t0": {
             "name": c.t0.name, "edge": c.t0.edge,
             **({"snat_pool": str(c.snat_pool)} if c.snat_pool is not None else {}),
+            **({"lb_pool": str(c.lb_pool)} if c.lb_pool is not None else {}),
             "uplinks": [{"name": u.name, "ip": f"{ip_to_str(u.ip)}/{u.prefixlen}", "next_hop": ip_to_str(u.next_hop),
                          **({"gbps": cap.uplink[u.name]} if u.name in cap.uplink else {})} for u in c.uplinks],
             "routes": [{"prefix": str(r.prefix), "next_hop": ip_to_str(r.next_hop)} for r in c.routes],
@@ -898,4 +917,6 @@ def _service_to_dict(s) -> dict:
         spec["clusterIP"] = ip_to_str(s.cluster_ip)
         if spec.get("clusterIPs"):
             spec["clusterIPs"] = [ip_to_str(s.cluster_ip)]
+    if s.lb_ip is not None:  # as the controller writes it back
+        d["status"] = {"loadBalancer": {"ingress": [{"ip": ip_to_str(s.lb_ip)}]}}
     return d

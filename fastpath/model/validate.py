@@ -436,3 +436,31 @@ def validate_snat(c: Cluster) -> None:
                                 "an SNAT IP is an outside address")
         if s.snat_ip in uplink_ips:
             raise SpecError(f"namespaces[{k}].snat_ip", f"{a} is uplink {uplink_ips[s.snat_ip]}'s own address")
+
+
+def validate_load_balancer(c: Cluster) -> None:
+    """The cluster's load balancer (`Cluster.lb_router`): ``cluster.load_balancer_t1`` names a
+    T1; with LoadBalancer Services that T1 has a service router (the virtual servers run on
+    it), and each external IP is an outside address."""
+    st = c.settings
+    names_ = [r.name for r in c.t1s]
+    if st.load_balancer_t1 is not None and st.load_balancer_t1 not in names_:
+        raise SpecError("cluster.load_balancer_t1", f"no T1 named {st.load_balancer_t1!r} (T1s: {', '.join(names_)})")
+    if not c.lb_services:
+        return
+    r = c.lb_router
+    first = c.services[c.lb_services[0]]
+    if r.edge is None:
+        where = "cluster.load_balancer_t1" if st.load_balancer_t1 is not None else "node_network.t1.edge"
+        raise SpecError(where, f"LoadBalancer {first.key}: the cluster's load balancer runs on T1 {r.name}'s service "
+                        f"router, and {r.name} has none: give it an edge")
+    inside = [(st.pod_cidr, "the pod CIDR"), (c.node_segment.subnet, "the node segment"),
+              (st.link_cidr, "the router link CIDR"), (st.tep_cidr, "the TEP CIDR"),
+              (TRANSIT_NET, "the DR-SR transit link"), (st.service_cidr, "the service CIDR")]
+    for k in c.lb_services:
+        s = c.services[k]
+        a = ipaddress.IPv4Address(s.lb_ip)
+        for net, what in inside:
+            if a in net:
+                raise SpecError("services", f"LoadBalancer {s.key}: its external IP {a} lies in {what} {net}: "
+                                "a LoadBalancer IP is an outside address")

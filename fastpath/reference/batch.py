@@ -15,7 +15,8 @@ from ..packets import PacketBatch, Results, empty_results, make_batch
 from ..verdicts import TRACE_TABLES, DeviceKind, Verdict
 from .walk import Ingress, Packet, Result, walk
 
-_INGRESS = {int(DeviceKind.POD): "pod", int(DeviceKind.NODE): "node", int(DeviceKind.UPLINK): "uplink"}
+_INGRESS = {int(DeviceKind.POD): "pod", int(DeviceKind.NODE): "node", int(DeviceKind.UPLINK): "uplink",
+            int(DeviceKind.EDGE): "router"}
 _TABLE_CODE = {name: k for k, name in enumerate(TRACE_TABLES)}
 
 

@@ -16,6 +16,10 @@ in its node's OVS, after the access port's tag check and before the MAC table (a
 node's own kube-proxy before its stack routes); a reply from the backend is un-DNAT-ed in the
 client's bridge (`service_undnat`). SNAT (`snat`, `unsnat`): on the T0's service router, for a
 namespace with an SNAT IP, as a pod's connection leaves through an uplink and its reply comes in.
+A LoadBalancer (`load_balance`): at the load balancer T1's service router, before it routes, an
+original to a virtual server is DNAT-ed to a backend and SNAT-ed to the T1's uplink IP; the
+backend's reply to that address is translated back there (`lb_reply_source` writes the reply as
+its client sees it, as for a cluster IP).
 
 The sender's stack answers a packet to its own address (loopback) only when it routes it: a
 frame given whole (its destination MAC set) goes on the wire like any other. That matters for a
@@ -99,9 +103,10 @@ class Packet:
 
 @dataclass(frozen=True)
 class Ingress:
-    """Where a packet enters: a pod (row), a node (index) or a T0 uplink (index)."""
+    """Where a packet enters: a pod (row), a node (index), a T0 uplink (index), or a service
+    router (its index in the RIB's order: `from_router`)."""
 
-    kind: str  # "pod" | "node" | "uplink"
+    kind: str  # "pod" | "node" | "uplink" | "router"
     index: int
 
 
@@ -200,6 +205,7 @@ class _Walk:
         self.rib = rib(cluster)
         self.p = dataclasses.replace(pkt)  # the walk rewrites addresses (Service DNAT): the caller's stays
         self.undnat: tuple | None = None  # a reply's (cluster IP, port, service key): un-DNAT-ed at the client
+        self.unlb: tuple | None = None  # a virtual server's reply: (its IP, port, the client, service key)
         self.ttl = pkt.ttl
         self.src_mac = pkt.src_mac
         self.dst_mac = pkt.dst_mac
@@ -265,6 +271,8 @@ class _Walk:
         try:
             if ingress.kind == "uplink":
                 self.from_uplink(ingress.index)
+            elif ingress.kind == "router":
+                self.from_router(ingress.index)
             else:
                 self.from_endpoint(ingress)
             raise AssertionError("walk ended without a verdict")
@@ -295,6 +303,7 @@ class _Walk:
         self.malformed(dev, dkind)
         if self.p.reply and not self.p.vlan:  # (a tagged frame is nobody's socket's: left as it is)
             self.service_reply_source(kind, ep)
+            self.lb_reply_source(kind, ep)
         elif kind == "node" and not self.p.vlan:
             self.service_dnat(ep.name)  # the node's own kube-proxy, before its stack routes
         self.sender_stack(kind, ep, dev, dkind)
@@ -378,6 +387,22 @@ class _Walk:
         self.hop(up.name, DeviceKind.UPLINK, "", "", f"to {t0.name}")
         self.unsnat(t0)
         self.route(t0, up.ip)
+
+    def from_router(self, index: int):
+        """A packet handed to a service router, as if it had just arrived there (the fast path's
+        second pass through the load balancer, `fastpath.dataplane.lb`): ``dst_mac`` carries the
+        address it arrived on, ``src_mac`` non-zero says the sender's DFW has judged it."""
+        r = list(self.rib.values())[index]
+        self.malformed(r.name, DeviceKind.EDGE)
+        if self.p.vlan:
+            self.vlan = self.p.vlan
+            self.hop(r.name, DeviceKind.EDGE, "uplink", f"vid {self.p.vlan}", "tagged frame inside a router")
+            self.end(Verdict.DROPPED, Reason.UNKNOWN_VLAN, r.name, DeviceKind.EDGE)
+        arrive = self.dst_mac or 0
+        self.dfw_done = bool(self.src_mac)
+        self.src_mac = self.dst_mac = self.c.settings.router_mac
+        self.host = r.host
+        self.route(r, arrive)
 
     def dfw(self, lp: str, kind: str, ep, at_source: bool):
         """One evaluation of the distributed firewall at logical port ``lp`` (of endpoint ``ep``)
@@ -477,6 +502,60 @@ class _Walk:
                  f"{key}: un-DNAT source to {ip_to_str(vip)}:{port}")
         p.src_ip, p.sport = vip, port
         self.undnat = None
+
+    # ---- LoadBalancer: NCP's L4 virtual server on the load balancer T1's service router ---------------
+    def load_balance(self, r: RouterInstance):
+        """At the load balancer's SR, before it routes: an original to a virtual server (a
+        LoadBalancer IP and port) is DNAT-ed to the backend the seeded 5-tuple hash picks and
+        SNAT-ed to the T1's uplink IP (NCP's default, so the reply comes back here); the reply
+        to that address is translated back (the virtual server's IP as source, the client as
+        destination). No ready endpoint: dropped at the SR (``no-endpoint``)."""
+        p, c = self.p, self.c
+        lb = c.lb_router
+        if not p.reply:
+            hit = kube_services.lb_port(c, p.dst_ip, p.proto, p.dport)
+            if hit is None:
+                return
+            k, j = hit
+            svc = c.services[k]
+            self.res.service, self.res.service_key = k, svc.key
+            key = f"{ip_to_str(p.dst_ip)}:{p.dport}/{_proto_name(p.proto)} from {ip_to_str(p.src_ip)}"
+            be = kube_services.choose(svc.backends[j], p.src_ip, p.dst_ip, p.proto, p.sport, p.dport,
+                                      c.settings.service_hash_seed)
+            if be is None:
+                self.hop(r.name, DeviceKind.EDGE, "lb", key, f"{svc.key}: no ready endpoint")
+                self.end(Verdict.DROPPED, Reason.NO_ENDPOINT, r.name, DeviceKind.EDGE)
+            self.hop(r.name, DeviceKind.EDGE, "lb", key,
+                     f"{svc.key}: DNAT to {ip_to_str(be.ip)}:{be.port} (1 of {len(svc.backends[j])} endpoints), "
+                     f"SNAT source to {ip_to_str(lb.link_t1_ip)}")
+            p.src_ip, p.dst_ip, p.dport = lb.link_t1_ip, be.ip, be.port
+            self.res.backend, self.res.backend_key = be.lport, self.port_key(be.lport)
+        elif self.unlb is not None and p.dst_ip == lb.link_t1_ip:
+            vip, port, client, key = self.unlb
+            self.hop(r.name, DeviceKind.EDGE, "lb", f"{ip_to_str(p.src_ip)}:{p.sport} -> {ip_to_str(p.dst_ip)}",
+                     f"{key}: reply: source to {ip_to_str(vip)}:{port}, destination to {ip_to_str(client)}")
+            p.src_ip, p.sport, p.dst_ip = vip, port, client
+            self.unlb = None
+
+    def lb_reply_source(self, kind, ep):
+        """A reply from a virtual server (the connection as its client sees it): sent by the
+        backend the load balancer chose, from its address and target port, to the T1 uplink IP
+        the original came from; anyone else's is left alone (SpoofGuard meets it)."""
+        p, c = self.p, self.c
+        hit = kube_services.lb_port(c, p.src_ip, p.proto, p.sport)
+        if hit is None:
+            return
+        k, j = hit
+        svc = c.services[k]
+        be = kube_services.choose(svc.backends[j], p.dst_ip, p.src_ip, p.proto, p.dport, p.sport,
+                                  c.settings.service_hash_seed)
+        me = c.pod_index[ep.key] if kind == "pod" else len(c.pods) + c.node_index[ep.name]
+        if be is None or be.lport != me:
+            return
+        self.unlb = (p.src_ip, p.sport, p.dst_ip, svc.key)
+        self.res.service, self.res.service_key = k, svc.key
+        self.res.backend, self.res.backend_key = me, self.port_key(me)
+        p.src_ip, p.sport, p.dst_ip = be.ip, be.port, c.lb_router.link_t1_ip
 
     # ---- SNAT on the T0's service router (north-south, per namespace: NCP) ------------------------------
     def snat_segment(self, ip: int):
@@ -598,6 +677,8 @@ class _Walk:
             self.res.via_edge = True
             if self.host != r.host:
                 self.tunnel(r.host, r.transit_vni)
+            if r.router == self.c.lb_router.name and self.c.lb_services:
+                self.load_balance(r)
         route: Route | None = lookup(r, p.dst_ip)
         key = f"{ip_to_str(p.dst_ip)} (in on {ip_to_str(arrive_ip)})"
         if route is None:
@@ -671,14 +752,16 @@ def _policy_model(c: Cluster):
     return c.__dict__["_policy_model"]
 
 
-INGRESS_KINDS = {"pod": DeviceKind.POD, "node": DeviceKind.NODE, "uplink": DeviceKind.UPLINK}
+INGRESS_KINDS = {"pod": DeviceKind.POD, "node": DeviceKind.NODE, "uplink": DeviceKind.UPLINK, "router": DeviceKind.EDGE}
 
 
 def walk(cluster: Cluster, ingress: Ingress, packet: Packet) -> Result:
     """Walk one packet from ``ingress``; returns its verdict and every hop. An ingress that
     names nothing (unknown kind, index out of range) is ``malformed`` with no device."""
-    count = {"pod": len(cluster.pods), "node": len(cluster.nodes), "uplink": len(cluster.uplinks)}
-    if ingress.kind not in count or not 0 <= ingress.index < count[ingress.kind]:
+    count = {"pod": len(cluster.pods), "node": len(cluster.nodes), "uplink": len(cluster.uplinks),
+             "router": len(rib(cluster))}
+    if (ingress.kind not in count or not 0 <= ingress.index < count[ingress.kind]
+            or ingress.kind == "router" and not list(rib(cluster).values())[ingress.index].sr):
         kind = INGRESS_KINDS.get(ingress.kind, DeviceKind.POD)
         return Result(Verdict.DROPPED, Reason.MALFORMED, "", kind, packet.ttl)
     return _Walk(cluster, packet).run(ingress)

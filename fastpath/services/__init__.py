@@ -45,6 +45,18 @@ def service_port(cluster, vip: int, proto: int, port: int):
     return None
 
 
+def lb_port(cluster, vip: int, proto: int, port: int):
+    """(service index, port index) of a LoadBalancer's virtual server (its external IP and a
+    service port), or None."""
+    k = cluster.service_by_lb_ip.get(vip)
+    if k is None:
+        return None
+    for j, sp in enumerate(cluster.services[k].ports):
+        if sp.proto == proto and sp.port == port:
+            return k, j
+    return None
+
+
 def backend_of(cluster, client_ip: int, vip: int, proto: int, client_port: int, port: int):
     """The `Backend` a connection to a cluster IP's port goes to; None when the address is no
     cluster IP's port or the port has no ready endpoint."""

@@ -1,6 +1,7 @@
 """Kubernetes Services and their endpoints, as fastpath holds them once the spec is read.
 
-A `Service` is what the API server stores (type, cluster IP, ports, selector); a `Backend` is
+A `Service` is what the API server stores (type, cluster IP, ports, selector, and for a
+LoadBalancer the external IP its controller — NCP — wrote into ``status.loadBalancer``); a `Backend` is
 one ready endpoint of one service port as kube-proxy programs it: an address and the port
 number the target port resolved to there. Endpoints come from the spec's EndpointSlices when a
 service has any, else from the pods its selector picks (what the EndpointSlice controller
@@ -45,6 +46,7 @@ class Service:
     selector: dict | None  # None: endpoints only from EndpointSlices
     backends: tuple[tuple[Backend, ...], ...] = ()  # per port, ordered by address then port
     raw: dict | None = field(default=None, compare=False)  # as the spec gave it, noise removed (for to_spec)
+    lb_ip: int | None = None  # type LoadBalancer: its external IP, the virtual server's VIP on the cluster T1's SR
 
     @property
     def key(self) -> str:

@@ -29,12 +29,21 @@ all the selector's labels, the target port resolved on the pod (a named one by t
 container port of that name and protocol; a pod without one is no endpoint of that port, as
 the EndpointSlice controller leaves it out). A Service with neither has no endpoints. Backends
 are sorted by address, so the seeded hash's choice does not depend on how slices were cut.
+LoadBalancer: NCP makes each one an L4 virtual server (one per service port) with its own
+external IP (`Service.lb_ip`), on the load balancer it attaches to the cluster T1's service
+router. That IP is the first IPv4 ``status.loadBalancer.ingress[].ip`` (what NCP wrote back),
+else ``spec.loadBalancerIP`` (NCP honours it), else the lowest free address of the external
+pool (`assign_lb_ips`: ``t0.lb_pool``, NCP's ``external_ip_pools_lb``, else ``t0.snat_pool``,
+its ``external_ip_pools``). ``spec.loadBalancerClass`` names another controller: such a
+Service gets no virtual server here (NCP leaves it alone), only its ClusterIP.
+
 Not modeled: NodePort/externalIPs (a NodePort or LoadBalancer Service also has its ClusterIP,
 which is), session affinity, traffic policies, topology hints, dual-stack's IPv6 half.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 
 from ..model import names
@@ -224,7 +233,8 @@ def parse_services(items, service_cidr: ipaddress.IPv4Network, namespaces=None) 
             selector = dict(_mapping(sel, f"{sp}.selector"))
             names.check_labels(selector, f"{sp}.selector")
             selector = selector or None  # an empty selector selects nothing (the controller skips it)
-        parsed.append([Service(ns, name, typ, ip, ports, selector, raw=_stripped(d)), path,
+        lb_ip = _lb_ip(d, spec, path) if typ == "LoadBalancer" and not spec.get("loadBalancerClass") else None
+        parsed.append([Service(ns, name, typ, ip, ports, selector, raw=_stripped(d), lb_ip=lb_ip), path,
                        typ != "ExternalName" and not headless and ip is None])
     # allocate what was left out: the lowest free address from the range's second, in spec order
     nxt = int(service_cidr.network_address) + 2
@@ -237,7 +247,60 @@ def parse_services(items, service_cidr: ipaddress.IPv4Network, namespaces=None) 
             if nxt > last:
                 _fail(f"{path}.spec.clusterIP", f"the service CIDR {service_cidr} is full")
             held[nxt] = svc.key
-            svc = Service(svc.namespace, svc.name, svc.type, nxt, svc.ports, svc.selector, raw=svc.raw)
+            svc = dataclasses.replace(svc, cluster_ip=nxt)
+        out.append((svc, path))
+    return out
+
+
+def _lb_ip(d: dict, spec: dict, path: str) -> int | None:
+    """A LoadBalancer's external IP as the object gives it (module docstring), or None."""
+    status = d.get("status")
+    lb = status.get("loadBalancer") if isinstance(status, dict) else None
+    ingress = lb.get("ingress") if isinstance(lb, dict) else None
+    for k, e in enumerate(_list(ingress, f"{path}.status.loadBalancer.ingress")):
+        ip = _mapping(e, f"{path}.status.loadBalancer.ingress[{k}]").get("ip")
+        if ip is None:
+            continue  # (a hostname-only ingress: another cloud's load balancer)
+        try:
+            a = ipaddress.ip_address(_string(ip, f"{path}.status.loadBalancer.ingress[{k}].ip"))
+        except ValueError:
+            _fail(f"{path}.status.loadBalancer.ingress[{k}].ip", f"{_shown(str(ip))}: must be a valid IP address")
+        if a.version == 4:
+            return int(a)
+    ip = spec.get("loadBalancerIP")
+    if ip in (None, ""):
+        return None
+    try:
+        return int(ipaddress.IPv4Address(_string(ip, f"{path}.spec.loadBalancerIP")))
+    except ValueError:
+        _fail(f"{path}.spec.loadBalancerIP", f"{_shown(str(ip))}: must be a valid IPv4 address (an IP pool's name "
+              "is NCP's own extension, not modeled)")
+
+
+def assign_lb_ips(services: list[tuple[Service, str]], pool: ipaddress.IPv4Network | None, pool_field: str,
+                  taken: dict[int, str]) -> list[tuple[Service, str]]:
+    """Each LoadBalancer Service's external IP: as given (unique: each service has its own, as
+    NCP allocates), else the lowest free host address of ``pool`` in spec order. ``taken``:
+    addresses held already (SNAT IPs, uplinks) -> who holds them."""
+    held = dict(taken)
+    for svc, path in services:
+        if svc.lb_ip is not None:
+            if svc.lb_ip in held:
+                _fail(f"{path}.status.loadBalancer.ingress", f"{ipaddress.IPv4Address(svc.lb_ip)} is already "
+                      f"{held[svc.lb_ip]}'s")
+            held[svc.lb_ip] = f"LoadBalancer {svc.key}"
+    out = []
+    free = (int(a) for a in pool.hosts()) if pool is not None else iter(())
+    for svc, path in services:
+        if svc.type == "LoadBalancer" and svc.lb_ip is None and not (svc.raw or {}).get("spec", {}).get(
+                "loadBalancerClass"):
+            ip = next((a for a in free if a not in held), None)
+            if ip is None:
+                _fail(f"{path}.spec.type", "a LoadBalancer needs an external IP: "
+                      + (f"{pool_field} {pool} has no free address left" if pool is not None else
+                         "give status.loadBalancer.ingress, spec.loadBalancerIP, or an external pool (t0.lb_pool)"))
+            held[ip] = f"LoadBalancer {svc.key}"
+            svc = dataclasses.replace(svc, lb_ip=ip)
         out.append((svc, path))
     return out
 
@@ -342,7 +405,6 @@ def resolve(services: list[tuple[Service, str]], slices: list[dict], cluster) ->
                 per_port.append(tuple(Backend(ip, num, i) for ip, num, i in sorted(got)))
         else:
             per_port = [() for _ in svc.ports]
-        out.append(Service(svc.namespace, svc.name, svc.type, svc.cluster_ip, svc.ports, svc.selector,
-                           tuple(per_port), svc.raw))
+        out.append(dataclasses.replace(svc, backends=tuple(per_port)))
     return tuple(out)
 

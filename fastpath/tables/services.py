@@ -46,14 +46,16 @@ class ServiceTable(NamedTuple):
         return self.sp_service.shape[0]
 
 
-def build(cluster) -> ServiceTable:
-    """The table of ``cluster.services`` (empty when there are none)."""
+def build(cluster, lb: bool = False) -> ServiceTable:
+    """The table of ``cluster.services`` (empty when there are none); ``lb``: of their virtual
+    servers instead (keyed by the LoadBalancer IP; no CIDR: ``net`` = ``mask`` = 0)."""
     k0, k1, svc, first, ip, port, lport = [], [], [], [0], [], [], []
     for i, s in enumerate(cluster.services):
-        if s.cluster_ip is None:
+        vip = s.lb_ip if lb else s.cluster_ip
+        if vip is None:
             continue
         for sp, backends in zip(s.ports, s.backends):
-            k0.append(s.cluster_ip)
+            k0.append(vip)
             k1.append(sp.proto << 16 | sp.port)
             svc.append(i)
             for be in backends:
@@ -65,7 +67,7 @@ def build(cluster) -> ServiceTable:
     net = cluster.settings.service_cidr
     return ServiceTable(vip.buckets, np.uint64(vip.seed), np.array(svc, np.int32), np.array(first, np.int32),
                         np.array(ip, np.uint32), np.array(port, np.uint16), np.array(lport, np.int32),
-                        np.uint32(int(net.network_address)), np.uint32(int(net.netmask)),
+                        np.uint32(0 if lb else int(net.network_address)), np.uint32(0 if lb else int(net.netmask)),
                         np.uint64(cluster.settings.service_hash_seed))
 
 
@@ -101,6 +103,23 @@ def choose(st, sp, client_ip, vip, proto, client_port, port):
         return np.int64(-1)
     h = flow_hash(client_ip, vip, proto, client_port, port, st.seed) >> np.uint64(32)
     return lo + np.int64((h * np.uint64(n)) >> np.uint64(32))
+
+
+@jit
+def _choices(st, client, vip, proto, client_port, port, sp_out, be_out):
+    for i in range(client.shape[0]):
+        sp = service_port(st, vip[i], proto[i], port[i])
+        sp_out[i] = sp
+        be_out[i] = np.int64(-1) if sp < 0 else choose(st, sp, client[i], vip[i], proto[i], client_port[i], port[i])
+
+
+def choices(st: ServiceTable, client, vip, proto, client_port, port) -> tuple[np.ndarray, np.ndarray]:
+    """(int64[n] service port id or -1, int64[n] backend row or -1) of each connection."""
+    n = len(client)
+    sp, be = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+    if st.n_ports and n:
+        _choices(st, *(np.ascontiguousarray(a) for a in (client, vip, proto, client_port, port)), sp, be)
+    return sp, be
 
 
 @jit

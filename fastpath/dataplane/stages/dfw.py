@@ -25,7 +25,7 @@ from ..._jit import kernel
 from ...tables.classifier import classify_view
 from ...tables.ports import port_dfw_table, port_ip, port_node
 from ..trace import T_DFW
-from .common import K_PORT, K_UPLINK, R_DFW, S_DFW, drop, flush, note, rec
+from .common import K_EDGE, K_PORT, K_UPLINK, R_DFW, S_DFW, drop, flush, note, rec
 
 
 @kernel(inline="always")
@@ -107,8 +107,8 @@ def dfw_one(b, dp, o, i, lp, at_source, slot, tr, tl):
 def dfw_at_receiver(b, dp, i, lp):
     """Whether packet i meets the DFW at the receiver's port ``lp``: it came in through an
     uplink (its first DFW), or the receiver's table holds NetworkPolicy."""
-    if b.ingress_kind[i] == K_UPLINK:
-        return True
+    if b.ingress_kind[i] == K_UPLINK or (b.ingress_kind[i] == K_EDGE and b.src_mac[i] == 0):
+        return True  # (handed to a router: ``src_mac`` says whether the sender's DFW judged it)
     t = port_dfw_table(dp.port_rec, lp, b.reply[i] == 0)
     return dp.dfw_table_policy[t] != 0
 

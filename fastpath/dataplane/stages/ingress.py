@@ -8,7 +8,9 @@ sanity-checked, and its ingress id is range-checked before it indexes anything.
 Drops: ``malformed`` (no such endpoint or uplink; TTL 0, IPv4 length under 28, VID over 4095),
 ``unknown-vlan`` (a tagged frame on an untagged uplink). No stage counter.
 Out: endpoint packets (port record read: logical port, host, segment) to the sender stack;
-uplink packets to the route stage at the T0 (its SR on its edge when it has one).
+uplink packets to the route stage at the T0 (its SR on its edge when it has one); packets handed
+to a service router (kind ``edge``: the load balancer's pass, `fastpath.dataplane.lb`) to the
+route stage there, arriving on the address their ``dst_mac`` carries.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 from ..._jit import kernel, prefetch_row
 from ...tables.ports import port_host, port_segment
 from ..trace import T_NONE, T_SANITY, T_UPLINK
-from .common import K_NODE, K_POD, K_UPLINK, MAX_VID, MIN_IP_PACKET, R_MALFORMED, R_NONE, R_VLAN, V_DROPPED, rec
+from .common import K_EDGE, K_NODE, K_POD, K_UPLINK, MAX_VID, MIN_IP_PACKET, R_MALFORMED, R_NONE, R_VLAN, V_DROPPED, rec
 
 
 @kernel(inline="always")
@@ -106,6 +108,28 @@ def ingress_one(b, dp, o, s, i, k, slot, tr, tl):
         s.host[k] = port_host(dp.port_rec, lp)
         s.seg[k] = port_segment(dp.port_rec, lp)
         return TO_ENDPOINT
+    if kind == K_EDGE:  # handed to a service router: the load balancer's pass (`fastpath.dataplane.lb`)
+        o.dev_kind[i] = K_EDGE
+        if iid < 0 or iid >= dp.n_routers or not dp.rtr_is_sr[iid]:
+            o.reason[i] = R_MALFORMED
+            return ENDED
+        o.dev_id[i] = iid
+        if not sane(b, i):
+            if slot >= 0:
+                rec(tr, tl, slot, K_EDGE, iid, T_SANITY, ttl)
+            o.reason[i] = R_MALFORMED
+            return ENDED
+        if b.vlan[i] != 0:
+            if slot >= 0:
+                rec(tr, tl, slot, K_EDGE, iid, T_UPLINK, ttl)
+            o.reason[i] = R_VLAN
+            return ENDED
+        s.src_mac[k] = dp.router_mac
+        s.dst_mac[k] = dp.router_mac
+        s.r[k] = iid
+        s.host[k] = dp.rtr_host[iid]
+        s.arrive[k] = np.uint32(b.dst_mac[i])  # (its dst_mac: the address it arrived on)
+        return TO_ROUTE
     o.reason[i] = R_MALFORMED
     return ENDED
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._jit import kernel
-from ...compile.routers import ROUTE_CONNECTED, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
+from ...compile.routers import ROUTE_CONNECTED, ROUTE_LB, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
 from ...tables import mtrie, route_lines
 from ...tables.neighbor import prefetch_neighbor
 from ..trace import T_NONE, T_ROUTE
@@ -42,6 +42,14 @@ def route_lookup(dp, r, ip):
     if rt != route_lines.TRIE:
         return rt
     return mtrie.get(dp.route_trie_nodes, dp.n_routers, r, ip)
+
+
+@kernel(inline="always")
+def lb_arrival(arrive):
+    """The address a packet arrived on at the load balancer's SR, kept in its ``egress_port``
+    (int32: the same 32 bits) until the load balancer's pass reads it."""
+    a = np.int64(arrive)
+    return np.int32(a - ((a >> 31) << 32))
 
 
 ENDED, NEXT_ROUTER, CONNECTED = 0, 1, 2
@@ -82,6 +90,12 @@ def route_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl, ahead):
         drop(o, i, R_NO_ROUTE, rk, r)
         return ENDED, tried, fit, tid, False
     rkind = dp.route_kind[rt]
+    if rkind == ROUTE_LB:  # stops for the load balancer's pass (`fastpath.dataplane.lb`), no record
+        o.verdict[i] = V_DELIVERED
+        o.dev_kind[i] = rk
+        o.dev_id[i] = r
+        o.egress_port[i] = lb_arrival(s.arrive[k])
+        return ENDED, tried, fit, tid, True
     if rkind == ROUTE_LOCAL:
         if slot >= 0:
             rec(tr, tl, slot, rk, r, T_ROUTE, ttl)
