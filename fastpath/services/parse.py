@@ -286,9 +286,11 @@ def assign_lb_ips(services: list[tuple[Service, str]], pool: ipaddress.IPv4Netwo
     for svc, path in services:
         if svc.lb_ip is not None:
             if svc.lb_ip in held:
-                _fail(f"{path}.status.loadBalancer.ingress", f"{ipaddress.IPv4Address(svc.lb_ip)} is already "
-                      f"{held[svc.lb_ip]}'s")
-            held[svc.lb_ip] = f"LoadBalancer {svc.key}"
+                given = (svc.raw or {}).get("spec", {}).get("loadBalancerIP")
+                where = "spec.loadBalancerIP" if given and ipaddress.IPv4Address(given) == ipaddress.IPv4Address(
+                    svc.lb_ip) else "status.loadBalancer.ingress"
+                _fail(f"{path}.{where}", f"{ipaddress.IPv4Address(svc.lb_ip)} is already {held[svc.lb_ip]}")
+            held[svc.lb_ip] = f"LoadBalancer {svc.key}'s"
     out = []
     free = (int(a) for a in pool.hosts()) if pool is not None else iter(())
     for svc, path in services:
@@ -299,7 +301,7 @@ def assign_lb_ips(services: list[tuple[Service, str]], pool: ipaddress.IPv4Netwo
                 _fail(f"{path}.spec.type", "a LoadBalancer needs an external IP: "
                       + (f"{pool_field} {pool} has no free address left" if pool is not None else
                          "give status.loadBalancer.ingress, spec.loadBalancerIP, or an external pool (t0.lb_pool)"))
-            held[ip] = f"LoadBalancer {svc.key}"
+            held[ip] = f"LoadBalancer {svc.key}'s"
             svc = dataclasses.replace(svc, lb_ip=ip)
         out.append((svc, path))
     return out
