@@ -266,3 +266,47 @@ def test_answers_do_not_depend_on_threads_or_batching():
         assert np.array_equal(getattr(one.results, f), np.concatenate([getattr(p, f) for p in parts])), f
     for a, b2 in zip(one.counters, two.counters):
         assert np.array_equal(a, b2)
+
+
+def test_every_wire_shows_the_translation_where_it_happens(tmp_path, tshark):
+    """A client's connection through the virtual server and the backend's reply, on every wire
+    (tshark reads them, checksums good): the VIP on the edge, the T1 uplink IP and the backend
+    past the SR, and the reply leaving the pod to the uplink IP, out of the edge from the VIP."""
+    import subprocess
+
+    from fastpath.wire.capture import START_NS
+    from fastpath.wire.codec import encode
+    from fastpath.wire.observe import POINTS, on_wire
+    from fastpath.wire.pcap import PcapWriter
+
+    c = _lb_cluster()
+    k = c.service_index["web/frontend"]
+    vip, snat = c.services[k].lb_ip, c.lb_router.link_t1_ip
+    be = kube_services.choose(c.services[k].backends[0], CLIENT, vip, 6, 40000, 80, c.settings.service_hash_seed)
+    b = make_batch(ingress_kind=[9, 0], ingress_id=[0, be.lport], src_ip=[CLIENT, vip], dst_ip=[vip, CLIENT],
+                   proto=6, sport=[40000, 80], dport=[80, 40000], ttl=64, length=120, reply=[0, 1])
+    dp = Dataplane(c)
+    run = dp.forward(b, legs=True)
+    assert list(run.results.verdict) == [Verdict.DELIVERED, Verdict.EXITED]
+    A = lambda x: str(ipaddress.IPv4Address(int(x)))  # noqa: E731
+    seen = {}
+    for at in POINTS:
+        cap = on_wire(c, dp.tables, b, run, at)
+        buf, off = encode(cap.frames)
+        path = tmp_path / f"{at}.pcap"
+        with PcapWriter(str(path)) as w:
+            w.write(buf, off, START_NS + np.arange(cap.frames.size, dtype=np.int64) * 1000)
+        fields = ["ip.src", "tcp.srcport", "ip.dst", "tcp.dstport", "ip.checksum.status"]
+        out = subprocess.run([tshark, "-n", "-r", str(path), "-o", "ip.check_checksum:TRUE", "-T", "fields",
+                              *sum((["-e", f] for f in fields), [])], check=True, capture_output=True, text=True)
+        rows = [tuple(line.split("\t")) for line in out.stdout.splitlines() if line]
+        if at == "underlay":  # the inner header is the last one tshark shows
+            rows = [tuple(x.split(",")[-1] for x in r) for r in rows]
+        assert all(r[-1] == "1" for r in rows), (at, rows)
+        seen[at] = [(r[0], int(r[1]), r[2], int(r[3])) for r in rows]
+    cl, v, s, bip = A(CLIENT), A(vip), A(snat), A(be.ip)
+    assert seen["edge"] == [(cl, 40000, v, 80), (v, 80, cl, 40000)]
+    assert seen["pod"] == [(bip, be.port, s, 40000)]
+    assert seen["uplink"] == [(s, 40000, bip, be.port), (bip, be.port, s, 40000)]
+    assert (s, 40000, bip, be.port) in seen["underlay"] and (bip, be.port, s, 40000) in seen["underlay"]
+    assert all(r[0] != cl and r[2] != cl for r in seen["underlay"] if r[2] == bip)

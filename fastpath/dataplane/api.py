@@ -56,6 +56,7 @@ class RunResult:
     dfw_names: tuple = ()  # the DFW's decision names (`fastpath.model.firewall`), by id
     translated: PacketBatch | None = None  # the batch after the service stage, when it rewrote any packet
     service_state: np.ndarray | None = None  # then: `stages.service` state per packet
+    lb: object = None  # `fastpath.dataplane.lb.LbPass`: what the load balancer translated, when it did
 
     @property
     def packets(self) -> int:

@@ -69,6 +69,17 @@ def lb_table(c: Cluster) -> LbTable | None:
     return c.__dict__["_lb_table"]
 
 
+class LbPass(NamedTuple):
+    """What the load balancer did in a call (`RunResult.lb`), for the wire (`fastpath.wire.observe`):
+    the packets it translated at the SR, their headers from there on, and how many tunnel legs
+    each had crossed before; and the replies rewritten before the first pass."""
+
+    rows: np.ndarray  # int64[m], ascending
+    after: PacketBatch  # [m]: src/dst addresses and ports past the SR
+    first_legs: np.ndarray  # int64[m]
+    replies: np.ndarray  # int64[k]
+
+
 class Unlb(NamedTuple):
     """Replies rewritten before the first pass: their rows and what the SR puts back."""
 
@@ -118,6 +129,8 @@ def second_pass(api, t: LbTable, b1: PacketBatch, unlb: Unlb | None, run, o: Res
     stop = np.flatnonzero((o.verdict == Verdict.DELIVERED) & (o.dev_kind == K_EDGE) & (o.dev_id == t.sr)
                           & (o.egress_port != -1))
     if stop.size == 0:
+        if unlb is not None:
+            run.lb = LbPass(np.zeros(0, np.int64), PacketBatch(*(a[:0] for a in b1)), np.zeros(0, np.int64), unlb.rows)
         return run
     arrive = o.egress_port[stop].view(np.uint32).copy()
     o.egress_port[stop] = -1
@@ -186,6 +199,8 @@ def second_pass(api, t: LbTable, b1: PacketBatch, unlb: Unlb | None, run, o: Res
     in2 = (traced < m) & (rows[np.minimum(traced, max(m - 1, 0))] == picks) if m else np.zeros(picks.size, bool)
     o2 = empty_results(m)
     run2 = api._forward(b2, threads, traced[in2], o2, cn, legs) if m else None
+    run.lb = LbPass(rows, b2, o.n_tunnels[rows].astype(np.int64),
+                    unlb.rows if unlb is not None else np.zeros(0, np.int64))
     if m:
         for name in _JOINED:
             getattr(o, name)[rows] = getattr(o2, name)

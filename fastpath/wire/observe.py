@@ -140,17 +140,37 @@ def _encodable(b: PacketBatch) -> np.ndarray:
     return (b.length >= 20) & (b.vlan <= 4095)
 
 
+def _past_lb(b: PacketBatch, run: RunResult) -> PacketBatch:
+    """``b`` with the load balancer's packets' addresses and ports as they left its SR."""
+    lb = run.lb
+    cols = {}
+    for f in ("src_ip", "dst_ip", "sport", "dport"):
+        a = getattr(b, f).copy()
+        a[lb.rows] = getattr(lb.after, f)
+        cols[f] = a
+    return b._replace(**cols)
+
+
+def _addresses(b: PacketBatch) -> dict:
+    return {"src_ip": b.src_ip, "dst_ip": b.dst_ip, "sport": b.sport, "dport": b.dport}
+
+
 def on_wire(c: Cluster, t: Tables, b: PacketBatch, run: RunResult, at: str, *, first: int = 0) -> Capture:
     """The frames the run put on the wire ``at`` (one of `POINTS`), in packet order. ``first``:
     the run's number of the batch's packet 0 (packet k's IPv4 identification is k mod 2**16)."""
     if at not in POINTS:
         raise ValueError(f"observation point {at!r} is not one of {', '.join(POINTS)}")
+    given = b
     if run.translated is not None:  # the service stage rewrote some packets (kube-proxy, `stages.service`)
         if at == "pod":  # a pod's eth0 carries the cluster IP; a backend's reply leaves from its own address
-            rep = run.service_state == REPLY_TRANSLATED
+            rep = run.service_state == REPLY_TRANSLATED if run.service_state is not None else np.zeros(b.size, bool)
+            if run.lb is not None:  # (and a virtual server's, to the T1 uplink IP)
+                rep[run.lb.replies] = True
             b = PacketBatch(*(np.where(rep, x, y) for x, y in zip(run.translated, b))) if rep.any() else b
         else:  # past kube-proxy: the backend's address, up to the client's un-DNAT behind its VIF
             b = run.translated
+    # past the load balancer's SR (`fastpath.dataplane.lb`): its packets' headers from there on
+    past = _past_lb(b, run) if run.lb is not None and run.lb.rows.size and at in ("uplink", "edge") else b
     s = _senders(c, t, b, run)
     r = run.results
     router_mac = np.uint64(c.settings.router_mac)
@@ -178,18 +198,20 @@ def on_wire(c: Cluster, t: Tables, b: PacketBatch, run: RunResult, at: str, *, f
         e = np.maximum(r.egress_port.astype(np.int64), 0)
         routed = r.ttl_out < b.ttl
         plain(down, 1, vlan=np.where(e < len(c.pods), t.port_vlan[e], 0), src_mac=np.where(routed, router_mac, s.src_mac),
-              dst_mac=t.port_mac[e], ttl=r.ttl_out)
+              dst_mac=t.port_mac[e], ttl=r.ttl_out, **_addresses(past))
     elif at == "edge":
         # SNAT on the T0 SR (`fastpath.dataplane.snat`): what the physical network sees
         nat = snat_table(c)
         snat_out, snat_in = snat_rows(nat, b, r)
         plain(s.valid & (b.ingress_kind == INGRESS_UPLINK) & ok, 0, vlan=b.vlan, src_mac=s.src_mac,
               dst_mac=np.where(b.dst_mac != 0, b.dst_mac, router_mac),
-              dst_ip=np.where(snat_in, snat_ip_of(nat, b.dst_ip), b.dst_ip))
+              dst_ip=np.where(snat_in, snat_ip_of(nat, given.dst_ip), given.dst_ip))
         out = (r.verdict == Verdict.EXITED) & (r.dev_kind == DeviceKind.UPLINK) & ok
         hops = np.array([u.next_hop for u in c.uplinks] or [0], np.uint32)
+        addr = _addresses(past)
+        addr["src_ip"] = np.where(snat_out, snat_ip_of(nat, past.src_ip), past.src_ip)
         plain(out, 1, vlan=0, src_mac=router_mac, dst_mac=peer_mac(hops[np.clip(r.dev_id, 0, len(hops) - 1)]),
-              ttl=r.ttl_out, src_ip=np.where(snat_out, snat_ip_of(nat, b.src_ip), b.src_ip))
+              ttl=r.ttl_out, **addr)
     else:
         return _underlay(c, t, b, run, s, first)
     return _assemble(parts)
@@ -207,15 +229,26 @@ def _underlay(c: Cluster, t: Tables, b: PacketBatch, run: RunResult, s: _Senders
     router_mac = np.uint64(c.settings.router_mac)
     routed = ttl < b.ttl[j]
     inner_dst = np.where(to >= 0, t.port_mac[np.maximum(to, 0)], router_mac)
-    src_ip, dst_ip = b.src_ip[j], b.dst_ip[j]
+    src_ip, dst_ip, sport, dport = b.src_ip[j], b.dst_ip[j], b.sport[j], b.dport[j]
+    if run.lb is not None and run.lb.rows.size:  # legs past the load balancer's SR: its headers
+        lb = run.lb
+        k = np.minimum(np.searchsorted(lb.rows, j), lb.rows.size - 1)
+        nth = np.arange(j.size) - np.searchsorted(j, j)  # (legs are in packet order)
+        late = (lb.rows[k] == j) & (nth >= lb.first_legs[k])
+        kk = k[late]
+        src_ip, dst_ip, sport, dport = (np.where(late, 0, x) for x in (src_ip, dst_ip, sport, dport))
+        src_ip[late], dst_ip[late] = lb.after.src_ip[kk], lb.after.dst_ip[kk]
+        sport[late], dport[late] = lb.after.sport[kk], lb.after.dport[kk]
+        src_ip, dst_ip = src_ip.astype(np.uint32), dst_ip.astype(np.uint32)
+        sport, dport = sport.astype(np.uint16), dport.astype(np.uint16)
     n = j.shape[0]  # scalars below are broadcast to the legs (none: an empty table, not one row)
     f = make_frames(
         vlan=np.zeros(n, np.uint16), src_mac=np.where(routed, router_mac, s.src_mac[j]), dst_mac=inner_dst,
-        src_ip=src_ip, dst_ip=dst_ip, proto=b.proto[j], sport=b.sport[j], dport=b.dport[j], ttl=ttl,
+        src_ip=src_ip, dst_ip=dst_ip, proto=b.proto[j], sport=sport, dport=dport, ttl=ttl,
         length=b.length[j], ip_id=(first + j) & 0xFFFF, encap=np.ones(n, np.uint8),
         outer_src_mac=tep_mac(t.host_tep[src_h]), outer_dst_mac=tep_mac(t.host_tep[dst_h]),
         outer_src_ip=t.host_tep[src_h], outer_dst_ip=t.host_tep[dst_h],
-        outer_sport=flow_entropy(src_ip, dst_ip, b.proto[j], b.sport[j], b.dport[j]),
+        outer_sport=flow_entropy(src_ip, dst_ip, b.proto[j], sport, dport),
         vni=L[:, pipeline.LEG_VNI], opt_bytes=np.full(n, c.settings.geneve_option_bytes, np.uint8),
         opt_data=np.where(s.port[j] >= 0, s.port[j], NO_PORT))
     return Capture(f, j.astype(np.int64))
