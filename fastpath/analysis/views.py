@@ -49,13 +49,16 @@ the edge's TUNNEL router in NSX). Router types: ``DISTRIBUTED_ROUTER_TIER1/TIER0
 ``SERVICE_ROUTER_TIER1/TIER0``.
 
 **arp** — for a router instance, ``get logical-router <uuid> neighbor`` (NSX CLI Guide,
-"get gateway neighbors" / "get logical-router interface <uuid> neighbor": blocks of
-``interface : / IP : / MAC : / state :``): the endpoints of its connected segments and the next
+"get gateway neighbors", .../nsx-cli-guide/latest/ShowGatewayContextUuidNeighbor.html, and
+"get logical-router interface <uuid> neighbor", .../ShowLogicalRouterPortUuidNeighbor.html:
+a router block, then blocks of ``interface : / IP : / MAC : / state :``): the endpoints of its connected segments and the next
 router instances it forwards to (the address it arrives on, with the router MAC), all ``perm``
-— the control plane knows them (ARP suppression), none is learned. For a segment (by name or
+— the control plane knows them (ARP suppression), none is learned; an uplink's next hop is
+not listed (the model does not know the physical router's MAC). For a segment (by name or
 VNI), ``get logical-switch <vni> arp-table`` (NSX CLI Guide, "get logical-switch <vni-or-uuid>
-arp-table"; columns ``VNI IP MAC`` and, as the transport-node and verbose forms have it,
-``TransportNode-Id``): every endpoint on it with the transport node (host) its port is on, and
+arp-table", .../GetLogicalSwitchVniArpTableRemote.html; columns ``VNI IP MAC`` and, as
+"get transport-node <uuid> arp-table" (.../GetTransportNodeArpRecords.html) and the verbose
+form have it, ``TransportNode-Id``): every endpoint on it with the transport node (host) its port is on, and
 one column more, ``Port``, the logical port it was learned on. The router's own gateway port is
 not a VIF: the control plane learns no ARP entry for it, so it is not listed.
 """
