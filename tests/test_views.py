@@ -270,6 +270,9 @@ def test_text_and_json_agree(args):
     (["routes", "t1-web-sr"], ["no router 't1-web-sr'", "t1-web"]),  # t1-web has no SR
     (["arp", "ls-nope"], ["no router or segment 'ls-nope'", "t0", "ls-kube-system (65537)"]),
     (["arp", "99"], ["no router or segment '99'", "ls-nodes (65536)"]),
+    (["arp", "9" * 5000], ["no router or segment '999", "'...", "ls-nodes (65536)"]),  # no int() of 5000 digits
+    (["arp", "a\nb"], ["no router or segment 'a\\nb'", "t1-web"]),
+    (["fdb", ""], ["no node ''", "worker-2"]),
 ])
 def test_a_bad_name_is_one_line_listing_what_exists(args, names):
     res = CliRunner().invoke(main, ["show", *args])

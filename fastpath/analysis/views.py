@@ -119,7 +119,8 @@ def _unknown(what: str, name: str, kinds: list[tuple[str, list[str]]]) -> Unknow
         shown = ", ".join(names[:NAMES_SHOWN])
         more = f", ... ({len(names):,} in all)" if len(names) > NAMES_SHOWN else ""
         parts.append(f"{label}: {shown or 'none'}{more}")
-    return UnknownName(f"no {what} {name!r} ({'; '.join(parts)})")
+    shown_name = repr(name[:64]) + "..." if len(name) > 64 else repr(name)
+    return UnknownName(f"no {what} {shown_name} ({'; '.join(parts)})")
 
 
 def _node_pods(c: Cluster, node: str) -> np.ndarray:
@@ -276,10 +277,9 @@ def _segment_endpoints(c: Cluster, seg) -> list[dict]:
 
 
 def _segment(c: Cluster, name: str):
-    for s in c.segments:
-        if s.name == name or (name.isdigit() and int(name) == s.vni):
-            return s
-    return None
+    """A segment by name, or by VNI (decimal digits: a VNI has 24 bits)."""
+    vni = int(name) if name.isascii() and name.isdigit() and len(name) <= 9 else None
+    return next((s for s in c.segments if s.name == name or s.vni == vni), None)
 
 
 def arp(c: Cluster, name: str) -> View:
