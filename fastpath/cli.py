@@ -787,5 +787,38 @@ def _int_list(option: str, text: str) -> list[int]:
     return out
 
 
+# ---- fastpath show: each device's table as its own CLI prints it (fastpath.analysis.views) ---------
+@main.group("show")
+def show_group():
+    """Device views from the model: the node bridge's MAC table (fdb), the node VM's VIF (vif), a
+    router's forwarding table (routes), a router's or segment's neighbors (arp)."""
+
+
+def _show_command(view: str, metavar: str, short: str, doc: str):
+    @show_group.command(view, help=doc, short_help=short)
+    @click.argument("name", metavar=metavar)
+    @click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file (YAML/JSON); default: the built-in seed scenario.")
+    @click.option("--json", "as_json", is_flag=True, help='Print one JSON object: {"view", "device", ..., "rows": [...]}.')
+    def command(name, cluster_file, as_json):
+        from .analysis import views
+
+        c = _cluster(cluster_file)
+        try:
+            v = getattr(views, view)(c, name)
+        except LookupError as exc:
+            raise UserError(exc.args[0]) from None
+        click.echo(json.dumps(v.as_dict(), indent=1) if as_json else v.text(), nl=as_json)
+
+    return command
+
+
+_show_command("fdb", "NODE", "the node bridge's MAC table (ovs-appctl fdb/show)", "The node's OVS bridge MAC table, as `ovs-appctl fdb/show BRIDGE` prints it.")
+_show_command("vif", "NODE", "the node VM's VIF and its child ports (traffic tags)", "The node VM's VIF: its own port and a child logical port per pod (traffic tag = VLAN).")
+_show_command("routes", "ROUTER", "a router's forwarding table (NSX get logical-router forwarding)", "A router's forwarding table, as an NSX edge's `get logical-router <uuid> forwarding` "
+              "prints it. ROUTER: a T1/T0 by name (its distributed router) or NAME-sr (its service router).")
+_show_command("arp", "ROUTER|SEGMENT", "a router's neighbors or a segment's ARP table", "A router's neighbor table (`get logical-router <uuid> neighbor`) or a "
+              "segment's ARP table (`get logical-switch <vni> arp-table`); SEGMENT by name or VNI.")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
