@@ -506,8 +506,9 @@ class LoadReport:
             backend = ("(none: no endpoint)" if be < 0 else c.pods[be].key if be < n_pods
                        else c.nodes[be - n_pods].name)
             svc_rows.append({"service": s.key, "cluster_ip": ip_to_str(s.cluster_ip) if s.cluster_ip else "",
+                             "external_ip": ip_to_str(s.lb_ip) if s.lb_ip is not None else "",
                              "backend": backend, "packets": pk, "bytes": by if totals.batches_seen else None})
-        services = pd.DataFrame(svc_rows, columns=["service", "cluster_ip", "backend", "packets", "bytes"])
+        services = pd.DataFrame(svc_rows, columns=["service", "cluster_ip", "external_ip", "backend", "packets", "bytes"])
         services["share_of_service"] = services["packets"] / services.groupby("service")["packets"].transform("sum") \
             if len(services) else 0.0
 
@@ -611,7 +612,7 @@ class LoadReport:
                                           ("share", "share", "%")], sort="sr_packets")
         if self.services is not None and len(self.services):
             sv = self.services.assign(what=[f"{s} -> {b}" for s, b in zip(self.services["service"], self.services["backend"])])
-            section("services (kube-proxy's picks)", sv, [("what", "service -> backend", "s"), ("packets", "packets", "n"),
+            section("services (kube-proxy's and the load balancer's picks)", sv, [("what", "service -> backend", "s"), ("packets", "packets", "n"),
                                                           ("share_of_service", "of service", "%")], sort="packets")
         if self.snat is not None and len(self.snat) and self.snat["out_packets"].notna().all():
             section("SNAT on the T0 SR", self.snat.assign(total=self.snat["out_packets"] + self.snat["in_packets"]),

@@ -21,7 +21,9 @@ dict `fastpath.model.spec.from_spec` takes:
   containerPort, protocol}``, ``vlan`` from the overlay when given (else allocated).
 - ``services``, ``endpointslices``, ``networkpolicies``: the objects verbatim, less the noise
   of a live object (``metadata.managedFields``, ``resourceVersion``, ``uid``,
-  ``creationTimestamp``, ``generation``, ``selfLink``, the last-applied annotation, ``status``).
+  ``creationTimestamp``, ``generation``, ``selfLink``, the last-applied annotation, ``status`` —
+  but a Service's ``status.loadBalancer``: the external IP NCP gave a LoadBalancer, whose virtual
+  server runs on the cluster T1's SR, so the overlay gives that T1 an edge: ``node_network.t1.edge``).
   Headless, ExternalName and selector-less Services are kept: the spec's loader decides.
 
 What fastpath does not model is skipped and listed, once, by reason — never dropped silently:
@@ -452,6 +454,9 @@ def _covering(lo: int, hi: int, prefix_max: int) -> ipaddress.IPv4Network:
 
 def _clean(o: dict) -> dict:
     out = {k: v for k, v in o.items() if k != "status"}
+    lb = (o.get("status") or {}).get("loadBalancer") if isinstance(o.get("status"), dict) else None
+    if o.get("kind") == "Service" and isinstance(lb, dict) and lb.get("ingress"):
+        out["status"] = {"loadBalancer": {"ingress": lb["ingress"]}}  # the external IP NCP gave it
     meta = {k: v for k, v in o["metadata"].items() if k not in NOISE_METADATA}
     ann = meta.get("annotations")
     if isinstance(ann, dict):
