@@ -333,3 +333,23 @@ def test_the_load_report_counts_the_virtual_servers_picks():
     lb = df[df["external_ip"] != ""]
     assert set(lb["service"]) == {"web/frontend", "default/nginx", "db/nothing"}
     assert (lb["backend"] == "(none: no endpoint)").any()
+
+
+def test_trace_walks_a_client_in_and_the_backends_reply_out(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from fastpath.cli import main
+
+    spec = tmp_path / "lb.json"
+    c = _lb_cluster()
+    spec.write_text(json.dumps(to_spec(c)))
+    vip = str(ipaddress.IPv4Address(c.services[c.service_index["web/frontend"]].lb_ip))
+    args = ["trace", "uplink-1", vip, "--proto", "tcp", "--dport", "80", "--cluster", str(spec), "--json"]
+    fwd = json.loads(CliRunner().invoke(main, args).output)
+    back = json.loads(CliRunner().invoke(main, args + ["--reply"]).output)
+    assert fwd["verdict"] == "delivered" and fwd["service"] == "web/frontend"
+    assert back["verdict"] == "exited" and back["backend"] == fwd["backend"] == fwd["device"]
+    for d in (fwd, back):
+        assert [h["device"] for h in d["hops"] if h["table"] == "lb"] == [sr_name(c.lb_router.name)]

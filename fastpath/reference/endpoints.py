@@ -7,7 +7,7 @@ IPv4 address, or a Service (``svc/namespace/name``: its cluster IP). Unknown nam
 from __future__ import annotations
 
 from ..model.addressing import ip_from_str, ip_to_str
-from ..services import backend_of
+from ..services import backend_of, choose, lb_port
 from ..model.cluster import Cluster
 from .walk import Ingress, Packet, Result, walk
 
@@ -57,7 +57,7 @@ def resolve_destination(c: Cluster, name: str) -> int:
 def reply_sender(c: Cluster, ip: int, conn: tuple | None = None) -> Ingress:
     """Who answers a connection to ``ip``: the pod or node owning it; for a Service's cluster IP
     the backend kube-proxy sends the connection ``conn`` = (client IP, proto, client port,
-    port) to; else the outside through the first uplink (LookupError when the cluster has none)."""
+    port) to, for a LoadBalancer's external IP the one its virtual server does; else the outside through the first uplink (LookupError when the cluster has none)."""
     owner = c.ip_owner.get(ip)
     if owner is not None:
         return Ingress(*owner)
@@ -67,6 +67,16 @@ def reply_sender(c: Cluster, ip: int, conn: tuple | None = None) -> Ingress:
         if be is None or be.lport < 0:
             raise LookupError(f"--reply: {ip_to_str(ip)} is a Service's cluster IP, but no backend in the cluster "
                               f"serves proto {proto} port {port} there")
+        n = len(c.pods)
+        return Ingress("pod", be.lport) if be.lport < n else Ingress("node", be.lport - n)
+    if conn is not None and ip in c.service_by_lb_ip:  # a LoadBalancer's external IP: its virtual server's pick
+        client, proto, cport, port = conn
+        hit = lb_port(c, ip, proto, port)
+        be = None if hit is None else choose(c.services[hit[0]].backends[hit[1]], client, ip, proto, cport, port,
+                                             c.settings.service_hash_seed)
+        if be is None or be.lport < 0:
+            raise LookupError(f"--reply: {ip_to_str(ip)} is a LoadBalancer's external IP, but no backend in the "
+                              f"cluster serves proto {proto} port {port} there")
         n = len(c.pods)
         return Ingress("pod", be.lport) if be.lport < n else Ingress("node", be.lport - n)
     if not c.uplinks:
