@@ -35,6 +35,7 @@ from .pipeline import STAGES, Counters
 from .stages.common import LEG_PACKET, make_recipe, make_scratch, make_vectors
 from .stages.flow_cache import HITS, make_flow_cache
 from .lb import LbTable, lb_table, reply_sources, second_pass
+from .lb import make_scratch as make_lb_scratch
 from .snat import SnatTable, snat_table, snat_trace
 from .stages.service import NO_ENDPOINT, service_trace, translate
 from .stages.service import make_scratch as make_service_scratch
@@ -200,7 +201,8 @@ class Dataplane:
         # the stage's columns: kept between calls (no fresh pages to fault in), unless the run
         # hands them out (a trace, the leg log: `RunResult.translated`)
         keep_scratch = not legs and not picks.size
-        scratch = self._take_service_scratch(n) if keep_scratch and t.services.n_ports else None
+        scratch = self._take_scratch("_service_scratch", n, make_service_scratch) \
+            if keep_scratch and t.services.n_ports else None
         try:
             bounds = [w * n // threads for w in range(threads + 1)]
             tl = translate(batch, t.services, t.n_pods, t.n_nodes, t.router_mac, o.service, o.backend, scratch,
@@ -215,12 +217,18 @@ class Dataplane:
             else:
                 run = self._forward_translated(batch, tl._replace(batch=b1), threads, picks, o, cn, legs)
             if lbt is not None:  # the packets stopped at the load balancer's SR (`lb`)
-                run = second_pass(self, lbt, b1, unlb, run, o, cn, threads, picks, legs)
+                lb_scratch = self._take_scratch("_lb_scratch", n, make_lb_scratch) if keep_scratch else None
+                try:
+                    run = second_pass(self, lbt, b1, unlb, run, o, cn, threads, picks, legs, lb_scratch)
+                finally:
+                    if lb_scratch is not None:
+                        self._give_scratch("_lb_scratch", lb_scratch)
+                        run.lb = None  # (the scratch is the next call's)
             if keep_scratch and tl.changed:
                 run.translated = run.service_state = None  # (the scratch is the next call's)
         finally:
             if scratch is not None:
-                self._give_service_scratch(scratch)
+                self._give_scratch("_service_scratch", scratch)
         if picks.size:
             snat_trace(self.snat, batch, o, picks, run.trace_records, run.trace_lengths)
         return run
@@ -237,17 +245,18 @@ class Dataplane:
             self.__dict__["_snat"] = snat_table(self.cluster)
         return self.__dict__["_snat"]
 
-    def _take_service_scratch(self, n: int) -> tuple:
+    def _take_scratch(self, key: str, n: int, make) -> tuple:
+        """Working columns of at least n rows kept from an earlier call, or new ones (``make(n)``)."""
         with self._caches_lock:
-            pool = self.__dict__.setdefault("_service_scratch", [])
+            pool = self.__dict__.setdefault(key, [])
             for k, s in enumerate(pool):
                 if s[0].shape[0] >= n:
                     return pool.pop(k)
-        return make_service_scratch(n)
+        return make(n)
 
-    def _give_service_scratch(self, scratch: tuple) -> None:
+    def _give_scratch(self, key: str, scratch: tuple) -> None:
         with self._caches_lock:
-            self.__dict__.setdefault("_service_scratch", []).append(scratch)
+            self.__dict__.setdefault(key, []).append(scratch)
 
     def _forward_translated(self, batch, tl, threads, picks, o, cn, legs) -> RunResult:
         """The engines over the service stage's output; its drops given their verdict here."""

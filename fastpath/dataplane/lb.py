@@ -42,13 +42,15 @@ import numpy as np
 from ..model.cluster import Cluster, sr_name
 from ..model.routing import rib
 from ..packets import INGRESS_NODE, INGRESS_POD, INGRESS_ROUTER, PacketBatch, Results, empty_results
+from .._jit import jit
 from ..tables import services as service_table
 from ..tables.services import ServiceTable
 from ..verdicts import DeviceKind, Reason, Verdict
-from .stages.common import LEG_PACKET, MIN_IP_PACKET
+from .stages.common import LEG_PACKET, MIN_IP_PACKET, V_DELIVERED, V_DROPPED
 from .trace import MAX_HOPS, T_LB, T_ROUTE, insert_record
 
 K_EDGE = int(DeviceKind.EDGE)
+R_NO_ENDPOINT = int(Reason.NO_ENDPOINT)
 
 
 class LbTable(NamedTuple):
@@ -119,99 +121,153 @@ def reply_sources(t: LbTable, b: PacketBatch, service: np.ndarray, backend: np.n
     return b, unlb
 
 
-_JOINED = ("verdict", "reason", "dev_kind", "dev_id", "egress_port", "ttl_out", "dfw_at_dst")
+LOCAL, EMPTY, FORWARD, BACK = 0, 1, 2, 3
+"""What a stop at the load balancer's SR turns out to be: the router's own address, a virtual
+server without endpoints, an original through it, a reply back through it."""
+
+
+@jit
+def _plan(b1, o, st, sr, snat_ip, un_rows, un_vip, un_port, un_client, stops, kinds, rows,
+          src_mac, dst_mac, src_ip, dst_ip, sport, dport, ttl):
+    """One pass over the first pass's results: each stop classified (``stops``/``kinds``), the
+    local ones and the empty ones finished in ``o``, the others written as rows of the second
+    pass's batch (the rest of its columns are constants or copies). Returns (stops, second-pass
+    rows, no-endpoint drops, the second pass's IP bytes)."""
+    n_stop = m = n_empty = 0
+    nbytes = np.int64(0)
+    uk = 0
+    last_ip = np.uint32(0)
+    last_pp = np.int64(-1)
+    last_sp = np.int64(-1)
+    for i in range(o.verdict.shape[0]):
+        if o.egress_port[i] == -1 or o.dev_id[i] != sr or o.dev_kind[i] != K_EDGE or o.verdict[i] != V_DELIVERED:
+            continue
+        arrive = np.uint64(np.uint32(o.egress_port[i]))  # (`stages.route.lb_arrival`: the same 32 bits)
+        o.egress_port[i] = -1
+        kind = LOCAL
+        sp = be = k = np.int64(-1)
+        if b1.reply[i] == 0:
+            ip = b1.dst_ip[i]
+            pp = np.int64(b1.proto[i]) << 16 | np.int64(b1.dport[i])
+            if ip == last_ip and pp == last_pp:
+                sp = last_sp
+            else:
+                sp = service_table.service_port(st, ip, b1.proto[i], b1.dport[i])
+                last_ip, last_pp, last_sp = ip, pp, sp
+            if sp >= 0:
+                be = service_table.choose(st, sp, b1.src_ip[i], ip, b1.proto[i], b1.sport[i], b1.dport[i])
+                kind = FORWARD if be >= 0 else EMPTY
+        else:
+            while uk < un_rows.shape[0] and un_rows[uk] < i:
+                uk += 1
+            if uk < un_rows.shape[0] and un_rows[uk] == i and b1.dst_ip[i] == snat_ip:
+                kind = BACK
+                k = uk
+        stops[n_stop] = i
+        kinds[n_stop] = kind
+        n_stop += 1
+        if kind == LOCAL:  # an ordinary delivery to the router after all: its hop as the local route counts it
+            o.hops[i] += 1
+            o.last_ip[i] = b1.dst_ip[i]
+        elif kind == EMPTY:  # no ready endpoint: dropped at the SR
+            o.verdict[i] = V_DROPPED
+            o.reason[i] = R_NO_ENDPOINT
+            o.service[i] = st.sp_service[sp]
+            o.backend[i] = -1
+            n_empty += 1
+        else:
+            rows[m] = i
+            judged = o.dfw_at_src[i] >= 0 or (b1.ingress_kind[i] == K_EDGE and b1.src_mac[i] != 0)
+            src_mac[m] = np.uint64(1) if judged else np.uint64(0)
+            dst_mac[m] = arrive
+            ttl[m] = o.ttl_out[i]
+            nbytes += np.int64(b1.length[i])
+            if kind == FORWARD:
+                src_ip[m] = snat_ip
+                dst_ip[m] = st.be_ip[be]
+                sport[m] = b1.sport[i]
+                dport[m] = st.be_port[be]
+                o.service[i] = st.sp_service[sp]
+                o.backend[i] = st.be_lport[be]
+            else:
+                src_ip[m] = un_vip[k]
+                dst_ip[m] = un_client[k]
+                sport[m] = un_port[k]
+                dport[m] = b1.dport[i]
+            m += 1
+    return n_stop, m, n_empty, nbytes
+
+
+@jit
+def _join(o, rows, o2):
+    """Each second-pass result into the first's row: the verdict and all after the SR from the
+    second, hops, tunnels and underlay bytes added, the DFW at the sender from the first."""
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        o.verdict[i] = o2.verdict[j]
+        o.reason[i] = o2.reason[j]
+        o.dev_kind[i] = o2.dev_kind[j]
+        o.dev_id[i] = o2.dev_id[j]
+        o.egress_port[i] = o2.egress_port[j]
+        o.ttl_out[i] = o2.ttl_out[j]
+        o.dfw_at_dst[i] = o2.dfw_at_dst[j]
+        if o2.hops[j] > 0:
+            o.last_ip[i] = o2.last_ip[j]
+        o.hops[i] += o2.hops[j]
+        o.underlay_bytes[i] += o2.underlay_bytes[j]
+        if o2.n_tunnels[j] > 0:
+            o.n_tunnels[i] += o2.n_tunnels[j]
+            o.tun_src_host[i] = o2.tun_src_host[j]
+            o.tun_dst_host[i] = o2.tun_dst_host[j]
+            o.tun_vni[i] = o2.tun_vni[j]
+
+
+SCRATCH = (np.int64, np.uint8, np.int64, np.uint64, np.uint64, np.uint32, np.uint32, np.uint16, np.uint16, np.uint8)
+"""The pass's working columns (`make_scratch`): the stops, their kinds, the second pass's rows and
+the columns of its batch it computes."""
+
+
+def make_scratch(n: int) -> tuple:
+    """Working columns for a call of up to n packets, with results for its second pass (kept by
+    the `Dataplane` between calls, as the service stage's are: fresh pages cost a fault each)."""
+    return tuple(np.empty(n, d) for d in SCRATCH) + (empty_results(n),)
 
 
 def second_pass(api, t: LbTable, b1: PacketBatch, unlb: Unlb | None, run, o: Results, cn, threads: int,
-                picks: np.ndarray, legs: bool):
+                picks: np.ndarray, legs: bool, scratch: tuple | None = None):
     """The packets the first pass stopped at the load balancer's SR: translated, forwarded from
-    there, joined back (module docstring). Returns the call's `RunResult`."""
-    stop = np.flatnonzero((o.verdict == Verdict.DELIVERED) & (o.dev_kind == K_EDGE) & (o.dev_id == t.sr)
-                          & (o.egress_port != -1))
-    if stop.size == 0:
-        if unlb is not None:
-            run.lb = LbPass(np.zeros(0, np.int64), PacketBatch(*(a[:0] for a in b1)), np.zeros(0, np.int64), unlb.rows)
+    there, joined back (module docstring). Returns the call's `RunResult`. ``scratch``: from
+    `make_scratch` (then `RunResult.lb` refers to it: the caller drops it before reuse)."""
+    n = o.size
+    u = unlb if unlb is not None else Unlb(np.zeros(0, np.int64), np.zeros(0, np.uint32), np.zeros(0, np.uint16),
+                                           np.zeros(0, np.uint32))
+    sc = scratch if scratch is not None and scratch[0].shape[0] >= n else make_scratch(n)
+    stops, kinds, rows, *cols = (a[:n] for a in sc[:len(SCRATCH)])
+    n_stop, m, n_empty, nbytes = _plan(b1, o, t.vs, t.sr, np.uint32(t.snat_ip), u.rows, u.vip, u.port, u.client,
+                                       stops, kinds, rows, *cols)
+    stops, kinds, rows = stops[:n_stop], kinds[:n_stop], rows[:m]
+    if n_stop == 0:
+        run.lb = LbPass(rows, PacketBatch(*(a[:0] for a in b1)), np.zeros(0, np.int64), u.rows) \
+            if unlb is not None else None
         return run
-    arrive = o.egress_port[stop].view(np.uint32).copy()
-    o.egress_port[stop] = -1
-    reply = b1.reply[stop] != 0
-    # originals: the virtual server of their destination
-    sp, be = service_table.choices(t.vs, b1.src_ip[stop], b1.dst_ip[stop], b1.proto[stop], b1.sport[stop],
-                                   b1.dport[stop])
-    vs = ~reply & (sp >= 0)
-    # replies: rewritten before the first pass, to the uplink IP
-    un = np.full(stop.size, -1, np.int64)
-    if unlb is not None:
-        k = np.minimum(np.searchsorted(unlb.rows, stop), unlb.rows.size - 1)
-        hit = reply & (unlb.rows[k] == stop) & (b1.dst_ip[stop] == t.snat_ip)
-        un[hit] = k[hit]
-    back = un >= 0
-    empty = vs & (be < 0)
-    go = (vs & (be >= 0)) | back
-    local = ~(vs | back)
-    ttl = o.ttl_out[stop]
-
-    # a stop that was an ordinary delivery to the router: its hop as the local route counts it
-    lr = stop[local]
-    o.hops[lr] += 1
-    o.last_ip[lr] = b1.dst_ip[lr]
-    # no ready endpoint: dropped at the SR
-    er = stop[empty]
-    o.verdict[er] = Verdict.DROPPED
-    o.reason[er] = Reason.NO_ENDPOINT
-    o.service[er] = t.vs.sp_service[sp[empty]]
-    o.backend[er] = -1
     for a in (cn.verdicts, cn.reasons):
-        a[0, 0] -= er.size  # (DELIVERED and NONE are both 0)
-    cn.verdicts[0, Verdict.DROPPED] += er.size
-    cn.reasons[0, Reason.NO_ENDPOINT] += er.size
-
-    rows = stop[go]
-    m = rows.size
-    fwd = go & vs
-    src = b1.src_ip[rows].copy()
-    dst = b1.dst_ip[rows].copy()
-    sport = b1.sport[rows].copy()
-    dport = b1.dport[rows].copy()
-    bv = be[go][fwd[go]]
-    f = fwd[go]
-    src[f] = t.snat_ip
-    dst[f] = t.vs.be_ip[bv]
-    dport[f] = t.vs.be_port[bv]
-    o.service[rows[f]] = t.vs.sp_service[sp[go][f]]
-    o.backend[rows[f]] = t.vs.be_lport[bv]
-    r = ~f
-    if r.any():  # (replies: only with `unlb`)
-        ku = un[go][r]
-        src[r], sport[r], dst[r] = unlb.vip[ku], unlb.port[ku], unlb.client[ku]
-    # whether the sender's DFW judged it (a packet handed to a router says so itself)
-    judged = (o.dfw_at_src[rows] >= 0) | ((b1.ingress_kind[rows] == INGRESS_ROUTER) & (b1.src_mac[rows] != 0))
-    b2 = PacketBatch(np.full(m, INGRESS_ROUTER, np.uint8), np.full(m, t.sr, np.int32),
-                     judged.astype(np.uint64), arrive[go].astype(np.uint64),
-                     np.zeros(m, np.uint16), src, dst, b1.proto[rows].copy(), sport, dport,
-                     ttl[go].copy(), b1.length[rows].copy(), b1.reply[rows].copy())
+        a[0, 0] -= n_empty + m  # (DELIVERED and NONE are both 0): the stops' verdicts give way
+    cn.verdicts[0, Verdict.DROPPED] += n_empty
+    cn.reasons[0, Reason.NO_ENDPOINT] += n_empty
     # the SR's load counted once: the second pass counts it again
     cn.router[0, t.sr, 0] -= m
-    cn.router[0, t.sr, 1] -= int(b1.length[rows].astype(np.int64).sum())
-    for a in (cn.verdicts, cn.reasons):
-        a[0, 0] -= m  # the stop's delivered verdict gives way to the second pass's
+    cn.router[0, t.sr, 1] -= nbytes
+    src_mac, dst_mac, src_ip, dst_ip, sport, dport, ttl = (a[:m] for a in cols)
+    b2 = PacketBatch(np.full(m, INGRESS_ROUTER, np.uint8), np.full(m, t.sr, np.int32), src_mac, dst_mac,
+                     np.zeros(m, np.uint16), src_ip, dst_ip, b1.proto[rows], sport, dport, ttl, b1.length[rows],
+                     b1.reply[rows])
     traced = np.searchsorted(rows, picks)
     in2 = (traced < m) & (rows[np.minimum(traced, max(m - 1, 0))] == picks) if m else np.zeros(picks.size, bool)
-    o2 = empty_results(m)
+    o2 = sc[-1].slice(0, m)
     run2 = api._forward(b2, threads, traced[in2], o2, cn, legs) if m else None
-    run.lb = LbPass(rows, b2, o.n_tunnels[rows].astype(np.int64),
-                    unlb.rows if unlb is not None else np.zeros(0, np.int64))
+    run.lb = LbPass(rows, b2, o.n_tunnels[rows].astype(np.int64), u.rows)
     if m:
-        for name in _JOINED:
-            getattr(o, name)[rows] = getattr(o2, name)
-        walked = o2.hops > 0
-        o.last_ip[rows[walked]] = o2.last_ip[walked]
-        o.hops[rows] += o2.hops
-        o.n_tunnels[rows] += o2.n_tunnels
-        o.underlay_bytes[rows] += o2.underlay_bytes
-        tun = o2.n_tunnels > 0
-        for name in ("tun_src_host", "tun_dst_host", "tun_vni"):
-            getattr(o, name)[rows[tun]] = getattr(o2, name)[tun]
+        _join(o, rows, o2)
         run.flow_cache_hits += run2.flow_cache_hits
         if legs and run.legs is not None:
             l2 = run2.legs.copy()
@@ -222,19 +278,14 @@ def second_pass(api, t: LbTable, b1: PacketBatch, unlb: Unlb | None, run, o: Res
 
     if picks.size:  # trace records where the reference puts its hops
         recs, lens = run.trace_records, run.trace_lengths
-        pos = {int(p): j for j, p in enumerate(picks)}
-        for j, i in enumerate(stop):
-            k = pos.get(int(i))
-            if k is None:
-                continue
-            rec = (K_EDGE, t.sr, T_ROUTE if local[j] else T_LB, int(ttl[j]))
-            insert_record(recs, lens, k, int(lens[k]), rec)
-        if m:
-            for j2, k2 in enumerate(np.flatnonzero(in2)):
-                k = pos[int(picks[k2])]
-                n2 = int(run2.trace_lengths[j2])
-                at = int(lens[k])
-                take = min(n2, MAX_HOPS - at)
-                recs[k, at: at + take] = run2.trace_records[j2, :take]
-                lens[k] = at + take
+        at = np.searchsorted(stops, picks)
+        for k in np.flatnonzero((at < n_stop) & (stops[np.minimum(at, n_stop - 1)] == picks)):
+            j, i = int(at[k]), int(picks[k])
+            ttl_at = int(o.ttl_out[i]) if kinds[j] in (LOCAL, EMPTY) else int(b2.ttl[np.searchsorted(rows, i)])
+            insert_record(recs, lens, k, int(lens[k]), (K_EDGE, t.sr, T_ROUTE if kinds[j] == LOCAL else T_LB, ttl_at))
+        for j2, k in enumerate(np.flatnonzero(in2)):
+            n2, at2 = int(run2.trace_lengths[j2]), int(lens[k])
+            take = min(n2, MAX_HOPS - at2)
+            recs[k, at2: at2 + take] = run2.trace_records[j2, :take]
+            lens[k] = at2 + take
     return run

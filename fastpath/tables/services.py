@@ -107,8 +107,16 @@ def choose(st, sp, client_ip, vip, proto, client_port, port):
 
 @jit
 def _choices(st, client, vip, proto, client_port, port, sp_out, be_out):
+    last_ip = np.uint32(0)  # the last (address, proto, port) and its answer: traffic comes in runs
+    last_pp = np.int64(-1)
+    last_sp = np.int64(-1)
     for i in range(client.shape[0]):
-        sp = service_port(st, vip[i], proto[i], port[i])
+        pp = np.int64(proto[i]) << 16 | np.int64(port[i])
+        if vip[i] == last_ip and pp == last_pp:
+            sp = last_sp
+        else:
+            sp = service_port(st, vip[i], proto[i], port[i])
+            last_ip, last_pp, last_sp = vip[i], pp, sp
         sp_out[i] = sp
         be_out[i] = np.int64(-1) if sp < 0 else choose(st, sp, client[i], vip[i], proto[i], client_port[i], port[i])
 
