@@ -201,7 +201,7 @@ def test_auto_teps_skip_explicit_ones():
 def test_minimal_spec_gets_defaults():
     c = from_spec({"hosts": [{"name": "esx-1"}]})
     assert c.summary() == {"name": "cluster", "hosts": 1, "edges": 0, "nodes": 0, "namespaces": 0, "pods": 0,
-                           "routers": 2, "uplinks": 0, "dfw_rules": 0, "networkpolicies": 0, "services": 0,
+                           "routers": 2, "uplinks": 0, "dfw_rules": 0, "networkpolicies": 0, "services": 0, "load_balancers": 0,
                            "snat_ips": 0}
     assert to_spec(from_spec(to_spec(c))) == to_spec(c)
 

@@ -429,6 +429,7 @@ class Cluster:
             "dfw_rules": len(self.dfw_rules),
             "networkpolicies": len(self.networkpolicies),
             "services": len(self.services),
+            "load_balancers": len(self.lb_services),  # LoadBalancer Services with a virtual server
             "snat_ips": sum(s.snat_ip is not None for s in self.namespaces),
         }
 
