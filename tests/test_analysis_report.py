@@ -33,9 +33,11 @@ from fastpath.dataplane import Dataplane
 from fastpath.model import default_scenario, generate
 from fastpath.packets import INGRESS_POD, INGRESS_UPLINK, make_batch
 from fastpath.traffic import uniform_pod_to_pod
+from fastpath.verdicts import Verdict
 
 OUT = int(ipaddress.IPv4Address("8.8.8.8"))
 LEG = 64  # Geneve 50 + inner Ethernet 14
+WIRE = LEG + 24  # on the wire: + FCS 4, preamble/SFD 8, inter-frame gap 12
 FLOWS = {"A": (100, 100), "B": (40, 200), "C": (30, 300), "D": (10, 400), "E": (5, 60)}
 P = sum(n for n, _ in FLOWS.values())  # 185
 
@@ -192,11 +194,11 @@ def test_utilisation_arithmetic_and_bottleneck_with_default_capacities(flows):
     assert edge.utilisation == pytest.approx(0.9 / 4.0)
     assert edge.saturates_at_pps == pytest.approx(4e6 * P / 90)
     tx = _row(u, device="esx-1", direction="tx")
-    esx1_tx = _bytes("A", LEG) + _bytes("B", LEG) + _bytes("C", LEG)
+    esx1_tx = _bytes("A", WIRE) + _bytes("B", WIRE) + _bytes("C", WIRE)
     assert tx.gbps == pytest.approx(esx1_tx * per * 8 / 1e9)
     assert tx.utilisation == pytest.approx(esx1_tx * per * 8 / 25e9)
     up = _row(u, device="uplink-1", direction="tx")
-    assert up.gbps == pytest.approx((_bytes("B") + 14 * 40) * per * 8 / 1e9)  # frames: IP + Ethernet 14
+    assert up.gbps == pytest.approx((_bytes("B") + (14 + 24) * 40) * per * 8 / 1e9)  # IP + Ethernet 14 + wire 24
     assert up.utilisation == pytest.approx(up.gbps / 40)
     up_rx = _row(u, device="uplink-1", direction="rx")
     assert up_rx.pps == pytest.approx(10 * per)
@@ -213,7 +215,7 @@ def test_utilisation_arithmetic_and_bottleneck_with_default_capacities(flows):
 
 def test_explicit_capacity_overrides_per_device_and_moves_the_bottleneck(flows_acc):
     rep = flows_acc.report(offered_pps=P * 10_000, capacity={"host_link": {"esx-1": 1}, "uplink_gbps": 0.5})
-    esx1_gbps = (_bytes("A", LEG) + _bytes("B", LEG) + _bytes("C", LEG)) * 10_000 * 8 / 1e9  # 3.0304
+    esx1_gbps = (_bytes("A", WIRE) + _bytes("B", WIRE) + _bytes("C", WIRE)) * 10_000 * 8 / 1e9  # 3.3568
     b = rep.bottleneck
     assert (b["device"], b["direction"], b["kind"]) == ("esx-1", "tx", "host-link")
     assert b["utilisation"] == pytest.approx(esx1_gbps / 1.0)
@@ -370,3 +372,25 @@ def test_uplink_frames_add_the_pipelines_ethernet_header():
     from fastpath.dataplane.pipeline import ETH_HEADER
 
     assert UPLINK_FRAME_OVERHEAD == ETH_HEADER
+
+
+def test_wire_bytes_pad_short_uplink_frames_and_count_the_tep_vlan_tag(seed, dp):
+    """On the wire a frame takes 24 bytes more than the frame (FCS, preamble/SFD, gap); an uplink
+    frame under the 60-byte minimum is padded; a TEP transport VLAN adds 4 to every underlay frame."""
+    up = seed.uplinks[0]
+    src = seed.pods[seed.pod_index["default/nginx-1"]]
+    b = make_batch(ingress_kind=INGRESS_POD, ingress_id=seed.pod_index["default/nginx-1"], src_ip=src.ip,
+                   dst_ip=up.next_hop, proto=17, length=[28, 45, 46, 1000], ttl=64)
+    rep = load_report(dp, [b], offered_pps=4e6)
+    r = dp.forward(b).results
+    assert (r.verdict == Verdict.EXITED).all()
+    frames = [max(L + 14, 60) + 24 for L in (28, 45, 46, 1000)]  # padded to 60, then the wire's 24
+    assert _row(rep.utilisation, device=up.name, direction="tx").gbps == pytest.approx(sum(frames) * 1e6 * 8 / 1e9)
+    tagged = load_report(dp, [b], offered_pps=4e6, capacity={"tep_vlan": True})
+    plain = load_report(dp, [b], offered_pps=4e6)
+    legs = int(r.n_tunnels.sum())
+    assert legs > 0
+    gb = lambda rep_, d: rep_.utilisation[(rep_.utilisation.kind == "host-link") & (rep_.utilisation.direction == d)].gbps.sum()  # noqa: E731
+    assert gb(tagged, "tx") - gb(plain, "tx") == pytest.approx(legs * 4 * 1e6 * 8 / 1e9)
+    with pytest.raises(ValueError, match="tep_vlan"):
+        resolve_capacity({"tep_vlan": "yes"})

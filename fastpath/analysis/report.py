@@ -51,10 +51,13 @@ fast. The planner gives the time base, the offered load ``offered_pps``: each of
 that carried ``x`` (packets or bytes) in the run carries ``x / P * offered_pps`` a second;
 over its capacity that is its utilisation. Devices and their capacities (`Capacity`: the
 argument, else ``cluster.capacity``, else the defaults; see `resolve_capacity`):
-- host link, per direction (full duplex), underlay Gb/s against ``host_link_gbps``;
+- host link, per direction (full duplex), underlay Gb/s on the wire against ``host_link_gbps``:
+  each outer frame + `WIRE_OVERHEAD` (FCS, preamble/SFD, inter-frame gap: 24 bytes), + 4 for
+  the TEPs' transport VLAN tag with ``capacity.tep_vlan``;
 - edge node, SR packets/s against ``edge_mpps``;
-- uplink, per direction, frame Gb/s (inner IP + Ethernet 14) against ``uplink_gbps``; rx only
-  when the batches were given.
+- uplink, per direction, Gb/s on the wire (inner IP + Ethernet 14, padded to the 60-byte
+  minimum when the batches were given, + 24) against ``uplink_gbps``; rx only when the batches
+  were given.
 `LoadReport.utilisation` has one row a device and direction: device, kind (host-link, edge,
 uplink), direction (tx, rx, sr), pps, gbps (underlay for host links, inner through an edge's
 SRs, frames on uplinks), load and capacity in ``unit`` (Gb/s or Mpps), utilisation,
@@ -97,6 +100,17 @@ if TYPE_CHECKING:  # the data plane (numba kernels) loads on first use, not on i
 UPLINK_FRAME_OVERHEAD = 14
 """Bytes an uplink frame adds to the inner IP packet the uplink counters count: the Ethernet
 header (`fastpath.dataplane.pipeline.ETH_HEADER`, which the host counters add per leg)."""
+WIRE_OVERHEAD = 24
+"""Bytes a frame takes on an Ethernet link beyond the frame the counters count: its FCS (4),
+the preamble and start-of-frame delimiter before it (8) and the minimum inter-packet gap after
+it (12 byte times) — IEEE 802.3 clauses 3.1.1 and 4.4.2. A link's Gb/s are these bytes."""
+MIN_FRAME = 60
+"""An Ethernet frame's minimum length without its FCS (64 with it): a shorter one is padded
+(IEEE 802.3 clause 3.2.8). Underlay frames never are (Geneve's 50 bytes and the inner frame's
+14 exceed it); an uplink frame of an IP packet under 46 bytes is."""
+TEP_VLAN_TAG = 4
+"""The 802.1Q tag on every underlay frame when the TEPs sit on a transport VLAN (NSX's uplink
+profile's ``transport_vlan``): ``capacity.tep_vlan``."""
 BITS = 8
 GIGA = 1e9
 MEGA = 1e6
@@ -113,6 +127,7 @@ class Capacity:
     host_link_gbps: float = 25.0
     edge_mpps: float = 4.0
     uplink_gbps: float = 40.0
+    tep_vlan: bool = False  # the TEPs' transport VLAN tags every underlay frame (+4 bytes)
     host_link: Mapping[str, float] = field(default_factory=dict)
     edge: Mapping[str, float] = field(default_factory=dict)
     uplink: Mapping[str, float] = field(default_factory=dict)
@@ -151,6 +166,10 @@ def resolve_capacity(*sources: Any) -> Capacity:
         if not partial:
             scalars, maps = {}, {m: {} for m in _PER_DEVICE.values()}
         get = src.get if partial else lambda name, _s=src: getattr(_s, name, None)
+        if get("tep_vlan") is not None:
+            if not isinstance(get("tep_vlan"), (bool, np.bool_)):
+                raise ValueError(f"capacity.tep_vlan: {get('tep_vlan')!r} must be true or false")
+            scalars["tep_vlan"] = bool(get("tep_vlan"))
         for name, per in _PER_DEVICE.items():
             if get(name) is not None:
                 scalars[name] = _positive(f"capacity.{name}", get(name))
@@ -198,6 +217,7 @@ class RunTotals:
     tunnelled_inner_bytes: int | None = 0  # IP bytes of the tunnelled packets, once each
     east_west_via_edge: int | None = 0  # via an edge, not from an uplink, not exited
     uplink_rx: np.ndarray | None = None  # int64[U, 2] packets, IP bytes entering by each uplink
+    uplink_pad: np.ndarray | None = None  # int64[U, 2] padding bytes of short frames leaving, entering by each uplink
     services: dict = field(default_factory=dict)  # (service, backend port) -> [packets, IP bytes] (bytes: batches)
     snat: np.ndarray | None = None  # int64[namespaces, 4]: SNAT-ed out packets, bytes; un-SNAT-ed in packets, bytes
 
@@ -216,6 +236,7 @@ class ReportAccumulator:
         self.tables = tables
         self.counters: Counters | None = None
         self.totals = RunTotals(uplink_rx=np.zeros((len(cluster.uplinks), 2), np.int64),
+                                uplink_pad=np.zeros((len(cluster.uplinks), 2), np.int64),
                                 snat=np.zeros((len(cluster.namespaces), 4), np.int64))
 
     def add(self, run: RunResult, batch: PacketBatch | None = None) -> None:
@@ -254,7 +275,7 @@ class ReportAccumulator:
         if batch is None:
             t.batches_seen = False
             t.inner_bytes = t.tunnelled_inner_bytes = t.east_west_via_edge = None
-            t.uplink_rx = t.snat = None
+            t.uplink_rx = t.snat = t.uplink_pad = None
             return
         if not t.batches_seen:
             return
@@ -276,9 +297,15 @@ class ReportAccumulator:
         u = t.uplink_rx.shape[0]
         ids = batch.ingress_id.astype(np.int64)
         ok = from_uplink & (ids >= 0) & (ids < u)
+        pad = np.maximum(MIN_FRAME - UPLINK_FRAME_OVERHEAD - length, 0)  # a short frame's padding
         if u and ok.any():
             t.uplink_rx[:, 0] += np.bincount(ids[ok], minlength=u)
             t.uplink_rx[:, 1] += np.bincount(ids[ok], weights=length[ok], minlength=u).astype(np.int64)
+            t.uplink_pad[:, 1] += np.bincount(ids[ok], weights=pad[ok], minlength=u).astype(np.int64)
+        out = (r.verdict == int(Verdict.EXITED)) & (r.dev_kind == int(DeviceKind.UPLINK)) & (r.dev_id >= 0) \
+            & (r.dev_id < u)
+        if u and out.any():
+            t.uplink_pad[:, 0] += np.bincount(r.dev_id[out], weights=pad[out], minlength=u).astype(np.int64)
 
     def report(self, *, capacity: Any = None, offered_pps: float | None = None) -> LoadReport:
         if self.counters is None:
@@ -477,17 +504,22 @@ class LoadReport:
                 "saturates_at_pps": cap_value * scale / per if per > 0 else math.inf,
             })
 
+        per_frame = WIRE_OVERHEAD + (TEP_VLAN_TAG if cap.tep_vlan else 0)  # on the wire beyond the outer frame
         for h, name in enumerate(host_names):
-            device(name, "host-link", "tx", cn.host[h, 0], cn.host[h, 1], "Gb/s", cap.link_gbps_of(name))
-            device(name, "host-link", "rx", cn.host[h, 2], cn.host[h, 3], "Gb/s", cap.link_gbps_of(name))
+            for d, k in (("tx", 0), ("rx", 2)):
+                device(name, "host-link", d, cn.host[h, k], cn.host[h, k + 1] + per_frame * cn.host[h, k], "Gb/s",
+                       cap.link_gbps_of(name))
         for e in edge_rows:
             device(e["edge"], "edge", "sr", e["sr_packets"], e["sr_bytes"], "Mpps", cap.mpps_of_edge(e["edge"]))
         for k, u in enumerate(c.uplinks):
             dirs = [("tx", int(cn.uplink[k, 0]), int(cn.uplink[k, 1]))]
             if known_rx:
                 dirs.append(("rx", int(rx[k, 0]), int(rx[k, 1])))
-            for d, pk, by in dirs:
-                device(u.name, "uplink", d, pk, by + UPLINK_FRAME_OVERHEAD * pk, "Gb/s", cap.gbps_of_uplink(u.name))
+            pad = totals.uplink_pad if totals is not None and totals.uplink_pad is not None else None
+            for j, (d, pk, by) in enumerate(dirs):
+                padding = int(pad[k, j]) if pad is not None else 0  # (unknown without the batches: 0)
+                device(u.name, "uplink", d, pk, by + padding + (UPLINK_FRAME_OVERHEAD + WIRE_OVERHEAD) * pk, "Gb/s",
+                       cap.gbps_of_uplink(u.name))
         utilisation = pd.DataFrame(util_rows, columns=["device", "kind", "direction", "pps", "gbps", "load", "capacity",
                                                        "unit", "utilisation", "saturates_at_pps"])
         utilisation = utilisation.sort_values("saturates_at_pps", kind="stable").reset_index(drop=True)

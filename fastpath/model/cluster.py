@@ -164,6 +164,8 @@ class Capacity:
     edge_mpps — packets per second an edge node forwards (default 4 Mpps: the order of a
       medium DPDK edge VM); per edge ``edges[i].mpps``
     uplink_gbps — each T0 uplink (default 40 Gb/s); per uplink ``t0.uplinks[i].gbps``
+    tep_vlan — the TEPs sit on a transport VLAN (NSX's uplink profile): every underlay frame
+      carries an 802.1Q tag, 4 bytes more on the host links (default false)
 
     The per-device overrides are kept by name in ``host_link``, ``edge`` and ``uplink``; ask
     `link_gbps_of`, `mpps_of_edge`, `gbps_of_uplink` for the value in effect.
@@ -175,6 +177,7 @@ class Capacity:
     host_link: dict[str, float] = field(default_factory=dict)
     edge: dict[str, float] = field(default_factory=dict)
     uplink: dict[str, float] = field(default_factory=dict)
+    tep_vlan: bool = False
 
     def link_gbps_of(self, host: str) -> float:
         return self.host_link.get(host, self.host_link_gbps)

@@ -204,6 +204,7 @@ class CapacitySpec(_M):
     host_link_gbps: Float = Field(25.0, **_rate)
     edge_mpps: Float = Field(4.0, **_rate)
     uplink_gbps: Float = Field(40.0, **_rate)
+    tep_vlan: bool = False  # the TEPs' transport VLAN tags every underlay frame (+4 bytes on the host links)
 
 
 _Proto = Union[Literal["tcp", "udp", "icmp"], Int, None]
@@ -667,7 +668,7 @@ def _capacity(spec: ClusterSpec, host_specs) -> Capacity:
     return Capacity(c.host_link_gbps, c.edge_mpps, c.uplink_gbps,
                     host_link={h.name: h.link_gbps for h, _, _ in host_specs if h.link_gbps is not None},
                     edge={h.name: h.mpps for h, _, _ in host_specs if h.mpps is not None},
-                    uplink={u.name: u.gbps for u in spec.t0.uplinks if u.gbps is not None})
+                    uplink={u.name: u.gbps for u in spec.t0.uplinks if u.gbps is not None}, tep_vlan=c.tep_vlan)
 
 
 # ---- traffic profiles -------------------------------------------------------------------------
@@ -894,7 +895,8 @@ def to_spec(c: Cluster) -> dict:
                        (r.dport_lo if r.dport_lo == r.dport_hi else f"{r.dport_lo}-{r.dport_hi}")}
                       for r in c.dfw_rules],
         },
-        "capacity": {"host_link_gbps": cap.host_link_gbps, "edge_mpps": cap.edge_mpps, "uplink_gbps": cap.uplink_gbps},
+        "capacity": {"host_link_gbps": cap.host_link_gbps, "edge_mpps": cap.edge_mpps, "uplink_gbps": cap.uplink_gbps,
+                     **({"tep_vlan": True} if cap.tep_vlan else {})},
     }
     if c.networkpolicies:
         from ..policy.parse import policy_to_dict
