@@ -86,6 +86,13 @@ def _proto(value: str) -> int:
 
 
 # ---- rendering ----------------------------------------------------------------------------------
+def _console() -> Console:
+    """stdout for people: on a terminal rich fits it to the width; into a pipe or a file no line
+    is wrapped (a field cut over two lines breaks every grep and awk downstream)."""
+    probe = Console()
+    return probe if probe.is_terminal else Console(soft_wrap=True, width=10_000)
+
+
 def render_traceroute(console: Console, src: str, dst: str, res: Result, ttl: int) -> None:
     console.print(f"[bold]traceroute {src} -> {dst}[/bold]  (TTL {ttl})")
     for n, (ip, dev) in enumerate(zip(res.traceroute, res.traceroute_devices), 1):
@@ -198,7 +205,7 @@ def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_ma
         out = {"src": src, "dst": dst, "ttl_in": ttl, "reply": reply, **res.as_dict()}
         click.echo(json.dumps(out, indent=1))
         return
-    console = Console()
+    console = _console()
     render_traceroute(console, *((dst, src) if reply else (src, dst)), res, ttl)
     render_walk(console, res)
 
@@ -352,7 +359,7 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
             out["report"] = load.to_json(top=50)
         click.echo(json.dumps(out))
         return
-    console = Console()
+    console = _console()
     render_run(console, rep)
     if load is not None:
         console.print()
@@ -370,7 +377,7 @@ def demo(cluster_file, packets, out):
     (a pcap), a run of a few million packets with its load report, and a small pods-per-node
     study with its plots."""
     c = _cluster(cluster_file)
-    console = Console()
+    console = _console()
     render_cluster(console, c)
     console.print()
     Path(out).mkdir(parents=True, exist_ok=True)
@@ -410,7 +417,8 @@ def demo(cluster_file, packets, out):
     files = write_outputs(df, "pods-per-node", out)
     from rich.markdown import Markdown
 
-    console.print(Markdown((Path(out) / "summary.md").read_text()))
+    summary = (Path(out) / "summary.md").read_text()
+    console.print(Markdown(summary) if console.is_terminal else summary, highlight=False, markup=False)
     console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
 
 
@@ -581,7 +589,7 @@ def replay(pcap, cluster_file, gen, threads, offered_mpps, as_json, quiet, ignor
             out["report"] = load.to_json(top=50)
         click.echo(json.dumps(out))
     else:
-        console = Console()
+        console = _console()
         console.print(f"[bold]{rep.frames:,} frames[/bold] replayed from {pcap} ({rep.geneve:,} Geneve, replayed as "
                       f"their inner frames): {rep.fps / 1e6:.2f} M frames/s read, decoded and forwarded")
         for name, n in rep.verdicts.items():
