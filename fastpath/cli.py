@@ -626,13 +626,15 @@ def check(spec):
 @click.option("--placement", type=click.Choice(["spread", "packed"]), default="spread", show_default=True)
 @click.option("--edges", type=int, default=1, show_default=True)
 @click.option("--service-t1-fraction", type=Finite(0.0, 1.0), default=0.0, show_default=True,
-              help="Share of namespace T1s with a service router on an edge, 0..1.")
+              help="Share of namespace T1s with a service router on an edge, 0..1 (rounded to a count).")
+@click.option("--service-t1-count", type=int, default=None,
+              help="Namespace T1s with a service router (instead of --service-t1-fraction).")
 @click.option("--dfw-rules", type=int, default=0, show_default=True)
 @click.option("--mtu", type=int, default=1600, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--out", type=Output(), required=True, help="Spec file to write (.json, else YAML).")
 def generate_cmd(hosts, nodes_per_host, namespaces, pods_per_node, placement, edges, service_t1_fraction,
-                 dfw_rules, mtu, seed, out):
+                 service_t1_count, dfw_rules, mtu, seed, out):
     """Generate a synthetic cluster and write its full spec (sizes within fastpath.limits)."""
     from .model.specfile import MAX_YAML_NODES, YAML_NODES_PER_POD
 
@@ -645,7 +647,8 @@ def generate_cmd(hosts, nodes_per_host, namespaces, pods_per_node, placement, ed
                         "spec may hold: write it as JSON (a .json path)")
     try:
         c = generate(hosts, nodes_per_host, namespaces, pods_per_node, placement=placement, edges=edges,
-                     service_t1_fraction=service_t1_fraction, dfw_rules=dfw_rules, mtu=mtu, seed=seed)
+                     service_t1_fraction=service_t1_fraction, service_t1_count=service_t1_count, dfw_rules=dfw_rules,
+                     mtu=mtu, seed=seed)
     except SpecError as exc:  # the field path is the argument: name its option
         raise UserError(f"--{exc.path.replace('_', '-')}: {exc.message}" if exc.path else exc.message) from None
     try:

@@ -173,3 +173,21 @@ def test_a_million_pods():
     assert np.all((c.pods.ip & mask) == net)
     assert np.bincount(c.pods.namespace, minlength=200).sum() == P
     assert len({s.vni for s in c.segments}) == 201
+
+
+def test_service_t1s_are_a_stable_set_whatever_the_pods():
+    """Issue 13: a study over pods per node keeps the same service T1s; the count is the
+    fraction of the namespaces, rounded, or given; a smaller set is part of a larger one."""
+    def srs(**kw):
+        c = generate(3, 2, 20, kw.pop("ppn", 10), edges=2, seed=5, **kw)
+        return {r.name for r in c.t1s if r.edge is not None}
+
+    base = srs(service_t1_fraction=0.2)
+    assert len(base) == 4
+    for ppn in (1, 110, 250):
+        assert srs(service_t1_fraction=0.2, ppn=ppn) == base
+    assert srs(service_t1_count=4) == base
+    assert base < srs(service_t1_fraction=0.5) and len(srs(service_t1_fraction=0.5)) == 10
+    assert srs(service_t1_count=0) == set() and len(srs(service_t1_count=20)) == 20
+    with pytest.raises(SpecError, match="service_t1_count"):
+        generate(3, 2, 20, 10, service_t1_count=21)

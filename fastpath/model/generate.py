@@ -43,6 +43,7 @@ def generate(
     placement: str = "spread",
     edges: int = 1,
     service_t1_fraction: float = 0.0,
+    service_t1_count: int | None = None,
     dfw_rules: int = 0,
     mtu: int | tuple[int, ...] = 1600,
     default_route: bool = True,
@@ -54,12 +55,19 @@ def generate(
 
     ``mtu`` may be a tuple: host i (edges after the transport nodes) gets ``mtu[i % len]``.
     ``default_route=False`` leaves the T0 without its 0/0 static route: traffic to the
-    outside then ends ``no-route`` at the T0."""
+    outside then ends ``no-route`` at the T0. Service T1s: ``service_t1_count`` namespaces' T1s
+    get a service router (round robin over the edges), else ``round(service_t1_fraction *
+    namespaces)``; which ones is a seeded order of the namespaces of its own, so the set does
+    not change with the pods (a study over pods per node keeps its SRs) and a smaller set is
+    part of a larger one."""
     problem = cluster_size_problem(hosts, nodes_per_host, namespaces, pods_per_node, edges, dfw_rules)
     if problem is not None:  # before anything is allocated (fastpath.limits says why these bounds)
         raise SpecError(*problem)
     if isinstance(service_t1_fraction, bool) or not 0.0 <= float(service_t1_fraction) <= 1.0:  # nan fails too
         raise SpecError("service_t1_fraction", f"{service_t1_fraction!r} must be a fraction in [0, 1]")
+    if service_t1_count is not None and (isinstance(service_t1_count, bool) or not isinstance(
+            service_t1_count, (int, np.integer)) or not 0 <= service_t1_count <= namespaces):
+        raise SpecError("service_t1_count", f"{service_t1_count!r} must be an integer in 0..{namespaces} (namespaces)")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
         raise SpecError("seed", f"{seed!r} must be an integer in 0..{MAX_SEED}")
     if max_pods is not None and max_pods < 1:
@@ -132,7 +140,10 @@ def generate(
     vni = settings.vni_base
     link = int(settings.link_cidr.network_address)
     edge_names = [f"edge-{e + 1}" for e in range(edges)]
-    with_sr = rng.random(namespaces) < service_t1_fraction if edges else np.zeros(namespaces, bool)
+    k_sr = service_t1_count if service_t1_count is not None else round(float(service_t1_fraction) * namespaces)
+    with_sr = np.zeros(namespaces, bool)
+    if edges:  # (its own generator: the pods' draws do not move it)
+        with_sr[np.random.default_rng([seed, 1]).permutation(namespaces)[:k_sr]] = True
     t1s = [Router("t1-nodes", "t1", None, link, link + 1)]
     segs = []
     for k in range(namespaces):
