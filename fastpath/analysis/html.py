@@ -231,6 +231,8 @@ def fmt(v, kind: str = "") -> str:
         return ", ".join(f"{k} {fmt(x)}" for k, x in v.items())
     if isinstance(v, float):
         return f"{v:.3g}"
+    if isinstance(v, int):
+        return f"{v:,}"
     return str(v)
 
 
@@ -640,10 +642,11 @@ def render(sources: list[Source], made_by: dict | None = None) -> str:
 
 def write_report(out: str | os.PathLike, sources: list[Source], made_by: dict | None = None) -> Path:
     """Write ``out``/report.html; returns its path."""
+    text = render(sources, made_by)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     page = out / "report.html"
-    page.write_text(render(sources, made_by), encoding="utf-8")
+    page.write_text(text, encoding="utf-8")
     return page
 
 
