@@ -152,8 +152,8 @@ def test_run_page_shows_the_load_report_as_the_json_has_it(browser, results, tmp
     assert max(range(len(util)), key=lambda i: util[i]["utilisation"]) == k
     labels = page.texts("#run-bars svg text")
     for r in util:
-        assert any(t.startswith(f"{100 * r['utilisation']:.1f}%") for t in labels), r
-    assert [" ".join(t.split()) for t in labels if "bottleneck" in t] == [f"{100 * b['utilisation']:.1f}% bottleneck"]
+        assert any(t.startswith(f"{100 * r['utilisation']:.3g}%") for t in labels), r
+    assert [" ".join(t.split()) for t in labels if "bottleneck" in t] == [f"{100 * b['utilisation']:.3g}% bottleneck"]
     assert page.count("#run-utilisation tr.bottleneck") == 1
     assert page.text("#run-utilisation tr.bottleneck td[data-col='device']") == b["device"]
     assert page.text("#run-bottleneck").startswith(f"Bottleneck: {b['device']}")
@@ -292,6 +292,12 @@ def test_anything_else_is_one_line(results, reject, make, expect):
     src = make(results["dir"])
     reject("report", src, "--html", results["dir"] / "never", expect=(str(src), expect))
     assert not (results["dir"] / "never" / "report.html").exists()
+
+
+def test_an_html_directory_that_cannot_be_written_is_one_line(results, reject, tmp_path):
+    (tmp_path / "file").write_text("")
+    reject("report", results["dir"] / "run.json", "--html", "/sys/fastpath-report", expect=("--html", "/sys"))
+    reject("report", results["dir"] / "run.json", "--html", tmp_path / "file", expect=("--html", "not a directory"))
 
 
 def _write(path: Path, obj) -> Path:

@@ -381,7 +381,7 @@ def heatmap(sec: str, hosts: list[str], pairs: list[dict]) -> dict:
                         "text": _bytes(p["bytes"]), "share": p.get("share_of_bytes")})
         rows.append({"host": s, "cells": row})
     return {"id": f"{sec}-heatmap", "hosts": axis, "rows": rows, "pairs": len(pairs),
-            "cut": len(seen) > len(axis)}
+            "cut": len(seen) > len(axis), "top": len(pairs) == 50}
 
 
 def _bytes(n: int) -> str:
@@ -438,7 +438,7 @@ def run_section(sec: str, src: Source) -> dict:
     if have_util:
         values = [None if r.get("utilisation") is None else 100 * r["utilisation"] for r in util]
         xlabel = f"utilisation (%) at {_rate(rep.get('offered_pps') or 0, 'pkt/s')} offered"
-        vt = "{:.1f}%".format
+        vt = "{:.3g}%".format
     else:  # no offered load: the load relative to the bottleneck's (1 = the first to saturate)
         sat = [r.get("saturates_at_pps") for r in util]
         first = min([s for s in sat if s] or [1])
@@ -590,7 +590,7 @@ def diff_section(sec: str, src: Source) -> dict:
         bars = bars_svg(sec, [f"{r['kind']} {r['device']}" for r in util],
                         [None if r.get("util_after") is None else 100 * r["util_after"] for r in util], marked,
                         before=[None if r.get("util_before") is None else 100 * r["util_before"] for r in util],
-                        xlabel="utilisation (%), before and after", value_text=lambda v: f"{v:.1f}%")
+                        xlabel="utilisation (%), before and after", value_text="{:.3g}%".format)
     ch = d.get("changed") or {}
     facts = [("packets", f"{d['packets']:,}"), ("flows", f"{d.get('flows', 0):,}"), ("profile", d.get("profile") or "uniform"),
              ("changed", f"{ch.get('flows', 0):,} flows ({fmt(ch.get('flow_share'), '%')}), "
