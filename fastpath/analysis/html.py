@@ -569,7 +569,8 @@ def diff_section(sec: str, src: Source) -> dict:
 
     groups = [{k: (_pairs_text(v) if k == "pairs" else v) for k, v in g.items()} for g in d["by_change"]]
     cols = list(dict.fromkeys(k for g in groups for k in g))
-    samples = [{"change": s.get("change"), "src": s.get("src"), "dst": s.get("dst") + (f" ({s['dst_name']})" if s.get("dst_name") else ""),
+    samples = [{"change": s.get("change"), "src": s.get("src"),
+                "dst": s.get("dst") + (f" ({s['dst_name']})" if s.get("dst_name") else ""),
                 "proto": s.get("proto"), "dport": s.get("dport"), "before": _outcome(s.get("before")),
                 "after": _outcome(s.get("after"))} for s in d.get("samples") or []]
     ld = d["load_delta"]
