@@ -357,6 +357,7 @@ def run(cluster_file, gen, packets, threads, seed, length, profile, report, offe
         out = rep.as_dict()
         if load is not None:
             out["report"] = load.to_json(top=50)
+        out.update(cluster=c.summary(), provenance=_provenance())  # for `fastpath report --html`
         click.echo(json.dumps(out))
         return
     console = _console()
@@ -405,9 +406,12 @@ def demo(cluster_file, packets, out):
         console.print("[bold]run[/bold]: uniformly random pod -> pod packets through the fast path")
         dp = Dataplane(c)
         acc = ReportAccumulator(c, dp.tables)
-        render_run(console, run_uniform(c, packets, dataplane=dp, accumulator=acc))
+        ran = run_uniform(c, packets, dataplane=dp, accumulator=acc)
+        render_run(console, ran)
         console.print()
-        console.print(acc.report(offered_pps=1e6).to_text(), highlight=False)
+        load = acc.report(offered_pps=1e6)
+        console.print(load.to_text(), highlight=False)
+        run_json = {**ran.as_dict(), "report": load.to_json(top=50), "cluster": c.summary()}
 
     from .analysis.study import run_study, write_outputs
 
@@ -420,6 +424,8 @@ def demo(cluster_file, packets, out):
     summary = (Path(out) / "summary.md").read_text()
     console.print(Markdown(summary) if console.is_terminal else summary, highlight=False, markup=False)
     console.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
+    page = _demo_report(out, run_json if len(c.pods) else None)
+    console.print(f"wrote {page} (open it in a browser)", highlight=False)
 
 
 @main.command()
@@ -482,6 +488,7 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
     except OSError as exc:  # the scheduler is not there
         raise UserError(f"--scheduler {scheduler}: {exc}") from None
     files = write_outputs(df, sweep, out, limits)
+    files.append(_write_provenance(out, limits=vars(limits), base=df.attrs.get("base")))  # for `fastpath report --html`
     click.echo((Path(out) / "summary.md").read_text())
     click.echo("wrote " + ", ".join(str(f) for f in files))
 
@@ -757,7 +764,10 @@ def diff_cmd(before, after, profile, packets, seed, threads, offered_mpps, as_js
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if as_json:
-        click.echo(json.dumps(d.to_json()))
+        out = d.to_json()
+        out.update(clusters={"before": c_before.summary(), "after": c_after.summary()},
+                   provenance=_provenance())  # for `fastpath report --html`
+        click.echo(json.dumps(out))
         return
     click.echo(d.to_text())
 
@@ -829,6 +839,82 @@ _show_command("routes", "ROUTER", "a router's forwarding table (NSX get logical-
               "prints it. ROUTER: a T1/T0 by name (its distributed router) or NAME-sr (its service router).")
 _show_command("arp", "ROUTER|SEGMENT", "a router's neighbors or a segment's ARP table", "A router's neighbor table (`get logical-router <uuid> neighbor`) or a "
               "segment's ARP table (`get logical-switch <vni> arp-table`); SEGMENT by name or VNI.")
+
+
+# ---- fastpath report: one self-contained HTML page of results (fastpath.analysis.html) -------------
+def _command_line() -> str:
+    """The command line that is running, as the user typed it; when invoked in-process (click's
+    test runner: sys.argv is not ours), rebuilt from the command and its non-default parameters."""
+    import shlex
+
+    ctx = click.get_current_context()
+    argv = sys.argv[1:]
+    if argv[:1] == [ctx.info_name]:
+        return shlex.join(["fastpath", *argv])
+    parts = ["fastpath", ctx.info_name or ""]
+    for p in ctx.command.params:
+        v = ctx.params.get(p.name)
+        if v is None or v is False or v == p.default or v == ():
+            continue
+        if isinstance(p, click.Argument):
+            parts.extend(map(str, v) if isinstance(v, tuple) else [str(v)])
+        elif getattr(p, "is_flag", False):
+            parts.append(p.opts[0])
+        else:
+            parts.extend([p.opts[0], str(v)])
+    return shlex.join(parts)
+
+
+def _provenance(**extra) -> dict:
+    from .analysis.html import provenance
+
+    return provenance(_command_line(), **extra)
+
+
+def _write_provenance(out: str, **extra) -> Path:
+    """provenance.json in a study's directory: the command, the versions, ``extra``."""
+    from .analysis.html import PROVENANCE_FILE
+
+    path = Path(out) / PROVENANCE_FILE
+    path.write_text(json.dumps(_provenance(**extra), indent=1) + "\n")
+    return path
+
+
+def _demo_report(out: str, run_json: dict | None) -> Path:
+    """The demo's report.html: its run (when the cluster has pods) and its study."""
+    from .analysis.html import Source, read_source, write_report
+
+    made = _provenance()
+    sources = [Source("run", "the demo's run", {**run_json, "provenance": made}, made)] if run_json else []
+    from .analysis.study import Limits
+
+    study = read_source(out)
+    study.provenance = {**made, "limits": vars(Limits())}  # the limits the demo's study held its points to
+    return write_report(out, sources + [study], made)
+
+
+@main.command("report")
+@click.argument("results", metavar="RESULT...", nargs=-1, required=True, type=click.Path())
+@click.option("--html", "html_dir", type=Output(directory=True), required=True,
+              help="Directory to write report.html into (one self-contained page: no network needed to view it).")
+def report_cmd(results, html_dir):
+    """One HTML page of results: RESULT is the JSON of `fastpath run --report --json` or `fastpath diff --json`,
+    or a directory `fastpath study --out` wrote (told apart by content); several make one page."""
+    from .analysis.html import ReportInputError, read_source, write_report
+
+    try:
+        sources = [read_source(r) for r in results]
+    except ReportInputError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        page = write_report(html_dir, sources, _provenance())
+    except OSError as exc:
+        raise UserError(f"--html {html_dir}: {exc.strerror or exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a result of the right kind, but damaged
+        names = ", ".join(f"{s.path} ({s.kind})" for s in sources)
+        raise UserError(f"{names}: cannot be drawn: {type(exc).__name__}: {exc}") from None
+    what = ", ".join(f"{s.kind} {s.path}" for s in sources)
+    click.echo(f"wrote {page} ({page.stat().st_size:,} bytes, self-contained) from {what}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -185,3 +185,122 @@ def reject():
         return res
 
     return check
+
+
+# ---- a real browser: Debian's chromium, headless, driven by chromedriver (selenium) --------------
+class BrowserPage:
+    """One page opened in the session's headless chromium. ``console_errors``: the browser
+    log's SEVERE entries (console.error, uncaught exceptions, failed loads) since it opened;
+    ``requests``: every URL the page asked for (from the DevTools network log)."""
+
+    def __init__(self, driver, path):
+        from selenium.webdriver.common.by import By
+
+        self.driver, self.path, self._by = driver, str(path), By.CSS_SELECTOR
+        self._errors: list[str] = []
+        self._requests: list[str] = []
+
+    def _drain(self) -> None:
+        import json
+
+        self._errors += [e["message"] for e in self.driver.get_log("browser") if e["level"] == "SEVERE"]
+        for e in self.driver.get_log("performance"):
+            msg = json.loads(e["message"])["message"]
+            if msg.get("method") == "Network.requestWillBeSent":
+                self._requests.append(msg["params"]["request"]["url"])
+
+    @property
+    def console_errors(self) -> list[str]:
+        self._drain()
+        return list(self._errors)
+
+    @property
+    def requests(self) -> list[str]:
+        self._drain()
+        return list(self._requests)
+
+    def count(self, css: str) -> int:
+        return len(self.driver.find_elements(self._by, css))
+
+    def text(self, css: str) -> str:
+        """The visible text of the first element ``css`` matches (AssertionError when none does)."""
+        found = self.driver.find_elements(self._by, css)
+        assert found, f"no element matches {css!r} in {self.path}"
+        return found[0].text
+
+    def texts(self, css: str) -> list[str]:
+        return [e.text for e in self.driver.find_elements(self._by, css)]
+
+    def attrs(self, css: str, name: str) -> list[str | None]:
+        return [e.get_attribute(name) for e in self.driver.find_elements(self._by, css)]
+
+    def click(self, css: str) -> None:
+        found = self.driver.find_elements(self._by, css)
+        assert found, f"no element matches {css!r} in {self.path}"
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", found[0])
+        found[0].click()
+
+    def screenshot(self, path) -> int:
+        """The whole page (beyond the window) as a PNG at ``path``; the bytes written."""
+        import base64
+
+        w, h = self.driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];")
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": w, "height": min(h, 16000), "scale": 1}})
+        data = base64.b64decode(shot["data"])
+        with open(path, "wb") as f:
+            f.write(data)
+        return len(data)
+
+
+def _browser_missing(why: str):
+    """CI must have the browser (.ci/run installs it): fail there; elsewhere skip, saying why."""
+    if _ci():
+        pytest.fail(f"CI=true and {why}: .ci/run installs chromium, chromium-driver and selenium", pytrace=False)
+    pytest.skip(f"{why} (apt-get install chromium chromium-driver; pip install selenium)")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """``browser(path) -> BrowserPage``: open a local file in one headless chromium per session
+    (Debian's ``chromium`` and ``chromium-driver``, driven by selenium). The page has
+    ``console_errors``, ``count(css)``, ``text(css)``, ``screenshot(path) -> bytes`` (and
+    ``requests``, ``texts``, ``attrs``, ``click``, ``driver``). Fails when CI=true and the
+    browser is missing; skips otherwise, saying what to install."""
+    try:
+        from selenium import webdriver
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _browser_missing("selenium is not installed")
+    chromium = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
+    driver_path = shutil.which("chromedriver") or shutil.which("chromedriver", path="/usr/lib/chromium:/usr/bin")
+    if chromium is None or driver_path is None:
+        _browser_missing("chromium is not installed" if chromium is None else "chromedriver (chromium-driver) is not installed")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium  # both paths given: selenium never looks a driver up on the network
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1000",
+                "--disable-extensions", "--no-first-run", "--disable-background-networking"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    try:
+        driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    except WebDriverException as exc:
+        _browser_missing(f"headless chromium did not start: {str(exc.msg or exc).splitlines()[0]}")
+    driver.set_page_load_timeout(60)
+
+    def open_page(path) -> BrowserPage:
+        from pathlib import Path
+
+        driver.get("about:blank")
+        driver.get_log("browser"), driver.get_log("performance")  # drop what came before this page
+        page = BrowserPage(driver, path)
+        driver.get(Path(path).resolve().as_uri())
+        return page
+
+    try:
+        yield open_page
+    finally:
+        driver.quit()
