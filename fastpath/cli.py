@@ -487,6 +487,7 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
         raise UserError(f"--profile {profile}: {exc}" if profile else str(exc)) from None
     except OSError as exc:  # the scheduler is not there
         raise UserError(f"--scheduler {scheduler}: {exc}") from None
+    df.attrs.setdefault("run", {})["traffic"] = f"profile {profile}" if profile else "uniform pod-to-pod"
     files = write_outputs(df, sweep, out, limits)
     files.append(_write_provenance(out, limits=vars(limits), base=df.attrs.get("base")))  # for `fastpath report --html`
     click.echo((Path(out) / "summary.md").read_text())

@@ -488,6 +488,8 @@ class DaskExecutor:
             raise
         df = pd.DataFrame([p.flat() for p in points])
         df.attrs["base"] = {**BASE, **(base or {})}
+        df.attrs["run"] = {"traffic": "uniform pod-to-pod" if forward is None else "as the caller forwards it",
+                           "packets": int(packets), "seed": int(seed)}
         df.attrs["scaleout"] = {"scheduler": self.client.scheduler.address, "points": len(vals),
                                 "wall_seconds": round(time.perf_counter() - t0, 4)}
         return df

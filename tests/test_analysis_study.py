@@ -51,7 +51,7 @@ def test_outputs_csv_parquet_plots_and_summary(pods_per_node, tmp_path):
     files = write_outputs(pods_per_node, "pods-per-node", tmp_path)
     names = {f.name for f in files}
     assert {"pods-per-node.csv", "pods-per-node.parquet", "pods-per-node-memory.png", "pods-per-node-limits.png",
-            "pods-per-node-throughput.png", "summary.md"} <= names
+            "pods-per-node-engine-speed.png", "summary.md"} <= names
     for f in files:
         assert f.stat().st_size > 0
         if f.suffix == ".png":
@@ -66,3 +66,29 @@ def test_outputs_csv_parquet_plots_and_summary(pods_per_node, tmp_path):
 
 def test_summary_names_the_base_actually_used(pods_per_node):
     assert "hosts=2, nodes_per_host=2, namespaces=4" in summary_markdown(pods_per_node, "pods-per-node")
+
+
+def test_hypervisors_and_edges_are_counted_apart(pods_per_node):
+    """Issue 13: ``hosts`` are the hypervisors, ``edges`` the edge nodes; TEP pairs are all the
+    directed pairs of their TEPs, split into hypervisor pairs and pairs with an edge."""
+    from fastpath.analysis.study import point_cluster
+
+    ok = pods_per_node[pods_per_node["status"] == "ok"]
+    c = point_cluster("pods-per-node", 10, base={"hosts": 2, "nodes_per_host": 2, "namespaces": 4})
+    hv, ed = sum(not h.edge for h in c.hosts), sum(h.edge for h in c.hosts)
+    assert (ok["hosts"] == hv).all() and (ok["edges"] == ed).all() and ed >= 1
+    assert (ok["tep_pairs"] == (hv + ed) * (hv + ed - 1)).all()
+    assert (ok["tep_pairs_hosts"] == hv * (hv - 1)).all()
+    assert (ok["tep_pairs_hosts"] + ok["tep_pairs_edges"] == ok["tep_pairs"]).all()
+
+
+def test_the_summary_says_what_produced_it_and_keeps_the_engine_apart(pods_per_node):
+    from fastpath import __version__
+
+    text = summary_markdown(pods_per_node, "pods-per-node")
+    assert "uniform pod-to-pod, 20,000 packets a point, seed 0" in text and f"fastpath {__version__}" in text
+    main, engine = text.split("## Engine (the simulator's own speed, not the modeled network's capacity)")
+    assert "M packets/s" not in main and "Mpps" not in main  # no speed beside the network's figures
+    ok = pods_per_node[pods_per_node["pps"] > 0]
+    for _, r in ok.iterrows():
+        assert f"| {r['value']} | {r['pps'] / 1e6:.2f} |" in engine

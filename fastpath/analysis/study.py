@@ -67,14 +67,17 @@ class Point:
     status: str  # "ok" or the refusal (a SpecError line)
     pods: int = 0
     nodes: int = 0
-    hosts: int = 0
+    hosts: int = 0  # hypervisors (transport nodes)
+    edges: int = 0  # edge nodes
     pods_per_node: int = 0
     compile_s: float = 0.0
     table_bytes: int = 0
     bytes_per_pod: float = 0.0
     vlan_tags_per_node: int = 0
     ovs_mac_entries_per_node: int = 0
-    tep_pairs: int = 0
+    tep_pairs: int = 0  # directed pairs of all TEPs, hypervisors' and edges' (the tunnel mesh limit's count)
+    tep_pairs_hosts: int = 0  # of them, between two hypervisors
+    tep_pairs_edges: int = 0  # of them, between a hypervisor and an edge (either way) or two edges
     mtu_headroom: int = 0  # underlay MTU - (pod MTU + Geneve overhead); < 0 = drops
     packets: int = 0
     pps: float = 0.0
@@ -92,12 +95,15 @@ class Point:
 
 
 def _limits_of(c: Cluster, pods_per_node: int, lim: Limits) -> tuple[dict, dict]:
-    hosts = sum(not h.edge for h in c.hosts) + sum(h.edge for h in c.hosts)
+    teps = len(c.hosts)  # hypervisors and edges: every TEP
+    hv = sum(not h.edge for h in c.hosts)
     min_mtu = min(h.mtu for h in c.hosts)
     facts = {
         "vlan_tags_per_node": pods_per_node,
         "ovs_mac_entries_per_node": 2 * pods_per_node + 1,
-        "tep_pairs": hosts * (hosts - 1),
+        "tep_pairs": teps * (teps - 1),
+        "tep_pairs_hosts": hv * (hv - 1),
+        "tep_pairs_edges": teps * (teps - 1) - hv * (hv - 1),
         "mtu_headroom": min_mtu - (lim.pod_mtu + c.settings.geneve_overhead),
     }
     crossed = {
@@ -197,7 +203,8 @@ def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int 
     sizes = dp.tables.sizes()
     facts, crossed = _limits_of(c, ppn, limits)
     total = sum(s.bytes for s in sizes.values())
-    point = Point(sweep, int(value), "ok", pods=len(c.pods), nodes=len(c.nodes), hosts=len(c.hosts),
+    point = Point(sweep, int(value), "ok", pods=len(c.pods), nodes=len(c.nodes), hosts=sum(not h.edge for h in c.hosts),
+                  edges=sum(h.edge for h in c.hosts),
                   pods_per_node=ppn, compile_s=compile_s, table_bytes=total,
                   bytes_per_pod=total / max(len(c.pods), 1), tables={k: s.bytes for k, s in sizes.items()},
                   crossed=crossed, **facts)
@@ -224,6 +231,8 @@ def run_study(sweep: str, values: Iterable[int] | None = None, *, base: dict | N
             progress(p)
     df = pd.DataFrame(rows)
     df.attrs["base"] = {**BASE, **(base or {})}
+    df.attrs["run"] = {"traffic": "uniform pod-to-pod" if forward is None else "as the caller forwards it",
+                       "packets": int(packets), "seed": int(seed)}
     return df
 
 
@@ -234,17 +243,24 @@ def first_crossing(df, limit: str):
 
 
 def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
-    """A short markdown summary: the points, then where each limit is crossed."""
+    """A short markdown summary: the points, where each limit is crossed, then — apart, and
+    named as such — the simulator's own speed; and what produced it (traffic, seed, version)."""
+    from .. import __version__
+
     param = SWEEPS[sweep]
     base = df.attrs.get("base", BASE)
+    run = df.attrs.get("run", {})
     lines = [f"# Study: {sweep}", "", f"Sweeping `{param}` over {', '.join(str(v) for v in df['value'])}; "
              f"other parameters {', '.join(f'{k}={v}' for k, v in base.items() if k != param)}.", "",
-             "| value | status | pods | table MB | B/pod | OVS MAC entries/node | Mpps (1 core) |",
-             "|---:|---|---:|---:|---:|---:|---:|"]
+             f"Traffic: {run.get('traffic', 'uniform pod-to-pod')}, {run.get('packets', 0):,} packets a point, "
+             f"seed {run.get('seed', 0)}; offered load: none modeled (this study measures sizes and limits, "
+             f"not the network's load); fastpath {__version__}.", "",
+             "| value | status | hypervisors | edges | pods | table MB | B/pod | OVS MAC entries/node | TEP pairs |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for _, r in df.iterrows():
-        mpps = f"{r['pps'] / 1e6:.2f}" if r["pps"] else "-"
-        lines.append(f"| {r['value']} | {r['status'] if r['status'] == 'ok' else 'refused'} | {r['pods']:,} | "
-                     f"{r['table_bytes'] / 2**20:.1f} | {r['bytes_per_pod']:.0f} | {r['ovs_mac_entries_per_node']:,} | {mpps} |")
+        lines.append(f"| {r['value']} | {r['status'] if r['status'] == 'ok' else 'refused'} | {r['hosts']:,} | "
+                     f"{r.get('edges', 0):,} | {r['pods']:,} | {r['table_bytes'] / 2**20:.1f} | {r['bytes_per_pod']:.0f} | "
+                     f"{r['ovs_mac_entries_per_node']:,} | {r['tep_pairs']:,} |")
     lines += ["", "## Limits", ""]
     text = {
         "max_pods": f"Kubernetes' default max pods per node ({limits.max_pods})",
@@ -259,6 +275,13 @@ def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
     refused = df[df["status"] != "ok"]
     for _, r in refused.iterrows():
         lines.append(f"- value {r['value']} was refused by the model: {r['status'][len('refused: '):]}")
+    if df["pps"].gt(0).any():
+        lines += ["", "## Engine (the simulator's own speed, not the modeled network's capacity)", "",
+                  "How fast fastpath itself forwarded each point's packets on one core of the machine that "
+                  "ran the study; it says nothing about what the cluster can carry.", "",
+                  "| value | simulated M packets/s (1 core) |", "|---:|---:|"]
+        lines += [f"| {r['value']} | {r['pps'] / 1e6:.2f} |" if r["pps"] else f"| {r['value']} | - |"
+                  for _, r in df.iterrows()]
     return "\n".join(lines) + "\n"
 
 
@@ -276,11 +299,13 @@ def write_outputs(df, sweep: str, out: str | Path, limits: Limits = Limits()) ->
     df.to_parquet(files[1], index=False)
     ok = df[df["status"] == "ok"]
     param = SWEEPS[sweep].replace("_", " ")
+    base = {**BASE, **df.attrs.get("base", {})}
+    shape = ", ".join(f"{base[k]} {k.replace('_', ' ')}" for k in BASE if k != SWEEPS[sweep])
     log_x = len(df) > 1 and df["value"].min() > 0 and df["value"].max() / max(df["value"].min(), 1) >= 20
 
     def axes(title, ylabel):
-        fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-        ax.set_title(title)
+        fig, ax = plt.subplots(figsize=(7, 4.4), dpi=110)
+        ax.set_title(f"{title}\n{shape}", fontsize=10)
         ax.set_xlabel(f"{param} (value swept)")
         ax.set_ylabel(ylabel)
         if log_x:
@@ -288,7 +313,7 @@ def write_outputs(df, sweep: str, out: str | Path, limits: Limits = Limits()) ->
         ax.grid(True, alpha=0.3)
         return fig, ax
 
-    fig, ax = axes("Compiled table memory", "bytes per pod (B)")
+    fig, ax = axes(f"Compiled table memory per pod vs {param}", "bytes per pod (B)")
     table_cols = [c for c in ok.columns if c.startswith("table_") and c.endswith("_bytes") and c != "table_bytes"
                   and ok[c].sum() > 0]
     bottom = np.zeros(len(ok))
@@ -305,12 +330,12 @@ def write_outputs(df, sweep: str, out: str | Path, limits: Limits = Limits()) ->
     plt.close(fig)
 
     if "pods_per_node" == SWEEPS[sweep]:
-        fig, ax = axes("OVS MAC table per node", "entries (2 per pod VLAN + 1)")
+        fig, ax = axes("OVS MAC table entries per node vs pods per node, with the limits", "entries (2 per pod VLAN + 1)")
         ax.plot(df["value"], df["ovs_mac_entries_per_node"], marker="o", label="needed")
         ax.axhline(limits.ovs_mac_table, color="red", linestyle="--", label=f"mac-table-size {limits.ovs_mac_table:,}")
         ax.axhline(2048, color="orange", linestyle=":", label="2,048 (OVS < 2.10)")
-        ax.axvline(limits.max_pods, color="gray", linestyle="-.", label=f"k8s max pods {limits.max_pods}")
-        ax.axvline(limits.vlan_tags, color="purple", linestyle="--", label=f"VLAN tags {limits.vlan_tags}")
+        ax.axvline(limits.max_pods, color="gray", linestyle="-.", label=f"Kubernetes max pods {limits.max_pods} (pods/node)")
+        ax.axvline(limits.vlan_tags, color="purple", linestyle="--", label=f"VLAN tags {limits.vlan_tags} (pods/node)")
         ax.legend(fontsize=7)
         files.append(out / f"{sweep}-limits.png")
         fig.tight_layout()
@@ -318,10 +343,11 @@ def write_outputs(df, sweep: str, out: str | Path, limits: Limits = Limits()) ->
         plt.close(fig)
 
     if ok["pps"].gt(0).any():
-        fig, ax = axes("Engine throughput", "million packets / s (one core)")
+        fig, ax = axes(f"fastpath engine speed (the simulator, not the network) vs {param}",
+                       "simulated M packets/s (one core)")
         ax.plot(ok["value"], ok["pps"] / 1e6, marker="o")
         ax.set_ylim(bottom=0)
-        files.append(out / f"{sweep}-throughput.png")
+        files.append(out / f"{sweep}-engine-speed.png")
         fig.tight_layout()
         fig.savefig(files[-1])
         plt.close(fig)
