@@ -246,7 +246,8 @@ def build(res: Result, *, caption: str = "", per_row: int = PER_ROW) -> Diagram:
     _layout(boxes, arrows, per_row)
     width = 2 * MARGIN + min(per_row, len(boxes)) * BOX_W + (min(per_row, len(boxes)) - 1) * GAP
     width = max(width, 2 * MARGIN + 4 * 150)
-    height = max(b.y + b.h for b in boxes) + MARGIN + 34  # the legend
+    legend_rows = 1 + max(row for _, row, _ in _legend_layout(boxes, width))
+    height = max(b.y + b.h for b in boxes) + MARGIN + 18 + 16 * legend_rows
     return Diagram(boxes, arrows, width, height, caption)
 
 
@@ -326,7 +327,7 @@ def _box_svg(b: Box) -> dw.Group:
         g.append(dw.Text(ln, 10, b.x + 7, y, font_family="monospace", class_="line"))
         y += LINE
     if b.end:
-        said = {"delivered": "✓ delivered", "exited": "→ exited to the physical network"}.get(b.end, b.end)
+        said = {"delivered": "✓ delivered", "exited": "→ exited"}.get(b.end, b.end)
         if b.end == Verdict.DROPPED.label:
             said = f"✕ dropped: {b.reason or 'dropped'}"
         g.append(dw.Text(said, 11, b.x + 7, y + 4, font_weight="bold",
@@ -364,17 +365,28 @@ def _arrow_svg(a: Arrow, head: dw.Marker) -> dw.Group:
     return g
 
 
-def _legend(svg: dw.Drawing, d: Diagram) -> None:
-    groups = list(dict.fromkeys(GROUP_OF_KIND.get(b.kind, "physical") for b in d.boxes))
-    x, y = MARGIN, d.height - MARGIN - 10
-    leg = dw.Group(class_="legend")
+def _legend_layout(boxes: list[Box], width: float) -> list[tuple[float, int, str]]:
+    """(x, row, group) of each legend entry: the colours the diagram uses, then the drop's."""
+    groups = list(dict.fromkeys(GROUP_OF_KIND.get(b.kind, "physical") for b in boxes)) + ["drop"]
+    out, x, row = [], MARGIN, 0
     for grp in groups:
-        fill, stroke = PALETTE[grp]
-        leg.append(dw.Rectangle(x, y - 10, 14, 12, fill=fill, stroke=stroke))
-        leg.append(dw.Text(GROUP_LEGEND[grp], 10, x + 18, y, fill="#333"))
-        x += 26 + CH * len(GROUP_LEGEND[grp])
-    leg.append(dw.Rectangle(x, y - 10, 14, 12, fill=DROP_FILL, stroke=DROP_STROKE, stroke_width=2))
-    leg.append(dw.Text("drop", 10, x + 18, y, fill="#333"))
+        w = 30 + CH * len(GROUP_LEGEND.get(grp, grp))
+        if x + w > width - MARGIN and x > MARGIN:
+            x, row = MARGIN, row + 1
+        out.append((x, row, grp))
+        x += w
+    return out
+
+
+def _legend(svg: dw.Drawing, d: Diagram) -> None:
+    items = _legend_layout(d.boxes, d.width)
+    top = d.height - MARGIN - 16 * (1 + items[-1][1]) + 12
+    leg = dw.Group(class_="legend")
+    for x, row, grp in items:
+        fill, stroke = PALETTE.get(grp, (DROP_FILL, DROP_STROKE))
+        y = top + 16 * row
+        leg.append(dw.Rectangle(x, y - 10, 14, 12, fill=fill, stroke=stroke, stroke_width=2 if grp == "drop" else 1))
+        leg.append(dw.Text(GROUP_LEGEND.get(grp, grp), 10, x + 18, y, fill="#333"))
     svg.append(leg)
 
 
@@ -502,7 +514,8 @@ code { background: #f3f3f3; padding: .1rem .3rem; border-radius: 3px; }
 main { display: flex; gap: 1rem; align-items: flex-start; }
 #diagram { flex: 3 1 0; min-width: 0; }
 #diagram svg { width: 100%; max-width: {{ width }}px; height: auto; }
-#replay { flex: 1 0 20rem; max-width: 26rem; border: 1px solid #ccc; border-radius: 6px; padding: .6rem; }
+#replay { flex: 1 0 20rem; max-width: 26rem; border: 1px solid #ccc; border-radius: 6px; padding: .6rem;
+          position: sticky; top: .5rem; }
 #replay .controls { display: flex; gap: .4rem; align-items: center; margin-bottom: .5rem; }
 #replay button { font-size: 1rem; padding: .15rem .6rem; }
 #replay table, #hops { border-collapse: collapse; font-size: .82rem; }
