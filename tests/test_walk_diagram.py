@@ -53,7 +53,15 @@ def _lb_spec() -> dict:
     return s
 
 
+def _snat_spec() -> dict:
+    """The seed with an SNAT pool on the T0: each namespace leaves through its own SNAT IP."""
+    s = copy.deepcopy(SEED_SPEC)
+    s["t0"]["snat_pool"] = "198.51.100.0/28"
+    return s
+
+
 LB = from_spec(_lb_spec())
+SNAT = from_spec(_snat_spec())
 
 WALKS = {  # name: (cluster, SRC, DST, trace options)
     "seed": (SEED, "kube-system/kube-dns", "worker-2", {}),
@@ -64,7 +72,10 @@ WALKS = {  # name: (cluster, SRC, DST, trace options)
     "dns-via-service": (SEED, "default/nginx-1", "10.96.0.10", {"dport": 53}),
     "dns-reply": (SEED, "default/nginx-1", "10.96.0.10", {"dport": 53, "reply": True}),
     "ttl-expired": (SEED, "kube-system/kube-dns", "worker-2", {"ttl": 3}),
+    "mtu-exceeded": (SEED, "kube-system/kube-dns", "worker-2", {"size": 1560}),
     "load-balancer": (LB, "uplink-1", LB_IP, {"proto": 6, "dport": 443}),
+    "snat": (SNAT, "kube-system/kube-dns", "8.8.8.8", {}),
+    "unsnat-reply": (SNAT, "kube-system/kube-dns", "8.8.8.8", {"reply": True}),
 }
 
 
@@ -185,6 +196,11 @@ def test_ttl_on_the_arrows_falls_by_one_past_each_router(name):
         labels = [t for t in _texts(a, "state") if t.startswith("TTL")]
         assert labels == ([f"TTL {ttl_in - routers}"] if ttl_in - routers != shown else []), (name, k, labels)
         shown = ttl_in - routers
+    if name == "mtu-exceeded":  # the encapsulating TEP drops it: no far end, no underlay arrow
+        c0 = c.node(c.pods[c.pod_index[WALKS[name][1]]].node).host
+        assert boxes[-1].get("data-device") == tunnel_name(c0, c.node(WALKS[name][2]).host)
+        assert boxes[-1].get("data-tep") == "src" and [b.get("data-tep") for b in boxes].count("dst") == 0
+        assert 1560 + c.settings.geneve_overhead > min(h.mtu for h in c.hosts)
     if name == "ttl-expired":  # sent with TTL 3: the third router sees TTL 1
         assert [b.get("data-kind") in ROUTERS for b in boxes].count(True) == ttl_in
         assert res.reason.label == "ttl-expired" and boxes[-1].get("data-kind") in ROUTERS
@@ -230,9 +246,9 @@ def test_the_underlay_arrows_carry_the_vni(name):
     r = rib(c)
     want = {"seed": [c.node_segment.vni],
             "other-host-other-namespace": [c.segment_of_namespace("default").vni],
-            "to-uplink": [r[f"{c.t0.name}-sr"].transit_vni],
+            "to-uplink": [r[f"{c.t0.name}-sr"].transit_vni], "snat": [r[f"{c.t0.name}-sr"].transit_vni],
             "load-balancer": [c.segment_of_namespace("default").vni],
-            "pod-pod-same-node": [], "dfw-drop": [], "ttl-expired": []}.get(name)
+            "pod-pod-same-node": [], "dfw-drop": [], "ttl-expired": [], "mtu-exceeded": []}.get(name)
     if want is not None:
         assert [int(a.get("data-vni")) for a in under] == want
 
@@ -268,6 +284,15 @@ def test_rewrites_label_the_arrow_out_of_the_device_that_did_them(name):
         assert f"DNAT to {ip_to_str(backend.ip)}:8443" in said and f"SNAT source to {ip_to_str(c.lb_router.link_t1_ip)}" in said
         lb_box = next(b for b in boxes if "lb" in [res.hops[int(k)].table for k in b.get("data-hops").split()])
         assert lb_box.get("data-device") == f"{c.lb_router.name}-sr"
+    elif name == "snat":  # the namespace's SNAT IP, on the T0's service router, out of the uplink
+        snat_ip = ip_to_str(c.segment_of_namespace("kube-system").snat_ip)
+        out = arrows[-1]
+        assert boxes[-1].get("data-kind") == "uplink" and boxes[-2].get("data-device") == f"{c.t0.name}-sr"
+        assert _texts(out, "rewrite") and f"SNAT source to {snat_ip}" in " ".join(_texts(out, "rewrite"))
+    elif name == "unsnat-reply":  # the reply comes back to it: the pod's address put back at the SR
+        pod_ip = ip_to_str(c.pods.ip[c.pod_index["kube-system/kube-dns"]])
+        assert f"un-SNAT destination to {pod_ip}" in said
+        assert boxes[0].get("data-kind") == "uplink" and boxes[1].get("data-device") == f"{c.t0.name}-sr"
     else:
         assert said == ""
 
@@ -330,11 +355,13 @@ def _scapy_rows(p) -> dict:
     ("load-balancer", ["uplink-1", LB_IP, "--proto", "tcp", "--dport", "443", "--cluster", "lb.json"]),
     ("to-uplink", ["kube-system/kube-dns", "8.8.8.8"]),
     ("seed", ["kube-system/kube-dns", "worker-2"]),
+    ("snat", ["kube-system/kube-dns", "8.8.8.8", "--cluster", "snat.json"]),
 ])
 def test_the_page_replays_the_pcap_the_same_command_wrote(tmp_path, name, args):
     from scapy.all import rdpcap  # (scapy.all: the link types and layers registered)
 
     (tmp_path / "lb.json").write_text(json.dumps(_lb_spec()))
+    (tmp_path / "snat.json").write_text(json.dumps(_snat_spec()))
     proc = _run("trace", *args, "--pcap", "w.pcap", "--html", "w.html", "--svg", "w.svg", cwd=tmp_path)
     wires = re.search(r"wrote \d+ frames? to w.pcap: (.*?) \(", proc.stdout).group(1).split(" -> ")
     assert "wrote the walk's diagram to w.svg" in proc.stdout and "wrote the walk's page to w.html" in proc.stdout
@@ -360,8 +387,13 @@ def test_the_page_replays_the_pcap_the_same_command_wrote(tmp_path, name, args):
         assert ("underlay" in a.get("class").split()) == (wires[k] == "underlay")
         if wires[k] == "underlay":
             assert a.get("data-vni") == rows["geneve vni"]
-        if name != "to-uplink" or wires[k] != "edge":  # (what the edge wire shows past an SNAT: none here)
-            assert f"ip {inner['ip src']} > {inner['ip dst']} " in a.find(f"{SVG}title").text, (name, k)
+        src = inner["ip src"]
+        if any(res.hops[int(h)].table == "snat" for h in a.get("data-rewrites").split()):
+            # the walk says the SNAT in the label; the wire past it carries the namespace's SNAT IP
+            assert src == ip_to_str(c.segment_of_namespace("kube-system").snat_ip)
+            assert f"SNAT source to {src}" in " ".join(_texts(a, "rewrite"))
+            src = ip_to_str(c.pods.ip[c.pod_index["kube-system/kube-dns"]])
+        assert f"ip {src} > {inner['ip dst']} " in a.find(f"{SVG}title").text, (name, k)
     assert [f.get("hidden") for f in frames] == [None] + ["hidden"] * (len(frames) - 1)
 
 
