@@ -205,12 +205,10 @@ def build(res: Result, *, caption: str = "", per_row: int = PER_ROW) -> Diagram:
         kind = _box_kind([hops[k] for k in idx])
         if kind is DeviceKind.TUNNEL:
             o = hops[idx[0]].headers.get("outer") or {}
-            ends = device.split(":", 1)[-1].split("->") if device.startswith("geneve:") else []
-            a, b = (ends + ["", ""])[:2] if len(ends) == 2 else ("", "")
-            add(device, kind, f"TEP {a}".strip(), f"{o.get('src_tep', '')} encap", idx, tep="src")
-            last = idx[-1] == len(hops) - 1
-            if not (last and res.verdict is Verdict.DROPPED):
-                add(device, kind, f"TEP {b}".strip(), f"{o.get('dst_tep', '')} decap", [], tep="dst")
+            src_host, _, dst_host = device.removeprefix("geneve:").partition("->")  # (`cluster.tunnel_name`)
+            add(device, kind, f"TEP {src_host}", f"{o.get('src_tep', '')} encap", idx, tep="src")
+            if not (idx[-1] == len(hops) - 1 and res.verdict is Verdict.DROPPED):  # (the MTU: never sent)
+                add(device, kind, f"TEP {dst_host}", f"{o.get('dst_tep', '')} decap", [], tep="dst")
         else:
             add(device, kind, device, KIND_TEXT.get(kind, kind.label), idx)
     if not boxes:  # a walk that named no device (a bad ingress): its verdict alone
