@@ -10,10 +10,10 @@ hop and the MAC-table hop in one OVS, the load balancer and the route lookup at 
 router) are one box, and each hop is a line in it (``table: result``; the full ``table: key ->
 result`` is the box's tooltip). A device the walk comes back to (a T0 crossed twice, a node's
 OVS on the way up and down) gets a box per visit, so the boxes read in the walk's own order —
-the seed's pod, OVS, VIF, logical port, segment, T1, T0, T1, TEP -> TEP, VIF, node. A Geneve
-tunnel is two boxes, the encapsulating TEP (which holds the tunnel hop: the MTU check is its)
-and the decapsulating one, with the underlay between them; a tunnel the MTU stops is its first
-box only. Boxes go left to right, `PER_ROW` to a row; a row that is full wraps, the arrow to the
+the seed's pod, OVS, VIF, logical port, segment, T1, T0, T1, segment, TEP -> TEP, VIF, node. A
+Geneve tunnel is two boxes, the encapsulating TEP (which holds the tunnel hop: the MTU check is
+its) and the decapsulating one, with the underlay between them; a tunnel the MTU stops is its
+first box only. Boxes go left to right, `PER_ROW` to a row; a row that is full wraps, the arrow to the
 next row running down, back left under the row and down into the next row's first box.
 
 **Arrows.** One arrow per move from one box to the next: the frame on that wire. Its headers
@@ -390,7 +390,8 @@ def _legend(svg: dw.Drawing, d: Diagram) -> None:
 
 def walk_caption(src: str, dst: str, res: Result, ttl: int) -> str:
     why = f" ({res.reason.label})" if res.reason.label else ""
-    return f"{src} → {dst}: {res.verdict.label}{why} at {res.device or '(no device)'}, TTL {ttl} in, {res.ttl_out} out"
+    at = res.device or "(no device)"
+    return f"{src} → {dst}: {res.verdict.label}{why} at {at}, TTL {ttl} in, {res.ttl_out} out"
 
 
 def walk_svg(res: Result, *, caption: str = "", per_row: int = PER_ROW) -> str:
