@@ -180,7 +180,11 @@ def main() -> None:
               "the stateful DFW passes it iff the connection was allowed.")
 @click.option("--pcap", type=Output(), help="Also write the packet's frame on every wire it crossed, "
               "in order, to this pcap (none, when it never left the sender).")
-def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_mac, as_json, reply, pcap):
+@click.option("--svg", type=Output(), help="Also draw the walk to this SVG file: a box per device, an arrow per hop "
+              "labelled with its VLAN tag, VNI, TTL and rewrites, the drop in red.")
+@click.option("--html", type=Output(), help="Also write the walk as one self-contained HTML page: the diagram, the hops, "
+              "and with --pcap a replay of the pcap's frames beside it.")
+def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_mac, as_json, reply, pcap, svg, html):
     """Walk one packet from SRC (pod ns/name, node, uplink) to DST (IP, pod, node, or svc/NS/NAME: a Service's cluster IP)."""
     for opt, value, parse in (("--src-mac", src_mac, mac_from_str), ("--src-ip", src_ip, ip_from_str)):
         try:
@@ -201,6 +205,8 @@ def trace(src, dst, cluster_file, ttl, proto, sport, dport, size, src_ip, src_ma
         raise UserError(f"--pcap {pcap}: {exc.strerror or exc}") from None
     if wires is not None:
         click.echo(walk_pcap_line(pcap, wires, res), err=as_json)
+    for line in _write_walk_pictures(res, *((dst, src) if reply else (src, dst)), ttl, svg, html, pcap, wires):
+        click.echo(line, err=as_json)
     if as_json:
         out = {"src": src, "dst": dst, "ttl_in": ttl, "reply": reply, **res.as_dict()}
         click.echo(json.dumps(out, indent=1))
@@ -267,6 +273,32 @@ def _write_walk(c: Cluster, src: str, dst: str, path: str, **packet) -> list[str
     with PcapWriter(path) as w:
         w.write(buf, off, START_NS + np.arange(frames.size, dtype=np.int64) * 1000)
     return wires
+
+
+def _write_walk_pictures(res: Result, src: str, dst: str, ttl: int, svg: str | None, html: str | None,
+                         pcap: str | None = None, wires: list[str] | None = None) -> list[str]:
+    """Draw the walk to ``svg`` and/or a page ``html`` (with a replay of ``pcap``'s frames when
+    it was written: ``wires`` its frames' wires); the lines saying what was written where."""
+    import shlex
+
+    from .analysis.diagram import build, pcap_frames, to_svg, walk_caption, walk_html
+
+    said = []
+    try:
+        if svg:
+            d = build(res, caption=walk_caption(src, dst, res, ttl))
+            Path(svg).write_text(to_svg(d), encoding="utf-8")
+            said.append(f"wrote the walk's diagram to {svg} ({len(d.boxes)} boxes, {len(d.arrows)} arrows)")
+        if html:
+            frames = pcap_frames(pcap, wires) if pcap and wires is not None else None
+            command = "fastpath " + shlex.join(sys.argv[1:])
+            Path(html).write_text(walk_html(res, src=src, dst=dst, ttl=ttl, command=command, frames=frames,
+                                            pcap=pcap or ""), encoding="utf-8")
+            replay = f", {len(frames)} frames of {pcap} to replay beside it" if frames is not None else ""
+            said.append(f"wrote the walk's page to {html} (the diagram and its hops{replay}): open it in a browser")
+    except OSError as exc:
+        raise UserError(f"{exc.filename or svg or html}: {exc.strerror or exc}") from None
+    return said
 
 
 def render_run(console: Console, rep) -> None:
@@ -397,6 +429,9 @@ def demo(cluster_file, packets, out):
                             src_ip=None, src_mac=None)
         tip = f" (try: tshark -r {walk_pcap} -V)" if wires else ""
         console.print(walk_pcap_line(str(walk_pcap), wires, res) + tip, highlight=False)
+        for line in _write_walk_pictures(res, src, dst, 64, None, str(Path(out) / "seed-walk.html"), str(walk_pcap),
+                                         wires):
+            console.print(line, highlight=False)
     if len(c.pods):
         from .analysis.report import ReportAccumulator
         from .dataplane import Dataplane

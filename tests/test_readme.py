@@ -90,6 +90,10 @@ COMMANDS = {
         ["trace", "payments/checkout-1", "10.96.0.100", "--proto", "tcp", "--dport", "80", "--cluster",
          "spec-with-services.yaml"],
     ],
+    "fastpath trace default/nginx-1 10.96.0.10 --dport 53 --pcap dns.pcap --svg dns.svg --html dns.html": [
+        ["trace", "default/nginx-1", "10.96.0.10", "--dport", "53", "--pcap", "dns.pcap", "--svg", "dns.svg",
+         "--html", "dns.html"],
+    ],
     "fastpath reach [--cluster FILE] [--proto tcp|udp|sctp] [--port N] [--from NS[/POD]] [--to NS[/POD]] [--json]": [
         ["reach"],
         ["reach", "--cluster", "spec-with-policy.yaml", "--proto", "tcp", "--port", "443", "--from", "payments",
