@@ -384,8 +384,12 @@ class _Walk:
         self.dst_mac = c.settings.router_mac
         t0 = self.rib[f"{c.t0.name}-sr"] if c.t0.edge else self.rib[c.t0.name]
         self.host = t0.host or next(h.name for h in c.hosts if not h.edge)
+        nat = self.snat_segment(self.p.dst_ip) if t0.sr and self.p.reply else None
+        pod_ip = self.p.dst_ip
+        if nat is not None:  # on the wire it is addressed to the namespace's SNAT IP
+            self.p.dst_ip = nat.snat_ip
         self.hop(up.name, DeviceKind.UPLINK, "", "", f"to {t0.name}")
-        self.unsnat(t0)
+        self.unsnat(t0, nat, pod_ip)
         self.route(t0, up.ip)
 
     def from_router(self, index: int):
@@ -571,20 +575,18 @@ class _Walk:
         if not (r.sr and r.kind == "t0") or p.reply or self.ingress_kind != "pod":
             return
         s = self.snat_segment(p.src_ip)
-        if s is not None:
-            self.hop(r.name, DeviceKind.EDGE, "snat", f"{ip_to_str(p.src_ip)} (namespace {s.namespace})",
+        if s is not None:  # (the last thing the SR does: its hop records the frame as it leaves)
+            pod_ip, p.src_ip = p.src_ip, s.snat_ip
+            self.hop(r.name, DeviceKind.EDGE, "snat", f"{ip_to_str(pod_ip)} (namespace {s.namespace})",
                      f"SNAT source to {ip_to_str(s.snat_ip)}")
 
-    def unsnat(self, r: RouterInstance):
-        """A reply from outside to a pod of an SNAT namespace came to the namespace's SNAT IP:
-        the T0 SR puts the pod's address back before it routes."""
-        p = self.p
-        if not r.sr or not p.reply:
-            return
-        s = self.snat_segment(p.dst_ip)
+    def unsnat(self, r: RouterInstance, s, pod_ip: int):
+        """A reply from outside to a pod of an SNAT namespace came to the namespace's SNAT IP
+        (``s``'s; `from_uplink` found it): the T0 SR puts the pod's address back before it routes."""
         if s is not None:
             self.hop(r.name, DeviceKind.EDGE, "snat", f"{ip_to_str(s.snat_ip)} (namespace {s.namespace})",
-                     f"un-SNAT destination to {ip_to_str(p.dst_ip)}")
+                     f"un-SNAT destination to {ip_to_str(pod_ip)}")
+            self.p.dst_ip = pod_ip
 
     def port_key(self, lport: int) -> str | None:
         if lport < 0:
