@@ -656,9 +656,14 @@ def replay(pcap, cluster_file, gen, threads, offered_mpps, as_json, quiet, ignor
 @main.command()
 @click.argument("spec", type=click.Path())
 def check(spec):
-    """Validate a spec file and print what it builds."""
+    """Validate a spec file and print what it builds; warn (on stderr) for each configuration
+    maximum it crosses (fastpath.model.maxima: Kubernetes, NSX, NCP, OVS figures, with sources)."""
+    from .model.maxima import check as check_maxima
+
     c = _cluster(spec)
     click.echo(json.dumps(c.summary()))
+    for x in check_maxima(c):
+        click.echo(f"warning: {x.line}", err=True)
 
 
 @main.command("generate")

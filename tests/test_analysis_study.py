@@ -61,7 +61,7 @@ def test_outputs_csv_parquet_plots_and_summary(pods_per_node, tmp_path):
     assert pd.read_csv(tmp_path / "pods-per-node.csv")["pods"].tolist() == pods_per_node["pods"].tolist()
     text = summary_markdown(pods_per_node, "pods-per-node")
     assert "crossed at **111**" in text and "crossed at **4094**" in text and "refused by the model" in text
-    assert "OVS MAC table (8,192 entries; 2 per pod VLAN + the node's own): not crossed" in text
+    assert "OVS MAC table (8,192 entries; 2 per pod VLAN + the node's own): crossed at **4096** (no point" in text
 
 
 def test_summary_names_the_base_actually_used(pods_per_node):
@@ -92,3 +92,30 @@ def test_the_summary_says_what_produced_it_and_keeps_the_engine_apart(pods_per_n
     ok = pods_per_node[pods_per_node["pps"] > 0]
     for _, r in ok.iterrows():
         assert f"| {r['value']} | {r['pps'] / 1e6:.2f} |" in engine
+
+
+def test_every_maximum_is_crossed_exactly_where_its_arithmetic_says():
+    """Issue 13: the study computes the swept value at which each configuration maximum is first
+    crossed — checked here by building the clusters on either side of it and measuring them."""
+    from fastpath.analysis.study import point_cluster
+    from fastpath.model import maxima
+
+    base = {"hosts": 3, "nodes_per_host": 2, "namespaces": 2, "dfw_rules": 0}
+    shape = {**base, "pods_per_node": 0, "edges": 1}
+    for key in ("k8s.pods_per_node", "ncp.namespace_subnet", "nsx.remote_overlay_macs"):
+        at = maxima.crossing(key, shape, "pods_per_node")
+        assert at and at > 1, key
+        m = maxima.BY_KEY[key]
+        below = point_cluster("pods-per-node", at - 1, base=base)
+        above = point_cluster("pods-per-node", at, base=base)
+        if key == "k8s.pods_per_node":  # exact on the built cluster
+            assert m.of_cluster(below)[0] <= m.value < m.of_cluster(above)[0]
+        else:  # the shape's amount is a namespace's even share (the built cluster draws namespaces at random)
+            assert m.of_shape({**shape, "pods_per_node": at - 1}) <= m.value < m.of_shape({**shape, "pods_per_node": at})
+            share = -(-len(above.pods) // len(above.namespaces))
+            hv = sum(not h.edge for h in above.hosts)
+            want = share if key == "ncp.namespace_subnet" else -(-len(above.pods) * (hv - 1) // (len(above.namespaces) * hv))
+            assert m.of_shape({**shape, "pods_per_node": at}) == want, key
+    df = run_study("pods-per-node", [10, 20], base=base, packets=0)
+    text = summary_markdown(df, "pods-per-node")
+    assert f"crossed at **{maxima.crossing('ncp.namespace_subnet', shape, 'pods_per_node')}**: NCP adds a subnet" in text

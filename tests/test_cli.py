@@ -57,7 +57,7 @@ def test_demo_prints_the_cluster_and_the_seed_traceroute(tmp_path):
     assert "traceroute kube-system/kube-dns -> worker-2" in text
     assert "delivered" in text and "100.64.0.1" in text
     # the load report, the study's summary (summary.md as written, into a pipe: not re-wrapped)
-    assert "bottleneck:" in text and "crossed at **250**" in text
+    assert "bottleneck:" in text and "crossed at **111** (first point past it: 250)" in text
     assert (tmp_path / "pods-per-node-limits.png").exists()
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..limits import MAX_STUDY_POINTS, cluster_size_problem
 from ..model import SpecError, generate
+from ..model import maxima
 from ..model.cluster import Cluster
 
 SWEEPS = {
@@ -242,6 +243,12 @@ def first_crossing(df, limit: str):
     return None if hit.empty else hit["value"].iloc[0]
 
 
+def limit_overrides(limits: Limits) -> dict:
+    """The study's `Limits` as `fastpath.model.maxima` overrides (their keys)."""
+    return {"k8s.pods_per_node": limits.max_pods, "ovs.mac_table": limits.ovs_mac_table,
+            "ncp.vlan_tags_per_node": limits.vlan_tags, "fastpath.tunnel_mesh": limits.tunnel_mesh}
+
+
 def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
     """A short markdown summary: the points, where each limit is crossed, then — apart, and
     named as such — the simulator's own speed; and what produced it (traffic, seed, version)."""
@@ -261,7 +268,9 @@ def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
         lines.append(f"| {r['value']} | {r['status'] if r['status'] == 'ok' else 'refused'} | {r['hosts']:,} | "
                      f"{r.get('edges', 0):,} | {r['pods']:,} | {r['table_bytes'] / 2**20:.1f} | {r['bytes_per_pod']:.0f} | "
                      f"{r['ovs_mac_entries_per_node']:,} | {r['tep_pairs']:,} |")
-    lines += ["", "## Limits", ""]
+    lines += ["", "## Limits", "",
+              f"Where each is crossed: the value of `{param}` computed from the limit (the other parameters as "
+              "above), and the first point of this study past it.", ""]
     text = {
         "max_pods": f"Kubernetes' default max pods per node ({limits.max_pods})",
         "ovs_mac_table": f"the OVS MAC table ({limits.ovs_mac_table:,} entries; 2 per pod VLAN + the node's own)",
@@ -269,9 +278,30 @@ def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
         "tunnel_mesh": f"the tunnel mesh ({limits.tunnel_mesh:,} TEP pairs)",
         "mtu": f"the underlay MTU (pod MTU {limits.pod_mtu} + Geneve overhead)",
     }
+    keys = {"max_pods": "k8s.pods_per_node", "ovs_mac_table": "ovs.mac_table", "vlan_tags": "ncp.vlan_tags_per_node",
+            "tunnel_mesh": "fastpath.tunnel_mesh"}
+    over = limit_overrides(limits)
+    shape = {**BASE, **base, "edges": 1}
     for lim, what in text.items():
         v = first_crossing(df, lim)
-        lines.append(f"- {what}: " + (f"crossed at **{v}**." if v is not None else "not crossed in this range."))
+        at = maxima.crossing(keys[lim], shape, param, over) if lim in keys else None
+        sampled = f"first point past it: {v}" if v is not None else "no point of this study past it"
+        if lim == "mtu":  # the underlay MTU does not move with any swept parameter
+            lines.append(f"- {what}: " + (f"crossed at **{v}**." if v is not None else "not crossed in this range."))
+        elif at is None:
+            lines.append(f"- {what}: not crossed at any {param.replace('_', ' ')}" + (f" ({sampled})." if v else "."))
+        else:
+            lines.append(f"- {what}: crossed at **{at}** ({sampled}).")
+    lines += ["", "### Configuration maxima", ""]
+    for m in maxima.MAXIMA:
+        if m.of_shape is None or m.key in keys.values():
+            continue
+        at = maxima.crossing(m.key, shape, param, over)
+        fig = f"{maxima.value_of(m.key, over):,} {m.unit}, {m.product} {m.versions}" + (
+            ", a placeholder" if m.placeholder else "")
+        said = (f"crossed at **{at}**" if at else "crossed at every value" if at == 0 else
+                f"not crossed at any {param.replace('_', ' ')}") + (f": {m.note}" if at is not None and m.note else "")
+        lines.append(f"- `{m.key}` — {m.what} ({fig}): {said}.")
     refused = df[df["status"] != "ok"]
     for _, r in refused.iterrows():
         lines.append(f"- value {r['value']} was refused by the model: {r['status'][len('refused: '):]}")

@@ -320,6 +320,7 @@ class Cluster:
     lb_pool: ipaddress.IPv4Network | None = None  # t0.lb_pool as given (Services hold their LoadBalancer IPs)
     services: tuple = ()  # Service values with their backends (fastpath.services.objects), in spec order
     endpointslices: tuple = ()  # the EndpointSlice objects as given (noise removed), for to_spec
+    maxima: dict = field(default_factory=dict)  # configuration maxima the spec overrides (fastpath.model.maxima)
 
     @cached_property
     def service_index(self) -> dict[str, int]:

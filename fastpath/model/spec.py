@@ -274,6 +274,7 @@ class ClusterSpec(_M):
     networkpolicies: list[Any] = []  # NetworkPolicy objects verbatim (or Lists): fastpath.policy.parse
     services: list[Any] = []  # v1 Service objects verbatim (or Lists): fastpath.services.parse
     endpointslices: list[Any] = []  # discovery.k8s.io/v1 EndpointSlices verbatim (or Lists)
+    maxima: dict[str, Any] = {}  # configuration maxima overridden by key (fastpath.model.maxima)
 
 
 def _loc(loc) -> str:
@@ -579,7 +580,9 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
         cluster.services = resolve(services, slices, cluster)
         cluster.endpointslices = tuple(s["raw"] for s in slices)
         cluster.__dict__.pop("_rib", None)  # (the load balancer's VIPs are routes)
+    from .maxima import check_overrides
     from .validate import validate_load_balancer, validate_snat
+    cluster.maxima = check_overrides(spec.maxima)
     validate_load_balancer(cluster)
     validate_snat(cluster)
     # traffic last: its checks look pods up by key and label in the validated cluster
@@ -905,6 +908,8 @@ def to_spec(c: Cluster) -> dict:
         spec["services"] = [_service_to_dict(s) for s in c.services]
     if c.endpointslices:
         spec["endpointslices"] = copy.deepcopy(list(c.endpointslices))
+    if c.maxima:
+        spec["maxima"] = dict(c.maxima)
     if c.traffic_profiles:
         spec["traffic"] = {"profiles": [{"name": t.name, "kind": t.kind, **copy.deepcopy(t.params)}
                                         for t in c.traffic_profiles.values()]}
