@@ -25,7 +25,7 @@ INGRESS_UPLINK = int(DeviceKind.UPLINK)
 INGRESS_ROUTER = int(DeviceKind.EDGE)
 """A packet handed to a service router (id: its router instance), as if it had just arrived
 there: the load balancer's second pass (`fastpath.dataplane.lb`). Its ``dst_mac`` carries the
-IPv4 address it arrived on, its ``src_mac`` non-zero says the sender's DFW already judged it."""
+IPv4 address it arrived on (its low 32 bits), its ``src_mac`` non-zero says the sender's DFW already judged it."""
 
 INPUT_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("ingress_kind", np.uint8, "where the packet enters: DeviceKind POD, NODE or UPLINK (or EDGE: INGRESS_ROUTER)"),

@@ -402,7 +402,7 @@ class _Walk:
             self.vlan = self.p.vlan
             self.hop(r.name, DeviceKind.EDGE, "uplink", f"vid {self.p.vlan}", "tagged frame inside a router")
             self.end(Verdict.DROPPED, Reason.UNKNOWN_VLAN, r.name, DeviceKind.EDGE)
-        arrive = self.dst_mac or 0
+        arrive = (self.dst_mac or 0) & 0xFFFF_FFFF  # (the low 32 bits, as the fast path reads them)
         self.dfw_done = bool(self.src_mac)
         self.src_mac = self.dst_mac = self.c.settings.router_mac
         self.host = r.host
