@@ -472,12 +472,17 @@ def demo(cluster_file, packets, out):
 @click.option("--ovs-mac-table-size", type=click.IntRange(1), default=8192, show_default=True, help="OVS other_config:mac-table-size (2048 before OVS 2.10).")
 @click.option("--max-pods", type=click.IntRange(1), default=110, show_default=True, help="Kubernetes max pods per node.")
 @click.option("--profile", help="Traffic profile of each point's run (default: uniform pod-to-pod).")
+@click.option("--per-pod-pps", type=Finite(0.0, min_open=True), default=None,
+              help="Offered load, packets a second from each pod: each device class's utilisation at it (the "
+                   "bottleneck and the per-pod rate at which it saturates are reported either way).")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the points on this Dask scheduler (tcp://host:8786).")
 @click.option("--workers", type=click.IntRange(1, MAX_WORKERS), help="Run the points on a local Dask cluster of N 1-thread processes.")
-def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, profile, seed, quiet, scheduler, workers):
-    """Sweep one parameter of a generated cluster: tables, limits, throughput per point."""
+def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, profile, per_pod_pps, seed, quiet,
+          scheduler, workers):
+    """Sweep one parameter of a generated cluster: tables, limits, the load each point's devices
+    carry (the bottleneck, the per-pod rate it saturates at), and the simulator's own speed apart."""
     from .analysis.study import BASE, DEFAULT_VALUES, Limits, check_study, write_outputs
 
     if scheduler is not None and workers is not None:
@@ -508,8 +513,9 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
         from .dataplane.runner import run_profile
         from .traffic import profile_by_name
 
-        def forward(cluster, dataplane, n, s):
-            return run_profile(cluster, profile_by_name(cluster, profile), n, seed=s, dataplane=dataplane)
+        def forward(cluster, dataplane, n, s, acc=None):
+            return run_profile(cluster, profile_by_name(cluster, profile), n, seed=s, dataplane=dataplane,
+                               accumulator=acc)
 
     from . import progress as bars
     from .scaleout import executor
@@ -517,7 +523,7 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
     try:
         with executor(scheduler, workers) as ex, bars.points(len(vals), f"study {sweep}", quiet=quiet) as done:
             df = ex.run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward,
-                              progress=done)
+                              progress=done, per_pod_pps=per_pod_pps)
     except ValueError as exc:  # a profile a generated cluster cannot send (hot_dns: no kube-dns)
         raise UserError(f"--profile {profile}: {exc}" if profile else str(exc)) from None
     except OSError as exc:  # the scheduler is not there

@@ -460,7 +460,7 @@ class DaskExecutor:
 
     def run_study(self, sweep: str, values: Iterable[int] | None = None, *, base: dict | None = None,
                   packets: int = 1_000_000, limits=None, seed: int = 0, progress: Callable | None = None,
-                  forward: Callable | None = None):
+                  forward: Callable | None = None, per_pod_pps: float | None = None):
         """`fastpath.analysis.study.run_study`, a point a task; rows in the order of the values."""
         import pandas as pd
         from distributed import as_completed
@@ -474,7 +474,7 @@ class DaskExecutor:
         self._workers()
         t0 = time.perf_counter()
         futures = [self.client.submit(run_point, sweep, v, base=base, packets=packets, limits=limits, seed=seed,
-                                      forward=forward, pure=False) for v in vals]
+                                      forward=forward, per_pod_pps=per_pod_pps, pure=False) for v in vals]
         where = {f.key: i for i, f in enumerate(futures)}
         points = [None] * len(vals)
         try:
@@ -489,7 +489,7 @@ class DaskExecutor:
         df = pd.DataFrame([p.flat() for p in points])
         df.attrs["base"] = {**BASE, **(base or {})}
         df.attrs["run"] = {"traffic": "uniform pod-to-pod" if forward is None else "as the caller forwards it",
-                           "packets": int(packets), "seed": int(seed)}
+                           "packets": int(packets), "seed": int(seed), "per_pod_pps": per_pod_pps}
         df.attrs["scaleout"] = {"scheduler": self.client.scheduler.address, "points": len(vals),
                                 "wall_seconds": round(time.perf_counter() - t0, 4)}
         return df

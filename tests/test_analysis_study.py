@@ -119,3 +119,46 @@ def test_every_maximum_is_crossed_exactly_where_its_arithmetic_says():
     df = run_study("pods-per-node", [10, 20], base=base, packets=0)
     text = summary_markdown(df, "pods-per-node")
     assert f"crossed at **{maxima.crossing('ncp.namespace_subnet', shape, 'pods_per_node')}**: NCP adds a subnet" in text
+
+
+def test_the_load_section_is_each_points_load_report():
+    """Issue 13, item 4: per point, the bottleneck of the run's load report, the per-pod rate at
+    which it saturates, and at the offered per-pod rate each device class's busiest utilisation —
+    held to a load report built independently from the same cluster and traffic."""
+    from fastpath.analysis import load_report
+    from fastpath.analysis.study import point_cluster
+    from fastpath.dataplane import Dataplane
+    from fastpath.traffic import uniform_pod_to_pod
+
+    base = {"hosts": 3, "nodes_per_host": 2, "namespaces": 4}
+    df = run_study("pods-per-node", [5, 40], base=base, packets=50_000, per_pod_pps=3000)
+    for _, r in df.iterrows():
+        c = point_cluster("pods-per-node", r["value"], base=base)
+        rep = load_report(Dataplane(c), uniform_pod_to_pod(c, 50_000, seed=0, chunk=1 << 20),
+                          offered_pps=3000 * len(c.pods))
+        b = rep.bottleneck
+        assert r["bottleneck"] == f"{b['device']} {b['direction']} ({b['kind']})"
+        assert r["max_per_pod_pps"] == pytest.approx(b["saturates_at_pps"] / len(c.pods))
+        assert r["offered_pps"] == 3000 * len(c.pods)
+        u = rep.utilisation
+        assert r["util_host_link"] == pytest.approx(u[u.kind == "host-link"].utilisation.max())
+        # the bottleneck's utilisation at the offered rate is offered / saturation
+        assert max(r["util_host_link"], r["util_edge"], r["util_uplink"]) == pytest.approx(3000 / r["max_per_pod_pps"])
+    text = summary_markdown(df, "pods-per-node")
+    assert "offered load: 3,000 packets/s a pod" in text and "## Load (the modeled network" in text
+
+
+def test_the_study_command_takes_a_per_pod_rate_and_draws_the_headroom(tmp_path):
+    from click.testing import CliRunner
+
+    from fastpath.cli import main
+
+    res = CliRunner().invoke(main, ["study", "pods-per-node", "--values", "5,20", "--packets", "20000", "--base",
+                                    "hosts=2,nodes_per_host=1,namespaces=2", "--per-pod-pps", "2000", "--out",
+                                    str(tmp_path), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "pods-per-node-headroom.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    df = pd.read_csv(tmp_path / "pods-per-node.csv")
+    assert (df["per_pod_pps"] == 2000).all() and (df["max_per_pod_pps"] > 0).all()
+    bad = CliRunner().invoke(main, ["study", "pods-per-node", "--per-pod-pps", "-1", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "--per-pod-pps" in bad.output

@@ -219,7 +219,9 @@ def test_study_page_shows_points_limits_and_plots(browser, results):
 
     # the study's own PNG plots, inlined and decoded by the browser
     pngs = sorted((results["dir"] / "study").glob("pods-per-node-*.png"))
-    assert len(pngs) == 3 and page.count("img[src^='data:image/png;base64,']") == len(pngs)
+    assert {p.name.removeprefix("pods-per-node-") for p in pngs} == {"memory.png", "limits.png", "headroom.png",
+                                                                     "engine-speed.png"}
+    assert page.count("img[src^='data:image/png;base64,']") == len(pngs)
     sizes = page.driver.execute_script(
         "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight]);")
     from PIL import Image

@@ -85,6 +85,13 @@ class Point:
     delivered: int = 0
     dropped: int = 0
     exited: int = 0
+    per_pod_pps: float = 0.0  # the offered load asked: packets a second from each pod (0: none)
+    offered_pps: float = 0.0  # per_pod_pps x pods
+    util_host_link: float = float("nan")  # the busiest device of each class at that load (NaN: no load asked)
+    util_edge: float = float("nan")
+    util_uplink: float = float("nan")
+    bottleneck: str = ""  # the device that saturates first (load report: `LoadReport.bottleneck`)
+    max_per_pod_pps: float = float("nan")  # the per-pod rate at which it saturates (inf: nothing loaded)
     tables: dict = field(default_factory=dict)  # table -> bytes
     crossed: dict = field(default_factory=dict)  # limit -> bool
 
@@ -180,9 +187,14 @@ def smallest_point(sweep: str, values, base: dict | None = None) -> int:
 
 
 def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int = 1_000_000,
-              limits: Limits = Limits(), seed: int = 0, forward: Callable | None = None) -> Point:
-    """Build, compile and measure one point. ``forward(cluster, dataplane, packets, seed)``
-    returns a run report (default: uniform pod-to-pod); packets=0 skips the engine run."""
+              limits: Limits = Limits(), seed: int = 0, forward: Callable | None = None,
+              per_pod_pps: float | None = None) -> Point:
+    """Build, compile and measure one point. ``forward(cluster, dataplane, packets, seed,
+    accumulator)`` returns a run report and feeds the accumulator (default: uniform pod-to-pod);
+    packets=0 skips the engine run. The run's load report gives the point's bottleneck and the
+    per-pod rate at which it saturates; with ``per_pod_pps`` (packets a second a pod offers) also
+    each device class's utilisation at that load."""
+    from .report import ReportAccumulator
     from ..dataplane import Dataplane
     from ..dataplane.runner import run_uniform
 
@@ -210,7 +222,10 @@ def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int 
                   bytes_per_pod=total / max(len(c.pods), 1), tables={k: s.bytes for k, s in sizes.items()},
                   crossed=crossed, **facts)
     if packets and len(c.pods):
-        rep = (forward or (lambda cl, d, n, s: run_uniform(cl, n, seed=s, dataplane=d)))(c, dp, packets, seed)
+        acc = ReportAccumulator(c, dp.tables)
+        rep = (forward or (lambda cl, d, n, s, a: run_uniform(cl, n, seed=s, dataplane=d, accumulator=a)))(
+            c, dp, packets, seed, acc)
+        _load(point, acc, per_pod_pps, len(c.pods))
         point.packets, point.pps = rep.packets, rep.pps
         point.delivered = rep.verdicts.get("delivered", 0)
         point.dropped = rep.verdicts.get("dropped", 0)
@@ -218,22 +233,43 @@ def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int 
     return point
 
 
+def _load(point: Point, acc, per_pod_pps: float | None, pods: int) -> None:
+    """The point's load figures from its run's load report (`Point`)."""
+    import math
+
+    offered = per_pod_pps * pods if per_pod_pps else None
+    rep = acc.report(offered_pps=offered)
+    u = rep.utilisation
+    if offered:
+        point.per_pod_pps, point.offered_pps = float(per_pod_pps), float(offered)
+        for kind, name in (("host-link", "util_host_link"), ("edge", "util_edge"), ("uplink", "util_uplink")):
+            sel = u[u["kind"] == kind]["utilisation"]
+            setattr(point, name, float(sel.max()) if len(sel) else 0.0)
+    b = rep.bottleneck
+    if b is not None:
+        point.bottleneck = f"{b['device']} {b['direction']} ({b['kind']})"
+        point.max_per_pod_pps = b["saturates_at_pps"] / pods
+    else:
+        point.max_per_pod_pps = math.inf
+
+
 def run_study(sweep: str, values: Iterable[int] | None = None, *, base: dict | None = None, packets: int = 1_000_000,
               limits: Limits = Limits(), seed: int = 0, progress: Callable[[Point], None] | None = None,
-              forward: Callable | None = None):
+              forward: Callable | None = None, per_pod_pps: float | None = None):
     """Every point of a sweep, in order, as a pandas DataFrame (one row a point)."""
     import pandas as pd
 
     rows = []
     for v in check_study(sweep, values, base):
-        p = run_point(sweep, v, base=base, packets=packets, limits=limits, seed=seed, forward=forward)
+        p = run_point(sweep, v, base=base, packets=packets, limits=limits, seed=seed, forward=forward,
+                      per_pod_pps=per_pod_pps)
         rows.append(p.flat())
         if progress:
             progress(p)
     df = pd.DataFrame(rows)
     df.attrs["base"] = {**BASE, **(base or {})}
     df.attrs["run"] = {"traffic": "uniform pod-to-pod" if forward is None else "as the caller forwards it",
-                       "packets": int(packets), "seed": int(seed)}
+                       "packets": int(packets), "seed": int(seed), "per_pod_pps": per_pod_pps}
     return df
 
 
@@ -260,8 +296,10 @@ def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
     lines = [f"# Study: {sweep}", "", f"Sweeping `{param}` over {', '.join(str(v) for v in df['value'])}; "
              f"other parameters {', '.join(f'{k}={v}' for k, v in base.items() if k != param)}.", "",
              f"Traffic: {run.get('traffic', 'uniform pod-to-pod')}, {run.get('packets', 0):,} packets a point, "
-             f"seed {run.get('seed', 0)}; offered load: none modeled (this study measures sizes and limits, "
-             f"not the network's load); fastpath {__version__}.", "",
+             f"seed {run.get('seed', 0)}; offered load: " + (
+                 f"{run['per_pod_pps']:,g} packets/s a pod" if run.get("per_pod_pps") else
+                 "none asked (--per-pod-pps): the load section gives each point's saturation rate only")
+             + f"; fastpath {__version__}.", "",
              "| value | status | hypervisors | edges | pods | table MB | B/pod | OVS MAC entries/node | TEP pairs |",
              "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for _, r in df.iterrows():
@@ -305,6 +343,24 @@ def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
     refused = df[df["status"] != "ok"]
     for _, r in refused.iterrows():
         lines.append(f"- value {r['value']} was refused by the model: {r['status'][len('refused: '):]}")
+    if "max_per_pod_pps" in df and df["max_per_pod_pps"].notna().any():
+        asked = bool(run.get("per_pod_pps"))
+        lines += ["", "## Load (the modeled network: devices against their capacities)", "",
+                  "Per point, the device that saturates first under this traffic and the per-pod rate at which it "
+                  "does" + (f"; at {run['per_pod_pps']:,g} packets/s a pod, each device class's busiest "
+                            "utilisation." if asked else "."), ""]
+        head = "| value | pods | bottleneck | max packets/s a pod |"
+        if asked:
+            head += " offered Mpps | host links | edges | uplinks |"
+        lines += [head, "|---:|---:|---|---:|" + ("---:|---:|---:|---:|" if asked else "")]
+        for _, r in df.iterrows():
+            if r["status"] != "ok" or r["max_per_pod_pps"] != r["max_per_pod_pps"]:
+                continue
+            row = f"| {r['value']} | {r['pods']:,} | {r['bottleneck'] or 'none'} | {r['max_per_pod_pps']:,.0f} |"
+            if asked:
+                row += (f" {r['offered_pps'] / 1e6:.3g} | {r['util_host_link']:.1%} | {r['util_edge']:.1%} | "
+                        f"{r['util_uplink']:.1%} |")
+            lines.append(row)
     if df["pps"].gt(0).any():
         lines += ["", "## Engine (the simulator's own speed, not the modeled network's capacity)", "",
                   "How fast fastpath itself forwarded each point's packets on one core of the machine that "
@@ -368,6 +424,20 @@ def write_outputs(df, sweep: str, out: str | Path, limits: Limits = Limits()) ->
         ax.axvline(limits.vlan_tags, color="purple", linestyle="--", label=f"VLAN tags {limits.vlan_tags} (pods/node)")
         ax.legend(fontsize=7)
         files.append(out / f"{sweep}-limits.png")
+        fig.tight_layout()
+        fig.savefig(files[-1])
+        plt.close(fig)
+
+    if "max_per_pod_pps" in ok and ok["max_per_pod_pps"].replace(np.inf, np.nan).notna().any():
+        fig, ax = axes(f"Headroom: the per-pod rate at which the first device saturates, vs {param}",
+                       "packets/s a pod (log)")
+        ax.plot(ok["value"], ok["max_per_pod_pps"], marker="o", label="saturation (the bottleneck's)")
+        asked = df.attrs.get("run", {}).get("per_pod_pps")
+        if asked:
+            ax.axhline(asked, color="red", linestyle="--", label=f"offered: {asked:,g} packets/s a pod")
+        ax.set_yscale("log")
+        ax.legend(fontsize=7)
+        files.append(out / f"{sweep}-headroom.png")
         fig.tight_layout()
         fig.savefig(files[-1])
         plt.close(fig)
