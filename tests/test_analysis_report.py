@@ -394,3 +394,10 @@ def test_wire_bytes_pad_short_uplink_frames_and_count_the_tep_vlan_tag(seed, dp)
     assert gb(tagged, "tx") - gb(plain, "tx") == pytest.approx(legs * 4 * 1e6 * 8 / 1e9)
     with pytest.raises(ValueError, match="tep_vlan"):
         resolve_capacity({"tep_vlan": "yes"})
+
+
+def test_the_bottleneck_says_the_per_pod_rate_it_saturates_at(flows, seed):
+    """The planner's question, "at what rate a pod": the bottleneck's saturation over the pods."""
+    b = flows.bottleneck
+    assert b["saturates_at_per_pod_pps"] == pytest.approx(b["saturates_at_pps"] / len(seed.pods))
+    assert f"({b['saturates_at_per_pod_pps']:,.0f} packets/s a pod)" in flows.to_text()

@@ -347,13 +347,16 @@ def _div(a, b) -> float | None:
 
 class Bottleneck(dict):
     """The device that saturates first: a dict (device, kind, direction, load, capacity, unit,
-    utilisation, saturates_at_pps) that prints as the report's line says it."""
+    utilisation, saturates_at_pps, saturates_at_per_pod_pps: the same over the cluster's pods, the
+    planner's "at what rate a pod") that prints as the report's line says it."""
 
     def __str__(self) -> str:
         at = (f"{self['load']:.3g} of {self['capacity']:g} {self['unit']} = {_pct(self['utilisation'])}, "
               if self["utilisation"] is not None else "")
         return (f"{_device_label(self['device'], self['kind'], self['direction'])} ({self['kind']}): {at}"
-                f"saturates at {_rate(self['saturates_at_pps'], 'pps')} offered")
+                f"saturates at {_rate(self['saturates_at_pps'], 'pps')} offered"
+                + (f" ({self['saturates_at_per_pod_pps']:,.0f} packets/s a pod)"
+                   if self.get("saturates_at_per_pod_pps") is not None else ""))
 
 
 @dataclass
@@ -529,7 +532,9 @@ class LoadReport:
             b = utilisation.iloc[0]
             bottleneck = Bottleneck(device=b["device"], kind=b["kind"], direction=b["direction"], load=_num(b["load"]),
                                     capacity=float(b["capacity"]), unit=b["unit"], utilisation=_num(b["utilisation"]),
-                                    saturates_at_pps=float(b["saturates_at_pps"]))
+                                    saturates_at_pps=float(b["saturates_at_pps"]),
+                                    saturates_at_per_pod_pps=float(b["saturates_at_pps"]) / len(c.pods)
+                                    if len(c.pods) else None)
 
         svc_rows = []
         n_pods = len(c.pods)
