@@ -114,6 +114,15 @@ COMMANDS = {
         # 10M packets a point by default: 100k still measure every point
         ["study", "pods-per-node", "--values", "10,30,110,250,500,1000,4000", "--out", "study", "--packets", "100000"],
     ],
+    "fastpath study pods-per-node --per-pod-pps 2000 --out DIR": [
+        ["study", "pods-per-node", "--per-pod-pps", "2000", "--out", "load", "--packets", "100000"],
+    ],
+    "fastpath show fdb|vif NODE [--json]": [["show", "fdb", "worker-1"], ["show", "vif", "worker-1", "--json"]],
+    "fastpath show routes|arp ROUTER [--json]": [["show", "routes", "t0-sr"], ["show", "arp", "t1-kube-system", "--json"]],
+    "fastpath report RESULT... --html DIR": [
+        ["study", "pods-per-node", "--values", "10,110", "--packets", "20000", "--out", "s"],  # a RESULT to draw
+        ["report", "s", "--html", "page"],
+    ],
     "fastpath capture --at pod|uplink|underlay|edge --out F.pcap [--packets N] [--profile P] [--nanosecond]": [
         ["capture", "--at", "pod", "--out", "pod.pcap"],
         ["capture", "--at", "uplink", "--out", "uplink.pcap", "--packets", "20000", "--nanosecond"],
