@@ -111,7 +111,7 @@ COMMANDS = {
         ["run", "--no-flow-cache", "--engine", "staged", "--json", "--packets", "100000"],
     ],
     "fastpath study pods-per-node --values 10,30,110,250,500,1000,4000 --out DIR": [
-        # 10M packets a point by default: 100k still measure every point
+        # 1M packets a point by default: 100k still measure every point
         ["study", "pods-per-node", "--values", "10,30,110,250,500,1000,4000", "--out", "study", "--packets", "100000"],
     ],
     "fastpath study pods-per-node --per-pod-pps 2000 --out DIR": [
