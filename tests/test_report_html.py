@@ -335,6 +335,7 @@ def test_demo_writes_report_html_that_opens(browser, tmp_path):
     assert page.count("section#run") == 1 and page.count("section#study") == 1
     assert page.text("#run-cluster dd[data-key='pods']") == str(default_scenario().summary()["pods"])
     assert page.count("#run-bar-bottleneck") == 1 and page.count("#run-heatmap td.pair") > 0
-    assert page.count("img[src^='data:image/png;base64,']") == 3
+    plots = sorted(p.name for p in out.glob("pods-per-node-*.png"))  # memory, limits, headroom, engine speed
+    assert len(plots) == 4 and page.count("img[src^='data:image/png;base64,']") == len(plots)
     assert page.text("#page-command") == shlex.join(["fastpath", "demo", "--packets", "20000", "--out", str(out)])
     assert_screenshot(page, tmp_path / "demo.png")
