@@ -468,7 +468,8 @@ def demo(cluster_file, packets, out):
 @click.option("--values", help="Comma-separated values to sweep (default: the study's own).")
 @click.option("--out", type=Output(directory=True), required=True, help="Directory for CSV, Parquet, PNG, summary.md.")
 @click.option("--packets", type=click.IntRange(0, MAX_PACKETS), default=1_000_000, show_default=True, help="Packets per point (0: tables and limits only).")
-@click.option("--base", "base_args", help="Other generator arguments, e.g. hosts=20,nodes_per_host=4,namespaces=50.")
+@click.option("--base", "base_args", help="Other generator arguments, e.g. hosts=20,nodes_per_host=4,namespaces=50,"
+              "edges=2,service_t1_count=10,dfw_rules=100.")
 @click.option("--ovs-mac-table-size", type=click.IntRange(1), default=8192, show_default=True, help="OVS other_config:mac-table-size (2048 before OVS 2.10).")
 @click.option("--max-pods", type=click.IntRange(1), default=110, show_default=True, help="Kubernetes max pods per node.")
 @click.option("--profile", help="Traffic profile of each point's run (default: uniform pod-to-pod).")

@@ -162,3 +162,18 @@ def test_the_study_command_takes_a_per_pod_rate_and_draws_the_headroom(tmp_path)
     assert (df["per_pod_pps"] == 2000).all() and (df["max_per_pod_pps"] > 0).all()
     bad = CliRunner().invoke(main, ["study", "pods-per-node", "--per-pod-pps", "-1", "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "--per-pod-pps" in bad.output
+
+
+def test_the_base_takes_edges_and_service_t1s():
+    """Issue 13: --base accepts the generator's edges and service T1s (a study of a cluster whose
+    namespaces hairpin through edges), checked before any point is built."""
+    from fastpath.analysis.study import check_study, point_cluster
+    from fastpath.model import SpecError
+
+    base = {"hosts": 2, "nodes_per_host": 1, "namespaces": 4, "edges": 2, "service_t1_count": 3}
+    c = point_cluster("pods-per-node", 5, base=base)
+    assert sum(h.edge for h in c.hosts) == 2 and sum(r.edge is not None for r in c.t1s) == 3
+    df = run_study("pods-per-node", [5, 10], base=base, packets=20_000)
+    assert (df["edges"] == 2).all() and df["bottleneck"].str.contains("edge").any()
+    with pytest.raises(SpecError, match="service_t1_count"):
+        check_study("pods-per-node", [5], {**base, "service_t1_count": 5})

@@ -44,7 +44,8 @@ DEFAULT_VALUES = {
     "rules": (0, 10, 100, 1000),
 }
 
-BASE = {"hosts": 10, "nodes_per_host": 4, "namespaces": 20, "pods_per_node": 110, "dfw_rules": 0}
+BASE = {"hosts": 10, "nodes_per_host": 4, "namespaces": 20, "pods_per_node": 110, "dfw_rules": 0, "edges": 1,
+        "service_t1_count": 0}
 """The cluster every point starts from; the sweep overrides one argument."""
 
 
@@ -158,7 +159,9 @@ def check_study(sweep: str, values, base: dict | None = None) -> list[int]:
     for blame, v in [("base", floor)] + [("values", v) for v in vals]:
         args = {**BASE, **base, param: int(v)}
         problem = cluster_size_problem(args["hosts"], args["nodes_per_host"], args["namespaces"],
-                                       args["pods_per_node"], 1, args["dfw_rules"])
+                                       args["pods_per_node"], args["edges"], args["dfw_rules"])
+        if problem is None and not 0 <= args["service_t1_count"] <= args["namespaces"]:
+            problem = ("service_t1_count", f"must be in 0..{args['namespaces']} (namespaces)")
         if problem is not None:
             arg, msg = problem
             what = f"{arg}={args[arg]}" if blame == "base" and arg in args else f"{v}"
@@ -172,7 +175,8 @@ def point_cluster(sweep: str, value: int, *, base: dict | None = None, limits: L
     args = {**BASE, **(base or {}), SWEEPS[sweep]: int(value)}
     ppn = args["pods_per_node"]
     return generate(args["hosts"], args["nodes_per_host"], args["namespaces"], ppn, dfw_rules=args["dfw_rules"],
-                    seed=seed, max_pods=max(ppn, limits.max_pods))
+                    edges=args["edges"], service_t1_count=args["service_t1_count"], seed=seed,
+                    max_pods=max(ppn, limits.max_pods))
 
 
 def smallest_point(sweep: str, values, base: dict | None = None) -> int:
@@ -319,7 +323,7 @@ def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
     keys = {"max_pods": "k8s.pods_per_node", "ovs_mac_table": "ovs.mac_table", "vlan_tags": "ncp.vlan_tags_per_node",
             "tunnel_mesh": "fastpath.tunnel_mesh"}
     over = limit_overrides(limits)
-    shape = {**BASE, **base, "edges": 1}
+    shape = {**BASE, **base}
     for lim, what in text.items():
         v = first_crossing(df, lim)
         at = maxima.crossing(keys[lim], shape, param, over) if lim in keys else None
