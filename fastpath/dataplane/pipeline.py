@@ -74,7 +74,7 @@ from ..compile.switching import L2_ROUTER, OVS_UPLINK
 from ..tables.neighbor import dense_slot, neighbor
 from ..tables.ports import port_host, port_ip, port_mac, port_node, port_segment
 from .trace import (T_ARP, T_DFW, T_LOCAL, T_MTU, T_NEIGHBOR, T_NONE, T_OVS_MAC, T_OVS_PORT,
-                    T_PORT, T_ROUTE, T_SANITY, T_SEGMENT_L2, T_SPOOFGUARD, T_TEP, T_UPLINK, T_VIF)
+                    T_PORT, T_ROUTE, T_SANITY, T_SEGMENT_L2, T_SPOOFGUARD, T_TEP, T_VIF)
 from .stages.common import (  # noqa: F401  (re-exported: the codes and counters every kernel shares)
     C_HIT, C_IN, C_MISS, ETH_HEADER, K_EDGE, K_NODE, K_OVS, K_POD, K_PORT, K_SEGMENT, K_T0, K_T1, K_TUNNEL,
     K_UPLINK, K_VIF, LEG_BYTES, LEG_COLS, LEG_PACKET, LEG_TEP, LEG_TO, LEG_TTL, LEG_VNI, MAX_LEGS, MAX_VID,
@@ -84,7 +84,7 @@ from .stages.common import (  # noqa: F401  (re-exported: the codes and counters
 from .stages.common import exact_probe, rec
 from .stages.dfw import dfw_at_receiver
 from .stages.dfw import dfw_decide as _dfw_decide_inline
-from .stages.ingress import ingress_port
+from .stages.ingress import ingress_port, router_entry
 from .stages.route import lb_arrival, route_lookup
 from .stages.ovs import ovs_own_source as _ovs_own_source, ovs_reserved as _ovs_reserved
 from .stages.tunnel import log_leg
@@ -240,17 +240,9 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                 done = True
             else:
                 dev = iid
-                if not sane:
-                    if slot >= 0:
-                        rec(tr, tl, slot, K_UPLINK, iid, T_SANITY, ttl)
-                    reason = R_MALFORMED
-                    done = True
-                elif vlan != 0:
-                    if slot >= 0:
-                        rec(tr, tl, slot, K_UPLINK, iid, T_UPLINK, ttl)
-                    reason = R_VLAN
-                    done = True
-                else:
+                reason = router_entry(b, i, K_UPLINK, iid, ttl, slot, tr, tl)
+                done = reason != R_NONE
+                if not done:
                     if slot >= 0:
                         rec(tr, tl, slot, K_UPLINK, iid, T_NONE, ttl)
                     dst_mac = dp.router_mac
@@ -405,17 +397,9 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                 done = True
             else:
                 dev = iid
-                if not sane:
-                    if slot >= 0:
-                        rec(tr, tl, slot, K_EDGE, iid, T_SANITY, ttl)
-                    reason = R_MALFORMED
-                    done = True
-                elif vlan != 0:
-                    if slot >= 0:
-                        rec(tr, tl, slot, K_EDGE, iid, T_UPLINK, ttl)
-                    reason = R_VLAN
-                    done = True
-                else:
+                reason = router_entry(b, i, K_EDGE, iid, ttl, slot, tr, tl)
+                done = reason != R_NONE
+                if not done:
                     arrive = np.uint32(dst_mac)  # (its dst_mac: the address it arrived on)
                     dfw_done = src_mac != 0  # (its src_mac: whether the sender's DFW judged it)
                     src_mac = dp.router_mac

@@ -34,6 +34,8 @@ from typing import Callable
 
 import numpy as np
 
+from .cluster import SpecError
+
 K8S_LARGE = ("Kubernetes, \"Considerations for large clusters\" — "
              "https://kubernetes.io/docs/setup/best-practices/cluster-large/")
 DFW_KB = ("Broadcom KB 371437, \"DFW Rules Limit Per Host Exceeded and DFW rules limit per vnic approaching\" — "
@@ -109,21 +111,16 @@ def _dfw_per_host(c):
 
 def _remote_macs(c):
     """Per segment, the pods behind other hosts' TEPs as one host sees them: the segment's pods
-    less those on the host holding the fewest (a host with none sees them all)."""
+    less those on the hypervisor holding the fewest of them (a hypervisor with none sees them all)."""
     if not len(c.pods):
         return 0, ""
+    H, K = len(c.hosts), len(c.namespaces)
     host_of_node = np.array([c.host_index[n.host] for n in c.nodes], np.int64)
-    hosts = sum(not h.edge for h in c.hosts) or 1
     h = host_of_node[c.pods.node.astype(np.int64)]
-    best = (0, "")
-    for k, s in enumerate(c.namespaces):
-        mine = h[c.pods.namespace == k]
-        if mine.size == 0:
-            continue
-        on = np.bincount(mine, minlength=len(c.hosts))[[i for i, x in enumerate(c.hosts) if not x.edge]]
-        fewest = int(on.min()) if on.size == hosts else 0
-        best = max(best, (int(mine.size) - fewest, s.name))
-    return best
+    on = np.bincount(c.pods.namespace.astype(np.int64) * H + h, minlength=K * H).reshape(K, H)
+    hv = [i for i, x in enumerate(c.hosts) if not x.edge]
+    remote = on.sum(axis=1) - (on[:, hv].min(axis=1) if hv else 0)
+    return _worst(remote, [s.name for s in c.namespaces])
 
 
 def _lb_ports(c):
@@ -245,9 +242,7 @@ def crossing(key: str, args: dict, param: str, overrides: dict | None = None, to
 
 
 def check_overrides(overrides: dict, path: str = "maxima") -> dict:
-    """A spec's ``maxima`` checked: known keys, positive integers. Raises SpecError."""
-    from .cluster import SpecError
-
+    """A spec's ``maxima`` checked: known keys, non-negative integers. Raises SpecError."""
     out = {}
     for k, v in (overrides or {}).items():
         if k not in BY_KEY:

@@ -480,21 +480,29 @@ class _Walk:
         """A reply from a cluster IP's port (the connection as its client sees it): sent by the
         backend the original went to, from its own address and target port; anyone else's is
         left alone (SpoofGuard meets its foreign source)."""
-        p, c = self.p, self.c
-        hit = self.service_port(p.src_ip, p.sport)
+        p = self.p
+        be = self.reply_backend(self.service_port(p.src_ip, p.sport), kind, ep)
+        if be is not None:
+            self.undnat = (p.src_ip, p.sport, self.res.service_key)
+            p.src_ip, p.sport = be.ip, be.port
+
+    def reply_backend(self, hit, kind, ep):
+        """A reply from a virtual address's port (``hit``: its (service, port index), or None):
+        the backend the original it answers went to — when that is its sender ``ep``, which
+        then becomes the result's service and backend; else None."""
         if hit is None:
-            return
+            return None
+        p, c = self.p, self.c
         k, j = hit
         svc = c.services[k]
         be = kube_services.choose(svc.backends[j], p.dst_ip, p.src_ip, p.proto, p.dport, p.sport,
                                   c.settings.service_hash_seed)
         me = c.pod_index[ep.key] if kind == "pod" else len(c.pods) + c.node_index[ep.name]
         if be is None or be.lport != me:
-            return
-        self.undnat = (p.src_ip, p.sport, svc.key)
+            return None
         self.res.service, self.res.service_key = k, svc.key
         self.res.backend, self.res.backend_key = me, self.port_key(me)
-        p.src_ip, p.sport = be.ip, be.port
+        return be
 
     def service_undnat(self, device: str):
         """conntrack on the client's node puts the cluster IP back as the reply's source."""
@@ -546,20 +554,10 @@ class _Walk:
         backend the load balancer chose, from its address and target port, to the T1 uplink IP
         the original came from; anyone else's is left alone (SpoofGuard meets it)."""
         p, c = self.p, self.c
-        hit = kube_services.lb_port(c, p.src_ip, p.proto, p.sport)
-        if hit is None:
-            return
-        k, j = hit
-        svc = c.services[k]
-        be = kube_services.choose(svc.backends[j], p.dst_ip, p.src_ip, p.proto, p.dport, p.sport,
-                                  c.settings.service_hash_seed)
-        me = c.pod_index[ep.key] if kind == "pod" else len(c.pods) + c.node_index[ep.name]
-        if be is None or be.lport != me:
-            return
-        self.unlb = (p.src_ip, p.sport, p.dst_ip, svc.key)
-        self.res.service, self.res.service_key = k, svc.key
-        self.res.backend, self.res.backend_key = me, self.port_key(me)
-        p.src_ip, p.sport, p.dst_ip = be.ip, be.port, c.lb_router.link_t1_ip
+        be = self.reply_backend(kube_services.lb_port(c, p.src_ip, p.proto, p.sport), kind, ep)
+        if be is not None:
+            self.unlb = (p.src_ip, p.sport, p.dst_ip, self.res.service_key)
+            p.src_ip, p.sport, p.dst_ip = be.ip, be.port, c.lb_router.link_t1_ip
 
     # ---- SNAT on the T0's service router (north-south, per namespace: NCP) ------------------------------
     def snat_segment(self, ip: int):

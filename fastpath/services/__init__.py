@@ -36,19 +36,17 @@ def choose(backends, client_ip: int, vip: int, proto: int, client_port: int, por
 
 def service_port(cluster, vip: int, proto: int, port: int):
     """(service index, port index) of a cluster IP's port, or None (no such cluster IP or port)."""
-    k = cluster.service_by_ip.get(vip)
-    if k is None:
-        return None
-    for j, sp in enumerate(cluster.services[k].ports):
-        if sp.proto == proto and sp.port == port:
-            return k, j
-    return None
+    return _port_of(cluster, cluster.service_by_ip.get(vip), proto, port)
 
 
 def lb_port(cluster, vip: int, proto: int, port: int):
     """(service index, port index) of a LoadBalancer's virtual server (its external IP and a
     service port), or None."""
-    k = cluster.service_by_lb_ip.get(vip)
+    return _port_of(cluster, cluster.service_by_lb_ip.get(vip), proto, port)
+
+
+def _port_of(cluster, k: int | None, proto: int, port: int):
+    """(k, port index) of Service k's port (proto, port), or None (no Service, or no such port)."""
     if k is None:
         return None
     for j, sp in enumerate(cluster.services[k].ports):

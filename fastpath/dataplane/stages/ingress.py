@@ -41,6 +41,22 @@ def sane(b, i):
     return 0 < b.ttl[i] and MIN_IP_PACKET <= b.length[i] and b.vlan[i] <= MAX_VID
 
 
+@kernel(inline="always")
+def router_entry(b, i, kind, iid, ttl, slot, tr, tl):
+    """A packet entering at a router (an uplink's T0, a service router it is handed to): the
+    reason it ends there — a field no wire carries (``malformed``), an 802.1Q tag where none
+    can be (``unknown-vlan``) — with its trace record, or `R_NONE`."""
+    if not sane(b, i):
+        if slot >= 0:
+            rec(tr, tl, slot, kind, iid, T_SANITY, ttl)
+        return R_MALFORMED
+    if b.vlan[i] != 0:
+        if slot >= 0:
+            rec(tr, tl, slot, kind, iid, T_UPLINK, ttl)
+        return R_VLAN
+    return R_NONE
+
+
 ENDED, TO_ENDPOINT, TO_ROUTE = 0, 1, 2
 """What `ingress_one` did with a packet: ended it (a verdict), or where it goes next."""
 
@@ -74,15 +90,9 @@ def ingress_one(b, dp, o, s, i, k, slot, tr, tl):
             o.reason[i] = R_MALFORMED
             return ENDED
         o.dev_id[i] = iid
-        if not sane(b, i):
-            if slot >= 0:
-                rec(tr, tl, slot, K_UPLINK, iid, T_SANITY, ttl)
-            o.reason[i] = R_MALFORMED
-            return ENDED
-        if b.vlan[i] != 0:
-            if slot >= 0:
-                rec(tr, tl, slot, K_UPLINK, iid, T_UPLINK, ttl)
-            o.reason[i] = R_VLAN
+        why = router_entry(b, i, K_UPLINK, iid, ttl, slot, tr, tl)
+        if why != R_NONE:
+            o.reason[i] = why
             return ENDED
         if slot >= 0:
             rec(tr, tl, slot, K_UPLINK, iid, T_NONE, ttl)
@@ -114,15 +124,9 @@ def ingress_one(b, dp, o, s, i, k, slot, tr, tl):
             o.reason[i] = R_MALFORMED
             return ENDED
         o.dev_id[i] = iid
-        if not sane(b, i):
-            if slot >= 0:
-                rec(tr, tl, slot, K_EDGE, iid, T_SANITY, ttl)
-            o.reason[i] = R_MALFORMED
-            return ENDED
-        if b.vlan[i] != 0:
-            if slot >= 0:
-                rec(tr, tl, slot, K_EDGE, iid, T_UPLINK, ttl)
-            o.reason[i] = R_VLAN
+        why = router_entry(b, i, K_EDGE, iid, ttl, slot, tr, tl)
+        if why != R_NONE:
+            o.reason[i] = why
             return ENDED
         s.src_mac[k] = dp.router_mac
         s.dst_mac[k] = dp.router_mac
