@@ -27,6 +27,13 @@ the uplink IP with no connection) was delivered to the router after all: its loc
 back. No ready endpoint: dropped at the SR (``no-endpoint``), as NSX's virtual server with an
 empty pool. Translated packets are few in most traffic; the others never see this module.
 
+Readings chosen where NSX and the model part: NSX's pool algorithm defaults to round robin, a
+per-connection state a stateless model has no place for, so the seeded 5-tuple hash kube-proxy's
+stage uses stands in (an even spread; a flow sticks to one backend). NSX's SNAT overloads the
+source port over its IPs; here the port is kept (only the address is rewritten). A packet to the
+VIP on a port with no virtual server finds no listener in NSX; here the VIP is the SR's own
+address, as its SNAT IPs are, and the packet is delivered to the router.
+
 Replies are written as their client sees the connection (source: the virtual server's IP and
 port; sent by the backend the hash picks), as for a cluster IP: before the first pass the
 backend's own address and target port become the source and the T1's uplink IP the destination
