@@ -860,7 +860,8 @@ def _int_list(option: str, text: str) -> list[int]:
 @main.group("show")
 def show_group():
     """Device views from the model: the node bridge's MAC table (fdb), the node VM's VIF (vif), a
-    router's forwarding table (routes), a router's or segment's neighbors (arp)."""
+    router's forwarding table (routes), a router's or segment's neighbors (arp); and the CPU cost
+    model's figures in effect (costs)."""
 
 
 def _show_command(view: str, metavar: str, short: str, doc: str):
@@ -887,6 +888,32 @@ _show_command("routes", "ROUTER", "a router's forwarding table (NSX get logical-
               "prints it. ROUTER: a T1/T0 by name (its distributed router) or NAME-sr (its service router).")
 _show_command("arp", "ROUTER|SEGMENT", "a router's neighbors or a segment's ARP table", "A router's neighbor table (`get logical-router <uuid> neighbor`) or a "
               "segment's ARP table (`get logical-switch <vni> arp-table`); SEGMENT by name or VNI.")
+
+
+@show_group.command("costs", short_help="the CPU cost model's figures in effect, with their sources")
+@click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file (YAML/JSON); default: the built-in seed scenario.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as a JSON list.")
+def show_costs(cluster_file, as_json):
+    """The cost model's figures in effect for the cluster (fastpath.model.costs): per device class
+    (host, node, edge) its cores, clock and the cycles of each operation; which the spec's
+    capacity.cpu set, which are sourced defaults, and which are placeholders to measure."""
+    from .model.costs import FIGURES, resolve_cpu
+
+    c = _cluster(cluster_file)
+    cpu = resolve_cpu(c.capacity.cpu)
+    rows = [{"class": cls, "figure": name, "value": cpu.value(cls, name), "unit": f.unit,
+             "status": "spec" if name in cpu.given.get(cls, {}) else "placeholder" if f.placeholder else "sourced",
+             "source": f.source or "", "note": f.note}
+            for cls, figs in FIGURES.items() for name, f in figs.items()]
+    rows += [{"class": "device", "figure": dev, "value": n, "unit": "cores", "status": "spec", "source": "", "note": ""}
+             for dev, n in cpu.cores.items()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    width = max(len(f"{r['class']}.{r['figure']}") for r in rows)
+    for r in rows:
+        why = r["source"] if r["status"] == "sourced" else r["note"] if r["status"] == "placeholder" else "set by the spec"
+        click.echo(f"{r['class'] + '.' + r['figure']:<{width}}  {r['value']:>8,g} {r['unit']:<6}  {r['status']:<11}  {why}")
 
 
 # ---- fastpath report: one self-contained HTML page of results (fastpath.analysis.html) -------------

@@ -465,7 +465,7 @@ class DaskExecutor:
         import pandas as pd
         from distributed import as_completed
 
-        from .analysis.study import BASE, DEFAULT_VALUES, SWEEPS, Limits, run_point
+        from .analysis.study import BASE, DEFAULT_VALUES, SWEEPS, Limits, run_attrs, run_point
 
         if sweep not in SWEEPS:
             raise ValueError(f"unknown study {sweep!r}: one of {', '.join(SWEEPS)}")
@@ -488,8 +488,7 @@ class DaskExecutor:
             raise
         df = pd.DataFrame([p.flat() for p in points])
         df.attrs["base"] = {**BASE, **(base or {})}
-        df.attrs["run"] = {"traffic": "uniform pod-to-pod" if forward is None else "as the caller forwards it",
-                           "packets": int(packets), "seed": int(seed), "per_pod_pps": per_pod_pps}
+        df.attrs["run"] = run_attrs(forward, packets, seed, per_pod_pps)
         df.attrs["scaleout"] = {"scheduler": self.client.scheduler.address, "points": len(vals),
                                 "wall_seconds": round(time.perf_counter() - t0, 4)}
         return df

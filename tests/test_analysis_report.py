@@ -78,7 +78,7 @@ def _flow_batches(c):
 def flows_acc(seed, dp):
     acc = ReportAccumulator(seed, dp.tables)
     for b in _flow_batches(seed):
-        acc.add(dp.forward(b), b)
+        acc.add(dp.forward(b, **acc.forward_options), b)
     return acc
 
 
@@ -188,11 +188,7 @@ def test_encap_overhead_and_hairpin_fraction(flows):
 def test_utilisation_arithmetic_and_bottleneck_with_default_capacities(flows):
     u = flows.utilisation
     per = 10_000  # pps a packet of the run stands for
-    edge = _row(u, device="edge-1", kind="edge")
-    assert edge.pps == pytest.approx(90 * per)
-    assert edge.load == pytest.approx(0.9)  # Mpps
-    assert edge.utilisation == pytest.approx(0.9 / 4.0)
-    assert edge.saturates_at_pps == pytest.approx(4e6 * P / 90)
+    assert not (u["kind"] == "edge").any()  # no packet rate given for an edge: its CPU judges it
     tx = _row(u, device="esx-1", direction="tx")
     esx1_tx = _bytes("A", WIRE) + _bytes("B", WIRE) + _bytes("C", WIRE)
     assert tx.gbps == pytest.approx(esx1_tx * per * 8 / 1e9)
@@ -204,13 +200,88 @@ def test_utilisation_arithmetic_and_bottleneck_with_default_capacities(flows):
     assert up_rx.pps == pytest.approx(10 * per)
     idle = _row(u, device="esx-2", direction="tx")
     assert idle.utilisation == 0 and math.isinf(idle.saturates_at_pps)
-    # the bottleneck: the highest utilisation; it saturates at offered / utilisation
+    # the bottleneck: the highest utilisation, links and CPUs alike; it saturates at offered / utilisation
     assert u["utilisation"].iloc[0] == u["utilisation"].max()
     b = flows.bottleneck
-    assert (b["device"], b["kind"]) == ("edge-1", "edge")
-    assert b["utilisation"] == pytest.approx(0.225)
-    assert b["saturates_at_pps"] == pytest.approx(flows.offered_pps / 0.225)
+    top = u.iloc[0]
+    assert (b["device"], b["kind"]) == (top.device, top.kind) and top.kind.endswith("-cpu")
+    assert b["saturates_at_pps"] == pytest.approx(flows.offered_pps / b["utilisation"])
     assert flows.capacity == Capacity()
+
+
+def test_an_edge_packet_rate_when_given(flows_acc):
+    rep = flows_acc.report(offered_pps=P * 10_000, capacity={"edge_mpps": 4.0})
+    edge = _row(rep.utilisation, device="edge-1", kind="edge")
+    assert edge.pps == pytest.approx(90 * 10_000)  # D crosses both SRs: 50 + 40 SR packets
+    assert edge.load == pytest.approx(0.9)  # Mpps
+    assert edge.utilisation == pytest.approx(0.9 / 4.0)
+    assert edge.saturates_at_pps == pytest.approx(4e6 * P / 90)
+
+
+# ---- the CPU cost model: where the work lands, by hand from the seed's topology -------------------
+def _host_of(c, pod):
+    return c.nodes[c.pods.node[c.pod_index[pod]]].host
+
+
+def test_cpu_work_per_device_by_hand(seed, flows):
+    """kube-dns and nginx-1 run on worker-1 (esx-1), checkout-2 on worker-3 (esx-3). Every
+    router hop of A, B and C is on esx-1 (distributed routing on the source host): A 3, B 2 (then
+    the T0 SR), C 2 (then the payments SR); on edge-1: B's T0 SR, C's payments SR and DR, D's four
+    (T0 SR, T0, payments SR and DR). E is denied at its source port after its pass."""
+    assert {_host_of(seed, p) for p in ("kube-system/kube-dns", "default/nginx-1")} == {"esx-1"}
+    assert _host_of(seed, "payments/checkout-2") == "esx-3"
+    w = flows.cpu.set_index("device")
+    n = {f: FLOWS[f][0] for f in FLOWS}
+    assert w.loc["esx-1", "device_class"] == "host" and w.loc["edge-1", "device_class"] == "edge"
+    assert (w.loc["esx-1", ["switch", "route", "encap", "decap"]].tolist()
+            == [n["A"] + n["B"] + n["C"] + n["E"], 3 * n["A"] + 2 * n["B"] + 2 * n["C"], n["A"] + n["B"] + n["C"], 0])
+    assert (w.loc["edge-1", ["switch", "route", "encap", "decap"]].tolist()
+            == [n["B"] + n["C"] + n["D"], n["B"] + 2 * n["C"] + 4 * n["D"], n["C"] + n["D"], n["B"] + n["C"]])
+    assert w.loc["esx-2", ["switch", "route", "decap"]].tolist() == [n["A"], 0, n["A"]]
+    assert w.loc["esx-3", ["switch", "route", "decap"]].tolist() == [n["C"] + n["D"], 0, n["C"] + n["D"]]
+    # the node VMs' OVS: worker-1's pods send A, B, C, E; C and D reach checkout-2 on worker-3;
+    # A ends at worker-2's own address, past no OVS
+    assert w.loc["worker-1", "switch"] == n["A"] + n["B"] + n["C"] + n["E"]
+    assert w.loc["worker-3", "switch"] == n["C"] + n["D"]
+    assert w.loc["worker-2", "switch"] == w.loc["master", "switch"] == 0
+    # the DFW: one connection a flow (fixed ports): its first packet is new at each port it meets
+    assert w.loc["esx-1", "dfw_new"] == 4 and w.loc["esx-1", "dfw_established"] == 175 - 4  # A, B, C, E sent
+    # router hops over the hosts equal the router counters, DFW evaluations the DFW counters
+    assert w["route"].sum() == flows.routers["packets"].sum()
+    # cycles: the defaults' sum of the operations
+    from fastpath.model.costs import FIGURES
+    f = {k: v.value for k, v in FIGURES["host"].items()}
+    e1 = w.loc["esx-1"]
+    assert e1.cycles == pytest.approx(e1.switch * f["switch"] + e1.route * f["route"] + e1.dfw_new * f["dfw_new"]
+                                      + e1.dfw_established * f["dfw_established"] + e1.encap * f["encap"])
+    u = _row(flows.utilisation, device="esx-1", kind="host-cpu")
+    assert u.load == pytest.approx(e1.cycles / P * flows.offered_pps / (f["ghz"] * 1e9))  # cores busy
+    assert u.utilisation == pytest.approx(u.load / f["cores"]) and u.unit == "cores"
+    assert u.saturates_at_pps == pytest.approx(f["cores"] * f["ghz"] * 1e9 * P / e1.cycles)
+
+
+def test_cpu_figures_from_capacity_and_placeholders_named(flows_acc, flows):
+    assert "host.switch" in flows.placeholders and "node.switch" not in flows.placeholders  # OVS's is sourced
+    assert "placeholders:" in flows.to_text()
+    rep = flows_acc.report(offered_pps=P * 10_000, capacity={"cpu": {"host": {"switch": 1800, "cores": 4},
+                                                                     "cores": {"esx-1": 8}}})
+    assert "host.switch" not in rep.placeholders and "host.cores" not in rep.placeholders
+    w0, w1 = flows.cpu.set_index("device"), rep.cpu.set_index("device")
+    assert w1.loc["esx-1", "cores"] == 8 and w1.loc["esx-2", "cores"] == 4
+    assert w1.loc["esx-2", "cycles"] - w0.loc["esx-2", "cycles"] == pytest.approx(900 * w0.loc["esx-2", "switch"])
+    with pytest.raises(ValueError, match="capacity.cpu.cores.esx-9"):
+        flows_acc.report(capacity={"cpu": {"cores": {"esx-9": 2}}})
+    with pytest.raises(ValueError, match="capacity.cpu.node.route"):
+        flows_acc.report(capacity={"cpu": {"node": {"route": 2}}})
+
+
+def test_without_the_leg_log_the_cpu_is_unknown_and_said_so(seed, dp):
+    acc = ReportAccumulator(seed, dp.tables)
+    for b in _flow_batches(seed):
+        acc.add(dp.forward(b), b)
+    rep = acc.report(offered_pps=1e6)
+    assert rep.cpu.empty and not rep.utilisation["kind"].str.endswith("-cpu").any()
+    assert "CPU work: unknown" in rep.to_text()
 
 
 def test_explicit_capacity_overrides_per_device_and_moves_the_bottleneck(flows_acc):
@@ -344,10 +415,12 @@ def test_json_round_trips_and_text_names_the_bottleneck(flows):
     assert j["verdicts"]["exited"] == {"packets": 40, "share": pytest.approx(40 / P)}
     assert j["tep_pairs"][0] == {"src_host": "esx-1", "dst_host": "edge-1", "packets": 70, "bytes": 21_480,
                                  "share_of_bytes": pytest.approx(21_480 / 53_440)}
-    assert j["bottleneck"]["device"] == "edge-1"
-    assert set(j) >= {"hosts", "tep_pairs", "routers", "segments", "uplinks", "edges", "utilisation", "encap", "hairpin"}
+    assert j["bottleneck"]["device"] == flows.utilisation["device"].iloc[0] == "worker-1"  # its OVS: 175 passes
+    assert j["cpu"][0]["device"] == "esx-1" and j["placeholders"] == flows.placeholders
+    assert set(j) >= {"hosts", "tep_pairs", "routers", "segments", "uplinks", "edges", "utilisation", "encap", "hairpin",
+                      "cpu"}
     text = flows.to_text()
-    assert "bottleneck: edge-1 SRs" in text
+    assert "bottleneck: worker-1 cpu (node-cpu)" in text
     assert "esx-1 -> edge-1" in text and "t1-payments-sr" in text
     assert len(text.splitlines()) <= 60  # one screen for the seed
 

@@ -119,6 +119,7 @@ COMMANDS = {
     ],
     "fastpath show fdb|vif NODE [--json]": [["show", "fdb", "worker-1"], ["show", "vif", "worker-1", "--json"]],
     "fastpath show routes|arp ROUTER [--json]": [["show", "routes", "t0-sr"], ["show", "arp", "t1-kube-system", "--json"]],
+    "fastpath show costs [--cluster FILE] [--json]": [["show", "costs"], ["show", "costs", "--cluster", "spec.yaml", "--json"]],
     "fastpath report RESULT... --html DIR": [
         ["study", "pods-per-node", "--values", "10,110", "--packets", "20000", "--out", "s"],  # a RESULT to draw
         ["report", "s", "--html", "page"],

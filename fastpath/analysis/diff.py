@@ -615,6 +615,11 @@ def load_delta(rb, ra):
                                    "packets": up["tx_packets"] + up["rx_packets"].fillna(0),
                                    "bytes": up["tx_bytes"] + up["rx_bytes"].fillna(0),
                                    "util": [util.get(("uplink", d), np.nan) for d in up["uplink"]]}))
+        cpu = rep.cpu
+        if cpu is not None and len(cpu):  # the cost model's CPUs: passes through the device, its cycles' share
+            parts.append(pd.DataFrame({"kind": "cpu", "device": cpu["device"], "packets": cpu["packets"], "bytes": 0,
+                                       "util": [util.get((f"{k}-cpu", d), np.nan)
+                                                for k, d in zip(cpu["device_class"], cpu["device"])]}))
         r = rep.routers
         parts.append(pd.DataFrame({"kind": "router", "device": r["router"], "packets": r["packets"], "bytes": r["bytes"],
                                    "util": np.nan}))
@@ -1046,13 +1051,14 @@ def diff(before: Cluster, after: Cluster, *, profile=None, packets: int = 1_000_
         n_total += n
         if out_b is None or out_b.size < n:
             out_b, out_a = empty_results(n), empty_results(n)
-        run_b = dpb.forward(batch, threads=threads, counters=cn_b, out=out_b.slice(0, n))
+        run_b = dpb.forward(batch, threads=threads, counters=cn_b, out=out_b.slice(0, n), **acc_b.forward_options)
         t2 = time.perf_counter()
         timings["forward_before"] += t2 - t1
         batch_a, kept = mapper(batch)
         t3 = time.perf_counter()
         timings["map"] += t3 - t2
-        run_a = dpa.forward(batch_a, threads=threads, counters=cn_a, out=out_a.slice(0, batch_a.size)) \
+        run_a = dpa.forward(batch_a, threads=threads, counters=cn_a, out=out_a.slice(0, batch_a.size),
+                            **acc_a.forward_options) \
             if batch_a.size else None
         t4 = time.perf_counter()
         timings["forward_after"] += t4 - t3

@@ -399,7 +399,7 @@ def _png_uri(path: Path) -> str:
 RUN_TABLES = (("hosts", "Hosts: underlay traffic (outer frames)"), ("tep_pairs", "TEP pairs (tunnels) by bytes"),
               ("routers", "Router instances"), ("segments", "Segments"), ("uplinks", "T0 uplinks (inner bytes)"),
               ("edges", "Edge nodes"), ("services", "Services: kube-proxy's and the load balancer's picks"),
-              ("snat", "SNAT on the T0 SR"))
+              ("snat", "SNAT on the T0 SR"), ("cpu", "CPU work per device (the cost model's operations and cycles)"))
 
 
 def _device_label(r: dict) -> str:
@@ -561,7 +561,7 @@ def diff_section(sec: str, src: Source) -> dict:
     d = src.data
     bn = d.get("bottleneck") or {}
     after = bn.get("after")
-    kind_of = {"host-link": "host"}
+    kind_of = {"host-link": "host", "host-cpu": "cpu", "node-cpu": "cpu", "edge-cpu": "cpu"}
 
     def is_b(r):
         return after is not None and r.get("device") == after.get("device") and \

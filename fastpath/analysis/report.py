@@ -90,6 +90,7 @@ import numpy as np
 
 from ..model.addressing import ip_to_str
 from ..model.cluster import Cluster
+from ..model.costs import CLASS_OPS, CpuModel, resolve_cpu
 from ..packets import INGRESS_UPLINK, PacketBatch
 from ..verdicts import DeviceKind, Reason, Verdict
 
@@ -125,24 +126,27 @@ class Capacity:
     ``edge`` (Mpps), ``uplink`` (Gb/s)."""
 
     host_link_gbps: float = 25.0
-    edge_mpps: float = 4.0
+    edge_mpps: float | None = None  # None: an edge is judged by its CPU alone
     uplink_gbps: float = 40.0
     tep_vlan: bool = False  # the TEPs' transport VLAN tags every underlay frame (+4 bytes)
     host_link: Mapping[str, float] = field(default_factory=dict)
     edge: Mapping[str, float] = field(default_factory=dict)
     uplink: Mapping[str, float] = field(default_factory=dict)
+    cpu: CpuModel = field(default_factory=CpuModel)  # the cost model's figures (`fastpath.model.costs`)
 
     def link_gbps_of(self, host: str) -> float:
         return float(self.host_link.get(host, self.host_link_gbps))
 
-    def mpps_of_edge(self, edge: str) -> float:
-        return float(self.edge.get(edge, self.edge_mpps))
+    def mpps_of_edge(self, edge: str) -> float | None:
+        x = self.edge.get(edge, self.edge_mpps)
+        return None if x is None else float(x)
 
     def gbps_of_uplink(self, uplink: str) -> float:
         return float(self.uplink.get(uplink, self.uplink_gbps))
 
     def as_dict(self) -> dict:
-        return {f.name: (dict(getattr(self, f.name)) if f.name in _PER_DEVICE.values() else getattr(self, f.name))
+        return {f.name: (dict(getattr(self, f.name)) if f.name in _PER_DEVICE.values() else
+                         self.cpu.as_dict() if f.name == "cpu" else getattr(self, f.name))
                 for f in fields(self)}
 
 
@@ -159,13 +163,16 @@ def resolve_capacity(*sources: Any) -> Capacity:
     positive finite number."""
     scalars: dict[str, float] = {}
     maps: dict[str, dict[str, float]] = {m: {} for m in _PER_DEVICE.values()}
+    cpu = CpuModel()
     for src in sources:
         if src is None:
             continue
         partial = isinstance(src, Mapping)
         if not partial:
-            scalars, maps = {}, {m: {} for m in _PER_DEVICE.values()}
+            scalars, maps, cpu = {}, {m: {} for m in _PER_DEVICE.values()}, CpuModel()
         get = src.get if partial else lambda name, _s=src: getattr(_s, name, None)
+        if get("cpu") is not None:
+            cpu = resolve_cpu(cpu, get("cpu"))
         if get("tep_vlan") is not None:
             if not isinstance(get("tep_vlan"), (bool, np.bool_)):
                 raise ValueError(f"capacity.tep_vlan: {get('tep_vlan')!r} must be true or false")
@@ -179,7 +186,7 @@ def resolve_capacity(*sources: Any) -> Capacity:
                     raise ValueError(f"capacity.{per}: expected device name -> value, got {type(devices).__name__}")
                 for dev, x in devices.items():
                     maps[per][str(dev)] = _positive(f"capacity.{per}.{dev}", x)
-    return Capacity(**scalars, **maps)
+    return Capacity(**scalars, **maps, cpu=cpu)
 
 
 def check_capacity(cap: Capacity, cluster: Cluster) -> None:
@@ -190,6 +197,11 @@ def check_capacity(cap: Capacity, cluster: Cluster) -> None:
         for dev in getattr(cap, per):
             if dev not in names:
                 raise ValueError(f"capacity.{per}.{dev}: no such {per.replace('_', ' ')} in cluster {cluster.settings.name!r}")
+    devices = {h.name for h in cluster.hosts} | {n.name for n in cluster.nodes}
+    for dev in cap.cpu.cores:
+        if dev not in devices:
+            raise ValueError(f"capacity.cpu.cores.{dev}: no host, edge or node of that name in cluster "
+                             f"{cluster.settings.name!r}")
 
 
 def _positive(path: str, value: Any) -> float:
@@ -220,6 +232,12 @@ class RunTotals:
     uplink_pad: np.ndarray | None = None  # int64[U, 2] padding bytes of short frames leaving, entering by each uplink
     services: dict = field(default_factory=dict)  # (service, backend port) -> [packets, IP bytes] (bytes: batches)
     snat: np.ndarray | None = None  # int64[namespaces, 4]: SNAT-ed out packets, bytes; un-SNAT-ed in packets, bytes
+    # the cost model's operations per device (`fastpath.analysis.work`); None: some chunk came
+    # without its batch or its tunnel-leg log
+    work_host: np.ndarray | None = None  # int64[H, len(work.HOST_OPS)]
+    work_node: np.ndarray | None = None  # int64[nodes, len(work.NODE_OPS)]
+    conn_keys: list | None = None  # uint64 arrays: the DFW evaluations of originals, (side, host, 5-tuple) keys
+    conn_hosts: list | None = None  # int64 arrays: their hosts
 
 
 class ReportAccumulator:
@@ -235,10 +253,19 @@ class ReportAccumulator:
         self.cluster = cluster
         self.tables = tables
         self.counters: Counters | None = None
+        from .work import HOST_OPS, NODE_OPS
+
         self.totals = RunTotals(uplink_rx=np.zeros((len(cluster.uplinks), 2), np.int64),
                                 uplink_pad=np.zeros((len(cluster.uplinks), 2), np.int64),
-                                snat=np.zeros((len(cluster.namespaces), 4), np.int64))
+                                snat=np.zeros((len(cluster.namespaces), 4), np.int64),
+                                work_host=np.zeros((len(cluster.hosts), len(HOST_OPS)), np.int64),
+                                work_node=np.zeros((len(cluster.nodes), len(NODE_OPS)), np.int64),
+                                conn_keys=[], conn_hosts=[])
+        self._compacted = 0  # connection keys held after the last compaction
 
+    forward_options = {"legs": True}
+    """What `Dataplane.forward` must be asked for the report to count the work per device (the
+    tunnel-leg log; without it the report leaves out CPU utilisation and says so)."""
     def add(self, run: RunResult, batch: PacketBatch | None = None) -> None:
         from ..dataplane.pipeline import Counters
 
@@ -276,9 +303,11 @@ class ReportAccumulator:
             t.batches_seen = False
             t.inner_bytes = t.tunnelled_inner_bytes = t.east_west_via_edge = None
             t.uplink_rx = t.snat = t.uplink_pad = None
+            t.work_host = t.work_node = t.conn_keys = t.conn_hosts = None
             return
         if not t.batches_seen:
             return
+        self._add_work(run, batch)
         length = batch.length.astype(np.int64)
         t.inner_bytes += int(length.sum())
         t.tunnelled_inner_bytes += int(length[r.n_tunnels > 0].sum())
@@ -307,6 +336,27 @@ class ReportAccumulator:
         if u and out.any():
             t.uplink_pad[:, 0] += np.bincount(r.dev_id[out], weights=pad[out], minlength=u).astype(np.int64)
 
+    def _add_work(self, run, batch) -> None:
+        from ..dataplane.stages.common import LEG_COLS
+        from .work import count_work, distinct
+
+        t = self.totals
+        if t.work_host is None:
+            return
+        if run.legs is None or run.legs.shape[1] != LEG_COLS:
+            t.work_host = t.work_node = t.conn_keys = t.conn_hosts = None
+            return
+        host, node, keys, hosts = count_work(self.cluster, self.tables, batch, run)
+        t.work_host += host
+        t.work_node += node
+        t.conn_keys.append(keys)
+        t.conn_hosts.append(hosts)
+        held = sum(k.size for k in t.conn_keys)
+        if held > max(2 * self._compacted, 1 << 20):  # keep one copy of each connection
+            k, h = distinct(np.concatenate(t.conn_keys), np.concatenate(t.conn_hosts))
+            t.conn_keys, t.conn_hosts = [k], [h]
+            self._compacted = k.size
+
     def report(self, *, capacity: Any = None, offered_pps: float | None = None) -> LoadReport:
         if self.counters is None:
             raise ValueError("no run was added")
@@ -319,7 +369,7 @@ def load_report(dataplane, batches: Iterable[PacketBatch], *, threads: int = 1, 
     """Forward every batch through ``dataplane`` (a `Dataplane`) and report the run's load."""
     acc = ReportAccumulator(dataplane.cluster, dataplane.tables)
     for batch in batches:
-        acc.add(dataplane.forward(batch, threads=threads), batch)
+        acc.add(dataplane.forward(batch, threads=threads, **acc.forward_options), batch)
     return acc.report(capacity=capacity, offered_pps=offered_pps)
 
 
@@ -383,6 +433,8 @@ class LoadReport:
     bottleneck: Bottleneck | None
     services: Any = None  # per Service and backend: packets, bytes, share of the service's packets
     snat: Any = None  # per namespace with an SNAT IP: packets and bytes SNAT-ed out, un-SNAT-ed in
+    cpu: Any = None  # per device (host, node VM, edge): the cost model's operations, cycles, cores (`cpu_frame`)
+    placeholders: list = field(default_factory=list)  # cost-model figures in effect that are placeholders
 
     @classmethod
     def build(cls, cluster: Cluster, counters: Counters, totals: RunTotals | None = None, *, tables=None,
@@ -495,14 +547,18 @@ class LoadReport:
 
         util_rows = []
 
-        def device(name, kind, direction, pkts, nbytes, unit, cap_value):
-            """One row: ``pkts``/``nbytes`` the device's load over the run's P packets."""
+        def device(name, kind, direction, pkts, nbytes, unit, cap_value, *, cycles=None, hz=None):
+            """One row: ``pkts``/``nbytes`` the device's load over the run's P packets; a CPU
+            (unit "cores") gives the run's ``cycles`` and a core's cycles a second ``hz``."""
+            if cap_value is None:
+                return
             pk = _share(pkts, P)  # packets per offered packet
             bits = _share(int(nbytes) * BITS, P)  # bits per offered packet
-            per, scale = (bits, GIGA) if unit == "Gb/s" else (pk, MEGA)
+            per, scale = (bits, GIGA) if unit == "Gb/s" else (_share(cycles, P), hz) if unit == "cores" else (pk, MEGA)
             off = offered_pps if offered_pps is not None else math.nan
             util_rows.append({
-                "device": name, "kind": kind, "direction": direction, "pps": pk * off, "gbps": bits * off / GIGA,
+                "device": name, "kind": kind, "direction": direction, "pps": pk * off,
+                "gbps": bits * off / GIGA if unit != "cores" else math.nan,
                 "load": per * off / scale, "capacity": cap_value, "unit": unit, "utilisation": per * off / (cap_value * scale),
                 "saturates_at_pps": cap_value * scale / per if per > 0 else math.inf,
             })
@@ -523,6 +579,10 @@ class LoadReport:
                 padding = int(pad[k, j]) if pad is not None else 0  # (unknown without the batches: 0)
                 device(u.name, "uplink", d, pk, by + padding + (UPLINK_FRAME_OVERHEAD + WIRE_OVERHEAD) * pk, "Gb/s",
                        cap.gbps_of_uplink(u.name))
+        cpu = cpu_frame(c, totals, cap.cpu)
+        for r in cpu.itertuples():
+            device(r.device, f"{r.device_class}-cpu", "cpu", r.packets, 0, "cores", r.cores, cycles=r.cycles,
+                   hz=r.ghz * GIGA)
         utilisation = pd.DataFrame(util_rows, columns=["device", "kind", "direction", "pps", "gbps", "load", "capacity",
                                                        "unit", "utilisation", "saturates_at_pps"])
         utilisation = utilisation.sort_values("saturates_at_pps", kind="stable").reset_index(drop=True)
@@ -556,8 +616,10 @@ class LoadReport:
                              for k, s in enumerate(c.namespaces) if s.snat_ip is not None],
                             columns=["namespace", "snat_ip", "out_packets", "out_bytes", "in_packets", "in_bytes"])
 
+        placeholders = (cap.cpu.placeholders([k for k in ("host", "node", "edge") if (cpu["device_class"] == k).any()])
+                        if len(cpu) else [])
         return cls(c.settings.name, P, offered_pps, cap, verdicts, reasons, hosts, tep_pairs, routers, segments,
-                   uplinks, edges, utilisation, encap, hairpin, bottleneck, services, snat)
+                   uplinks, edges, utilisation, encap, hairpin, bottleneck, services, snat, cpu, placeholders)
 
     # ---- outputs --------------------------------------------------------------------------------
     def frames(self) -> dict:
@@ -576,6 +638,7 @@ class LoadReport:
         out["encap"] = dict(self.encap)
         out["hairpin"] = dict(self.hairpin)
         out["bottleneck"] = dict(self.bottleneck) if self.bottleneck else None
+        out["placeholders"] = list(self.placeholders)
         out = _plain(out)
         for k in _FRAMES[2:]:
             out[k] = _records(getattr(self, k), top)  # plain already
@@ -655,6 +718,16 @@ class LoadReport:
             section("SNAT on the T0 SR", self.snat.assign(total=self.snat["out_packets"] + self.snat["in_packets"]),
                     [("namespace", "namespace", "s"), ("snat_ip", "SNAT IP", "s"), ("out_packets", "out pkts", "n"),
                      ("in_packets", "in pkts", "n")], sort="total", nonzero="total")
+        if self.cpu is not None and len(self.cpu):
+            cp = self.cpu.assign(what=[f"{d} ({k})" for d, k in zip(self.cpu["device"], self.cpu["device_class"])],
+                                 per=[f"{x:,.0f}" if x == x else "-" for x in self.cpu["cycles_per_packet"]],
+                                 dfw=[f"{a:,} / {b:,}" for a, b in zip(self.cpu["dfw_new"], self.cpu["dfw_established"])])
+            section("CPU work (cost model: cycles by capacity.cpu)", cp,
+                    [("what", "device", "s"), ("packets", "passes", "n"), ("route", "router hops", "n"),
+                     ("dfw", "DFW new / est.", "s"), ("encap", "encap", "n"), ("decap", "decap", "n"),
+                     ("per", "cycles/pass", "s")], sort="cycles", nonzero="packets")
+        elif self.cpu is not None:
+            lines.extend(["", "CPU work: unknown (the run was forwarded without its tunnel-leg log or batches)"])
         u = self.utilisation
         ut = u.assign(dev=[_device_label(d, k, x) for d, k, x in zip(u["device"], u["kind"], u["direction"])],
                       cap=[f"{x:g} {un}" for x, un in zip(u["capacity"], u["unit"])],
@@ -664,6 +737,14 @@ class LoadReport:
                      ("utilisation", "util", "%"), ("sat", "saturates at", "s")])
         lines.append("")
         lines.append(f"bottleneck: {self.bottleneck or 'none (no device carried load)'}")
+        if self.placeholders:
+            by: dict[str, list[str]] = {}
+            for p in self.placeholders:
+                cls, _, name = p.partition(".")
+                by.setdefault(cls, []).append(name)
+            lines.append(f"placeholders: {len(self.placeholders)} cost-model figures in effect are fastpath's guesses, "
+                         "not measurements (set them in capacity.cpu): "
+                         + "; ".join(f"{cls} {', '.join(names)}" for cls, names in by.items()))
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -671,7 +752,49 @@ class LoadReport:
 
 
 _FRAMES = ("verdicts", "reasons", "hosts", "tep_pairs", "routers", "segments", "uplinks", "edges", "utilisation",
-           "services", "snat")
+           "services", "snat", "cpu")
+
+CPU_COLUMNS = ("device", "device_class", "packets", "switch", "route", "dfw_new", "dfw_established", "encap", "decap",
+               "nat", "lb", "cycles", "cycles_per_packet", "cores", "ghz")
+
+
+def cpu_frame(cluster: Cluster, totals: RunTotals | None, cpu: CpuModel):
+    """Per device — every transport host (class ``host``), edge (``edge``) and node VM
+    (``node``) —: the run's operations (`fastpath.analysis.work`; ``packets`` = passes through
+    the device), the cycles they cost by the cost model, per pass, and the device's cores and
+    clock. Empty when the run's work is unknown (a chunk without its batch or leg log)."""
+    import pandas as pd
+
+    from .work import H_DFW, HOST_OPS, NODE_OPS, new_connections
+
+    if totals is None or totals.work_host is None:
+        return pd.DataFrame(columns=list(CPU_COLUMNS))
+    c = cluster
+    H = len(c.hosts)
+    wh = totals.work_host
+    keys = np.concatenate(totals.conn_keys) if totals.conn_keys else np.zeros(0, np.uint64)
+    hosts = np.concatenate(totals.conn_hosts) if totals.conn_hosts else np.zeros(0, np.int64)
+    new = new_connections(keys, hosts, H)
+    cols = {op: wh[:, k] for k, op in enumerate(HOST_OPS)}
+    cols["dfw_new"] = new
+    cols["dfw_established"] = wh[:, H_DFW] - new
+    rows = []
+
+    def row(name, cls, counts):
+        cyc = cpu.cycles(cls)
+        total = sum(float(counts.get(op, 0)) * cyc[op] for op in CLASS_OPS[cls])
+        passes = int(counts.get("switch", 0))
+        rows.append({"device": name, "device_class": cls, "packets": passes,
+                     **{op: int(counts.get(op, 0)) for op in CPU_COLUMNS[3:11]}, "cycles": total,
+                     "cycles_per_packet": total / passes if passes else math.nan,
+                     "cores": cpu.cores_of(cls, name), "ghz": cpu.value(cls, "ghz")})
+
+    for h, host in enumerate(c.hosts):
+        row(host.name, "edge" if host.edge else "host", {op: v[h] for op, v in cols.items()})
+    wn = totals.work_node
+    for i, node in enumerate(c.nodes):
+        row(node.name, "node", {op: wn[i, k] for k, op in enumerate(NODE_OPS)})
+    return pd.DataFrame(rows, columns=list(CPU_COLUMNS))
 
 
 

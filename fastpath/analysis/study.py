@@ -88,9 +88,12 @@ class Point:
     exited: int = 0
     per_pod_pps: float = 0.0  # the offered load asked: packets a second from each pod (0: none)
     offered_pps: float = 0.0  # per_pod_pps x pods
-    util_host_link: float = float("nan")  # the busiest device of each class at that load (NaN: no load asked)
-    util_edge: float = float("nan")
-    util_uplink: float = float("nan")
+    util_host_link: float = float("nan")  # the busiest device of each class at that load (NaN: no load asked,
+    util_uplink: float = float("nan")  # or no device of the class judged)
+    util_host_cpu: float = float("nan")  # the cost model's CPUs (`fastpath.model.costs`)
+    util_node_cpu: float = float("nan")
+    util_edge_cpu: float = float("nan")
+    util_edge: float = float("nan")  # an edge's packet rate, when capacity.edge_mpps gives one
     bottleneck: str = ""  # the device that saturates first (load report: `LoadReport.bottleneck`)
     max_per_pod_pps: float = float("nan")  # the per-pod rate at which it saturates (inf: nothing loaded)
     tables: dict = field(default_factory=dict)  # table -> bytes
@@ -237,6 +240,13 @@ def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int 
     return point
 
 
+UTIL_CLASSES = (("host-link", "util_host_link", "host links"), ("uplink", "util_uplink", "uplinks"),
+                ("host-cpu", "util_host_cpu", "host CPUs"), ("node-cpu", "util_node_cpu", "node OVS CPUs"),
+                ("edge-cpu", "util_edge_cpu", "edge CPUs"), ("edge", "util_edge", "edges (Mpps)"))
+"""The load report's device kinds a study reports, each as the busiest device of the kind:
+(kind, Point field, heading)."""
+
+
 def _load(point: Point, acc, per_pod_pps: float | None, pods: int) -> None:
     """The point's load figures from its run's load report (`Point`)."""
     import math
@@ -246,9 +256,9 @@ def _load(point: Point, acc, per_pod_pps: float | None, pods: int) -> None:
     u = rep.utilisation
     if offered:
         point.per_pod_pps, point.offered_pps = float(per_pod_pps), float(offered)
-        for kind, name in (("host-link", "util_host_link"), ("edge", "util_edge"), ("uplink", "util_uplink")):
+        for kind, name, _ in UTIL_CLASSES:
             sel = u[u["kind"] == kind]["utilisation"]
-            setattr(point, name, float(sel.max()) if len(sel) else 0.0)
+            setattr(point, name, float(sel.max()) if len(sel) else math.nan)
     b = rep.bottleneck
     if b is not None:
         point.bottleneck = f"{b['device']} {b['direction']} ({b['kind']})"
@@ -272,9 +282,19 @@ def run_study(sweep: str, values: Iterable[int] | None = None, *, base: dict | N
             progress(p)
     df = pd.DataFrame(rows)
     df.attrs["base"] = {**BASE, **(base or {})}
-    df.attrs["run"] = {"traffic": "uniform pod-to-pod" if forward is None else "as the caller forwards it",
-                       "packets": int(packets), "seed": int(seed), "per_pod_pps": per_pod_pps}
+    df.attrs["run"] = run_attrs(forward, packets, seed, per_pod_pps)
     return df
+
+
+def run_attrs(forward, packets: int, seed: int, per_pod_pps: float | None) -> dict:
+    """What a study's summary records of how its points were run (``df.attrs["run"]``): the
+    traffic, packets, seed, offered load, and the cost model's placeholders in effect (a study's
+    clusters are generated: the default figures)."""
+    from ..model.costs import CpuModel
+
+    return {"traffic": "uniform pod-to-pod" if forward is None else "as the caller forwards it",
+            "packets": int(packets), "seed": int(seed), "per_pod_pps": per_pod_pps,
+            "placeholders": CpuModel().placeholders() if packets else []}
 
 
 def first_crossing(df, limit: str):
@@ -353,18 +373,24 @@ def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
                   "Per point, the device that saturates first under this traffic and the per-pod rate at which it "
                   "does" + (f"; at {run['per_pod_pps']:,g} packets/s a pod, each device class's busiest "
                             "utilisation." if asked else "."), ""]
+        shown = [(name, head) for _, name, head in UTIL_CLASSES if name in df and df[name].notna().any()]
         head = "| value | pods | bottleneck | max packets/s a pod |"
         if asked:
-            head += " offered Mpps | host links | edges | uplinks |"
-        lines += [head, "|---:|---:|---|---:|" + ("---:|---:|---:|---:|" if asked else "")]
+            head += " offered Mpps |" + "".join(f" {h} |" for _, h in shown)
+        lines += [head, "|---:|---:|---|---:|" + ("---:|" * (1 + len(shown)) if asked else "")]
         for _, r in df.iterrows():
             if r["status"] != "ok" or r["max_per_pod_pps"] != r["max_per_pod_pps"]:
                 continue
             row = f"| {r['value']} | {r['pods']:,} | {r['bottleneck'] or 'none'} | {r['max_per_pod_pps']:,.0f} |"
             if asked:
-                row += (f" {r['offered_pps'] / 1e6:.3g} | {r['util_host_link']:.1%} | {r['util_edge']:.1%} | "
-                        f"{r['util_uplink']:.1%} |")
+                row += f" {r['offered_pps'] / 1e6:.3g} |" + "".join(
+                    f" {r[n]:.1%} |" if r[n] == r[n] else " - |" for n, _ in shown)
             lines.append(row)
+        placeholders = run.get("placeholders")
+        if placeholders:
+            lines += ["", f"CPU utilisation comes from fastpath's cost model; {len(placeholders)} of its figures in "
+                      "effect are placeholders, not measurements (set them in the spec's capacity.cpu): "
+                      + ", ".join(f"`{p}`" for p in placeholders) + "."]
     if df["pps"].gt(0).any():
         lines += ["", "## Engine (the simulator's own speed, not the modeled network's capacity)", "",
                   "How fast fastpath itself forwarded each point's packets on one core of the machine that "

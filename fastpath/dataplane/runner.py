@@ -91,7 +91,8 @@ def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=No
         gen += t1 - t0
         if out is None or out.size < batch.size:
             out = empty_results(batch.size)
-        run = dp.forward(batch, threads=threads, counters=counters, out=out.slice(0, batch.size))
+        run = dp.forward(batch, threads=threads, counters=counters, out=out.slice(0, batch.size),
+                         **(accumulator.forward_options if accumulator is not None else {}))
         t0 = time.perf_counter()
         fwd += t0 - t1
         if accumulator is not None:

@@ -161,28 +161,32 @@ class Capacity:
 
     host_link_gbps — the NIC of every host, transport or edge node (default 25 Gb/s: one 25GbE
       port, the usual ESXi uplink); per host ``hosts[i].link_gbps`` / ``edges[i].link_gbps``
-    edge_mpps — packets per second an edge node forwards (default 4 Mpps: the order of a
-      medium DPDK edge VM); per edge ``edges[i].mpps``
+    edge_mpps — packets per second an edge node forwards, when the planner knows it (a
+      measured or datasheet figure; default none: an edge is judged by its CPU); per edge
+      ``edges[i].mpps``
     uplink_gbps — each T0 uplink (default 40 Gb/s); per uplink ``t0.uplinks[i].gbps``
     tep_vlan — the TEPs sit on a transport VLAN (NSX's uplink profile): every underlay frame
       carries an 802.1Q tag, 4 bytes more on the host links (default false)
+    cpu — the cost model's figures the spec sets (`fastpath.model.costs`: ``{host: {cores: 8,
+      switch: 700}, node: {...}, edge: {...}, cores: {device: n}}``); the rest are its defaults
 
     The per-device overrides are kept by name in ``host_link``, ``edge`` and ``uplink``; ask
     `link_gbps_of`, `mpps_of_edge`, `gbps_of_uplink` for the value in effect.
     """
 
     host_link_gbps: float = 25.0
-    edge_mpps: float = 4.0
+    edge_mpps: float | None = None
     uplink_gbps: float = 40.0
     host_link: dict[str, float] = field(default_factory=dict)
     edge: dict[str, float] = field(default_factory=dict)
     uplink: dict[str, float] = field(default_factory=dict)
     tep_vlan: bool = False
+    cpu: dict = field(default_factory=dict)
 
     def link_gbps_of(self, host: str) -> float:
         return self.host_link.get(host, self.host_link_gbps)
 
-    def mpps_of_edge(self, edge: str) -> float:
+    def mpps_of_edge(self, edge: str) -> float | None:
         return self.edge.get(edge, self.edge_mpps)
 
     def gbps_of_uplink(self, uplink: str) -> float:

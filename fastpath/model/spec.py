@@ -47,6 +47,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, FailFast, Field, St
 from pydantic_core import PydanticCustomError
 
 from . import names
+from .costs import resolve_cpu
 from .addressing import NODE_MAC_BASE, POD_MAC_BASE, ip_from_str, ip_to_str, ips_to_strs, mac_from_str, mac_to_str, macs_to_strs, net_from_str
 from .cluster import (DNS_SERVICE_DEFAULTS, MIN_IP_LENGTH, PROTO_NUMBERS, TRAFFIC_KINDS, TRAFFIC_PARAMS, Capacity,
                       Cluster, DfwRule, Host, Node, PodTable, Router, Segment, Settings, SpecError, StaticRoute,
@@ -202,9 +203,10 @@ class DfwSpec(_M):
 
 class CapacitySpec(_M):
     host_link_gbps: Float = Field(25.0, **_rate)
-    edge_mpps: Float = Field(4.0, **_rate)
+    edge_mpps: Optional[Float] = Field(None, **_rate)  # none: an edge is judged by its CPU (cpu)
     uplink_gbps: Float = Field(40.0, **_rate)
     tep_vlan: bool = False  # the TEPs' transport VLAN tags every underlay frame (+4 bytes on the host links)
+    cpu: Optional[dict[str, Any]] = None  # the cost model's figures (`fastpath.model.costs`), checked by `_capacity`
 
 
 _Proto = Union[Literal["tcp", "udp", "icmp"], Int, None]
@@ -668,10 +670,20 @@ def _capacity(spec: ClusterSpec, host_specs) -> Capacity:
             raise SpecError(p + ".mpps", f"{h.name} is a transport node; only edge nodes have a packet rate "
                             "(edges[i].mpps)")
     c = spec.capacity
+    try:
+        cpu = resolve_cpu(c.cpu).given_dict()
+    except ValueError as e:
+        path, _, message = str(e).partition(": ")
+        raise SpecError(path, message) from None
+    devices = {h.name for h, _, _ in host_specs} | {n.name for n in spec.nodes}
+    for dev in cpu.get("cores", {}):
+        if dev not in devices:
+            raise SpecError(f"capacity.cpu.cores.{dev}", "no host, edge or node of that name")
     return Capacity(c.host_link_gbps, c.edge_mpps, c.uplink_gbps,
                     host_link={h.name: h.link_gbps for h, _, _ in host_specs if h.link_gbps is not None},
                     edge={h.name: h.mpps for h, _, _ in host_specs if h.mpps is not None},
-                    uplink={u.name: u.gbps for u in spec.t0.uplinks if u.gbps is not None}, tep_vlan=c.tep_vlan)
+                    uplink={u.name: u.gbps for u in spec.t0.uplinks if u.gbps is not None}, tep_vlan=c.tep_vlan,
+                    cpu=cpu)
 
 
 # ---- traffic profiles -------------------------------------------------------------------------
@@ -898,8 +910,9 @@ def to_spec(c: Cluster) -> dict:
                        (r.dport_lo if r.dport_lo == r.dport_hi else f"{r.dport_lo}-{r.dport_hi}")}
                       for r in c.dfw_rules],
         },
-        "capacity": {"host_link_gbps": cap.host_link_gbps, "edge_mpps": cap.edge_mpps, "uplink_gbps": cap.uplink_gbps,
-                     **({"tep_vlan": True} if cap.tep_vlan else {})},
+        "capacity": {"host_link_gbps": cap.host_link_gbps, "uplink_gbps": cap.uplink_gbps,
+                     **({"edge_mpps": cap.edge_mpps} if cap.edge_mpps is not None else {}),
+                     **({"tep_vlan": True} if cap.tep_vlan else {}), **({"cpu": copy.deepcopy(cap.cpu)} if cap.cpu else {})},
     }
     if c.networkpolicies:
         from ..policy.parse import policy_to_dict

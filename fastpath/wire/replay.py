@@ -179,7 +179,8 @@ def replay(cluster: Cluster, src, *, dataplane: Dataplane | None = None, threads
             for chunk in reader:
                 d = decode(chunk.buf, chunk.start, chunk.caplen, chunk.orig_len, verify_checksums=verify_checksums)
                 batch, cause = senders.batch(d)
-                run = dp.forward(batch, threads=threads, counters=counters)
+                run = dp.forward(batch, threads=threads, counters=counters,
+                                 **(accumulator.forward_options if accumulator is not None else {}))
                 if accumulator is not None:
                     accumulator.add(run, batch)
                 rep.frames += batch.size
