@@ -470,6 +470,8 @@ def demo(cluster_file, packets, out):
 @click.option("--packets", type=click.IntRange(0, MAX_PACKETS), default=1_000_000, show_default=True, help="Packets per point (0: tables and limits only).")
 @click.option("--base", "base_args", help="Other generator arguments, e.g. hosts=20,nodes_per_host=4,namespaces=50,"
               "edges=2,service_t1_count=10,dfw_rules=100.")
+@click.option("--cluster", "cluster_file", type=click.Path(), help="Study this spec file's cluster instead of a generated "
+              "one (pods-per-node only): its hosts, nodes, namespaces, policies, Services and capacity, its pods re-made N a node.")
 @click.option("--ovs-mac-table-size", type=click.IntRange(1), default=8192, show_default=True, help="OVS other_config:mac-table-size (2048 before OVS 2.10).")
 @click.option("--max-pods", type=click.IntRange(1), default=110, show_default=True, help="Kubernetes max pods per node.")
 @click.option("--profile", help="Traffic profile of each point's run (default: uniform pod-to-pod).")
@@ -480,10 +482,11 @@ def demo(cluster_file, packets, out):
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the points on this Dask scheduler (tcp://host:8786).")
 @click.option("--workers", type=click.IntRange(1, MAX_WORKERS), help="Run the points on a local Dask cluster of N 1-thread processes.")
-def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, profile, per_pod_pps, seed, quiet,
-          scheduler, workers):
-    """Sweep one parameter of a generated cluster: tables, limits, the load each point's devices
-    carry (the bottleneck, the per-pod rate it saturates at), and the simulator's own speed apart."""
+def study(sweep, values, out, packets, base_args, cluster_file, ovs_mac_table_size, max_pods, profile, per_pod_pps, seed,
+          quiet, scheduler, workers):
+    """Sweep one parameter of a generated cluster (or the pods per node of a spec file's): tables,
+    limits, the load each point's devices carry (the bottleneck, the per-pod rate it saturates at),
+    and the simulator's own speed apart."""
     from .analysis.study import BASE, DEFAULT_VALUES, Limits, check_study, write_outputs
 
     if scheduler is not None and workers is not None:
@@ -498,17 +501,30 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
         if key in base:
             raise UserError(f"--base: {key} is given twice")
         base[key] = int(val)
+    spec = None
+    if cluster_file is not None:
+        from .model.specfile import read_spec
+
+        try:
+            spec = read_spec(cluster_file)
+        except SpecError as exc:
+            raise UserError(str(exc)) from None
     try:
-        vals = check_study(sweep, vals, base)
+        vals = check_study(sweep, vals, base, spec)
     except SpecError as exc:
-        raise UserError(f"--{exc.path}: {exc.message}") from None
+        if exc.path in ("values", "base", "cluster"):
+            raise UserError(f"--{exc.path}: {exc.message}") from None
+        raise UserError(f"--cluster {cluster_file}: {exc}") from None
     limits = Limits(ovs_mac_table=ovs_mac_table_size, max_pods=max_pods)
     if profile:
         from .traffic import profile_names
 
-        if profile not in profile_names():
-            raise UserError(f"--profile: {profile!r} is not a built-in profile ({', '.join(profile_names())})")
-        _study_profile_preflight(sweep, vals, base, limits, profile, seed)
+        own = list((spec or {}).get("traffic", {}).get("profiles", []) or [])
+        names = [p.get("name") for p in own if isinstance(p, dict)] + profile_names()
+        if profile not in names:
+            raise UserError(f"--profile: {profile!r} is not a built-in profile{' or the file' + chr(39) + 's' if spec else ''} "
+                            f"({', '.join(names)})")
+        _study_profile_preflight(sweep, vals, base, limits, profile, seed, spec)
     forward = None
     if profile:
         from .dataplane.runner import run_profile
@@ -524,7 +540,8 @@ def study(sweep, values, out, packets, base_args, ovs_mac_table_size, max_pods, 
     try:
         with executor(scheduler, workers) as ex, bars.points(len(vals), f"study {sweep}", quiet=quiet) as done:
             df = ex.run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward,
-                              progress=done, per_pod_pps=per_pod_pps)
+                              progress=done, per_pod_pps=per_pod_pps, spec=spec,
+                              spec_name=Path(cluster_file).name if cluster_file else None)
     except ValueError as exc:  # a profile a generated cluster cannot send (hot_dns: no kube-dns)
         raise UserError(f"--profile {profile}: {exc}" if profile else str(exc)) from None
     except OSError as exc:  # the scheduler is not there
@@ -820,14 +837,15 @@ def diff_cmd(before, after, profile, packets, seed, threads, offered_mpps, as_js
     click.echo(d.to_text())
 
 
-def _study_profile_preflight(sweep, vals, base, limits, profile, seed) -> None:
+def _study_profile_preflight(sweep, vals, base, limits, profile, seed, spec=None) -> None:
     """Refuse a profile the study's clusters cannot send (hot_dns: generated clusters have no
     kube-dns) on its cheapest point, before the first point is built and compiled."""
     from .analysis.study import point_cluster, smallest_point
     from .traffic import profile_by_name
 
     try:
-        c = point_cluster(sweep, smallest_point(sweep, vals, base), base=base, limits=limits, seed=seed)
+        first = min(vals) if spec is not None else smallest_point(sweep, vals, base)
+        c = point_cluster(sweep, first, base=base, limits=limits, seed=seed, spec=spec)
     except SpecError:
         return  # the model refuses that point: the study records it
     if len(c.pods):

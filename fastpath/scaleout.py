@@ -460,12 +460,13 @@ class DaskExecutor:
 
     def run_study(self, sweep: str, values: Iterable[int] | None = None, *, base: dict | None = None,
                   packets: int = 1_000_000, limits=None, seed: int = 0, progress: Callable | None = None,
-                  forward: Callable | None = None, per_pod_pps: float | None = None):
+                  forward: Callable | None = None, per_pod_pps: float | None = None, spec: dict | None = None,
+                  spec_name: str | None = None):
         """`fastpath.analysis.study.run_study`, a point a task; rows in the order of the values."""
         import pandas as pd
         from distributed import as_completed
 
-        from .analysis.study import BASE, DEFAULT_VALUES, SWEEPS, Limits, run_attrs, run_point
+        from .analysis.study import DEFAULT_VALUES, SWEEPS, Limits, run_point, set_attrs
 
         if sweep not in SWEEPS:
             raise ValueError(f"unknown study {sweep!r}: one of {', '.join(SWEEPS)}")
@@ -474,7 +475,7 @@ class DaskExecutor:
         self._workers()
         t0 = time.perf_counter()
         futures = [self.client.submit(run_point, sweep, v, base=base, packets=packets, limits=limits, seed=seed,
-                                      forward=forward, per_pod_pps=per_pod_pps, pure=False) for v in vals]
+                                      forward=forward, per_pod_pps=per_pod_pps, spec=spec, pure=False) for v in vals]
         where = {f.key: i for i, f in enumerate(futures)}
         points = [None] * len(vals)
         try:
@@ -487,8 +488,7 @@ class DaskExecutor:
             self.client.cancel(futures)
             raise
         df = pd.DataFrame([p.flat() for p in points])
-        df.attrs["base"] = {**BASE, **(base or {})}
-        df.attrs["run"] = run_attrs(forward, packets, seed, per_pod_pps)
+        set_attrs(df, base, forward, packets, seed, per_pod_pps, spec, spec_name)
         df.attrs["scaleout"] = {"scheduler": self.client.scheduler.address, "points": len(vals),
                                 "wall_seconds": round(time.perf_counter() - t0, 4)}
         return df

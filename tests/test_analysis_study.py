@@ -1,5 +1,6 @@
 """Scaling studies: limits crossed where the arithmetic says, refused points recorded, files written."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -181,3 +182,74 @@ def test_the_base_takes_edges_and_service_t1s():
     assert (df["edges"] == 2).all() and (df["util_edge_cpu"] > 0).all()  # the hairpins load the edges' CPUs
     with pytest.raises(SpecError, match="service_t1_count"):
         check_study("pods-per-node", [5], {**base, "service_t1_count": 5})
+
+
+# ---- a study of the user's own cluster file (--cluster) ---------------------------------------------
+def test_a_cluster_file_at_n_pods_a_node_keeps_its_namespaces_shares_and_labels():
+    from fastpath.analysis.study import scaled_spec
+    from fastpath.model.scenarios import SEED_SPEC
+    from fastpath.model.spec import from_spec
+
+    pods = SEED_SPEC["pods"]
+    n = 37
+    c = from_spec(scaled_spec(SEED_SPEC, n))
+    nodes = [x["name"] for x in SEED_SPEC["nodes"]]
+    assert len(c.pods) == n * len(nodes)
+    assert np.bincount(c.pods.node, minlength=len(c.nodes)).tolist() == [n] * len(nodes)
+    # node k's i-th pod copies the file's pod (k * n + i) mod P: its namespace and labels
+    want = {}
+    for j in range(n * len(nodes)):
+        want[pods[j % len(pods)].get("namespace", "default")] = want.get(pods[j % len(pods)].get("namespace", "default"), 0) + 1
+    got = {ns.namespace: int((c.pods.namespace == k).sum()) for k, ns in enumerate(c.namespaces)}
+    assert {k: v for k, v in got.items() if v} == want
+    for i in (0, n + 3, 2 * n - 1):
+        t = pods[i % len(pods)]
+        assert c.pods.labels[i] == t.get("labels", {}) and c.namespaces[c.pods.namespace[i]].namespace == t["namespace"]
+    # the rest is the file's: hosts, nodes, namespaces, policies, Services
+    base = from_spec(SEED_SPEC)
+    assert [h.name for h in c.hosts] == [h.name for h in base.hosts] and len(c.services) == len(base.services)
+    assert len(c.networkpolicies) == len(base.networkpolicies) and c.dfw_rules == base.dfw_rules
+
+
+def test_a_study_of_a_cluster_file(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from fastpath.cli import main
+    from fastpath.model.scenarios import SEED_SPEC
+
+    spec = json.loads(json.dumps(SEED_SPEC))
+    spec["capacity"] = {"cpu": {"host": {"switch": 1500, "cores": 8}}}
+    f = tmp_path / "ours.json"
+    f.write_text(json.dumps(spec))
+    out = tmp_path / "st"
+    r = CliRunner().invoke(main, ["study", "pods-per-node", "--cluster", str(f), "--values", "5,60", "--packets",
+                                  "20000", "--per-pod-pps", "500", "--profile", "hot_dns", "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out / "pods-per-node.csv")
+    nodes = len(SEED_SPEC["nodes"])
+    assert df["status"].tolist() == ["ok", "ok"] and df["pods"].tolist() == [5 * nodes, 60 * nodes]
+    assert df["util_host_cpu"].notna().all() and df["bottleneck"].str.len().gt(0).all()
+    text = (out / "summary.md").read_text()
+    assert text.startswith("# Study: pods-per-node of ours.json") and "profile hot_dns" in text
+    # the file's CPU figures are in effect: no longer named placeholders
+    assert "`host.cores`" not in text and "`host.switch`" not in text and "`host.route`" in text
+
+
+@pytest.mark.parametrize("args, words", [
+    (["pods-per-node", "--base", "hosts=3"], "--base: a study of a cluster file takes its shape from the file"),
+    (["nodes"], "--cluster: a study of a cluster file sweeps pods-per-node, not nodes"),
+])
+def test_a_cluster_file_study_refuses_what_it_cannot_do(tmp_path, args, words):
+    import json
+
+    from click.testing import CliRunner
+
+    from fastpath.cli import main
+    from fastpath.model.scenarios import SEED_SPEC
+
+    f = tmp_path / "ours.json"
+    f.write_text(json.dumps(SEED_SPEC))
+    r = CliRunner().invoke(main, ["study", *args, "--cluster", str(f), "--out", str(tmp_path / "o"), "--packets", "0"])
+    assert r.exit_code == 2 and words in r.output, r.output

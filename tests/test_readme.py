@@ -117,6 +117,10 @@ COMMANDS = {
     "fastpath study pods-per-node --per-pod-pps 2000 --out DIR": [
         ["study", "pods-per-node", "--per-pod-pps", "2000", "--out", "load", "--packets", "100000"],
     ],
+    "fastpath study pods-per-node --cluster FILE --values 30,110,250 --per-pod-pps 2000 --out DIR": [
+        ["study", "pods-per-node", "--cluster", "spec.yaml", "--values", "30,110,250", "--per-pod-pps", "2000",
+         "--out", "ours", "--packets", "50000"],  # the README's example spec; 1M packets a point by default
+    ],
     "fastpath show fdb|vif NODE [--json]": [["show", "fdb", "worker-1"], ["show", "vif", "worker-1", "--json"]],
     "fastpath show routes|arp ROUTER [--json]": [["show", "routes", "t0-sr"], ["show", "arp", "t1-kube-system", "--json"]],
     "fastpath show costs [--cluster FILE] [--json]": [["show", "costs"], ["show", "costs", "--cluster", "spec.yaml", "--json"]],

@@ -128,14 +128,25 @@ def _limits_of(c: Cluster, pods_per_node: int, lim: Limits) -> tuple[dict, dict]
     return facts, crossed
 
 
-def check_study(sweep: str, values, base: dict | None = None) -> list[int]:
+def check_study(sweep: str, values, base: dict | None = None, spec: dict | None = None) -> list[int]:
     """The values of a study, checked before any point is built: raises `SpecError` with path
-    ``values`` or ``base`` (the argument to blame) for an unknown sweep or base argument, a
+    ``values``, ``base`` or ``cluster`` (the argument to blame) for an unknown sweep or base argument, a
     value below what `generate` accepts, a duplicate, too many points, or a point whose cluster
     is beyond `fastpath.limits` (a point the *model* refuses, e.g. more pods on a node than VLAN
-    tags, is a finding of the study and stays a recorded row)."""
+    tags, is a finding of the study and stays a recorded row). With ``spec`` (a cluster file's:
+    `scaled_spec`) the study must be pods-per-node and takes no base."""
     if sweep not in SWEEPS:
         raise SpecError("sweep", f"unknown study {sweep!r}: one of {', '.join(SWEEPS)}")
+    if spec is not None:
+        if base:
+            raise SpecError("base", "a study of a cluster file takes its shape from the file: no --base")
+        if sweep != "pods-per-node":
+            raise SpecError("cluster", f"a study of a cluster file sweeps pods-per-node, not {sweep} (its hosts, "
+                            "nodes and namespaces are the file's)")
+        shape = spec_shape(spec)
+        vals = list(DEFAULT_VALUES[sweep] if values is None else values)
+        check_study(sweep, vals, {k: v for k, v in shape.items() if k != "pods_per_node"})
+        return [int(v) for v in vals]
     base = dict(base or {})
     for k, v in base.items():
         if k not in BASE:
@@ -172,14 +183,77 @@ def check_study(sweep: str, values, base: dict | None = None) -> list[int]:
     return [int(v) for v in vals]
 
 
+def spec_shape(spec: dict) -> dict:
+    """The generator's arguments that describe a cluster file's cluster (`BASE`'s keys): what a
+    study of it reports as its base and holds the configuration maxima to (``nodes_per_host`` the
+    most nodes on one host; the maxima's per-namespace figures assume the pods spread evenly)."""
+    from ..model.spec import from_spec
+
+    c = from_spec(spec)
+    per_host: dict[str, int] = {}
+    for n in c.nodes:
+        per_host[n.host] = per_host.get(n.host, 0) + 1
+    return {"hosts": sum(not h.edge for h in c.hosts), "nodes_per_host": max(per_host.values(), default=1),
+            "namespaces": len(c.namespaces), "pods_per_node": round(len(c.pods) / max(len(c.nodes), 1)),
+            "dfw_rules": len(c.dfw_rules), "edges": sum(h.edge for h in c.hosts),
+            "service_t1_count": sum(r.edge is not None for r in c.t1s[1:])}
+
+
 def point_cluster(sweep: str, value: int, *, base: dict | None = None, limits: Limits = Limits(),
-                  seed: int = 0) -> Cluster:
-    """The generated cluster of one point (`SpecError` when the model refuses it)."""
+                  seed: int = 0, spec: dict | None = None) -> Cluster:
+    """The cluster of one point: generated, or with ``spec`` (a cluster file's spec: the
+    pods-per-node study only) that spec at ``value`` pods a node (`scaled_spec`). `SpecError`
+    when the model refuses it."""
+    if spec is not None:
+        from ..model.spec import from_spec
+
+        return from_spec(scaled_spec(spec, value, limits))
     args = {**BASE, **(base or {}), SWEEPS[sweep]: int(value)}
     ppn = args["pods_per_node"]
     return generate(args["hosts"], args["nodes_per_host"], args["namespaces"], ppn, dfw_rules=args["dfw_rules"],
                     edges=args["edges"], service_t1_count=args["service_t1_count"], seed=seed,
                     max_pods=max(ppn, limits.max_pods))
+
+
+def scaled_spec(spec: dict, pods_per_node: int, limits: Limits = Limits()) -> dict:
+    """A cluster file's spec with ``pods_per_node`` pods on every node: the study of *your*
+    cluster at N pods a node. Kept as the file gives them: hosts, edges, nodes, namespaces and
+    their T1s, the T0, DFW rules, NetworkPolicies, Services, capacity and maxima. Re-made: the pods
+    — node k's i-th pod copies the file's pod number (k * N + i) mod P (its namespace, labels and
+    ports: the namespaces' shares and what policies and Services select stay as they were), named
+    ``<pod>-<node>-<i>`` —, their addresses, MACs and VLAN tags (allocated), and the namespaces'
+    subnets: cut again from the pod CIDR at the prefix the largest namespace needs (NCP adds a /24
+    as a namespace outgrows one; the model gives it one larger subnet, and the maxima say when NCP
+    would add one). EndpointSlices are left out: endpoints are the pods the selectors pick. A
+    node's ``max_pods`` is raised to N when below it (Kubernetes' 110 is a maximum the study
+    reports crossing, not a reason to refuse the point)."""
+    import copy
+
+    from ..model.generate import _prefix_for
+
+    s = copy.deepcopy(spec)
+    pods = s.get("pods") or []
+    if not pods:
+        raise SpecError("cluster", "has no pods: a study of a cluster file re-makes its pods N a node, copying its own")
+    nodes = s.get("nodes") or []
+    n = int(pods_per_node)
+    made, per_ns = [], {}
+    for k, node in enumerate(nodes):
+        if node.get("max_pods", limits.max_pods) < n:
+            node["max_pods"] = n
+        for i in range(n):
+            t = pods[(k * n + i) % len(pods)]
+            ns = t.get("namespace", "default")
+            per_ns[ns] = per_ns.get(ns, 0) + 1
+            made.append({"name": f"{t['name']}-{node['name']}-{i}", "namespace": ns, "node": node["name"],
+                         **{f: copy.deepcopy(t[f]) for f in ("labels", "ports") if f in t}})
+    s["pods"] = made
+    s.pop("endpointslices", None)
+    for ns in s.get("namespaces") or []:
+        ns.pop("subnet", None)
+    settings = s.setdefault("cluster", {})
+    settings["namespace_prefix"] = max(8, min(settings.get("namespace_prefix", 24), _prefix_for(max(per_ns.values()), 30)))
+    return s
 
 
 def smallest_point(sweep: str, values, base: dict | None = None) -> int:
@@ -195,7 +269,7 @@ def smallest_point(sweep: str, values, base: dict | None = None) -> int:
 
 def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int = 1_000_000,
               limits: Limits = Limits(), seed: int = 0, forward: Callable | None = None,
-              per_pod_pps: float | None = None) -> Point:
+              per_pod_pps: float | None = None, spec: dict | None = None) -> Point:
     """Build, compile and measure one point. ``forward(cluster, dataplane, packets, seed,
     accumulator)`` returns a run report and feeds the accumulator (default: uniform pod-to-pod);
     packets=0 skips the engine run. The run's load report gives the point's bottleneck and the
@@ -209,7 +283,7 @@ def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int 
         raise ValueError(f"unknown study {sweep!r}: one of {', '.join(SWEEPS)}")
     ppn = {**BASE, **(base or {}), SWEEPS[sweep]: int(value)}["pods_per_node"]
     try:
-        c = point_cluster(sweep, value, base=base, limits=limits, seed=seed)
+        c = point_cluster(sweep, value, base=base, limits=limits, seed=seed, spec=spec)
     except SpecError as exc:
         point = Point(sweep, int(value), f"refused: {exc}", pods_per_node=ppn)
         point.vlan_tags_per_node = ppn
@@ -269,32 +343,39 @@ def _load(point: Point, acc, per_pod_pps: float | None, pods: int) -> None:
 
 def run_study(sweep: str, values: Iterable[int] | None = None, *, base: dict | None = None, packets: int = 1_000_000,
               limits: Limits = Limits(), seed: int = 0, progress: Callable[[Point], None] | None = None,
-              forward: Callable | None = None, per_pod_pps: float | None = None):
-    """Every point of a sweep, in order, as a pandas DataFrame (one row a point)."""
+              forward: Callable | None = None, per_pod_pps: float | None = None, spec: dict | None = None,
+              spec_name: str | None = None):
+    """Every point of a sweep, in order, as a pandas DataFrame (one row a point). ``spec``: a
+    cluster file's spec to study at each number of pods a node instead of a generated cluster
+    (`scaled_spec`), ``spec_name`` what the summary calls it."""
     import pandas as pd
 
     rows = []
-    for v in check_study(sweep, values, base):
+    for v in check_study(sweep, values, base, spec):
         p = run_point(sweep, v, base=base, packets=packets, limits=limits, seed=seed, forward=forward,
-                      per_pod_pps=per_pod_pps)
+                      per_pod_pps=per_pod_pps, spec=spec)
         rows.append(p.flat())
         if progress:
             progress(p)
     df = pd.DataFrame(rows)
-    df.attrs["base"] = {**BASE, **(base or {})}
-    df.attrs["run"] = run_attrs(forward, packets, seed, per_pod_pps)
+    set_attrs(df, base, forward, packets, seed, per_pod_pps, spec, spec_name)
     return df
 
 
-def run_attrs(forward, packets: int, seed: int, per_pod_pps: float | None) -> dict:
-    """What a study's summary records of how its points were run (``df.attrs["run"]``): the
-    traffic, packets, seed, offered load, and the cost model's placeholders in effect (a study's
-    clusters are generated: the default figures)."""
-    from ..model.costs import CpuModel
+def set_attrs(df, base, forward, packets: int, seed: int, per_pod_pps: float | None, spec: dict | None = None,
+              spec_name: str | None = None) -> None:
+    """What a study's summary records of its base and how its points were run: ``base`` (the
+    generator's arguments, or a cluster file's shape), ``cluster`` (the file, when one), ``run``:
+    the traffic, packets, seed, offered load, and the cost model's placeholders in effect."""
+    from ..model.costs import resolve_cpu
 
-    return {"traffic": "uniform pod-to-pod" if forward is None else "as the caller forwards it",
-            "packets": int(packets), "seed": int(seed), "per_pod_pps": per_pod_pps,
-            "placeholders": CpuModel().placeholders() if packets else []}
+    cpu = resolve_cpu(spec.get("capacity", {}).get("cpu") if spec else None)
+    df.attrs["base"] = spec_shape(spec) if spec is not None else {**BASE, **(base or {})}
+    if spec is not None:
+        df.attrs["cluster"] = spec_name or "a cluster file"
+    df.attrs["run"] = {"traffic": "uniform pod-to-pod" if forward is None else "as the caller forwards it",
+                       "packets": int(packets), "seed": int(seed), "per_pod_pps": per_pod_pps,
+                       "placeholders": cpu.placeholders() if packets else []}
 
 
 def first_crossing(df, limit: str):
@@ -317,8 +398,13 @@ def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
     param = SWEEPS[sweep]
     base = df.attrs.get("base", BASE)
     run = df.attrs.get("run", {})
-    lines = [f"# Study: {sweep}", "", f"Sweeping `{param}` over {', '.join(str(v) for v in df['value'])}; "
-             f"other parameters {', '.join(f'{k}={v}' for k, v in base.items() if k != param)}.", "",
+    of = df.attrs.get("cluster")
+    lines = [f"# Study: {sweep}" + (f" of {of}" if of else ""), "",
+             f"Sweeping `{param}` over {', '.join(str(v) for v in df['value'])}; " + (
+                 f"the cluster of {of}, its pods re-made N a node in its namespaces' shares (its shape: "
+                 f"{', '.join(f'{k}={v}' for k, v in base.items() if k != param)}; the computed crossings below "
+                 "assume its pods spread evenly over its namespaces)." if of else
+                 f"other parameters {', '.join(f'{k}={v}' for k, v in base.items() if k != param)}."), "",
              f"Traffic: {run.get('traffic', 'uniform pod-to-pod')}, {run.get('packets', 0):,} packets a point, "
              f"seed {run.get('seed', 0)}; offered load: " + (
                  f"{run['per_pod_pps']:,g} packets/s a pod" if run.get("per_pod_pps") else
