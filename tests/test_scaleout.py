@@ -16,7 +16,6 @@ import pytest
 
 from fastpath.analysis.report import ReportAccumulator
 from fastpath.analysis.study import run_study
-from fastpath.analysis.work import distinct
 from fastpath.dataplane import Dataplane
 from fastpath.dataplane.runner import run_profile, run_uniform
 from fastpath.model import generate
@@ -101,11 +100,8 @@ def test_distributed_run_sums_equal_the_in_process_run(runs, name):
     assert acc_dask.totals.packets == PACKETS
     for f in dataclasses.fields(acc_local.totals):
         x, y = getattr(acc_local.totals, f.name), getattr(acc_dask.totals, f.name)
-        if f.name in ("conn_keys", "conn_hosts"):  # per-chunk lists: the same connections, however cut
-            continue
-        assert np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y, f.name
-    keys = [distinct(np.concatenate(t.conn_keys), np.concatenate(t.conn_hosts)) for t in (acc_local.totals, acc_dask.totals)]
-    assert all(np.array_equal(p, q) for p, q in zip(*keys)) and keys[0][0].size > 0
+        assert np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y, f.name  # conns: the same connections
+    assert acc_local.totals.conns.used > 0
     assert acc_local.report().cpu.equals(acc_dask.report().cpu)
     assert dask.pps == pytest.approx(PACKETS / dask.extra["scaleout"]["wall_seconds"], rel=1e-3)
 

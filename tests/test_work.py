@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from fastpath.analysis import ReportAccumulator
-from fastpath.analysis.work import H_DECAP, H_DFW, H_ENCAP, H_LB, H_NAT, H_ROUTE, H_SWITCH, N_NAT, N_SWITCH, count_work
+from fastpath.analysis.work import ConnTable, H_DECAP, H_DFW, H_ENCAP, H_LB, H_NAT, H_ROUTE, H_SWITCH, N_NAT, N_SWITCH, count_work
 from fastpath.dataplane import Dataplane
 from fastpath.dataplane.snat import snat_rows, snat_table
 from fastpath.dataplane.stages.service import REPLY_TRANSLATED, TRANSLATED
@@ -94,9 +94,18 @@ def test_work_agrees_with_the_engines_counters(runs):
         delivered = (run.results.verdict == int(Verdict.DELIVERED)) & (run.results.egress_port >= 0) \
             & (run.results.egress_port < len(c.pods))
         assert node[:, N_SWITCH].sum() <= np.count_nonzero(b.ingress_kind == INGRESS_POD) + np.count_nonzero(delivered)
-        # keys: one per evaluation of an original at most, distinct within the batch
-        assert keys.size == np.unique(keys).size <= host[:, H_DFW].sum()
+        # keys: one per evaluation of an original; a connection's evaluations at a port share one
+        originals = (b.reply == 0)
+        r = run.results
+        assert keys.size == np.count_nonzero(originals & (r.dfw_at_src >= 0)) + np.count_nonzero(
+            originals & (r.dfw_at_dst >= 0))
         assert ((key_hosts >= 0) & (key_hosts < len(c.hosts))).all()
+        t = ConnTable(len(c.hosts), slots=16)  # grows as it fills
+        t.add(keys, key_hosts)
+        assert t.used == np.unique(keys).size == t.new.sum()
+        assert (t.new == np.bincount(key_hosts[np.unique(keys, return_index=True)[1]], minlength=len(c.hosts))).all()
+        t.add(keys, key_hosts)  # seen: nothing new
+        assert t.used == t.new.sum() == np.unique(keys).size
     assert any(r.service_state is not None for _, r in pairs) or not c.services
 
 
@@ -133,6 +142,21 @@ def test_new_connections_do_not_depend_on_the_chunking(chunk):
     # 300 connections, each new once at its sender's port and once at its receiver's at most
     assert 0 < one["dfw_new"].sum() <= 2 * 300
     assert one["dfw_established"].sum() > 0
+
+
+def test_conn_tables_merge_as_one_table_would_count():
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 1 << 62, 5000, dtype=np.int64).astype(np.uint64)
+    keys[:3] = [0, 1, 2]  # 0 is stored as 1: the two are one key (a 2**-64 event for a SplitMix64 key)
+    hosts = rng.integers(0, 4, keys.size)
+    hosts[:2] = 0
+    a, b, whole = ConnTable(4, 8), ConnTable(4, 8), ConnTable(4, 8)
+    a.add(keys[:3000], hosts[:3000])
+    b.add(keys[2000:], hosts[2000:])  # overlaps a on 1,000 keys
+    whole.add(keys, hosts)
+    m = a + b
+    assert m == whole and m.used == whole.used == keys.size - 1
+    assert (m.new == whole.new).all() and a.used == 2999  # a unchanged by the merge
 
 
 def test_a_run_without_legs_or_batches_leaves_the_work_unknown():

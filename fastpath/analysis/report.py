@@ -236,8 +236,7 @@ class RunTotals:
     # without its batch or its tunnel-leg log
     work_host: np.ndarray | None = None  # int64[H, len(work.HOST_OPS)]
     work_node: np.ndarray | None = None  # int64[nodes, len(work.NODE_OPS)]
-    conn_keys: list | None = None  # uint64 arrays: the DFW evaluations of originals, (side, host, 5-tuple) keys
-    conn_hosts: list | None = None  # int64 arrays: their hosts
+    conns: Any = None  # `work.ConnTable`: the connections the DFW met, new ones per host
 
 
 class ReportAccumulator:
@@ -253,15 +252,14 @@ class ReportAccumulator:
         self.cluster = cluster
         self.tables = tables
         self.counters: Counters | None = None
-        from .work import HOST_OPS, NODE_OPS
+        from .work import HOST_OPS, NODE_OPS, ConnTable
 
         self.totals = RunTotals(uplink_rx=np.zeros((len(cluster.uplinks), 2), np.int64),
                                 uplink_pad=np.zeros((len(cluster.uplinks), 2), np.int64),
                                 snat=np.zeros((len(cluster.namespaces), 4), np.int64),
                                 work_host=np.zeros((len(cluster.hosts), len(HOST_OPS)), np.int64),
                                 work_node=np.zeros((len(cluster.nodes), len(NODE_OPS)), np.int64),
-                                conn_keys=[], conn_hosts=[])
-        self._compacted = 0  # connection keys held after the last compaction
+                                conns=ConnTable(len(cluster.hosts)))
 
     forward_options = {"legs": True}
     """What `Dataplane.forward` must be asked for the report to count the work per device (the
@@ -303,7 +301,7 @@ class ReportAccumulator:
             t.batches_seen = False
             t.inner_bytes = t.tunnelled_inner_bytes = t.east_west_via_edge = None
             t.uplink_rx = t.snat = t.uplink_pad = None
-            t.work_host = t.work_node = t.conn_keys = t.conn_hosts = None
+            t.work_host = t.work_node = t.conns = None
             return
         if not t.batches_seen:
             return
@@ -338,24 +336,18 @@ class ReportAccumulator:
 
     def _add_work(self, run, batch) -> None:
         from ..dataplane.stages.common import LEG_COLS
-        from .work import count_work, distinct
+        from .work import count_work
 
         t = self.totals
         if t.work_host is None:
             return
         if run.legs is None or run.legs.shape[1] != LEG_COLS:
-            t.work_host = t.work_node = t.conn_keys = t.conn_hosts = None
+            t.work_host = t.work_node = t.conns = None
             return
         host, node, keys, hosts = count_work(self.cluster, self.tables, batch, run)
         t.work_host += host
         t.work_node += node
-        t.conn_keys.append(keys)
-        t.conn_hosts.append(hosts)
-        held = sum(k.size for k in t.conn_keys)
-        if held > max(2 * self._compacted, 1 << 20):  # keep one copy of each connection
-            k, h = distinct(np.concatenate(t.conn_keys), np.concatenate(t.conn_hosts))
-            t.conn_keys, t.conn_hosts = [k], [h]
-            self._compacted = k.size
+        t.conns.add(keys, hosts)
 
     def report(self, *, capacity: Any = None, offered_pps: float | None = None) -> LoadReport:
         if self.counters is None:
@@ -765,16 +757,13 @@ def cpu_frame(cluster: Cluster, totals: RunTotals | None, cpu: CpuModel):
     clock. Empty when the run's work is unknown (a chunk without its batch or leg log)."""
     import pandas as pd
 
-    from .work import H_DFW, HOST_OPS, NODE_OPS, new_connections
+    from .work import H_DFW, HOST_OPS, NODE_OPS
 
     if totals is None or totals.work_host is None:
         return pd.DataFrame(columns=list(CPU_COLUMNS))
     c = cluster
-    H = len(c.hosts)
     wh = totals.work_host
-    keys = np.concatenate(totals.conn_keys) if totals.conn_keys else np.zeros(0, np.uint64)
-    hosts = np.concatenate(totals.conn_hosts) if totals.conn_hosts else np.zeros(0, np.int64)
-    new = new_connections(keys, hosts, H)
+    new = totals.conns.new
     cols = {op: wh[:, k] for k, op in enumerate(HOST_OPS)}
     cols["dfw_new"] = new
     cols["dfw_established"] = wh[:, H_DFW] - new

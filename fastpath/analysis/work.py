@@ -34,17 +34,19 @@ New connections
 ---------------
 A DFW evaluation of a connection's first packet (at that port) walks the rules and creates
 state; later packets of it and every reply match the state. The first packets are told apart
-exactly, across chunks and workers: each evaluation of an original (``reply == 0``) leaves a
-64-bit key of (side, host, 5-tuple) — SplitMix64 over the packed fields; two different
-connections share a key with a probability below 1e-5 at 10 million connections — and the
-report counts the distinct keys per host (`new_connections`). Replies are established by
-definition. Memory: 12 bytes per distinct (port side, connection), deduplicated as chunks come.
+exactly, across chunks and workers, the way conntrack does it: a hash table of the connections
+seen (`ConnTable`, open addressing over 64-bit keys of (side, host, 5-tuple) — SplitMix64 over
+the packed fields; two different connections share a key with a probability below 1e-5 at 10
+million connections). An evaluation of an original (``reply == 0``) whose key is new counts one
+new connection on its host; replies are established by definition. Tables of two runs merge
+(Dask spans). Memory: 16 bytes a slot, at most half the slots used.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._jit import kernel, prefetch_row
 from ..packets import INGRESS_NODE, INGRESS_POD, INGRESS_ROUTER, INGRESS_UPLINK, PacketBatch
 from ..verdicts import DeviceKind, Reason, Verdict
 
@@ -55,11 +57,6 @@ NODE_OPS = ("switch", "nat")
 H_SWITCH, H_ROUTE, H_DFW, H_ENCAP, H_DECAP, H_NAT, H_LB = range(len(HOST_OPS))
 N_SWITCH, N_NAT = range(len(NODE_OPS))
 
-_IN_VM = np.array([int(DeviceKind.POD), int(DeviceKind.NODE), int(DeviceKind.OVS), int(DeviceKind.LB)])
-_ROUTERS = np.array([int(DeviceKind.T1), int(DeviceKind.T0), int(DeviceKind.EDGE)])
-_AT_ROUTER = np.array([int(Reason.NO_ROUTE), int(Reason.TTL_EXPIRED), int(Reason.NO_ENDPOINT)])
-
-
 def uplink_hosts(cluster, tables) -> np.ndarray:
     """int64[U]: the host each uplink delivers into (the T0 SR's edge)."""
     return np.full(len(cluster.uplinks), int(tables.north_host), np.int64)
@@ -67,8 +64,9 @@ def uplink_hosts(cluster, tables) -> np.ndarray:
 
 def count_work(cluster, tables, batch: PacketBatch, run) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(int64[H, HOST_OPS], int64[nodes, NODE_OPS], and the DFW evaluations of originals as
-    uint64[k] keys with int64[k] their hosts, distinct within the batch: see the module docstring). ``run`` must carry its leg log with every column
-    (``forward(..., legs=True)``); raises ValueError otherwise."""
+    uint64[k] keys with int64[k] their hosts, for a `ConnTable`: see the module docstring).
+    ``run`` must carry its leg log with every column (``forward(..., legs=True)``); raises
+    ValueError otherwise."""
     from ..dataplane.stages.common import LEG_COLS, LEG_PACKET, LEG_TEP, LEG_TTL
 
     legs = run.legs
@@ -97,57 +95,24 @@ def count_work(cluster, tables, batch: PacketBatch, run) -> tuple[np.ndarray, np
     is_sr = (kind == INGRESS_ROUTER) & (ids >= 0) & (ids < rtr_host.size)
     start[is_sr] = rtr_host[ids[is_sr]]  # (a DR's is -1: malformed, no pass)
 
-    dropped = r.verdict == int(Verdict.DROPPED)
-    moved = (r.n_tunnels > 0) | (r.hops > 0)
-    # its own node VM dropped it: in the VM, nothing routed or tunnelled, no port's DFW met (a
-    # frame the *receiving* OVS drops has met its sender's)
-    in_vm = dropped & np.isin(r.dev_kind, _IN_VM) & ~moved & (r.dfw_at_src < 0)
-    entered = (start >= 0) & ~in_vm
-
     host = np.zeros((H, len(HOST_OPS)), np.int64)
     node = np.zeros((N, len(NODE_OPS)), np.int64)
+    lg = legs
+    if lg.shape[0] > 1 and (np.diff(lg[:, LEG_PACKET]) < 0).any():  # (the load balancer's join keeps order)
+        lg = lg[np.argsort(lg[:, LEG_PACKET], kind="stable")]
+    keys = np.empty(2 * n, np.uint64)
+    key_hosts = np.empty(2 * n, np.int64)
+    k = _count(start, src_node, (kind == INGRESS_POD).view(np.uint8), batch.ttl, batch.reply, batch.src_ip,
+               batch.dst_ip, batch.sport, batch.dport, batch.proto, r.verdict, r.reason, r.dev_kind, r.ttl_out, r.hops,
+               r.n_tunnels, r.dfw_at_src, r.dfw_at_dst, r.egress_port, np.ascontiguousarray(lg[:, LEG_PACKET]),
+               np.ascontiguousarray(lg[:, LEG_TEP]), np.ascontiguousarray(lg[:, LEG_TTL]), pod_node, H, host, node,
+               keys, key_hosts)
+    keys, key_hosts = keys[:k], key_hosts[:k]
 
-    def add(table, col, where, weights=None):
+    def add(table, col, where):
         where = np.asarray(where, np.int64)
-        table[:, col] += np.bincount(where, weights=weights, minlength=table.shape[0]).astype(np.int64) \
-            if where.size else 0
-
-    ttl = batch.ttl.astype(np.int64)
-    last_ttl = ttl.copy()  # the TTL each packet started its last segment with
-    last_host = start.copy()
-    if legs.shape[0]:
-        lg = legs[np.argsort(legs[:, LEG_PACKET], kind="stable")]
-        p = lg[:, LEG_PACKET]
-        tep = lg[:, LEG_TEP]
-        enc, dec = tep // H, tep % H
-        lttl = lg[:, LEG_TTL]
-        first = np.ones(p.size, bool)
-        first[1:] = p[1:] != p[:-1]
-        before = np.where(first, ttl[p], np.roll(lttl, 1))  # the TTL the leg's segment started with
-        add(host, H_ROUTE, enc, before - lttl)
-        add(host, H_ENCAP, enc)
-        add(host, H_DECAP, dec)
-        add(host, H_SWITCH, dec)
-        last = np.ones(p.size, bool)
-        last[:-1] = p[1:] != p[:-1]
-        last_ttl[p[last]] = lttl[last]
-        last_host[p[last]] = dec[last]
-
-    ok = entered & (last_host >= 0)
-    hops = last_ttl - r.ttl_out.astype(np.int64)
-    at_router = np.isin(r.dev_kind, _ROUTERS)
-    hops += at_router & ((dropped & np.isin(r.reason, _AT_ROUTER)) | (r.verdict == int(Verdict.DELIVERED)))
-    add(host, H_SWITCH, start[entered])
-    add(host, H_ROUTE, last_host[ok], hops[ok])
-
-    at_src = entered & (r.dfw_at_src >= 0)
-    at_dst = ok & (r.dfw_at_dst >= 0)
-    add(host, H_DFW, start[at_src])
-    add(host, H_DFW, last_host[at_dst])
-    original = batch.reply == 0
-    keys, key_hosts = (np.concatenate(x) for x in zip(*(
-        _conn_keys(batch, sel, hosts, side)
-        for side, (sel, hosts) in enumerate(((at_src & original, start), (at_dst & original, last_host))))))
+        if where.size:
+            table[:, col] += np.bincount(where, minlength=table.shape[0]).astype(np.int64)
 
     if any(s.snat_ip is not None for s in c.namespaces) and tables.north_host >= 0:
         from ..dataplane.snat import snat_rows, snat_table
@@ -157,13 +122,8 @@ def count_work(cluster, tables, batch: PacketBatch, run) -> tuple[np.ndarray, np
     if run.lb is not None and c.lb_router.edge is not None:
         host[c.host_index[c.lb_router.edge], H_LB] += run.lb.rows.size + run.lb.replies.size
 
-    # the node VMs' OVS
-    sender_stack = dropped & (r.dev_kind == int(DeviceKind.POD)) & ~moved
-    add(node, N_SWITCH, src_node[is_pod & ~sender_stack])
     port = r.egress_port.astype(np.int64)
-    to_pod = (r.verdict == int(Verdict.DELIVERED)) & (port >= 0) & (port < P)
-    add(node, N_SWITCH, pod_node[port[to_pod]])
-    if run.service_state is not None:
+    if run.service_state is not None:  # kube-proxy's DNAT and un-DNAT in the client's node
         from ..dataplane.stages.service import REPLY_TRANSLATED, TRANSLATED
 
         st = run.service_state[:n]
@@ -175,10 +135,15 @@ def count_work(cluster, tables, batch: PacketBatch, run) -> tuple[np.ndarray, np
 
 
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_POD, _NODE, _OVS, _LB = int(DeviceKind.POD), int(DeviceKind.NODE), int(DeviceKind.OVS), int(DeviceKind.LB)
+_T1, _T0, _EDGE = int(DeviceKind.T1), int(DeviceKind.T0), int(DeviceKind.EDGE)
+_NO_ROUTE, _TTL, _NO_ENDPOINT = int(Reason.NO_ROUTE), int(Reason.TTL_EXPIRED), int(Reason.NO_ENDPOINT)
+_DELIVERED, _DROPPED = int(Verdict.DELIVERED), int(Verdict.DROPPED)
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser (uint64 in, uint64 out; wraps mod 2**64)."""
+@kernel
+def _mix(x):
+    """SplitMix64's finaliser (wraps mod 2**64)."""
     x = x ^ (x >> np.uint64(30))
     x = x * _M1
     x = x ^ (x >> np.uint64(27))
@@ -186,28 +151,147 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _conn_keys(b: PacketBatch, sel: np.ndarray, hosts: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
-    """(uint64 keys of (side, host, 5-tuple), int64 their hosts) of the selected packets,
-    distinct within the chunk."""
-    idx = np.flatnonzero(sel)
-    if not idx.size:
-        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    u = np.uint64
-    with np.errstate(over="ignore"):
-        a = b.src_ip[idx].astype(u) << u(32) | b.dst_ip[idx].astype(u)
-        w = (b.sport[idx].astype(u) << u(48) | b.dport[idx].astype(u) << u(32) | b.proto[idx].astype(u) << u(24)
-             | hosts[idx].astype(u) << u(1) | u(side))
-        k = _mix(_mix(a) ^ w)
-    return distinct(k, hosts[idx])
+@kernel
+def _key(src_ip, dst_ip, sport, dport, proto, host, side):
+    """The 64-bit key of (side, host, 5-tuple)."""
+    a = np.uint64(src_ip) << np.uint64(32) | np.uint64(dst_ip)
+    w = (np.uint64(sport) << np.uint64(48) | np.uint64(dport) << np.uint64(32) | np.uint64(proto) << np.uint64(24)
+         | np.uint64(host) << np.uint64(1) | np.uint64(side))
+    return _mix(_mix(a) ^ w)
 
 
-def distinct(keys: np.ndarray, hosts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct keys and the host of each (a key's host is part of it: equal keys, one host)."""
-    k, first = np.unique(keys, return_index=True)
-    return k, hosts[first].astype(np.int64)
+@kernel
+def _count(start, src_node, from_pod, ttl, reply, src_ip, dst_ip, sport, dport, proto, verdict, reason, dev_kind,
+           ttl_out, hops, n_tunnels, dfw_src, dfw_dst, egress, leg_packet, leg_tep, leg_ttl, pod_node, H, host, node,
+           keys, key_hosts):
+    """One pass over the packets and their legs (in packet order): the per-host and per-node
+    work of the module docstring, and the DFW evaluations of originals as keys. Returns the
+    number of keys written."""
+    n = start.shape[0]
+    P = pod_node.shape[0]
+    j = 0
+    nk = 0
+    L = leg_packet.shape[0]
+    for i in range(n):
+        h0 = start[i]
+        dropped = verdict[i] == _DROPPED
+        moved = n_tunnels[i] > 0 or hops[i] > 0
+        dk = dev_kind[i]
+        in_vm = dropped and (dk == _POD or dk == _NODE or dk == _OVS or dk == _LB) and not moved and dfw_src[i] < 0
+        entered = h0 >= 0 and not in_vm
+        cur_ttl = np.int64(ttl[i])
+        cur = h0
+        while j < L and leg_packet[j] < i:  # (legs of no packet of this batch: none, but never loop on them)
+            j += 1
+        while j < L and leg_packet[j] == i:
+            t = leg_tep[j]
+            enc = t // H
+            dec = t - enc * H
+            lt = leg_ttl[j]
+            host[enc, 1] += cur_ttl - lt
+            host[enc, 3] += 1
+            host[dec, 4] += 1
+            host[dec, 0] += 1
+            cur_ttl = lt
+            cur = dec
+            j += 1
+        if entered:
+            host[h0, 0] += 1
+            if cur >= 0:
+                more = 0
+                if dk == _T1 or dk == _T0 or dk == _EDGE:
+                    rs = reason[i]
+                    if (dropped and (rs == _NO_ROUTE or rs == _TTL or rs == _NO_ENDPOINT)) or verdict[i] == _DELIVERED:
+                        more = 1
+                host[cur, 1] += cur_ttl - np.int64(ttl_out[i]) + more
+            original = reply[i] == 0
+            if dfw_src[i] >= 0:
+                host[h0, 2] += 1
+                if original:
+                    keys[nk] = _key(src_ip[i], dst_ip[i], sport[i], dport[i], proto[i], h0, 0)
+                    key_hosts[nk] = h0
+                    nk += 1
+            if cur >= 0 and dfw_dst[i] >= 0:
+                host[cur, 2] += 1
+                if original:
+                    keys[nk] = _key(src_ip[i], dst_ip[i], sport[i], dport[i], proto[i], cur, 1)
+                    key_hosts[nk] = cur
+                    nk += 1
+        sn = src_node[i]
+        if from_pod[i] and sn >= 0 and not (dropped and dk == _POD and not moved):
+            node[sn, 0] += 1
+        e = egress[i]
+        if verdict[i] == _DELIVERED and e >= 0 and e < P:
+            node[pod_node[e], 0] += 1
+    return nk
 
 
-def new_connections(keys: np.ndarray, hosts: np.ndarray, n_hosts: int) -> np.ndarray:
-    """int64[H]: distinct keys per host: each a connection's first DFW evaluation at a port there."""
-    _, h = distinct(keys, hosts)
-    return np.bincount(h, minlength=n_hosts).astype(np.int64)
+class ConnTable:
+    """The connections seen, as conntrack keeps them: an open-addressing hash set of 64-bit keys
+    (0 marks a free slot; a key 0 is stored as 1), each with its host, and the new connections
+    counted per host as they are inserted. ``+`` merges two (a copy)."""
+
+    def __init__(self, n_hosts: int, slots: int = 1 << 16):
+        self.keys = np.zeros(slots, np.uint64)
+        self.hosts = np.zeros(slots, np.int32)
+        self.used = 0
+        self.new = np.zeros(n_hosts, np.int64)  # new connections per host
+
+    def add(self, keys: np.ndarray, hosts: np.ndarray) -> None:
+        need = self.used + keys.size
+        if need * 2 > self.keys.size:
+            self._grow(need * 2)
+        self.used += _insert(self.keys, self.hosts, keys, hosts, self.new)
+
+    def _grow(self, at_least: int) -> None:
+        size = self.keys.size
+        while size < at_least:
+            size *= 2
+        old = self.keys != 0
+        k, h = self.keys[old], self.hosts[old]
+        self.keys, self.hosts = np.zeros(size, np.uint64), np.zeros(size, np.int32)
+        _insert(self.keys, self.hosts, k, h.astype(np.int64), np.zeros(self.new.size, np.int64))
+
+    def __add__(self, other: ConnTable) -> ConnTable:
+        out = ConnTable(self.new.size, self.keys.size)
+        out.keys, out.hosts, out.used, out.new = self.keys.copy(), self.hosts.copy(), self.used, self.new.copy()
+        taken = other.keys != 0
+        out.add(other.keys[taken], other.hosts[taken].astype(np.int64))
+        return out
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ConnTable) and self.used == other.used and np.array_equal(self.new, other.new)
+
+
+INSERT_AHEAD = 16
+"""Keys ahead whose slot `_insert` prefetches."""
+
+
+@kernel
+def _insert(table, table_hosts, keys, hosts, new):
+    """Insert each key not yet in the table (linear probing; the table has room); count it new
+    on its host. Returns how many were new."""
+    mask = table.size - 1
+    n = 0
+    m = keys.size
+    for i in range(min(INSERT_AHEAD, m)):
+        prefetch_row(table, np.int64(keys[i] & np.uint64(mask)))
+    for i in range(m):
+        if i + INSERT_AHEAD < m:  # a big table's slots are DRAM misses: keep several in flight
+            prefetch_row(table, np.int64(keys[i + INSERT_AHEAD] & np.uint64(mask)))
+        k = keys[i]
+        if k == 0:
+            k = np.uint64(1)
+        j = np.int64(k & np.uint64(mask))
+        while True:
+            t = table[j]
+            if t == 0:
+                table[j] = k
+                table_hosts[j] = hosts[i]
+                new[hosts[i]] += 1
+                n += 1
+                break
+            if t == k:
+                break
+            j = (j + 1) & mask
+    return n
