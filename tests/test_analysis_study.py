@@ -162,7 +162,8 @@ def test_the_study_command_takes_a_per_pod_rate_and_draws_the_headroom(tmp_path)
                                     "hosts=2,nodes_per_host=1,namespaces=2", "--per-pod-pps", "2000", "--out",
                                     str(tmp_path), "--quiet"])
     assert res.exit_code == 0, res.output
-    assert (tmp_path / "pods-per-node-headroom.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for plot in ("headroom", "utilisation"):  # the utilisation plot: each class's busiest at the rate asked
+        assert (tmp_path / f"pods-per-node-{plot}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     df = pd.read_csv(tmp_path / "pods-per-node.csv")
     assert (df["per_pod_pps"] == 2000).all() and (df["max_per_pod_pps"] > 0).all()
     bad = CliRunner().invoke(main, ["study", "pods-per-node", "--per-pod-pps", "-1", "--out", str(tmp_path)])

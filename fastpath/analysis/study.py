@@ -558,6 +558,20 @@ def write_outputs(df, sweep: str, out: str | Path, limits: Limits = Limits()) ->
         fig.savefig(files[-1])
         plt.close(fig)
 
+    shown = [(name, head) for _, name, head in UTIL_CLASSES if name in ok and ok[name].notna().any()]
+    asked = df.attrs.get("run", {}).get("per_pod_pps")
+    if asked and shown:
+        fig, ax = axes(f"Utilisation of the busiest device of each class at {asked:,g} packets/s a pod, vs {param}",
+                       "utilisation (%)")
+        for name, head in shown:
+            ax.plot(ok["value"], 100 * ok[name], marker="o", label=head)
+        ax.axhline(100, color="red", linestyle="--", label="saturation (100%)")
+        ax.legend(fontsize=7)
+        files.append(out / f"{sweep}-utilisation.png")
+        fig.tight_layout()
+        fig.savefig(files[-1])
+        plt.close(fig)
+
     if ok["pps"].gt(0).any():
         fig, ax = axes(f"fastpath engine speed (the simulator, not the network) vs {param}",
                        "simulated M packets/s (one core)")
