@@ -9,7 +9,7 @@ results or the batch itself. `ReportAccumulator` is fed each chunk's `RunResult`
 
     acc = ReportAccumulator(dp.cluster, dp.tables)
     for batch in uniform_pod_to_pod(cluster, 10_000_000, seed=1):
-        acc.add(dp.forward(batch), batch)
+        acc.add(dp.forward(batch, **acc.forward_options), batch)   # the leg log: CPU work per device
     rep = acc.report(offered_pps=2e6)              # capacity: cluster.capacity or the defaults
     rep.hosts, rep.tep_pairs, rep.utilisation      # pandas DataFrames
     print(rep.to_text()); json.dumps(rep.to_json())
@@ -54,14 +54,22 @@ argument, else ``cluster.capacity``, else the defaults; see `resolve_capacity`):
 - host link, per direction (full duplex), underlay Gb/s on the wire against ``host_link_gbps``:
   each outer frame + `WIRE_OVERHEAD` (FCS, preamble/SFD, inter-frame gap: 24 bytes), + 4 for
   the TEPs' transport VLAN tag with ``capacity.tep_vlan``;
-- edge node, SR packets/s against ``edge_mpps``;
+- edge node, SR packets/s against ``edge_mpps``, only when the planner gives one (a measured
+  or datasheet rate; there is no default: the edge's CPU judges it);
 - uplink, per direction, Gb/s on the wire (inner IP + Ethernet 14, padded to the 60-byte
   minimum when the batches were given, + 24) against ``uplink_gbps``; rx only when the batches
-  were given.
+  were given;
+- CPU of every transport host (``host-cpu``), node VM's OVS (``node-cpu``) and edge
+  (``edge-cpu``): the cycles of the work the run put on it (`fastpath.analysis.work`, priced by
+  the cost model `fastpath.model.costs`: ``capacity.cpu``) in cores busy, against its cores.
+  Needs each chunk's batch and tunnel-leg log (`ReportAccumulator.forward_options`); without
+  them the report leaves CPUs out and says so. `LoadReport.cpu` has the work per device and
+  `LoadReport.placeholders` names the cost-model figures in effect that are placeholders.
 `LoadReport.utilisation` has one row a device and direction: device, kind (host-link, edge,
-uplink), direction (tx, rx, sr), pps, gbps (underlay for host links, inner through an edge's
-SRs, frames on uplinks), load and capacity in ``unit`` (Gb/s or Mpps), utilisation,
-saturates_at_pps; sorted from the first to saturate.
+uplink, host-cpu, node-cpu, edge-cpu), direction (tx, rx, sr, cpu), pps, gbps (underlay for
+host links, inner through an edge's SRs, frames on uplinks; none for a CPU), load and capacity
+in ``unit`` (Gb/s, Mpps or cores), utilisation, saturates_at_pps; sorted from the first to
+saturate.
 The bottleneck is the device with the highest utilisation; it saturates when the offered load
 reaches ``offered_pps / utilisation`` = capacity / (load per offered packet), which does not
 depend on ``offered_pps``: without it the report still names the bottleneck and its
