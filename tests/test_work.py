@@ -70,7 +70,7 @@ def runs(request):
 def test_work_agrees_with_the_engines_counters(runs):
     c, dp, pairs = runs
     for b, run in pairs:
-        host, node, keys, key_hosts = count_work(c, dp.tables, b, run)
+        host, node, (keys, sides, key_hosts) = count_work(c, dp.tables, b, run)
         cn = run.counters
         assert host[:, H_ROUTE].sum() == cn.router[0, :, 0].sum()
         assert (host[:, H_ENCAP] == cn.host[0, :, 0]).all() and (host[:, H_DECAP] == cn.host[0, :, 2]).all()
@@ -94,18 +94,20 @@ def test_work_agrees_with_the_engines_counters(runs):
         delivered = (run.results.verdict == int(Verdict.DELIVERED)) & (run.results.egress_port >= 0) \
             & (run.results.egress_port < len(c.pods))
         assert node[:, N_SWITCH].sum() <= np.count_nonzero(b.ingress_kind == INGRESS_POD) + np.count_nonzero(delivered)
-        # keys: one per evaluation of an original; a connection's evaluations at a port share one
+        # keys: one per evaluation of an original, the sender's port's and the receiver's
         originals = (b.reply == 0)
         r = run.results
-        assert keys.size == np.count_nonzero(originals & (r.dfw_at_src >= 0)) + np.count_nonzero(
-            originals & (r.dfw_at_dst >= 0))
+        assert np.count_nonzero(sides == 0) == np.count_nonzero(originals & (r.dfw_at_src >= 0))
+        assert np.count_nonzero(sides == 1) == np.count_nonzero(originals & (r.dfw_at_dst >= 0))
         assert ((key_hosts >= 0) & (key_hosts < len(c.hosts))).all()
         t = ConnTable(len(c.hosts), slots=16)  # grows as it fills
-        t.add(keys, key_hosts)
-        assert t.used == np.unique(keys).size == t.new.sum()
-        assert (t.new == np.bincount(key_hosts[np.unique(keys, return_index=True)[1]], minlength=len(c.hosts))).all()
-        t.add(keys, key_hosts)  # seen: nothing new
-        assert t.used == t.new.sum() == np.unique(keys).size
+        t.add(keys, sides, key_hosts)
+        # new: the distinct (connection, side) pairs, each on its side's host
+        met, first = np.unique(np.stack([keys, sides.astype(np.uint64)]), axis=1, return_index=True)
+        assert t.used == np.unique(keys).size and t.new.sum() == met.shape[1]
+        assert (t.new == np.bincount(key_hosts[first], minlength=len(c.hosts))).all()
+        t.add(keys, sides, key_hosts)  # met: nothing new
+        assert t.new.sum() == met.shape[1]
     assert any(r.service_state is not None for _, r in pairs) or not c.services
 
 
@@ -116,7 +118,7 @@ def test_route_hops_land_on_the_source_host_when_no_service_router_is_crossed(ru
     plain = (r.n_tunnels <= 1) & ~r.via_edge & (b.ingress_kind == INGRESS_POD)
     sub = b._make(a[plain] for a in b)
     run2 = dp.forward(sub, legs=True)
-    host, _, _, _ = count_work(c, dp.tables, sub, run2)
+    host, _, _ = count_work(c, dp.tables, sub, run2)
     src_host = np.array([c.host_index[c.nodes[k].host] for k in c.pods.node[sub.ingress_id]])
     hops = sub.ttl.astype(np.int64) - run2.results.ttl_out
     want = np.bincount(src_host, weights=hops, minlength=len(c.hosts))
@@ -148,15 +150,18 @@ def test_conn_tables_merge_as_one_table_would_count():
     rng = np.random.default_rng(3)
     keys = rng.integers(0, 1 << 62, 5000, dtype=np.int64).astype(np.uint64)
     keys[:3] = [0, 1, 2]  # 0 is stored as 1: the two are one key (a 2**-64 event for a SplitMix64 key)
+    keys = np.concatenate([keys, keys[::7]])  # the receiver's side of some connections
+    sides = np.r_[np.zeros(5000, np.uint8), np.ones(keys.size - 5000, np.uint8)]
     hosts = rng.integers(0, 4, keys.size)
     hosts[:2] = 0
     a, b, whole = ConnTable(4, 8), ConnTable(4, 8), ConnTable(4, 8)
-    a.add(keys[:3000], hosts[:3000])
-    b.add(keys[2000:], hosts[2000:])  # overlaps a on 1,000 keys
-    whole.add(keys, hosts)
+    a.add(keys[:3000], sides[:3000], hosts[:3000])
+    b.add(keys[2000:], sides[2000:], hosts[2000:])  # overlaps a on 1,000 sender sides
+    whole.add(keys, sides, hosts)
     m = a + b
-    assert m == whole and m.used == whole.used == keys.size - 1
-    assert (m.new == whole.new).all() and a.used == 2999  # a unchanged by the merge
+    assert m == whole and m.used == whole.used == 4999
+    assert (m.new == whole.new).all() and whole.new.sum() == 4999 + (keys.size - 5000)  # each receiver side once
+    assert a.used == 2999  # a unchanged by the merge
 
 
 def test_a_run_without_legs_or_batches_leaves_the_work_unknown():

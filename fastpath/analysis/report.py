@@ -352,10 +352,10 @@ class ReportAccumulator:
         if run.legs is None or run.legs.shape[1] != LEG_COLS:
             t.work_host = t.work_node = t.conns = None
             return
-        host, node, keys, hosts = count_work(self.cluster, self.tables, batch, run)
+        host, node, evaluations = count_work(self.cluster, self.tables, batch, run)
         t.work_host += host
         t.work_node += node
-        t.conns.add(keys, hosts)
+        t.conns.add(*evaluations)
 
     def report(self, *, capacity: Any = None, offered_pps: float | None = None) -> LoadReport:
         if self.counters is None:

@@ -35,11 +35,12 @@ New connections
 A DFW evaluation of a connection's first packet (at that port) walks the rules and creates
 state; later packets of it and every reply match the state. The first packets are told apart
 exactly, across chunks and workers, the way conntrack does it: a hash table of the connections
-seen (`ConnTable`, open addressing over 64-bit keys of (side, host, 5-tuple) — SplitMix64 over
-the packed fields; two different connections share a key with a probability below 1e-5 at 10
-million connections). An evaluation of an original (``reply == 0``) whose key is new counts one
-new connection on its host; replies are established by definition. Tables of two runs merge
-(Dask spans). Memory: 16 bytes a slot, at most half the slots used.
+seen (`ConnTable`, open addressing over 64-bit keys of the 5-tuple — SplitMix64 over the packed
+fields; two different connections share a key with a probability below 1e-5 at 10 million
+connections), each slot saying which of the connection's two ports have met it. An evaluation
+of an original (``reply == 0``) at a port that had not met its connection counts one new
+connection on that port's host; replies are established by definition. Tables of two runs merge
+(Dask spans). Memory: 16 bytes a slot, at most 3/4 of the slots used.
 """
 
 from __future__ import annotations
@@ -62,9 +63,10 @@ def uplink_hosts(cluster, tables) -> np.ndarray:
     return np.full(len(cluster.uplinks), int(tables.north_host), np.int64)
 
 
-def count_work(cluster, tables, batch: PacketBatch, run) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def count_work(cluster, tables, batch: PacketBatch, run) -> tuple[np.ndarray, np.ndarray, tuple]:
     """(int64[H, HOST_OPS], int64[nodes, NODE_OPS], and the DFW evaluations of originals as
-    uint64[k] keys with int64[k] their hosts, for a `ConnTable`: see the module docstring).
+    (uint64[k] 5-tuple keys, uint8[k] sides: 0 the sender's port, 1 the receiver's, int64[k]
+    hosts) for `ConnTable.add`: see the module docstring).
     ``run`` must carry its leg log with every column (``forward(..., legs=True)``); raises
     ValueError otherwise."""
     from ..dataplane.stages.common import LEG_COLS, LEG_PACKET, LEG_TEP, LEG_TTL
@@ -101,13 +103,14 @@ def count_work(cluster, tables, batch: PacketBatch, run) -> tuple[np.ndarray, np
     if lg.shape[0] > 1 and (np.diff(lg[:, LEG_PACKET]) < 0).any():  # (the load balancer's join keeps order)
         lg = lg[np.argsort(lg[:, LEG_PACKET], kind="stable")]
     keys = np.empty(2 * n, np.uint64)
+    key_sides = np.empty(2 * n, np.uint8)
     key_hosts = np.empty(2 * n, np.int64)
     k = _count(start, src_node, (kind == INGRESS_POD).view(np.uint8), batch.ttl, batch.reply, batch.src_ip,
                batch.dst_ip, batch.sport, batch.dport, batch.proto, r.verdict, r.reason, r.dev_kind, r.ttl_out, r.hops,
                r.n_tunnels, r.dfw_at_src, r.dfw_at_dst, r.egress_port, np.ascontiguousarray(lg[:, LEG_PACKET]),
                np.ascontiguousarray(lg[:, LEG_TEP]), np.ascontiguousarray(lg[:, LEG_TTL]), pod_node, H, host, node,
-               keys, key_hosts)
-    keys, key_hosts = keys[:k], key_hosts[:k]
+               keys, key_sides, key_hosts)
+    keys, key_sides, key_hosts = keys[:k], key_sides[:k], key_hosts[:k]
 
     def add(table, col, where):
         where = np.asarray(where, np.int64)
@@ -131,7 +134,7 @@ def count_work(cluster, tables, batch: PacketBatch, run) -> tuple[np.ndarray, np
         back = (st == REPLY_TRANSLATED) & (r.verdict == int(Verdict.DELIVERED)) & (port >= 0) & (port < P + N)
         bp = port[back]
         add(node, N_NAT, np.where(bp < P, pod_node[np.minimum(bp, max(P - 1, 0))], bp - P))
-    return host, node, keys, key_hosts
+    return host, node, (keys, key_sides, key_hosts)
 
 
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -152,18 +155,17 @@ def _mix(x):
 
 
 @kernel
-def _key(src_ip, dst_ip, sport, dport, proto, host, side):
-    """The 64-bit key of (side, host, 5-tuple)."""
+def _key(src_ip, dst_ip, sport, dport, proto):
+    """The 64-bit key of a 5-tuple."""
     a = np.uint64(src_ip) << np.uint64(32) | np.uint64(dst_ip)
-    w = (np.uint64(sport) << np.uint64(48) | np.uint64(dport) << np.uint64(32) | np.uint64(proto) << np.uint64(24)
-         | np.uint64(host) << np.uint64(1) | np.uint64(side))
+    w = np.uint64(sport) << np.uint64(48) | np.uint64(dport) << np.uint64(32) | np.uint64(proto)
     return _mix(_mix(a) ^ w)
 
 
 @kernel
 def _count(start, src_node, from_pod, ttl, reply, src_ip, dst_ip, sport, dport, proto, verdict, reason, dev_kind,
            ttl_out, hops, n_tunnels, dfw_src, dfw_dst, egress, leg_packet, leg_tep, leg_ttl, pod_node, H, host, node,
-           keys, key_hosts):
+           keys, key_sides, key_hosts):
     """One pass over the packets and their legs (in packet order): the per-host and per-node
     work of the module docstring, and the DFW evaluations of originals as keys. Returns the
     number of keys written."""
@@ -208,13 +210,15 @@ def _count(start, src_node, from_pod, ttl, reply, src_ip, dst_ip, sport, dport, 
             if dfw_src[i] >= 0:
                 host[h0, 2] += 1
                 if original:
-                    keys[nk] = _key(src_ip[i], dst_ip[i], sport[i], dport[i], proto[i], h0, 0)
+                    keys[nk] = _key(src_ip[i], dst_ip[i], sport[i], dport[i], proto[i])
+                    key_sides[nk] = 0
                     key_hosts[nk] = h0
                     nk += 1
             if cur >= 0 and dfw_dst[i] >= 0:
                 host[cur, 2] += 1
                 if original:
-                    keys[nk] = _key(src_ip[i], dst_ip[i], sport[i], dport[i], proto[i], cur, 1)
+                    keys[nk] = _key(src_ip[i], dst_ip[i], sport[i], dport[i], proto[i])
+                    key_sides[nk] = 1
                     key_hosts[nk] = cur
                     nk += 1
         sn = src_node[i]
@@ -227,36 +231,39 @@ def _count(start, src_node, from_pod, ttl, reply, src_ip, dst_ip, sport, dport, 
 
 
 class ConnTable:
-    """The connections seen, as conntrack keeps them: an open-addressing hash set of 64-bit keys
-    (0 marks a free slot; a key 0 is stored as 1), each with its host, and the new connections
-    counted per host as they are inserted. ``+`` merges two (a copy)."""
+    """The connections seen, as conntrack keeps them: an open-addressing hash table of 64-bit
+    5-tuple keys (0 marks a free slot; a key 0 is stored as 1), each slot's info word holding
+    which of the connection's two ports (the sender's side, the receiver's) have met it and
+    their hosts; a side meeting it the first time counts one new connection on its host. ``+``
+    merges two (a copy): a side both had met is counted once."""
 
     def __init__(self, n_hosts: int, slots: int = 1 << 16):
         self.keys = np.zeros(slots, np.uint64)
-        self.hosts = np.zeros(slots, np.int32)
+        self.info = np.zeros(slots, np.uint64)
         self.used = 0
         self.new = np.zeros(n_hosts, np.int64)  # new connections per host
 
-    def add(self, keys: np.ndarray, hosts: np.ndarray) -> None:
-        need = self.used + keys.size
-        if need * 2 > self.keys.size:
-            self._grow(need * 2)
-        self.used += _insert(self.keys, self.hosts, keys, hosts, self.new)
+    def add(self, keys: np.ndarray, sides: np.ndarray, hosts: np.ndarray) -> None:
+        self._room(keys.size)
+        self.used += _insert(self.keys, self.info, keys, sides, hosts, self.new)
 
-    def _grow(self, at_least: int) -> None:
-        size = self.keys.size
-        while size < at_least:
-            size *= 2
-        old = self.keys != 0
-        k, h = self.keys[old], self.hosts[old]
-        self.keys, self.hosts = np.zeros(size, np.uint64), np.zeros(size, np.int32)
-        _insert(self.keys, self.hosts, k, h.astype(np.int64), np.zeros(self.new.size, np.int64))
+    def _room(self, more: int) -> None:
+        need = (self.used + more) * 4 // 3  # at most 3/4 of the slots used
+        if need > self.keys.size:
+            size = self.keys.size
+            while size < need:
+                size *= 4  # (the rehash of a growing table then costs a third of the inserts, not as much again)
+            old = self.keys != 0
+            k, info = self.keys[old], self.info[old]
+            self.keys, self.info = np.zeros(size, np.uint64), np.zeros(size, np.uint64)
+            _merge(self.keys, self.info, k, info, np.zeros(self.new.size, np.int64))
 
     def __add__(self, other: ConnTable) -> ConnTable:
         out = ConnTable(self.new.size, self.keys.size)
-        out.keys, out.hosts, out.used, out.new = self.keys.copy(), self.hosts.copy(), self.used, self.new.copy()
+        out.keys, out.info, out.used, out.new = self.keys.copy(), self.info.copy(), self.used, self.new + other.new
         taken = other.keys != 0
-        out.add(other.keys[taken], other.hosts[taken].astype(np.int64))
+        out._room(int(np.count_nonzero(taken)))
+        out.used += _merge(out.keys, out.info, other.keys[taken], other.info[taken], out.new)
         return out
 
     def __eq__(self, other) -> bool:
@@ -265,12 +272,26 @@ class ConnTable:
 
 INSERT_AHEAD = 16
 """Keys ahead whose slot `_insert` prefetches."""
+_SEEN = (np.uint64(1 << 62), np.uint64(1 << 63))  # the sender's side met it; the receiver's
+_HOST_BITS = np.uint64(31)
+_HOST_MASK = np.uint64((1 << 31) - 1)
 
 
 @kernel
-def _insert(table, table_hosts, keys, hosts, new):
-    """Insert each key not yet in the table (linear probing; the table has room); count it new
-    on its host. Returns how many were new."""
+def _slot(table, k, mask):
+    """The slot of key k: where it is, or the free slot where it goes."""
+    j = np.int64(k & np.uint64(mask))
+    while True:
+        t = table[j]
+        if t == 0 or t == k:
+            return j
+        j = (j + 1) & mask
+
+
+@kernel
+def _insert(table, info, keys, sides, hosts, new):
+    """Record each (key, side, host); count a side's first meeting new on its host. Returns the
+    keys that took a free slot (the table has room: `ConnTable._room`)."""
     mask = table.size - 1
     n = 0
     m = keys.size
@@ -282,16 +303,33 @@ def _insert(table, table_hosts, keys, hosts, new):
         k = keys[i]
         if k == 0:
             k = np.uint64(1)
-        j = np.int64(k & np.uint64(mask))
-        while True:
-            t = table[j]
-            if t == 0:
-                table[j] = k
-                table_hosts[j] = hosts[i]
-                new[hosts[i]] += 1
-                n += 1
-                break
-            if t == k:
-                break
-            j = (j + 1) & mask
+        j = _slot(table, k, mask)
+        if table[j] == 0:
+            table[j] = k
+            n += 1
+        seen = _SEEN[0] if sides[i] == 0 else _SEEN[1]
+        if info[j] & seen == 0:
+            h = np.uint64(hosts[i])
+            info[j] |= seen | (h if sides[i] == 0 else h << _HOST_BITS)
+            new[hosts[i]] += 1
+    return n
+
+
+@kernel
+def _merge(table, info, keys, infos, new):
+    """Merge another table's slots; a side both had met was counted new by each: once less."""
+    mask = table.size - 1
+    n = 0
+    for i in range(keys.size):
+        k = keys[i]
+        j = _slot(table, k, mask)
+        if table[j] == 0:
+            table[j] = k
+            n += 1
+        both = info[j] & infos[i]
+        if both & _SEEN[0]:
+            new[np.int64(info[j] & _HOST_MASK)] -= 1
+        if both & _SEEN[1]:
+            new[np.int64((info[j] >> _HOST_BITS) & _HOST_MASK)] -= 1
+        info[j] |= infos[i]
     return n

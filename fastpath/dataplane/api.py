@@ -351,7 +351,8 @@ class Dataplane:
             parts = [legs[w][: int(n_legs[w][0])] for w in range(threads)]
             # the staged engine logs a vector's legs stage by stage: put them in packet order
             # (stable: a packet's own legs keep the order it crossed them)
-            parts = [p[np.argsort(p[:, LEG_PACKET], kind="stable")] for p in parts]
+            parts = [p if p.shape[0] < 2 or (p[1:, LEG_PACKET] >= p[:-1, LEG_PACKET]).all()  # (fused: in order)
+                     else p[np.argsort(p[:, LEG_PACKET], kind="stable")] for p in parts]
             for w, part in enumerate(parts):
                 part[:, pipeline.LEG_PACKET] += bounds[w]  # each worker counted from its own slice's 0
             log = np.concatenate(parts)
