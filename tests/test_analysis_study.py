@@ -147,6 +147,8 @@ def test_the_load_section_is_each_points_load_report():
         for kind, name in (("host-cpu", "util_host_cpu"), ("node-cpu", "util_node_cpu"), ("edge-cpu", "util_edge_cpu")):
             assert r[name] == pytest.approx(u[u.kind == kind].utilisation.max())
         assert r["util_edge"] != r["util_edge"]  # no edge packet rate given: not judged by one
+        new, est = rep.cpu["dfw_new"].sum(), rep.cpu["dfw_established"].sum()
+        assert r["dfw_new_share"] == pytest.approx(new / (new + est)) and new > 0
         busiest = [r[n] for n in ("util_host_link", "util_uplink", "util_host_cpu", "util_node_cpu", "util_edge_cpu")]
         assert max(busiest) == pytest.approx(3000 / r["max_per_pod_pps"])
     text = summary_markdown(df, "pods-per-node")

@@ -17,6 +17,7 @@ and a markdown summary that says where each limit is crossed.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -94,6 +95,7 @@ class Point:
     util_node_cpu: float = float("nan")
     util_edge_cpu: float = float("nan")
     util_edge: float = float("nan")  # an edge's packet rate, when capacity.edge_mpps gives one
+    dfw_new_share: float = float("nan")  # of the run's DFW evaluations, those that opened a connection
     bottleneck: str = ""  # the device that saturates first (load report: `LoadReport.bottleneck`)
     max_per_pod_pps: float = float("nan")  # the per-pod rate at which it saturates (inf: nothing loaded)
     tables: dict = field(default_factory=dict)  # table -> bytes
@@ -323,8 +325,6 @@ UTIL_CLASSES = (("host-link", "util_host_link", "host links"), ("uplink", "util_
 
 def _load(point: Point, acc, per_pod_pps: float | None, pods: int) -> None:
     """The point's load figures from its run's load report (`Point`)."""
-    import math
-
     offered = per_pod_pps * pods if per_pod_pps else None
     rep = acc.report(offered_pps=offered)
     u = rep.utilisation
@@ -333,6 +333,10 @@ def _load(point: Point, acc, per_pod_pps: float | None, pods: int) -> None:
         for kind, name, _ in UTIL_CLASSES:
             sel = u[u["kind"] == kind]["utilisation"]
             setattr(point, name, float(sel.max()) if len(sel) else math.nan)
+    cpu = rep.cpu
+    if cpu is not None and len(cpu):
+        evaluations = int(cpu["dfw_new"].sum() + cpu["dfw_established"].sum())
+        point.dfw_new_share = float(cpu["dfw_new"].sum()) / evaluations if evaluations else math.nan
     b = rep.bottleneck
     if b is not None:
         point.bottleneck = f"{b['device']} {b['direction']} ({b['kind']})"
@@ -460,18 +464,23 @@ def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
                   "does" + (f"; at {run['per_pod_pps']:,g} packets/s a pod, each device class's busiest "
                             "utilisation." if asked else "."), ""]
         shown = [(name, head) for _, name, head in UTIL_CLASSES if name in df and df[name].notna().any()]
-        head = "| value | pods | bottleneck | max packets/s a pod |"
+        head = "| value | pods | bottleneck | max packets/s a pod | DFW new |"
         if asked:
             head += " offered Mpps |" + "".join(f" {h} |" for _, h in shown)
-        lines += [head, "|---:|---:|---|---:|" + ("---:|" * (1 + len(shown)) if asked else "")]
+        lines += [head, "|---:|---:|---|---:|---:|" + ("---:|" * (1 + len(shown)) if asked else "")]
         for _, r in df.iterrows():
             if r["status"] != "ok" or r["max_per_pod_pps"] != r["max_per_pod_pps"]:
                 continue
-            row = f"| {r['value']} | {r['pods']:,} | {r['bottleneck'] or 'none'} | {r['max_per_pod_pps']:,.0f} |"
+            new = r.get("dfw_new_share", math.nan)
+            row = (f"| {r['value']} | {r['pods']:,} | {r['bottleneck'] or 'none'} | {r['max_per_pod_pps']:,.0f} | "
+                   + (f"{new:.0%} |" if new == new else "- |"))
             if asked:
                 row += f" {r['offered_pps'] / 1e6:.3g} |" + "".join(
                     f" {r[n]:.1%} |" if r[n] == r[n] else " - |" for n, _ in shown)
             lines.append(row)
+        lines += ["", "DFW new: the share of DFW evaluations that opened a connection (its first packet at that port: "
+                  "the rules are walked; later packets and replies match conntrack's state): it is the traffic's, "
+                  "and it weighs in the hosts' CPU."]
         placeholders = run.get("placeholders")
         if placeholders:
             lines += ["", f"CPU utilisation comes from fastpath's cost model; {len(placeholders)} of its figures in "
