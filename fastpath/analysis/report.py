@@ -762,7 +762,8 @@ def cpu_frame(cluster: Cluster, totals: RunTotals | None, cpu: CpuModel):
     """Per device — every transport host (class ``host``), edge (``edge``) and node VM
     (``node``) —: the run's operations (`fastpath.analysis.work`; ``packets`` = passes through
     the device), the cycles they cost by the cost model, per pass, and the device's cores and
-    clock. Empty when the run's work is unknown (a chunk without its batch or leg log)."""
+    clock; the busiest first. Empty when the run's work is unknown (a chunk without its batch or
+    leg log)."""
     import pandas as pd
 
     from .work import H_DFW, HOST_OPS, NODE_OPS
@@ -791,7 +792,8 @@ def cpu_frame(cluster: Cluster, totals: RunTotals | None, cpu: CpuModel):
     wn = totals.work_node
     for i, node in enumerate(c.nodes):
         row(node.name, "node", {op: wn[i, k] for k, op in enumerate(NODE_OPS)})
-    return pd.DataFrame(rows, columns=list(CPU_COLUMNS))
+    df = pd.DataFrame(rows, columns=list(CPU_COLUMNS))  # the busiest first: `to_json(top=...)` keeps them
+    return df.sort_values("cycles", ascending=False, kind="stable").reset_index(drop=True)
 
 
 

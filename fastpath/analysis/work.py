@@ -9,10 +9,10 @@ splits each packet's path into segments, one per host it was on: the host it ent
 each leg's decapsulating host. Each router hop decrements the TTL once (DESIGN.md), so the
 router hops of a segment are the TTL it started it with minus the TTL it left it with (the leg's
 TTL at encapsulation, or the verdict's TTL on the last one); a packet that ends *at* a router
-without passing it — dropped for no route, an expired TTL or a virtual server without endpoints, or answered as the router's own
-address — made one more lookup there, on its last segment (a neighbor miss comes after the
-hop's decrement). The sum over hosts equals the router counters' (a test holds them equal). So, per
-host (a transport node's datapath, or an edge's):
+without passing it — dropped for no route, an expired TTL or a virtual server without
+endpoints, or answered as the router's own address — made one more lookup there, on its last
+segment (a neighbor miss comes after the hop's decrement). The sum over hosts equals the router
+counters' (a test holds them equal). So, per host (a transport node's datapath, or an edge's):
 
 - ``switch``: a pass through the datapath: the segment a packet entered on (unless its own
   node VM dropped it: its sender's stack, its node's OVS, kube-proxy's no-endpoint) and one per
@@ -57,6 +57,7 @@ which a class has cycles for: a transport node never counts nat or lb)."""
 NODE_OPS = ("switch", "nat")
 H_SWITCH, H_ROUTE, H_DFW, H_ENCAP, H_DECAP, H_NAT, H_LB = range(len(HOST_OPS))
 N_SWITCH, N_NAT = range(len(NODE_OPS))
+
 
 def uplink_hosts(cluster, tables) -> np.ndarray:
     """int64[U]: the host each uplink delivers into (the T0 SR's edge)."""
@@ -190,32 +191,32 @@ def _count(start, src_node, from_pod, ttl, reply, src_ip, dst_ip, sport, dport, 
             enc = t // H
             dec = t - enc * H
             lt = leg_ttl[j]
-            host[enc, 1] += cur_ttl - lt
-            host[enc, 3] += 1
-            host[dec, 4] += 1
-            host[dec, 0] += 1
+            host[enc, H_ROUTE] += cur_ttl - lt
+            host[enc, H_ENCAP] += 1
+            host[dec, H_DECAP] += 1
+            host[dec, H_SWITCH] += 1
             cur_ttl = lt
             cur = dec
             j += 1
         if entered:
-            host[h0, 0] += 1
+            host[h0, H_SWITCH] += 1
             if cur >= 0:
                 more = 0
                 if dk == _T1 or dk == _T0 or dk == _EDGE:
                     rs = reason[i]
                     if (dropped and (rs == _NO_ROUTE or rs == _TTL or rs == _NO_ENDPOINT)) or verdict[i] == _DELIVERED:
                         more = 1
-                host[cur, 1] += cur_ttl - np.int64(ttl_out[i]) + more
+                host[cur, H_ROUTE] += cur_ttl - np.int64(ttl_out[i]) + more
             original = reply[i] == 0
             if dfw_src[i] >= 0:
-                host[h0, 2] += 1
+                host[h0, H_DFW] += 1
                 if original:
                     keys[nk] = _key(src_ip[i], dst_ip[i], sport[i], dport[i], proto[i])
                     key_sides[nk] = 0
                     key_hosts[nk] = h0
                     nk += 1
             if cur >= 0 and dfw_dst[i] >= 0:
-                host[cur, 2] += 1
+                host[cur, H_DFW] += 1
                 if original:
                     keys[nk] = _key(src_ip[i], dst_ip[i], sport[i], dport[i], proto[i])
                     key_sides[nk] = 1
@@ -223,10 +224,10 @@ def _count(start, src_node, from_pod, ttl, reply, src_ip, dst_ip, sport, dport, 
                     nk += 1
         sn = src_node[i]
         if from_pod[i] and sn >= 0 and not (dropped and dk == _POD and not moved):
-            node[sn, 0] += 1
+            node[sn, N_SWITCH] += 1
         e = egress[i]
         if verdict[i] == _DELIVERED and e >= 0 and e < P:
-            node[pod_node[e], 0] += 1
+            node[pod_node[e], N_SWITCH] += 1
     return nk
 
 
@@ -266,7 +267,7 @@ class ConnTable:
         out.used += _merge(out.keys, out.info, other.keys[taken], other.info[taken], out.new)
         return out
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other) -> bool:  # the same connections counted: slots and new per host
         return isinstance(other, ConnTable) and self.used == other.used and np.array_equal(self.new, other.new)
 
 
