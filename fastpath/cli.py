@@ -17,7 +17,7 @@ from rich.tree import Tree
 
 from .cli_params import MAX_OFFERED_MPPS, SEED, THREADS, Finite, Group, Output
 from .limits import MAX_PACKETS, MAX_STUDY_POINTS, MAX_WORKERS
-from .model import Cluster, SpecError, default_scenario, dump, generate, load
+from .model import Cluster, SpecError, default_scenario, dump, from_spec, generate, load
 from .model.addressing import ip_from_str, ip_to_str, mac_from_str
 from .model.cluster import PROTO_NUMBERS
 from .reference import Result, trace as trace_packet
@@ -519,11 +519,10 @@ def study(sweep, values, out, packets, base_args, cluster_file, ovs_mac_table_si
     if profile:
         from .traffic import profile_names
 
-        own = list((spec or {}).get("traffic", {}).get("profiles", []) or [])
-        names = [p.get("name") for p in own if isinstance(p, dict)] + profile_names()
+        names = profile_names(from_spec(spec)) if spec is not None else profile_names()  # (the spec: checked above)
         if profile not in names:
-            raise UserError(f"--profile: {profile!r} is not a built-in profile{' or the file' + chr(39) + 's' if spec else ''} "
-                            f"({', '.join(names)})")
+            raise UserError(f"--profile: {profile!r} is not a built-in profile" + (" or the file's" if spec else "")
+                            + f" ({', '.join(names)})")
         _study_profile_preflight(sweep, vals, base, limits, profile, seed, spec)
     forward = None
     if profile:
@@ -785,7 +784,6 @@ def diff_cmd(before, after, profile, packets, seed, threads, offered_mpps, as_js
     add:, remove: and set:)."""
     from .analysis.diff import diff
     from .analysis.patch import apply_patch, is_patch, spec_changes
-    from .model import from_spec
     from .model.specfile import read_spec
 
     try:
