@@ -1,4 +1,5 @@
-"""Scaling studies: sweep one parameter of a generated cluster and measure every point.
+"""Scaling studies: sweep one parameter of a generated cluster (or the pods per node of a cluster
+file's: `scaled_spec`) and measure every point.
 
 A study answers "what happens at 250 / 1,000 / 4,000 pods per node?" (or nodes, namespaces,
 DFW rules): for each value it builds the cluster, compiles it, and records
@@ -8,7 +9,11 @@ DFW rules): for each value it builds the cluster, compiles it, and records
   crosses it: VLAN tags per node (1-4093), the OVS MAC table (2 entries per pod VLAN plus the
   node's own, 8,192 by default since OVS 2.10, 2,048 before), Kubernetes' max pods per node
   (110), the tunnel mesh (TEP pairs), the underlay MTU against the pod MTU plus Geneve;
-- the engine: packets/s forwarding a traffic profile on one core, and the run's verdicts.
+- the load of the modeled network: each point's load report (links and the cost model's CPUs):
+  the bottleneck, the per-pod rate at which it saturates, each device class's busiest
+  utilisation at an offered per-pod rate;
+- the engine: packets/s forwarding a traffic profile on one core, and the run's verdicts (the
+  simulator's own speed, reported apart).
 
 A point the model refuses to build (more pods on a node than VLAN tags) is recorded with the
 limit that stopped it, not raised. `write_outputs` turns the rows into CSV, Parquet, PNG plots
