@@ -92,6 +92,12 @@ class Node:
 class Router:
     """A tier-1 or tier-0 router. ``edge`` set = it has a service router on that edge node.
 
+    ``standby``: the edge of its SR's standby (NSX's active/standby HA pair: spec
+    ``edges: [active, standby]``); it carries nothing while the active lives, and takes the SR
+    when the active fails (`fastpath.model.failure`). ``sr_down``: the SR had no surviving edge
+    (a failed cluster only): ``edge`` is then None and the routes through the SR are withdrawn
+    (`fastpath.model.routing`).
+
     A T1 has a router link to the T0: a /31 from the link CIDR, T0 on the even address
     (``link_t0_ip``), T1 on the odd one (``link_t1_ip``). ``transit_vni`` is the segment between
     its DR and SR when it has one.
@@ -103,6 +109,13 @@ class Router:
     link_t0_ip: int | None = None
     link_t1_ip: int | None = None
     transit_vni: int | None = None
+    standby: str | None = None
+    sr_down: bool = False
+
+    @property
+    def edges(self) -> tuple[str, ...]:
+        """The edge nodes of its SR, active first (empty: no SR)."""
+        return tuple(e for e in (self.edge, self.standby) if e is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +349,10 @@ class Cluster:
 
     @cached_property
     def lb_services(self) -> tuple[int, ...]:
-        """Indices into `services` of those with a virtual server (a LoadBalancer IP)."""
+        """Indices into `services` of those with a virtual server (a LoadBalancer IP); none while
+        the load balancer's SR is down (a failed cluster: the virtual servers went with it)."""
+        if self.lb_router.sr_down:
+            return ()
         return tuple(i for i, s in enumerate(self.services) if s.lb_ip is not None)
 
     @cached_property

@@ -107,6 +107,7 @@ class SettingsSpec(_M):
 class RouterSpec(_M):
     name: Optional[str] = None
     edge: Optional[str] = None  # service router on this edge node
+    edges: Optional[list[str]] = None  # [active, standby]: the SR's HA pair (edge: the one-edge shorthand)
 
 
 class NodeNetworkSpec(_M):
@@ -180,6 +181,8 @@ class RouteSpec(_M):
 class T0Spec(_M):
     name: str = "t0"
     edge: Optional[str] = None
+    edges: Optional[list[str]] = None  # [active, standby] with ha_mode active_standby
+    ha_mode: Optional[Literal["active_standby"]] = None  # NSX's T0 HA mode (needed with two edges)
     snat_pool: Optional[str] = None  # external IP pool NCP takes one SNAT IP per namespace from
     lb_pool: Optional[str] = None  # external IP pool for LoadBalancer IPs (NCP's external_ip_pools_lb; default snat_pool)
     uplinks: Items[UplinkSpec] = []
@@ -447,16 +450,20 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
         raise SpecError("cluster.link_cidr", f"{settings.link_cidr} has room for {settings.link_cidr.num_addresses // 2} "
                         f"router links, {len(t1_specs)} needed")
     t1s = []
-    for k, (r, default) in enumerate(zip(t1_specs, t1_names)):
-        t1s.append(Router(name=r.name if r.name is not None else default, kind="t1", edge=r.edge,
-                          link_t0_ip=link_base + 2 * k, link_t1_ip=link_base + 2 * k + 1))
+    t1_paths = ["node_network.t1"] + [f"namespaces[{i}].t1" for i in range(len(spec.namespaces))]
+    for k, (r, default, path) in enumerate(zip(t1_specs, t1_names, t1_paths)):
+        edge, standby = _sr_edges(r, path, spec)
+        t1s.append(Router(name=r.name if r.name is not None else default, kind="t1", edge=edge,
+                          link_t0_ip=link_base + 2 * k, link_t1_ip=link_base + 2 * k + 1, standby=standby))
     node_vni = spec.node_network.vni if spec.node_network.vni is not None else vnis.take()
     node_segment = Segment("ls-nodes", node_net, node_vni, t1s[0].name, None)
     snat = _snat_ips(spec)
     namespaces = [Segment(f"ls-{ns.name}", subnets[i], ns.vni if ns.vni is not None else vnis.take(), t1s[i + 1].name,
                           ns.name, snat[i]) for i, ns in enumerate(spec.namespaces)]
-    t1s = [Router(r.name, r.kind, r.edge, r.link_t0_ip, r.link_t1_ip, vnis.take() if r.edge else None) for r in t1s]
-    t0 = Router(spec.t0.name, "t0", spec.t0.edge, transit_vni=vnis.take() if spec.t0.edge else None)
+    t1s = [Router(r.name, r.kind, r.edge, r.link_t0_ip, r.link_t1_ip, vnis.take() if r.edge else None, r.standby)
+           for r in t1s]
+    t0_edge, t0_standby = _sr_edges(spec.t0, "t0", spec)
+    t0 = Router(spec.t0.name, "t0", t0_edge, transit_vni=vnis.take() if t0_edge else None, standby=t0_standby)
 
     # nodes
     used_ips = {_addr(n.ip, f"nodes[{i}].ip") for i, n in enumerate(spec.nodes) if n.ip}
@@ -588,6 +595,31 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
     # traffic last: its checks look pods up by key and label in the validated cluster
     cluster.traffic_profiles = _traffic_profiles(spec.traffic, cluster)
     return cluster
+
+
+def _sr_edges(r, path: str, spec: ClusterSpec) -> tuple[str | None, str | None]:
+    """(active, standby) of a router's service router from ``edge`` or ``edges`` (NSX runs a T1
+    SR, and a T0 SR with stateful services, as an active/standby pair on two edge nodes)."""
+    if r.edges is None:
+        if getattr(r, "ha_mode", None) is not None:
+            raise SpecError(f"{path}.ha_mode", "an HA mode needs two edges: give edges: [active, standby]")
+        return r.edge, None
+    if r.edge is not None:
+        raise SpecError(f"{path}.edges", "give edge (one edge node) or edges ([active, standby]), not both")
+    if not 1 <= len(r.edges) <= 2:
+        raise SpecError(f"{path}.edges", f"{len(r.edges)} edge nodes: a service router is an active/standby pair, "
+                        "[active] or [active, standby]")
+    edges = {h.name for h in spec.edges}
+    for j, e in enumerate(r.edges):
+        if e not in edges:
+            what = "a transport node, not an edge node" if any(h.name == e for h in spec.hosts) else "no edge node"
+            raise SpecError(f"{path}.edges[{j}]", f"{e!r} is {what} (edges: {', '.join(sorted(edges)) or 'none'})")
+    if len(r.edges) == 2 and r.edges[0] == r.edges[1]:
+        raise SpecError(f"{path}.edges[1]", f"{r.edges[1]!r} is the active too: the standby is another edge node")
+    if path == "t0" and len(r.edges) == 2 and r.ha_mode != "active_standby":
+        raise SpecError("t0.ha_mode", "a T0 on two edges: say ha_mode: active_standby (the SR runs on the first, "
+                        "the second takes over when it fails)")
+    return r.edges[0], (r.edges[1] if len(r.edges) == 2 else None)
 
 
 def _lb_ips(spec: ClusterSpec, c: Cluster, services: list) -> list:
@@ -836,7 +868,7 @@ def to_spec(c: Cluster) -> dict:
     cap = c.capacity
 
     def router(r: Router) -> dict:
-        return {"name": r.name, "edge": r.edge}
+        return {"name": r.name, "edge": r.edge} if r.standby is None else {"name": r.name, "edges": [r.edge, r.standby]}
 
     def host(h: Host) -> dict:
         d = {"name": h.name, "tep": ip_to_str(h.tep), "mtu": h.mtu}
@@ -881,7 +913,7 @@ def to_spec(c: Cluster) -> dict:
                        for k, (s, r) in enumerate(zip(c.namespaces, c.t1s[1:]))],
         "pods": pod_list,
         "t0": {
-            "name": c.t0.name, "edge": c.t0.edge,
+            **router(c.t0), **({"ha_mode": "active_standby"} if c.t0.standby is not None else {}),
             **({"snat_pool": str(c.snat_pool)} if c.snat_pool is not None else {}),
             **({"lb_pool": str(c.lb_pool)} if c.lb_pool is not None else {}),
             "uplinks": [{"name": u.name, "ip": f"{ip_to_str(u.ip)}/{u.prefixlen}", "next_hop": ip_to_str(u.next_hop),
