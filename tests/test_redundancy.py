@@ -119,3 +119,118 @@ def test_the_standby_carries_nothing(pair):
     hosts = acc.report(offered_pps=1e6).hosts.set_index("host")
     assert hosts.loc["edge-3", ["tx_packets", "rx_packets"]].sum() == 0  # the T0's standby, nobody's active
     assert hosts.loc["edge-2", "rx_packets"] > 0  # payments' active
+
+
+# ---- failures: the failed cluster is forwarded as the reference walks it ----------------------------------
+FAILURES = [("edge-1",), ("edge-2",), ("edge-1", "edge-2"), ("edge-1", "edge-3"), ("esx-2",), ("uplink-1",),
+            ("edge-2", "esx-1")]
+
+
+def _same(c, b, engine, flow_cache=True):
+    ref, _ = walk_batch(c, b)
+    got = Dataplane(c, engine=engine, flow_cache=flow_cache).forward(b).results
+    for f in ref._fields:
+        bad = np.flatnonzero(getattr(got, f) != getattr(ref, f))
+        if bad.size:
+            i = int(bad[0])
+            pytest.fail(f"{engine}: {bad.size} packets differ in {f}; first #{i}: fast {getattr(got, f)[i]} "
+                        f"reference {getattr(ref, f)[i]}; packet { {k: int(getattr(b, k)[i]) for k in PacketBatch._fields} }")
+    return ref
+
+
+@pytest.mark.parametrize("devices", FAILURES, ids="+".join)
+def test_a_failed_cluster_is_forwarded_as_the_reference_walks_it(pair, devices):
+    after = fail(pair, devices).after
+    b = adversarial_mix(after, 6_000, seed=11)
+    prof = profile_by_name(after, "locality")
+    good = next(iter(prof.batches(after, 4_000, seed=3, chunk=4_000)))
+    for batch in (b, good):
+        _same(after, batch, "staged")
+        _same(after, batch, "fused")
+        _same(after, batch, "staged", flow_cache=False)
+
+
+def test_an_edge_with_a_standby_for_every_sr_loses_nothing(pair):
+    """edge-1 holds the node T1's (the load balancer's) and the T0's active SRs, payments' standby:
+    all move, no verdict changes, and the SR load moves to the standbys, packet for packet."""
+    f = fail(pair, ["edge-1"])
+    assert f.moved == {"t1-nodes-sr": ("edge-1", "edge-2"), "t0-sr": ("edge-1", "edge-3")} and not f.lost
+    d = diff(pair, f.after, profile="locality", packets=30_000, seed=2, changes=f.changes, change_text=f.text)
+    assert {g.cls for g in d.groups} <= {"unchanged", "path"} and d.group("path")
+    e_b, e_a = (r.edges.set_index("edge")["sr_packets"] for r in d.reports)
+    assert e_b.sum() == e_a.sum() > 0
+    assert e_a["edge-1"] == 0 and e_a["edge-3"] == 0 + e_b.get("edge-3", 0) + _sr_packets(d, "t0-sr")
+    assert "t1-nodes-sr moves to edge-2" in f.text and "t0-sr moves to edge-3" in f.text
+
+
+def _sr_packets(d, sr):
+    r = d.reports[0].routers.set_index("router")
+    return int(r.loc[sr, "packets"]) if sr in r.index else 0
+
+
+def test_an_sr_without_a_survivor_is_gone_and_its_routes_with_it(pair):
+    f = fail(pair, ["edge-1", "edge-2"])  # payments (edge-2, edge-1) and the node T1 (edge-1, edge-2): both lost
+    assert set(f.lost) == {"t1-nodes-sr", "t1-payments-sr"} and f.moved == {"t0-sr": ("edge-1", "edge-3")}
+    r = rib(f.after)
+    assert sr_name("t1-payments") not in r and sr_name("t1-nodes") not in r
+    pay = next(s for s in f.after.namespaces if s.namespace == "payments")
+    inside = int(pay.subnet.network_address) + 2
+    assert lookup(r["t1-payments"], int(ipaddress.IPv4Address("8.8.8.8"))) is None  # nothing leaves payments
+    assert lookup(r["t1-payments"], inside).kind == "connected"  # east-west inside it lives on
+    assert lookup(r["t0"], inside).next_router == "t0-sr"  # the T0 DR no longer routes to it
+    assert lookup(r["t0-sr"], inside).kind == "uplink"  # ... and the T0 SR's default route catches it
+    assert f.after.lb_services == ()  # the virtual servers went with the node T1's SR
+    # the packets: every payments pod's packet to outside is dropped at its T1 DR, no-route
+    prof = profile_by_name(pair, "locality")
+    b = next(iter(prof.batches(pair, 20_000, seed=4, chunk=20_000)))
+    ref = _same(f.after, b, "staged")
+    k = f.after.namespace_index["payments"]
+    from_pay = (b.ingress_kind == INGRESS_POD) & (f.after.pods.namespace[np.minimum(b.ingress_id, len(f.after.pods) - 1)] == k)
+    outside = ~np.isin(b.dst_ip & 0xFFFF0000, [0xAC100000]) & ~np.isin(b.dst_ip & 0xFFFFFF00, [0xAC0F0000])
+    sel = from_pay & outside & (b.reply == 0)
+    assert sel.any()
+    assert (ref.reason[sel] == Reason.NO_ROUTE).all() and (ref.dev_id[sel] == list(r).index("t1-payments")).all()
+
+
+def test_a_failed_host_takes_its_nodes_and_pods_and_every_packet_has_one_outcome(pair):
+    f = fail(pair, ["esx-2"])
+    gone_nodes = {n.name for n in pair.nodes if n.host == "esx-2"}
+    assert set(f.removed["nodes"]) == gone_nodes and gone_nodes
+    gone_rows = np.flatnonzero(np.isin(pair.pods.node, [pair.node_index[n] for n in gone_nodes]))
+    assert len(f.after.pods) == len(pair.pods) - gone_rows.size
+    d = diff(pair, f.after, profile="locality", packets=30_000, seed=6, keep_packets=True, changes=f.changes,
+             change_text=f.text)
+    assert sum(g.packets for g in d.groups) == d.packets == 30_000
+    b, g = d.per_packet
+    sender_gone = ((b.ingress_kind == INGRESS_POD) & np.isin(b.ingress_id, gone_rows)) | \
+        ((b.ingress_kind == INGRESS_NODE) & np.isin(b.ingress_id, [pair.node_index[n] for n in gone_nodes]))
+    removed = {x.id for x in d.group("sender removed")}
+    assert sender_gone.any() and np.array_equal(np.isin(g, list(removed)), sender_gone)
+    # a packet to a gone pod, from a sender that lives, ends as an ARP miss (no-neighbor)
+    to_gone = np.isin(b.dst_ip, pair.pods.ip[gone_rows]) & ~sender_gone & (b.reply == 0)
+    assert to_gone.any()
+    verdict_groups = {x.id for x in d.groups if x.cls == "verdict" and x.detail["after"]["reason"] == "no-neighbor"}
+    assert np.isin(g[to_gone], list(verdict_groups)).all()
+
+
+def test_a_failed_uplink_drops_what_left_by_it(pair):
+    f = fail(pair, ["uplink-1"])
+    assert f.removed["uplinks"] == ["uplink-1"] and f.removed["routes"] == ["0.0.0.0/0"]
+    d = diff(pair, f.after, profile="locality", packets=20_000, seed=7, keep_packets=True, changes=f.changes,
+             change_text=f.text)
+    b, g = d.per_packet
+    before = Dataplane(pair).forward(b).results
+    exited = before.verdict == Verdict.EXITED
+    came_in = b.ingress_kind == INGRESS_UPLINK
+    changed = np.isin(g, [x.id for x in d.groups if x.cls == "verdict"])
+    removed = np.isin(g, [x.id for x in d.group("sender removed")])
+    assert exited.any() and np.array_equal(removed, came_in)
+    assert np.array_equal(changed, exited & ~came_in)
+    assert all(x.detail["after"]["reason"] == "no-route" for x in d.groups if x.cls == "verdict")
+
+
+def test_unknown_devices_are_one_line_listing_what_exists(pair):
+    with pytest.raises(SpecError) as e:
+        fail(pair, ["edge-9"])
+    assert str(e.value) == ("fail: no device 'edge-9' (edges: edge-1, edge-2, edge-3; hosts: esx-1, esx-2, esx-3; "
+                            "uplinks: uplink-1)")

@@ -24,6 +24,14 @@ T0 has no edge): uplink subnets and static routes -> uplink; segment subnets and
 T1 to the T0): each a /32, local on that T1's SR, to which the T0 DR routes it (and the T0 SR
 to the T0 DR). No route points back the way it came, so the RIB has no loops (the TTL still ends
 any a user's static routes could make).
+
+A service router with no surviving edge (``Router.sr_down``, a failed cluster: see
+`fastpath.model.failure`) is gone, and so is every route through it, as NSX withdraws the
+routes a router can no longer reach: a T1 keeps its gateway and its segment (east-west inside
+the namespace is distributed and lives on) but loses its 0/0, and the T0 (DR and SR) loses the
+routes to that T1's subnet and link (what still matches them there follows the T0's other
+routes: a static default route sends it out of an uplink, as a real T0 would); the load
+balancer's VIPs go with its T1's SR. A T0 whose SR is gone keeps only its routes to the T1s.
 """
 
 from __future__ import annotations
@@ -84,9 +92,14 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
     dr: dict[str, RouterInstance] = {}
     sr: dict[str, RouterInstance] = {}
     t0_dr_routes: list[Route] = []
+    withdrawn: set = set()  # subnets and links of T1s whose SR is down
     for r in c.t1s:
         s = seg_of[r.name]
         routes = [Route(_host(s.gateway), "local"), Route(s.subnet, "connected", segment=s.name)]
+        if r.sr_down:
+            dr[r.name] = RouterInstance(r.name, r.name, "t1", False, None, r.transit_vni, tuple(routes))
+            withdrawn |= {s.subnet, _link(r)}
+            continue
         if r.edge is None:
             routes += [Route(_host(r.link_t1_ip), "local"),
                        Route(_ANY, "router", next_router=t0.name, arrive_ip=r.link_t0_ip)]
@@ -104,7 +117,7 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
         t0_dr_routes.append(Route(s.subnet, "router", next_router=nxt, arrive_ip=r.link_t1_ip))
         t0_dr_routes.append(Route(_link(r), "router", next_router=nxt, arrive_ip=r.link_t1_ip))
     t0_dr_routes += [Route(_host(r.link_t0_ip), "local") for r in c.t1s]
-    vips = [_host(s.lb_ip) for s in c.services if s.lb_ip is not None]
+    vips = [_host(c.services[k].lb_ip) for k in c.lb_services]  # (none while the load balancer's SR is down)
     if vips:
         lb = c.lb_router
         t0_dr_routes += [Route(v, "router", next_router=sr_name(lb.name), arrive_ip=lb.link_t1_ip) for v in vips]
@@ -117,15 +130,19 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
         up = next(u for u in c.uplinks
                   if ipaddress.IPv4Address(st.next_hop) in ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False))
         north.append(Route(st.prefix, "uplink", uplink=up.name))
-    if t0.edge is None:
+    if t0.sr_down:
+        dr[t0.name] = RouterInstance(t0.name, t0.name, "t0", False, None, t0.transit_vni, tuple(t0_dr_routes))
+    elif t0.edge is None:
         t0_dr_routes += north
         dr[t0.name] = RouterInstance(t0.name, t0.name, "t0", False, None, None, tuple(t0_dr_routes))
     else:
         t0_dr_routes += [Route(_host(TRANSIT_DR_IP), "local"),
                          Route(_ANY, "router", next_router=sr_name(t0.name), arrive_ip=TRANSIT_SR_IP)]
         dr[t0.name] = RouterInstance(t0.name, t0.name, "t0", False, None, t0.transit_vni, tuple(t0_dr_routes))
-        south = [Route(s.subnet, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for s in c.segments]
-        south += [Route(_link(r), "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for r in c.t1s]
+        south = [Route(s.subnet, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for s in c.segments
+                 if s.subnet not in withdrawn]
+        south += [Route(_link(r), "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for r in c.t1s
+                  if _link(r) not in withdrawn]
         south += [Route(v, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for v in vips]
         south.append(Route(_host(TRANSIT_SR_IP), "local"))
         # the namespaces' SNAT IPs are the SR's: a packet to one without a session ends there
