@@ -177,8 +177,9 @@ def test_an_sr_without_a_survivor_is_gone_and_its_routes_with_it(pair):
     inside = int(pay.subnet.network_address) + 2
     assert lookup(r["t1-payments"], int(ipaddress.IPv4Address("8.8.8.8"))) is None  # nothing leaves payments
     assert lookup(r["t1-payments"], inside).kind == "connected"  # east-west inside it lives on
-    assert lookup(r["t0"], inside).next_router == "t0-sr"  # the T0 DR no longer routes to it
-    assert lookup(r["t0-sr"], inside).kind == "uplink"  # ... and the T0 SR's default route catches it
+    assert lookup(r["t0"], inside) is None  # the T0 DR's route there is a null route: its next hop is gone
+    assert [x.kind for x in r["t0"].routes if x.prefix == pay.subnet] == ["null"]
+    assert lookup(r["t0-sr"], inside).next_router == "t0"  # (the T0 SR hands it to the DR, which drops it)
     assert f.after.lb_services == ()  # the virtual servers went with the node T1's SR
     # the packets: every payments pod's packet to outside is dropped at its T1 DR, no-route
     prof = profile_by_name(pair, "locality")
@@ -190,6 +191,10 @@ def test_an_sr_without_a_survivor_is_gone_and_its_routes_with_it(pair):
     sel = from_pay & outside & (b.reply == 0)
     assert sel.any()
     assert (ref.reason[sel] == Reason.NO_ROUTE).all() and (ref.dev_id[sel] == list(r).index("t1-payments")).all()
+    # ... and every packet from another namespace to a payments pod at the T0 DR
+    to_pay = (b.ingress_kind == INGRESS_POD) & ~from_pay & np.isin(b.dst_ip, f.after.pods.ip[f.after.pods.namespace == k])
+    assert to_pay.any() and (ref.reason[to_pay] == Reason.NO_ROUTE).all()
+    assert (ref.dev_id[to_pay] == list(r).index("t0")).all()
 
 
 def test_a_failed_host_takes_its_nodes_and_pods_and_every_packet_has_one_outcome(pair):

@@ -46,7 +46,7 @@ def test_run_fail_answers_with_the_diff_of_the_failed_cluster(pair_file):
     ld = {(r["kind"], r["device"]): r for r in out["load_delta"]}
     assert ld[("edge", "edge-1")]["packets_after"] == 0 < ld[("edge", "edge-1")]["packets_before"]
     assert ld[("edge", "edge-2")]["packets_after"] > 0 == ld[("edge", "edge-2")]["packets_before"]
-    assert out["bottleneck"]["before"]["device"] == "edge-1" and out["bottleneck"]["after"]["device"] == "edge-2"
+    assert out["bottleneck"]["before"]["device"] == "edge-1" != out["bottleneck"]["after"]["device"]
 
 
 def test_run_fail_text_says_what_failed_and_the_bottlenecks(pair_file):

@@ -22,17 +22,20 @@ from ..model.cluster import Cluster, sr_name
 from ..tables import mtrie, route_lines
 from ..verdicts import DeviceKind
 
-ROUTE_LOCAL, ROUTE_CONNECTED, ROUTE_ROUTER, ROUTE_UPLINK, ROUTE_LB = 0, 1, 2, 3, 4
-ROUTE_KINDS = ("local", "connected", "router", "uplink", "local")
+ROUTE_LOCAL, ROUTE_CONNECTED, ROUTE_ROUTER, ROUTE_UPLINK, ROUTE_LB, ROUTE_NULL = 0, 1, 2, 3, 4, 5
+ROUTE_KINDS = ("local", "connected", "router", "uplink", "local", "null")
 """Route kind code -> `fastpath.model.routing.Route.kind`. `ROUTE_LB` is a ``local`` route the
 engines stop at for the load balancer's pass (`fastpath.dataplane.lb`): on the load balancer
-T1's SR, its virtual servers' IPs and the T1's uplink IP (where the backends' replies come)."""
+T1's SR, its virtual servers' IPs and the T1's uplink IP (where the backends' replies come).
+`ROUTE_NULL`: a null route (a failed cluster's, `fastpath.model.routing`): the lookup that finds
+it answers no route (`fastpath.dataplane.stages.route.route_lookup`)."""
 assert ROUTE_KINDS.index("uplink") == ROUTE_UPLINK and ROUTE_KINDS.index("router") == ROUTE_ROUTER
 
 RTR_T1 = int(DeviceKind.T1)
 RTR_T0 = int(DeviceKind.T0)
 
-_ROUTE_KIND = {"local": ROUTE_LOCAL, "connected": ROUTE_CONNECTED, "router": ROUTE_ROUTER, "uplink": ROUTE_UPLINK}
+_ROUTE_KIND = {"local": ROUTE_LOCAL, "connected": ROUTE_CONNECTED, "router": ROUTE_ROUTER, "uplink": ROUTE_UPLINK,
+               "null": ROUTE_NULL}
 
 
 def compile_routers(c: Cluster) -> dict:

@@ -11,10 +11,11 @@ behave:
 - **An edge node.** A service router whose active is on it moves to its standby (NSX's
   active/standby HA pair: ``t1.edges: [active, standby]``; "the standby takes over when the
   active fails", NSX-T Installation Guide, *Edge cluster* and *Tier-1 gateway HA mode*); an SR
-  with no surviving edge is gone, and every route through it is withdrawn
-  (`fastpath.model.routing`): its namespace keeps east-west (the DR is distributed) but nothing
-  leaves it, the T0 no longer routes to it, and a load balancer on it takes its virtual
-  servers down with it. A T0 whose SR is gone loses its uplinks (they are that SR's
+  with no surviving edge is gone, and so is every route through it (`fastpath.model.routing`):
+  its namespace keeps east-west (the DR is distributed) but nothing leaves it (``no-route`` at
+  its T1 DR), what the T0 sends toward it is lost (the T0 DR's routes there become null
+  routes: ``no-route`` at the T0 DR), and a load balancer on it takes its virtual servers down
+  with it. A T0 whose SR is gone loses its uplinks (they are that SR's
   interfaces): north-south ends at the T0 DR (``no-route``). The edge itself stays listed, with
   no load. An SR that moves keeps its uplinks (the standby's interfaces take over the uplinks).
 - **A transport node (host).** Its node VMs and their pods are gone: the pods are removed from

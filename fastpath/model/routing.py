@@ -13,7 +13,9 @@ Routes (``kind``):
 - ``local``      the router's own address: packets to it are delivered to the router;
 - ``connected``  the router's segment: resolve the neighbor, hand to its logical port;
 - ``router``     hand to the next router, arriving on ``arrive_ip`` (the traceroute reply);
-- ``uplink``     leave north-south through that T0 uplink.
+- ``uplink``     leave north-south through that T0 uplink;
+- ``null``       a route whose next hop is gone (a failed cluster's): the lookup answers no
+                 route (`lookup` returns None), so the packet ends there ``no-route``.
 
 T1 DR: local gateway ``.1`` (and link IP without SR); connected subnet; 0/0 -> T0 DR (arriving
 on the T0 link IP), or -> own SR when the T1 has one. T1 SR: subnet -> own DR; 0/0 -> T0 DR.
@@ -28,10 +30,12 @@ any a user's static routes could make).
 A service router with no surviving edge (``Router.sr_down``, a failed cluster: see
 `fastpath.model.failure`) is gone, and so is every route through it, as NSX withdraws the
 routes a router can no longer reach: a T1 keeps its gateway and its segment (east-west inside
-the namespace is distributed and lives on) but loses its 0/0, and the T0 (DR and SR) loses the
-routes to that T1's subnet and link (what still matches them there follows the T0's other
-routes: a static default route sends it out of an uplink, as a real T0 would); the load
-balancer's VIPs go with its T1's SR. A T0 whose SR is gone keeps only its routes to the T1s.
+the namespace is distributed and lives on) but loses its 0/0, and the T0 DR's routes to that
+T1's subnet and link (and the load balancer's VIPs, when the SR was the load balancer's) become
+null routes: the T0 still holds them (the management plane configured them) but their next hop,
+the T1's router-link port on the SR, is on no live edge, so what the T0 sends there is lost
+(``no-route`` at the T0 DR; a packet from outside reaches it through the T0 SR). A T0 whose SR
+is gone keeps only its routes to the T1s.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ def _link(r) -> ipaddress.IPv4Network:
 @dataclass(frozen=True, slots=True)
 class Route:
     prefix: ipaddress.IPv4Network
-    kind: str  # "local" | "connected" | "router" | "uplink"
+    kind: str  # "local" | "connected" | "router" | "uplink" | "null"
     segment: str | None = None  # connected: segment name
     next_router: str | None = None  # router: DR or SR name
     arrive_ip: int | None = None  # router: address on the next router the packet arrives on
@@ -92,13 +96,12 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
     dr: dict[str, RouterInstance] = {}
     sr: dict[str, RouterInstance] = {}
     t0_dr_routes: list[Route] = []
-    withdrawn: set = set()  # subnets and links of T1s whose SR is down
     for r in c.t1s:
         s = seg_of[r.name]
         routes = [Route(_host(s.gateway), "local"), Route(s.subnet, "connected", segment=s.name)]
         if r.sr_down:
             dr[r.name] = RouterInstance(r.name, r.name, "t1", False, None, r.transit_vni, tuple(routes))
-            withdrawn |= {s.subnet, _link(r)}
+            t0_dr_routes += [Route(s.subnet, "null"), Route(_link(r), "null")]
             continue
         if r.edge is None:
             routes += [Route(_host(r.link_t1_ip), "local"),
@@ -117,8 +120,11 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
         t0_dr_routes.append(Route(s.subnet, "router", next_router=nxt, arrive_ip=r.link_t1_ip))
         t0_dr_routes.append(Route(_link(r), "router", next_router=nxt, arrive_ip=r.link_t1_ip))
     t0_dr_routes += [Route(_host(r.link_t0_ip), "local") for r in c.t1s]
-    vips = [_host(c.services[k].lb_ip) for k in c.lb_services]  # (none while the load balancer's SR is down)
-    if vips:
+    vips = [_host(c.services[k].lb_ip) for k in c.lb_services]
+    if c.lb_router.sr_down:  # its virtual servers are gone: null routes at the T0 DR (the SR still sends them there)
+        vips = [_host(sv.lb_ip) for sv in c.services if sv.lb_ip is not None]
+        t0_dr_routes += [Route(v, "null") for v in vips]
+    if vips and not c.lb_router.sr_down:
         lb = c.lb_router
         t0_dr_routes += [Route(v, "router", next_router=sr_name(lb.name), arrive_ip=lb.link_t1_ip) for v in vips]
         sr[sr_name(lb.name)] = dataclasses.replace(
@@ -139,10 +145,8 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
         t0_dr_routes += [Route(_host(TRANSIT_DR_IP), "local"),
                          Route(_ANY, "router", next_router=sr_name(t0.name), arrive_ip=TRANSIT_SR_IP)]
         dr[t0.name] = RouterInstance(t0.name, t0.name, "t0", False, None, t0.transit_vni, tuple(t0_dr_routes))
-        south = [Route(s.subnet, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for s in c.segments
-                 if s.subnet not in withdrawn]
-        south += [Route(_link(r), "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for r in c.t1s
-                  if _link(r) not in withdrawn]
+        south = [Route(s.subnet, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for s in c.segments]
+        south += [Route(_link(r), "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for r in c.t1s]
         south += [Route(v, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for v in vips]
         south.append(Route(_host(TRANSIT_SR_IP), "local"))
         # the namespaces' SNAT IPs are the SR's: a packet to one without a session ends there
@@ -161,4 +165,4 @@ def lookup(instance: RouterInstance, dst_ip: int) -> Route | None:
         if (dst_ip & int(net.netmask)) == int(net.network_address) and (
                 best is None or net.prefixlen > best.prefix.prefixlen):
             best = route
-    return best
+    return None if best is not None and best.kind == "null" else best

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._jit import kernel
-from ...compile.routers import ROUTE_CONNECTED, ROUTE_LB, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
+from ...compile.routers import ROUTE_CONNECTED, ROUTE_LB, ROUTE_LOCAL, ROUTE_NULL, ROUTE_ROUTER, ROUTE_UPLINK
 from ...tables import mtrie, route_lines
 from ...tables.neighbor import prefetch_neighbor
 from ..trace import T_NONE, T_ROUTE
@@ -33,15 +33,17 @@ from .tunnel import encap
 
 @kernel(inline="always")
 def route_lookup(dp, r, ip):
-    """The route router instance ``r`` uses for ``ip``: an index into ``route_*``, or -1. A
-    router of a few routes (every T1 DR) is one line (`fastpath.tables.route_lines`), the
-    others the trie."""
+    """The route router instance ``r`` uses for ``ip``: an index into ``route_*``, or -1 (none,
+    or a null route: `ROUTE_NULL`). A router of a few routes (every T1 DR) is one line
+    (`fastpath.tables.route_lines`), the others the trie."""
     if r < 0 or r >= dp.n_routers:
         return np.int64(-1)
     rt = route_lines.get(dp.route_lines, r, ip)
-    if rt != route_lines.TRIE:
-        return rt
-    return mtrie.get(dp.route_trie_nodes, dp.n_routers, r, ip)
+    if rt == route_lines.TRIE:
+        rt = mtrie.get(dp.route_trie_nodes, dp.n_routers, r, ip)
+    if rt >= 0 and dp.route_kind[rt] == ROUTE_NULL:
+        return np.int64(-1)
+    return rt
 
 
 @kernel(inline="always")
