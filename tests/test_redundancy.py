@@ -220,7 +220,7 @@ def test_a_failed_host_takes_its_nodes_and_pods_and_every_packet_has_one_outcome
 
 def test_a_failed_uplink_drops_what_left_by_it(pair):
     f = fail(pair, ["uplink-1"])
-    assert f.removed["uplinks"] == ["uplink-1"] and f.removed["routes"] == ["0.0.0.0/0"]
+    assert f.removed["uplinks"] == ["uplink-1"] and f.removed["routes"] == ["0.0.0.0/0 via 203.0.113.1"]
     d = diff(pair, f.after, profile="locality", packets=20_000, seed=7, keep_packets=True, changes=f.changes,
              change_text=f.text)
     b, g = d.per_packet
@@ -239,3 +239,136 @@ def test_unknown_devices_are_one_line_listing_what_exists(pair):
         fail(pair, ["edge-9"])
     assert str(e.value) == ("fail: no device 'edge-9' (edges: edge-1, edge-2, edge-3; hosts: esx-1, esx-2, esx-3; "
                             "uplinks: uplink-1)")
+
+
+# ---- an active/active T0: ECMP over SR instances ------------------------------------------------------------
+def _aa_spec(seed=0):
+    """The seed's T0 active/active on edge-1 (uplink-1) and edge-2 (uplink-2 and uplink-3, a default
+    route through each: ECMP over them too)."""
+    s = copy.deepcopy(SEED_SPEC)
+    s["cluster"]["ecmp_hash_seed"] = seed
+    s["edges"] = [{"name": "edge-1"}, {"name": "edge-2"}]
+    s["t0"].pop("edge", None)
+    s["t0"]["edges"] = ["edge-1", "edge-2"]  # NSX's default HA mode: active_active
+    for ns in s["namespaces"]:
+        if ns.get("t1", {}).get("edge"):
+            ns["t1"] = {"edges": [ns["t1"]["edge"], "edge-2"]}  # payments' SR: active/standby
+    s["t0"]["uplinks"] += [{"name": "uplink-2", "ip": "198.51.100.2/24", "next_hop": "198.51.100.1", "edge": "edge-2"},
+                           {"name": "uplink-3", "ip": "198.51.101.2/24", "next_hop": "198.51.101.1", "edge": "edge-2"}]
+    s["t0"]["routes"] += [{"prefix": "0.0.0.0/0", "next_hop": "198.51.100.1"},
+                          {"prefix": "0.0.0.0/0", "next_hop": "198.51.101.1"}]
+    return s
+
+
+@pytest.fixture(scope="module")
+def aa():
+    return from_spec(_aa_spec())
+
+
+def test_active_active_spec_round_trips_and_names_an_sr_per_edge(aa):
+    assert aa.t0.active == ("edge-1", "edge-2") and aa.t0.standby is None
+    r = rib(aa)
+    assert {"t0-sr@edge-1", "t0-sr@edge-2"} <= set(r) and "t0-sr" not in r
+    assert (r["t0-sr@edge-1"].host, r["t0-sr@edge-2"].host) == ("edge-1", "edge-2")
+    default = lookup(r["t0"], int(ipaddress.IPv4Address("8.8.8.8")))
+    assert default.kind == "ecmp" and [m.next_router for m in default.ecmp] == ["t0-sr@edge-1", "t0-sr@edge-2"]
+    out2 = lookup(r["t0-sr@edge-2"], int(ipaddress.IPv4Address("8.8.8.8")))
+    assert out2.kind == "ecmp" and [m.uplink for m in out2.ecmp] == ["uplink-2", "uplink-3"]
+    assert lookup(r["t0-sr@edge-1"], int(ipaddress.IPv4Address("8.8.8.8"))).uplink == "uplink-1"
+    spec = to_spec(aa)
+    assert spec["t0"]["ha_mode"] == "active_active" and spec["t0"]["edges"] == ["edge-1", "edge-2"]
+    assert [u.get("edge") for u in spec["t0"]["uplinks"]] == [None, "edge-2", "edge-2"]
+    back = from_spec(spec)
+    assert back.t0 == aa.t0 and back.uplinks == aa.uplinks
+
+
+@pytest.mark.parametrize("change, path, words", [
+    (lambda s: (s["edges"].extend({"name": f"edge-{k}"} for k in range(3, 10)),
+                s["t0"].update(edges=[f"edge-{k}" for k in range(1, 10)])), "t0.edges", "1 to 8"),
+    (lambda s: s["t0"]["uplinks"][1].update(edge="edge-9"), "t0.uplinks[1].edge", "not one of the T0's edges"),
+    (lambda s: s["t0"].update(edges=["edge-1", "edge-2"], ha_mode="active_standby"), "t0.uplinks[1].edge",
+     "only on an active/active T0"),
+    (lambda s: s["t0"].update(snat_pool="198.18.0.0/28"), "t0.ha_mode", "SNAT is a stateful service"),
+    (lambda s: s["t0"]["routes"].append({"prefix": "0.0.0.0/0", "next_hop": "198.51.100.1"}), "t0.routes[3].prefix",
+     "through the same next hop"),
+    (lambda s: s["t0"].update(edges=["edge-1", "edge-1"]), "t0.edges[1]", "each SR instance runs on its own edge"),
+])
+def test_bad_active_active_is_one_line_naming_the_field(change, path, words):
+    s = _aa_spec()
+    change(s)
+    with pytest.raises(SpecError) as e:
+        from_spec(s)
+    assert e.value.path == path and words in e.value.message, str(e.value)
+
+
+def _expected_uplinks(c, b):
+    """Each packet's uplink by the model's own ECMP choice (`routing.ecmp_member` at the T0 DR, then at
+    the chosen SR), for pod packets to outside: -1 elsewhere."""
+    from fastpath.model.routing import ecmp_member
+
+    r = rib(c)
+    seed = c.settings.ecmp_hash_seed
+    names = [u.name for u in c.uplinks]
+    out = np.full(b.size, -1)
+    for i in range(b.size):
+        dst = int(b.dst_ip[i])
+        t = (int(b.src_ip[i]), dst, int(b.proto[i]), int(b.sport[i]), int(b.dport[i]), seed)
+        route = lookup(r["t0"], dst)
+        if route is None or route.kind != "ecmp":
+            continue
+        sr = r[ecmp_member(route, *t).next_router]
+        route = lookup(sr, dst)
+        if route.kind == "ecmp":
+            route = ecmp_member(route, *t)
+        if route.kind == "uplink":
+            out[i] = names.index(route.uplink)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 12345])
+@pytest.mark.parametrize("engine", ["staged", "fused"])
+def test_ecmp_spreads_flows_by_the_seeded_hash(seed, engine):
+    c = from_spec(_aa_spec(seed))
+    prof = profile_by_name(c, "north_south")
+    b = next(iter(prof.batches(c, 20_000, seed=2, chunk=20_000)))
+    got = Dataplane(c, engine=engine).forward(b).results
+    want = _expected_uplinks(c, b)
+    out = (got.verdict == Verdict.EXITED) & (b.ingress_kind == INGRESS_POD)
+    assert out.sum() > 5_000
+    assert np.array_equal(got.dev_id[out], want[out])
+    share = np.bincount(got.dev_id[out], minlength=3) / out.sum()
+    assert abs(share[0] - 0.5) < 0.05 and abs(share[1] - 0.25) < 0.05 and abs(share[2] - 0.25) < 0.05
+    # the hash's seed moves flows between paths
+    other = _expected_uplinks(from_spec(_aa_spec(seed + 1)), b)
+    assert 0.3 < np.mean(other[out] != want[out]) < 0.9
+
+
+AA_FAILURES = [("edge-1",), ("edge-2",), ("uplink-1",), ("uplink-2",), ("uplink-2", "uplink-3"), ("edge-1", "edge-2")]
+
+
+@pytest.mark.parametrize("devices", AA_FAILURES, ids="+".join)
+def test_a_failed_active_active_t0_is_forwarded_as_the_reference_walks_it(aa, devices):
+    after = fail(aa, devices).after
+    b = adversarial_mix(after, 5_000, seed=13)
+    good = next(iter(profile_by_name(after, "locality").batches(after, 4_000, seed=3, chunk=4_000)))
+    for batch in (b, good):
+        _same(after, batch, "staged")
+        _same(after, batch, "fused")
+
+
+def test_a_failed_active_active_edge_moves_its_flows_to_the_others(aa):
+    f = fail(aa, ["edge-1"])
+    assert f.lost == ["t0-sr@edge-1"] and f.removed["uplinks"] == ["uplink-1"]
+    assert f.after.t0.active == ("edge-2",)
+    d = diff(aa, f.after, profile="north_south", packets=20_000, seed=5, keep_packets=True, changes=f.changes,
+             change_text=f.text)
+    b, g = d.per_packet
+    before = Dataplane(aa).forward(b).results
+    via1 = (before.verdict == Verdict.EXITED) & (before.dev_id == 0) & (b.ingress_kind == INGRESS_POD)
+    assert via1.any()
+    ups = d.reports[1].uplinks.set_index("uplink")["tx_packets"]
+    ups_b = d.reports[0].uplinks.set_index("uplink")["tx_packets"]
+    # nothing out is lost: what left by uplink-1 now leaves by uplink-2 or -3
+    assert ups.sum() == ups_b.sum() > 0 and ups.get("uplink-1", 0) == 0 < ups_b["uplink-1"]
+    changed = np.isin(g, [x.id for x in d.groups if x.cls == "verdict"])
+    assert np.array_equal(changed & (b.ingress_kind == INGRESS_POD), via1)

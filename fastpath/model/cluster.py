@@ -59,6 +59,7 @@ class Settings:
     mac_table_size: int = 8192
     service_cidr: ipaddress.IPv4Network = ipaddress.IPv4Network("10.96.0.0/12")
     service_hash_seed: int = 0  # seeds kube-proxy's choice of backend (`fastpath.services.hashing`)
+    ecmp_hash_seed: int = 0  # seeds the T0 DR's ECMP choice of SR (and an SR's of uplink): `fastpath.model.routing`
     load_balancer_t1: str | None = None  # the T1 whose SR runs the cluster's load balancer; None: the node T1
 
     @property
@@ -111,11 +112,17 @@ class Router:
     transit_vni: int | None = None
     standby: str | None = None
     sr_down: bool = False
+    active: tuple = ()  # an active/active T0's edges, one SR instance each, ECMP over them (edge = active[0])
 
     @property
     def edges(self) -> tuple[str, ...]:
         """The edge nodes of its SR, active first (empty: no SR)."""
-        return tuple(e for e in (self.edge, self.standby) if e is not None)
+        return self.active or tuple(e for e in (self.edge, self.standby) if e is not None)
+
+    def sr_on(self, edge: str) -> str:
+        """The name of its SR instance on ``edge``: ``<router>-sr``, or ``<router>-sr@<edge>`` for
+        each instance of an active/active T0."""
+        return f"{self.name}-sr@{edge}" if self.active else f"{self.name}-sr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +143,14 @@ class Segment:
 
 @dataclass(frozen=True, slots=True)
 class Uplink:
-    """A T0 uplink to the physical network: interface IP/prefix and the next hop beyond it."""
+    """A T0 uplink to the physical network: interface IP/prefix and the next hop beyond it.
+    ``edge``: the edge whose SR instance holds it on an active/active T0 (None: the T0's first)."""
 
     name: str
     ip: int
     prefixlen: int
     next_hop: int
+    edge: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

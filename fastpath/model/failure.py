@@ -18,6 +18,9 @@ behave:
   with it. A T0 whose SR is gone loses its uplinks (they are that SR's
   interfaces): north-south ends at the T0 DR (``no-route``). The edge itself stays listed, with
   no load. An SR that moves keeps its uplinks (the standby's interfaces take over the uplinks).
+  An active/active T0's SR instance on it leaves the T0 DR's ECMP group with its uplinks, and the
+  flows it carried rehash over the survivors (NSX withdraws the failed SR's routes; BGP/BFD
+  converge in seconds, not modeled); with no survivor the T0's SR is gone as above.
 - **A transport node (host).** Its node VMs and their pods are gone: the pods are removed from
   the spec (Kubernetes removes their endpoints from every Service, so kube-proxy picks among
   the others; a Service left with none drops at ``no-endpoint``). A packet to a vanished pod or
@@ -26,7 +29,8 @@ behave:
   switched on its segment. A packet whose sender vanished is never sent: the diff counts it in
   its own class, ``sender removed`` — so each packet of the run still has exactly one outcome.
 - **A T0 uplink.** Gone from the T0, with the static routes whose next hop only it reached;
-  what needed it follows the remaining routes (another uplink, else ``no-route`` at the T0).
+  what needed it follows the remaining routes (another uplink, else ``no-route`` at the T0); an
+  active/active T0's SR instance left with no uplink leaves the DR's ECMP group.
   Traffic that came in by it is not sent (``sender removed``).
 
 Names: an edge, a host or an uplink by its name; an unknown name is one line listing what
@@ -104,6 +108,16 @@ def fail(c: Cluster, devices) -> Failure:
 
     # service routers: to the standby, else gone
     def move(r):
+        if r.active:  # an active/active T0: the failed instances leave the ECMP group
+            left = tuple(e for e in r.active if e not in edges)
+            for e in r.active:
+                if e in edges:
+                    f.lost.append(r.sr_on(e))
+                    changes.append({"op": "remove", "section": "routers", "what": "service router",
+                                    "key": r.sr_on(e), "fields": []})
+            if not left:
+                return dataclasses.replace(r, edge=None, active=(), sr_down=True)
+            return dataclasses.replace(r, edge=left[0], active=left)
         if r.edge is None or r.edge not in edges:
             return r if r.standby is None or r.standby not in edges else dataclasses.replace(r, standby=None)
         sr = sr_name(r.name)
@@ -118,13 +132,18 @@ def fail(c: Cluster, devices) -> Failure:
 
     t1s = [move(r) for r in after.t1s]
     t0 = move(after.t0)
-    ups = [u for u in after.uplinks if u.name not in uplinks]
-    if t0.sr_down:  # the uplinks were that SR's interfaces
-        ups = []
+    t0_was = after.t0
+
+    def keeps(u):  # an uplink is its SR's interface: it goes with the SR (instance) that holds it
+        if u.name in uplinks or t0.sr_down:
+            return False
+        return (u.edge or t0_was.edge) not in edges if t0_was.active else True
+
+    ups = [u for u in after.uplinks if keeps(u)]
     gone_up = [u.name for u in after.uplinks if u not in ups]
     nets = [ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False) for u in ups]
     routes = [r for r in after.routes if any(ipaddress.IPv4Address(r.next_hop) in n for n in nets)]
-    gone_routes = [str(r.prefix) for r in after.routes if r not in routes]
+    gone_routes = [f"{r.prefix} via {ipaddress.IPv4Address(r.next_hop)}" for r in after.routes if r not in routes]
     for name in gone_up:
         changes.append({"op": "remove", "section": "t0.uplinks", "what": "uplink", "key": name, "fields": []})
     for p in gone_routes:

@@ -14,6 +14,8 @@ Routes (``kind``):
 - ``connected``  the router's segment: resolve the neighbor, hand to its logical port;
 - ``router``     hand to the next router, arriving on ``arrive_ip`` (the traceroute reply);
 - ``uplink``     leave north-south through that T0 uplink;
+- ``ecmp``       equal-cost paths (an active/active T0): one of its member routes per flow, by
+                 `ecmp_member`'s seeded 5-tuple hash;
 - ``null``       a route whose next hop is gone (a failed cluster's): the lookup answers no
                  route (`lookup` returns None), so the packet ends there ``no-route``.
 
@@ -61,11 +63,12 @@ def _link(r) -> ipaddress.IPv4Network:
 @dataclass(frozen=True, slots=True)
 class Route:
     prefix: ipaddress.IPv4Network
-    kind: str  # "local" | "connected" | "router" | "uplink" | "null"
+    kind: str  # "local" | "connected" | "router" | "uplink" | "null" | "ecmp"
     segment: str | None = None  # connected: segment name
     next_router: str | None = None  # router: DR or SR name
     arrive_ip: int | None = None  # router: address on the next router the packet arrives on
     uplink: str | None = None  # uplink: uplink name
+    ecmp: tuple = ()  # ecmp: the member routes (router or uplink), one chosen per flow (`ecmp_member`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +133,10 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
         sr[sr_name(lb.name)] = dataclasses.replace(
             sr[sr_name(lb.name)], routes=sr[sr_name(lb.name)].routes + tuple(Route(v, "local") for v in vips))
 
-    north = [Route(ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False), "uplink", uplink=u.name) for u in c.uplinks]
-    north += [Route(_host(u.ip), "local") for u in c.uplinks]
-    for st in c.routes:
-        up = next(u for u in c.uplinks
-                  if ipaddress.IPv4Address(st.next_hop) in ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False))
-        north.append(Route(st.prefix, "uplink", uplink=up.name))
-    if t0.sr_down:
+    north = _north(c, c.uplinks)
+    if t0.active and not t0.sr_down:
+        _active_active(c, t0, dr, sr, t0_dr_routes, vips)
+    elif t0.sr_down:
         dr[t0.name] = RouterInstance(t0.name, t0.name, "t0", False, None, t0.transit_vni, tuple(t0_dr_routes))
     elif t0.edge is None:
         t0_dr_routes += north
@@ -154,6 +154,65 @@ def _rib(c: Cluster) -> dict[str, RouterInstance]:
         sr[sr_name(t0.name)] = RouterInstance(sr_name(t0.name), t0.name, "t0", True, t0.edge, t0.transit_vni,
                                               tuple(north + south))
     return {**dr, **sr}
+
+
+def _north(c: Cluster, uplinks, ecmp: bool = False) -> list[Route]:
+    """The T0 SR's routes out: each uplink's subnet and own address, and the static routes whose
+    next hop lies on one of ``uplinks`` (an active/active T0's instance: its own uplinks). With
+    ``ecmp``, static routes of one prefix through several uplinks are one ECMP route over them
+    (NSX: equal static routes); else the first listed wins."""
+    north = [Route(ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False), "uplink", uplink=u.name) for u in uplinks]
+    north += [Route(_host(u.ip), "local") for u in uplinks]
+    by_prefix: dict = {}
+    for st in c.routes:
+        up = next((u for u in uplinks
+                   if ipaddress.IPv4Address(st.next_hop) in ipaddress.IPv4Network((u.ip, u.prefixlen), strict=False)), None)
+        if up is not None:
+            by_prefix.setdefault(st.prefix, []).append(up.name)
+    for prefix, names in by_prefix.items():
+        names = list(dict.fromkeys(names))
+        if ecmp and len(names) > 1:
+            north.append(Route(prefix, "ecmp", ecmp=tuple(Route(prefix, "uplink", uplink=n) for n in names)))
+        else:
+            north.append(Route(prefix, "uplink", uplink=names[0]))
+    return north
+
+
+def _active_active(c: Cluster, t0, dr: dict, sr: dict, t0_dr_routes: list, vips: list) -> None:
+    """An active/active T0: an SR instance on each of its edges (``t0-sr@<edge>``), holding its own
+    uplinks (`Uplink.edge`, default the first edge) and the routes out through them, its transit
+    address 169.254.0.(2 + its place); the DR's 0/0 is ECMP over the instances that have an
+    uplink (one: a plain route; none: no 0/0)."""
+    first = t0.active[0]
+    members = []
+    for k, e in enumerate(t0.active):
+        ups = [u for u in c.uplinks if (u.edge or first) == e]
+        transit = TRANSIT_SR_IP + k
+        if ups:
+            members.append(Route(_ANY, "router", next_router=t0.sr_on(e), arrive_ip=transit))
+        south = [Route(s.subnet, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for s in c.segments]
+        south += [Route(_link(r), "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for r in c.t1s]
+        south += [Route(v, "router", next_router=t0.name, arrive_ip=TRANSIT_DR_IP) for v in vips]
+        south.append(Route(_host(transit), "local"))
+        sr[t0.sr_on(e)] = RouterInstance(t0.sr_on(e), t0.name, "t0", True, e, t0.transit_vni,
+                                         tuple(_north(c, ups, ecmp=True) + south))
+    t0_dr_routes.append(Route(_host(TRANSIT_DR_IP), "local"))
+    if len(members) > 1:
+        t0_dr_routes.append(Route(_ANY, "ecmp", ecmp=tuple(members)))
+    elif members:
+        t0_dr_routes.append(members[0])
+    dr[t0.name] = RouterInstance(t0.name, t0.name, "t0", False, None, t0.transit_vni, tuple(t0_dr_routes))
+
+
+def ecmp_member(route: Route, src_ip: int, dst_ip: int, proto: int, sport: int, dport: int, seed: int) -> Route:
+    """The member of an ECMP route a packet takes: the seeded hash of its 5-tuple as it stands
+    (`fastpath.services.flow_hash`, kube-proxy's, seeded by ``cluster.ecmp_hash_seed``), its high
+    half scaled to the member count — a flow sticks to one path; its reply, the 5-tuple reversed,
+    hashes on its own (ECMP is not symmetric, which is why NSX keeps stateful services off it)."""
+    from ..services import flow_hash
+
+    h = flow_hash(src_ip, dst_ip, proto, sport, dport, seed) >> 32
+    return route.ecmp[(h * len(route.ecmp)) >> 32]
 
 
 def lookup(instance: RouterInstance, dst_ip: int) -> Route | None:
