@@ -99,3 +99,20 @@ def test_study_fail_runs_each_point_failed(tmp_path):
     assert not any(c.startswith("fail_") for c in dp.columns)
     # the survivor carries both edges' SRs: it saturates at a lower per-pod rate than the busier one did
     assert (df["max_per_pod_pps"] < dp["max_per_pod_pps"]).all()
+
+
+def test_show_routes_lists_an_ecmp_route_as_a_row_per_path(tmp_path):
+    s = copy.deepcopy(SEED_SPEC)
+    s["edges"].append({"name": "edge-2"})
+    s["t0"].pop("edge", None)
+    s["t0"]["edges"] = ["edge-1", "edge-2"]
+    s["t0"]["uplinks"].append({"name": "uplink-2", "ip": "198.51.100.2/24", "next_hop": "198.51.100.1", "edge": "edge-2"})
+    s["t0"]["routes"].append({"prefix": "0.0.0.0/0", "next_hop": "198.51.100.1"})
+    (tmp_path / "aa.yaml").write_text(yaml.safe_dump(s))
+    out = json.loads(run("show", "routes", "t0", "--cluster", str(tmp_path / "aa.yaml"), "--json").stdout)
+    default = [r for r in out["rows"] if r["prefix"] == "0.0.0.0/0"]
+    assert [(r["gateway_ip"], r["next_router"]) for r in default] == [("169.254.0.2", "t0-sr@edge-1"),
+                                                                      ("169.254.0.3", "t0-sr@edge-2")]
+    sr2 = json.loads(run("show", "routes", "t0-sr@edge-2", "--cluster", str(tmp_path / "aa.yaml"), "--json").stdout)
+    assert sr2["edge"] == "edge-2"
+    assert [r["port"] for r in sr2["rows"] if r["prefix"] == "0.0.0.0/0"] == ["uplink-2"]
