@@ -316,10 +316,10 @@ def _expected_uplinks(c, b):
         route = lookup(r["t0"], dst)
         if route is None or route.kind != "ecmp":
             continue
-        sr = r[ecmp_member(route, *t).next_router]
+        sr = r[ecmp_member(route, *t, "t0").next_router]
         route = lookup(sr, dst)
         if route.kind == "ecmp":
-            route = ecmp_member(route, *t)
+            route = ecmp_member(route, *t, sr.name)
         if route.kind == "uplink":
             out[i] = names.index(route.uplink)
     return out

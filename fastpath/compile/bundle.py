@@ -52,7 +52,7 @@ routers
     rtr_host: int32[R] — edge host of an SR; -1 for a DR (runs wherever the packet is)
     rtr_transit_vni: uint32[R] — VNI of the DR <-> SR transit segment; 0 if none
     rtr_kind: uint8[R] — `RTR_T1` (= DeviceKind.T1) or `RTR_T0` (= DeviceKind.T0)
-    ecmp_seed: int — the seed of the ECMP hash (``cluster.ecmp_hash_seed``)
+    rtr_ecmp_seed: uint64[R] — the seed of its ECMP hash (`fastpath.model.routing.ecmp_seed`)
 uplinks
     uplink_ip: uint32[U] — the T0 uplink's address, the first hop a packet from it arrives on
     uplink_router: int32[U] — the instance a packet from it enters: the T0 SR instance holding it
@@ -142,7 +142,7 @@ _GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "segment_l2": (("segment_l2",), "segment_l2.size"),
     "neighbor": (("neighbor", "neighbor_dense", "seg_nb_off"), "n_ports"),
     "segments": (("seg_vni", "seg_router", "seg_gateway", "seg_net", "seg_mask"), "n_segments"),
-    "routers": (("rtr_is_sr", "rtr_host", "rtr_transit_vni", "rtr_kind"), "n_routers"),
+    "routers": (("rtr_is_sr", "rtr_host", "rtr_transit_vni", "rtr_kind", "rtr_ecmp_seed"), "n_routers"),
     "route_trie": (("route_trie", "route_lines"), "n_routes"),
     "routes": (("route_router", "route_network", "route_prefix_len", "route_kind", "route_arg",
                 "route_arrive_ip"), "n_routes"),
@@ -201,10 +201,10 @@ class Tables:
     rtr_host: np.ndarray
     rtr_transit_vni: np.ndarray
     rtr_kind: np.ndarray
+    rtr_ecmp_seed: np.ndarray
     uplink_router: np.ndarray
     uplink_host: np.ndarray
     uplink_ip: np.ndarray
-    ecmp_seed: int
     # routes
     route_trie: Mtrie
     route_lines: np.ndarray

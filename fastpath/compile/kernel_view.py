@@ -67,10 +67,11 @@ class KernelView(NamedTuple):
     uplink_ip: np.ndarray
     uplink_router: np.ndarray  # router instance a packet from each uplink enters
     uplink_host: np.ndarray  # the host it enters on
-    ecmp_seed: np.uint64  # the ECMP hash's seed
     route_trie_nodes: np.ndarray
     route_lines: np.ndarray
     n_routers: np.int64
+    route_router: np.ndarray  # the router instance holding each route (whose seed its ECMP hash takes)
+    rtr_ecmp_seed: np.ndarray
     route_kind: np.ndarray
     route_arg: np.ndarray
     route_arrive_ip: np.ndarray

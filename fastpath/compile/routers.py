@@ -31,7 +31,7 @@ T1's SR, its virtual servers' IPs and the T1's uplink IP (where the backends' re
 it answers no route (`fastpath.dataplane.stages.route.route_lookup`). `ROUTE_ECMP`: equal-cost
 paths (an active/active T0): ``route_arg`` is the member count, the members the rows right after
 it (same router and prefix, so the lookup never returns them itself); the engines pick one by the
-seeded 5-tuple hash (`ecmp_seed`, `fastpath.model.routing.ecmp_member`)."""
+seeded 5-tuple hash (`rtr_ecmp_seed`: the router's seed, `fastpath.model.routing.ecmp_member`)."""
 assert ROUTE_KINDS.index("uplink") == ROUTE_UPLINK and ROUTE_KINDS.index("router") == ROUTE_ROUTER
 
 RTR_T1 = int(DeviceKind.T1)
@@ -64,7 +64,7 @@ def compile_routers(c: Cluster) -> dict:
         "uplink_host": np.array([c.host_index[u.edge or c.t0.edge] if c.t0.edge
                                  else next(i for i, h in enumerate(c.hosts) if not h.edge) for u in c.uplinks], np.int32),
         "uplink_ip": np.array([u.ip for u in c.uplinks], np.uint32),
-        "ecmp_seed": int(c.settings.ecmp_hash_seed),
+        "rtr_ecmp_seed": np.array([routing.ecmp_seed(c.settings.ecmp_hash_seed, n) for n in names], np.uint64),
     }
 
     rows = []  # router, network, prefix_len, kind, arg, arrive_ip

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import zlib
 from dataclasses import dataclass
 
 from .cluster import TRANSIT_DR_IP, TRANSIT_SR_IP, Cluster, sr_name
@@ -204,14 +205,25 @@ def _active_active(c: Cluster, t0, dr: dict, sr: dict, t0_dr_routes: list, vips:
     dr[t0.name] = RouterInstance(t0.name, t0.name, "t0", False, None, t0.transit_vni, tuple(t0_dr_routes))
 
 
-def ecmp_member(route: Route, src_ip: int, dst_ip: int, proto: int, sport: int, dport: int, seed: int) -> Route:
-    """The member of an ECMP route a packet takes: the seeded hash of its 5-tuple as it stands
-    (`fastpath.services.flow_hash`, kube-proxy's, seeded by ``cluster.ecmp_hash_seed``), its high
-    half scaled to the member count — a flow sticks to one path; its reply, the 5-tuple reversed,
-    hashes on its own (ECMP is not symmetric, which is why NSX keeps stateful services off it)."""
+def ecmp_seed(seed: int, router: str) -> int:
+    """The ECMP hash's seed at router instance ``router``: ``cluster.ecmp_hash_seed`` plus the
+    CRC-32 of its name (a router's own, whatever else fails around it)."""
+    return (seed + zlib.crc32(router.encode())) & ((1 << 64) - 1)
+
+
+def ecmp_member(route: Route, src_ip: int, dst_ip: int, proto: int, sport: int, dport: int, seed: int,
+                router: str) -> Route:
+    """The member of an ECMP route a packet takes: the hash of its 5-tuple as it stands
+    (`fastpath.services.flow_hash`, kube-proxy's), seeded for the router instance holding it
+    (`ecmp_seed`), its high half scaled to the member count.
+    A flow sticks to one path; each router seeds its own hash, as routers do against
+    polarization (with one seed the T0 DR's choice would fix the SR's next one: a flow sent to
+    the second SR by the hash's high bit would always take that SR's second uplink); a reply,
+    the 5-tuple reversed, hashes on its own (ECMP is not symmetric, which is why NSX keeps
+    stateful services off it)."""
     from ..services import flow_hash
 
-    h = flow_hash(src_ip, dst_ip, proto, sport, dport, seed) >> 32
+    h = flow_hash(src_ip, dst_ip, proto, sport, dport, ecmp_seed(seed, router)) >> 32
     return route.ecmp[(h * len(route.ecmp)) >> 32]
 
 

@@ -685,7 +685,8 @@ class _Walk:
             self.hop(r.name, kind, "route", key, "no route")
             self.end(Verdict.DROPPED, Reason.NO_ROUTE, r.name, kind)
         if route.kind == "ecmp":  # an active/active T0: one path per flow, by the seeded 5-tuple hash
-            route = ecmp_member(route, p.src_ip, p.dst_ip, p.proto, p.sport, p.dport, self.c.settings.ecmp_hash_seed)
+            route = ecmp_member(route, p.src_ip, p.dst_ip, p.proto, p.sport, p.dport, self.c.settings.ecmp_hash_seed,
+                                r.name)
         if route.kind == "local":
             self.hop(r.name, kind, "route", key, f"{route.prefix} local")
             self.responds(p.dst_ip, r.name)

@@ -50,10 +50,12 @@ def route_lookup(dp, r, ip):
 
 @kernel(inline="always")
 def ecmp_pick(dp, b, i, rt):
-    """The member row of ECMP route ``rt`` packet i takes: the seeded hash of its 5-tuple, the
-    high half scaled to the member count (`fastpath.model.routing.ecmp_member`)."""
+    """The member row of ECMP route ``rt`` packet i takes: the hash of its 5-tuple seeded for the
+    router holding the route, the high half scaled to the member count
+    (`fastpath.model.routing.ecmp_member`)."""
     n = np.uint64(dp.route_arg[rt])
-    h = flow_hash(b.src_ip[i], b.dst_ip[i], b.proto[i], b.sport[i], b.dport[i], dp.ecmp_seed) >> np.uint64(32)
+    seed = dp.rtr_ecmp_seed[dp.route_router[rt]]
+    h = flow_hash(b.src_ip[i], b.dst_ip[i], b.proto[i], b.sport[i], b.dport[i], seed) >> np.uint64(32)
     return rt + 1 + np.int64((h * n) >> np.uint64(32))
 
 
