@@ -324,6 +324,73 @@ def render_run(console: Console, rep) -> None:
         console.print(f"  engine {d['engine']}, {cache} (the simulator's own speed, not the modeled network's)")
 
 
+# ---- --fail: the same traffic through the cluster with devices failed (fastpath.model.failure) ------
+FAIL_HELP = ("Fail an edge, a host or a T0 uplink by name (repeatable): the same seeded traffic runs through the "
+             "cluster and the failed one, and the answer is the what-if diff (flows by change, the load moved, "
+             "the bottleneck before and after).")
+
+
+def _failure(c: Cluster, devices):
+    from .model.failure import fail
+
+    try:
+        return fail(c, devices)
+    except SpecError as exc:
+        raise UserError(f"--{exc}") from None
+
+
+def study_fail_preflight(sweep, vals, base, limits, devices, seed, spec=None) -> None:
+    """Refuse a device the study's clusters lack (checked on the cheapest point), before any work."""
+    from .analysis.study import point_cluster, smallest_point
+    from .model.failure import check_devices
+
+    try:
+        first = min(vals) if spec is not None else smallest_point(sweep, vals, base)
+        c = point_cluster(sweep, first, base=base, limits=limits, seed=seed, spec=spec)
+    except SpecError:
+        return  # the model refuses that point: the study records it
+    try:
+        check_devices(c, devices)
+    except SpecError as exc:
+        raise UserError(f"--{exc}") from None
+
+
+def run_failed(c: Cluster, devices, prof, profile_name, *, packets, threads, seed, length, offered_mpps, as_json,
+               quiet, engine, flow_cache) -> None:
+    """`fastpath run --fail`: `fastpath.analysis.diff` of the cluster and the failed cluster."""
+    f = _failure(c, devices)
+    if prof is None:  # run's default traffic: uniform pod-to-pod of --length bytes
+        from .traffic.profiles import Uniform
+        from .traffic.sizes import fixed
+
+        prof = Uniform(name="uniform", sizes=fixed(length))
+    else:
+        try:  # a profile the cluster cannot send (hot_dns without kube-dns), refused before any work
+            prof.maker(c, seed)
+        except ValueError as exc:
+            raise UserError(f"--profile {profile_name}: {exc}") from None
+    from . import progress as bars
+    from .analysis.diff import diff
+    from .dataplane import Dataplane
+
+    dps = (Dataplane(c, engine=engine, flow_cache=flow_cache), Dataplane(f.after, engine=engine, flow_cache=flow_cache))
+    try:
+        with bars.packets(packets, "run --fail", quiet=quiet) as advance:
+            d = diff(c, f.after, profile=prof, packets=packets, seed=seed, threads=threads,
+                     offered_pps=offered_mpps * 1e6 if offered_mpps is not None else None, changes=f.changes,
+                     change_text=f.text, dataplanes=dps, progress=advance)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        out = d.to_json()
+        out.update(failed=list(f.devices), moved={k: list(v) for k, v in f.moved.items()}, lost=f.lost,
+                   removed=f.removed, clusters={"before": c.summary(), "after": f.after.summary()},
+                   provenance=_provenance())
+        click.echo(json.dumps(out))
+        return
+    click.echo(d.to_text())
+
+
 @main.command()
 @click.option("--cluster", "cluster_file", type=click.Path(), help="Spec file; default: the seed scenario.")
 @click.option("--generate", "gen", metavar="HxNxP[xNS]", help="A generated cluster instead: hosts x nodes/host x pods/node [x namespaces].")
@@ -345,18 +412,26 @@ def render_run(console: Console, rep) -> None:
               help="The data path's implementation: the stages over vectors (with the flow cache) or the fused "
               "per-packet loop; default: staged. Answers are identical; only the simulator's speed differs.")
 @click.option("--no-flow-cache", is_flag=True, help="Walk every packet through the stages (measure distinct-flow speed).")
+@click.option("--fail", "fail_devices", multiple=True, metavar="DEVICE", help=FAIL_HELP)
 def run(cluster_file, gen, packets, threads, seed, length, profile, report, offered_mpps, as_json, scheduler, workers,
-        quiet, engine, no_flow_cache):
+        quiet, engine, no_flow_cache, fail_devices):
     """Push N packets of a traffic profile (default uniform pod-to-pod) through the cluster, in chunks."""
     if scheduler is not None and workers is not None:
         raise UserError("--scheduler and --workers exclude each other")
     if (scheduler is not None or workers is not None) and (engine is not None or no_flow_cache):
         raise UserError("--engine and --no-flow-cache apply to local runs, not with --scheduler or --workers")
+    if fail_devices and (scheduler is not None or workers is not None):
+        raise UserError("--fail runs locally (the same traffic through the cluster and the failed one), "
+                        "not with --scheduler or --workers")
 
     c = _cluster(cluster_file, gen)
     if len(c.pods) == 0:
         raise UserError("the cluster has no pods to send between")
     prof = _profile(c, profile)
+    if fail_devices:
+        return run_failed(c, fail_devices, prof, profile, packets=packets, threads=threads, seed=seed, length=length,
+                          offered_mpps=offered_mpps, as_json=as_json, quiet=quiet, engine=engine,
+                          flow_cache=not no_flow_cache)
     from .dataplane import Dataplane  # the engine's imports after the checks: a refusal costs no second
     from .scaleout import executor
 
@@ -482,8 +557,12 @@ def demo(cluster_file, packets, out):
 @click.option("--quiet", is_flag=True, help="No progress display (also off when stderr is not a terminal).")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the points on this Dask scheduler (tcp://host:8786).")
 @click.option("--workers", type=click.IntRange(1, MAX_WORKERS), help="Run the points on a local Dask cluster of N 1-thread processes.")
+@click.option("--fail", "fail_devices", multiple=True, metavar="DEVICE",
+              help="Fail an edge, a host or a T0 uplink of every point (repeatable, e.g. edge-1, esx-2, uplink-1): "
+                   "each point's load figures are the failed cluster's, with fail_* columns (SRs moved and lost, "
+                   "the share of packets changed and lost, the bottleneck before).")
 def study(sweep, values, out, packets, base_args, cluster_file, ovs_mac_table_size, max_pods, profile, per_pod_pps, seed,
-          quiet, scheduler, workers):
+          quiet, scheduler, workers, fail_devices):
     """Sweep one parameter of a generated cluster (or the pods per node of a spec file's): tables,
     limits, the load each point's devices carry (the bottleneck, the per-pod rate it saturates at),
     and the simulator's own speed apart."""
@@ -524,6 +603,8 @@ def study(sweep, values, out, packets, base_args, cluster_file, ovs_mac_table_si
             raise UserError(f"--profile: {profile!r} is not a built-in profile" + (" or the file's" if spec else "")
                             + f" ({', '.join(names)})")
         _study_profile_preflight(sweep, vals, base, limits, profile, seed, spec)
+    if fail_devices:
+        study_fail_preflight(sweep, vals, base, limits, fail_devices, seed, spec)
     forward = None
     if profile:
         from .dataplane.runner import run_profile
@@ -540,12 +621,14 @@ def study(sweep, values, out, packets, base_args, cluster_file, ovs_mac_table_si
         with executor(scheduler, workers) as ex, bars.points(len(vals), f"study {sweep}", quiet=quiet) as done:
             df = ex.run_study(sweep, vals, base=base, packets=packets, limits=limits, seed=seed, forward=forward,
                               progress=done, per_pod_pps=per_pod_pps, spec=spec,
-                              spec_name=Path(cluster_file).name if cluster_file else None)
+                              spec_name=Path(cluster_file).name if cluster_file else None,
+                              **({"fail": tuple(fail_devices), "profile": profile} if fail_devices else {}))
     except ValueError as exc:  # a profile a generated cluster cannot send (hot_dns: no kube-dns)
         raise UserError(f"--profile {profile}: {exc}" if profile else str(exc)) from None
     except OSError as exc:  # the scheduler is not there
         raise UserError(f"--scheduler {scheduler}: {exc}") from None
-    df.attrs.setdefault("run", {})["traffic"] = f"profile {profile}" if profile else "uniform pod-to-pod"
+    df.attrs.setdefault("run", {})["traffic"] = (f"profile {profile}" if profile else "uniform pod-to-pod") + \
+        (f", with {', '.join(fail_devices)} failed" if fail_devices else "")
     files = write_outputs(df, sweep, out, limits)
     files.append(_write_provenance(out, limits=vars(limits), base=df.attrs.get("base")))  # for `fastpath report --html`
     click.echo((Path(out) / "summary.md").read_text())

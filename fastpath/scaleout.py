@@ -461,7 +461,7 @@ class DaskExecutor:
     def run_study(self, sweep: str, values: Iterable[int] | None = None, *, base: dict | None = None,
                   packets: int = 1_000_000, limits=None, seed: int = 0, progress: Callable | None = None,
                   forward: Callable | None = None, per_pod_pps: float | None = None, spec: dict | None = None,
-                  spec_name: str | None = None):
+                  spec_name: str | None = None, fail: tuple = (), profile: str | None = None):
         """`fastpath.analysis.study.run_study`, a point a task; rows in the order of the values."""
         import pandas as pd
         from distributed import as_completed
@@ -475,7 +475,8 @@ class DaskExecutor:
         self._workers()
         t0 = time.perf_counter()
         futures = [self.client.submit(run_point, sweep, v, base=base, packets=packets, limits=limits, seed=seed,
-                                      forward=forward, per_pod_pps=per_pod_pps, spec=spec, pure=False) for v in vals]
+                                      forward=forward, per_pod_pps=per_pod_pps, spec=spec, fail=fail,
+                                      profile=profile, pure=False) for v in vals]
         where = {f.key: i for i, f in enumerate(futures)}
         points = [None] * len(vals)
         try:

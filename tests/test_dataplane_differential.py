@@ -2,9 +2,10 @@
 ``slow`` tier, run when CI=true; the default tier compares a tenth of each batch, the first
 ``PACKETS // QUICK`` of the same seeded packets).
 
-Four clusters: the seed scenario; the seed with a sparse /16 namespace (ARP from the hash, not
+Five clusters: the seed scenario; the seed with a sparse /16 namespace (ARP from the hash, not
 the dense array); a medium generated one with DFW rules; one with edge service routers, mixed
-underlay MTUs (MTU drops) and no default route on the T0 (no-route).
+underlay MTUs (MTU drops) and no default route on the T0 (no-route); the seed with an
+active/active T0 on three edges (ECMP over SR instances, and over two uplinks of one).
 The reference runs in a process pool (it is plain Python, ~100 us a packet).
 """
 
@@ -20,7 +21,7 @@ from fastpath.model.scenarios import SEED_SPEC
 from fastpath.packets import INGRESS_NODE, PacketBatch
 from fastpath.reference.batch import DeviceIds, trace_records, walk_batch
 from fastpath.traffic.adversarial import adversarial_mix
-from fastpath.verdicts import Reason
+from fastpath.verdicts import Reason, Verdict
 
 def _sparse_seed():
     """The seed plus a /16 namespace of three pods: its ARP table is the hash, not an array. One
@@ -33,6 +34,22 @@ def _sparse_seed():
     return from_spec(spec)
 
 
+def _active_active_seed():
+    """The seed with its T0 active/active on three edges (ECMP at the T0 DR): edge-1 holds uplink-1,
+    edge-2 two uplinks with a default route through each (ECMP over them), edge-3 none (out of the
+    DR's group); the seeded ECMP hash not zero."""
+    spec = copy.deepcopy(SEED_SPEC)
+    spec["cluster"]["ecmp_hash_seed"] = 7
+    spec["edges"] += [{"name": "edge-2"}, {"name": "edge-3"}]
+    spec["t0"].pop("edge", None)
+    spec["t0"].update(edges=["edge-1", "edge-2", "edge-3"], ha_mode="active_active")
+    spec["t0"]["uplinks"] += [{"name": "uplink-2", "ip": "198.51.100.2/24", "next_hop": "198.51.100.1", "edge": "edge-2"},
+                              {"name": "uplink-3", "ip": "198.51.101.2/24", "next_hop": "198.51.101.1", "edge": "edge-2"}]
+    spec["t0"]["routes"] += [{"prefix": "0.0.0.0/0", "next_hop": "198.51.100.1"},
+                             {"prefix": "0.0.0.0/0", "next_hop": "198.51.101.1"}]
+    return from_spec(spec)
+
+
 CLUSTERS = {
     "seed": (default_scenario, {}),
     "sparse": (_sparse_seed, {}),
@@ -40,8 +57,9 @@ CLUSTERS = {
     "edges": (generate, dict(hosts=6, nodes_per_host=2, namespaces=10, pods_per_node=20, edges=2,
                              service_t1_fraction=0.5, mtu=(1600, 1500, 9000, 1280), default_route=False,
                              dfw_rules=10, seed=3)),
+    "t0_active_active": (_active_active_seed, {}),
 }
-PACKETS = {"seed": 300_000, "sparse": 100_000, "medium": 350_000, "edges": 300_000}
+PACKETS = {"seed": 300_000, "sparse": 100_000, "medium": 350_000, "edges": 300_000, "t0_active_active": 200_000}
 QUICK = 10  # the default tier's share: 1 / QUICK of each batch
 CHUNK = 25_000
 
@@ -88,6 +106,9 @@ def test_fast_path_equals_reference_on_seeded_valid_and_garbage_packets(name, vo
         assert 1 in reasons and fast.via_edge.any()  # no-route; hairpins through edges
     if name not in ("edges", "sparse"):
         assert 4 in reasons  # dfw-deny
+    if name == "t0_active_active":  # ECMP over the SRs and over edge-2's two uplinks: every uplink carries some
+        out = fast.verdict == Verdict.EXITED
+        assert set(np.unique(fast.dev_id[out]).tolist()) == {0, 1, 2}
 
 
 @pytest.mark.parametrize("name", list(CLUSTERS))

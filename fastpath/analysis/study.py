@@ -105,11 +105,13 @@ class Point:
     max_per_pod_pps: float = float("nan")  # the per-pod rate at which it saturates (inf: nothing loaded)
     tables: dict = field(default_factory=dict)  # table -> bytes
     crossed: dict = field(default_factory=dict)  # limit -> bool
+    failure: dict = field(default_factory=dict)  # with devices failed: the `fail_*` columns (`_failed_run`)
 
     def flat(self) -> dict:
-        row = {k: v for k, v in asdict(self).items() if k not in ("tables", "crossed")}
+        row = {k: v for k, v in asdict(self).items() if k not in ("tables", "crossed", "failure")}
         row.update({f"table_{k}_bytes": v for k, v in self.tables.items()})
         row.update({f"crossed_{k}": v for k, v in self.crossed.items()})
+        row.update({f"fail_{k}": v for k, v in self.failure.items()})
         return row
 
 
@@ -276,12 +278,16 @@ def smallest_point(sweep: str, values, base: dict | None = None) -> int:
 
 def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int = 1_000_000,
               limits: Limits = Limits(), seed: int = 0, forward: Callable | None = None,
-              per_pod_pps: float | None = None, spec: dict | None = None) -> Point:
+              per_pod_pps: float | None = None, spec: dict | None = None, fail: tuple = (),
+              profile: str | None = None) -> Point:
     """Build, compile and measure one point. ``forward(cluster, dataplane, packets, seed,
     accumulator)`` returns a run report and feeds the accumulator (default: uniform pod-to-pod);
     packets=0 skips the engine run. The run's load report gives the point's bottleneck and the
     per-pod rate at which it saturates; with ``per_pod_pps`` (packets a second a pod offers) also
-    each device class's utilisation at that load."""
+    each device class's utilisation at that load. ``fail``: devices (`fastpath.model.failure`) to
+    fail in the point's cluster: its load figures are then the failed cluster's, from the what-if
+    diff of the same traffic (``profile``: its name, default uniform pod-to-pod), with the
+    ``fail_*`` columns of `_failed_run`; tables and limits stay the configured cluster's."""
     from .report import ReportAccumulator
     from ..dataplane import Dataplane
     from ..dataplane.runner import run_uniform
@@ -309,7 +315,12 @@ def run_point(sweep: str, value: int, *, base: dict | None = None, packets: int 
                   pods_per_node=ppn, compile_s=compile_s, table_bytes=total,
                   bytes_per_pod=total / max(len(c.pods), 1), tables={k: s.bytes for k, s in sizes.items()},
                   crossed=crossed, **facts)
-    if packets and len(c.pods):
+    if packets and len(c.pods) and fail:
+        try:
+            _failed_run(point, c, dp, fail, profile, packets, seed, per_pod_pps)
+        except SpecError as exc:  # a device this point lacks
+            point.status = f"refused: {exc}"
+    elif packets and len(c.pods):
         acc = ReportAccumulator(c, dp.tables)
         rep = (forward or (lambda cl, d, n, s, a: run_uniform(cl, n, seed=s, dataplane=d, accumulator=a)))(
             c, dp, packets, seed, acc)
@@ -326,6 +337,45 @@ UTIL_CLASSES = (("host-link", "util_host_link", "host links"), ("uplink", "util_
                 ("edge-cpu", "util_edge_cpu", "edge CPUs"), ("edge", "util_edge", "edges (Mpps)"))
 """The load report's device kinds a study reports, each as the busiest device of the kind:
 (kind, Point field, heading)."""
+
+
+class _Reported:
+    """A load report already made, where `_load` asks an accumulator for one."""
+
+    def __init__(self, rep):
+        self.rep = rep
+
+    def report(self, offered_pps=None):
+        return self.rep
+
+
+def _failed_run(point: Point, c: Cluster, dp, devices, profile, packets: int, seed: int, per_pod_pps) -> None:
+    """The point's run with ``devices`` failed (`run_point`): the failed cluster's load figures, and
+    ``fail_`` columns: what failed, the SRs moved and lost, the share of packets whose outcome
+    changed and of those now lost (delivered or exited before; dropped or not sent after), the
+    bottleneck before."""
+    from ..dataplane import Dataplane
+    from ..model.failure import fail
+    from .diff import diff
+
+    f = fail(c, devices)
+    pods = len(f.after.pods)  # the per-pod rate is the surviving pods' (a failed host's send nothing)
+    d = diff(c, f.after, profile=profile, packets=packets, seed=seed,
+             offered_pps=per_pod_pps * pods if per_pod_pps else None, changes=f.changes, change_text=f.text,
+             dataplanes=(dp, Dataplane(f.after)))
+    rep_b, rep_a = d.reports
+    _load(point, _Reported(rep_a), per_pod_pps, max(pods, 1))
+    lost = sum(g.packets for g in d.groups if g.cls == "sender removed" or (
+        g.cls == "verdict" and g.detail["before"]["verdict"] != "dropped" and g.detail["after"]["verdict"] == "dropped"))
+    v = rep_a.verdicts.set_index("verdict")["packets"] if len(rep_a.verdicts) else {}
+    point.packets = d.packets
+    point.pps = float("nan")  # (two runs and a comparison: the engine's speed is the plain run's)
+    point.delivered, point.dropped, point.exited = (int(v.get(k, 0)) for k in ("delivered", "dropped", "exited"))
+    bb = rep_b.bottleneck
+    point.failure = {"devices": " ".join(f.devices), "moved": " ".join(f"{k}->{b}" for k, (_, b) in f.moved.items()),
+                     "lost": " ".join(f.lost), "changed_share": d.changed_packets / max(d.packets, 1),
+                     "lost_share": lost / max(d.packets, 1),
+                     "bottleneck_before": f"{bb['device']} {bb['direction']} ({bb['kind']})" if bb else ""}
 
 
 def _load(point: Point, acc, per_pod_pps: float | None, pods: int) -> None:
@@ -353,16 +403,17 @@ def _load(point: Point, acc, per_pod_pps: float | None, pods: int) -> None:
 def run_study(sweep: str, values: Iterable[int] | None = None, *, base: dict | None = None, packets: int = 1_000_000,
               limits: Limits = Limits(), seed: int = 0, progress: Callable[[Point], None] | None = None,
               forward: Callable | None = None, per_pod_pps: float | None = None, spec: dict | None = None,
-              spec_name: str | None = None):
+              spec_name: str | None = None, fail: tuple = (), profile: str | None = None):
     """Every point of a sweep, in order, as a pandas DataFrame (one row a point). ``spec``: a
     cluster file's spec to study at each number of pods a node instead of a generated cluster
-    (`scaled_spec`), ``spec_name`` what the summary calls it."""
+    (`scaled_spec`), ``spec_name`` what the summary calls it; ``fail``, ``profile``: see
+    `run_point`."""
     import pandas as pd
 
     rows = []
     for v in check_study(sweep, values, base, spec):
         p = run_point(sweep, v, base=base, packets=packets, limits=limits, seed=seed, forward=forward,
-                      per_pod_pps=per_pod_pps, spec=spec)
+                      per_pod_pps=per_pod_pps, spec=spec, fail=fail, profile=profile)
         rows.append(p.flat())
         if progress:
             progress(p)
@@ -491,6 +542,19 @@ def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
             lines += ["", f"CPU utilisation comes from fastpath's cost model; {len(placeholders)} of its figures in "
                       "effect are placeholders, not measurements (set them in the spec's capacity.cpu): "
                       + ", ".join(f"`{p}`" for p in placeholders) + "."]
+    if "fail_devices" in df and (df["status"] == "ok").any():  # `run_point(fail=...)`: what the failure did
+        ok = df[df["status"] == "ok"]
+        lines += ["", f"## Failure: {ok['fail_devices'].iloc[0]}", "",
+                  "The load above is the failed cluster's. Per point, the same traffic through the cluster and the "
+                  "failed one (the what-if diff): the share of packets whose outcome changed, the share lost "
+                  "(delivered or exited before; dropped, or not sent because their sender failed, after), the "
+                  "service routers that moved to their standby or were lost, and the bottleneck before.", "",
+                  "| value | changed | lost | SRs moved | SRs lost | bottleneck before |", "|---:|---:|---:|---|---|---|"]
+        for _, r in ok.iterrows():
+            def txt(v):
+                return v if isinstance(v, str) and v else "none"
+            lines.append(f"| {r['value']} | {r['fail_changed_share']:.1%} | {r['fail_lost_share']:.1%} | "
+                         f"{txt(r['fail_moved'])} | {txt(r['fail_lost'])} | {txt(r['fail_bottleneck_before'])} |")
     if df["pps"].gt(0).any():
         lines += ["", "## Engine (the simulator's own speed, not the modeled network's capacity)", "",
                   "How fast fastpath itself forwarded each point's packets on one core of the machine that "

@@ -225,10 +225,12 @@ def routes(c: Cluster, router: str) -> View:
     lr_id, inst = _instance(c, router)
     rm = mac_to_str(c.settings.router_mac)
     rows = []
-    for r in inst.routes:
+    for r in (m for x in inst.routes for m in (x.ecmp or (x,))):  # an ECMP route: a row per path, as NSX lists them
         row = {"prefix": str(r.prefix), "gateway_ip": None, "type": "route", "port": None, "gateway_mac": None,
                "kind": r.kind}
-        if r.kind == "local":
+        if r.kind == "null":  # a failed cluster's route whose next hop is gone
+            row.update(type="blackhole", port="")
+        elif r.kind == "local":
             row["port"] = "cpu"
         elif r.kind == "connected":
             row["port"] = f"downlink-{r.segment}"

@@ -60,8 +60,8 @@ N_SWITCH, N_NAT = range(len(NODE_OPS))
 
 
 def uplink_hosts(cluster, tables) -> np.ndarray:
-    """int64[U]: the host each uplink delivers into (the T0 SR's edge)."""
-    return np.full(len(cluster.uplinks), int(tables.north_host), np.int64)
+    """int64[U]: the host each uplink delivers into (its T0 SR's edge)."""
+    return np.asarray(tables.uplink_host, np.int64)[: len(cluster.uplinks)]
 
 
 def count_work(cluster, tables, batch: PacketBatch, run) -> tuple[np.ndarray, np.ndarray, tuple]:
@@ -118,11 +118,14 @@ def count_work(cluster, tables, batch: PacketBatch, run) -> tuple[np.ndarray, np
         if where.size:
             table[:, col] += np.bincount(where, minlength=table.shape[0]).astype(np.int64)
 
-    if any(s.snat_ip is not None for s in c.namespaces) and tables.north_host >= 0:
+    nat = None
+    if any(s.snat_ip is not None for s in c.namespaces):
         from ..dataplane.snat import snat_rows, snat_table
 
-        out, into = snat_rows(snat_table(c), batch, r)
-        host[int(tables.north_host), H_NAT] += int(np.count_nonzero(out)) + int(np.count_nonzero(into))
+        nat = snat_table(c)
+    if nat is not None and nat.sr >= 0 and rtr_host[nat.sr] >= 0:  # on the T0's (active) SR
+        out, into = snat_rows(nat, batch, r)
+        host[rtr_host[nat.sr], H_NAT] += int(np.count_nonzero(out)) + int(np.count_nonzero(into))
     if run.lb is not None and c.lb_router.edge is not None:
         host[c.host_index[c.lb_router.edge], H_LB] += run.lb.rows.size + run.lb.replies.size
 

@@ -52,11 +52,12 @@ routers
     rtr_host: int32[R] — edge host of an SR; -1 for a DR (runs wherever the packet is)
     rtr_transit_vni: uint32[R] — VNI of the DR <-> SR transit segment; 0 if none
     rtr_kind: uint8[R] — `RTR_T1` (= DeviceKind.T1) or `RTR_T0` (= DeviceKind.T0)
-    north_router: int — the instance a packet from an uplink enters: the T0 SR when the T0 has an
-        edge, else the T0 DR
-    north_host: int — the host it enters on: the T0's edge, else the first transport node
+    rtr_ecmp_seed: uint64[R] — the seed of its ECMP hash (`fastpath.model.routing.ecmp_seed`)
 uplinks
     uplink_ip: uint32[U] — the T0 uplink's address, the first hop a packet from it arrives on
+    uplink_router: int32[U] — the instance a packet from it enters: the T0 SR instance holding it
+        when the T0 has an edge, else the T0 DR
+    uplink_host: int32[U] — the host it enters on: that SR's edge, else the first transport node
 routes
     route_trie (multibit trie, `fastpath.tables.mtrie`) — (router instance, dst IP) -> route
     route_lines: int64[R, 8] — a router of at most 4 prefixes as one cache line
@@ -64,7 +65,8 @@ routes
     route_router: int32[T] — router instance holding the route
     route_network: uint32[T] — prefix network
     route_prefix_len: uint8[T] — prefix length
-    route_kind: uint8[T] — `ROUTE_LOCAL` / `ROUTE_CONNECTED` / `ROUTE_ROUTER` / `ROUTE_UPLINK`
+    route_kind: uint8[T] — `ROUTE_LOCAL` / `ROUTE_CONNECTED` / `ROUTE_ROUTER` / `ROUTE_UPLINK` /
+        `ROUTE_LB` / `ROUTE_NULL` / `ROUTE_ECMP` (its members the rows after it)
     route_arg: int32[T] — connected: segment id; router: next router instance; uplink:
         uplink id; local: -1
     route_arrive_ip: uint32[T] — router: address on the next router the packet arrives on; 0
@@ -134,13 +136,13 @@ _GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
     "ports": (("port_rec",), "n_ports"),
     "nodes": (("node_host",), "n_nodes"),
     "hosts": (("host_tep", "host_mtu", "host_is_edge"), "n_hosts"),
-    "uplinks": (("uplink_ip",), "n_uplinks"),
+    "uplinks": (("uplink_ip", "uplink_router", "uplink_host"), "n_uplinks"),
     "ovs_mac": (("ovs_mac",), "ovs_mac.size"),
     "vif": (("vif",), "vif.size"),
     "segment_l2": (("segment_l2",), "segment_l2.size"),
     "neighbor": (("neighbor", "neighbor_dense", "seg_nb_off"), "n_ports"),
     "segments": (("seg_vni", "seg_router", "seg_gateway", "seg_net", "seg_mask"), "n_segments"),
-    "routers": (("rtr_is_sr", "rtr_host", "rtr_transit_vni", "rtr_kind"), "n_routers"),
+    "routers": (("rtr_is_sr", "rtr_host", "rtr_transit_vni", "rtr_kind", "rtr_ecmp_seed"), "n_routers"),
     "route_trie": (("route_trie", "route_lines"), "n_routes"),
     "routes": (("route_router", "route_network", "route_prefix_len", "route_kind", "route_arg",
                 "route_arrive_ip"), "n_routes"),
@@ -199,8 +201,9 @@ class Tables:
     rtr_host: np.ndarray
     rtr_transit_vni: np.ndarray
     rtr_kind: np.ndarray
-    north_router: int
-    north_host: int
+    rtr_ecmp_seed: np.ndarray
+    uplink_router: np.ndarray
+    uplink_host: np.ndarray
     uplink_ip: np.ndarray
     # routes
     route_trie: Mtrie

@@ -64,12 +64,14 @@ class KernelView(NamedTuple):
     rtr_host: np.ndarray
     rtr_transit_vni: np.ndarray
     rtr_kind: np.ndarray
-    north_router: np.int64  # router instance a packet from an uplink enters
-    north_host: np.int64  # the host it enters on
     uplink_ip: np.ndarray
+    uplink_router: np.ndarray  # router instance a packet from each uplink enters
+    uplink_host: np.ndarray  # the host it enters on
     route_trie_nodes: np.ndarray
     route_lines: np.ndarray
     n_routers: np.int64
+    route_router: np.ndarray  # the router instance holding each route (whose seed its ECMP hash takes)
+    rtr_ecmp_seed: np.ndarray
     route_kind: np.ndarray
     route_arg: np.ndarray
     route_arrive_ip: np.ndarray

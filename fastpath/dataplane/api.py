@@ -26,6 +26,7 @@ import numpy as np
 from ..compile import compile_cluster
 from ..compile.bundle import Tables
 from ..compile.kernel_view import kernel_view
+from ..compile.routers import ROUTE_ECMP
 from ..limits import MAX_THREADS
 from ..model.cluster import Cluster
 from ..packets import INPUT_FIELDS, PacketBatch, Results, empty_results
@@ -139,7 +140,8 @@ class Dataplane:
         if self.engine not in ENGINES:
             raise ValueError(f"engine {self.engine!r} must be one of {', '.join(ENGINES)}")
         self.flow_cache = bool(flow_cache)
-        self.cache_key_l4 = self.tables.dfw_reads_l4
+        # protocol and ports in the flow cache's key when a DFW rule or an ECMP hash reads them
+        self.cache_key_l4 = self.tables.dfw_reads_l4 or bool(np.any(self.tables.route_kind == ROUTE_ECMP))
         self._caches: list = []  # idle flow caches, one taken per worker of a call (`_take_cache`)
         self._caches_lock = threading.Lock()
 

@@ -69,7 +69,7 @@ import numpy as np
 
 from .._jit import kernel, prefetch_row
 from ..compile.kernel_view import DEEP_PREFETCH_BYTES, KernelView, kernel_view  # noqa: F401  (re-exported)
-from ..compile.routers import ROUTE_CONNECTED, ROUTE_LB, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
+from ..compile.routers import ROUTE_CONNECTED, ROUTE_ECMP, ROUTE_LB, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
 from ..compile.switching import L2_ROUTER, OVS_UPLINK
 from ..tables.neighbor import dense_slot, neighbor
 from ..tables.ports import port_host, port_ip, port_mac, port_node, port_segment
@@ -85,7 +85,7 @@ from .stages.common import exact_probe, rec
 from .stages.dfw import dfw_at_receiver
 from .stages.dfw import dfw_decide as _dfw_decide_inline
 from .stages.ingress import ingress_port, router_entry
-from .stages.route import lb_arrival, route_lookup
+from .stages.route import ecmp_pick, lb_arrival, route_lookup
 from .stages.ovs import ovs_own_source as _ovs_own_source, ovs_reserved as _ovs_reserved
 from .stages.tunnel import log_leg
 
@@ -246,8 +246,8 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                     if slot >= 0:
                         rec(tr, tl, slot, K_UPLINK, iid, T_NONE, ttl)
                     dst_mac = dp.router_mac
-                    r = dp.north_router
-                    host = dp.north_host
+                    r = np.int64(dp.uplink_router[iid])
+                    host = np.int64(dp.uplink_host[iid])
                     arrive = dp.uplink_ip[iid]
         elif kind == K_POD or kind == K_NODE:
             dkind = kind
@@ -442,6 +442,9 @@ def forward_serial(b, dp, o, cn, trace_slot, tr, tl, legs, n_legs, ring):
                 done = True
                 break
             rkind = dp.route_kind[rt]
+            if rkind == ROUTE_ECMP:
+                rt = ecmp_pick(dp, b, i, rt)
+                rkind = dp.route_kind[rt]
             if rkind == ROUTE_LB:  # stops for the load balancer's pass (`fastpath.dataplane.lb`)
                 dkind = rk
                 dev = r

@@ -59,6 +59,7 @@ class Settings:
     mac_table_size: int = 8192
     service_cidr: ipaddress.IPv4Network = ipaddress.IPv4Network("10.96.0.0/12")
     service_hash_seed: int = 0  # seeds kube-proxy's choice of backend (`fastpath.services.hashing`)
+    ecmp_hash_seed: int = 0  # seeds the T0 DR's ECMP choice of SR (and an SR's of uplink): `fastpath.model.routing`
     load_balancer_t1: str | None = None  # the T1 whose SR runs the cluster's load balancer; None: the node T1
 
     @property
@@ -92,6 +93,12 @@ class Node:
 class Router:
     """A tier-1 or tier-0 router. ``edge`` set = it has a service router on that edge node.
 
+    ``standby``: the edge of its SR's standby (NSX's active/standby HA pair: spec
+    ``edges: [active, standby]``); it carries nothing while the active lives, and takes the SR
+    when the active fails (`fastpath.model.failure`). ``sr_down``: the SR had no surviving edge
+    (a failed cluster only): ``edge`` is then None and the routes through the SR are withdrawn
+    (`fastpath.model.routing`).
+
     A T1 has a router link to the T0: a /31 from the link CIDR, T0 on the even address
     (``link_t0_ip``), T1 on the odd one (``link_t1_ip``). ``transit_vni`` is the segment between
     its DR and SR when it has one.
@@ -103,6 +110,19 @@ class Router:
     link_t0_ip: int | None = None
     link_t1_ip: int | None = None
     transit_vni: int | None = None
+    standby: str | None = None
+    sr_down: bool = False
+    active: tuple = ()  # an active/active T0's edges, one SR instance each, ECMP over them (edge = active[0])
+
+    @property
+    def edges(self) -> tuple[str, ...]:
+        """The edge nodes of its SR, active first (empty: no SR)."""
+        return self.active or tuple(e for e in (self.edge, self.standby) if e is not None)
+
+    def sr_on(self, edge: str) -> str:
+        """The name of its SR instance on ``edge``: ``<router>-sr``, or ``<router>-sr@<edge>`` for
+        each instance of an active/active T0."""
+        return f"{self.name}-sr@{edge}" if self.active else f"{self.name}-sr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +143,14 @@ class Segment:
 
 @dataclass(frozen=True, slots=True)
 class Uplink:
-    """A T0 uplink to the physical network: interface IP/prefix and the next hop beyond it."""
+    """A T0 uplink to the physical network: interface IP/prefix and the next hop beyond it.
+    ``edge``: the edge whose SR instance holds it on an active/active T0 (None: the T0's first)."""
 
     name: str
     ip: int
     prefixlen: int
     next_hop: int
+    edge: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +362,10 @@ class Cluster:
 
     @cached_property
     def lb_services(self) -> tuple[int, ...]:
-        """Indices into `services` of those with a virtual server (a LoadBalancer IP)."""
+        """Indices into `services` of those with a virtual server (a LoadBalancer IP); none while
+        the load balancer's SR is down (a failed cluster: the virtual servers went with it)."""
+        if self.lb_router.sr_down:
+            return ()
         return tuple(i for i, s in enumerate(self.services) if s.lb_ip is not None)
 
     @cached_property

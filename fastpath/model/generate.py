@@ -59,7 +59,9 @@ def generate(
     get a service router (round robin over the edges), else ``round(service_t1_fraction *
     namespaces)``; which ones is a seeded order of the namespaces of its own, so the set does
     not change with the pods (a study over pods per node keeps its SRs) and a smaller set is
-    part of a larger one."""
+    part of a larger one. With two edges or more every SR is an active/standby pair (NSX's
+    placement on an edge cluster): a T1's standby is the edge after its active, the T0 runs on
+    edge-1 with edge-2 standing by."""
     problem = cluster_size_problem(hosts, nodes_per_host, namespaces, pods_per_node, edges, dfw_rules)
     if problem is not None:  # before anything is allocated (fastpath.limits says why these bounds)
         raise SpecError(*problem)
@@ -148,14 +150,16 @@ def generate(
     segs = []
     for k in range(namespaces):
         edge = edge_names[k % edges] if with_sr[k] else None
-        t1s.append(Router(f"t1-ns-{k}", "t1", edge, link + 2 * (k + 1), link + 2 * (k + 1) + 1, None))
+        standby = edge_names[(k + 1) % edges] if with_sr[k] and edges > 1 else None
+        t1s.append(Router(f"t1-ns-{k}", "t1", edge, link + 2 * (k + 1), link + 2 * (k + 1) + 1, None, standby))
         segs.append(Segment(f"ls-ns-{k}", ipaddress.IPv4Network((base + k * size, ns_prefix)), vni + 1 + k,
                             f"t1-ns-{k}", f"ns-{k}"))
     node_seg = Segment("ls-nodes", node_net, vni, "t1-nodes", None)
     nxt = vni + 1 + namespaces
-    t1s = [Router(r.name, r.kind, r.edge, r.link_t0_ip, r.link_t1_ip, (nxt := nxt + 1) - 1 if r.edge else None)
-           for r in t1s]
-    t0 = Router("t0", "t0", edge_names[0] if edges else None, transit_vni=nxt if edges else None)
+    t1s = [Router(r.name, r.kind, r.edge, r.link_t0_ip, r.link_t1_ip, (nxt := nxt + 1) - 1 if r.edge else None,
+                  r.standby) for r in t1s]
+    t0 = Router("t0", "t0", edge_names[0] if edges else None, transit_vni=nxt if edges else None,
+                standby=edge_names[1] if edges > 1 else None)
     up_ip = int(ipaddress.IPv4Address("203.0.113.2"))
     uplinks = [Uplink("uplink-1", up_ip, 24, up_ip - 1)]
     routes = [StaticRoute(ipaddress.IPv4Network("0.0.0.0/0"), up_ip - 1)] if default_route else []

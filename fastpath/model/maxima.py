@@ -51,6 +51,10 @@ OVS_MAC = ("Open vSwitch vswitchd/vswitch.xml, other_config:mac-table-size (defa
 NCP_VLAN = ("NCP 3.2 for OpenShift, \"Administering NCP\" (Hyperbus reserves VLAN 4094) — "
             "https://docs.vmware.com/en/VMware-NSX-Container-Plugin/3.2/ncp-openshift/"
             "GUID-7D35C9FD-813B-43C0-ADA8-C5C82596E1C9.html; 802.1Q VIDs 1-4094")
+NSX_T0_AA = ("VMware Validated Design 6.2, \"North-South Routing\" (\"active-active can scale up to 8 active nodes\") — "
+             "https://docs.vmware.com/en/VMware-Validated-Design/6.2/sddc-architecture-and-design-for-a-vsphere-with-"
+             "tanzu-workload-domain/GUID-8E524188-65F6-4FF2-B8A3-2D9B0C86FE2A.html; vCloud NFV 3.2.1 Reference "
+             "Architecture (\"a maximum of eight Edge Nodes can be configured in ECMP mode\")")
 NCP_SUBNET = ("NCP for Kubernetes 2.4, \"Install NSX-T Container Plug-in\" (subnet_prefix, default /24) — "
               "https://docs.vmware.com/en/VMware-NSX-T-Data-Center/2.4/com.vmware.nsxt.ncp_kubernetes.doc/"
               "GUID-385B5154-66A0-4BD7-81C5-7A54F67405B6.html")
@@ -177,6 +181,8 @@ MAXIMA: tuple[Maximum, ...] = (
             "balancer", 1000, "virtual servers/LB", "NSX-T", "2.4, 2.5 (Large LB)", PRA_LB, _lb_ports),
     Maximum("nsx.lb_pool_members", "pool members (LoadBalancer backends, per port) on the cluster's load "
             "balancer", 7500, "members/LB", "NSX-T", "2.4, 2.5 (Large LB)", PRA_LB, _lb_members),
+    Maximum("nsx.t0_ecmp_edges", "edge nodes of an active/active T0 (its ECMP paths; more is refused)", 8,
+            "edges/T0", "NSX-T", "2.x-4.x", NSX_T0_AA, lambda c: (len(c.t0.active), c.t0.name)),
     Maximum("fastpath.tunnel_mesh", "directed TEP pairs of the full Geneve mesh (hypervisors and edges)",
             1_000_000, "TEP pairs", "fastpath", "-", "none public: a planner's judgement of mesh size "
             "(set maxima.fastpath.tunnel_mesh)", _teps,

@@ -102,12 +102,14 @@ class SettingsSpec(_M):
     mac_table_size: Int = Field(8192, ge=1)
     service_cidr: str = "10.96.0.0/12"  # kube-apiserver's --service-cluster-ip-range
     service_hash_seed: Int = Field(0, ge=0, lt=2**63)
+    ecmp_hash_seed: Int = Field(0, ge=0, lt=2**63)  # seeds the ECMP choices of an active/active T0
     load_balancer_t1: Optional[str] = None  # the T1 whose SR runs the cluster's load balancer (default: the node T1)
 
 
 class RouterSpec(_M):
     name: Optional[str] = None
     edge: Optional[str] = None  # service router on this edge node
+    edges: Optional[list[str]] = None  # [active, standby]: the SR's HA pair (edge: the one-edge shorthand)
 
 
 class NodeNetworkSpec(_M):
@@ -170,6 +172,7 @@ class UplinkSpec(_M):
     name: str
     ip: str  # interface, e.g. 203.0.113.2/24
     next_hop: str
+    edge: Optional[str] = None  # active/active T0: the edge whose SR holds it (default: the first)
     gbps: _Rate = Field(None, **_rate)  # capacity (default capacity.uplink_gbps)
 
 
@@ -181,6 +184,8 @@ class RouteSpec(_M):
 class T0Spec(_M):
     name: str = "t0"
     edge: Optional[str] = None
+    edges: Optional[list[str]] = None  # active/active (ECMP, NSX's default), or [active, standby]
+    ha_mode: Optional[Literal["active_active", "active_standby"]] = None  # with edges (default active_active)
     snat_pool: Optional[str] = None  # external IP pool NCP takes one SNAT IP per namespace from
     lb_pool: Optional[str] = None  # external IP pool for LoadBalancer IPs (NCP's external_ip_pools_lb; default snat_pool)
     uplinks: Items[UplinkSpec] = []
@@ -404,6 +409,7 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
         mac_table_size=s.mac_table_size,
         service_cidr=_net(s.service_cidr, "cluster.service_cidr"),
         service_hash_seed=s.service_hash_seed,
+        ecmp_hash_seed=s.ecmp_hash_seed,
         load_balancer_t1=s.load_balancer_t1,
     )
     validate_settings(settings)  # before allocating with them (a VLAN range 3..1 is the range's fault)
@@ -449,16 +455,21 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
         raise SpecError("cluster.link_cidr", f"{settings.link_cidr} has room for {settings.link_cidr.num_addresses // 2} "
                         f"router links, {len(t1_specs)} needed")
     t1s = []
-    for k, (r, default) in enumerate(zip(t1_specs, t1_names)):
-        t1s.append(Router(name=r.name if r.name is not None else default, kind="t1", edge=r.edge,
-                          link_t0_ip=link_base + 2 * k, link_t1_ip=link_base + 2 * k + 1))
+    t1_paths = ["node_network.t1"] + [f"namespaces[{i}].t1" for i in range(len(spec.namespaces))]
+    for k, (r, default, path) in enumerate(zip(t1_specs, t1_names, t1_paths)):
+        edge, standby, _ = _sr_edges(r, path, spec)
+        t1s.append(Router(name=r.name if r.name is not None else default, kind="t1", edge=edge,
+                          link_t0_ip=link_base + 2 * k, link_t1_ip=link_base + 2 * k + 1, standby=standby))
     node_vni = spec.node_network.vni if spec.node_network.vni is not None else vnis.take()
     node_segment = Segment("ls-nodes", node_net, node_vni, t1s[0].name, None)
     snat = _snat_ips(spec)
     namespaces = [Segment(f"ls-{ns.name}", subnets[i], ns.vni if ns.vni is not None else vnis.take(), t1s[i + 1].name,
                           ns.name, snat[i]) for i, ns in enumerate(spec.namespaces)]
-    t1s = [Router(r.name, r.kind, r.edge, r.link_t0_ip, r.link_t1_ip, vnis.take() if r.edge else None) for r in t1s]
-    t0 = Router(spec.t0.name, "t0", spec.t0.edge, transit_vni=vnis.take() if spec.t0.edge else None)
+    t1s = [Router(r.name, r.kind, r.edge, r.link_t0_ip, r.link_t1_ip, vnis.take() if r.edge else None, r.standby)
+           for r in t1s]
+    t0_edge, t0_standby, t0_active = _sr_edges(spec.t0, "t0", spec)
+    t0 = Router(spec.t0.name, "t0", t0_edge, transit_vni=vnis.take() if t0_edge else None, standby=t0_standby,
+                active=t0_active)
 
     # nodes
     used_ips = {_addr(n.ip, f"nodes[{i}].ip") for i, n in enumerate(spec.nodes) if n.ip}
@@ -557,7 +568,12 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
             iface = ipaddress.IPv4Interface(u.ip)
         except ValueError:
             raise SpecError(f"t0.uplinks[{i}].ip", f"not an interface address (a.b.c.d/len): {u.ip!r}") from None
-        uplinks.append(Uplink(u.name, int(iface.ip), iface.network.prefixlen, _addr(u.next_hop, f"t0.uplinks[{i}].next_hop")))
+        if u.edge is not None and u.edge not in t0.active:
+            raise SpecError(f"t0.uplinks[{i}].edge", f"{u.edge!r} is not one of the T0's edges ({', '.join(t0.active)})"
+                            if t0.active else "an uplink belongs to one edge only on an active/active T0 "
+                            "(t0.edges with ha_mode active_active)")
+        uplinks.append(Uplink(u.name, int(iface.ip), iface.network.prefixlen, _addr(u.next_hop, f"t0.uplinks[{i}].next_hop"),
+                              u.edge if u.edge != t0.edge else None))
     routes = [StaticRoute(_net(r.prefix, f"t0.routes[{i}].prefix"), _addr(r.next_hop, f"t0.routes[{i}].next_hop"))
               for i, r in enumerate(spec.t0.routes)]
     rules = [_dfw_rule(r, f"dfw.rules[{i}]") for i, r in enumerate(spec.dfw.rules)]
@@ -590,6 +606,39 @@ def from_spec(data: dict | ClusterSpec) -> Cluster:
     # traffic last: its checks look pods up by key and label in the validated cluster
     cluster.traffic_profiles = _traffic_profiles(spec.traffic, cluster)
     return cluster
+
+
+def _sr_edges(r, path: str, spec: ClusterSpec) -> tuple[str | None, str | None, tuple]:
+    """(active, standby, active/active edges) of a router's service router from ``edge`` or
+    ``edges``. NSX runs a T1 SR as an active/standby pair; a T0 either way (``ha_mode``, default
+    active_active as NSX's: an SR instance on each edge, ECMP over them, up to 8 edges)."""
+    ha = getattr(r, "ha_mode", None)
+    if r.edges is None:
+        if ha is not None:
+            raise SpecError(f"{path}.ha_mode", "an HA mode needs edges: give edges: [...]")
+        return r.edge, None, ()
+    if r.edge is not None:
+        raise SpecError(f"{path}.edges", "give edge (one edge node) or edges ([active, standby]), not both")
+    edges = {h.name for h in spec.edges}
+    for j, e in enumerate(r.edges):
+        if e not in edges:
+            what = "a transport node, not an edge node" if any(h.name == e for h in spec.hosts) else "no edge node"
+            raise SpecError(f"{path}.edges[{j}]", f"{e!r} is {what} (edges: {', '.join(sorted(edges)) or 'none'})")
+        if e in r.edges[:j]:
+            aa = path == "t0" and ha != "active_standby"
+            raise SpecError(f"{path}.edges[{j}]", f"{e!r} is given twice: " + (
+                "each SR instance runs on its own edge node" if aa else "the standby is another edge node"))
+    if path == "t0" and ha != "active_standby":
+        from .maxima import value_of
+        most = value_of("nsx.t0_ecmp_edges", spec.maxima if isinstance(spec.maxima, dict) else None)
+        if not 1 <= len(r.edges) <= most:
+            raise SpecError("t0.edges", f"{len(r.edges)} edge nodes: an active/active T0 runs on 1 to {most} "
+                            "(NSX's ECMP limit, maxima nsx.t0_ecmp_edges)")
+        return r.edges[0], None, tuple(r.edges) if len(r.edges) > 1 else ()
+    if not 1 <= len(r.edges) <= 2:
+        raise SpecError(f"{path}.edges", f"{len(r.edges)} edge nodes: a service router is an active/standby pair, "
+                        "[active] or [active, standby]")
+    return r.edges[0], (r.edges[1] if len(r.edges) == 2 else None), ()
 
 
 def _lb_ips(spec: ClusterSpec, c: Cluster, services: list) -> list:
@@ -848,7 +897,7 @@ def to_spec(c: Cluster) -> dict:
     cap = c.capacity
 
     def router(r: Router) -> dict:
-        return {"name": r.name, "edge": r.edge}
+        return {"name": r.name, "edge": r.edge} if len(r.edges) < 2 else {"name": r.name, "edges": list(r.edges)}
 
     def host(h: Host) -> dict:
         d = {"name": h.name, "tep": ip_to_str(h.tep), "mtu": h.mtu}
@@ -879,6 +928,7 @@ def to_spec(c: Cluster) -> dict:
             "vlan_range": [st.vlan_min, st.vlan_max], "default_max_pods": st.default_max_pods,
             "mac_table_size": st.mac_table_size, "service_cidr": str(st.service_cidr),
             "service_hash_seed": st.service_hash_seed,
+            **({"ecmp_hash_seed": st.ecmp_hash_seed} if st.ecmp_hash_seed else {}),
             **({"load_balancer_t1": st.load_balancer_t1} if st.load_balancer_t1 is not None else {}),
         },
         "node_network": {"subnet": str(c.node_segment.subnet), "vni": c.node_segment.vni, "t1": router(c.t1s[0])},
@@ -893,10 +943,12 @@ def to_spec(c: Cluster) -> dict:
                        for k, (s, r) in enumerate(zip(c.namespaces, c.t1s[1:]))],
         "pods": pod_list,
         "t0": {
-            "name": c.t0.name, "edge": c.t0.edge,
+            **router(c.t0), **({"ha_mode": "active_standby"} if c.t0.standby is not None else
+                               {"ha_mode": "active_active"} if c.t0.active else {}),
             **({"snat_pool": str(c.snat_pool)} if c.snat_pool is not None else {}),
             **({"lb_pool": str(c.lb_pool)} if c.lb_pool is not None else {}),
             "uplinks": [{"name": u.name, "ip": f"{ip_to_str(u.ip)}/{u.prefixlen}", "next_hop": ip_to_str(u.next_hop),
+                         **({"edge": u.edge} if u.edge is not None else {}),
                          **({"gbps": cap.uplink[u.name]} if u.name in cap.uplink else {})} for u in c.uplinks],
             "routes": [{"prefix": str(r.prefix), "next_hop": ip_to_str(r.next_hop)} for r in c.routes],
         },

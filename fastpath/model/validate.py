@@ -265,10 +265,12 @@ def _validate_t0(c: Cluster) -> None:
     exit_of: list[int] = []  # uplink index each route leaves by
     for i, (r, pre) in enumerate(zip(c.routes, prefixes)):
         p = f"t0.routes[{i}]"
-        if pre in seen:
-            raise SpecError(f"{p}.prefix", f"{r.prefix} is already routed by t0.routes[{seen[pre]}]: one next hop "
-                            "per prefix (fastpath does not model ECMP)")
-        seen[pre] = i
+        key = (pre, r.next_hop) if c.t0.active else pre  # an active/active T0: ECMP over equal static routes
+        if key in seen:
+            raise SpecError(f"{p}.prefix", f"{r.prefix} is already routed by t0.routes[{seen[key]}]: " + (
+                "through the same next hop" if c.t0.active else "one next hop per prefix (ECMP over static routes "
+                "is an active/active T0's: t0.edges with ha_mode active_active)"))
+        seen[key] = i
         if pre in connected:
             raise SpecError(f"{p}.prefix", f"{r.prefix} is the subnet of uplink {connected[pre]}: its connected "
                             "route always wins, this one would never be used")
@@ -423,6 +425,9 @@ def validate_snat(c: Cluster) -> None:
         k = given[0][0]
         raise SpecError(f"namespaces[{k}].snat_ip" if c.snat_pool is None else "t0.snat_pool",
                         "SNAT runs on the T0's service router: give the T0 an edge (t0.edge)")
+    if c.t0.active:  # NSX: stateful services need one SR to see both directions of a flow
+        raise SpecError("t0.ha_mode", "SNAT is a stateful service: NSX runs it on an active/standby T0, not on "
+                        f"{len(c.t0.active)} active SRs with ECMP: say ha_mode: active_standby (edges: [active, standby])")
     inside = [(st.pod_cidr, "the pod CIDR"), (c.node_segment.subnet, "the node segment"), (st.link_cidr, "the router link CIDR"),
               (st.tep_cidr, "the TEP CIDR"), (TRANSIT_NET, "the DR-SR transit link")]
     if c.services:

@@ -74,7 +74,7 @@ from ..model.addressing import BROADCAST_MAC, OVS_RESERVED_MACS, ip_to_str, is_m
 from ..model import firewall
 from .. import services as kube_services
 from ..model.cluster import Cluster, ovs_name, tunnel_name, vif_name
-from ..model.routing import Route, RouterInstance, lookup, rib
+from ..model.routing import Route, RouterInstance, ecmp_member, lookup, rib
 from ..verdicts import DeviceKind, Reason, Verdict
 
 GENEVE_UDP_PORT = 6081
@@ -382,7 +382,7 @@ class _Walk:
             self.end(Verdict.DROPPED, Reason.UNKNOWN_VLAN, up.name, DeviceKind.UPLINK)
         self.src_mac = self.src_mac if self.src_mac is not None else 0
         self.dst_mac = c.settings.router_mac
-        t0 = self.rib[f"{c.t0.name}-sr"] if c.t0.edge else self.rib[c.t0.name]
+        t0 = self.rib[c.t0.sr_on(up.edge or c.t0.edge)] if c.t0.edge else self.rib[c.t0.name]
         self.host = t0.host or next(h.name for h in c.hosts if not h.edge)
         nat = self.snat_segment(self.p.dst_ip) if t0.sr and self.p.reply else None
         pod_ip = self.p.dst_ip
@@ -684,6 +684,9 @@ class _Walk:
         if route is None:
             self.hop(r.name, kind, "route", key, "no route")
             self.end(Verdict.DROPPED, Reason.NO_ROUTE, r.name, kind)
+        if route.kind == "ecmp":  # an active/active T0: one path per flow, by the seeded 5-tuple hash
+            route = ecmp_member(route, p.src_ip, p.dst_ip, p.proto, p.sport, p.dport, self.c.settings.ecmp_hash_seed,
+                                r.name)
         if route.kind == "local":
             self.hop(r.name, kind, "route", key, f"{route.prefix} local")
             self.responds(p.dst_ip, r.name)

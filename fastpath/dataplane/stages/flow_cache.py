@@ -15,8 +15,8 @@ Key and conditions
 ------------------
 The key is five words: (source IP, destination IP), (ingress id, ingress kind, VLAN, proto),
 source MAC, destination MAC, (reply flag, source and destination port) — proto and ports zeroed
-when no DFW rule constrains them (``key_l4`` off: a wildcard, as a megaflow leaves out fields
-no table looked at; a reply is judged on its source port, hence both). TTL and length are not in the key; they are the entry's *conditions*: the outcome holds
+when no DFW rule constrains them and no ECMP route hashes them (``key_l4`` off: a wildcard, as a
+megaflow leaves out fields no table looked at; a reply is judged on its source port, hence both). TTL and length are not in the key; they are the entry's *conditions*: the outcome holds
 for any TTL above the router hops that decrement it (``ttl_min``) and any length from 28 to
 the smallest tunnel MTU on the path (``len_max``). Outcomes that depend on the exact TTL or
 length (``ttl-expired``, ``mtu-exceeded``, ``malformed``) are never cached.

@@ -98,8 +98,8 @@ def ingress_one(b, dp, o, s, i, k, slot, tr, tl):
             rec(tr, tl, slot, K_UPLINK, iid, T_NONE, ttl)
         s.src_mac[k] = b.src_mac[i]
         s.dst_mac[k] = dp.router_mac
-        s.r[k] = dp.north_router
-        s.host[k] = dp.north_host
+        s.r[k] = dp.uplink_router[iid]
+        s.host[k] = dp.uplink_host[iid]
         s.arrive[k] = dp.uplink_ip[iid]
         return TO_ROUTE
     if kind == K_POD or kind == K_NODE:

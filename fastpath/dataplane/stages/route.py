@@ -5,7 +5,8 @@ node (a Geneve leg on the router's transit VNI, unless it is there already). The
 order: the route lookup (the router's own address: delivered; no match: ``no-route``), the TTL
 check (``<= 1``: ``ttl-expired``, answered from the address it arrived on), the decrement, and
 the route's kind: the next router (another pass of this stage), an uplink (out to the physical
-network: exited), or a connected segment (the `neighbor` stage next).
+network: exited), or a connected segment (the `neighbor` stage next); an ECMP route (an
+active/active T0) first picks its member by the seeded 5-tuple hash (`ecmp_pick`).
 
 The lookup is one cache line for a router of a few routes (`fastpath.tables.route_lines`: every
 T1 DR), else `fastpath.tables.mtrie` (a per-router multibit trie: the T0, whose nodes every
@@ -22,8 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..._jit import kernel
-from ...compile.routers import ROUTE_CONNECTED, ROUTE_LB, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK
+from ...compile.routers import ROUTE_CONNECTED, ROUTE_ECMP, ROUTE_LB, ROUTE_LOCAL, ROUTE_NULL, ROUTE_ROUTER, ROUTE_UPLINK
 from ...tables import mtrie, route_lines
+from ...tables.services import flow_hash
 from ...tables.neighbor import prefetch_neighbor
 from ..trace import T_NONE, T_ROUTE
 from .common import (K_TUNNEL, K_UPLINK, R_MTU, R_NO_ROUTE, R_TTL, S_ENCAP, S_ROUTE, V_DELIVERED, V_EXITED, drop,
@@ -33,15 +35,28 @@ from .tunnel import encap
 
 @kernel(inline="always")
 def route_lookup(dp, r, ip):
-    """The route router instance ``r`` uses for ``ip``: an index into ``route_*``, or -1. A
-    router of a few routes (every T1 DR) is one line (`fastpath.tables.route_lines`), the
-    others the trie."""
+    """The route router instance ``r`` uses for ``ip``: an index into ``route_*``, or -1 (none,
+    or a null route: `ROUTE_NULL`). A router of a few routes (every T1 DR) is one line
+    (`fastpath.tables.route_lines`), the others the trie."""
     if r < 0 or r >= dp.n_routers:
         return np.int64(-1)
     rt = route_lines.get(dp.route_lines, r, ip)
-    if rt != route_lines.TRIE:
-        return rt
-    return mtrie.get(dp.route_trie_nodes, dp.n_routers, r, ip)
+    if rt == route_lines.TRIE:
+        rt = mtrie.get(dp.route_trie_nodes, dp.n_routers, r, ip)
+    if rt >= 0 and dp.route_kind[rt] == ROUTE_NULL:
+        return np.int64(-1)
+    return rt
+
+
+@kernel(inline="always")
+def ecmp_pick(dp, b, i, rt):
+    """The member row of ECMP route ``rt`` packet i takes: the hash of its 5-tuple seeded for the
+    router holding the route, the high half scaled to the member count
+    (`fastpath.model.routing.ecmp_member`)."""
+    n = np.uint64(dp.route_arg[rt])
+    seed = dp.rtr_ecmp_seed[dp.route_router[rt]]
+    h = flow_hash(b.src_ip[i], b.dst_ip[i], b.proto[i], b.sport[i], b.dport[i], seed) >> np.uint64(32)
+    return rt + 1 + np.int64((h * n) >> np.uint64(32))
 
 
 @kernel(inline="always")
@@ -90,6 +105,9 @@ def route_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl, ahead):
         drop(o, i, R_NO_ROUTE, rk, r)
         return ENDED, tried, fit, tid, False
     rkind = dp.route_kind[rt]
+    if rkind == ROUTE_ECMP:
+        rt = ecmp_pick(dp, b, i, rt)
+        rkind = dp.route_kind[rt]
     if rkind == ROUTE_LB:  # stops for the load balancer's pass (`fastpath.dataplane.lb`), no record
         o.verdict[i] = V_DELIVERED
         o.dev_kind[i] = rk
