@@ -36,8 +36,20 @@ def _lb_snat_cluster():
     return from_spec(s)
 
 
+def _active_active_cluster():
+    """The seed's T0 active/active on two edges (ECMP at the T0 DR), an uplink on each."""
+    s = copy.deepcopy(SEED_SPEC)
+    s["edges"] += [{"name": "edge-2"}]
+    s["t0"].pop("edge", None)
+    s["t0"].update(edges=["edge-1", "edge-2"], ha_mode="active_active")
+    s["t0"]["uplinks"] += [{"name": "uplink-2", "ip": "198.51.100.2/24", "next_hop": "198.51.100.1", "edge": "edge-2"}]
+    s["t0"]["routes"] += [{"prefix": "0.0.0.0/0", "next_hop": "198.51.100.1"}]
+    return from_spec(s)
+
+
 CLUSTERS = {
     "seed": default_scenario,
+    "t0-active-active": _active_active_cluster,
     "generated": lambda: generate(6, 2, 5, 10, edges=2, service_t1_count=2, dfw_rules=4, seed=2),
     "lb-snat": _lb_snat_cluster,
 }
@@ -109,6 +121,10 @@ def test_work_agrees_with_the_engines_counters(runs):
         t.add(keys, sides, key_hosts)  # met: nothing new
         assert t.new.sum() == met.shape[1]
     assert any(r.service_state is not None for _, r in pairs) or not c.services
+    if len(c.uplinks) > 1:  # ECMP: both edges' SRs route, each entered by its own uplink
+        host, *_ = count_work(c, dp.tables, *pairs[1])
+        edges = [k for k, h in enumerate(c.hosts) if h.edge]
+        assert (host[edges, H_ROUTE] > 0).all()
 
 
 def test_route_hops_land_on_the_source_host_when_no_service_router_is_crossed(runs):
