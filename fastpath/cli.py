@@ -544,7 +544,7 @@ def demo(cluster_file, packets, out):
 @click.option("--out", type=Output(directory=True), required=True, help="Directory for CSV, Parquet, PNG, summary.md.")
 @click.option("--packets", type=click.IntRange(0, MAX_PACKETS), default=1_000_000, show_default=True, help="Packets per point (0: tables and limits only).")
 @click.option("--base", "base_args", help="Other generator arguments, e.g. hosts=20,nodes_per_host=4,namespaces=50,"
-              "edges=2,service_t1_count=10,dfw_rules=100.")
+              "edges=2,service_t1_count=10,dfw_rules=100,mtu=9000,placement=packed.")
 @click.option("--cluster", "cluster_file", type=click.Path(), help="Study this spec file's cluster instead of a generated "
               "one (pods-per-node only): its hosts, nodes, namespaces, policies, Services and capacity, its pods re-made N a node.")
 @click.option("--ovs-mac-table-size", type=click.IntRange(1), default=8192, show_default=True, help="OVS other_config:mac-table-size (2048 before OVS 2.10).")
@@ -575,10 +575,14 @@ def study(sweep, values, out, packets, base_args, cluster_file, ovs_mac_table_si
     base = {}
     for item in (base_args.split(",") if base_args is not None else []):
         key, _, val = (x.strip() for x in item.partition("="))
-        if key not in BASE or not _is_int(val) or len(val) > 13:
-            raise UserError(f"--base: {item!r} is not NAME=INT with NAME one of {', '.join(BASE)}")
         if key in base:
             raise UserError(f"--base: {key} is given twice")
+        if key == "placement" and val in ("spread", "packed"):
+            base[key] = val
+            continue
+        if key not in BASE or key == "placement" or not _is_int(val) or len(val) > 13:
+            raise UserError(f"--base: {item!r} is not NAME=INT with NAME one of "
+                            f"{', '.join(k for k in BASE if k != 'placement')}, or placement=spread|packed")
         base[key] = int(val)
     spec = None
     if cluster_file is not None:

@@ -256,3 +256,21 @@ def test_a_cluster_file_study_refuses_what_it_cannot_do(tmp_path, args, words):
     f.write_text(json.dumps(SEED_SPEC))
     r = CliRunner().invoke(main, ["study", *args, "--cluster", str(f), "--out", str(tmp_path / "o"), "--packets", "0"])
     assert r.exit_code == 2 and words in r.output, r.output
+
+
+def test_the_base_takes_the_mtu_and_the_placement_too():
+    """Issue 13, item 4: every generator argument — the underlay MTU and the pods' placement too."""
+    from fastpath.analysis.study import check_study, point_cluster
+    from fastpath.model import SpecError, generate
+
+    base = {"hosts": 2, "nodes_per_host": 2, "namespaces": 3, "mtu": 9000, "placement": "packed"}
+    c = point_cluster("pods-per-node", 6, base=base)
+    want = generate(2, 2, 3, 6, mtu=9000, placement="packed", max_pods=110)
+    assert {h.mtu for h in c.hosts} == {9000}
+    assert (c.pods.namespace == want.pods.namespace).all() and (c.pods.node == want.pods.node).all()
+    with pytest.raises(SpecError, match="mtu=100: 100 must be in"):
+        check_study("pods-per-node", [5], {"mtu": 100})
+    with pytest.raises(SpecError, match="placement='x'"):
+        check_study("pods-per-node", [5], {"placement": "x"})
+    df = run_study("pods-per-node", [5], base={**base, "mtu": 1500}, packets=0)
+    assert df["mtu_headroom"].iloc[0] == 1500 - (1500 + 50) and bool(df["crossed_mtu"].iloc[0])  # pod MTU 1500 + Geneve

@@ -51,7 +51,7 @@ DEFAULT_VALUES = {
 }
 
 BASE = {"hosts": 10, "nodes_per_host": 4, "namespaces": 20, "pods_per_node": 110, "dfw_rules": 0, "edges": 1,
-        "service_t1_count": 0}
+        "service_t1_count": 0, "mtu": 1600, "placement": "spread"}
 """The cluster every point starts from; the sweep overrides one argument."""
 
 
@@ -154,14 +154,22 @@ def check_study(sweep: str, values, base: dict | None = None, spec: dict | None 
                             "nodes and namespaces are the file's)")
         shape = spec_shape(spec)
         vals = list(DEFAULT_VALUES[sweep] if values is None else values)
-        check_study(sweep, vals, {k: v for k, v in shape.items() if k != "pods_per_node"})
+        check_study(sweep, vals, {k: v for k, v in shape.items() if k not in ("pods_per_node", "mtu", "placement")})
         return [int(v) for v in vals]
     base = dict(base or {})
     for k, v in base.items():
         if k not in BASE:
             raise SpecError("base", f"{k!r} is not one of {', '.join(BASE)}")
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        if k == "placement":
+            if v not in ("spread", "packed"):
+                raise SpecError("base", f"placement={v!r} is not spread or packed")
+        elif isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise SpecError("base", f"{k}={v!r} is not an integer")
+    if "mtu" in base:  # the generator's own rule, on a cluster of one pod-less node
+        try:
+            generate(1, 1, 1, 0, mtu=int(base["mtu"]))
+        except SpecError as exc:
+            raise SpecError("base", f"mtu={base['mtu']}: {exc.message}") from None
     param = SWEEPS[sweep]
     if param in base:
         raise SpecError("base", f"{param} is what the {sweep} study sweeps: give it in the values")
@@ -205,7 +213,8 @@ def spec_shape(spec: dict) -> dict:
     return {"hosts": sum(not h.edge for h in c.hosts), "nodes_per_host": max(per_host.values(), default=1),
             "namespaces": len(c.namespaces), "pods_per_node": round(len(c.pods) / max(len(c.nodes), 1)),
             "dfw_rules": len(c.dfw_rules), "edges": sum(h.edge for h in c.hosts),
-            "service_t1_count": sum(r.edge is not None for r in c.t1s[1:])}
+            "service_t1_count": sum(r.edge is not None for r in c.t1s[1:]), "mtu": min(h.mtu for h in c.hosts),
+            "placement": "the file's"}
 
 
 def point_cluster(sweep: str, value: int, *, base: dict | None = None, limits: Limits = Limits(),
@@ -220,8 +229,8 @@ def point_cluster(sweep: str, value: int, *, base: dict | None = None, limits: L
     args = {**BASE, **(base or {}), SWEEPS[sweep]: int(value)}
     ppn = args["pods_per_node"]
     return generate(args["hosts"], args["nodes_per_host"], args["namespaces"], ppn, dfw_rules=args["dfw_rules"],
-                    edges=args["edges"], service_t1_count=args["service_t1_count"], seed=seed,
-                    max_pods=max(ppn, limits.max_pods))
+                    edges=args["edges"], service_t1_count=args["service_t1_count"], mtu=args["mtu"],
+                    placement=args["placement"], seed=seed, max_pods=max(ppn, limits.max_pods))
 
 
 def scaled_spec(spec: dict, pods_per_node: int, limits: Limits = Limits()) -> dict:
