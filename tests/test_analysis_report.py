@@ -263,6 +263,10 @@ def test_cpu_work_per_device_by_hand(seed, flows):
 def test_cpu_figures_from_capacity_and_placeholders_named(flows_acc, flows):
     assert "host.switch" in flows.placeholders and "node.switch" not in flows.placeholders  # OVS's is sourced
     assert "placeholders:" in flows.to_text()
+    # the link capacities' defaults are assumptions too, until given (here, or in the spec)
+    assert {"capacity.host_link_gbps", "capacity.uplink_gbps"} <= set(flows.placeholders)
+    given = flows_acc.report(capacity={"uplink_gbps": 100, "host_link": {h.name: 10 for h in flows_acc.cluster.hosts}})
+    assert not {"capacity.host_link_gbps", "capacity.uplink_gbps"} & set(given.placeholders)
     rep = flows_acc.report(offered_pps=P * 10_000, capacity={"cpu": {"host": {"switch": 1800, "cores": 4},
                                                                      "cores": {"esx-1": 8}}})
     assert "host.switch" not in rep.placeholders and "host.cores" not in rep.placeholders

@@ -453,7 +453,11 @@ def test_traffic_and_capacity_round_trip_through_a_spec_file(tmp_path, suffix):
 
 def test_capacity_defaults_and_spec_without_traffic(seed_cluster):
     spec = to_spec(seed_cluster)
-    assert spec["capacity"] == {"host_link_gbps": 25.0, "uplink_gbps": 40.0}  # no edge packet rate: its CPU judges it
+    assert spec["capacity"] == {}  # defaults are not written back (a report names them placeholders); no edge rate
+    assert seed_cluster.capacity.given == frozenset()
+    spec["capacity"] = {"host_link_gbps": 25}  # given, even at the default's value: written back
+    c = from_spec(spec)
+    assert c.capacity.given == {"host_link_gbps"} and to_spec(c)["capacity"] == {"host_link_gbps": 25}
     assert "traffic" not in spec and seed_cluster.traffic_profiles == {}
     assert seed_cluster.capacity.link_gbps_of("esx-1") == 25.0
 

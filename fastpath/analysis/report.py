@@ -64,7 +64,8 @@ argument, else ``cluster.capacity``, else the defaults; see `resolve_capacity`):
   the cost model `fastpath.model.costs`: ``capacity.cpu``) in cores busy, against its cores.
   Needs each chunk's batch and tunnel-leg log (`ReportAccumulator.forward_options`); without
   them the report leaves CPUs out and says so. `LoadReport.cpu` has the work per device and
-  `LoadReport.placeholders` names the cost-model figures in effect that are placeholders.
+  `LoadReport.placeholders` names the figures in effect that are placeholders: the cost model's,
+  and the link capacities' defaults when not given (`LINK_DEFAULTS`).
 `LoadReport.utilisation` has one row a device and direction: device, kind (host-link, edge,
 uplink, host-cpu, node-cpu, edge-cpu), direction (tx, rx, sr, cpu), pps, gbps (underlay for
 host links, inner through an edge's SRs, frames on uplinks; none for a CPU), load and capacity
@@ -141,6 +142,7 @@ class Capacity:
     edge: Mapping[str, float] = field(default_factory=dict)
     uplink: Mapping[str, float] = field(default_factory=dict)
     cpu: CpuModel = field(default_factory=CpuModel)  # the cost model's figures (`fastpath.model.costs`)
+    given: frozenset = field(default=frozenset(), compare=False)  # link capacities given, not defaults
 
     def link_gbps_of(self, host: str) -> float:
         return float(self.host_link.get(host, self.host_link_gbps))
@@ -155,7 +157,7 @@ class Capacity:
     def as_dict(self) -> dict:
         return {f.name: (dict(getattr(self, f.name)) if f.name in _PER_DEVICE.values() else
                          self.cpu.as_dict() if f.name == "cpu" else getattr(self, f.name))
-                for f in fields(self)}
+                for f in fields(self) if f.name != "given"}  # (what was given: `LoadReport.placeholders`)
 
 
 _PER_DEVICE = {"host_link_gbps": "host_link", "edge_mpps": "edge", "uplink_gbps": "uplink"}
@@ -172,12 +174,16 @@ def resolve_capacity(*sources: Any) -> Capacity:
     scalars: dict[str, float] = {}
     maps: dict[str, dict[str, float]] = {m: {} for m in _PER_DEVICE.values()}
     cpu = CpuModel()
+    given: set[str] = set()
     for src in sources:
         if src is None:
             continue
         partial = isinstance(src, Mapping)
         if not partial:
             scalars, maps, cpu = {}, {m: {} for m in _PER_DEVICE.values()}, CpuModel()
+            given = set(getattr(src, "given", LINK_DEFAULTS))  # (an object without: all given)
+        else:
+            given |= set(src) & set(LINK_DEFAULTS)
         get = src.get if partial else lambda name, _s=src: getattr(_s, name, None)
         if get("cpu") is not None:
             cpu = resolve_cpu(cpu, get("cpu"))
@@ -194,7 +200,23 @@ def resolve_capacity(*sources: Any) -> Capacity:
                     raise ValueError(f"capacity.{per}: expected device name -> value, got {type(devices).__name__}")
                 for dev, x in devices.items():
                     maps[per][str(dev)] = _positive(f"capacity.{per}.{dev}", x)
-    return Capacity(**scalars, **maps, cpu=cpu)
+    return Capacity(**scalars, **maps, cpu=cpu, given=frozenset(given))
+
+
+LINK_DEFAULTS = ("host_link_gbps", "uplink_gbps")
+"""The link capacities whose defaults (25 Gb/s: one 25GbE port, the usual ESXi uplink; 40 Gb/s an
+uplink) are fastpath's assumptions, not the planner's hardware: named as placeholders unless given."""
+
+
+def link_placeholders(cap: Capacity, cluster: Cluster) -> list[str]:
+    """``capacity.host_link_gbps`` / ``capacity.uplink_gbps`` when their default is in effect for
+    some device (not given, and some host or uplink without its own value)."""
+    out = []
+    if "host_link_gbps" not in cap.given and any(h.name not in cap.host_link for h in cluster.hosts):
+        out.append("capacity.host_link_gbps")
+    if "uplink_gbps" not in cap.given and any(u.name not in cap.uplink for u in cluster.uplinks):
+        out.append("capacity.uplink_gbps")
+    return out
 
 
 def check_capacity(cap: Capacity, cluster: Cluster) -> None:
@@ -434,7 +456,7 @@ class LoadReport:
     services: Any = None  # per Service and backend: packets, bytes, share of the service's packets
     snat: Any = None  # per namespace with an SNAT IP: packets and bytes SNAT-ed out, un-SNAT-ed in
     cpu: Any = None  # per device (host, node VM, edge): the cost model's operations, cycles, cores (`cpu_frame`)
-    placeholders: list = field(default_factory=list)  # cost-model figures in effect that are placeholders
+    placeholders: list = field(default_factory=list)  # figures in effect that are placeholders (links, cost model)
 
     @classmethod
     def build(cls, cluster: Cluster, counters: Counters, totals: RunTotals | None = None, *, tables=None,
@@ -616,8 +638,9 @@ class LoadReport:
                              for k, s in enumerate(c.namespaces) if s.snat_ip is not None],
                             columns=["namespace", "snat_ip", "out_packets", "out_bytes", "in_packets", "in_bytes"])
 
-        placeholders = (cap.cpu.placeholders([k for k in ("host", "node", "edge") if (cpu["device_class"] == k).any()])
-                        if len(cpu) else [])
+        placeholders = link_placeholders(cap, c) + (
+            cap.cpu.placeholders([k for k in ("host", "node", "edge") if (cpu["device_class"] == k).any()])
+            if len(cpu) else [])
         return cls(c.settings.name, P, offered_pps, cap, verdicts, reasons, hosts, tep_pairs, routers, segments,
                    uplinks, edges, utilisation, encap, hairpin, bottleneck, services, snat, cpu, placeholders)
 
@@ -742,8 +765,8 @@ class LoadReport:
             for p in self.placeholders:
                 cls, _, name = p.partition(".")
                 by.setdefault(cls, []).append(name)
-            lines.append(f"placeholders: {len(self.placeholders)} cost-model figures in effect are fastpath's guesses, "
-                         "not measurements (set them in capacity.cpu): "
+            lines.append(f"placeholders: {len(self.placeholders)} figures in effect are fastpath's assumptions, "
+                         "not measurements (set them in the spec's capacity and capacity.cpu): "
                          + "; ".join(f"{cls} {', '.join(names)}" for cls, names in by.items()))
         return "\n".join(lines)
 

@@ -437,14 +437,21 @@ def set_attrs(df, base, forward, packets: int, seed: int, per_pod_pps: float | N
     generator's arguments, or a cluster file's shape), ``cluster`` (the file, when one), ``run``:
     the traffic, packets, seed, offered load, and the cost model's placeholders in effect."""
     from ..model.costs import resolve_cpu
+    from .report import LINK_DEFAULTS, link_placeholders, resolve_capacity
 
+    if spec is not None:
+        from ..model.spec import from_spec
+
+        c = from_spec(spec)
+        links = link_placeholders(resolve_capacity(c.capacity), c)
+        df.attrs["cluster"] = spec_name or "a cluster file"
+    else:  # a generated cluster: the default capacities
+        links = [f"capacity.{k}" for k in LINK_DEFAULTS]
     cpu = resolve_cpu(spec.get("capacity", {}).get("cpu") if spec else None)
     df.attrs["base"] = spec_shape(spec) if spec is not None else {**BASE, **(base or {})}
-    if spec is not None:
-        df.attrs["cluster"] = spec_name or "a cluster file"
     df.attrs["run"] = {"traffic": "uniform pod-to-pod" if forward is None else "as the caller forwards it",
                        "packets": int(packets), "seed": int(seed), "per_pod_pps": per_pod_pps,
-                       "placeholders": cpu.placeholders() if packets else []}
+                       "placeholders": links + cpu.placeholders() if packets else []}
 
 
 def first_crossing(df, limit: str):
@@ -548,8 +555,8 @@ def summary_markdown(df, sweep: str, limits: Limits = Limits()) -> str:
                   "and it weighs in the hosts' CPU."]
         placeholders = run.get("placeholders")
         if placeholders:
-            lines += ["", f"CPU utilisation comes from fastpath's cost model; {len(placeholders)} of its figures in "
-                      "effect are placeholders, not measurements (set them in the spec's capacity.cpu): "
+            lines += ["", f"Utilisation rests on figures of which {len(placeholders)} in effect are fastpath's "
+                      "placeholders, not measurements (set them in the spec's capacity and capacity.cpu): "
                       + ", ".join(f"`{p}`" for p in placeholders) + "."]
     if "fail_devices" in df and (df["status"] == "ok").any():  # `run_point(fail=...)`: what the failure did
         ok = df[df["status"] == "ok"]

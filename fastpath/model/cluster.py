@@ -204,6 +204,8 @@ class Capacity:
     uplink: dict[str, float] = field(default_factory=dict)
     tep_vlan: bool = False
     cpu: dict = field(default_factory=dict)
+    given: frozenset = field(default=frozenset(), compare=False)  # the link capacities the spec gave
+    # (host_link_gbps, uplink_gbps): the others are defaults, which a load report names as placeholders
 
     def link_gbps_of(self, host: str) -> float:
         return self.host_link.get(host, self.host_link_gbps)

@@ -732,7 +732,7 @@ def _capacity(spec: ClusterSpec, host_specs) -> Capacity:
                     host_link={h.name: h.link_gbps for h, _, _ in host_specs if h.link_gbps is not None},
                     edge={h.name: h.mpps for h, _, _ in host_specs if h.mpps is not None},
                     uplink={u.name: u.gbps for u in spec.t0.uplinks if u.gbps is not None}, tep_vlan=c.tep_vlan,
-                    cpu=cpu)
+                    cpu=cpu, given=frozenset(c.model_fields_set & {"host_link_gbps", "uplink_gbps"}))
 
 
 # ---- traffic profiles -------------------------------------------------------------------------
@@ -962,7 +962,7 @@ def to_spec(c: Cluster) -> dict:
                        (r.dport_lo if r.dport_lo == r.dport_hi else f"{r.dport_lo}-{r.dport_hi}")}
                       for r in c.dfw_rules],
         },
-        "capacity": {"host_link_gbps": cap.host_link_gbps, "uplink_gbps": cap.uplink_gbps,
+        "capacity": {**{k: getattr(cap, k) for k in ("host_link_gbps", "uplink_gbps") if k in cap.given},
                      **({"edge_mpps": cap.edge_mpps} if cap.edge_mpps is not None else {}),
                      **({"tep_vlan": True} if cap.tep_vlan else {}), **({"cpu": copy.deepcopy(cap.cpu)} if cap.cpu else {})},
     }
