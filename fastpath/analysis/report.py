@@ -99,7 +99,7 @@ import numpy as np
 
 from ..model.addressing import ip_to_str
 from ..model.cluster import Cluster
-from ..model.costs import CLASS_OPS, CpuModel, resolve_cpu
+from ..model.costs import CLASS_OPS, CpuModel, positive, resolve_cpu
 from ..packets import INGRESS_UPLINK, PacketBatch
 from ..verdicts import DeviceKind, Reason, Verdict
 
@@ -193,13 +193,13 @@ def resolve_capacity(*sources: Any) -> Capacity:
             scalars["tep_vlan"] = bool(get("tep_vlan"))
         for name, per in _PER_DEVICE.items():
             if get(name) is not None:
-                scalars[name] = _positive(f"capacity.{name}", get(name))
+                scalars[name] = positive(f"capacity.{name}", get(name))
             devices = get(per)
             if devices is not None:
                 if not isinstance(devices, Mapping):
                     raise ValueError(f"capacity.{per}: expected device name -> value, got {type(devices).__name__}")
                 for dev, x in devices.items():
-                    maps[per][str(dev)] = _positive(f"capacity.{per}.{dev}", x)
+                    maps[per][str(dev)] = positive(f"capacity.{per}.{dev}", x)
     return Capacity(**scalars, **maps, cpu=cpu, given=frozenset(given))
 
 
@@ -232,16 +232,6 @@ def check_capacity(cap: Capacity, cluster: Cluster) -> None:
         if dev not in devices:
             raise ValueError(f"capacity.cpu.cores.{dev}: no host, edge or node of that name in cluster "
                              f"{cluster.settings.name!r}")
-
-
-def _positive(path: str, value: Any) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{path}: {value!r} is not a number") from None
-    if not x > 0 or math.isinf(x):
-        raise ValueError(f"{path}: {value!r} must be a positive finite number")
-    return x
 
 
 # ---- what the per-packet results add to the counters --------------------------------------------

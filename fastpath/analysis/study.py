@@ -200,13 +200,14 @@ def check_study(sweep: str, values, base: dict | None = None, spec: dict | None 
     return [int(v) for v in vals]
 
 
-def spec_shape(spec: dict) -> dict:
-    """The generator's arguments that describe a cluster file's cluster (`BASE`'s keys): what a
-    study of it reports as its base and holds the configuration maxima to (``nodes_per_host`` the
-    most nodes on one host; the maxima's per-namespace figures assume the pods spread evenly)."""
+def spec_shape(spec: dict | Cluster) -> dict:
+    """The generator's arguments that describe a cluster file's cluster (`BASE`'s keys; the spec,
+    or the cluster built from it): what a study of it reports as its base and holds the
+    configuration maxima to (``nodes_per_host`` the most nodes on one host; the maxima's
+    per-namespace figures assume the pods spread evenly)."""
     from ..model.spec import from_spec
 
-    c = from_spec(spec)
+    c = spec if isinstance(spec, Cluster) else from_spec(spec)
     per_host: dict[str, int] = {}
     for n in c.nodes:
         per_host[n.host] = per_host.get(n.host, 0) + 1
@@ -448,7 +449,7 @@ def set_attrs(df, base, forward, packets: int, seed: int, per_pod_pps: float | N
     else:  # a generated cluster: the default capacities
         links = [f"capacity.{k}" for k in LINK_DEFAULTS]
     cpu = resolve_cpu(spec.get("capacity", {}).get("cpu") if spec else None)
-    df.attrs["base"] = spec_shape(spec) if spec is not None else {**BASE, **(base or {})}
+    df.attrs["base"] = spec_shape(c) if spec is not None else {**BASE, **(base or {})}
     df.attrs["run"] = {"traffic": "uniform pod-to-pod" if forward is None else "as the caller forwards it",
                        "packets": int(packets), "seed": int(seed), "per_pod_pps": per_pod_pps,
                        "placeholders": links + cpu.placeholders() if packets else []}

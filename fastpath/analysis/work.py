@@ -166,6 +166,15 @@ def _key(src_ip, dst_ip, sport, dport, proto):
     return _mix(_mix(a) ^ w)
 
 
+@kernel(inline="always")
+def _note(keys, sides, hosts, nk, key, side, host):
+    """Write one DFW evaluation of an original at row nk; the next row."""
+    keys[nk] = key
+    sides[nk] = side
+    hosts[nk] = host
+    return nk + 1
+
+
 @kernel
 def _count(start, src_node, from_pod, ttl, reply, src_ip, dst_ip, sport, dport, proto, verdict, reason, dev_kind,
            ttl_out, hops, n_tunnels, dfw_src, dfw_dst, egress, leg_packet, leg_tep, leg_ttl, pod_node, H, host, node,
@@ -210,21 +219,18 @@ def _count(start, src_node, from_pod, ttl, reply, src_ip, dst_ip, sport, dport, 
                     if (dropped and (rs == _NO_ROUTE or rs == _TTL or rs == _NO_ENDPOINT)) or verdict[i] == _DELIVERED:
                         more = 1
                 host[cur, H_ROUTE] += cur_ttl - np.int64(ttl_out[i]) + more
-            original = reply[i] == 0
-            if dfw_src[i] >= 0:
+            at_src = dfw_src[i] >= 0
+            at_dst = cur >= 0 and dfw_dst[i] >= 0
+            original = reply[i] == 0 and (at_src or at_dst)
+            key = _key(src_ip[i], dst_ip[i], sport[i], dport[i], proto[i]) if original else np.uint64(0)
+            if at_src:
                 host[h0, H_DFW] += 1
                 if original:
-                    keys[nk] = _key(src_ip[i], dst_ip[i], sport[i], dport[i], proto[i])
-                    key_sides[nk] = 0
-                    key_hosts[nk] = h0
-                    nk += 1
-            if cur >= 0 and dfw_dst[i] >= 0:
+                    nk = _note(keys, key_sides, key_hosts, nk, key, 0, h0)
+            if at_dst:
                 host[cur, H_DFW] += 1
                 if original:
-                    keys[nk] = _key(src_ip[i], dst_ip[i], sport[i], dport[i], proto[i])
-                    key_sides[nk] = 1
-                    key_hosts[nk] = cur
-                    nk += 1
+                    nk = _note(keys, key_sides, key_hosts, nk, key, 1, cur)
         sn = src_node[i]
         if from_pod[i] and sn >= 0 and not (dropped and dk == _POD and not moved):
             node[sn, N_SWITCH] += 1

@@ -192,6 +192,7 @@ def resolve_cpu(*sources: Any, path: str = "capacity.cpu") -> CpuModel:
 
 
 def positive(path: str, value: Any) -> float:
+    """``value`` as a positive finite float, else ValueError naming ``path`` (a bool is no number)."""
     if isinstance(value, bool):
         raise ValueError(f"{path}: {value!r} is not a number")
     try:
