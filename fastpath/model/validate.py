@@ -425,7 +425,10 @@ def validate_snat(c: Cluster) -> None:
         k = given[0][0]
         raise SpecError(f"namespaces[{k}].snat_ip" if c.snat_pool is None else "t0.snat_pool",
                         "SNAT runs on the T0's service router: give the T0 an edge (t0.edge)")
-    if c.t0.active:  # NSX: stateful services need one SR to see both directions of a flow
+    # NSX: stateful services need one SR to see both directions of a flow. (NSX 4.0.1's "stateful
+    # active/active", which steers a flow's two directions to one SR over interface groups, is a
+    # later option not modeled: the classic rule, active/standby for NAT, is the reading here.)
+    if c.t0.active:
         raise SpecError("t0.ha_mode", "SNAT is a stateful service: NSX runs it on an active/standby T0, not on "
                         f"{len(c.t0.active)} active SRs with ECMP: say ha_mode: active_standby (edges: [active, standby])")
     inside = [(st.pod_cidr, "the pod CIDR"), (c.node_segment.subnet, "the node segment"), (st.link_cidr, "the router link CIDR"),
