@@ -151,7 +151,7 @@ class Runner:
     def prefix(self, k: int) -> None:
         """`forward_staged` with ``upto=k``, tracing compiled out; the leg log reset (not folded)."""
         graph.forward_staged(self.batch, self.dp, self.out, self.counters, self.scratch, self.vectors, graph.VECTOR,
-                             None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, k, None, None)
+                             None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, k, None, None, None, None)
         self.n_legs[0] = 0
 
     def _fold(self) -> None:
@@ -161,7 +161,7 @@ class Runner:
     def staged(self) -> None:
         """The whole staged kernel and the fold: what `Dataplane.forward` (staged) runs."""
         graph.forward_staged(self.batch, self.dp, self.out, self.counters, self.scratch, self.vectors, graph.VECTOR,
-                             None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, graph.FULL, None, None)
+                             None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, graph.FULL, None, None, None, None)
         self._fold()
 
     def cached(self) -> None:
@@ -169,7 +169,7 @@ class Runner:
         fc = make_flow_cache(graph.VECTOR, self.w.staged.cache_key_l4)
         graph.forward_staged(self.batch, self.dp, self.out, self.counters, self.scratch, self.vectors, graph.VECTOR,
                              None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, graph.FULL, fc,
-                             self.recipe)
+                             self.recipe, None, None)
         self.hits = int(fc.state[HITS])
         self._fold()
 

@@ -69,8 +69,11 @@ MODULES = {
     "neighbor": (("neighbor",), ("neighbor_one",), ("neighbor",)),
     "tunnel": (("tunnel",), ("tunnel_one", "encap", "log_leg"), ("tunnel",)),
     "deliver": (("deliver",), ("deliver_one",), ("deliver",)),
-    # in front of the graph: `Dataplane.forward` runs it over the batch before either engine
-    "service": (("service_dnat", "candidates"), (), ("service_dnat", "service_reply_source", "service_undnat")),
+    # first of all: in the staged engine's pass (the flow cache's key pass, `translate_vector`),
+    # or over the batch before either engine (`service_dnat`)
+    "service": (("service_dnat", "candidates", "original_hashes"),
+                ("service_key", "pick_one", "rewrite_one", "dnat_one", "no_endpoint_one", "translate_vector"),
+                ("service_dnat", "service_reply_source", "service_undnat")),
 }
 
 STAGES = {
@@ -392,7 +395,7 @@ def _run_prefix(dp: Dataplane, b, upto: int, *, trace: bool, ahead: int) -> Pref
     tr, tl = np.zeros((max(n, 1), MAX_HOPS, 4), np.int32), np.zeros(max(n, 1), np.int32)
     legs, n_legs = np.empty((MAX_LEGS * n + 4, LEG_COLS), np.int64), np.zeros(1, np.int64)
     graph.forward_staged(b, dp.dp, o, cn, make_scratch(graph.VECTOR), make_vectors(graph.VECTOR), graph.VECTOR,
-                         slot, tr, tl, legs, n_legs, ahead, upto, None, None)
+                         slot, tr, tl, legs, n_legs, ahead, upto, None, None, None, None)
     log = legs[: int(n_legs[0])]
     log = log[np.argsort(log[:, LEG_PACKET], kind="stable")]
     return Prefix(o, cn, [tr[i, : tl[i]] for i in range(n)] if trace else [], log)

@@ -375,6 +375,37 @@ def test_behind_the_flow_cache_too():
         assert sum(run.verdict_counts().values()) == b.size
 
 
+@pytest.mark.parametrize("flow_cache", [True, False])
+def test_the_stage_inside_the_engines_pass_equals_the_stage_before_them(monkeypatch, flow_cache):
+    """Without a trace or the leg log the staged engine runs the stage in its own pass (in the
+    flow cache's key pass, or over an uncached vector: `graph.forward_staged`); with them (and
+    in the fused engine) it runs before the engines over the batch. Results and every counter
+    are equal, with flows repeated and distinct (the cache backs off and vectors walk uncached),
+    at 1 and 2 threads, and equal to the reference."""
+    c = _rich()
+    b0 = _service_traffic(c, 5000, seed=31)
+    pick = np.concatenate([np.arange(b0.size), np.random.default_rng(4).integers(0, b0.size, 5000)])
+    b = type(b0)(*(np.ascontiguousarray(a[pick]) for a in b0))  # distinct first, then repeats
+    ref, _ = walk_batch(c, b)
+    before = Dataplane(c, engine="fused").forward(b)
+    import fastpath.dataplane.api as api
+
+    def refused(*a, **k):
+        raise AssertionError("the stage ran before the engines")
+
+    monkeypatch.setattr(api, "translate", refused)
+    dp = Dataplane(c, engine="staged", flow_cache=flow_cache)
+    for run in (dp.forward(b), dp.forward(b, threads=2)):
+        assert run.flow_cache == flow_cache and (run.flow_cache_hits > 0) == flow_cache
+        for f in ref._fields:
+            got, want = getattr(run.results, f), getattr(ref, f)
+            bad = np.flatnonzero(got != want)
+            assert not bad.size, f"{f}: {bad.size} differ, first #{bad[0]}: fast {got[bad[0]]} reference {want[bad[0]]}"
+        for name in before.counters._fields:
+            assert np.array_equal(getattr(run.counters, name).sum(0), getattr(before.counters, name).sum(0)), name
+    assert (ref.reason == Reason.NO_ENDPOINT).any() and ((ref.service >= 0) & (b.reply == 1)).any()
+
+
 def test_trace_names_a_service_by_svc_namespace_name():
     from click.testing import CliRunner
 

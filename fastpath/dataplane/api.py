@@ -38,7 +38,7 @@ from .stages.flow_cache import HITS, make_flow_cache
 from .lb import LbTable, lb_table, reply_sources, second_pass
 from .lb import make_scratch as make_lb_scratch
 from .snat import SnatTable, snat_table, snat_trace
-from .stages.service import NO_ENDPOINT, service_trace, translate
+from .stages.service import NO_ENDPOINT, SCRATCH, ServicePass, service_pass, service_trace, translate
 from .stages.service import make_scratch as make_service_scratch
 from .stages.service import no_endpoint as _no_endpoint
 from .trace import MAX_HOPS
@@ -178,9 +178,10 @@ class Dataplane:
         also return every tunnel leg (`pipeline.LEG_COLS`), in packet order: what
         `fastpath.wire` needs to rebuild the underlay frames.
 
-        Services first (`stages.service`): kube-proxy's translation runs over the batch, the
-        engines forward the translated copy, and packets it drops (``no-endpoint``) are left
-        out of their run and given their verdict here. LoadBalancer virtual servers last
+        Services first (`stages.service`): kube-proxy's translation runs inside the staged
+        engine's pass on a plain call (no trace, no leg log, no virtual servers); otherwise over
+        the batch before the engines, which forward the translated copy, and packets it drops
+        (``no-endpoint``) are left out of their run and given their verdict here. LoadBalancer virtual servers last
         (`fastpath.dataplane.lb`): packets the engines stopped at the load balancer's SR are
         translated there and forwarded on in a second pass, joined back into one result."""
         n = _check_batch(batch)
@@ -205,6 +206,14 @@ class Dataplane:
         keep_scratch = not legs and not picks.size
         scratch = self._take_scratch("_service_scratch", n, make_service_scratch) \
             if keep_scratch and t.services.n_ports else None
+        if scratch is not None and self._engine(False, False)[0] and self.lb is None:
+            # the staged engine runs the stage itself, in its own per-packet pass (`graph`): the
+            # packets are read once, and only a walked one's columns are written (`service`)
+            try:
+                tb = batch._replace(**{name: a[:n] for (name, _), a in zip(SCRATCH, scratch) if name != "state"})
+                return self._forward(batch, threads, picks, o, cn, legs, self._service_pass, tb)
+            finally:
+                self._give_scratch("_service_scratch", scratch)
         try:
             bounds = [w * n // threads for w in range(threads + 1)]
             tl = translate(batch, t.services, t.n_pods, t.n_nodes, t.router_mac, o.service, o.backend, scratch,
@@ -294,9 +303,24 @@ class Dataplane:
             service_trace(batch, tl.state, picks, run.trace_records, run.trace_lengths, self.cluster.pods.node)
         return run
 
+    @property
+    def _service_pass(self) -> ServicePass:
+        if "_sv" not in self.__dict__:
+            self.__dict__["_sv"] = service_pass(self.tables, self.cluster.pods.node)
+        return self.__dict__["_sv"]
+
+    def _engine(self, tracing: bool, want_legs: bool) -> tuple[bool, bool]:
+        """(staged, cached): which engine a call runs, and with the flow cache or not."""
+        staged = self.engine == "staged"
+        cached = staged and self.flow_cache and not tracing and not want_legs
+        if not self._chosen and staged and not cached and not self.dp.deep_prefetch:
+            staged = False  # the measured rule (`ENGINES`): walking every packet on cache-resident tables
+        return staged, cached
+
     def _forward(self, batch: PacketBatch, threads: int, picks: np.ndarray, o: Results, cn: Counters,
-                 legs: bool) -> RunResult:
-        """The engines over ``batch`` (already through the service stage)."""
+                 legs: bool, sv: ServicePass | None = None, tb: PacketBatch | None = None) -> RunResult:
+        """The engines over ``batch`` (already through the service stage, unless ``sv``: then the
+        staged engine runs it, reading ``batch`` and walking ``tb``, `graph.forward_staged`)."""
         n = batch.size
         tracing = picks.size > 0
         slot = np.full(n if tracing else 1, -1, np.int32)
@@ -309,10 +333,8 @@ class Dataplane:
         legs = [np.empty((pipeline.MAX_LEGS * (bounds[w + 1] - bounds[w]) + 4, cols), np.int64)
                 for w in range(threads)]
         n_legs = [np.zeros(1, np.int64) for _ in range(threads)]
-        staged = self.engine == "staged"
-        cached = staged and self.flow_cache and not tracing and not want_legs
-        if not self._chosen and staged and not cached and not self.dp.deep_prefetch:
-            staged = False  # the measured rule (`ENGINES`): walking every packet on cache-resident tables
+        staged, cached = self._engine(tracing, want_legs)
+        assert staged or sv is None
         hits = [0] * threads
 
         def work(w: int) -> None:
@@ -326,7 +348,8 @@ class Dataplane:
                 before = int(fc.state[HITS]) if cached else 0
                 try:
                     graph.forward_staged(b, self.dp, ow, row, make_scratch(graph.VECTOR), make_vectors(graph.VECTOR),
-                                         graph.VECTOR, sl, tr, tl, legs[w], n_legs[w], ahead, graph.FULL, fc, rc)
+                                         graph.VECTOR, sl, tr, tl, legs[w], n_legs[w], ahead, graph.FULL, fc, rc,
+                                         sv, None if tb is None else tb.slice(lo, hi))
                 finally:
                     if fc is not None:
                         hits[w] = int(fc.state[HITS]) - before

@@ -22,6 +22,10 @@ Verdicts and reasons of walked packets are counted at the end of each vector, fr
 `forward_staged` puts the flow cache in front (`stages.flow_cache`): a vector's hits take their
 cached outcome and only its misses walk; hits are counted when their entries are folded.
 
+Kube-proxy's Service translation (`stages.service`) comes before every stage: given a
+`ServicePass`, `forward_staged` runs it in the cache's key pass or, on an uncached vector, as
+`translate_vector`, and the stages read the translated batch ``tb``.
+
 Vectors are ``size`` packets (`VECTOR`); the per-slot scratch and the vectors are allocated
 once per call by the caller (no allocation inside: the kernels run without numba's runtime).
 """
@@ -38,6 +42,7 @@ from .stages.neighbor import neighbor
 from .stages.ovs import ovs_from_pod
 from .stages.route import route
 from .stages.segment import segment
+from .stages.service import translate_vector
 from .stages.sender_stack import sender_stack
 from .stages.spoofguard import spoofguard
 from .stages.tunnel import tunnel
@@ -100,7 +105,7 @@ def walk(b, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahe
 
 
 @kernel
-def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, ahead, upto, fc, rc):
+def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, ahead, upto, fc, rc, sv, tb):
     """Forward every packet of ``b`` on worker row 0, ``size`` packets a vector (``s`` and ``v``
     hold at least ``size`` slots). ``trace_slot``: None (tracing compiled out) or int32[n], the
     trace slot of each packet or -1; ``tr``/``tl`` the records. ``legs``/``n_legs``: the
@@ -108,24 +113,37 @@ def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, a
     the first ``upto`` stages of `GRAPH` (`FULL`: all; fewer leave packets without a verdict).
     ``fc``/``rc``: a `FlowCache` and a `Recipe` (or both None: no cache, compiled out). The
     cache backs off while it
-    misses (`flow_cache.backoff`): traffic of distinct flows then walks at the uncached speed."""
+    misses (`flow_cache.backoff`): traffic of distinct flows then walks at the uncached speed.
+    ``sv``/``tb``: None, or a `service.ServicePass` and the batch the walk reads — ``b`` with
+    its ``src_ip .. dst_mac`` columns scratch: kube-proxy's translation then runs inside this
+    pass, in the cache's key pass or over an uncached vector, before anything else
+    (`stages.service`); with None the caller has translated ``b`` already, or needs no
+    translation."""
     n = b.ingress_kind.shape[0]
+    if sv is None:  # the batch the stages read: as translated
+        wb = b
+    else:
+        wb = tb
     for base in range(0, n, size):
         m = min(size, n - base)
         if fc is not None and use_cache(fc):
             flush_if_full(dp, cn, fc, fc.entries.shape[0])
-            n_walk = lookup(b, dp, o, fc, base, m, v.walk, AHEAD)
+            n_walk = lookup(b, dp, o, fc, base, m, v.walk, AHEAD, sv, tb, cn)
             if n_walk > 0:  # (a call passes every table's view: skipped when all hit)
-                walk(b, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahead, upto, rc)
+                walk(wb, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahead, upto, rc)
                 if upto >= FULL:
                     count(o, cn, base, v.walk, n_walk)  # hits are counted by their entries' folds
-                    insert(b, dp, o, fc, cn, rc, base, v.walk, n_walk)
+                    insert(wb, dp, o, fc, cn, rc, base, v.walk, n_walk)
             backoff(fc, m, m - n_walk)
         else:
-            for k in range(m):
-                v.walk[k] = k
-            walk(b, dp, o, cn, s, v, base, m, trace_slot, tr, tl, legs, n_legs, ahead, upto, None)
+            if sv is None:
+                for k in range(m):
+                    v.walk[k] = k
+                n_walk = m
+            else:
+                n_walk = translate_vector(b, tb, o, cn, sv, base, m, v.walk)
+            walk(wb, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahead, upto, None)
             if upto >= FULL:
-                count(o, cn, base, v.walk, m)
+                count(o, cn, base, v.walk, n_walk)
     if fc is not None:
         flush(dp, cn, fc)

@@ -97,11 +97,16 @@ def service_port(st, ip, proto, port):
 @jit(inline="always")
 def choose(st, sp, client_ip, vip, proto, client_port, port):
     """The backend row of service port ``sp`` for this connection; -1 when it has none."""
+    return pick(st, sp, flow_hash(client_ip, vip, proto, client_port, port, st.seed) >> np.uint64(32))
+
+
+@jit(inline="always")
+def pick(st, sp, h):
+    """`choose` given the high half ``h`` of the connection's `flow_hash`."""
     lo = np.int64(st.sp_first[sp])
     n = np.int64(st.sp_first[sp + 1]) - lo
     if n <= 0:
         return np.int64(-1)
-    h = flow_hash(client_ip, vip, proto, client_port, port, st.seed) >> np.uint64(32)
     return lo + np.int64((h * np.uint64(n)) >> np.uint64(32))
 
 

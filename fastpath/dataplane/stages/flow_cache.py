@@ -19,7 +19,9 @@ when no DFW rule constrains them and no ECMP route hashes them (``key_l4`` off: 
 megaflow leaves out fields no table looked at; a reply is judged on its source port, hence both). TTL and length are not in the key; they are the entry's *conditions*: the outcome holds
 for any TTL above the router hops that decrement it (``ttl_min``) and any length from 28 to
 the smallest tunnel MTU on the path (``len_max``). Outcomes that depend on the exact TTL or
-length (``ttl-expired``, ``mtu-exceeded``, ``malformed``) are never cached.
+length (``ttl-expired``, ``mtu-exceeded``, ``malformed``) are never cached. A packet to a
+cluster IP is keyed as kube-proxy translated it: the Service stage runs in the key pass
+(`_translated_keys`), so its connections fold into the flows of their backends.
 
 Counters: the recipe, folded per entry
 --------------------------------------
@@ -50,6 +52,8 @@ import numpy as np
 
 from ..._jit import kernel, prefetch_row
 from ...tables.exact import mix64
+from ...tables.services import service_port
+from . import service
 from .common import (ETH_HEADER, K_UPLINK, MAX_LEGS, MAX_ROUTER_VISITS, MAX_SEGMENT_VISITS, MIN_IP_PACKET, OVERFLOW,
                      R_MALFORMED, R_MTU, R_TTL, S_ENCAP, S_L2, S_ROUTE, STAGES, V_EXITED, stage_count)
 
@@ -80,7 +84,8 @@ class FlowCache(NamedTuple):
     entries: np.ndarray  # int64[E, WORDS]
     dirty: np.ndarray  # int64[2E] — entries whose stats are pending (an entry may appear twice)
     state: np.ndarray  # int64[5] — indexed by DIRTY, KEY_L4, HITS, SKIP, NEXT_SKIP
-    keys: np.ndarray  # uint64[V, 6] — per slot of the vector: its key words and hash
+    keys: np.ndarray  # uint64[V, 9] — per slot of the vector: its key words, hash, and (services) state, backend, ports
+    hashes: np.ndarray  # uint64[V] — per slot: its Service hash (`service.original_hashes`)
 
 
 DIRTY, KEY_L4, HITS, SKIP, NEXT_SKIP = range(5)
@@ -94,21 +99,23 @@ def make_flow_cache(vector: int, key_l4: bool) -> FlowCache:
     state[KEY_L4] = int(key_l4)
     state[NEXT_SKIP] = 1
     return FlowCache(np.zeros((MAX_ENTRIES, WORDS), np.int64), np.zeros(2 * MAX_ENTRIES, np.int64), state,
-                     np.zeros((vector, 6), np.uint64))
+                     np.zeros((vector, 9), np.uint64), np.zeros(vector, np.uint64))
 
 
 @kernel(inline="always")
-def _key(b, i, key_l4, out, k):
-    """The flow key of packet i into ``out[k, 0:5]``, its hash into ``out[k, 5]``."""
-    k0 = np.uint64(b.src_ip[i]) | (np.uint64(b.dst_ip[i]) << np.uint64(32))
-    k1 = (np.uint64(np.uint32(b.ingress_id[i])) | (np.uint64(b.ingress_kind[i]) << np.uint64(32))
-          | (np.uint64(b.vlan[i]) << np.uint64(40)))
-    k4 = np.uint64(b.reply[i] != 0) << np.uint64(32)
+def _key_words(src_ip, dst_ip, ingress_id, ingress_kind, vlan, proto, sport, dport, reply, src_mac, dst_mac, key_l4,
+               out, k):
+    """The flow key of a packet with these header fields into ``out[k, 0:5]``, its hash into
+    ``out[k, 5]``."""
+    k0 = np.uint64(src_ip) | (np.uint64(dst_ip) << np.uint64(32))
+    k1 = (np.uint64(np.uint32(ingress_id)) | (np.uint64(ingress_kind) << np.uint64(32))
+          | (np.uint64(vlan) << np.uint64(40)))
+    k4 = np.uint64(reply != 0) << np.uint64(32)
     if key_l4:
-        k1 |= np.uint64(b.proto[i]) << np.uint64(56)
-        k4 |= np.uint64(b.dport[i]) | (np.uint64(b.sport[i]) << np.uint64(16))
-    k2 = np.uint64(b.src_mac[i])
-    k3 = np.uint64(b.dst_mac[i])
+        k1 |= np.uint64(proto) << np.uint64(56)
+        k4 |= np.uint64(dport) | (np.uint64(sport) << np.uint64(16))
+    k2 = np.uint64(src_mac)
+    k3 = np.uint64(dst_mac)
     out[k, 0] = k0
     out[k, 1] = k1
     out[k, 2] = k2
@@ -117,6 +124,72 @@ def _key(b, i, key_l4, out, k):
     # one finalizer over a multiply-xor of the words: a short dependency chain (the full key is
     # compared on a probe, so a collision here only shares buckets)
     out[k, 5] = mix64(k0 ^ (k1 * _C1) ^ (k2 * _C2) ^ (k3 * _C3) ^ (k4 * _C4))
+
+
+@kernel(inline="always")
+def _key(b, i, key_l4, out, k):
+    """The flow key of packet i (`_key_words`)."""
+    _key_words(b.src_ip[i], b.dst_ip[i], b.ingress_id[i], b.ingress_kind[i], b.vlan[i], b.proto[i], b.sport[i],
+               b.dport[i], b.reply[i], b.src_mac[i], b.dst_mac[i], key_l4, out, k)
+
+
+@kernel(inline="always")
+def _translated_keys(b, o, cn, sv, fc, base, m, key_l4, keys):
+    """Kube-proxy's translation (`service`) in the key pass: each packet's key is that of its
+    columns as the engines must see them. Three passes over the vector: the Service hash of
+    every packet in SIMD lanes (`service.original_hashes`; a vector with no packet in the
+    service range stops there and takes the plain keys), the backends picked (``keys[k, 6]``:
+    state, ``keys[k, 7]``: backend row | service port << 32), then the keys. A miss's
+    translated ports are kept at ``keys[k, 8]`` for `lookup` to write for the walk.
+    Indices are unsigned: a signed one carries numba's negative-index wraparound into every
+    access, which cost ~1 ns a packet here and kept the hash out of SIMD (bench/RESULTS.md)."""
+    st = sv.st
+    last_ip = np.uint32(0)  # the last (address, proto, port) and its service port: runs are common
+    last_pp = np.int64(-1)
+    last_sp = np.int64(-1)
+    if not service.original_hashes(b, st, base, m, fc.hashes):
+        for k in range(m):
+            i = np.uint64(base + k)
+            o.service[i] = -1
+            o.backend[i] = -1
+            _key(b, i, key_l4, keys, k)
+            keys[k, 6] = service.NOT_TRANSLATED
+            keys[k, 8] = np.uint64(b.sport[i]) | (np.uint64(b.dport[i]) << np.uint64(16))
+        return
+    for k in range(m):
+        i = np.uint64(base + k)
+        s = service.NOT_TRANSLATED
+        be = np.int64(-1)
+        lport, ip, pp = service.service_key(b, i, st, sv.n_pods, sv.n_nodes)
+        if lport >= 0:
+            if ip != last_ip or pp != last_pp:
+                last_ip, last_pp, last_sp = ip, pp, service_port(st, ip, pp >> 16, pp & 0xFFFF)
+            if last_sp >= 0:
+                s, be = service.pick_one(b, i, st, last_sp, lport, fc.hashes[k])
+        keys[k, 6] = s
+        keys[k, 7] = np.uint64(np.uint32(be)) | (np.uint64(last_sp) << np.uint64(32))
+    for k in range(m):
+        i = np.uint64(base + k)
+        s = np.int64(keys[k, 6])
+        if s == service.NOT_TRANSLATED:
+            o.service[i] = -1
+            o.backend[i] = -1
+            _key(b, i, key_l4, keys, k)
+            keys[k, 8] = np.uint64(b.sport[i]) | (np.uint64(b.dport[i]) << np.uint64(16))
+            continue
+        be = np.int64(np.int32(keys[k, 7] & _M32))
+        sp = np.int64(keys[k, 7] >> np.uint64(32))
+        o.service[i] = st.sp_service[sp]
+        if s == service.NO_ENDPOINT:
+            o.backend[i] = -1
+            service.no_endpoint_one(b, o, cn, i, sv)
+            keys[k, 5] = 0
+            continue
+        o.backend[i] = st.be_lport[be]  # (a reply's: its sender, checked by pick_one)
+        src_ip, dst_ip, sport, dport, dst_mac = service.rewrite_one(b, i, st, s, be, sv.router_mac)
+        _key_words(src_ip, dst_ip, b.ingress_id[i], b.ingress_kind[i], b.vlan[i], b.proto[i], sport, dport,
+                   b.reply[i], b.src_mac[i], dst_mac, key_l4, keys, k)
+        keys[k, 8] = np.uint64(sport) | (np.uint64(dport) << np.uint64(16))
 
 
 @kernel(inline="always")
@@ -141,15 +214,21 @@ def _probe(e, keys, k):
 
 
 @kernel
-def lookup(b, dp, o, fc, base, m, to_walk, ahead):
+def lookup(b, dp, o, fc, base, m, to_walk, ahead, sv, tb, cn):
     """Packets base..base+m-1: a hit takes its entry's outcome (results written, stats bumped);
-    a miss (or a hit whose conditions fail) goes to ``to_walk``. Returns the misses."""
+    a miss (or a hit whose conditions fail) goes to ``to_walk``. Returns the misses.
+    ``sv``: None, or a `service.ServicePass`: the service stage runs in the key pass (a packet
+    is looked up, and walked, as translated: a miss's columns are written into ``tb``, the
+    batch the walk reads; ``no-endpoint`` drops are answered and counted in ``cn``)."""
     e = fc.entries
     keys = fc.keys
     key_l4 = fc.state[KEY_L4] != 0
     mask = np.uint64(e.shape[0] - 1)
-    for k in range(m):
-        _key(b, base + k, key_l4, keys, k)
+    if sv is None:
+        for k in range(m):
+            _key(b, np.uint64(base + k), key_l4, keys, k)  # (unsigned: no negative-index wraparound)
+    else:
+        _translated_keys(b, o, cn, sv, fc, base, m, key_l4, keys)
     if ahead > 0:
         for k in range(min(ahead, m)):
             prefetch_row(e, np.int64(keys[k, 5] & mask))
@@ -159,11 +238,19 @@ def lookup(b, dp, o, fc, base, m, to_walk, ahead):
     for k in range(m):
         if ahead > 0 and k + ahead < m:
             prefetch_row(e, np.int64(keys[k + ahead, 5] & mask))
-        i = base + k
+        i = np.uint64(base + k)
+        if sv is not None and keys[k, 6] == service.NO_ENDPOINT:
+            continue  # (answered by the service stage)
         x = _probe(e, keys, k)
         ttl = np.int64(b.ttl[i])
         length = np.int64(b.length[i])
         if x < 0 or ttl < e[x, E_TTL_MIN] or length > e[x, E_LEN_MAX] or length < MIN_IP_PACKET:
+            if sv is not None:  # the walk reads the packet as translated
+                tb.src_ip[i] = np.uint32(keys[k, 0] & _M32)
+                tb.dst_ip[i] = np.uint32(keys[k, 0] >> np.uint64(32))
+                tb.sport[i] = np.uint16(keys[k, 8] & np.uint64(0xFFFF))
+                tb.dport[i] = np.uint16(keys[k, 8] >> np.uint64(16))
+                tb.dst_mac[i] = keys[k, 3]
             to_walk[n_walk] = k
             n_walk += 1
             continue

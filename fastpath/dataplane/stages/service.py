@@ -9,13 +9,24 @@ node's own traffic, the node's kube-proxy does it before the frame leaves): the 
 reaches the logical port already carries the backend's address, so SpoofGuard, the DFW, the
 routers and the tunnels all see the backend (DESIGN.md, "Services"). That makes the stage a
 translation in front of the rest of the path — as OVS runs ``ct(nat)`` and recirculates the
-rewritten packet through its tables — so it runs once over the batch before either engine,
-and the engines, their flow cache and their traces stay as they are: `Dataplane.forward`
-runs `translate`, forwards the translated copy, and writes this stage's answer beside theirs.
-With several threads each worker's slice is translated side by side (the kernel is nogil). Its
-cost, ~9 ns a packet to a cluster IP (bench/services.py), was also tried behind the flow cache
-and dropped: a cluster IP's backend depends on the source port, so such a cache misses on
-every new connection (bench/RESULTS.md, issue 12).
+rewritten packet through its tables — so it runs before every other stage, in one of two places:
+
+- **inside the staged engine's own pass** (`graph.forward_staged`), on calls that walk no trace
+  and log no legs (a plain run: the common case) and clusters without LoadBalancer virtual
+  servers: in the flow cache's key pass (`flow_cache._translated_keys`: a packet is looked up
+  as translated, and only a miss has its translated columns written, for the walk) or, for a
+  vector the cache skips, `translate_vector`. The packet's columns are read once; a hit writes
+  nothing but its answer. ``no-endpoint`` drops are answered there too;
+- **before the engines**, over the batch (`translate`, `service_dnat`): for a trace (its hops,
+  `service_trace`, need the state of each packet), the full leg log and the virtual servers'
+  second pass (both read the translated batch whole), and the fused engine. With several
+  threads each worker's slice is translated side by side (the kernel is nogil).
+
+Both run the same per-packet forms (`service_key`, `pick_one`, `rewrite_one`); tests hold the
+two places equal, and both to the reference. The cost of the stage, on the seed with every
+packet to a cluster IP (bench/services.py): ~9 ns a packet before the engines, ~6 inside
+(bench/RESULTS.md, issue 12). It was also tried behind the flow cache and dropped: a cluster
+IP's backend depends on the source port, so such a cache misses on every new connection.
 Nothing that could drop a packet before the translation point (a malformed packet, a tagged
 frame from a pod's access port) is translated, so the order is the reference's.
 
@@ -49,12 +60,13 @@ import numpy as np
 
 from ..._jit import kernel
 from ...packets import PacketBatch
-from ...tables.services import ServiceTable, choose, service_port
+from ...tables.services import ServiceTable, choose, flow_hash, pick, service_port
 from ...verdicts import DeviceKind, Reason, Verdict
 from ..trace import T_CONNTRACK, T_NONE, T_PORT, T_ROUTE, T_SERVICE, insert_record
-from .common import K_NODE, K_POD, K_VIF, MIN_IP_PACKET
+from .common import K_NODE, K_POD, K_VIF, MIN_IP_PACKET, V_DROPPED
 
 K_LB, K_NAT = int(DeviceKind.LB), int(DeviceKind.NAT)
+R_NO_ENDPOINT = int(Reason.NO_ENDPOINT)
 
 NOT_TRANSLATED, TRANSLATED, NO_ENDPOINT, REPLY_TRANSLATED = 0, 1, 2, 3
 """`Translation.state` per packet."""
@@ -68,6 +80,97 @@ def candidates(b, net, mask):
         if (b.dst_ip[i] & mask) == net or (b.reply[i] != 0 and (b.src_ip[i] & mask) == net):
             n += 1
     return n
+
+
+@kernel(inline="always")
+def service_key(b, i, st, n_pods, n_nodes):
+    """(lport, ip, pp): the sender's logical port and the (address, proto << 16 | port) packet i
+    is looked up by — a destination, or a reply's source; lport -1 when the stage passes it by
+    (no address in the range, not a pod's or node's, insane or tagged: dropped later, untouched)."""
+    reply = b.reply[i] != 0
+    ip = b.src_ip[i] if reply else b.dst_ip[i]
+    if (ip & st.mask) != st.net:
+        return np.int64(-1), ip, np.int64(0)
+    kind = np.int64(b.ingress_kind[i])
+    iid = np.int64(b.ingress_id[i])
+    if kind == K_POD:
+        if iid < 0 or iid >= n_pods:
+            return np.int64(-1), ip, np.int64(0)
+        lport = iid
+    elif kind == K_NODE:
+        if iid < 0 or iid >= n_nodes:
+            return np.int64(-1), ip, np.int64(0)
+        lport = n_pods + iid
+    else:
+        return np.int64(-1), ip, np.int64(0)
+    if b.ttl[i] == 0 or b.length[i] < MIN_IP_PACKET or b.vlan[i] != 0:
+        return np.int64(-1), ip, np.int64(0)
+    port = np.int64(b.sport[i]) if reply else np.int64(b.dport[i])
+    return lport, ip, np.int64(b.proto[i]) << 16 | port
+
+
+@kernel(inline="always")
+def original_hash(b, i, seed):
+    """The high half of packet i's `flow_hash` read as an original (client to cluster IP)."""
+    return flow_hash(b.src_ip[i], b.dst_ip[i], b.proto[i], b.sport[i], b.dport[i], seed) >> np.uint64(32)
+
+
+@kernel
+def original_hashes(b, st, base, m, out):
+    """`original_hash` of packets base..base+m-1 into ``out[:m]``, if any of them may concern a
+    cluster IP; returns whether one may. Branch-free over contiguous columns: the compiler
+    runs it in SIMD lanes (~0.6 ns a packet, against ~2.5 for the hash in the scalar loop)."""
+    any_ = False
+    for k in range(m):
+        i = np.uint64(base + k)  # (unsigned: no negative-index wraparound, which blocks SIMD)
+        ip = b.src_ip[i] if b.reply[i] != 0 else b.dst_ip[i]
+        any_ |= (ip & st.mask) == st.net
+    if any_:
+        for k in range(m):
+            out[k] = original_hash(b, np.uint64(base + k), st.seed)
+    return any_
+
+
+@kernel(inline="always")
+def pick_one(b, i, st, sp, lport, h):
+    """Packet i, whose `service_key` found service port ``sp`` (>= 0) for sender ``lport``:
+    (state, backend row) — the backend kube-proxy sends an original to, or the one a reply
+    answers for (`TRANSLATED`, `REPLY_TRANSLATED`; -1 with `NO_ENDPOINT`, `NOT_TRANSLATED`).
+    ``h``: its `original_hash`."""
+    if b.reply[i] == 0:
+        be = pick(st, sp, h)
+        return (NO_ENDPOINT if be < 0 else TRANSLATED), be
+    proto = np.int64(b.proto[i])
+    # a reply: the original it answers is the client (its destination) to the cluster IP
+    be = choose(st, sp, b.dst_ip[i], b.src_ip[i], proto, b.dport[i], b.sport[i])
+    if be < 0 or st.be_lport[be] != lport:
+        return NOT_TRANSLATED, np.int64(-1)
+    return REPLY_TRANSLATED, be
+
+
+@kernel(inline="always")
+def rewrite_one(b, i, st, s, be, router_mac):
+    """Packet i's (src_ip, dst_ip, sport, dport, dst_mac) as the engines must see them, after
+    `pick_one` said (s, be)."""
+    src_ip, dst_ip, sport, dport, dst_mac = b.src_ip[i], b.dst_ip[i], b.sport[i], b.dport[i], b.dst_mac[i]
+    if s == TRANSLATED:
+        if b.ingress_kind[i] == K_POD and dst_mac == 0:
+            dst_mac = router_mac
+        return src_ip, st.be_ip[be], sport, st.be_port[be], dst_mac
+    if s == REPLY_TRANSLATED:
+        return st.be_ip[be], dst_ip, st.be_port[be], dport, dst_mac
+    return src_ip, dst_ip, sport, dport, dst_mac
+
+
+@kernel(inline="always")
+def dnat_one(b, i, st, sp, lport, router_mac):
+    """`pick_one` and `rewrite_one`: (state, service, backend, src_ip, dst_ip, sport, dport,
+    dst_mac) — the columns as the engines must see them, and what the stage writes for it."""
+    s, be = pick_one(b, i, st, sp, lport, original_hash(b, i, st.seed))
+    src_ip, dst_ip, sport, dport, dst_mac = rewrite_one(b, i, st, s, be, router_mac)
+    svc = np.int64(-1) if s == NOT_TRANSLATED else np.int64(st.sp_service[sp])
+    backend = np.int64(-1) if be < 0 else (lport if s == REPLY_TRANSLATED else np.int64(st.be_lport[be]))
+    return s, svc, backend, src_ip, dst_ip, sport, dport, dst_mac
 
 
 @kernel
@@ -90,59 +193,103 @@ def service_dnat(b, st, n_pods, n_nodes, router_mac, src_ip, dst_ip, sport, dpor
         sport[i] = b.sport[i]
         dport[i] = b.dport[i]
         dst_mac[i] = b.dst_mac[i]
-        reply = b.reply[i] != 0
-        ip = b.src_ip[i] if reply else b.dst_ip[i]
-        if (ip & st.mask) != st.net:
+        lport, ip, pp = service_key(b, i, st, n_pods, n_nodes)
+        if lport < 0:
             continue
-        kind = np.int64(b.ingress_kind[i])
-        iid = np.int64(b.ingress_id[i])
-        if kind == K_POD:
-            if iid < 0 or iid >= n_pods:
-                continue
-            lport = iid
-        elif kind == K_NODE:
-            if iid < 0 or iid >= n_nodes:
-                continue
-            lport = n_pods + iid
+        if ip != last_ip or pp != last_pp:
+            last_ip, last_pp, last_sp = ip, pp, service_port(st, ip, pp >> 16, pp & 0xFFFF)
+        if last_sp < 0:
+            continue
+        s, svc, be, src_ip[i], dst_ip[i], sport[i], dport[i], dst_mac[i] = dnat_one(b, i, st, last_sp, lport,
+                                                                                    router_mac)
+        if s == NOT_TRANSLATED:
+            continue
+        state[i] = s
+        service[i] = svc
+        backend[i] = be
+        if s == NO_ENDPOINT:
+            dropped += 1
         else:
-            continue
-        if b.ttl[i] == 0 or b.length[i] < MIN_IP_PACKET or b.vlan[i] != 0:
-            continue
-        proto = np.int64(b.proto[i])
-        port = np.int64(b.sport[i]) if reply else np.int64(b.dport[i])
-        pp = proto << 16 | port
-        if ip == last_ip and pp == last_pp:
-            sp = last_sp
-        else:
-            sp = service_port(st, ip, proto, port)
-            last_ip, last_pp, last_sp = ip, pp, sp
-        if sp < 0:
-            continue
-        if not reply:
-            service[i] = st.sp_service[sp]
-            be = choose(st, sp, b.src_ip[i], ip, proto, b.sport[i], port)
-            if be < 0:
-                state[i] = NO_ENDPOINT
-                dropped += 1
-                continue
-            dst_ip[i] = st.be_ip[be]
-            dport[i] = st.be_port[be]
-            if kind == K_POD and dst_mac[i] == 0:
-                dst_mac[i] = router_mac
-            backend[i] = st.be_lport[be]
-            state[i] = TRANSLATED
-        else:
-            # the original it answers: the client (this reply's destination) to the cluster IP
-            be = choose(st, sp, b.dst_ip[i], ip, proto, b.dport[i], port)
-            if be < 0 or st.be_lport[be] != lport:
-                continue
-            service[i] = st.sp_service[sp]
-            src_ip[i] = st.be_ip[be]
-            sport[i] = st.be_port[be]
-            backend[i] = lport
-            state[i] = REPLY_TRANSLATED
-        done += 1
+            done += 1
     return done, dropped
+
+
+class ServicePass(NamedTuple):
+    """The stage as the engines' own pass runs it (`flow_cache.lookup`, `translate_vector`)."""
+    st: ServiceTable
+    n_pods: np.int64
+    n_nodes: np.int64
+    router_mac: np.uint64
+    pod_node: np.ndarray  # int32[P]: each pod's node (where a ``no-endpoint`` drop happens)
+
+
+@kernel(inline="always")
+def no_endpoint_one(b, o, cn, i, sv):
+    """Packet i's result: dropped by its node's kube-proxy (``no-endpoint``), counted."""
+    kind = np.int64(b.ingress_kind[i])
+    iid = np.int64(b.ingress_id[i])
+    o.verdict[i] = V_DROPPED
+    o.reason[i] = R_NO_ENDPOINT
+    o.dev_kind[i] = K_LB
+    o.dev_id[i] = sv.pod_node[iid] if kind == K_POD else iid
+    o.ttl_out[i] = b.ttl[i]
+    o.egress_port[i] = -1
+    o.hops[i] = 0
+    o.last_ip[i] = 0
+    o.n_tunnels[i] = 0
+    o.tun_src_host[i] = -1
+    o.tun_dst_host[i] = -1
+    o.tun_vni[i] = 0
+    o.underlay_bytes[i] = 0
+    o.via_edge[i] = False
+    o.dfw_at_src[i] = -1
+    o.dfw_at_dst[i] = -1
+    cn.verdicts[0, V_DROPPED] += 1
+    cn.reasons[0, R_NO_ENDPOINT] += 1
+
+
+@kernel(inline="always")
+def translate_vector(b, tb, o, cn, sv, base, m, to_walk):
+    """The stage over packets base..base+m-1 inside an engine's vector loop: their columns as the
+    engines must see them into ``tb`` (a batch whose ``src_ip .. dst_mac`` are scratch), their
+    ``service``/``backend`` into ``o``, ``no-endpoint`` drops answered here; the rest (slots
+    0..m-1) into ``to_walk``. Returns how many walk."""
+    st = sv.st
+    last_ip = np.uint32(0)
+    last_pp = np.int64(-1)
+    last_sp = np.int64(-1)
+    n_walk = 0
+    for k in range(m):
+        i = base + k
+        svc = np.int64(-1)
+        be = np.int64(-1)
+        s = NOT_TRANSLATED
+        src_ip, dst_ip, sport, dport, dst_mac = b.src_ip[i], b.dst_ip[i], b.sport[i], b.dport[i], b.dst_mac[i]
+        lport, ip, pp = service_key(b, i, st, sv.n_pods, sv.n_nodes)
+        if lport >= 0:
+            if ip != last_ip or pp != last_pp:
+                last_ip, last_pp, last_sp = ip, pp, service_port(st, ip, pp >> 16, pp & 0xFFFF)
+            if last_sp >= 0:
+                s, svc, be, src_ip, dst_ip, sport, dport, dst_mac = dnat_one(b, i, st, last_sp, lport, sv.router_mac)
+        o.service[i] = svc
+        o.backend[i] = be
+        if s == NO_ENDPOINT:
+            no_endpoint_one(b, o, cn, i, sv)
+            continue
+        tb.src_ip[i] = src_ip
+        tb.dst_ip[i] = dst_ip
+        tb.sport[i] = sport
+        tb.dport[i] = dport
+        tb.dst_mac[i] = dst_mac
+        to_walk[n_walk] = k
+        n_walk += 1
+    return n_walk
+
+
+def service_pass(t, pod_node: np.ndarray) -> ServicePass:
+    """The `ServicePass` of compiled tables ``t`` (`fastpath.compile.Tables`)."""
+    return ServicePass(t.services, np.int64(t.n_pods), np.int64(t.n_nodes), np.uint64(t.router_mac),
+                       np.ascontiguousarray(pod_node, np.int32))
 
 
 class Translation(NamedTuple):
