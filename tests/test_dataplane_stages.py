@@ -69,10 +69,11 @@ MODULES = {
     "neighbor": (("neighbor",), ("neighbor_one",), ("neighbor",)),
     "tunnel": (("tunnel",), ("tunnel_one", "encap", "log_leg"), ("tunnel",)),
     "deliver": (("deliver",), ("deliver_one",), ("deliver",)),
-    # first of all: in the staged engine's pass (the flow cache's key pass, `translate_vector`),
+    # first of all: in the staged engine's pass (the flow cache's key pass, `translate_uncached`),
     # or over the batch before either engine (`service_dnat`)
-    "service": (("service_dnat", "candidates", "original_hashes"),
-                ("service_key", "pick_one", "rewrite_one", "dnat_one", "no_endpoint_one", "translate_vector"),
+    "service": (("service_dnat", "candidates", "pick_vector"),
+                ("service_key", "pick_one", "rewrite_one", "dnat_one", "no_endpoint_one",
+                 "original_hash"),
                 ("service_dnat", "service_reply_source", "service_undnat")),
 }
 

@@ -375,15 +375,102 @@ def test_behind_the_flow_cache_too():
         assert sum(run.verdict_counts().values()) == b.size
 
 
+def _vip_vectors(c, seed, vector=256):
+    """Vectors as a hot Service's clients send them (the SIMD path, `service.pick_vector`): each
+    to one cluster IP and port — every service port in turn, those without endpoints too —
+    from pods and nodes, with direct pod traffic, insane and tagged frames and out-of-range
+    senders in among them; every third vector has one packet that breaks the pattern (a reply
+    from the cluster IP, or another port of it), which sends it down the general path."""
+    rng = np.random.default_rng(seed)
+    P, N = len(c.pods), len(c.nodes)
+    node_ip = np.array([x.ip for x in c.nodes], np.uint32)
+    ports = [(s.cluster_ip, sp.proto, sp.port) for s in c.services if s.cluster_ip is not None for sp in s.ports]
+    blocks = []
+    for v in range(2 * len(ports)):
+        vip, proto, port = ports[v % len(ports)]
+        n = vector
+        kind = rng.choice([0, 1], n, p=[0.8, 0.2])
+        iid = np.where(kind == 0, rng.integers(0, P, n), rng.integers(0, N, n))
+        own = np.where(kind == 0, c.pods.ip[np.minimum(iid, P - 1)], node_ip[np.minimum(iid, N - 1)])
+        iid = np.where(rng.random(n) < 0.02, iid + np.where(kind == 0, P, N), iid)  # no such sender
+        to_vip = rng.random(n) < 0.7
+        dst = np.where(to_vip, vip, c.pods.ip[rng.integers(0, P, n)])
+        pr = np.where(to_vip, proto, rng.choice([6, 17], n))
+        dport = np.where(to_vip, port, rng.integers(1, 65536, n))
+        reply = np.zeros(n, np.uint8)
+        sport = rng.integers(1024, 65536, n)
+        src = own.copy()
+        if v % 3 == 2:
+            j = int(rng.integers(0, n))
+            if v % 2:
+                reply[j], src[j], dst[j], sport[j], dport[j] = 1, vip, own[j], port, sport[j]
+            else:
+                dst[j], pr[j], dport[j] = vip, proto, port + 1
+        blocks.append(dict(ingress_kind=kind, ingress_id=iid, src_ip=src, dst_ip=dst, proto=pr, sport=sport,
+                           dport=dport, reply=reply, ttl=np.where(rng.random(n) < 0.02, 0, 64),
+                           vlan=np.where(rng.random(n) < 0.02, rng.integers(1, 5000, n), 0),
+                           length=np.where(rng.random(n) < 0.02, rng.integers(0, 28, n), rng.integers(28, 1500, n))))
+    return make_batch(**{k: np.concatenate([blk[k] for blk in blocks]) for k in blocks[0]})
+
+
+def test_the_simd_pick_equals_the_per_packet_forms():
+    """`service.pick_vector` (the usual vector, in SIMD lanes) against `service_key` and
+    `pick_one` packet by packet: equal state and backend wherever it answers (it returns 0),
+    and it declines (> 0) exactly the vectors with a packet it cannot answer."""
+    from fastpath.dataplane.stages import service as stage
+    c = _rich()
+    dp = Dataplane(c)
+    sv, st = dp._service_pass, dp.tables.services
+    b = _vip_vectors(c, seed=5)
+    keys = np.zeros((10, 256), np.uint64)
+    answered = declined = 0
+    for base in range(0, b.size, 256):
+        first = next(k for k in range(256)
+                     if b.reply[base + k] == 0 and (int(b.dst_ip[base + k]) & int(st.mask)) == int(st.net))
+        i0 = base + first
+        sp = svc_table.lookup(st, int(b.dst_ip[i0]), int(b.proto[i0]), int(b.dport[i0]))
+        if sp < 0 or st.sp_first[sp + 1] == st.sp_first[sp]:
+            continue  # (no endpoints: the general path, which answers no-endpoint)
+        bad = stage.pick_vector(b, sv, base, 256, b.dst_ip[i0], b.proto[i0], b.dport[i0], sp, keys)
+        breaks = (base // 256) % 3 == 2
+        assert (bad > 0) == breaks
+        if bad:
+            declined += 1
+            continue
+        answered += 1
+        want_state, want_be = _per_packet_picks(b, st, sv, base)
+        np.testing.assert_array_equal(keys[6], want_state)
+        translated = want_state == stage.TRANSLATED
+        np.testing.assert_array_equal((keys[7] & 0xFFFF_FFFF)[translated], want_be[translated])
+    assert answered and declined
+
+
+def _per_packet_picks(b, st, sv, base):
+    from fastpath.dataplane.stages import service as stage
+    state, be = np.zeros(256, np.uint64), np.full(256, -1, np.int64)
+    for k in range(256):
+        i = base + k
+        lport, ip, pp = (int(x) for x in stage.service_key(b, i, st, sv.n_pods, sv.n_nodes))
+        if lport < 0:
+            continue
+        sp = svc_table.lookup(st, ip, pp >> 16, pp & 0xFFFF)
+        if sp < 0:
+            continue
+        s, row = stage.pick_one(b, i, st, sp, lport, stage.original_hash(b, i, st.seed))
+        state[k], be[k] = s, row
+    return state, be
+
+
+@pytest.mark.parametrize("traffic", ["mixed", "vip vectors"])
 @pytest.mark.parametrize("flow_cache", [True, False])
-def test_the_stage_inside_the_engines_pass_equals_the_stage_before_them(monkeypatch, flow_cache):
+def test_the_stage_inside_the_engines_pass_equals_the_stage_before_them(monkeypatch, flow_cache, traffic):
     """Without a trace or the leg log the staged engine runs the stage in its own pass (in the
     flow cache's key pass, or over an uncached vector: `graph.forward_staged`); with them (and
     in the fused engine) it runs before the engines over the batch. Results and every counter
     are equal, with flows repeated and distinct (the cache backs off and vectors walk uncached),
     at 1 and 2 threads, and equal to the reference."""
     c = _rich()
-    b0 = _service_traffic(c, 5000, seed=31)
+    b0 = _service_traffic(c, 5000, seed=31) if traffic == "mixed" else _vip_vectors(c, seed=31)
     pick = np.concatenate([np.arange(b0.size), np.random.default_rng(4).integers(0, b0.size, 5000)])
     b = type(b0)(*(np.ascontiguousarray(a[pick]) for a in b0))  # distinct first, then repeats
     ref, _ = walk_batch(c, b)

@@ -349,7 +349,8 @@ class Dataplane:
                 try:
                     graph.forward_staged(b, self.dp, ow, row, make_scratch(graph.VECTOR), make_vectors(graph.VECTOR),
                                          graph.VECTOR, sl, tr, tl, legs[w], n_legs[w], ahead, graph.FULL, fc, rc,
-                                         sv, None if tb is None else tb.slice(lo, hi))
+                                         None if sv is None else sv.with_keys(graph.VECTOR),
+                                         None if tb is None else tb.slice(lo, hi))
                 finally:
                     if fc is not None:
                         hits[w] = int(fc.state[HITS]) - before

@@ -24,7 +24,7 @@ cached outcome and only its misses walk; hits are counted when their entries are
 
 Kube-proxy's Service translation (`stages.service`) comes before every stage: given a
 `ServicePass`, `forward_staged` runs it in the cache's key pass or, on an uncached vector, as
-`translate_vector`, and the stages read the translated batch ``tb``.
+`flow_cache.translate_uncached`, and the stages read the translated batch ``tb``.
 
 Vectors are ``size`` packets (`VECTOR`); the per-slot scratch and the vectors are allocated
 once per call by the caller (no allocation inside: the kernels run without numba's runtime).
@@ -36,13 +36,12 @@ from .._jit import kernel
 from .stages.common import R_NONE, V_DROPPED
 from .stages.deliver import deliver
 from .stages.dfw import dfw
-from .stages.flow_cache import backoff, flush, flush_if_full, insert, lookup, use_cache
+from .stages.flow_cache import backoff, flush, flush_if_full, insert, lookup, translate_uncached, use_cache
 from .stages.ingress import ingress
 from .stages.neighbor import neighbor
 from .stages.ovs import ovs_from_pod
 from .stages.route import route
 from .stages.segment import segment
-from .stages.service import translate_vector
 from .stages.sender_stack import sender_stack
 from .stages.spoofguard import spoofguard
 from .stages.tunnel import tunnel
@@ -141,7 +140,7 @@ def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, a
                     v.walk[k] = k
                 n_walk = m
             else:
-                n_walk = translate_vector(b, tb, o, cn, sv, base, m, v.walk)
+                n_walk = translate_uncached(b, tb, o, cn, sv, base, m, v.walk)
             walk(wb, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahead, upto, None)
             if upto >= FULL:
                 count(o, cn, base, v.walk, n_walk)

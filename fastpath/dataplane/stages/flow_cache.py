@@ -54,7 +54,7 @@ from ..._jit import kernel, prefetch_row
 from ...tables.exact import mix64
 from ...tables.services import service_port
 from . import service
-from .common import (ETH_HEADER, K_UPLINK, MAX_LEGS, MAX_ROUTER_VISITS, MAX_SEGMENT_VISITS, MIN_IP_PACKET, OVERFLOW,
+from .common import (ETH_HEADER, K_POD, K_UPLINK, MAX_LEGS, MAX_ROUTER_VISITS, MAX_SEGMENT_VISITS, MIN_IP_PACKET, OVERFLOW,
                      R_MALFORMED, R_MTU, R_TTL, S_ENCAP, S_L2, S_ROUTE, STAGES, V_EXITED, stage_count)
 
 MAX_ENTRIES = 1 << 14
@@ -84,8 +84,8 @@ class FlowCache(NamedTuple):
     entries: np.ndarray  # int64[E, WORDS]
     dirty: np.ndarray  # int64[2E] — entries whose stats are pending (an entry may appear twice)
     state: np.ndarray  # int64[5] — indexed by DIRTY, KEY_L4, HITS, SKIP, NEXT_SKIP
-    keys: np.ndarray  # uint64[V, 9] — per slot of the vector: its key words, hash, and (services) state, backend, ports
-    hashes: np.ndarray  # uint64[V] — per slot: its Service hash (`service.original_hashes`)
+    keys: np.ndarray  # uint64[10, V] — per slot of the vector (a column: SIMD-friendly): its key words,
+    # hash, and (services) state, backend | service port << 32, ports, translated address | port << 32
 
 
 DIRTY, KEY_L4, HITS, SKIP, NEXT_SKIP = range(5)
@@ -99,14 +99,14 @@ def make_flow_cache(vector: int, key_l4: bool) -> FlowCache:
     state[KEY_L4] = int(key_l4)
     state[NEXT_SKIP] = 1
     return FlowCache(np.zeros((MAX_ENTRIES, WORDS), np.int64), np.zeros(2 * MAX_ENTRIES, np.int64), state,
-                     np.zeros((vector, 9), np.uint64), np.zeros(vector, np.uint64))
+                     np.zeros((10, vector), np.uint64))
 
 
 @kernel(inline="always")
 def _key_words(src_ip, dst_ip, ingress_id, ingress_kind, vlan, proto, sport, dport, reply, src_mac, dst_mac, key_l4,
                out, k):
-    """The flow key of a packet with these header fields into ``out[k, 0:5]``, its hash into
-    ``out[k, 5]``."""
+    """The flow key of a packet with these header fields into ``out[0:5, k]``, its hash into
+    ``out[5, k]``."""
     k0 = np.uint64(src_ip) | (np.uint64(dst_ip) << np.uint64(32))
     k1 = (np.uint64(np.uint32(ingress_id)) | (np.uint64(ingress_kind) << np.uint64(32))
           | (np.uint64(vlan) << np.uint64(40)))
@@ -116,14 +116,14 @@ def _key_words(src_ip, dst_ip, ingress_id, ingress_kind, vlan, proto, sport, dpo
         k4 |= np.uint64(dport) | (np.uint64(sport) << np.uint64(16))
     k2 = np.uint64(src_mac)
     k3 = np.uint64(dst_mac)
-    out[k, 0] = k0
-    out[k, 1] = k1
-    out[k, 2] = k2
-    out[k, 3] = k3
-    out[k, 4] = k4
+    out[0, k] = k0
+    out[1, k] = k1
+    out[2, k] = k2
+    out[3, k] = k3
+    out[4, k] = k4
     # one finalizer over a multiply-xor of the words: a short dependency chain (the full key is
     # compared on a probe, so a collision here only shares buckets)
-    out[k, 5] = mix64(k0 ^ (k1 * _C1) ^ (k2 * _C2) ^ (k3 * _C3) ^ (k4 * _C4))
+    out[5, k] = mix64(k0 ^ (k1 * _C1) ^ (k2 * _C2) ^ (k3 * _C3) ^ (k4 * _C4))
 
 
 @kernel(inline="always")
@@ -134,28 +134,76 @@ def _key(b, i, key_l4, out, k):
 
 
 @kernel(inline="always")
-def _translated_keys(b, o, cn, sv, fc, base, m, key_l4, keys):
+def _in_range(b, i, st):
+    ip = b.src_ip[i] if b.reply[i] != 0 else b.dst_ip[i]
+    return (ip & st.mask) == st.net
+
+
+@kernel(inline="always")
+def _translated_keys(b, o, cn, sv, base, m, key_l4, keys):
     """Kube-proxy's translation (`service`) in the key pass: each packet's key is that of its
-    columns as the engines must see them. Three passes over the vector: the Service hash of
-    every packet in SIMD lanes (`service.original_hashes`; a vector with no packet in the
-    service range stops there and takes the plain keys), the backends picked (``keys[k, 6]``:
-    state, ``keys[k, 7]``: backend row | service port << 32), then the keys. A miss's
-    translated ports are kept at ``keys[k, 8]`` for `lookup` to write for the walk.
-    Indices are unsigned: a signed one carries numba's negative-index wraparound into every
-    access, which cost ~1 ns a packet here and kept the hash out of SIMD (bench/RESULTS.md)."""
+    columns as the engines must see them. A miss's translated ports are kept at ``keys[8, k]``
+    for `lookup` to write for the walk. Three ways through a vector:
+
+    - no packet in the service range (the first scan finds none): the plain keys;
+    - the usual vector to a cluster IP — every packet in the range an original to the first
+      one's cluster IP and port, which has backends: `service.pick_vector` picks the backends
+      in SIMD lanes, a short loop reads their rows (``keys[9, k]``: address | port << 32), and
+      the keys are made from them in SIMD lanes too;
+    - any other (replies, several cluster IPs, no endpoint): the per-packet forms, in two
+      passes (the backends, then the keys).
+
+    Indices are unsigned throughout: a signed one carries numba's negative-index wraparound,
+    which keeps a loop out of SIMD (bench/RESULTS.md, issue 12)."""
     st = sv.st
-    last_ip = np.uint32(0)  # the last (address, proto, port) and its service port: runs are common
-    last_pp = np.int64(-1)
-    last_sp = np.int64(-1)
-    if not service.original_hashes(b, st, base, m, fc.hashes):
+    first = -1
+    for k in range(m):
+        if _in_range(b, np.uint64(base + k), st):
+            first = k
+            break
+    if first < 0:
         for k in range(m):
             i = np.uint64(base + k)
             o.service[i] = -1
             o.backend[i] = -1
+        for k in range(m):
+            i = np.uint64(base + k)
             _key(b, i, key_l4, keys, k)
-            keys[k, 6] = service.NOT_TRANSLATED
-            keys[k, 8] = np.uint64(b.sport[i]) | (np.uint64(b.dport[i]) << np.uint64(16))
+            keys[6, k] = service.NOT_TRANSLATED
+            keys[8, k] = np.uint64(b.sport[i]) | (np.uint64(b.dport[i]) << np.uint64(16))
         return
+    i0 = np.uint64(base + first)
+    sp0 = np.int64(-1)
+    if b.reply[i0] == 0:
+        sp0 = service_port(st, b.dst_ip[i0], b.proto[i0], b.dport[i0])
+    if sp0 >= 0 and st.sp_first[sp0 + 1] > st.sp_first[sp0] \
+            and service.pick_vector(b, sv, base, m, b.dst_ip[i0], b.proto[i0], b.dport[i0], sp0, keys) == 0:
+        svc0 = st.sp_service[sp0]
+        for k in range(m):
+            i = np.uint64(base + k)
+            if keys[6, k] == service.TRANSLATED:
+                be = keys[7, k] & _M32
+                o.service[i] = svc0
+                o.backend[i] = st.be_lport[be]
+                keys[9, k] = np.uint64(st.be_ip[be]) | (np.uint64(st.be_port[be]) << np.uint64(32))
+            else:
+                o.service[i] = -1
+                o.backend[i] = -1
+                keys[9, k] = np.uint64(b.dst_ip[i]) | (np.uint64(b.dport[i]) << np.uint64(32))
+        for k in range(m):
+            i = np.uint64(base + k)
+            dst_mac = b.dst_mac[i]
+            if keys[6, k] == service.TRANSLATED and b.ingress_kind[i] == K_POD and dst_mac == 0:
+                dst_mac = sv.router_mac  # (a pod's stack sent the cluster IP to its gateway)
+            d = keys[9, k]
+            dport = np.uint16(d >> np.uint64(32))
+            _key_words(b.src_ip[i], np.uint32(d & _M32), b.ingress_id[i], b.ingress_kind[i], b.vlan[i], b.proto[i],
+                       b.sport[i], dport, b.reply[i], b.src_mac[i], dst_mac, key_l4, keys, k)
+            keys[8, k] = np.uint64(b.sport[i]) | (np.uint64(dport) << np.uint64(16))
+        return
+    last_ip = np.uint32(0)  # the last (address, proto, port) and its service port: runs are common
+    last_pp = np.int64(-1)
+    last_sp = np.int64(-1)
     for k in range(m):
         i = np.uint64(base + k)
         s = service.NOT_TRANSLATED
@@ -165,45 +213,68 @@ def _translated_keys(b, o, cn, sv, fc, base, m, key_l4, keys):
             if ip != last_ip or pp != last_pp:
                 last_ip, last_pp, last_sp = ip, pp, service_port(st, ip, pp >> 16, pp & 0xFFFF)
             if last_sp >= 0:
-                s, be = service.pick_one(b, i, st, last_sp, lport, fc.hashes[k])
-        keys[k, 6] = s
-        keys[k, 7] = np.uint64(np.uint32(be)) | (np.uint64(last_sp) << np.uint64(32))
+                s, be = service.pick_one(b, i, st, last_sp, lport, service.original_hash(b, i, st.seed))
+        keys[6, k] = s
+        keys[7, k] = np.uint64(np.uint32(be)) | (np.uint64(last_sp) << np.uint64(32))
     for k in range(m):
         i = np.uint64(base + k)
-        s = np.int64(keys[k, 6])
+        s = np.int64(keys[6, k])
         if s == service.NOT_TRANSLATED:
             o.service[i] = -1
             o.backend[i] = -1
             _key(b, i, key_l4, keys, k)
-            keys[k, 8] = np.uint64(b.sport[i]) | (np.uint64(b.dport[i]) << np.uint64(16))
+            keys[8, k] = np.uint64(b.sport[i]) | (np.uint64(b.dport[i]) << np.uint64(16))
             continue
-        be = np.int64(np.int32(keys[k, 7] & _M32))
-        sp = np.int64(keys[k, 7] >> np.uint64(32))
+        be = np.int64(np.int32(keys[7, k] & _M32))
+        sp = np.int64(keys[7, k] >> np.uint64(32))
         o.service[i] = st.sp_service[sp]
         if s == service.NO_ENDPOINT:
             o.backend[i] = -1
             service.no_endpoint_one(b, o, cn, i, sv)
-            keys[k, 5] = 0
+            keys[5, k] = 0
             continue
         o.backend[i] = st.be_lport[be]  # (a reply's: its sender, checked by pick_one)
         src_ip, dst_ip, sport, dport, dst_mac = service.rewrite_one(b, i, st, s, be, sv.router_mac)
         _key_words(src_ip, dst_ip, b.ingress_id[i], b.ingress_kind[i], b.vlan[i], b.proto[i], sport, dport,
                    b.reply[i], b.src_mac[i], dst_mac, key_l4, keys, k)
-        keys[k, 8] = np.uint64(sport) | (np.uint64(dport) << np.uint64(16))
+        keys[8, k] = np.uint64(sport) | (np.uint64(dport) << np.uint64(16))
+
+
+@kernel
+def translate_uncached(b, tb, o, cn, sv, base, m, to_walk):
+    """The service stage over packets base..base+m-1 of a vector the cache does not see (off,
+    or backing off): `_translated_keys` into the worker's ``sv.keys``, then every packet but
+    the ``no-endpoint`` drops (answered there) has its columns as translated written into
+    ``tb`` and its slot into ``to_walk``. Returns how many walk."""
+    keys = sv.keys
+    _translated_keys(b, o, cn, sv, base, m, False, keys)
+    n_walk = 0
+    for k in range(m):
+        if keys[6, k] == service.NO_ENDPOINT:
+            continue
+        i = np.uint64(base + k)
+        tb.src_ip[i] = np.uint32(keys[0, k] & _M32)
+        tb.dst_ip[i] = np.uint32(keys[0, k] >> np.uint64(32))
+        tb.sport[i] = np.uint16(keys[8, k] & np.uint64(0xFFFF))
+        tb.dport[i] = np.uint16(keys[8, k] >> np.uint64(16))
+        tb.dst_mac[i] = keys[3, k]
+        to_walk[n_walk] = k
+        n_walk += 1
+    return n_walk
 
 
 @kernel(inline="always")
 def _same(e, x, keys, k):
-    return (e[x, E_K0] == np.int64(keys[k, 0]) and e[x, E_K1] == np.int64(keys[k, 1])
-            and e[x, E_K2] == np.int64(keys[k, 2]) and e[x, E_K3] == np.int64(keys[k, 3])
-            and e[x, E_K4] == np.int64(keys[k, 4]) and e[x, E_TTL_MIN] > 0)
+    return (e[x, E_K0] == np.int64(keys[0, k]) and e[x, E_K1] == np.int64(keys[1, k])
+            and e[x, E_K2] == np.int64(keys[2, k]) and e[x, E_K3] == np.int64(keys[3, k])
+            and e[x, E_K4] == np.int64(keys[4, k]) and e[x, E_TTL_MIN] > 0)
 
 
 @kernel(inline="always")
 def _probe(e, keys, k):
     """The entry holding slot k's key, or -1."""
     mask = np.uint64(e.shape[0] - 1)
-    h = keys[k, 5]
+    h = keys[5, k]
     x = np.int64(h & mask)
     if _same(e, x, keys, k):
         return x
@@ -228,29 +299,29 @@ def lookup(b, dp, o, fc, base, m, to_walk, ahead, sv, tb, cn):
         for k in range(m):
             _key(b, np.uint64(base + k), key_l4, keys, k)  # (unsigned: no negative-index wraparound)
     else:
-        _translated_keys(b, o, cn, sv, fc, base, m, key_l4, keys)
+        _translated_keys(b, o, cn, sv, base, m, key_l4, keys)
     if ahead > 0:
         for k in range(min(ahead, m)):
-            prefetch_row(e, np.int64(keys[k, 5] & mask))
+            prefetch_row(e, np.int64(keys[5, k] & mask))
     ov = np.int64(dp.geneve_overhead) + ETH_HEADER
     n_walk = 0
     hits = 0
     for k in range(m):
         if ahead > 0 and k + ahead < m:
-            prefetch_row(e, np.int64(keys[k + ahead, 5] & mask))
+            prefetch_row(e, np.int64(keys[5, k + ahead] & mask))
         i = np.uint64(base + k)
-        if sv is not None and keys[k, 6] == service.NO_ENDPOINT:
+        if sv is not None and keys[6, k] == service.NO_ENDPOINT:
             continue  # (answered by the service stage)
         x = _probe(e, keys, k)
         ttl = np.int64(b.ttl[i])
         length = np.int64(b.length[i])
         if x < 0 or ttl < e[x, E_TTL_MIN] or length > e[x, E_LEN_MAX] or length < MIN_IP_PACKET:
             if sv is not None:  # the walk reads the packet as translated
-                tb.src_ip[i] = np.uint32(keys[k, 0] & _M32)
-                tb.dst_ip[i] = np.uint32(keys[k, 0] >> np.uint64(32))
-                tb.sport[i] = np.uint16(keys[k, 8] & np.uint64(0xFFFF))
-                tb.dport[i] = np.uint16(keys[k, 8] >> np.uint64(16))
-                tb.dst_mac[i] = keys[k, 3]
+                tb.src_ip[i] = np.uint32(keys[0, k] & _M32)
+                tb.dst_ip[i] = np.uint32(keys[0, k] >> np.uint64(32))
+                tb.sport[i] = np.uint16(keys[8, k] & np.uint64(0xFFFF))
+                tb.dport[i] = np.uint16(keys[8, k] >> np.uint64(16))
+                tb.dst_mac[i] = keys[3, k]
             to_walk[n_walk] = k
             n_walk += 1
             continue
@@ -362,7 +433,7 @@ def insert(b, dp, o, fc, cn, rc, base, vin, n):
         st_in = rc.st_in[k]
         if st_in & OVERFLOW:
             continue
-        h = keys[k, 5]
+        h = keys[5, k]
         x1 = np.int64(h & mask)
         x2 = np.int64((h >> np.uint64(32)) & mask)
         if e[x1, E_TTL_MIN] == 0:
@@ -375,7 +446,7 @@ def insert(b, dp, o, fc, cn, rc, base, vin, n):
         ttl = np.int64(b.ttl[i])
         n_dec = ttl - np.int64(o.ttl_out[i])
         for w in range(5):
-            e[x, w] = np.int64(keys[k, w])
+            e[x, w] = np.int64(keys[w, k])
         e[x, E_TTL_MIN] = n_dec + 1
         len_max = np.int64(1) << 40
         ov = np.int64(dp.geneve_overhead)

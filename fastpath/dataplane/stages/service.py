@@ -15,18 +15,22 @@ rewritten packet through its tables — so it runs before every other stage, in 
   and log no legs (a plain run: the common case) and clusters without LoadBalancer virtual
   servers: in the flow cache's key pass (`flow_cache._translated_keys`: a packet is looked up
   as translated, and only a miss has its translated columns written, for the walk) or, for a
-  vector the cache skips, `translate_vector`. The packet's columns are read once; a hit writes
-  nothing but its answer. ``no-endpoint`` drops are answered there too;
+  vector the cache does not see, `flow_cache.translate_uncached`. The packet's columns are
+  read once; a hit writes nothing but its answer. ``no-endpoint`` drops are answered there;
 - **before the engines**, over the batch (`translate`, `service_dnat`): for a trace (its hops,
   `service_trace`, need the state of each packet), the full leg log and the virtual servers'
   second pass (both read the translated batch whole), and the fused engine. With several
   threads each worker's slice is translated side by side (the kernel is nogil).
 
-Both run the same per-packet forms (`service_key`, `pick_one`, `rewrite_one`); tests hold the
-two places equal, and both to the reference. The cost of the stage, on the seed with every
-packet to a cluster IP (bench/services.py): ~9 ns a packet before the engines, ~6 inside
-(bench/RESULTS.md, issue 12). It was also tried behind the flow cache and dropped: a cluster
-IP's backend depends on the source port, so such a cache misses on every new connection.
+Both run the same per-packet forms (`service_key`, `pick_one`, `rewrite_one`). Inside the pass
+the usual vector — every packet in the service range an original to one cluster IP and port
+with endpoints, as a hot Service's clients send — takes `pick_vector` instead: the same rules
+without a branch, which the compiler runs in SIMD lanes. Tests hold the SIMD form to the
+per-packet forms, the two places to each other, and all to the reference. What the stage
+costs on the seed, every packet to a cluster IP (bench/services.py, bench/RESULTS.md issue 12):
+~12 ns a packet before the engines, ~6 inside with the per-packet forms, ~1.5 with `pick_vector`.
+It was also tried behind the flow cache and dropped: a cluster IP's backend depends on the
+source port, so such a cache misses on every new connection.
 Nothing that could drop a packet before the translation point (a malformed packet, a tagged
 frame from a pod's access port) is translated, so the order is the reference's.
 
@@ -116,19 +120,40 @@ def original_hash(b, i, seed):
 
 
 @kernel
-def original_hashes(b, st, base, m, out):
-    """`original_hash` of packets base..base+m-1 into ``out[:m]``, if any of them may concern a
-    cluster IP; returns whether one may. Branch-free over contiguous columns: the compiler
-    runs it in SIMD lanes (~0.6 ns a packet, against ~2.5 for the hash in the scalar loop)."""
-    any_ = False
+def pick_vector(b, sv, base, m, vip, proto, port, sp, keys):
+    """The usual vector to a cluster IP, in SIMD lanes: every packet of base..base+m-1 in the
+    service range is an original to (``vip``, ``proto``, ``port``), whose service port ``sp``
+    has backends. Writes each packet's state (`TRANSLATED` or `NOT_TRANSLATED`: not from a
+    pod or node, insane or tagged) into ``keys[6, k]`` and its backend row | sp << 32 into
+    ``keys[7, k]`` — the work of `service_key` and `pick_one` without a branch, which the
+    compiler runs in SIMD lanes (with the hash: ~1 ns a packet, against ~5 in the scalar
+    loop). Returns how many packets in the range it cannot answer (a reply, another cluster
+    IP or port): if any, the caller takes the general path. Indices are unsigned: a signed
+    one carries numba's negative-index wraparound, which keeps a loop out of SIMD."""
+    st = sv.st
+    lo = np.uint64(st.sp_first[sp])
+    nb = np.uint64(st.sp_first[sp + 1]) - lo
+    spw = np.uint64(sp) << np.uint64(32)
+    bad = 0
     for k in range(m):
-        i = np.uint64(base + k)  # (unsigned: no negative-index wraparound, which blocks SIMD)
-        ip = b.src_ip[i] if b.reply[i] != 0 else b.dst_ip[i]
-        any_ |= (ip & st.mask) == st.net
-    if any_:
-        for k in range(m):
-            out[k] = original_hash(b, np.uint64(base + k), st.seed)
-    return any_
+        i = np.uint64(base + k)
+        src = b.src_ip[i]
+        dst = b.dst_ip[i]
+        pr = b.proto[i]
+        dp = b.dport[i]
+        original = b.reply[i] == 0
+        kind = b.ingress_kind[i]
+        iid = np.int64(b.ingress_id[i])
+        in_range = ((dst & st.mask) == st.net) | ((not original) & ((src & st.mask) == st.net))
+        ours = original & (dst == vip) & (pr == proto) & (dp == port)
+        bad += in_range & (not ours)
+        sender = (((kind == K_POD) & (iid >= 0) & (iid < sv.n_pods))
+                  | ((kind == K_NODE) & (iid >= 0) & (iid < sv.n_nodes)))
+        sane = (b.ttl[i] != 0) & (b.length[i] >= MIN_IP_PACKET) & (b.vlan[i] == 0)
+        h = flow_hash(src, dst, pr, b.sport[i], dp, st.seed) >> np.uint64(32)
+        keys[6, k] = TRANSLATED if ours & sender & sane else NOT_TRANSLATED
+        keys[7, k] = (lo + ((h * nb) >> np.uint64(32))) | spw
+    return bad
 
 
 @kernel(inline="always")
@@ -215,12 +240,17 @@ def service_dnat(b, st, n_pods, n_nodes, router_mac, src_ip, dst_ip, sport, dpor
 
 
 class ServicePass(NamedTuple):
-    """The stage as the engines' own pass runs it (`flow_cache.lookup`, `translate_vector`)."""
+    """The stage as the engines' own pass runs it (`flow_cache.lookup`, `flow_cache.translate_uncached`)."""
     st: ServiceTable
     n_pods: np.int64
     n_nodes: np.int64
     router_mac: np.uint64
     pod_node: np.ndarray  # int32[P]: each pod's node (where a ``no-endpoint`` drop happens)
+    keys: np.ndarray  # uint64[10, V]: a worker's scratch for a vector the flow cache does not see
+    # (`flow_cache.translate_uncached`); each worker its own (`with_keys`)
+
+    def with_keys(self, vector: int) -> "ServicePass":
+        return self._replace(keys=np.zeros((10, vector), np.uint64))
 
 
 @kernel(inline="always")
@@ -248,48 +278,10 @@ def no_endpoint_one(b, o, cn, i, sv):
     cn.reasons[0, R_NO_ENDPOINT] += 1
 
 
-@kernel(inline="always")
-def translate_vector(b, tb, o, cn, sv, base, m, to_walk):
-    """The stage over packets base..base+m-1 inside an engine's vector loop: their columns as the
-    engines must see them into ``tb`` (a batch whose ``src_ip .. dst_mac`` are scratch), their
-    ``service``/``backend`` into ``o``, ``no-endpoint`` drops answered here; the rest (slots
-    0..m-1) into ``to_walk``. Returns how many walk."""
-    st = sv.st
-    last_ip = np.uint32(0)
-    last_pp = np.int64(-1)
-    last_sp = np.int64(-1)
-    n_walk = 0
-    for k in range(m):
-        i = base + k
-        svc = np.int64(-1)
-        be = np.int64(-1)
-        s = NOT_TRANSLATED
-        src_ip, dst_ip, sport, dport, dst_mac = b.src_ip[i], b.dst_ip[i], b.sport[i], b.dport[i], b.dst_mac[i]
-        lport, ip, pp = service_key(b, i, st, sv.n_pods, sv.n_nodes)
-        if lport >= 0:
-            if ip != last_ip or pp != last_pp:
-                last_ip, last_pp, last_sp = ip, pp, service_port(st, ip, pp >> 16, pp & 0xFFFF)
-            if last_sp >= 0:
-                s, svc, be, src_ip, dst_ip, sport, dport, dst_mac = dnat_one(b, i, st, last_sp, lport, sv.router_mac)
-        o.service[i] = svc
-        o.backend[i] = be
-        if s == NO_ENDPOINT:
-            no_endpoint_one(b, o, cn, i, sv)
-            continue
-        tb.src_ip[i] = src_ip
-        tb.dst_ip[i] = dst_ip
-        tb.sport[i] = sport
-        tb.dport[i] = dport
-        tb.dst_mac[i] = dst_mac
-        to_walk[n_walk] = k
-        n_walk += 1
-    return n_walk
-
-
 def service_pass(t, pod_node: np.ndarray) -> ServicePass:
     """The `ServicePass` of compiled tables ``t`` (`fastpath.compile.Tables`)."""
     return ServicePass(t.services, np.int64(t.n_pods), np.int64(t.n_nodes), np.uint64(t.router_mac),
-                       np.ascontiguousarray(pod_node, np.int32))
+                       np.ascontiguousarray(pod_node, np.int32), np.zeros((10, 0), np.uint64))
 
 
 class Translation(NamedTuple):
