@@ -38,7 +38,8 @@ from .stages.flow_cache import HITS, make_flow_cache
 from .lb import LbTable, lb_table, reply_sources, second_pass
 from .lb import make_scratch as make_lb_scratch
 from .snat import SnatTable, snat_table, snat_trace
-from .stages.service import NO_ENDPOINT, SCRATCH, ServicePass, service_pass, service_trace, translate
+from .stages.service import (NO_ENDPOINT, SCRATCH, ServicePass, candidates, service_pass, service_trace,
+                             translate)
 from .stages.service import make_scratch as make_service_scratch
 from .stages.service import no_endpoint as _no_endpoint
 from .trace import MAX_HOPS
@@ -206,9 +207,12 @@ class Dataplane:
         keep_scratch = not legs and not picks.size
         scratch = self._take_scratch("_service_scratch", n, make_service_scratch) \
             if keep_scratch and t.services.n_ports else None
-        if scratch is not None and self._engine(False, False)[0] and self.lb is None:
+        if scratch is not None and self._engine(False, False)[0] and self.lb is None \
+                and candidates(batch, t.services.net, t.services.mask):
             # the staged engine runs the stage itself, in its own per-packet pass (`graph`): the
-            # packets are read once, and only a walked one's columns are written (`service`)
+            # packets are read once, and only a walked one's columns are written (`service`).
+            # A batch with no packet in the service range skips it (`translate` finds none):
+            # in the pass it cost such traffic ~5 ns a packet (bench/RESULTS.md, issue 12)
             try:
                 tb = batch._replace(**{name: a[:n] for (name, _), a in zip(SCRATCH, scratch) if name != "state"})
                 return self._forward(batch, threads, picks, o, cn, legs, self._service_pass, tb)

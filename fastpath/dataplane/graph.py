@@ -36,7 +36,8 @@ from .._jit import kernel
 from .stages.common import R_NONE, V_DROPPED
 from .stages.deliver import deliver
 from .stages.dfw import dfw
-from .stages.flow_cache import backoff, flush, flush_if_full, insert, lookup, translate_uncached, use_cache
+from .stages.flow_cache import (backoff, flush, flush_if_full, insert, lookup, translate_uncached, translated_keys,
+                                translated_misses, use_cache)
 from .stages.ingress import ingress
 from .stages.neighbor import neighbor
 from .stages.ovs import ovs_from_pod
@@ -127,7 +128,12 @@ def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, a
         m = min(size, n - base)
         if fc is not None and use_cache(fc):
             flush_if_full(dp, cn, fc, fc.entries.shape[0])
-            n_walk = lookup(b, dp, o, fc, base, m, v.walk, AHEAD, sv, tb, cn)
+            if sv is None:
+                n_walk = lookup(b, dp, o, fc, base, m, v.walk, AHEAD, False, 0)
+            else:
+                drops = translated_keys(b, o, cn, sv, fc, base, m)
+                n_walk = lookup(b, dp, o, fc, base, m, v.walk, AHEAD, True, drops)
+                translated_misses(tb, fc, base, v.walk, n_walk)
             if n_walk > 0:  # (a call passes every table's view: skipped when all hit)
                 walk(wb, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahead, upto, rc)
                 if upto >= FULL:

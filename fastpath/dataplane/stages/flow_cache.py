@@ -142,8 +142,9 @@ def _in_range(b, i, st):
 @kernel(inline="always")
 def _translated_keys(b, o, cn, sv, base, m, key_l4, keys):
     """Kube-proxy's translation (`service`) in the key pass: each packet's key is that of its
-    columns as the engines must see them. A miss's translated ports are kept at ``keys[8, k]``
-    for `lookup` to write for the walk. Three ways through a vector:
+    columns as the engines must see them, and ``o.service``/``o.backend`` of every packet. A miss's translated ports are kept at ``keys[8, k]``
+    for `lookup` to write for the walk. Returns the ``no-endpoint`` drops (``keys[6, k]``
+    says which). Three ways through a vector:
 
     - no packet in the service range (the first scan finds none): the plain keys;
     - the usual vector to a cluster IP — every packet in the range an original to the first
@@ -156,11 +157,15 @@ def _translated_keys(b, o, cn, sv, base, m, key_l4, keys):
     Indices are unsigned throughout: a signed one carries numba's negative-index wraparound,
     which keeps a loop out of SIMD (bench/RESULTS.md, issue 12)."""
     st = sv.st
+    n_in = 0
+    for k in range(m):  # (no early exit: a count runs in SIMD lanes)
+        n_in += _in_range(b, np.uint64(base + k), st)
     first = -1
-    for k in range(m):
-        if _in_range(b, np.uint64(base + k), st):
-            first = k
-            break
+    if n_in > 0:
+        for k in range(m):
+            if _in_range(b, np.uint64(base + k), st):
+                first = k
+                break
     if first < 0:
         for k in range(m):
             i = np.uint64(base + k)
@@ -171,7 +176,7 @@ def _translated_keys(b, o, cn, sv, base, m, key_l4, keys):
             _key(b, i, key_l4, keys, k)
             keys[6, k] = service.NOT_TRANSLATED
             keys[8, k] = np.uint64(b.sport[i]) | (np.uint64(b.dport[i]) << np.uint64(16))
-        return
+        return 0
     i0 = np.uint64(base + first)
     sp0 = np.int64(-1)
     if b.reply[i0] == 0:
@@ -200,7 +205,7 @@ def _translated_keys(b, o, cn, sv, base, m, key_l4, keys):
             _key_words(b.src_ip[i], np.uint32(d & _M32), b.ingress_id[i], b.ingress_kind[i], b.vlan[i], b.proto[i],
                        b.sport[i], dport, b.reply[i], b.src_mac[i], dst_mac, key_l4, keys, k)
             keys[8, k] = np.uint64(b.sport[i]) | (np.uint64(dport) << np.uint64(16))
-        return
+        return 0
     last_ip = np.uint32(0)  # the last (address, proto, port) and its service port: runs are common
     last_pp = np.int64(-1)
     last_sp = np.int64(-1)
@@ -216,6 +221,7 @@ def _translated_keys(b, o, cn, sv, base, m, key_l4, keys):
                 s, be = service.pick_one(b, i, st, last_sp, lport, service.original_hash(b, i, st.seed))
         keys[6, k] = s
         keys[7, k] = np.uint64(np.uint32(be)) | (np.uint64(last_sp) << np.uint64(32))
+    drops = 0
     for k in range(m):
         i = np.uint64(base + k)
         s = np.int64(keys[6, k])
@@ -232,12 +238,14 @@ def _translated_keys(b, o, cn, sv, base, m, key_l4, keys):
             o.backend[i] = -1
             service.no_endpoint_one(b, o, cn, i, sv)
             keys[5, k] = 0
+            drops += 1
             continue
         o.backend[i] = st.be_lport[be]  # (a reply's: its sender, checked by pick_one)
         src_ip, dst_ip, sport, dport, dst_mac = service.rewrite_one(b, i, st, s, be, sv.router_mac)
         _key_words(src_ip, dst_ip, b.ingress_id[i], b.ingress_kind[i], b.vlan[i], b.proto[i], sport, dport,
                    b.reply[i], b.src_mac[i], dst_mac, key_l4, keys, k)
         keys[8, k] = np.uint64(sport) | (np.uint64(dport) << np.uint64(16))
+    return drops
 
 
 @kernel
@@ -285,43 +293,69 @@ def _probe(e, keys, k):
 
 
 @kernel
-def lookup(b, dp, o, fc, base, m, to_walk, ahead, sv, tb, cn):
+def lookup(b, dp, o, fc, base, m, to_walk, ahead, keyed, drops):
     """Packets base..base+m-1: a hit takes its entry's outcome (results written, stats bumped);
     a miss (or a hit whose conditions fail) goes to ``to_walk``. Returns the misses.
-    ``sv``: None, or a `service.ServicePass`: the service stage runs in the key pass (a packet
-    is looked up, and walked, as translated: a miss's columns are written into ``tb``, the
-    batch the walk reads; ``no-endpoint`` drops are answered and counted in ``cn``)."""
+    ``keyed``: `translated_keys` has made the keys (the service stage ran, and ``drops``
+    packets were its ``no-endpoint`` drops, neither hits nor misses); else they are made here.
+    (The service stage is a call of its own: with its arguments passed in, this loop ran
+    ~5 ns a packet slower on the seed, services or not: `/tmp` scripts, not kept.)"""
     e = fc.entries
     keys = fc.keys
-    key_l4 = fc.state[KEY_L4] != 0
     mask = np.uint64(e.shape[0] - 1)
-    if sv is None:
+    if not keyed:
+        key_l4 = fc.state[KEY_L4] != 0
         for k in range(m):
             _key(b, np.uint64(base + k), key_l4, keys, k)  # (unsigned: no negative-index wraparound)
-    else:
-        _translated_keys(b, o, cn, sv, base, m, key_l4, keys)
     if ahead > 0:
         for k in range(min(ahead, m)):
             prefetch_row(e, np.int64(keys[5, k] & mask))
     ov = np.int64(dp.geneve_overhead) + ETH_HEADER
+    if drops > 0:  # (two copies of the loop: the check would cost the common case)
+        return _probes(b, o, fc, base, m, to_walk, ahead, ov, True)
+    return _probes(b, o, fc, base, m, to_walk, ahead, ov, False)
+
+
+@kernel
+def translated_keys(b, o, cn, sv, fc, base, m):
+    """The service stage in the key pass (`_translated_keys`) of `lookup`. Returns its drops."""
+    return _translated_keys(b, o, cn, sv, base, m, fc.state[KEY_L4] != 0, fc.keys)
+
+
+@kernel
+def translated_misses(tb, fc, base, to_walk, n_walk):
+    """The columns of the misses ``to_walk[:n_walk]`` as translated (`translated_keys`) into
+    ``tb``, the batch the walk reads."""
+    keys = fc.keys
+    for j in range(n_walk):
+        k = to_walk[j]
+        i = np.uint64(base + k)
+        tb.src_ip[i] = np.uint32(keys[0, k] & _M32)
+        tb.dst_ip[i] = np.uint32(keys[0, k] >> np.uint64(32))
+        tb.sport[i] = np.uint16(keys[8, k] & np.uint64(0xFFFF))
+        tb.dport[i] = np.uint16(keys[8, k] >> np.uint64(16))
+        tb.dst_mac[i] = keys[3, k]
+
+
+@kernel(inline="always")
+def _probes(b, o, fc, base, m, to_walk, ahead, ov, skip_drops):
+    """The probe loop of `lookup`: hits answered, misses into ``to_walk``; with ``skip_drops``
+    the slots the service stage dropped (``no-endpoint``) are neither."""
+    e = fc.entries
+    keys = fc.keys
+    mask = np.uint64(e.shape[0] - 1)
     n_walk = 0
     hits = 0
     for k in range(m):
         if ahead > 0 and k + ahead < m:
             prefetch_row(e, np.int64(keys[5, k + ahead] & mask))
         i = np.uint64(base + k)
-        if sv is not None and keys[6, k] == service.NO_ENDPOINT:
+        if skip_drops and keys[6, k] == service.NO_ENDPOINT:
             continue  # (answered by the service stage)
         x = _probe(e, keys, k)
         ttl = np.int64(b.ttl[i])
         length = np.int64(b.length[i])
         if x < 0 or ttl < e[x, E_TTL_MIN] or length > e[x, E_LEN_MAX] or length < MIN_IP_PACKET:
-            if sv is not None:  # the walk reads the packet as translated
-                tb.src_ip[i] = np.uint32(keys[0, k] & _M32)
-                tb.dst_ip[i] = np.uint32(keys[0, k] >> np.uint64(32))
-                tb.sport[i] = np.uint16(keys[8, k] & np.uint64(0xFFFF))
-                tb.dport[i] = np.uint16(keys[8, k] >> np.uint64(16))
-                tb.dst_mac[i] = keys[3, k]
             to_walk[n_walk] = k
             n_walk += 1
             continue
