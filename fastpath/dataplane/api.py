@@ -310,7 +310,7 @@ class Dataplane:
     @property
     def _service_pass(self) -> ServicePass:
         if "_sv" not in self.__dict__:
-            self.__dict__["_sv"] = service_pass(self.tables, self.cluster.pods.node)
+            self.__dict__["_sv"] = service_pass(self.tables, self.cluster.pods.node, graph.VECTOR)
         return self.__dict__["_sv"]
 
     def _engine(self, tracing: bool, want_legs: bool) -> tuple[bool, bool]:

@@ -135,6 +135,7 @@ def _key(b, i, key_l4, out, k):
 
 @kernel(inline="always")
 def _in_range(b, i, st):
+    """Whether packet i may concern a cluster IP (`service.service_key`'s first test)."""
     ip = b.src_ip[i] if b.reply[i] != 0 else b.dst_ip[i]
     return (ip & st.mask) == st.net
 
@@ -142,9 +143,9 @@ def _in_range(b, i, st):
 @kernel(inline="always")
 def _translated_keys(b, o, cn, sv, base, m, key_l4, keys):
     """Kube-proxy's translation (`service`) in the key pass: each packet's key is that of its
-    columns as the engines must see them, and ``o.service``/``o.backend`` of every packet. A miss's translated ports are kept at ``keys[8, k]``
-    for `lookup` to write for the walk. Returns the ``no-endpoint`` drops (``keys[6, k]``
-    says which). Three ways through a vector:
+    columns as the engines must see them, and ``o.service``/``o.backend`` of every packet. A
+    miss's translated ports are kept at ``keys[8, k]`` for `lookup` to write for the walk.
+    Returns the ``no-endpoint`` drops (``keys[6, k]`` says which). Three ways through a vector:
 
     - no packet in the service range (the first scan finds none): the plain keys;
     - the usual vector to a cluster IP — every packet in the range an original to the first

@@ -279,10 +279,11 @@ def no_endpoint_one(b, o, cn, i, sv):
     cn.reasons[0, R_NO_ENDPOINT] += 1
 
 
-def service_pass(t, pod_node: np.ndarray) -> ServicePass:
-    """The `ServicePass` of compiled tables ``t`` (`fastpath.compile.Tables`)."""
+def service_pass(t, pod_node: np.ndarray, vector: int) -> ServicePass:
+    """The `ServicePass` of compiled tables ``t`` (`fastpath.compile.Tables`) for vectors of
+    ``vector`` packets (a worker takes its own copy: `ServicePass.with_keys`)."""
     return ServicePass(t.services, np.int64(t.n_pods), np.int64(t.n_nodes), np.uint64(t.router_mac),
-                       np.ascontiguousarray(pod_node, np.int32), np.zeros((10, 0), np.uint64))
+                       np.ascontiguousarray(pod_node, np.int32), np.zeros((10, vector), np.uint64))
 
 
 class Translation(NamedTuple):
