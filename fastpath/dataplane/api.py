@@ -207,8 +207,8 @@ class Dataplane:
         keep_scratch = not legs and not picks.size
         scratch = self._take_scratch("_service_scratch", n, make_service_scratch) \
             if keep_scratch and t.services.n_ports else None
-        if scratch is not None and self._engine(False, False)[0] and self.lb is None \
-                and candidates(batch, t.services.net, t.services.mask):
+        found = candidates(batch, t.services.net, t.services.mask) if t.services.n_ports else 0
+        if scratch is not None and self._engine(False, False)[0] and self.lb is None and found:
             # the staged engine runs the stage itself, in its own per-packet pass (`graph`): the
             # packets are read once, and only a walked one's columns are written (`service`).
             # A batch with no packet in the service range skips it (`translate` finds none):
@@ -221,7 +221,7 @@ class Dataplane:
         try:
             bounds = [w * n // threads for w in range(threads + 1)]
             tl = translate(batch, t.services, t.n_pods, t.n_nodes, t.router_mac, o.service, o.backend, scratch,
-                           bounds, self._pool(threads - 1) if threads > 1 else None)
+                           bounds, self._pool(threads - 1) if threads > 1 else None, found)
             b1, unlb, lbt = (tl.batch if tl.changed else batch), None, self.lb
             if lbt is not None:  # replies of virtual servers, before the first pass (`lb`)
                 b1, unlb = reply_sources(lbt, b1, o.service, o.backend, copy=not tl.changed)

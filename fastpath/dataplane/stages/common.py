@@ -163,6 +163,28 @@ def make_vectors(v: int) -> Vectors:
 
 
 # ---- helpers every stage uses ---------------------------------------------------------------------------
+@kernel(inline="always")
+def init_result(o, i, ttl):
+    """Packet i's results before any stage decides: dropped, no reason, at no device, nothing
+    crossed (the stages fill in what they find)."""
+    o.verdict[i] = V_DROPPED
+    o.reason[i] = R_NONE
+    o.dev_kind[i] = K_POD
+    o.dev_id[i] = -1
+    o.egress_port[i] = -1
+    o.ttl_out[i] = ttl
+    o.hops[i] = 0
+    o.last_ip[i] = 0
+    o.n_tunnels[i] = 0
+    o.tun_src_host[i] = -1
+    o.tun_dst_host[i] = -1
+    o.tun_vni[i] = 0
+    o.underlay_bytes[i] = 0
+    o.via_edge[i] = False
+    o.dfw_at_src[i] = -1
+    o.dfw_at_dst[i] = -1
+
+
 _I64 = numba.types.int64
 _TRACE = numba.types.Array(numba.types.int32, 3, "C")
 _TRACE_LEN = numba.types.Array(numba.types.int32, 1, "C")

@@ -249,6 +249,16 @@ def _translated_keys(b, o, cn, sv, base, m, key_l4, keys):
     return drops
 
 
+@kernel(inline="always")
+def _write_translated(tb, keys, k, i):
+    """Packet i's columns as translated (slot k of `_translated_keys`) into ``tb``."""
+    tb.src_ip[i] = np.uint32(keys[0, k] & _M32)
+    tb.dst_ip[i] = np.uint32(keys[0, k] >> np.uint64(32))
+    tb.sport[i] = np.uint16(keys[8, k] & np.uint64(0xFFFF))
+    tb.dport[i] = np.uint16(keys[8, k] >> np.uint64(16))
+    tb.dst_mac[i] = keys[3, k]
+
+
 @kernel
 def translate_uncached(b, tb, o, cn, sv, base, m, to_walk):
     """The service stage over packets base..base+m-1 of a vector the cache does not see (off,
@@ -262,11 +272,7 @@ def translate_uncached(b, tb, o, cn, sv, base, m, to_walk):
         if keys[6, k] == service.NO_ENDPOINT:
             continue
         i = np.uint64(base + k)
-        tb.src_ip[i] = np.uint32(keys[0, k] & _M32)
-        tb.dst_ip[i] = np.uint32(keys[0, k] >> np.uint64(32))
-        tb.sport[i] = np.uint16(keys[8, k] & np.uint64(0xFFFF))
-        tb.dport[i] = np.uint16(keys[8, k] >> np.uint64(16))
-        tb.dst_mac[i] = keys[3, k]
+        _write_translated(tb, keys, k, i)
         to_walk[n_walk] = k
         n_walk += 1
     return n_walk
@@ -331,11 +337,7 @@ def translated_misses(tb, fc, base, to_walk, n_walk):
     for j in range(n_walk):
         k = to_walk[j]
         i = np.uint64(base + k)
-        tb.src_ip[i] = np.uint32(keys[0, k] & _M32)
-        tb.dst_ip[i] = np.uint32(keys[0, k] >> np.uint64(32))
-        tb.sport[i] = np.uint16(keys[8, k] & np.uint64(0xFFFF))
-        tb.dport[i] = np.uint16(keys[8, k] >> np.uint64(16))
-        tb.dst_mac[i] = keys[3, k]
+        _write_translated(tb, keys, k, i)
 
 
 @kernel(inline="always")

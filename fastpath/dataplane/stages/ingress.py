@@ -20,7 +20,8 @@ import numpy as np
 from ..._jit import kernel, prefetch_row
 from ...tables.ports import port_host, port_segment
 from ..trace import T_NONE, T_SANITY, T_UPLINK
-from .common import K_EDGE, K_NODE, K_POD, K_UPLINK, MAX_VID, MIN_IP_PACKET, R_MALFORMED, R_NONE, R_VLAN, V_DROPPED, rec
+from .common import (K_EDGE, K_NODE, K_POD, K_UPLINK, MAX_VID, MIN_IP_PACKET, R_MALFORMED, R_NONE, R_VLAN, init_result,
+                     rec)
 
 
 @kernel(inline="always")
@@ -68,22 +69,7 @@ def ingress_one(b, dp, o, s, i, k, slot, tr, tl):
     kind = np.int64(b.ingress_kind[i])
     iid = np.int64(b.ingress_id[i])
     ttl = np.int64(b.ttl[i])
-    o.verdict[i] = V_DROPPED
-    o.reason[i] = R_NONE
-    o.dev_kind[i] = K_POD
-    o.dev_id[i] = -1
-    o.egress_port[i] = -1
-    o.ttl_out[i] = ttl
-    o.hops[i] = 0
-    o.last_ip[i] = 0
-    o.n_tunnels[i] = 0
-    o.tun_src_host[i] = -1
-    o.tun_dst_host[i] = -1
-    o.tun_vni[i] = 0
-    o.underlay_bytes[i] = 0
-    o.via_edge[i] = False
-    o.dfw_at_src[i] = -1
-    o.dfw_at_dst[i] = -1
+    init_result(o, i, ttl)
     if kind == K_UPLINK:
         o.dev_kind[i] = K_UPLINK
         if iid < 0 or iid >= dp.uplink_ip.shape[0]:

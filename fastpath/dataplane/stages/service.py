@@ -69,7 +69,7 @@ from ...packets import PacketBatch
 from ...tables.services import ServiceTable, choose, flow_hash, pick, service_port
 from ...verdicts import DeviceKind, Reason, Verdict
 from ..trace import T_CONNTRACK, T_NONE, T_PORT, T_ROUTE, T_SERVICE, insert_record
-from .common import K_NODE, K_POD, K_VIF, MIN_IP_PACKET, V_DROPPED
+from .common import K_NODE, K_POD, K_VIF, MIN_IP_PACKET, V_DROPPED, init_result
 
 K_LB, K_NAT = int(DeviceKind.LB), int(DeviceKind.NAT)
 R_NO_ENDPOINT = int(Reason.NO_ENDPOINT)
@@ -259,22 +259,10 @@ def no_endpoint_one(b, o, cn, i, sv):
     """Packet i's result: dropped by its node's kube-proxy (``no-endpoint``), counted."""
     kind = np.int64(b.ingress_kind[i])
     iid = np.int64(b.ingress_id[i])
-    o.verdict[i] = V_DROPPED
+    init_result(o, i, np.int64(b.ttl[i]))
     o.reason[i] = R_NO_ENDPOINT
     o.dev_kind[i] = K_LB
     o.dev_id[i] = sv.pod_node[iid] if kind == K_POD else iid
-    o.ttl_out[i] = b.ttl[i]
-    o.egress_port[i] = -1
-    o.hops[i] = 0
-    o.last_ip[i] = 0
-    o.n_tunnels[i] = 0
-    o.tun_src_host[i] = -1
-    o.tun_dst_host[i] = -1
-    o.tun_vni[i] = 0
-    o.underlay_bytes[i] = 0
-    o.via_edge[i] = False
-    o.dfw_at_src[i] = -1
-    o.dfw_at_dst[i] = -1
     cn.verdicts[0, V_DROPPED] += 1
     cn.reasons[0, R_NO_ENDPOINT] += 1
 
@@ -307,13 +295,14 @@ def make_scratch(n: int) -> tuple:
 
 def translate(b: PacketBatch, st: ServiceTable, n_pods: int, n_nodes: int, router_mac: int,
               service: np.ndarray, backend: np.ndarray, scratch: tuple | None = None,
-              bounds: list[int] | None = None, pool=None) -> Translation:
+              bounds: list[int] | None = None, pool=None, found: int | None = None) -> Translation:
     """The stage over a batch (see the module docstring): writes ``service`` and ``backend``
     (int32[n]) and returns what the engines forward. Rewrites into ``scratch`` (`make_scratch`
     of at least n; its pages stay mapped between calls) or new arrays, and only when some
     packet is in the service range. ``bounds``/``pool``: the slices the engines' workers take
-    and an executor for all but the first: the stage runs on them side by side (nogil)."""
-    if st.n_ports == 0 or candidates(b, st.net, st.mask) == 0:
+    and an executor for all but the first: the stage runs on them side by side (nogil).
+    ``found``: `candidates` of the batch when the caller has counted them already."""
+    if st.n_ports == 0 or (candidates(b, st.net, st.mask) if found is None else found) == 0:
         service.fill(-1)
         backend.fill(-1)
         return Translation(b, None, 0)
