@@ -166,7 +166,7 @@ class Runner:
 
     def cached(self) -> None:
         """The staged kernel behind a fresh (cold) flow cache, and the fold: `Dataplane.forward`'s default."""
-        fc = make_flow_cache(graph.VECTOR, self.w.staged.cache_key_l4)
+        fc = make_flow_cache(self.w.staged.cache_key_l4)
         graph.forward_staged(self.batch, self.dp, self.out, self.counters, self.scratch, self.vectors, graph.VECTOR,
                              None, self.tr, self.tl, self.legs, self.n_legs, self.ahead, graph.FULL, fc,
                              self.recipe, None, None)

@@ -10,6 +10,7 @@ import yaml
 
 from fastpath import services as kube_services
 from fastpath.dataplane.api import Dataplane
+from fastpath.dataplane.stages.common import KEY_ROWS, KEY_STRIDE, VECTOR, make_keys
 from fastpath.dataplane.stages.common import LEG_PACKET
 from fastpath.model.cluster import SpecError
 from fastpath.model.scenarios import SEED_SPEC, default_scenario
@@ -42,10 +43,16 @@ def _cluster(*services, slices=()):
     return from_spec(s)
 
 
+WIDE = ["172.16.1.2", "172.16.1.3", "172.16.2.2", "172.16.3.2", "172.16.4.2", "172.16.5.2"]
+"""Endpoints of `_rich`'s ``web/wide`` (more than `service.SELECT_MAX` backends); its
+``web/four`` has the first four (as many as the selects take)."""
+
+
 def _rich():
     """The seed plus services of every kind of endpoint set: a selector with a numeric target
     port, one with no pod, a named target port only some pods have, EndpointSlices with a
-    not-ready endpoint and a node's address (the apiserver behind ``kubernetes``)."""
+    not-ready endpoint and a node's address (the apiserver behind ``kubernetes``), and ones with
+    six and four endpoints across the nodes."""
     master = "172.15.0.2"
     return _cluster(
         _svc("nginx", selector={"app": "nginx"}, ports=[{"port": 80, "targetPort": 8080}]),
@@ -54,11 +61,17 @@ def _rich():
              ports=[{"name": "m", "port": 9000, "targetPort": "metrics", "protocol": "TCP"}]),
         _svc("kubernetes", clusterIP="10.96.0.1", ports=[{"name": "https", "port": 443, "targetPort": 6443}]),
         _svc("pg", "db", ports=[{"name": "pg", "port": 5432}]),
+        _svc("wide", "web", clusterIP="10.96.0.30", ports=[{"name": "http", "port": 80, "targetPort": 8080}]),
+        _svc("four", "web", clusterIP="10.96.0.31", ports=[{"name": "http", "port": 80, "targetPort": 8080}]),
         slices=[_slice("kubernetes", "default", "kubernetes", [{"addresses": [master]}],
                        [{"name": "https", "port": 6443, "protocol": "TCP"}]),
                 _slice("pg-abc", "db", "pg", [{"addresses": ["172.16.4.2"], "conditions": {"ready": True}},
                                               {"addresses": ["172.16.4.3"], "conditions": {"ready": False}}],
-                       [{"name": "pg", "port": 5432, "protocol": "TCP"}])])
+                       [{"name": "pg", "port": 5432, "protocol": "TCP"}]),
+                _slice("wide-abc", "web", "wide", [{"addresses": [a]} for a in WIDE],
+                       [{"name": "http", "port": 8080, "protocol": "TCP"}]),
+                _slice("four-abc", "web", "four", [{"addresses": [a]} for a in WIDE[:4]],
+                       [{"name": "http", "port": 8080, "protocol": "TCP"}])])
 
 
 # ---- the spec ---------------------------------------------------------------------------------------------
@@ -192,6 +205,7 @@ def _service_traffic(c, n, seed):
     backends and from anyone), TCP and UDP, and a few malformed and tagged frames."""
     rng = np.random.default_rng(seed)
     P, N = len(c.pods), len(c.nodes)
+    st = Dataplane(c).tables.services
     node_ip = np.array([x.ip for x in c.nodes], np.uint32)
     vips = np.array([s.cluster_ip for s in c.services if s.cluster_ip is not None], np.uint32)
     ports = sorted({sp.port for s in c.services for sp in s.ports} | {81})
@@ -380,9 +394,11 @@ def _vip_vectors(c, seed, vector=256):
     to one cluster IP and port — every service port in turn, those without endpoints too —
     from pods and nodes, with direct pod traffic, insane and tagged frames and out-of-range
     senders in among them; every third vector has one packet that breaks the pattern (a reply
-    from the cluster IP, or another port of it), which sends it down the general path."""
+    from the cluster IP — its backend's answer — or another port of it), which sends it down
+    the general path."""
     rng = np.random.default_rng(seed)
     P, N = len(c.pods), len(c.nodes)
+    st = Dataplane(c).tables.services
     node_ip = np.array([x.ip for x in c.nodes], np.uint32)
     ports = [(s.cluster_ip, sp.proto, sp.port) for s in c.services if s.cluster_ip is not None for sp in s.ports]
     blocks = []
@@ -402,8 +418,13 @@ def _vip_vectors(c, seed, vector=256):
         src = own.copy()
         if v % 3 == 2:
             j = int(rng.integers(0, n))
-            if v % 2:
+            if v % 2:  # the answer of the backend the client's connection went to
                 reply[j], src[j], dst[j], sport[j], dport[j] = 1, vip, own[j], port, sport[j]
+                row = svc_table.choose(st, svc_table.lookup(st, vip, proto, port), int(dst[j]), vip, proto,
+                                       int(dport[j]), port)
+                if row >= 0:
+                    lport = int(st.be_lport[row])
+                    kind[j], iid[j] = (0, lport) if lport < P else (1, lport - P)
             else:
                 dst[j], pr[j], dport[j] = vip, proto, port + 1
         blocks.append(dict(ingress_kind=kind, ingress_id=iid, src_ip=src, dst_ip=dst, proto=pr, sport=sport,
@@ -422,7 +443,8 @@ def test_the_simd_pick_equals_the_per_packet_forms():
     dp = Dataplane(c)
     sv, st = dp._service_pass, dp.tables.services
     b = _vip_vectors(c, seed=5)
-    keys = np.zeros((10, 256), np.uint64)
+    keys = make_keys()
+    row = keys.reshape(KEY_ROWS, KEY_STRIDE)[:, :VECTOR]  # (a view: `key_at`'s rows)
     answered = declined = 0
     for base in range(0, b.size, 256):
         first = next(k for k in range(256)
@@ -439,10 +461,59 @@ def test_the_simd_pick_equals_the_per_packet_forms():
             continue
         answered += 1
         want_state, want_be = _per_packet_picks(b, st, sv, base)
-        np.testing.assert_array_equal(keys[6], want_state)
+        np.testing.assert_array_equal(row[6], want_state)
         translated = want_state == stage.TRANSLATED
-        np.testing.assert_array_equal((keys[7] & 0xFFFF_FFFF)[translated], want_be[translated])
+        np.testing.assert_array_equal((row[7] & 0xFFFF_FFFF)[translated], want_be[translated])
     assert answered and declined
+
+
+def test_the_one_loop_form_equals_the_stage_over_the_batch():
+    """`flow_cache._usual_vector` (a service port with at most `SELECT_MAX` backends: rules,
+    hash, backend by selects and the key, in one loop of SIMD lanes) and `_select_outputs`
+    against the stage over the batch (`service_dnat`: the per-packet forms) followed by the
+    plain key of its output: equal keys, hash, state, ports, service and backend for every
+    vector it answers, and it declines exactly the vectors with a packet it cannot answer.
+    Every service port in turn: 1 to 4 backends, so every lane of the selects, used or padding."""
+    from fastpath.dataplane.api import empty_results
+    from fastpath.dataplane.stages import flow_cache as fcache
+    from fastpath.dataplane.stages import service as stage
+    c = _rich()
+    dp = Dataplane(c)
+    sv, st, t = dp._service_pass, dp.tables.services, dp.tables
+    b = _vip_vectors(c, seed=9)
+    n = b.size
+    svc, be = np.full(n, -9, np.int32), np.full(n, -9, np.int32)
+    want = stage.translate(b, st, t.n_pods, t.n_nodes, t.router_mac, svc, be).batch
+    want_keys = make_keys()
+    keys = make_keys()
+    o = empty_results(n)
+    answered, sizes = 0, set()
+    for base in range(0, n, VECTOR):
+        first = next(k for k in range(VECTOR)
+                     if b.reply[base + k] == 0 and (int(b.dst_ip[base + k]) & int(st.mask)) == int(st.net))
+        i0 = base + first
+        sp = svc_table.lookup(st, int(b.dst_ip[i0]), int(b.proto[i0]), int(b.dport[i0]))
+        nb = int(st.sp_first[sp + 1] - st.sp_first[sp]) if sp >= 0 else 0
+        if not 0 < nb <= stage.SELECT_MAX:
+            continue
+        bad = fcache._usual_vector(b, sv, base, VECTOR, b.dst_ip[i0], b.proto[i0], b.dport[i0], sp, False, keys)
+        assert (bad > 0) == ((base // VECTOR) % 3 == 2)
+        if bad:
+            continue
+        answered += 1
+        sizes.add(nb)
+        fcache._select_outputs(o, base, VECTOR, keys)
+        for k in range(VECTOR):
+            fcache._key(want, base + k, False, want_keys, k)
+        got, exp = (a.reshape(KEY_ROWS, KEY_STRIDE)[:, :VECTOR] for a in (keys, want_keys))
+        np.testing.assert_array_equal(got[:6], exp[:6])
+        state, _ = _per_packet_picks(b, st, sv, base)
+        np.testing.assert_array_equal(got[6], state)
+        sl = slice(base, base + VECTOR)
+        np.testing.assert_array_equal(got[8], want.sport[sl].astype(np.uint64) | (want.dport[sl].astype(np.uint64) << 16))
+        np.testing.assert_array_equal(o.service[sl], svc[sl])
+        np.testing.assert_array_equal(o.backend[sl], be[sl])
+    assert answered and sizes == {1, 2, 3, 4}
 
 
 def _per_packet_picks(b, st, sv, base):

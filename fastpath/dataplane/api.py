@@ -153,7 +153,7 @@ class Dataplane:
         with self._caches_lock:
             if self._caches:
                 return self._caches.pop()
-        return make_flow_cache(graph.VECTOR, self.cache_key_l4)
+        return make_flow_cache(self.cache_key_l4)
 
     def _give_cache(self, fc) -> None:
         with self._caches_lock:
@@ -310,7 +310,7 @@ class Dataplane:
     @property
     def _service_pass(self) -> ServicePass:
         if "_sv" not in self.__dict__:
-            self.__dict__["_sv"] = service_pass(self.tables, self.cluster.pods.node, graph.VECTOR)
+            self.__dict__["_sv"] = service_pass(self.tables, self.cluster.pods.node)
         return self.__dict__["_sv"]
 
     def _engine(self, tracing: bool, want_legs: bool) -> tuple[bool, bool]:
@@ -353,7 +353,7 @@ class Dataplane:
                 try:
                     graph.forward_staged(b, self.dp, ow, row, make_scratch(graph.VECTOR), make_vectors(graph.VECTOR),
                                          graph.VECTOR, sl, tr, tl, legs[w], n_legs[w], ahead, graph.FULL, fc, rc,
-                                         None if sv is None else sv.with_keys(graph.VECTOR),
+                                         None if sv is None else sv.with_keys(),
                                          None if tb is None else tb.slice(lo, hi))
                 finally:
                     if fc is not None:

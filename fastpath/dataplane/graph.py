@@ -33,7 +33,7 @@ once per call by the caller (no allocation inside: the kernels run without numba
 from __future__ import annotations
 
 from .._jit import kernel
-from .stages.common import R_NONE, V_DROPPED
+from .stages.common import R_NONE, V_DROPPED, VECTOR
 from .stages.deliver import deliver
 from .stages.dfw import dfw
 from .stages.flow_cache import (backoff, flush, flush_if_full, insert, lookup, translate_uncached, translated_keys,
@@ -48,8 +48,6 @@ from .stages.spoofguard import spoofguard
 from .stages.tunnel import tunnel
 from .stages.vif import vif_demux
 
-VECTOR = 256
-"""Packets per vector (measured on the 1M-pod cluster: 256 and 1,024 within noise, 64 slower)."""
 AHEAD = 8
 """Prefetch distance in vector elements (of 4 / 8 / 16 / 32, 8 was best or near it at 1M pods)."""
 
@@ -107,13 +105,13 @@ def walk(b, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahe
 @kernel
 def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, ahead, upto, fc, rc, sv, tb):
     """Forward every packet of ``b`` on worker row 0, ``size`` packets a vector (``s`` and ``v``
-    hold at least ``size`` slots). ``trace_slot``: None (tracing compiled out) or int32[n], the
-    trace slot of each packet or -1; ``tr``/``tl`` the records. ``legs``/``n_legs``: the
-    tunnel-leg log and its length. ``ahead``: prefetch distance (0 = none). ``upto``: run only
-    the first ``upto`` stages of `GRAPH` (`FULL`: all; fewer leave packets without a verdict).
-    ``fc``/``rc``: a `FlowCache` and a `Recipe` (or both None: no cache, compiled out). The
-    cache backs off while it
-    misses (`flow_cache.backoff`): traffic of distinct flows then walks at the uncached speed.
+    hold at least ``size`` slots; with ``fc`` or ``sv`` at most `VECTOR` are taken). ``trace_slot``:
+    None (tracing compiled out) or int32[n], the trace slot of each packet or -1; ``tr``/``tl``
+    the records. ``legs``/``n_legs``: the tunnel-leg log and its length. ``ahead``: prefetch
+    distance (0 = none). ``upto``: run only the first ``upto`` stages of `GRAPH` (`FULL`: all;
+    fewer leave packets without a verdict). ``fc``/``rc``: a `FlowCache` and a `Recipe` (or
+    both None: no cache, compiled out). The cache backs off while it misses
+    (`flow_cache.backoff`): traffic of distinct flows then walks at the uncached speed.
     ``sv``/``tb``: None, or a `service.ServicePass` and the batch the walk reads — ``b`` with
     its ``src_ip .. dst_mac`` columns scratch: kube-proxy's translation then runs inside this
     pass, in the cache's key pass or over an uncached vector, before anything else
@@ -124,6 +122,8 @@ def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, a
         wb = b
     else:
         wb = tb
+    if fc is not None or sv is not None:
+        size = min(size, VECTOR)  # (the key scratch holds `VECTOR` slots a row)
     for base in range(0, n, size):
         m = min(size, n - base)
         if fc is not None and use_cache(fc):
@@ -133,7 +133,8 @@ def forward_staged(b, dp, o, cn, s, v, size, trace_slot, tr, tl, legs, n_legs, a
             else:
                 drops = translated_keys(b, o, cn, sv, fc, base, m)
                 n_walk = lookup(b, dp, o, fc, base, m, v.walk, AHEAD, True, drops)
-                translated_misses(tb, fc, base, v.walk, n_walk)
+                if n_walk > 0:
+                    translated_misses(tb, fc, base, v.walk, n_walk)
             if n_walk > 0:  # (a call passes every table's view: skipped when all hit)
                 walk(wb, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahead, upto, rc)
                 if upto >= FULL:

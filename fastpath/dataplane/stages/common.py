@@ -162,6 +162,38 @@ def make_vectors(v: int) -> Vectors:
     return Vectors(*(np.zeros(v, np.int32) for _ in range(6)))
 
 
+VECTOR = 256
+"""Packets per vector of the staged engine (`fastpath.dataplane.graph`; measured on the 1M-pod
+cluster: 256 and 1,024 within noise, 64 slower), and the slots of a row of the key scratch."""
+
+KEY_ROWS = 10
+"""Rows of the flow cache's key scratch (`key_at`): per slot of a vector its key words (0-4),
+hash (5), and for the service stage its state (6), the backend it picked (7: its row | service
+port << 32, or from `flow_cache._usual_vector` the outputs, logical port | service << 32), ports
+as translated (8), destination as translated, address | port << 32 (9)."""
+
+
+KEY_STRIDE = VECTOR + 8
+"""Words from one row of the key scratch to the next: a vector and a cache line, so the rows do
+not all sit at the same offset in a 4 KiB page (2 KiB rows did: a load from a batch column at
+that offset then waits on the stores to every other row — "4K aliasing" — and the cost of a
+vector depended on where the batch happened to be allocated)."""
+
+
+def make_keys() -> np.ndarray:
+    """The key scratch of one worker: uint64[`KEY_ROWS` * `KEY_STRIDE`]."""
+    return np.zeros(KEY_ROWS * KEY_STRIDE, np.uint64)
+
+
+@kernel(inline="always")
+def key_at(row, k):
+    """Index of slot k's word ``row`` in the key scratch. One flat array with rows a constant
+    apart, not a 2-D one: the compiler sees every row's store as one object at fixed offsets,
+    so a loop writing nine rows needs one runtime overlap check against each column it reads
+    (with a 2-D array's runtime row stride it needed nine, and gave up SIMD for them)."""
+    return np.uint64(row * KEY_STRIDE) + np.uint64(k)
+
+
 # ---- helpers every stage uses ---------------------------------------------------------------------------
 @kernel(inline="always")
 def init_result(o, i, ttl):

@@ -55,7 +55,7 @@ from ...tables.exact import mix64
 from ...tables.services import service_port
 from . import service
 from .common import (ETH_HEADER, K_POD, K_UPLINK, MAX_LEGS, MAX_ROUTER_VISITS, MAX_SEGMENT_VISITS, MIN_IP_PACKET, OVERFLOW,
-                     R_MALFORMED, R_MTU, R_TTL, S_ENCAP, S_L2, S_ROUTE, STAGES, V_EXITED, stage_count)
+                     R_MALFORMED, R_MTU, R_TTL, S_ENCAP, S_L2, S_ROUTE, STAGES, V_EXITED, key_at, make_keys, stage_count)
 
 MAX_ENTRIES = 1 << 14
 """Entries of a worker's cache at most (2 MB of hot lines, 4 MB in all: L3-resident)."""
@@ -84,8 +84,8 @@ class FlowCache(NamedTuple):
     entries: np.ndarray  # int64[E, WORDS]
     dirty: np.ndarray  # int64[2E] — entries whose stats are pending (an entry may appear twice)
     state: np.ndarray  # int64[5] — indexed by DIRTY, KEY_L4, HITS, SKIP, NEXT_SKIP
-    keys: np.ndarray  # uint64[10, V] — per slot of the vector (a column: SIMD-friendly): its key words,
-    # hash, and (services) state, backend | service port << 32, ports, translated address | port << 32
+    keys: np.ndarray  # uint64[KEY_ROWS * VECTOR] — per slot of the vector, a word of each row
+    # (`common.key_at`): its key words, hash and (services) what the service stage found
 
 
 DIRTY, KEY_L4, HITS, SKIP, NEXT_SKIP = range(5)
@@ -93,20 +93,20 @@ DIRTY, KEY_L4, HITS, SKIP, NEXT_SKIP = range(5)
 far, vectors still to skip (`backoff`), vectors the next miss-streak skips."""
 
 
-def make_flow_cache(vector: int, key_l4: bool) -> FlowCache:
-    """A cache of `MAX_ENTRIES` for vectors of ``vector`` packets."""
+def make_flow_cache(key_l4: bool) -> FlowCache:
+    """A cache of `MAX_ENTRIES`, for vectors of at most `common.VECTOR` packets."""
     state = np.zeros(5, np.int64)
     state[KEY_L4] = int(key_l4)
     state[NEXT_SKIP] = 1
     return FlowCache(np.zeros((MAX_ENTRIES, WORDS), np.int64), np.zeros(2 * MAX_ENTRIES, np.int64), state,
-                     np.zeros((10, vector), np.uint64))
+                     make_keys())
 
 
 @kernel(inline="always")
 def _key_words(src_ip, dst_ip, ingress_id, ingress_kind, vlan, proto, sport, dport, reply, src_mac, dst_mac, key_l4,
                out, k):
-    """The flow key of a packet with these header fields into ``out[0:5, k]``, its hash into
-    ``out[5, k]``."""
+    """The flow key of a packet with these header fields into rows 0-4 of slot k of the key
+    scratch ``out`` (`common.key_at`), its hash into row 5."""
     k0 = np.uint64(src_ip) | (np.uint64(dst_ip) << np.uint64(32))
     k1 = (np.uint64(np.uint32(ingress_id)) | (np.uint64(ingress_kind) << np.uint64(32))
           | (np.uint64(vlan) << np.uint64(40)))
@@ -116,14 +116,14 @@ def _key_words(src_ip, dst_ip, ingress_id, ingress_kind, vlan, proto, sport, dpo
         k4 |= np.uint64(dport) | (np.uint64(sport) << np.uint64(16))
     k2 = np.uint64(src_mac)
     k3 = np.uint64(dst_mac)
-    out[0, k] = k0
-    out[1, k] = k1
-    out[2, k] = k2
-    out[3, k] = k3
-    out[4, k] = k4
+    out[key_at(0, k)] = k0
+    out[key_at(1, k)] = k1
+    out[key_at(2, k)] = k2
+    out[key_at(3, k)] = k3
+    out[key_at(4, k)] = k4
     # one finalizer over a multiply-xor of the words: a short dependency chain (the full key is
     # compared on a probe, so a collision here only shares buckets)
-    out[5, k] = mix64(k0 ^ (k1 * _C1) ^ (k2 * _C2) ^ (k3 * _C3) ^ (k4 * _C4))
+    out[key_at(5, k)] = mix64(k0 ^ (k1 * _C1) ^ (k2 * _C2) ^ (k3 * _C3) ^ (k4 * _C4))
 
 
 @kernel(inline="always")
@@ -135,35 +135,96 @@ def _key(b, i, key_l4, out, k):
 
 @kernel(inline="always")
 def _in_range(b, i, st):
-    """Whether packet i may concern a cluster IP (`service.service_key`'s first test)."""
-    ip = b.src_ip[i] if b.reply[i] != 0 else b.dst_ip[i]
-    return (ip & st.mask) == st.net
+    """Whether packet i may concern a cluster IP (`service.service_key`'s first test); no
+    branch, as `service.candidates`."""
+    return ((b.dst_ip[i] & st.mask) == st.net) & (b.reply[i] == 0) \
+        | ((b.src_ip[i] & st.mask) == st.net) & (b.reply[i] != 0)
+
+
+@kernel(inline="always")
+def _usual_vector(b, sv, base, m, vip, proto, port, sp, key_l4, keys):
+    """The usual vector (`_translated_keys`) to a service port with at most
+    `service.SELECT_MAX` backends, in one loop of SIMD lanes: each packet's rules and hash
+    (`service.vector_one`), its backend's row by selects among the port's few rows, read
+    before the loop (`service.select_row`: a gather would keep the loop scalar), and its key
+    as translated. Writes rows 0-8 of the key scratch, row 7 the outputs (`_select_outputs`:
+    the backend's logical port | service << 32, all ones untranslated). Returns what
+    `service.pick_vector` returns: if > 0 the caller takes the general path, which writes
+    every slot again."""
+    st = sv.st
+    lo = np.uint64(st.sp_first[sp])
+    nb = np.uint64(st.sp_first[sp + 1]) - lo
+    last = lo + nb - np.uint64(1)
+    d0, d1 = service.row_words(st, lo), service.row_words(st, min(lo + np.uint64(1), last))
+    d2, d3 = service.row_words(st, min(lo + np.uint64(2), last)), service.row_words(st, min(lo + np.uint64(3), last))
+    l0 = np.uint64(np.uint32(st.be_lport[lo]))
+    l1 = np.uint64(np.uint32(st.be_lport[min(lo + np.uint64(1), last)]))
+    l2 = np.uint64(np.uint32(st.be_lport[min(lo + np.uint64(2), last)]))
+    l3 = np.uint64(np.uint32(st.be_lport[min(lo + np.uint64(3), last)]))
+    svw = np.uint64(np.uint32(st.sp_service[sp])) << np.uint64(32)
+    mac = sv.router_mac
+    bad = 0
+    for k in range(m):
+        i = np.uint64(base + k)
+        no, yes, h = service.vector_one(b, i, sv, vip, proto, port)
+        bad += no
+        j = (h * nb) >> np.uint64(32)
+        y = np.uint64(0) - np.uint64(yes)  # (masks, not ``if``: no branch)
+        d = (service.select_row(j, d0, d1, d2, d3) & y) \
+            | ((np.uint64(b.dst_ip[i]) | (np.uint64(b.dport[i]) << np.uint64(32))) & ~y)
+        dport = np.uint16(d >> np.uint64(32))
+        dst_mac = b.dst_mac[i]
+        dst_mac = mac if yes & (b.ingress_kind[i] == K_POD) & (dst_mac == 0) else dst_mac  # (a pod's stack
+        # sent the cluster IP to its gateway)
+        _key_words(b.src_ip[i], np.uint32(d & _M32), b.ingress_id[i], b.ingress_kind[i], b.vlan[i], b.proto[i],
+                   b.sport[i], dport, b.reply[i], b.src_mac[i], dst_mac, key_l4, keys, k)
+        keys[key_at(6, k)] = service.TRANSLATED if yes else service.NOT_TRANSLATED
+        keys[key_at(7, k)] = ((service.select_row(j, l0, l1, l2, l3) | svw) & y) | ~y  # (-1, -1 untranslated)
+        keys[key_at(8, k)] = np.uint64(b.sport[i]) | (np.uint64(dport) << np.uint64(16))
+    return bad
+
+
+@kernel(inline="always")
+def _select_outputs(o, base, m, keys):
+    """``o.service`` and ``o.backend`` of `_usual_vector`'s packets, from row 7 of the key
+    scratch (in a loop of its own: with three arrays to store to, `_usual_vector`'s loop
+    needed too many runtime overlap checks, and the compiler left it scalar)."""
+    for k in range(m):
+        i = np.uint64(base + k)
+        w = keys[key_at(7, k)]
+        o.backend[i] = np.int32(np.uint32(w & _M32))
+        o.service[i] = np.int32(np.uint32(w >> np.uint64(32)))
 
 
 @kernel(inline="always")
 def _translated_keys(b, o, cn, sv, base, m, key_l4, keys):
     """Kube-proxy's translation (`service`) in the key pass: each packet's key is that of its
     columns as the engines must see them, and ``o.service``/``o.backend`` of every packet. A
-    miss's translated ports are kept at ``keys[8, k]`` for `lookup` to write for the walk.
-    Returns the ``no-endpoint`` drops (``keys[6, k]`` says which). Three ways through a vector:
+    miss's translated ports are kept in row 8 of the key scratch (`common.key_at`) for
+    `translated_misses` to write for the walk. Returns the ``no-endpoint`` drops (row 6 says
+    which). Four ways through a vector:
 
     - no packet in the service range (the first scan finds none): the plain keys;
     - the usual vector to a cluster IP — every packet in the range an original to the first
-      one's cluster IP and port, which has backends: `service.pick_vector` picks the backends
-      in SIMD lanes, a short loop reads their rows (``keys[9, k]``: address | port << 32), and
-      the keys are made from them in SIMD lanes too;
+      one's cluster IP and port, which has backends:
+      - at most `service.SELECT_MAX` of them (a Service's usual few replicas):
+        `_usual_vector`, one loop of SIMD lanes, and `_select_outputs`;
+      - more: `service.pick_vector` picks the backends in SIMD lanes, a short loop reads their
+        rows (row 9: address | port << 32), and the keys are made from them in SIMD lanes too;
     - any other (replies, several cluster IPs, no endpoint): the per-packet forms, in two
       passes (the backends, then the keys).
 
     Indices are unsigned throughout: a signed one carries numba's negative-index wraparound,
     which keeps a loop out of SIMD (bench/RESULTS.md, issue 12)."""
     st = sv.st
-    n_in = 0
-    for k in range(m):  # (no early exit: a count runs in SIMD lanes)
-        n_in += _in_range(b, np.uint64(base + k), st)
     first = -1
-    if n_in > 0:
-        for k in range(m):
+    if _in_range(b, np.uint64(base), st):  # (the usual vector's first packet is)
+        first = 0
+    else:
+        n_in = 0
+        for k in range(m):  # (a count, not a search: it runs in SIMD lanes)
+            n_in += _in_range(b, np.uint64(base + k), st)
+        for k in range(m if n_in > 0 else 0):
             if _in_range(b, np.uint64(base + k), st):
                 first = k
                 break
@@ -175,37 +236,41 @@ def _translated_keys(b, o, cn, sv, base, m, key_l4, keys):
         for k in range(m):
             i = np.uint64(base + k)
             _key(b, i, key_l4, keys, k)
-            keys[6, k] = service.NOT_TRANSLATED
-            keys[8, k] = np.uint64(b.sport[i]) | (np.uint64(b.dport[i]) << np.uint64(16))
+            keys[key_at(6, k)] = service.NOT_TRANSLATED
+            keys[key_at(8, k)] = np.uint64(b.sport[i]) | (np.uint64(b.dport[i]) << np.uint64(16))
         return 0
     i0 = np.uint64(base + first)
     sp0 = np.int64(-1)
     if b.reply[i0] == 0:
         sp0 = service_port(st, b.dst_ip[i0], b.proto[i0], b.dport[i0])
-    if sp0 >= 0 and st.sp_first[sp0 + 1] > st.sp_first[sp0] \
-            and service.pick_vector(b, sv, base, m, b.dst_ip[i0], b.proto[i0], b.dport[i0], sp0, keys) == 0:
+    nb = np.int64(st.sp_first[sp0 + 1] - st.sp_first[sp0]) if sp0 >= 0 else np.int64(0)
+    vip, proto, port = b.dst_ip[i0], b.proto[i0], b.dport[i0]
+    if 0 < nb <= service.SELECT_MAX and _usual_vector(b, sv, base, m, vip, proto, port, sp0, key_l4, keys) == 0:
+        _select_outputs(o, base, m, keys)
+        return 0
+    if nb > service.SELECT_MAX and service.pick_vector(b, sv, base, m, vip, proto, port, sp0, keys) == 0:
         svc0 = st.sp_service[sp0]
         for k in range(m):
             i = np.uint64(base + k)
-            if keys[6, k] == service.TRANSLATED:
-                be = keys[7, k] & _M32
+            if keys[key_at(6, k)] == service.TRANSLATED:
+                be = keys[key_at(7, k)] & _M32
                 o.service[i] = svc0
                 o.backend[i] = st.be_lport[be]
-                keys[9, k] = np.uint64(st.be_ip[be]) | (np.uint64(st.be_port[be]) << np.uint64(32))
+                keys[key_at(9, k)] = service.row_words(st, be)
             else:
                 o.service[i] = -1
                 o.backend[i] = -1
-                keys[9, k] = np.uint64(b.dst_ip[i]) | (np.uint64(b.dport[i]) << np.uint64(32))
+                keys[key_at(9, k)] = np.uint64(b.dst_ip[i]) | (np.uint64(b.dport[i]) << np.uint64(32))
         for k in range(m):
             i = np.uint64(base + k)
             dst_mac = b.dst_mac[i]
-            if keys[6, k] == service.TRANSLATED and b.ingress_kind[i] == K_POD and dst_mac == 0:
+            if keys[key_at(6, k)] == service.TRANSLATED and b.ingress_kind[i] == K_POD and dst_mac == 0:
                 dst_mac = sv.router_mac  # (a pod's stack sent the cluster IP to its gateway)
-            d = keys[9, k]
+            d = keys[key_at(9, k)]
             dport = np.uint16(d >> np.uint64(32))
             _key_words(b.src_ip[i], np.uint32(d & _M32), b.ingress_id[i], b.ingress_kind[i], b.vlan[i], b.proto[i],
                        b.sport[i], dport, b.reply[i], b.src_mac[i], dst_mac, key_l4, keys, k)
-            keys[8, k] = np.uint64(b.sport[i]) | (np.uint64(dport) << np.uint64(16))
+            keys[key_at(8, k)] = np.uint64(b.sport[i]) | (np.uint64(dport) << np.uint64(16))
         return 0
     last_ip = np.uint32(0)  # the last (address, proto, port) and its service port: runs are common
     last_pp = np.int64(-1)
@@ -220,43 +285,43 @@ def _translated_keys(b, o, cn, sv, base, m, key_l4, keys):
                 last_ip, last_pp, last_sp = ip, pp, service_port(st, ip, pp >> 16, pp & 0xFFFF)
             if last_sp >= 0:
                 s, be = service.pick_one(b, i, st, last_sp, lport, service.original_hash(b, i, st.seed))
-        keys[6, k] = s
-        keys[7, k] = np.uint64(np.uint32(be)) | (np.uint64(last_sp) << np.uint64(32))
+        keys[key_at(6, k)] = s
+        keys[key_at(7, k)] = np.uint64(np.uint32(be)) | (np.uint64(last_sp) << np.uint64(32))
     drops = 0
     for k in range(m):
         i = np.uint64(base + k)
-        s = np.int64(keys[6, k])
+        s = np.int64(keys[key_at(6, k)])
         if s == service.NOT_TRANSLATED:
             o.service[i] = -1
             o.backend[i] = -1
             _key(b, i, key_l4, keys, k)
-            keys[8, k] = np.uint64(b.sport[i]) | (np.uint64(b.dport[i]) << np.uint64(16))
+            keys[key_at(8, k)] = np.uint64(b.sport[i]) | (np.uint64(b.dport[i]) << np.uint64(16))
             continue
-        be = np.int64(np.int32(keys[7, k] & _M32))
-        sp = np.int64(keys[7, k] >> np.uint64(32))
+        be = np.int64(np.int32(keys[key_at(7, k)] & _M32))
+        sp = np.int64(keys[key_at(7, k)] >> np.uint64(32))
         o.service[i] = st.sp_service[sp]
         if s == service.NO_ENDPOINT:
             o.backend[i] = -1
             service.no_endpoint_one(b, o, cn, i, sv)
-            keys[5, k] = 0
+            keys[key_at(5, k)] = 0
             drops += 1
             continue
         o.backend[i] = st.be_lport[be]  # (a reply's: its sender, checked by pick_one)
         src_ip, dst_ip, sport, dport, dst_mac = service.rewrite_one(b, i, st, s, be, sv.router_mac)
         _key_words(src_ip, dst_ip, b.ingress_id[i], b.ingress_kind[i], b.vlan[i], b.proto[i], sport, dport,
                    b.reply[i], b.src_mac[i], dst_mac, key_l4, keys, k)
-        keys[8, k] = np.uint64(sport) | (np.uint64(dport) << np.uint64(16))
+        keys[key_at(8, k)] = np.uint64(sport) | (np.uint64(dport) << np.uint64(16))
     return drops
 
 
 @kernel(inline="always")
 def _write_translated(tb, keys, k, i):
     """Packet i's columns as translated (slot k of `_translated_keys`) into ``tb``."""
-    tb.src_ip[i] = np.uint32(keys[0, k] & _M32)
-    tb.dst_ip[i] = np.uint32(keys[0, k] >> np.uint64(32))
-    tb.sport[i] = np.uint16(keys[8, k] & np.uint64(0xFFFF))
-    tb.dport[i] = np.uint16(keys[8, k] >> np.uint64(16))
-    tb.dst_mac[i] = keys[3, k]
+    tb.src_ip[i] = np.uint32(keys[key_at(0, k)] & _M32)
+    tb.dst_ip[i] = np.uint32(keys[key_at(0, k)] >> np.uint64(32))
+    tb.sport[i] = np.uint16(keys[key_at(8, k)] & np.uint64(0xFFFF))
+    tb.dport[i] = np.uint16(keys[key_at(8, k)] >> np.uint64(16))
+    tb.dst_mac[i] = keys[key_at(3, k)]
 
 
 @kernel
@@ -269,7 +334,7 @@ def translate_uncached(b, tb, o, cn, sv, base, m, to_walk):
     _translated_keys(b, o, cn, sv, base, m, False, keys)
     n_walk = 0
     for k in range(m):
-        if keys[6, k] == service.NO_ENDPOINT:
+        if keys[key_at(6, k)] == service.NO_ENDPOINT:
             continue
         i = np.uint64(base + k)
         _write_translated(tb, keys, k, i)
@@ -280,16 +345,16 @@ def translate_uncached(b, tb, o, cn, sv, base, m, to_walk):
 
 @kernel(inline="always")
 def _same(e, x, keys, k):
-    return (e[x, E_K0] == np.int64(keys[0, k]) and e[x, E_K1] == np.int64(keys[1, k])
-            and e[x, E_K2] == np.int64(keys[2, k]) and e[x, E_K3] == np.int64(keys[3, k])
-            and e[x, E_K4] == np.int64(keys[4, k]) and e[x, E_TTL_MIN] > 0)
+    return (e[x, E_K0] == np.int64(keys[key_at(0, k)]) and e[x, E_K1] == np.int64(keys[key_at(1, k)])
+            and e[x, E_K2] == np.int64(keys[key_at(2, k)]) and e[x, E_K3] == np.int64(keys[key_at(3, k)])
+            and e[x, E_K4] == np.int64(keys[key_at(4, k)]) and e[x, E_TTL_MIN] > 0)
 
 
 @kernel(inline="always")
 def _probe(e, keys, k):
     """The entry holding slot k's key, or -1."""
     mask = np.uint64(e.shape[0] - 1)
-    h = keys[5, k]
+    h = keys[key_at(5, k)]
     x = np.int64(h & mask)
     if _same(e, x, keys, k):
         return x
@@ -316,7 +381,7 @@ def lookup(b, dp, o, fc, base, m, to_walk, ahead, keyed, drops):
             _key(b, np.uint64(base + k), key_l4, keys, k)  # (unsigned: no negative-index wraparound)
     if ahead > 0:
         for k in range(min(ahead, m)):
-            prefetch_row(e, np.int64(keys[5, k] & mask))
+            prefetch_row(e, np.int64(keys[key_at(5, k)] & mask))
     ov = np.int64(dp.geneve_overhead) + ETH_HEADER
     if drops > 0:  # (two copies of the loop: the check would cost the common case)
         return _probes(b, o, fc, base, m, to_walk, ahead, ov, True)
@@ -351,9 +416,9 @@ def _probes(b, o, fc, base, m, to_walk, ahead, ov, skip_drops):
     hits = 0
     for k in range(m):
         if ahead > 0 and k + ahead < m:
-            prefetch_row(e, np.int64(keys[5, k + ahead] & mask))
+            prefetch_row(e, np.int64(keys[key_at(5, k + ahead)] & mask))
         i = np.uint64(base + k)
-        if skip_drops and keys[6, k] == service.NO_ENDPOINT:
+        if skip_drops and keys[key_at(6, k)] == service.NO_ENDPOINT:
             continue  # (answered by the service stage)
         x = _probe(e, keys, k)
         ttl = np.int64(b.ttl[i])
@@ -470,7 +535,7 @@ def insert(b, dp, o, fc, cn, rc, base, vin, n):
         st_in = rc.st_in[k]
         if st_in & OVERFLOW:
             continue
-        h = keys[5, k]
+        h = keys[key_at(5, k)]
         x1 = np.int64(h & mask)
         x2 = np.int64((h >> np.uint64(32)) & mask)
         if e[x1, E_TTL_MIN] == 0:
@@ -483,7 +548,7 @@ def insert(b, dp, o, fc, cn, rc, base, vin, n):
         ttl = np.int64(b.ttl[i])
         n_dec = ttl - np.int64(o.ttl_out[i])
         for w in range(5):
-            e[x, w] = np.int64(keys[w, k])
+            e[x, w] = np.int64(keys[key_at(w, k)])
         e[x, E_TTL_MIN] = n_dec + 1
         len_max = np.int64(1) << 40
         ov = np.int64(dp.geneve_overhead)

@@ -24,13 +24,15 @@ rewritten packet through its tables — so it runs before every other stage, in 
 
 Both run the same per-packet forms (`service_key`, `pick_one`, `rewrite_one`). Inside the pass
 the usual vector — every packet in the service range an original to one cluster IP and port
-with endpoints, as a hot Service's clients send — takes `pick_vector` instead: the same rules
-without a branch, which the compiler runs in SIMD lanes. Tests hold the SIMD form to the
-per-packet forms, the two places to each other, and all to the reference. A batch with no
-packet in the service range (`candidates`: one SIMD scan) skips the stage altogether. What the
-stage costs on the seed, every packet to a cluster IP, against the same packets sent to the
-backends (bench/services.py, bench/RESULTS.md issue 12): ~12 ns a packet before the engines,
-~6 inside.
+with endpoints, as a hot Service's clients send — takes the same rules without a branch
+(`vector_one`), which the compiler runs in SIMD lanes: for a port with at most `SELECT_MAX`
+backends one loop does the rules, the hash, the backend (by selects among its few rows) and
+the flow key (`flow_cache._usual_vector`); with more, `pick_vector` picks and the rows are
+read after. Tests hold the SIMD forms to the per-packet forms, the two places to each other,
+and all to the reference. A batch with no packet in the service range (`candidates`: one
+SIMD scan) skips the stage altogether. What the stage costs on the seed, every packet to a
+cluster IP, against the same packets sent to the backends (bench/services.py,
+bench/RESULTS.md issue 12): ~8 ns a packet before the engines, ~1 inside.
 It was also tried behind the flow cache and dropped: a cluster IP's backend depends on the
 source port, so such a cache misses on every new connection.
 Nothing that could drop a packet before the translation point (a malformed packet, a tagged
@@ -69,7 +71,7 @@ from ...packets import PacketBatch
 from ...tables.services import ServiceTable, choose, flow_hash, pick, service_port
 from ...verdicts import DeviceKind, Reason, Verdict
 from ..trace import T_CONNTRACK, T_NONE, T_PORT, T_ROUTE, T_SERVICE, insert_record
-from .common import K_NODE, K_POD, K_VIF, MIN_IP_PACKET, V_DROPPED, init_result
+from .common import K_NODE, K_POD, K_VIF, MIN_IP_PACKET, V_DROPPED, init_result, key_at, make_keys
 
 K_LB, K_NAT = int(DeviceKind.LB), int(DeviceKind.NAT)
 R_NO_ENDPOINT = int(Reason.NO_ENDPOINT)
@@ -120,40 +122,73 @@ def original_hash(b, i, seed):
     return flow_hash(b.src_ip[i], b.dst_ip[i], b.proto[i], b.sport[i], b.dport[i], seed) >> np.uint64(32)
 
 
+SELECT_MAX = 4
+"""Backends a service port may have for the usual vector's one-loop form
+(`flow_cache._usual_vector`): its backend's row is one of a few words read before the loop,
+chosen by `select_row` in SIMD lanes, where a gather of the row keeps the loop scalar."""
+
+
+@kernel(inline="always")
+def vector_one(b, i, sv, vip, proto, port):
+    """The rules of `service_key` and `pick_one` for packet i of the usual vector (see
+    `pick_vector`) without a branch: (1 if it is in the service range but no original to
+    (``vip``, ``proto``, ``port``), whether it is translated, the high half of its hash)."""
+    st = sv.st
+    src = b.src_ip[i]
+    dst = b.dst_ip[i]
+    pr = b.proto[i]
+    dp = b.dport[i]
+    original = b.reply[i] == 0
+    kind = b.ingress_kind[i]
+    iid = np.uint32(b.ingress_id[i])  # (unsigned: a negative id is out of range too)
+    in_range = ((dst & st.mask) == st.net) | ((not original) & ((src & st.mask) == st.net))
+    ours = original & (dst == vip) & (pr == proto) & (dp == port)
+    sender = ((kind == K_POD) & (iid < np.uint32(sv.n_pods))) | ((kind == K_NODE) & (iid < np.uint32(sv.n_nodes)))
+    sane = (b.ttl[i] != 0) & (b.length[i] >= MIN_IP_PACKET) & (b.vlan[i] == 0)
+    h = flow_hash(src, dst, pr, b.sport[i], dp, st.seed) >> np.uint64(32)
+    return np.int64(in_range & (not ours)), ours & sender & sane, h
+
+
+@kernel(inline="always")
+def select_row(j, r0, r1, r2, r3):
+    """``(r0, r1, r2, r3)[j]`` (uint64 words; j < `SELECT_MAX`) by masks, a bit of j a level:
+    a chain of ``if`` expressions compiles to a switch, whose branches keep the loop out of
+    SIMD lanes."""
+    m1 = np.uint64(0) - (j & np.uint64(1))
+    m2 = np.uint64(0) - (j >> np.uint64(1))
+    a = r0 ^ ((r0 ^ r1) & m1)
+    c = r2 ^ ((r2 ^ r3) & m1)
+    return a ^ ((a ^ c) & m2)
+
+
+@kernel(inline="always")
+def row_words(st, r):
+    """Backend row r's address | target port << 32."""
+    return np.uint64(st.be_ip[r]) | (np.uint64(st.be_port[r]) << np.uint64(32))
+
+
 @kernel
 def pick_vector(b, sv, base, m, vip, proto, port, sp, keys):
     """The usual vector to a cluster IP, in SIMD lanes: every packet of base..base+m-1 in the
     service range is an original to (``vip``, ``proto``, ``port``), whose service port ``sp``
-    has backends. Writes each packet's state (`TRANSLATED` or `NOT_TRANSLATED`: not from a
-    pod or node, insane or tagged) into ``keys[6, k]`` and its backend row | sp << 32 into
-    ``keys[7, k]`` — the work of `service_key` and `pick_one` without a branch, which the
-    compiler runs in SIMD lanes (with the hash: ~1 ns a packet, against ~5 in the scalar
-    loop). Returns how many packets in the range it cannot answer (a reply, another cluster
-    IP or port): if any, the caller takes the general path. Indices are unsigned: a signed
-    one carries numba's negative-index wraparound, which keeps a loop out of SIMD."""
+    has backends (more than `SELECT_MAX`: with fewer, `flow_cache._usual_vector` does this
+    and the rest in one loop). Writes each packet's state (`TRANSLATED` or `NOT_TRANSLATED`: not from a
+    pod or node, insane or tagged) and its backend row | sp << 32 into rows 6 and 7 of the
+    key scratch ``keys`` (`common.key_at`) — the work of `service_key` and `pick_one` without
+    a branch (`vector_one`), which the compiler runs in SIMD lanes. Returns how many packets
+    in the range it cannot answer (a reply, another cluster IP or port): if any, the caller
+    takes the general path. Indices are unsigned: a signed one carries numba's negative-index
+    wraparound, which keeps a loop out of SIMD."""
     st = sv.st
     lo = np.uint64(st.sp_first[sp])
     nb = np.uint64(st.sp_first[sp + 1]) - lo
     spw = np.uint64(sp) << np.uint64(32)
     bad = 0
     for k in range(m):
-        i = np.uint64(base + k)
-        src = b.src_ip[i]
-        dst = b.dst_ip[i]
-        pr = b.proto[i]
-        dp = b.dport[i]
-        original = b.reply[i] == 0
-        kind = b.ingress_kind[i]
-        iid = np.int64(b.ingress_id[i])
-        in_range = ((dst & st.mask) == st.net) | ((not original) & ((src & st.mask) == st.net))
-        ours = original & (dst == vip) & (pr == proto) & (dp == port)
-        bad += in_range & (not ours)
-        sender = (((kind == K_POD) & (iid >= 0) & (iid < sv.n_pods))
-                  | ((kind == K_NODE) & (iid >= 0) & (iid < sv.n_nodes)))
-        sane = (b.ttl[i] != 0) & (b.length[i] >= MIN_IP_PACKET) & (b.vlan[i] == 0)
-        h = flow_hash(src, dst, pr, b.sport[i], dp, st.seed) >> np.uint64(32)
-        keys[6, k] = TRANSLATED if ours & sender & sane else NOT_TRANSLATED
-        keys[7, k] = (lo + ((h * nb) >> np.uint64(32))) | spw
+        no, yes, h = vector_one(b, np.uint64(base + k), sv, vip, proto, port)
+        bad += no
+        keys[key_at(6, k)] = TRANSLATED if yes else NOT_TRANSLATED
+        keys[key_at(7, k)] = (lo + ((h * nb) >> np.uint64(32))) | spw
     return bad
 
 
@@ -247,11 +282,11 @@ class ServicePass(NamedTuple):
     n_nodes: np.int64
     router_mac: np.uint64
     pod_node: np.ndarray  # int32[P]: each pod's node (where a ``no-endpoint`` drop happens)
-    keys: np.ndarray  # uint64[10, V]: a worker's scratch for a vector the flow cache does not see
+    keys: np.ndarray  # `common.make_keys`: a worker's scratch for a vector the flow cache does not see
     # (`flow_cache.translate_uncached`); each worker its own (`with_keys`)
 
-    def with_keys(self, vector: int) -> "ServicePass":
-        return self._replace(keys=np.zeros((10, vector), np.uint64))
+    def with_keys(self) -> "ServicePass":
+        return self._replace(keys=make_keys())
 
 
 @kernel(inline="always")
@@ -267,11 +302,11 @@ def no_endpoint_one(b, o, cn, i, sv):
     cn.reasons[0, R_NO_ENDPOINT] += 1
 
 
-def service_pass(t, pod_node: np.ndarray, vector: int) -> ServicePass:
-    """The `ServicePass` of compiled tables ``t`` (`fastpath.compile.Tables`) for vectors of
-    ``vector`` packets (a worker takes its own copy: `ServicePass.with_keys`)."""
+def service_pass(t, pod_node: np.ndarray) -> ServicePass:
+    """The `ServicePass` of compiled tables ``t`` (`fastpath.compile.Tables`) for vectors of at
+    most `common.VECTOR` packets (a worker takes its own copy: `ServicePass.with_keys`)."""
     return ServicePass(t.services, np.int64(t.n_pods), np.int64(t.n_nodes), np.uint64(t.router_mac),
-                       np.ascontiguousarray(pod_node, np.int32), np.zeros((10, vector), np.uint64))
+                       np.ascontiguousarray(pod_node, np.int32), make_keys())
 
 
 class Translation(NamedTuple):
