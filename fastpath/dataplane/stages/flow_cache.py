@@ -84,7 +84,7 @@ class FlowCache(NamedTuple):
     entries: np.ndarray  # int64[E, WORDS]
     dirty: np.ndarray  # int64[2E] — entries whose stats are pending (an entry may appear twice)
     state: np.ndarray  # int64[5] — indexed by DIRTY, KEY_L4, HITS, SKIP, NEXT_SKIP
-    keys: np.ndarray  # uint64[KEY_ROWS * VECTOR] — per slot of the vector, a word of each row
+    keys: np.ndarray  # uint64[KEY_ROWS * KEY_STRIDE] — per slot of the vector, a word of each row
     # (`common.key_at`): its key words, hash and (services) what the service stage found
 
 
@@ -173,9 +173,8 @@ def _usual_vector(b, sv, base, m, vip, proto, port, sp, key_l4, keys):
         d = (service.select_row(j, d0, d1, d2, d3) & y) \
             | ((np.uint64(b.dst_ip[i]) | (np.uint64(b.dport[i]) << np.uint64(32))) & ~y)
         dport = np.uint16(d >> np.uint64(32))
-        dst_mac = b.dst_mac[i]
-        dst_mac = mac if yes & (b.ingress_kind[i] == K_POD) & (dst_mac == 0) else dst_mac  # (a pod's stack
-        # sent the cluster IP to its gateway)
+        dst_mac = b.dst_mac[i]  # (a pod's stack sent the cluster IP to its gateway:)
+        dst_mac = mac if yes & (b.ingress_kind[i] == K_POD) & (dst_mac == 0) else dst_mac
         _key_words(b.src_ip[i], np.uint32(d & _M32), b.ingress_id[i], b.ingress_kind[i], b.vlan[i], b.proto[i],
                    b.sport[i], dport, b.reply[i], b.src_mac[i], dst_mac, key_l4, keys, k)
         keys[key_at(6, k)] = service.TRANSLATED if yes else service.NOT_TRANSLATED
