@@ -447,10 +447,7 @@ def test_the_simd_pick_equals_the_per_packet_forms():
     row = keys.reshape(KEY_ROWS, KEY_STRIDE)[:, :VECTOR]  # (a view: `key_at`'s rows)
     answered = declined = 0
     for base in range(0, b.size, 256):
-        first = next(k for k in range(256)
-                     if b.reply[base + k] == 0 and (int(b.dst_ip[base + k]) & int(st.mask)) == int(st.net))
-        i0 = base + first
-        sp = svc_table.lookup(st, int(b.dst_ip[i0]), int(b.proto[i0]), int(b.dport[i0]))
+        i0, sp = _vector_port(b, st, base)
         if sp < 0 or st.sp_first[sp + 1] == st.sp_first[sp]:
             continue  # (no endpoints: the general path, which answers no-endpoint)
         bad = stage.pick_vector(b, sv, base, 256, b.dst_ip[i0], b.proto[i0], b.dport[i0], sp, keys)
@@ -489,10 +486,7 @@ def test_the_one_loop_form_equals_the_stage_over_the_batch():
     o = empty_results(n)
     answered, sizes = 0, set()
     for base in range(0, n, VECTOR):
-        first = next(k for k in range(VECTOR)
-                     if b.reply[base + k] == 0 and (int(b.dst_ip[base + k]) & int(st.mask)) == int(st.net))
-        i0 = base + first
-        sp = svc_table.lookup(st, int(b.dst_ip[i0]), int(b.proto[i0]), int(b.dport[i0]))
+        i0, sp = _vector_port(b, st, base)
         nb = int(st.sp_first[sp + 1] - st.sp_first[sp]) if sp >= 0 else 0
         if not 0 < nb <= stage.SELECT_MAX:
             continue
@@ -514,6 +508,13 @@ def test_the_one_loop_form_equals_the_stage_over_the_batch():
         np.testing.assert_array_equal(o.service[sl], svc[sl])
         np.testing.assert_array_equal(o.backend[sl], be[sl])
     assert answered and sizes == {1, 2, 3, 4}
+
+
+def _vector_port(b, st, base):
+    """(i0, sp): a vip vector's first original to a cluster IP, and its service port (-1: none)."""
+    i0 = next(base + k for k in range(VECTOR)
+              if b.reply[base + k] == 0 and (int(b.dst_ip[base + k]) & int(st.mask)) == int(st.net))
+    return i0, svc_table.lookup(st, int(b.dst_ip[i0]), int(b.proto[i0]), int(b.dport[i0]))
 
 
 def _per_packet_picks(b, st, sv, base):

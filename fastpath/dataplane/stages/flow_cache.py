@@ -134,14 +134,6 @@ def _key(b, i, key_l4, out, k):
 
 
 @kernel(inline="always")
-def _in_range(b, i, st):
-    """Whether packet i may concern a cluster IP (`service.service_key`'s first test); no
-    branch, as `service.candidates`."""
-    return ((b.dst_ip[i] & st.mask) == st.net) & (b.reply[i] == 0) \
-        | ((b.src_ip[i] & st.mask) == st.net) & (b.reply[i] != 0)
-
-
-@kernel(inline="always")
 def _usual_vector(b, sv, base, m, vip, proto, port, sp, key_l4, keys):
     """The usual vector (`_translated_keys`) to a service port with at most
     `service.SELECT_MAX` backends, in one loop of SIMD lanes: each packet's rules and hash
@@ -152,15 +144,12 @@ def _usual_vector(b, sv, base, m, vip, proto, port, sp, key_l4, keys):
     `service.pick_vector` returns: if > 0 the caller takes the general path, which writes
     every slot again."""
     st = sv.st
-    lo = np.uint64(st.sp_first[sp])
-    nb = np.uint64(st.sp_first[sp + 1]) - lo
-    last = lo + nb - np.uint64(1)
-    d0, d1 = service.row_words(st, lo), service.row_words(st, min(lo + np.uint64(1), last))
-    d2, d3 = service.row_words(st, min(lo + np.uint64(2), last)), service.row_words(st, min(lo + np.uint64(3), last))
-    l0 = np.uint64(np.uint32(st.be_lport[lo]))
-    l1 = np.uint64(np.uint32(st.be_lport[min(lo + np.uint64(1), last)]))
-    l2 = np.uint64(np.uint32(st.be_lport[min(lo + np.uint64(2), last)]))
-    l3 = np.uint64(np.uint32(st.be_lport[min(lo + np.uint64(3), last)]))
+    r0, r1, r2, r3 = service.select_rows(st, sp)
+    nb = np.uint64(st.sp_first[sp + 1]) - r0
+    d0, d1, d2, d3 = (service.row_words(st, r0), service.row_words(st, r1), service.row_words(st, r2),
+                      service.row_words(st, r3))
+    l0, l1, l2, l3 = (np.uint64(np.uint32(st.be_lport[r0])), np.uint64(np.uint32(st.be_lport[r1])),
+                      np.uint64(np.uint32(st.be_lport[r2])), np.uint64(np.uint32(st.be_lport[r3])))
     svw = np.uint64(np.uint32(st.sp_service[sp])) << np.uint64(32)
     mac = sv.router_mac
     bad = 0
@@ -217,14 +206,14 @@ def _translated_keys(b, o, cn, sv, base, m, key_l4, keys):
     which keeps a loop out of SIMD (bench/RESULTS.md, issue 12)."""
     st = sv.st
     first = -1
-    if _in_range(b, np.uint64(base), st):  # (the usual vector's first packet is)
+    if service.in_range(b, np.uint64(base), st):  # (the usual vector's first packet is)
         first = 0
     else:
         n_in = 0
         for k in range(m):  # (a count, not a search: it runs in SIMD lanes)
-            n_in += _in_range(b, np.uint64(base + k), st)
+            n_in += service.in_range(b, np.uint64(base + k), st)
         for k in range(m if n_in > 0 else 0):
-            if _in_range(b, np.uint64(base + k), st):
+            if service.in_range(b, np.uint64(base + k), st):
                 first = k
                 break
     if first < 0:

@@ -129,6 +129,14 @@ chosen by `select_row` in SIMD lanes, where a gather of the row keeps the loop s
 
 
 @kernel(inline="always")
+def in_range(b, i, st):
+    """Whether packet i may concern a cluster IP (`service_key`'s first test: a destination,
+    or a reply's source, in the service range), without a branch."""
+    return ((b.dst_ip[i] & st.mask) == st.net) & (b.reply[i] == 0) \
+        | ((b.src_ip[i] & st.mask) == st.net) & (b.reply[i] != 0)
+
+
+@kernel(inline="always")
 def vector_one(b, i, sv, vip, proto, port):
     """The rules of `service_key` and `pick_one` for packet i of the usual vector (see
     `pick_vector`) without a branch: (1 if it is in the service range but no original to
@@ -141,12 +149,11 @@ def vector_one(b, i, sv, vip, proto, port):
     original = b.reply[i] == 0
     kind = b.ingress_kind[i]
     iid = np.uint32(b.ingress_id[i])  # (unsigned: a negative id is out of range too)
-    in_range = ((dst & st.mask) == st.net) | ((not original) & ((src & st.mask) == st.net))
     ours = original & (dst == vip) & (pr == proto) & (dp == port)
     sender = ((kind == K_POD) & (iid < np.uint32(sv.n_pods))) | ((kind == K_NODE) & (iid < np.uint32(sv.n_nodes)))
     sane = (b.ttl[i] != 0) & (b.length[i] >= MIN_IP_PACKET) & (b.vlan[i] == 0)
     h = flow_hash(src, dst, pr, b.sport[i], dp, st.seed) >> np.uint64(32)
-    return np.int64(in_range & (not ours)), ours & sender & sane, h
+    return np.int64(in_range(b, i, st) & (not ours)), ours & sender & sane, h
 
 
 @kernel(inline="always")
@@ -159,6 +166,15 @@ def select_row(j, r0, r1, r2, r3):
     a = r0 ^ ((r0 ^ r1) & m1)
     c = r2 ^ ((r2 ^ r3) & m1)
     return a ^ ((a ^ c) & m2)
+
+
+@kernel(inline="always")
+def select_rows(st, sp):
+    """The backend rows of service port ``sp`` (1 to `SELECT_MAX` of them) as four, the last
+    repeated: the words `select_row` chooses among."""
+    lo = np.uint64(st.sp_first[sp])
+    last = np.uint64(st.sp_first[sp + 1]) - np.uint64(1)
+    return lo, min(lo + np.uint64(1), last), min(lo + np.uint64(2), last), min(lo + np.uint64(3), last)
 
 
 @kernel(inline="always")
