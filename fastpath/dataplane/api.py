@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -48,7 +49,7 @@ from .trace import MAX_HOPS
 @dataclass
 class RunResult:
     results: Results
-    counters: Counters  # summed over workers: leading dimension 1
+    counters: Counters  # summed over workers: leading dimension 1 (one worker's row: the very arrays the call added into)
     trace_packets: np.ndarray  # int64[n] packet indices traced
     trace_records: np.ndarray  # int32[n, MAX_HOPS, 4]
     trace_lengths: np.ndarray  # int32[n]
@@ -118,7 +119,29 @@ def dfw_hits_frame(dfw: np.ndarray, names: tuple):
 
 
 def _sum_counters(cn: Counters) -> Counters:
+    """The workers' rows summed. One row is its own sum: handed back as it is, not copied (at
+    1,000 hosts the TEP-pair matrix alone is 16 MB, ~1.4 ms a call to sum into fresh pages)."""
+    if cn.verdicts.shape[0] == 1:
+        return cn
     return Counters(*(a.sum(axis=0, keepdims=True) for a in cn))
+
+
+class _WorkerBuffers(NamedTuple):
+    """What one worker of a call needs beside its slice of the batch, kept between calls (the
+    `Dataplane` pools them as it does flow caches): fresh, the leg log's pages faulted in at
+    ~1.5 ms a 1M-packet call on the 1M-pod cluster, and a dozen small arrays cost a 2-thread call
+    tens of microseconds. A call that hands its leg log out (``legs=True``) gets a fresh log."""
+
+    legs: np.ndarray  # int64[rows, 2]: TEP pair and bytes, what the counters need
+    n_legs: np.ndarray  # int64[1]
+    scratch: object  # `stages.common.Scratch` of `graph.VECTOR` slots
+    vectors: object  # `stages.common.Vectors`
+    recipe: object  # `stages.common.Recipe`
+
+
+def _make_worker_buffers(rows: int) -> _WorkerBuffers:
+    return _WorkerBuffers(np.empty((rows, 2), np.int64), np.zeros(1, np.int64), make_scratch(graph.VECTOR),
+                          make_vectors(graph.VECTOR), make_recipe(graph.VECTOR))
 
 
 class Dataplane:
@@ -293,8 +316,9 @@ class Dataplane:
             k = int(dropped.sum())
             cn.verdicts[0, Verdict.DROPPED] += k
             cn.reasons[0, Reason.NO_ENDPOINT] += k
-            run.counters.verdicts[0, Verdict.DROPPED] += k
-            run.counters.reasons[0, Reason.NO_ENDPOINT] += k
+            if run.counters.verdicts is not cn.verdicts:  # (a sum of several rows: a copy)
+                run.counters.verdicts[0, Verdict.DROPPED] += k
+                run.counters.reasons[0, Reason.NO_ENDPOINT] += k
             if run.legs is not None:
                 run.legs[:, LEG_PACKET] = keep[run.legs[:, LEG_PACKET]]
             recs = np.zeros((picks.size, MAX_HOPS, 4), np.int32)
@@ -333,10 +357,14 @@ class Dataplane:
         tl = np.zeros(max(picks.size, 1), np.int32)
         bounds = [w * n // threads for w in range(threads + 1)]
         want_legs = legs
-        cols = pipeline.LEG_COLS if want_legs else 2  # the counters need only TEP pair and bytes
-        legs = [np.empty((pipeline.MAX_LEGS * (bounds[w + 1] - bounds[w]) + 4, cols), np.int64)
-                for w in range(threads)]
-        n_legs = [np.zeros(1, np.int64) for _ in range(threads)]
+        rows = pipeline.MAX_LEGS * (n // threads + 1) + 4  # (a worker's share is at most n // threads + 1)
+        wbs = [self._take_scratch("_worker_buffers", rows, _make_worker_buffers) for _ in range(threads)]
+        for wb in wbs:
+            wb.n_legs[0] = 0
+        # the log a call hands out is its own: every column (`pipeline.LEG_COLS`), fresh
+        legs = [np.empty((rows, pipeline.LEG_COLS), np.int64) for _ in range(threads)] if want_legs \
+            else [wb.legs for wb in wbs]
+        n_legs = [wb.n_legs for wb in wbs]
         staged, cached = self._engine(tracing, want_legs)
         assert staged or sv is None
         hits = [0] * threads
@@ -348,10 +376,10 @@ class Dataplane:
             if staged:
                 ahead = graph.AHEAD if self.dp.deep_prefetch else 0
                 fc = self._take_cache() if cached else None
-                rc = make_recipe(graph.VECTOR) if cached else None
+                rc = wbs[w].recipe if cached else None
                 before = int(fc.state[HITS]) if cached else 0
                 try:
-                    graph.forward_staged(b, self.dp, ow, row, make_scratch(graph.VECTOR), make_vectors(graph.VECTOR),
+                    graph.forward_staged(b, self.dp, ow, row, wbs[w].scratch, wbs[w].vectors,
                                          graph.VECTOR, sl, tr, tl, legs[w], n_legs[w], ahead, graph.FULL, fc, rc,
                                          None if sv is None else sv.with_keys(),
                                          None if tb is None else tb.slice(lo, hi))
@@ -364,18 +392,22 @@ class Dataplane:
                                         np.full(pipeline.RING, -1, np.int64))
             pipeline.add_legs(row, legs[w], int(n_legs[w][0]))
 
-        if threads == 1:
-            work(0)
-        else:
-            # Python threads over the nogil kernel: each worker a contiguous share as slices that
-            # start at 0, writing its own counter row (see the pipeline's Counters). Worker 0 is
-            # the calling thread: one hand-off fewer a call
-            jobs = [self._pool(threads - 1).submit(work, w) for w in range(1, threads)]
-            try:
+        try:
+            if threads == 1:
                 work(0)
-            finally:
-                for job in jobs:
-                    job.result()
+            else:
+                # Python threads over the nogil kernel: each worker a contiguous share as slices
+                # that start at 0, writing its own counter row (see the pipeline's Counters).
+                # Worker 0 is the calling thread: one hand-off fewer a call
+                jobs = [self._pool(threads - 1).submit(work, w) for w in range(1, threads)]
+                try:
+                    work(0)
+                finally:
+                    for job in jobs:
+                        job.result()
+        finally:
+            for wb in wbs:
+                self._give_scratch("_worker_buffers", wb)
         log = None
         if want_legs:
             parts = [legs[w][: int(n_legs[w][0])] for w in range(threads)]

@@ -584,6 +584,15 @@ def use_cache(fc):
 
 
 @kernel(inline="always")
+def skip_run(fc):
+    """After `use_cache` said no: the vectors to walk without the cache now, that one and the
+    rest of the backoff (at least 1), taken off the skip count."""
+    k = fc.state[SKIP] + 1
+    fc.state[SKIP] = 0
+    return k
+
+
+@kernel(inline="always")
 def backoff(fc, m, hits):
     """After a vector of m packets with ``hits`` hits: a cache that misses is skipped for the
     next 1, 2, 4 ... `MAX_BACKOFF` vectors (its lookup, insertion and recipe cost ~30 ns a
