@@ -239,7 +239,7 @@ def reach(w: Workload) -> Reach:
         passes += 1
         n_rt, n_nb = route(b, dp, o, cn, s, 0, v.route, n_rt, v.neighbor, n_nb, legs, n_legs, None, tr, tl, None, 0)
     at["neighbor"] = n_nb
-    n_port = neighbor(b, dp, o, cn, s, 0, v.neighbor, n_nb, v.port, n_port, None, tr, tl, None, 0)
+    n_port = neighbor(b, dp, o, cn, s, 0, v.neighbor, n_nb, v.port, n_port, None, tr, tl, None)
     at["tunnel"] = n_port
     n_port = tunnel(b, dp, o, cn, s, 0, v.port, n_port, v.port, legs, n_legs, None, tr, tl, None, 0)
     at["dfw_at_receiver"] = n_port

@@ -93,7 +93,7 @@ def walk(b, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahe
         n_rt, n_nb = route(b, dp, o, cn, s, base, v.route, n_rt, v.neighbor, n_nb, legs, n_legs, trace_slot, tr, tl,
                            rc, ahead)
     if upto > 8:
-        n_port = neighbor(b, dp, o, cn, s, base, v.neighbor, n_nb, v.port, n_port, trace_slot, tr, tl, rc, ahead)
+        n_port = neighbor(b, dp, o, cn, s, base, v.neighbor, n_nb, v.port, n_port, trace_slot, tr, tl, rc)
     if upto > 9:
         n_port = tunnel(b, dp, o, cn, s, base, v.port, n_port, v.port, legs, n_legs, trace_slot, tr, tl, rc, ahead)
     if upto > 10:

@@ -132,10 +132,17 @@ def hint_source(b, dp, i):
         prefetch_row(dp.port_rec, p)
 
 
+SOURCE_AHEAD = 2
+"""The source port records are prefetched this many times ``ahead`` in front: the first reads of
+a vector, with nothing else in flight to hide them behind. At 1M pods, 16 ahead walked 5-6 ns
+a packet faster than 8 and 12 ahead ~4; from 24 the walk fell off (bench/RESULTS.md, issue 10)."""
+
+
 @kernel
 def ingress(b, dp, o, s, base, vin, n, to_endpoint, to_route, trace_slot, tr, tl, rc, ahead):
     """Slots ``vin[:n]`` (packet base + slot). Returns (endpoint packets, uplink packets)."""
     n_ep = n_rt = 0
+    ahead = SOURCE_AHEAD * ahead
     if ahead > 0:  # prologue: the first elements' misses overlap instead of queueing
         for j in range(min(ahead, n)):
             hint_source(b, dp, base + vin[j])
