@@ -27,6 +27,11 @@ None), prefetch as the engine chooses (`graph.AHEAD` ahead when the kernel view'
 the TEP-pair counters (`add_legs`, done by `Dataplane.forward` after the kernel) is the last
 row, timed as the whole kernel plus the fold.
 
+A prefix runs each stage in its own loop; the whole kernel (``upto=graph.FULL``) runs the
+sender's side, `sender_stack` to `dfw`, as one loop (`graph.sender_side`). So the last stage's
+row is prefix `graph.EACH` (every stage, each its own loop) minus the prefix before it, and a
+row of its own shows what the one loop saves: ``FULL`` minus ``EACH`` (below zero).
+
 "Packets reaching it" comes from running the same stage calls once from Python over the whole
 batch as one vector (`reach`), checked field for field against `Dataplane.forward` (results and
 every counter) before it is trusted; the route stage shows the packets entering it, and its
@@ -90,6 +95,7 @@ QUICK_PACKETS = 1 << 18
 GATHER_BIG = 64 << 20
 """Bytes of the DRAM-bound gather (the issue's unit of cost)."""
 FOLD = "leg fold (add_legs)"
+ONE_LOOP = "sender_stack .. dfw as one loop (`graph.sender_side`), against their own loops above"
 
 
 class Workload(NamedTuple):
@@ -297,7 +303,7 @@ class Measured(NamedTuple):
 def measure(w: Workload, rounds: int) -> Measured:
     rn = Runner(w)
     n = rn.n
-    configs = {f"prefix {k}": (lambda k=k: rn.prefix(k)) for k in range(1, graph.FULL + 1)}
+    configs = {f"prefix {k}": (lambda k=k: rn.prefix(k)) for k in (*range(1, graph.FULL), graph.EACH, graph.FULL)}
     configs["staged kernel"] = rn.staged
     configs["staged kernel + flow cache"] = rn.cached
     configs["fused kernel"] = rn.fused
@@ -307,7 +313,7 @@ def measure(w: Workload, rounds: int) -> Measured:
     configs["gather tables"] = Gather(w.staged.tables.nbytes(), n)
     configs["gather 64 MiB"] = Gather(GATHER_BIG, n)
     r = reach(w)
-    chain = tuple(f"prefix {k}" for k in range(1, graph.FULL + 1)) + ("staged kernel",)
+    chain = tuple(f"prefix {k}" for k in (*range(1, graph.FULL), graph.EACH, graph.FULL)) + ("staged kernel",)
     times = timed_rounds(configs, rounds, chain)
     best = {k: 1e9 * min(v) / n for k, v in times.items()}
     med = {k: 1e9 * float(np.median(v)) / n for k, v in times.items()}
@@ -328,12 +334,12 @@ def stage_rows(m: Measured) -> list[tuple[str, int, float, float, float]]:
     back: `timed_rounds`' chain)."""
     rows = []
     total = m.best["staged kernel"]
-    keys = [f"prefix {k}" for k in range(1, graph.FULL + 1)] + ["staged kernel"]
-    names = list(graph.GRAPH) + [FOLD]
+    keys = [f"prefix {k}" for k in (*range(1, graph.FULL), graph.EACH, graph.FULL)] + ["staged kernel"]
+    names = list(graph.GRAPH) + [ONE_LOOP, FOLD]
     prev_b, prev_r = 0.0, np.zeros_like(m.rounds[keys[0]])
     for key, name in zip(keys, names):
         b, r = m.best[key], m.rounds[key]
-        pk = m.reach.legs if name == FOLD else m.reach.packets[name]
+        pk = m.reach.legs if name == FOLD else m.reach.packets["sender_stack" if name == ONE_LOOP else name]
         rows.append((name, pk, b - prev_b, float(np.median(r - prev_r)), (b - prev_b) / total))
         prev_b, prev_r = b, r
     return rows

@@ -527,8 +527,15 @@ def test_reference_hops_come_in_graph_order(cluster):
 def test_prefixes_decide_only_what_the_reference_decided_before_them(cluster, trace, ahead):
     ref = _reference(cluster)
     owed, owed_legs = _owed(cluster)
-    for upto in range(1, graph.FULL + 1):
+    full = None
+    for upto in (*range(1, graph.FULL + 1), graph.EACH):  # (EACH: all, the sender's side in five loops)
         pre = _run_prefix(ref.dp, ref.batch, upto, trace=trace, ahead=ahead)
+        if upto == graph.FULL:
+            full = pre
+        elif upto == graph.EACH:  # the one loop of the sender's side counts what its five loops count
+            for field in Counters._fields:
+                np.testing.assert_array_equal(getattr(pre.counters, field), getattr(full.counters, field),
+                                              err_msg=f"counters.{field}: sender_side against its stages' loops")
         done = np.flatnonzero(ref.ended < upto)
         _first_diff(cluster, ref, done, pre.results, f"prefix of {upto} stages")
         if upto < graph.FULL:

@@ -113,6 +113,19 @@ def dfw_at_receiver(b, dp, i, lp):
     return dp.dfw_table_policy[t] != 0
 
 
+@kernel(inline="always")
+def tally(cn, side, dec, last, run):
+    """The decision counts, run-length: a run of ``run`` packets decided ``last`` is added when
+    decision ``dec`` ends it (and the last run by the caller, ``cn.dfw[0, last, side] += run``).
+    Traffic repeats decisions, and one counter bumped per packet would chain every packet
+    through the same memory word. Returns the new (last, run)."""
+    if dec != last:
+        if run:
+            cn.dfw[0, last, side] += run
+        return dec, 1
+    return last, run + 1
+
+
 @kernel
 def dfw(b, dp, o, cn, base, vin, n, ports, vout, at_receiver, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` at logical port ``ports[slot]``; survivors to ``vout`` (may be ``vin``:
@@ -120,8 +133,7 @@ def dfw(b, dp, o, cn, base, vin, n, ports, vout, at_receiver, trace_slot, tr, tl
     `dfw_at_receiver` selects meet the DFW; the others pass. Returns the survivors."""
     out = d_in = d_hit = 0
     side = 1 if at_receiver else 0
-    last = np.int64(-1)  # the decision counts run-length: traffic repeats decisions, and one
-    run = 0  # counter bumped per packet would chain every packet through the same memory word
+    last, run = np.int64(-1), 0  # (`tally`)
     for j in range(n):
         k = vin[j]
         i = base + k
@@ -134,12 +146,7 @@ def dfw(b, dp, o, cn, base, vin, n, ports, vout, at_receiver, trace_slot, tr, tl
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
         ok, dec = dfw_one(b, dp, o, i, lp, not at_receiver, slot, tr, tl)
-        if dec != last:
-            if run:
-                cn.dfw[0, last, side] += run
-            last = dec
-            run = 0
-        run += 1
+        last, run = tally(cn, side, dec, last, run)
         matched = dec != dp.dfw_local + 1
         d_in += 1
         d_hit += matched
