@@ -152,3 +152,31 @@ def random_gather2(array, idx, idx2, out):
     both of its buckets reads (`fastpath.tables.exact` prefetches both, always)."""
     for i in range(idx.shape[0]):
         out[i] = array[idx[i]] ^ array[idx2[i]]
+
+
+@jit
+def stream_columns(b, o):
+    """Every column of a `PacketBatch` read and every column of its `Results` written, per
+    packet, with next to no work between: the bytes a flow-cache hit moves (~40 read, ~51
+    written a packet, and the written lines read first), and nothing else. Its speed-up on two
+    threads is the memory system's for the engine's cached traffic (`bench/stages.py`)."""
+    for i in range(b.ttl.shape[0]):
+        t = b.ttl[i]
+        o.verdict[i] = b.ingress_kind[i] & 3
+        o.reason[i] = b.proto[i] & 15
+        o.dev_kind[i] = t & 7
+        o.dev_id[i] = b.ingress_id[i]
+        o.egress_port[i] = b.sport[i]
+        o.ttl_out[i] = t - 1
+        o.hops[i] = b.reply[i]
+        o.last_ip[i] = b.dst_ip[i]
+        o.n_tunnels[i] = b.vlan[i] & 3
+        o.tun_src_host[i] = b.src_ip[i] & 1023
+        o.tun_dst_host[i] = b.dst_ip[i] & 1023
+        o.tun_vni[i] = b.dport[i]
+        o.underlay_bytes[i] = b.length[i] + 50
+        o.via_edge[i] = False
+        o.dfw_at_src[i] = b.src_mac[i] & 255
+        o.dfw_at_dst[i] = b.dst_mac[i] & 255
+        o.service[i] = -1
+        o.backend[i] = -1

@@ -20,6 +20,7 @@ from fastpath.packets import make_batch
 from fastpath.reference.batch import DeviceIds, trace_records, walk_batch
 from fastpath.reference.walk import Ingress, Packet, walk
 from fastpath.tables import services as svc_table
+from fastpath.traffic import uniform_pod_to_pod
 from fastpath.verdicts import DeviceKind, Reason, Verdict
 from fastpath._jit import jit
 
@@ -273,6 +274,29 @@ def test_answers_do_not_depend_on_threads_or_batching():
     for f in one._fields:
         assert np.array_equal(getattr(one, f), getattr(two, f)), f
         assert np.array_equal(getattr(one, f), np.concatenate([getattr(p, f) for p in parts])), f
+
+
+def test_a_worker_share_with_no_cluster_ip_is_passed_by_and_marked():
+    """Each worker counts its own share's packets in the service range: a share with none skips
+    the stage, and must still mark every packet of it "no service, no backend" (a reused
+    ``out`` holds stale values). Halves of plain and of service traffic, 1 and 2 threads."""
+    c = _rich()
+    dp = Dataplane(c)
+    st = dp.tables.services
+    plain = next(iter(uniform_pod_to_pod(c, 2000, seed=5, chunk=2000)))
+    assert not (((plain.dst_ip & st.mask) == st.net) | ((plain.src_ip & st.mask) == st.net)).any()
+    mixed = _service_traffic(c, 2000, seed=5)
+    b = make_batch(**{f: np.concatenate([getattr(plain, f), getattr(mixed, f)]) for f in mixed._fields})
+    ref, _ = walk_batch(c, b)
+    for threads in (1, 2):
+        out = dp.forward(b).results
+        for f in out._fields:
+            getattr(out, f)[:] = 7  # stale
+        run = dp.forward(b, threads=threads, out=out)
+        for f in ref._fields:
+            bad = np.flatnonzero(getattr(run.results, f) != getattr(ref, f))
+            assert not bad.size, f"{threads} threads, {f}: {bad.size} differ, first #{bad[0]}"
+        assert (run.results.service[:2000] == -1).all() and (run.results.service[2000:] >= 0).any()
 
 
 def test_legs_keep_packet_order_when_some_are_dropped_before_the_engines():

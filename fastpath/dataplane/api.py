@@ -39,8 +39,8 @@ from .stages.flow_cache import HITS, make_flow_cache
 from .lb import LbTable, lb_table, reply_sources, second_pass
 from .lb import make_scratch as make_lb_scratch
 from .snat import SnatTable, snat_table, snat_trace
-from .stages.service import (NO_ENDPOINT, SCRATCH, ServicePass, candidates, service_pass, service_trace,
-                             translate)
+from .stages.service import (NO_ENDPOINT, SCRATCH, ServicePass, candidates, passed_by_stage, service_pass,
+                             service_trace, translate)
 from .stages.service import make_scratch as make_service_scratch
 from .stages.service import no_endpoint as _no_endpoint
 from .trace import MAX_HOPS
@@ -228,19 +228,24 @@ class Dataplane:
         # the stage's columns: kept between calls (no fresh pages to fault in), unless the run
         # hands them out (a trace, the leg log: `RunResult.translated`)
         keep_scratch = not legs and not picks.size
+        if not t.services.n_ports and self.lb is None:  # nothing to translate: each worker marks its share
+            run = self._forward(batch, threads, picks, o, cn, legs, passed_by=True)
+            if picks.size:
+                snat_trace(self.snat, batch, o, picks, run.trace_records, run.trace_lengths)
+            return run
         scratch = self._take_scratch("_service_scratch", n, make_service_scratch) \
             if keep_scratch and t.services.n_ports else None
-        found = candidates(batch, t.services.net, t.services.mask) if t.services.n_ports else 0
-        if scratch is not None and self._engine(False, False)[0] and self.lb is None and found:
+        if scratch is not None and self._engine(False, False)[0] and self.lb is None:
             # the staged engine runs the stage itself, in its own per-packet pass (`graph`): the
             # packets are read once, and only a walked one's columns are written (`service`).
-            # A batch with no packet in the service range skips it (`translate` finds none):
-            # in the pass it cost such traffic ~5 ns a packet (bench/RESULTS.md, issue 12)
+            # A worker's share with no packet in the service range skips it (in the pass it cost
+            # such traffic ~5 ns a packet, bench/RESULTS.md, issue 12): `_forward` counts them
             try:
                 tb = batch._replace(**{name: a[:n] for (name, _), a in zip(SCRATCH, scratch) if name != "state"})
                 return self._forward(batch, threads, picks, o, cn, legs, self._service_pass, tb)
             finally:
                 self._give_scratch("_service_scratch", scratch)
+        found = candidates(batch, t.services.net, t.services.mask) if t.services.n_ports else 0
         try:
             bounds = [w * n // threads for w in range(threads + 1)]
             tl = translate(batch, t.services, t.n_pods, t.n_nodes, t.router_mac, o.service, o.backend, scratch,
@@ -346,9 +351,15 @@ class Dataplane:
         return staged, cached
 
     def _forward(self, batch: PacketBatch, threads: int, picks: np.ndarray, o: Results, cn: Counters,
-                 legs: bool, sv: ServicePass | None = None, tb: PacketBatch | None = None) -> RunResult:
+                 legs: bool, sv: ServicePass | None = None, tb: PacketBatch | None = None,
+                 passed_by: bool = False) -> RunResult:
         """The engines over ``batch`` (already through the service stage, unless ``sv``: then the
-        staged engine runs it, reading ``batch`` and walking ``tb``, `graph.forward_staged`)."""
+        staged engine runs it, reading ``batch`` and walking ``tb``, `graph.forward_staged`, on
+        each worker's share that has a packet in the service range; a share without one, and
+        every share when ``passed_by``, has its ``service``/``backend`` results marked as the
+        stage passing them by). Each worker counts and marks its own share: done over the batch
+        before the workers, that ran at ~0.6 ns a packet on one core (a 1M-packet call of the
+        seed took 0.6 ms before its kernels started, 2 threads or 1)."""
         n = batch.size
         tracing = picks.size > 0
         slot = np.full(n if tracing else 1, -1, np.int32)
@@ -373,6 +384,11 @@ class Dataplane:
             lo, hi = bounds[w], bounds[w + 1]
             row = Counters(*(a[w:w + 1] for a in cn))
             b, ow, sl = batch.slice(lo, hi), o.slice(lo, hi), slot[lo:hi] if tracing else None
+            svw = sv
+            if sv is not None and not candidates(b, self.tables.services.net, self.tables.services.mask):
+                svw = None
+            if passed_by or (sv is not None and svw is None):
+                passed_by_stage(ow.service, ow.backend)
             if staged:
                 ahead = graph.AHEAD if self.dp.deep_prefetch else 0
                 fc = self._take_cache() if cached else None
@@ -381,8 +397,8 @@ class Dataplane:
                 try:
                     graph.forward_staged(b, self.dp, ow, row, wbs[w].scratch, wbs[w].vectors,
                                          graph.VECTOR, sl, tr, tl, legs[w], n_legs[w], ahead, graph.FULL, fc, rc,
-                                         None if sv is None else sv.with_keys(),
-                                         None if tb is None else tb.slice(lo, hi))
+                                         None if svw is None else svw.with_keys(),
+                                         None if svw is None else tb.slice(lo, hi))
                 finally:
                     if fc is not None:
                         hits[w] = int(fc.state[HITS]) - before

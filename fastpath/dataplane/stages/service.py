@@ -89,6 +89,14 @@ def candidates(b, net, mask):
     return n
 
 
+@kernel
+def passed_by_stage(service, backend):
+    """The stage's results for packets it passes by: no service, no backend."""
+    for i in range(service.shape[0]):
+        service[i] = -1
+        backend[i] = -1
+
+
 @kernel(inline="always")
 def service_key(b, i, st, n_pods, n_nodes):
     """(lport, ip, pp): the sender's logical port and the (address, proto << 16 | port) packet i
