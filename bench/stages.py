@@ -28,9 +28,10 @@ the TEP-pair counters (`add_legs`, done by `Dataplane.forward` after the kernel)
 row, timed as the whole kernel plus the fold.
 
 A prefix runs each stage in its own loop; the whole kernel (``upto=graph.FULL``) runs the
-sender's side, `sender_stack` to `dfw`, as one loop (`graph.sender_side`). So the last stage's
-row is prefix `graph.EACH` (every stage, each its own loop) minus the prefix before it, and a
-row of its own shows what the one loop saves: ``FULL`` minus ``EACH`` (below zero).
+sender's side, `sender_stack` to `dfw`, as one loop (`graph.sender_side`), and the receiver's,
+`tunnel` to `deliver`, as another (`graph.receiver_side`). So the last stage's row is prefix
+`graph.EACH` (every stage, each its own loop) minus the prefix before it, and a row of its own
+shows what the two loops save: ``FULL`` minus ``EACH`` (below zero).
 
 "Packets reaching it" comes from running the same stage calls once from Python over the whole
 batch as one vector (`reach`), checked field for field against `Dataplane.forward` (results and
@@ -96,7 +97,8 @@ QUICK_PACKETS = 1 << 18
 GATHER_BIG = 64 << 20
 """Bytes of the DRAM-bound gather (the issue's unit of cost)."""
 FOLD = "leg fold (add_legs)"
-ONE_LOOP = "sender_stack .. dfw as one loop (`graph.sender_side`), against their own loops above"
+ONE_LOOP = ("sender_stack .. dfw and tunnel .. deliver as two loops (`graph.sender_side`, `graph.receiver_side`), "
+            "against their own loops above")
 
 
 class Workload(NamedTuple):

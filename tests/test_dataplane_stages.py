@@ -528,14 +528,14 @@ def test_prefixes_decide_only_what_the_reference_decided_before_them(cluster, tr
     ref = _reference(cluster)
     owed, owed_legs = _owed(cluster)
     full = None
-    for upto in (*range(1, graph.FULL + 1), graph.EACH):  # (EACH: all, the sender's side in five loops)
+    for upto in (*range(1, graph.FULL + 1), graph.EACH):  # (EACH: all, each stage its own loop)
         pre = _run_prefix(ref.dp, ref.batch, upto, trace=trace, ahead=ahead)
         if upto == graph.FULL:
             full = pre
-        elif upto == graph.EACH:  # the one loop of the sender's side counts what its five loops count
+        elif upto == graph.EACH:  # the sender's and receiver's loops count what their stages' loops count
             for field in Counters._fields:
                 np.testing.assert_array_equal(getattr(pre.counters, field), getattr(full.counters, field),
-                                              err_msg=f"counters.{field}: sender_side against its stages' loops")
+                                              err_msg=f"counters.{field}: FULL against EACH")
         done = np.flatnonzero(ref.ended < upto)
         _first_diff(cluster, ref, done, pre.results, f"prefix of {upto} stages")
         if upto < graph.FULL:

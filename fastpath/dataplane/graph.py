@@ -35,9 +35,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import kernel
-from .stages.common import R_NONE, S_ARP, S_DFW, S_OVS, S_SPOOF, S_VIF, V_DROPPED, VECTOR, flush as flush_stage, note
-from .stages.deliver import deliver
-from .stages.dfw import dfw, dfw_one, tally
+from .._jit import prefetch_row
+from .stages.common import (R_NONE, S_ARP, S_DFW, S_ENCAP, S_OVS, S_OVS_EGRESS, S_SPOOF, S_VIF, V_DROPPED, VECTOR,
+                            flush as flush_stage, note, note_tep)
+from .stages.deliver import deliver, deliver_one
+from .stages.dfw import dfw, dfw_at_receiver, dfw_one, tally
 from .stages.flow_cache import (backoff, flush, flush_if_full, insert, lookup, skip_run, translate_uncached,
                                 translated_keys, translated_misses, use_cache)
 from .stages.ingress import ingress
@@ -47,7 +49,7 @@ from .stages.route import route
 from .stages.segment import segment
 from .stages.sender_stack import hint_arp, sender_stack, sender_stack_one
 from .stages.spoofguard import spoofguard, spoofguard_one
-from .stages.tunnel import tunnel
+from .stages.tunnel import tunnel, tunnel_one
 from .stages.vif import vif_demux, vif_demux_one
 
 AHEAD = 8
@@ -72,7 +74,8 @@ bench/stages.py times to tell where the time goes). ``len(GRAPH)`` runs them all
 FULL = len(GRAPH)
 EACH = FULL + 1
 """``upto=EACH``: every stage, each in its own loop, as the prefixes run them. ``FULL``, what the
-engine runs, takes the sender's side in one loop (`sender_side`); bench/stages.py times the two."""
+engine runs, takes the sender's side in one loop (`sender_side`) and the receiver's in another
+(`receiver_side`); bench/stages.py times the two."""
 
 
 @kernel
@@ -149,6 +152,59 @@ def sender_side(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc, ahe
 
 
 @kernel
+def receiver_side(b, dp, o, cn, s, base, vin, n, legs, n_legs, trace_slot, tr, tl, rc, ahead):
+    """`tunnel`, `dfw` at the receiver's port and `deliver` in one loop over slots ``vin[:n]``
+    (as `sender_side`): to the host of the packet's logical port ``s.port``, through the DFW
+    there when it meets it, into its node's bridge and to the pod. Its port record is
+    prefetched ``ahead`` in front, as `tunnel` does."""
+    enc_in = enc_hit = d_in = d_hit = ovs_in = ovs_hit = 0
+    last, run = np.int64(-1), 0  # (`dfw.tally`)
+    if ahead > 0:
+        for j in range(min(ahead, n)):
+            prefetch_row(dp.port_rec, np.int64(s.port[vin[j]]))
+    for j in range(n):
+        k = vin[j]
+        i = base + k
+        if ahead > 0 and j + ahead < n:
+            prefetch_row(dp.port_rec, np.int64(s.port[vin[j + ahead]]))
+        slot = np.int64(-1)
+        if trace_slot is not None:
+            slot = np.int64(trace_slot[i])
+        ok, tried, fits, tid = tunnel_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl)
+        if tried:
+            enc_in += 1
+            enc_hit += fits
+            if rc is not None:
+                note(rc, k, S_ENCAP, fits)
+                if fits:
+                    note_tep(rc, k, tid)
+        if not ok:
+            continue
+        lp = np.int64(s.port[k])
+        if dfw_at_receiver(b, dp, i, lp):
+            ok, dec = dfw_one(b, dp, o, i, lp, False, slot, tr, tl)
+            last, run = tally(cn, 1, dec, last, run)
+            matched = dec != dp.dfw_local + 1
+            d_in += 1
+            d_hit += matched
+            if rc is not None:
+                note(rc, k, S_DFW, matched)
+            if not ok:
+                continue
+        looked, hit = deliver_one(b, dp, o, s, i, k, slot, tr, tl)
+        if looked:
+            ovs_in += 1
+            ovs_hit += hit
+            if rc is not None:
+                note(rc, k, S_OVS_EGRESS, hit)
+    if run:
+        cn.dfw[0, last, 1] += run
+    flush_stage(cn.stages, S_ENCAP, enc_in, enc_hit)
+    flush_stage(cn.stages, S_DFW, d_in, d_hit)
+    flush_stage(cn.stages, S_OVS_EGRESS, ovs_in, ovs_hit)
+
+
+@kernel
 def walk(b, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahead, upto, rc):
     """The stages, in path order, for the slots ``v.walk[:n_walk]`` of the vector at ``base``.
     ``rc``: a `Recipe` to record what each packet counts (for the flow cache), or None."""
@@ -175,12 +231,16 @@ def walk(b, dp, o, cn, s, v, base, n_walk, trace_slot, tr, tl, legs, n_legs, ahe
                            rc, ahead)
     if upto > 8:
         n_port = neighbor(b, dp, o, cn, s, base, v.neighbor, n_nb, v.port, n_port, trace_slot, tr, tl, rc)
-    if upto > 9:
-        n_port = tunnel(b, dp, o, cn, s, base, v.port, n_port, v.port, legs, n_legs, trace_slot, tr, tl, rc, ahead)
-    if upto > 10:
-        n_port = dfw(b, dp, o, cn, base, v.port, n_port, s.port, v.port, True, trace_slot, tr, tl, rc)
-    if upto > 11:
-        deliver(b, dp, o, cn, s, base, v.port, n_port, trace_slot, tr, tl, rc)
+    if upto == FULL:
+        receiver_side(b, dp, o, cn, s, base, v.port, n_port, legs, n_legs, trace_slot, tr, tl, rc, ahead)
+    else:
+        if upto > 9:
+            n_port = tunnel(b, dp, o, cn, s, base, v.port, n_port, v.port, legs, n_legs, trace_slot, tr, tl, rc,
+                            ahead)
+        if upto > 10:
+            n_port = dfw(b, dp, o, cn, base, v.port, n_port, s.port, v.port, True, trace_slot, tr, tl, rc)
+        if upto > 11:
+            deliver(b, dp, o, cn, s, base, v.port, n_port, trace_slot, tr, tl, rc)
 
 
 @kernel
