@@ -12,6 +12,7 @@ destination port (the key must then hold it).
 import numpy as np
 import pytest
 
+from fastpath._jit import jit
 from fastpath.dataplane import Dataplane
 from fastpath.dataplane.stages import flow_cache
 from fastpath.model import default_scenario, generate
@@ -141,3 +142,43 @@ def test_concurrent_calls_on_one_dataplane_do_not_share_a_cache():
         got = list(pool.map(lambda b: dp.forward(b, threads=2), batches))
     for g, w in zip(got, want):
         _same(g, w, "concurrent calls")
+
+
+@jit
+def _schedule(fc, hit_shares, m):
+    """`forward_staged`'s use of the backoff over vectors of m packets, vector v hitting
+    ``hit_shares[v] * m`` when the cache is used: 1 where it was, 0 where it was skipped."""
+    used = np.zeros(hit_shares.shape[0], np.int64)
+    v = 0
+    while v < hit_shares.shape[0]:
+        if flow_cache.use_cache(fc):
+            used[v] = 1
+            flow_cache.backoff(fc, m, np.int64(hit_shares[v] * m))
+            v += 1
+        else:
+            v += flow_cache.skip_run(fc)
+    return used
+
+
+def test_a_missing_cache_backs_off_doubling_up_to_the_cap_and_comes_back_when_it_hits():
+    cap = flow_cache.MAX_BACKOFF
+    fc = flow_cache.make_flow_cache(False)
+    n = 4 * cap
+    used = _schedule(fc, np.zeros(n), 256)
+    tries = np.flatnonzero(used)
+    gaps = np.diff(tries) - 1  # vectors skipped between two tries
+    want = [min(2 ** k, cap) for k in range(gaps.size)]
+    assert list(gaps) == want
+    # traffic that hits from some vector on: the next try finds it, and from then on every vector uses it
+    fc = flow_cache.make_flow_cache(False)
+    shares = np.zeros(n)
+    shares[cap:] = 1.0
+    used = _schedule(fc, shares, 256)
+    first = int(tries[tries >= cap][0])
+    assert used[first:].all() and not used[cap:first].any()
+    assert first - cap <= cap
+    # a vector just under a quarter of hits backs off; a quarter keeps the cache on
+    fc = flow_cache.make_flow_cache(False)
+    assert _schedule(fc, np.full(8, 63 / 256), 256).tolist() == [1, 0, 1, 0, 0, 1, 0, 0]
+    fc = flow_cache.make_flow_cache(False)
+    assert _schedule(fc, np.full(8, 64 / 256), 256).all()
