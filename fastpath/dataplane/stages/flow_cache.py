@@ -570,11 +570,11 @@ def insert(b, dp, o, fc, cn, rc, base, vin, n):
 
 MIN_HIT_SHARE = 4
 """A vector with fewer than 1 / this of its packets hitting backs the cache off."""
-MAX_BACKOFF = 512
-"""Vectors skipped at most between two tries of a missing cache. A try costs a vector's lookups
-and insertions into a table that misses DRAM: at 64, on 1M pods' distinct flows, the tries cost
-~2.5 ns a packet more than at 512 (bench/RESULTS.md, issue 10). The price: traffic that turns
-cacheable walks up to 512 vectors (131,072 packets) before the cache is tried again."""
+MAX_BACKOFF = 64
+"""Vectors skipped at most between two tries of a missing cache. 512 made 1M pods' distinct flows
+~2.5 ns a packet faster (fewer tries), but a cache that has yet to learn its traffic then learns
+it too slowly: a 2-thread call whose workers got each other's caches walked one share almost
+whole (1.50x one thread instead of 1.81x; bench/RESULTS.md, issue 10)."""
 
 
 @kernel(inline="always")
