@@ -390,10 +390,10 @@ class Dataplane:
             row = Counters(*(a[w:w + 1] for a in cn))
             b, ow, sl = batch.slice(lo, hi), o.slice(lo, hi), slot[lo:hi] if tracing else None
             svw = sv
-            if sv is not None and not candidates(b, self.tables.services.net, self.tables.services.mask):
-                svw = None
-            if passed_by or (sv is not None and svw is None):
-                passed_by_stage(ow.service, ow.backend)
+            if passed_by or sv is not None:
+                st = self.tables.services
+                if not passed_by_stage(b, st.net, st.mask, ow.service, ow.backend):
+                    svw = None
             if staged:
                 ahead = graph.AHEAD if self.dp.deep_prefetch else 0
                 fc = self._take_cache(w) if cached else None

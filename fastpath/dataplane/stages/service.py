@@ -90,11 +90,17 @@ def candidates(b, net, mask):
 
 
 @kernel
-def passed_by_stage(service, backend):
-    """The stage's results for packets it passes by: no service, no backend."""
-    for i in range(service.shape[0]):
+def passed_by_stage(b, net, mask, service, backend):
+    """Every packet's results as the stage leaves a packet it passes by (no service, no
+    backend), and the count of `candidates`: one pass over the batch for a worker's share,
+    which then runs the stage only if the count is not 0 (the stage rewrites the results of
+    every packet it sees)."""
+    n = 0
+    for i in range(b.dst_ip.shape[0]):
         service[i] = -1
         backend[i] = -1
+        n += ((b.dst_ip[i] & mask) == net) | ((b.reply[i] != 0) & ((b.src_ip[i] & mask) == net))
+    return n
 
 
 @kernel(inline="always")
