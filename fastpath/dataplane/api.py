@@ -126,6 +126,11 @@ def _sum_counters(cn: Counters) -> Counters:
     return Counters(*(a.sum(axis=0, keepdims=True) for a in cn))
 
 
+SERVICE_PEEK = 256
+"""Packets of a worker's share looked at first for one that may concern a cluster IP: with one
+there, the share goes through the service stage without a pass over it (`passed_by_stage`)."""
+
+
 class _WorkerBuffers(NamedTuple):
     """What one worker of a call needs beside its slice of the batch, kept between calls (the
     `Dataplane` pools them as it does flow caches): fresh, the leg log's pages faulted in at
@@ -389,11 +394,12 @@ class Dataplane:
             lo, hi = bounds[w], bounds[w + 1]
             row = Counters(*(a[w:w + 1] for a in cn))
             b, ow, sl = batch.slice(lo, hi), o.slice(lo, hi), slot[lo:hi] if tracing else None
-            svw = sv
-            if passed_by or sv is not None:
-                st = self.tables.services
-                if not passed_by_stage(b, st.net, st.mask, ow.service, ow.backend):
-                    svw = None
+            svw, st = sv, self.tables.services
+            if passed_by:
+                passed_by_stage(b, st.net, st.mask, ow.service, ow.backend)
+            elif sv is not None and not candidates(b.slice(0, min(b.size, SERVICE_PEEK)), st.net, st.mask) \
+                    and not passed_by_stage(b, st.net, st.mask, ow.service, ow.backend):
+                svw = None  # (traffic to cluster IPs has one among its first packets: no pass over the share)
             if staged:
                 ahead = graph.AHEAD if self.dp.deep_prefetch else 0
                 fc = self._take_cache(w) if cached else None

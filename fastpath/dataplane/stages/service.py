@@ -92,9 +92,10 @@ def candidates(b, net, mask):
 @kernel
 def passed_by_stage(b, net, mask, service, backend):
     """Every packet's results as the stage leaves a packet it passes by (no service, no
-    backend), and the count of `candidates`: one pass over the batch for a worker's share,
-    which then runs the stage only if the count is not 0 (the stage rewrites the results of
-    every packet it sees)."""
+    backend), and the count of `candidates`: one pass over a worker's share, which then runs
+    the stage only if the count is not 0 (the stage writes the results of every packet it
+    sees). One loop in SIMD lanes: a version that stopped at the first candidate ran 1.3 ns
+    a packet slower over a share with none."""
     n = 0
     for i in range(b.dst_ip.shape[0]):
         service[i] = -1
