@@ -59,16 +59,16 @@ reference = importlib.import_module("fastpath.reference.walk")  # the module (th
 MODULES = {
     # stage module: (its vector kernels, its per-packet functions, the reference methods it answers for)
     "ingress": (("ingress",), ("ingress_one", "ingress_port", "sane"), ("malformed", "from_endpoint", "from_uplink")),
-    "sender_stack": (("sender_stack",), ("sender_stack_one", "on_link"), ("sender_stack",)),
-    "ovs": (("ovs_from_pod",), ("ovs_from_pod_one", "ovs_to_pod", "ovs_reserved", "ovs_own_source"), ("ovs_from_pod", "ovs_to_pod", "ovs_drops")),
-    "vif": (("vif_demux",), ("vif_demux_one",), ("vif_demux",)),
-    "spoofguard": (("spoofguard",), ("spoofguard_one", "spoofguard_ok"), ("spoofguard",)),
-    "dfw": (("dfw",), ("dfw_one", "dfw_decide", "dfw_apply", "dfw_at_receiver", "admin_scan"), ("dfw", "dfw_at_receiver")),
+    "sender_stack": (("sender_stack",), ("sender_stack_one", "sender_stack_step", "on_link"), ("sender_stack",)),
+    "ovs": (("ovs_from_pod",), ("ovs_from_pod_one", "ovs_from_pod_step", "ovs_to_pod", "ovs_reserved", "ovs_own_source"), ("ovs_from_pod", "ovs_to_pod", "ovs_drops")),
+    "vif": (("vif_demux",), ("vif_demux_one", "vif_demux_step"), ("vif_demux",)),
+    "spoofguard": (("spoofguard",), ("spoofguard_one", "spoofguard_step", "spoofguard_ok"), ("spoofguard",)),
+    "dfw": (("dfw",), ("dfw_one", "dfw_step", "tally", "dfw_decide", "dfw_apply", "dfw_at_receiver", "admin_scan"), ("dfw", "dfw_at_receiver")),
     "segment": (("segment",), ("segment_one", "segment_l2"), ("segment",)),
     "route": (("route",), ("route_one", "route_lookup"), ("route",)),
     "neighbor": (("neighbor",), ("neighbor_one",), ("neighbor",)),
-    "tunnel": (("tunnel",), ("tunnel_one", "encap", "log_leg"), ("tunnel",)),
-    "deliver": (("deliver",), ("deliver_one",), ("deliver",)),
+    "tunnel": (("tunnel",), ("tunnel_one", "tunnel_step", "encap", "log_leg"), ("tunnel",)),
+    "deliver": (("deliver",), ("deliver_one", "deliver_step"), ("deliver",)),
     # first of all: in the staged engine's pass (the flow cache's key pass, `translate_uncached`),
     # or over the batch before either engine (`service_dnat`)
     "service": (("service_dnat", "candidates", "pick_vector"),

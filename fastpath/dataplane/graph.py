@@ -34,23 +34,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import kernel
-from .._jit import prefetch_row
+from .._jit import kernel, prefetch_row
 from .stages.common import (R_NONE, S_ARP, S_DFW, S_ENCAP, S_OVS, S_OVS_EGRESS, S_SPOOF, S_VIF, V_DROPPED, VECTOR,
-                            flush as flush_stage, note, note_tep)
-from .stages.deliver import deliver, deliver_one
-from .stages.dfw import dfw, dfw_at_receiver, dfw_one, tally
+                            flush as flush_stage)
+from .stages.deliver import deliver, deliver_step
+from .stages.dfw import dfw, dfw_at_receiver, dfw_step
 from .stages.flow_cache import (backoff, flush, flush_if_full, insert, lookup, skip_run, translate_uncached,
                                 translated_keys, translated_misses, use_cache)
 from .stages.ingress import ingress
 from .stages.neighbor import neighbor
-from .stages.ovs import ovs_from_pod, ovs_from_pod_one
+from .stages.ovs import ovs_from_pod, ovs_from_pod_step
 from .stages.route import route
 from .stages.segment import segment
-from .stages.sender_stack import hint_arp, sender_stack, sender_stack_one
-from .stages.spoofguard import spoofguard, spoofguard_one
-from .stages.tunnel import tunnel, tunnel_one
-from .stages.vif import vif_demux, vif_demux_one
+from .stages.sender_stack import hint_arp, sender_stack, sender_stack_step
+from .stages.spoofguard import spoofguard, spoofguard_step
+from .stages.tunnel import tunnel, tunnel_step
+from .stages.vif import vif_demux, vif_demux_step
 
 AHEAD = 8
 """Prefetch distance in vector elements (of 4 / 8 / 16 / 32, 8 was best or near it at 1M pods)."""
@@ -81,12 +80,12 @@ engine runs, takes the sender's side in one loop (`sender_side`) and the receive
 @kernel
 def sender_side(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc, ahead):
     """`sender_stack`, `ovs_from_pod`, `vif_demux`, `spoofguard` and `dfw` (at the sender's
-    port) in one loop over slots ``vin[:n]``: each packet goes through their per-packet
-    functions in turn, its state in registers, instead of through five loops and five
-    compactions of the vector (4-6 ns a packet less, of 75-110, on the seed and at 1M pods;
-    bench/stages.py). Counters, recipe notes and trace records are each stage's own, as its
-    loop keeps them (the full runs are held to the prefixes and the reference by the tests).
-    Survivors to ``vout``; returns their count."""
+    port) in one loop over slots ``vin[:n]``: each packet goes through their steps (a stage's
+    per-packet function and its accounting, the body of its own loop) in turn, its state in
+    registers, instead of through five loops and five compactions of the vector (6.6 ns a
+    packet less on the seed, with `receiver_side` 10-11 at 1M pods; bench/RESULTS.md). The
+    prefixes and ``upto=EACH`` run the stages' own loops, and the tests hold the two forms'
+    counters equal. Survivors to ``vout``; returns their count."""
     out = arp_in = arp_hit = ovs_in = ovs_hit = vif_in = vif_hit = sg_in = sg_ok = d_in = d_hit = 0
     last, run = np.int64(-1), 0  # (`dfw.tally`)
     if ahead > 0:
@@ -100,44 +99,18 @@ def sender_side(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc, ahe
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        ok, asked, answered = sender_stack_one(b, dp, o, s, i, k, slot, tr, tl)
-        if asked:
-            arp_in += 1
-            arp_hit += answered
-            if rc is not None:
-                note(rc, k, S_ARP, answered)
-        if not ok:
-            continue
-        ok, looked, hit = ovs_from_pod_one(b, dp, o, s, i, k, slot, tr, tl)
-        if looked:
-            ovs_in += 1
-            ovs_hit += hit
-            if rc is not None:
-                note(rc, k, S_OVS, hit)
-        if not ok:
-            continue
-        ok, demuxed, found = vif_demux_one(b, dp, o, s, i, k, slot, tr, tl)
-        if demuxed:
-            vif_in += 1
-            vif_hit += found
-            if rc is not None:
-                note(rc, k, S_VIF, found)
-        if not ok:
-            continue
-        ok = spoofguard_one(b, dp, o, s, i, k, slot, tr, tl)
-        sg_in += 1
-        sg_ok += ok
-        if rc is not None:
-            note(rc, k, S_SPOOF, ok)
-        if not ok:
-            continue
-        ok, dec = dfw_one(b, dp, o, i, np.int64(s.lp[k]), True, slot, tr, tl)
-        last, run = tally(cn, 0, dec, last, run)
-        matched = dec != dp.dfw_local + 1
-        d_in += 1
-        d_hit += matched
-        if rc is not None:
-            note(rc, k, S_DFW, matched)
+        ok, arp_in, arp_hit = sender_stack_step(b, dp, o, s, i, k, slot, tr, tl, rc, arp_in, arp_hit)
+        if ok:
+            ok, ovs_in, ovs_hit = ovs_from_pod_step(b, dp, o, s, i, k, slot, tr, tl, rc, ovs_in, ovs_hit)
+        if ok:
+            ok, vif_in, vif_hit = vif_demux_step(b, dp, o, s, i, k, slot, tr, tl, rc, vif_in, vif_hit)
+        if ok:
+            ok = spoofguard_step(b, dp, o, s, i, k, slot, tr, tl, rc)
+            sg_in += 1
+            sg_ok += ok
+        if ok:
+            ok, last, run, d_in, d_hit = dfw_step(b, dp, o, cn, i, k, np.int64(s.lp[k]), False, slot, tr, tl, rc,
+                                                  last, run, d_in, d_hit)
         if ok:
             vout[out] = k
             out += 1
@@ -170,33 +143,13 @@ def receiver_side(b, dp, o, cn, s, base, vin, n, legs, n_legs, trace_slot, tr, t
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        ok, tried, fits, tid = tunnel_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl)
-        if tried:
-            enc_in += 1
-            enc_hit += fits
-            if rc is not None:
-                note(rc, k, S_ENCAP, fits)
-                if fits:
-                    note_tep(rc, k, tid)
-        if not ok:
-            continue
+        ok, enc_in, enc_hit = tunnel_step(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl, rc, enc_in, enc_hit)
         lp = np.int64(s.port[k])
-        if dfw_at_receiver(b, dp, i, lp):
-            ok, dec = dfw_one(b, dp, o, i, lp, False, slot, tr, tl)
-            last, run = tally(cn, 1, dec, last, run)
-            matched = dec != dp.dfw_local + 1
-            d_in += 1
-            d_hit += matched
-            if rc is not None:
-                note(rc, k, S_DFW, matched)
-            if not ok:
-                continue
-        looked, hit = deliver_one(b, dp, o, s, i, k, slot, tr, tl)
-        if looked:
-            ovs_in += 1
-            ovs_hit += hit
-            if rc is not None:
-                note(rc, k, S_OVS_EGRESS, hit)
+        if ok and dfw_at_receiver(b, dp, i, lp):
+            ok, last, run, d_in, d_hit = dfw_step(b, dp, o, cn, i, k, lp, True, slot, tr, tl, rc, last, run, d_in,
+                                                  d_hit)
+        if ok:
+            ovs_in, ovs_hit = deliver_step(b, dp, o, s, i, k, slot, tr, tl, rc, ovs_in, ovs_hit)
     if run:
         cn.dfw[0, last, 1] += run
     flush_stage(cn.stages, S_ENCAP, enc_in, enc_hit)

@@ -58,6 +58,19 @@ def deliver_one(b, dp, o, s, i, k, slot, tr, tl):
     return looked, hit
 
 
+@kernel(inline="always")
+def deliver_step(b, dp, o, s, i, k, slot, tr, tl, rc, ovs_in, ovs_hit):
+    """`deliver_one` and its accounting (the destination bridge's counts; with a recipe ``rc``,
+    its note), as `sender_stack.sender_stack_step`. Returns the two counts."""
+    looked, hit = deliver_one(b, dp, o, s, i, k, slot, tr, tl)
+    if looked:
+        ovs_in += 1
+        ovs_hit += hit
+        if rc is not None:
+            note(rc, k, S_OVS_EGRESS, hit)
+    return ovs_in, ovs_hit
+
+
 @kernel
 def deliver(b, dp, o, cn, s, base, vin, n, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` to their logical port ``s.port`` on the host they are on."""
@@ -68,10 +81,5 @@ def deliver(b, dp, o, cn, s, base, vin, n, trace_slot, tr, tl, rc):
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        looked, hit = deliver_one(b, dp, o, s, i, k, slot, tr, tl)
-        if looked:
-            ovs_in += 1
-            ovs_hit += hit
-            if rc is not None:
-                note(rc, k, S_OVS_EGRESS, hit)
+        ovs_in, ovs_hit = deliver_step(b, dp, o, s, i, k, slot, tr, tl, rc, ovs_in, ovs_hit)
     flush(cn.stages, S_OVS_EGRESS, ovs_in, ovs_hit)

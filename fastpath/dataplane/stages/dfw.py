@@ -126,6 +126,19 @@ def tally(cn, side, dec, last, run):
     return last, run + 1
 
 
+@kernel(inline="always")
+def dfw_step(b, dp, o, cn, i, k, lp, at_receiver, slot, tr, tl, rc, last, run, d_in, d_hit):
+    """`dfw_one` at port ``lp`` and its accounting: the decision counts (`tally`'s run), the
+    stage's counts (hit = a rule matched) and, with a recipe ``rc``, its note. Returns
+    (passes, last, run, d_in, d_hit)."""
+    ok, dec = dfw_one(b, dp, o, i, lp, not at_receiver, slot, tr, tl)
+    last, run = tally(cn, 1 if at_receiver else 0, dec, last, run)
+    matched = dec != dp.dfw_local + 1
+    if rc is not None:
+        note(rc, k, S_DFW, matched)
+    return ok, last, run, d_in + 1, d_hit + matched
+
+
 @kernel
 def dfw(b, dp, o, cn, base, vin, n, ports, vout, at_receiver, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` at logical port ``ports[slot]``; survivors to ``vout`` (may be ``vin``:
@@ -145,13 +158,8 @@ def dfw(b, dp, o, cn, base, vin, n, ports, vout, at_receiver, trace_slot, tr, tl
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        ok, dec = dfw_one(b, dp, o, i, lp, not at_receiver, slot, tr, tl)
-        last, run = tally(cn, side, dec, last, run)
-        matched = dec != dp.dfw_local + 1
-        d_in += 1
-        d_hit += matched
-        if rc is not None:
-            note(rc, k, S_DFW, matched)
+        ok, last, run, d_in, d_hit = dfw_step(b, dp, o, cn, i, k, lp, at_receiver, slot, tr, tl, rc, last, run,
+                                              d_in, d_hit)
         if ok:
             vout[out] = k
             out += 1

@@ -81,6 +81,19 @@ def ovs_from_pod_one(b, dp, o, s, i, k, slot, tr, tl):
     return True, True, hit != -1  # anything else leaves by the trunk (learned there, or flooded to it)
 
 
+@kernel(inline="always")
+def ovs_from_pod_step(b, dp, o, s, i, k, slot, tr, tl, rc, ovs_in, ovs_hit):
+    """`ovs_from_pod_one` and its accounting (the MAC table's counts; with a recipe ``rc``, its
+    note), as `sender_stack_step`. Returns (passes on, the two counts)."""
+    ok, looked, hit = ovs_from_pod_one(b, dp, o, s, i, k, slot, tr, tl)
+    if looked:
+        ovs_in += 1
+        ovs_hit += hit
+        if rc is not None:
+            note(rc, k, S_OVS, hit)
+    return ok, ovs_in, ovs_hit
+
+
 @kernel
 def ovs_from_pod(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
     """A pod's frame into its node's bridge on the pod's access port; out by the trunk or
@@ -92,12 +105,7 @@ def ovs_from_pod(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        ok, looked, hit = ovs_from_pod_one(b, dp, o, s, i, k, slot, tr, tl)
-        if looked:
-            ovs_in += 1
-            ovs_hit += hit
-            if rc is not None:
-                note(rc, k, S_OVS, hit)
+        ok, ovs_in, ovs_hit = ovs_from_pod_step(b, dp, o, s, i, k, slot, tr, tl, rc, ovs_in, ovs_hit)
         if ok:
             vout[out] = k
             out += 1

@@ -77,6 +77,20 @@ def sender_stack_one(b, dp, o, s, i, k, slot, tr, tl):
     return True, asked, answered
 
 
+@kernel(inline="always")
+def sender_stack_step(b, dp, o, s, i, k, slot, tr, tl, rc, arp_in, arp_hit):
+    """`sender_stack_one` and its accounting (the ARP counts, returned; with a recipe ``rc``,
+    its note): what the stage's loop and `graph.sender_side` do for each packet. Returns
+    (passes on, ARP asked, ARP answered so far)."""
+    ok, asked, answered = sender_stack_one(b, dp, o, s, i, k, slot, tr, tl)
+    if asked:
+        arp_in += 1
+        arp_hit += answered
+        if rc is not None:
+            note(rc, k, S_ARP, answered)
+    return ok, arp_in, arp_hit
+
+
 @kernel
 def sender_stack(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc, ahead):
     """Slots ``vin[:n]``; survivors (source and destination MAC set) to ``vout``. Returns their count."""
@@ -92,12 +106,7 @@ def sender_stack(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc, ah
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        ok, asked, answered = sender_stack_one(b, dp, o, s, i, k, slot, tr, tl)
-        if asked:
-            arp_in += 1
-            arp_hit += answered
-            if rc is not None:
-                note(rc, k, S_ARP, answered)
+        ok, arp_in, arp_hit = sender_stack_step(b, dp, o, s, i, k, slot, tr, tl, rc, arp_in, arp_hit)
         if ok:
             vout[out] = k
             out += 1

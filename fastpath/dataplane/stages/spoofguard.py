@@ -31,6 +31,16 @@ def spoofguard_one(b, dp, o, s, i, k, slot, tr, tl):
     return ok
 
 
+@kernel(inline="always")
+def spoofguard_step(b, dp, o, s, i, k, slot, tr, tl, rc):
+    """`spoofguard_one` and, with a recipe ``rc``, its note (the stage counts every packet in
+    and the ones passed: its caller's). Returns whether it passes."""
+    ok = spoofguard_one(b, dp, o, s, i, k, slot, tr, tl)
+    if rc is not None:
+        note(rc, k, S_SPOOF, ok)
+    return ok
+
+
 @kernel
 def spoofguard(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` at their port ``s.lp``; survivors to ``vout``. Returns their count."""
@@ -41,9 +51,7 @@ def spoofguard(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        ok = spoofguard_one(b, dp, o, s, i, k, slot, tr, tl)
-        if rc is not None:
-            note(rc, k, S_SPOOF, ok)
+        ok = spoofguard_step(b, dp, o, s, i, k, slot, tr, tl, rc)
         if ok:
             vout[out] = k
             out += 1

@@ -83,6 +83,22 @@ def tunnel_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl):
     return True, True, True, tid
 
 
+@kernel(inline="always")
+def tunnel_step(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl, rc, enc_in, enc_hit):
+    """`tunnel_one` and its accounting (the encapsulation counts; with a recipe ``rc``, its note
+    and the leg's TEP pair), as `sender_stack.sender_stack_step`. Returns (passes on, the two
+    counts)."""
+    ok, tried, fits, tid = tunnel_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl)
+    if tried:
+        enc_in += 1
+        enc_hit += fits
+        if rc is not None:
+            note(rc, k, S_ENCAP, fits)
+            if fits:
+                note_tep(rc, k, tid)
+    return ok, enc_in, enc_hit
+
+
 @kernel
 def tunnel(b, dp, o, cn, s, base, vin, n, vout, legs, n_legs, trace_slot, tr, tl, rc, ahead):
     """Slots ``vin[:n]`` to the host of their logical port ``s.port``: encapsulated when it is
@@ -99,14 +115,7 @@ def tunnel(b, dp, o, cn, s, base, vin, n, vout, legs, n_legs, trace_slot, tr, tl
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        ok, tried, fits, tid = tunnel_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl)
-        if tried:
-            enc_in += 1
-            enc_hit += fits
-            if rc is not None:
-                note(rc, k, S_ENCAP, fits)
-                if fits:
-                    note_tep(rc, k, tid)
+        ok, enc_in, enc_hit = tunnel_step(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl, rc, enc_in, enc_hit)
         if ok:
             vout[out] = k
             out += 1

@@ -41,6 +41,19 @@ def vif_demux_one(b, dp, o, s, i, k, slot, tr, tl):
     return True, False, False
 
 
+@kernel(inline="always")
+def vif_demux_step(b, dp, o, s, i, k, slot, tr, tl, rc, vif_in, vif_hit):
+    """`vif_demux_one` and its accounting, as `sender_stack.sender_stack_step`. Returns
+    (passes on, the two counts)."""
+    ok, demuxed, found = vif_demux_one(b, dp, o, s, i, k, slot, tr, tl)
+    if demuxed:
+        vif_in += 1
+        vif_hit += found
+        if rc is not None:
+            note(rc, k, S_VIF, found)
+    return ok, vif_in, vif_hit
+
+
 @kernel
 def vif_demux(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
     """Slots ``vin[:n]`` onto their logical port (``s.lp``, ``s.seg`` updated for a demuxed
@@ -52,12 +65,7 @@ def vif_demux(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc):
         slot = np.int64(-1)
         if trace_slot is not None:
             slot = np.int64(trace_slot[i])
-        ok, demuxed, found = vif_demux_one(b, dp, o, s, i, k, slot, tr, tl)
-        if demuxed:
-            vif_in += 1
-            vif_hit += found
-            if rc is not None:
-                note(rc, k, S_VIF, found)
+        ok, vif_in, vif_hit = vif_demux_step(b, dp, o, s, i, k, slot, tr, tl, rc, vif_in, vif_hit)
         if ok:
             vout[out] = k
             out += 1
