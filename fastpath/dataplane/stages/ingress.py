@@ -134,8 +134,9 @@ def hint_source(b, dp, i):
 
 SOURCE_AHEAD = 2
 """The source port records are prefetched this many times ``ahead`` in front: the first reads of
-a vector, with nothing else in flight to hide them behind. At 1M pods, 16 ahead walked 5-6 ns
-a packet faster than 8 and 12 ahead ~4; from 24 the walk fell off (bench/RESULTS.md, issue 10)."""
+a vector, with nothing else in flight to hide them behind. At 1M pods, 16 ahead walked 3-6 ns
+a packet faster than 8, and 12 ahead ~4; 20 ahead walked 6 ns slower, and the stage alone fell
+off from 24 (48 ns a packet against 20; bench/RESULTS.md, issue 10)."""
 
 
 @kernel
