@@ -45,7 +45,7 @@ from .._jit import kernel, prefetch_row
 from .stages.common import (R_NONE, S_ARP, S_DFW, S_ENCAP, S_OVS, S_OVS_EGRESS, S_SPOOF, S_VIF, V_DROPPED, VECTOR,
                             flush as flush_stage)
 from .stages.deliver import deliver, deliver_step
-from .stages.dfw import dfw, dfw_at_receiver, dfw_step
+from .stages.dfw import dfw, dfw_at_receiver, dfw_step, tally_end
 from .stages.flow_cache import (backoff, flush, flush_if_full, insert, lookup, skip_run, translate_uncached,
                                 translated_keys, translated_misses, use_cache)
 from .stages.ingress import ingress
@@ -121,8 +121,7 @@ def sender_side(b, dp, o, cn, s, base, vin, n, vout, trace_slot, tr, tl, rc, ahe
         if ok:
             vout[out] = k
             out += 1
-    if run:
-        cn.dfw[0, last, 0] += run
+    tally_end(cn, 0, last, run)
     flush_stage(cn.stages, S_ARP, arp_in, arp_hit)
     flush_stage(cn.stages, S_OVS, ovs_in, ovs_hit)
     flush_stage(cn.stages, S_VIF, vif_in, vif_hit)
@@ -157,8 +156,7 @@ def receiver_side(b, dp, o, cn, s, base, vin, n, legs, n_legs, trace_slot, tr, t
                                                   d_hit)
         if ok:
             ovs_in, ovs_hit = deliver_step(b, dp, o, s, i, k, slot, tr, tl, rc, ovs_in, ovs_hit)
-    if run:
-        cn.dfw[0, last, 1] += run
+    tally_end(cn, 1, last, run)
     flush_stage(cn.stages, S_ENCAP, enc_in, enc_hit)
     flush_stage(cn.stages, S_DFW, d_in, d_hit)
     flush_stage(cn.stages, S_OVS_EGRESS, ovs_in, ovs_hit)

@@ -116,7 +116,7 @@ def dfw_at_receiver(b, dp, i, lp):
 @kernel(inline="always")
 def tally(cn, side, dec, last, run):
     """The decision counts, run-length: a run of ``run`` packets decided ``last`` is added when
-    decision ``dec`` ends it (and the last run by the caller, ``cn.dfw[0, last, side] += run``).
+    decision ``dec`` ends it (and the last run by `tally_end`).
     Traffic repeats decisions, and one counter bumped per packet would chain every packet
     through the same memory word. Returns the new (last, run)."""
     if dec != last:
@@ -124,6 +124,13 @@ def tally(cn, side, dec, last, run):
             cn.dfw[0, last, side] += run
         return dec, 1
     return last, run + 1
+
+
+@kernel(inline="always")
+def tally_end(cn, side, last, run):
+    """The last run of `tally`, added at the end of a loop."""
+    if run:
+        cn.dfw[0, last, side] += run
 
 
 @kernel(inline="always")
@@ -163,7 +170,6 @@ def dfw(b, dp, o, cn, base, vin, n, ports, vout, at_receiver, trace_slot, tr, tl
         if ok:
             vout[out] = k
             out += 1
-    if run:
-        cn.dfw[0, last, side] += run
+    tally_end(cn, side, last, run)
     flush(cn.stages, S_DFW, d_in, d_hit)
     return out

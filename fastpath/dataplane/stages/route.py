@@ -29,8 +29,8 @@ from ...tables.services import flow_hash
 from ...tables.neighbor import prefetch_neighbor
 from ..trace import T_NONE, T_ROUTE
 from .common import (K_TUNNEL, K_UPLINK, R_MTU, R_NO_ROUTE, R_TTL, S_ENCAP, S_ROUTE, V_DELIVERED, V_EXITED, drop,
-                     flush, note, note_router, note_tep, rec, router_kind)
-from .tunnel import encap
+                     flush, note, note_router, rec, router_kind)
+from .tunnel import count_encap, encap
 
 
 @kernel(inline="always")
@@ -172,13 +172,7 @@ def route(b, dp, o, cn, s, base, vec, n, to_neighbor, n_nb, legs, n_legs, trace_
             slot = np.int64(trace_slot[i])
         r = np.int64(s.r[k])
         to, tried, fit, tid, found = route_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl, ahead)
-        if tried:
-            enc_in += 1
-            enc_hit += fit
-            if rc is not None:
-                note(rc, k, S_ENCAP, fit)
-                if fit:
-                    note_tep(rc, k, tid)
+        enc_in, enc_hit = count_encap(rc, k, tried, fit, tid, enc_in, enc_hit)
         if not tried or fit:  # a packet that reached the lookup
             rt_in += 1
             rt_hit += found

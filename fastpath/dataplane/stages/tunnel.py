@@ -84,11 +84,10 @@ def tunnel_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl):
 
 
 @kernel(inline="always")
-def tunnel_step(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl, rc, enc_in, enc_hit):
-    """`tunnel_one` and its accounting (the encapsulation counts; with a recipe ``rc``, its note
-    and the leg's TEP pair), as `sender_stack.sender_stack_step`. Returns (passes on, the two
-    counts)."""
-    ok, tried, fits, tid = tunnel_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl)
+def count_encap(rc, k, tried, fits, tid, enc_in, enc_hit):
+    """An encapsulation's accounting (tried: in; fitted: a hit; with a recipe ``rc``, its note
+    and the leg's TEP pair), for the tunnel stage and the route stage's hairpin alike. Returns
+    the two counts."""
     if tried:
         enc_in += 1
         enc_hit += fits
@@ -96,6 +95,16 @@ def tunnel_step(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl, rc, enc_in, e
             note(rc, k, S_ENCAP, fits)
             if fits:
                 note_tep(rc, k, tid)
+    return enc_in, enc_hit
+
+
+@kernel(inline="always")
+def tunnel_step(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl, rc, enc_in, enc_hit):
+    """`tunnel_one` and its accounting (the encapsulation counts; with a recipe ``rc``, its note
+    and the leg's TEP pair), as `sender_stack.sender_stack_step`. Returns (passes on, the two
+    counts)."""
+    ok, tried, fits, tid = tunnel_one(b, dp, o, cn, s, legs, n_legs, i, k, slot, tr, tl)
+    enc_in, enc_hit = count_encap(rc, k, tried, fits, tid, enc_in, enc_hit)
     return ok, enc_in, enc_hit
 
 
