@@ -234,7 +234,7 @@ def _forward_span(token: str, payload: bytes, profile: Profile, lo: int, hi: int
     maker = entry.maker(profile, seed)
     counters = dp.new_counters(threads)
     acc = ReportAccumulator(entry.cluster, dp.tables) if report else None
-    gen, fwd, tunnels, ubytes, _, _ = forward_timed(dp, maker.batches(lo, hi - lo, chunk), threads, counters, acc)
+    gen, fwd, tunnels, ubytes, _, _, _ = forward_timed(dp, maker.batches(lo, hi - lo, chunk), threads, counters, acc)
     with _CACHE_LOCK:
         _STATS["spans"] += 1
         _STATS["packets"] += hi - lo

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from fastpath.dataplane import Dataplane
+from fastpath.dataplane.api import touch
 from fastpath.dataplane.pipeline import STAGES
 from fastpath.model import from_spec, generate, to_spec
 from fastpath.model.addressing import OVS_RESERVED_MACS, is_multicast_mac
@@ -334,3 +335,33 @@ def test_prefetch_pipeline_changes_nothing_but_speed(cluster, sample, prefetch):
 def test_big_clusters_turn_the_prefetch_pipeline_on():
     big = generate(hosts=40, nodes_per_host=4, namespaces=20, pods_per_node=250, seed=1)  # 40,000 pods: 1.3 MB of ports
     assert Dataplane(big).dp.deep_prefetch and not Dataplane(generate(2, 1, 2, 2)).dp.deep_prefetch
+
+
+def test_touch_keeps_every_value():
+    rng = np.random.default_rng(2)
+    arrays = [rng.integers(-2**40, 2**40, (3, 5000)), rng.random(9000) < 0.5, rng.integers(0, 255, 70_001, np.uint8),
+              np.zeros(0, np.int32)]
+    before = [a.copy() for a in arrays]
+    touch(*arrays)
+    for a, b in zip(arrays, before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_reserve_changes_no_answer_and_keeps_what_the_flow_cache_learned(cluster, batch):
+    """`Dataplane.reserve` (a run's setup: the buffers' pages faulted in) before the first call
+    and between calls: results as a fresh Dataplane's, and a cache that has learned the traffic
+    hits as much after it as before."""
+    flows = batch.slice(0, 512)
+    repeated = type(flows)(*(np.tile(col, 8) for col in flows))
+    want = Dataplane(cluster, engine="staged", flow_cache=False).forward(repeated)
+    dp = Dataplane(cluster)
+    dp.reserve(repeated.size, 2)
+    first = dp.forward(repeated, threads=2)
+    learned = dp.forward(repeated, threads=2)
+    dp.reserve(repeated.size, 2)
+    again = dp.forward(repeated, threads=2)
+    assert learned.flow_cache_hits > 0
+    assert again.flow_cache_hits == learned.flow_cache_hits
+    for run in (first, learned, again):
+        for field in Results._fields:
+            np.testing.assert_array_equal(getattr(run.results, field), getattr(want.results, field), err_msg=field)
