@@ -11,6 +11,7 @@ from fastpath.compile import compile_cluster
 from fastpath.compile import kernel_view as kv
 from fastpath.compile.bundle import Tables
 from fastpath.model import default_scenario
+from fastpath.tables import lines
 from fastpath.tables.exact import ExactTable
 from fastpath.tables.mtrie import Mtrie
 
@@ -44,7 +45,9 @@ def test_a_renamed_tables_field_fails_the_check():
         kv.check(kv.KernelView._fields, TYPES, derived={})
 
 
-def test_the_view_holds_the_tables_own_arrays_and_typed_scalars():
+def test_the_view_holds_the_tables_arrays_on_cache_lines_and_typed_scalars():
+    """Each array is the table's own when it starts on a cache line (the big ones are built
+    there), else a copy that does, equal and as read-only (`tables.lines`)."""
     t = compile_cluster(default_scenario())
     view = kv.kernel_view(t)
     for name, (field, part) in kv._SOURCES.items():
@@ -53,10 +56,15 @@ def test_the_view_holds_the_tables_own_arrays_and_typed_scalars():
             continue
         src = getattr(t, field) if part is None else getattr(getattr(t, field), part)
         if isinstance(src, np.ndarray):
-            assert value is src, name  # no copies
+            assert value is src if lines.is_on_lines(src) else value is not src, name
+            assert lines.is_on_lines(value) or value.size == 0, name
+            assert value.dtype == src.dtype and value.flags.writeable == src.flags.writeable, name
+            np.testing.assert_array_equal(value, src, err_msg=name)
         else:
             assert value == src and type(value) is typing.get_type_hints(kv.KernelView)[name], name
     assert isinstance(t.ovs_mac, ExactTable) and isinstance(t.route_trie, Mtrie)
+    for big in (t.port_rec, t.ovs_mac.buckets, t.segment_l2.buckets, t.neighbor_dense):  # (read at random rows)
+        assert lines.is_on_lines(big)
     assert view.deep_prefetch == (t.port_rec.nbytes + t.neighbor_dense.nbytes > kv.DEEP_PREFETCH_BYTES)
     assert kv.kernel_view(t, deep_prefetch=True).deep_prefetch is True
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fastpath.tables import exact
+from fastpath.tables import exact, lines
 
 ALL_ONES = (1 << 64) - 1
 K0_MAX = (1 << 32) - 1
@@ -173,7 +173,7 @@ def test_view_is_read_only_cache_line_aligned_and_deterministic():
     entries = random_entries(np.random.default_rng(5), 5000)
     a, b = build_from(entries, 0.9), build_from(entries, 0.9)
     assert not a.buckets.flags.writeable
-    assert a.buckets.ctypes.data % exact.CACHE_LINE == 0
+    assert a.buckets.ctypes.data % lines.CACHE_LINE == 0
     assert a.buckets.dtype == np.uint64 and a.buckets.shape[1:] == (exact.SLOTS, 2)
     assert a.nbytes == a.n_buckets * 64
     assert np.array_equal(a.buckets, b.buckets) and a.seed == b.seed
@@ -187,3 +187,20 @@ def test_bulk_lookup_checks_its_arguments():
         exact.lookup_bulk(table, np.zeros(2, np.uint64), np.zeros(2, np.uint64), np.zeros(2, np.int32))
     out = np.full(1, 99, np.int64)
     assert exact.lookup_bulk(table, [1], [2], out) is out and out[0] == 3
+
+
+@pytest.mark.parametrize("dtype, shape", [(np.uint64, (1001, 4)), (np.int32, (7,)), (np.uint8, (3, 5, 2))])
+def test_on_lines_copies_only_what_is_off_a_line_and_keeps_values_and_read_only(dtype, shape):
+    rng = np.random.default_rng(1)
+    raw = np.empty(int(np.prod(shape)) * np.dtype(dtype).itemsize + 64, np.uint8)
+    off = (-raw.ctypes.data % lines.CACHE_LINE + 16) % lines.CACHE_LINE  # 16 bytes into a line
+    a = raw[off:off + raw.size - 64].view(dtype).reshape(shape)
+    a[...] = rng.integers(0, 100, shape).astype(dtype)
+    a.setflags(write=False)
+    b = lines.on_lines(a)
+    assert not lines.is_on_lines(a) and lines.is_on_lines(b) and b is not a
+    np.testing.assert_array_equal(a, b)
+    assert b.dtype == a.dtype and not b.flags.writeable
+    assert lines.on_lines(b) is b
+    z = lines.zeros_on_lines(shape, dtype)
+    assert lines.is_on_lines(z) and z.shape == shape and not z.any()

@@ -16,7 +16,8 @@ Where a field comes from (`source_of`), in order:
    (``route_trie_nodes``) — the parts the kernels' lookups take (`VIEW_PARTS`);
 3. a derived scalar, computed here and only here (`DERIVED`): ``deep_prefetch``.
 Scalars are cast to the annotated numpy type, so every view of every cluster has one numba
-type and the kernels compile once.
+type and the kernels compile once. Arrays start on a cache-line boundary (`tables.lines`: an
+array that does not, say one unpickled, is copied), so a row of a line or less is one line.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..tables.exact import ExactTable
+from ..tables.lines import on_lines
 from ..tables.mtrie import Mtrie
 from .bundle import Tables
 
@@ -148,5 +150,5 @@ def kernel_view(tables: Tables, **override) -> KernelView:
             if part is not None:
                 v = getattr(v, part)
         ty = _VIEW_TYPES[name]
-        values[name] = v if ty is np.ndarray else ty(v)
+        values[name] = on_lines(v) if ty is np.ndarray else ty(v)
     return KernelView(**values)

@@ -84,10 +84,10 @@ import numba
 import numpy as np
 
 from .._jit import jit, kernel, prefetch_row
+from .lines import empty_on_lines
 
 SLOTS = 4
 """Slots per bucket: 4 x 16 bytes = one 64-byte cache line."""
-CACHE_LINE = 64
 DEFAULT_MAX_LOAD = 0.5
 LOAD_LIMIT = 0.95
 MAX_KICKS = 500
@@ -343,10 +343,7 @@ def _build_kernel(k0s, k1s, values, buckets, seed, max_kicks):
 
 def _aligned_buckets(n_buckets: int) -> np.ndarray:
     """uint64[n_buckets, 4, 2] filled with EMPTY_WORD, starting on a cache-line boundary."""
-    nbytes = n_buckets * SLOTS * 16
-    raw = np.empty(nbytes + CACHE_LINE, np.uint8)
-    off = -raw.ctypes.data % CACHE_LINE
-    arr = raw[off:off + nbytes].view(np.uint64).reshape(n_buckets, SLOTS, 2)
+    arr = empty_on_lines((n_buckets, SLOTS, 2), np.uint64)
     arr.fill(EMPTY_WORD)
     return arr
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from .._jit import kernel, prefetch_row
 from . import exact
+from .lines import empty_on_lines
 
 DENSE_FACTOR = 8
 DENSE_MIN = 1024
@@ -60,7 +61,8 @@ def build(seg_net: np.ndarray, seg_size: np.ndarray, port_segment: np.ndarray, p
     per_seg = np.bincount(port_segment, minlength=n_seg)
     dense = (sizes <= DENSE_MIN) | (sizes <= DENSE_FACTOR * per_seg)
     off = np.where(dense, np.cumsum(np.where(dense, sizes, 0)) - sizes, -1).astype(np.int64)
-    neighbor_dense = np.full(int(sizes[dense].sum()), -1, np.int32)
+    neighbor_dense = empty_on_lines(int(sizes[dense].sum()), np.int32)
+    neighbor_dense.fill(-1)
     on_dense = dense[port_segment]
     base = seg_net.astype(np.int64)
     slots = off[port_segment[on_dense]] + (port_ip[on_dense].astype(np.int64) - base[port_segment[on_dense]])

@@ -60,6 +60,7 @@ import numpy as np
 
 from .._jit import kernel
 from ..verdicts import DeviceKind
+from .lines import zeros_on_lines
 
 PORT_POD = int(DeviceKind.POD)
 PORT_NODE = int(DeviceKind.NODE)
@@ -103,7 +104,7 @@ def pack(cols: dict[str, np.ndarray]) -> np.ndarray:
     ``port_host``, ``port_kind``, and optionally ``port_dfw_egress``, ``port_dfw_ingress``: 0
     when absent) -> ``uint64[P+N, 4]`` records."""
     n = cols["port_kind"].shape[0]
-    rec = np.zeros((n, PORT_WORDS), np.uint64)
+    rec = zeros_on_lines((n, PORT_WORDS), np.uint64)  # (a record never straddles two lines: `lines`)
     u = np.uint64
     rec[:, W_MAC_VLAN] = (cols["port_mac"].astype(u) & _MAC48) | (cols["port_vlan"].astype(u) << _VLAN_SHIFT)
     rec[:, W_IP_SEGMENT] = (cols["port_ip"].astype(u) & _LO32) | (cols["port_segment"].astype(u) << _HIGH)

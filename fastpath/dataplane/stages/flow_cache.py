@@ -52,6 +52,7 @@ import numpy as np
 
 from ..._jit import kernel, prefetch_row
 from ...tables.exact import mix64
+from ...tables.lines import zeros_on_lines
 from ...tables.services import service_port
 from . import service
 from .common import (ETH_HEADER, K_POD, K_UPLINK, MAX_LEGS, MAX_ROUTER_VISITS, MAX_SEGMENT_VISITS, MIN_IP_PACKET, OVERFLOW,
@@ -98,7 +99,7 @@ def make_flow_cache(key_l4: bool) -> FlowCache:
     state = np.zeros(5, np.int64)
     state[KEY_L4] = int(key_l4)
     state[NEXT_SKIP] = 1
-    return FlowCache(np.zeros((MAX_ENTRIES, WORDS), np.int64), np.zeros(2 * MAX_ENTRIES, np.int64), state,
+    return FlowCache(zeros_on_lines((MAX_ENTRIES, WORDS), np.int64), np.zeros(2 * MAX_ENTRIES, np.int64), state,
                      make_keys())
 
 
