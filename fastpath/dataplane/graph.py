@@ -55,11 +55,12 @@ from .stages.route import route
 from .stages.segment import segment
 from .stages.sender_stack import hint_arp, sender_stack, sender_stack_step
 from .stages.spoofguard import spoofguard, spoofguard_step
-from .stages.tunnel import tunnel, tunnel_step
+from .stages.tunnel import DEST_AHEAD, tunnel, tunnel_step
 from .stages.vif import vif_demux, vif_demux_step
 
 AHEAD = 8
-"""Prefetch distance in vector elements (of 4 / 8 / 16 / 32, 8 was best or near it at 1M pods)."""
+"""Prefetch distance in vector elements (of 4 / 8 / 16 / 32, 8 was best or near it at 1M pods);
+the port records' own are multiples of it (`ingress.SOURCE_AHEAD`, `tunnel.DEST_AHEAD`)."""
 
 
 @kernel
@@ -135,9 +136,10 @@ def receiver_side(b, dp, o, cn, s, base, vin, n, legs, n_legs, trace_slot, tr, t
     """`tunnel`, `dfw` at the receiver's port and `deliver` in one loop over slots ``vin[:n]``
     (as `sender_side`): to the host of the packet's logical port ``s.port``, through the DFW
     there when it meets it, into its node's bridge and to the pod. Its port record is
-    prefetched ``ahead`` in front, as `tunnel` does."""
+    prefetched `tunnel.DEST_AHEAD` times ``ahead`` in front."""
     enc_in = enc_hit = d_in = d_hit = ovs_in = ovs_hit = 0
     last, run = np.int64(-1), 0  # (`dfw.tally`)
+    ahead = DEST_AHEAD * ahead
     if ahead > 0:
         for j in range(min(ahead, n)):
             prefetch_row(dp.port_rec, np.int64(s.port[vin[j]]))

@@ -132,11 +132,12 @@ def hint_source(b, dp, i):
         prefetch_row(dp.port_rec, p)
 
 
-SOURCE_AHEAD = 2
+SOURCE_AHEAD = 3
 """The source port records are prefetched this many times ``ahead`` in front: the first reads of
-a vector, with nothing else in flight to hide them behind. At 1M pods, 16 ahead walked 3-6 ns
-a packet faster than 8, and 12 ahead ~4; 20 ahead walked 6 ns slower, and the stage alone fell
-off from 24 (48 ns a packet against 20; bench/RESULTS.md, issue 10)."""
+a vector, with nothing else in flight to hide them behind. At 1M pods, with the records on
+cache lines (`tables.lines`), 24 ahead walked 1.5-2 ns a packet faster than 16, 32 no faster,
+8 ahead 5.6 ns slower (measured by one compiled kernel with the distance as data). While half
+the records straddled two lines, 20 ahead had walked 6 ns slower than 16."""
 
 
 @kernel
