@@ -150,7 +150,7 @@ def test_cli_misuse_is_refused_in_one_line(reject, tmp_path, args, expect):
         '{"hosts": [{"name": "esx-1"}], "nodes": [{"name": "worker-1", "host": "esx-1"}], "namespaces": [{"name": "web"}], '
         '"pods": [{"name": "frontend-1", "namespace": "web", "node": "worker-1"}]}')
     fill = {"tmp": str(tmp_path), "file": str(tmp_path / "a-file"), "spec_without_uplinks": str(tmp_path / "no-uplinks.json")}
-    res = reject(*[a.format(**fill) for a in args], expect=expect)
+    reject(*[a.format(**fill) for a in args], expect=expect)
     assert not (tmp_path / "out.yaml").exists() and not (tmp_path / "s").exists()  # refused before any work
     assert not (tmp_path / "c.pcap").exists()
 

@@ -33,7 +33,7 @@ import pytest
 from fastpath.dataplane import Dataplane
 from fastpath.dataplane.trace import T_OVS_MAC, T_OVS_PORT
 from fastpath.model import default_scenario, from_spec
-from fastpath.model.addressing import BROADCAST_MAC, OVS_RESERVED_MACS, ip_from_str, mac_to_str
+from fastpath.model.addressing import BROADCAST_MAC, OVS_RESERVED_MACS, mac_to_str
 from fastpath.model.scenarios import SEED_SPEC
 from fastpath.reference.batch import batch_of
 from fastpath.reference.walk import Ingress, Packet, _Verdict, _Walk, walk

@@ -206,7 +206,6 @@ def _service_traffic(c, n, seed):
     backends and from anyone), TCP and UDP, and a few malformed and tagged frames."""
     rng = np.random.default_rng(seed)
     P, N = len(c.pods), len(c.nodes)
-    st = Dataplane(c).tables.services
     node_ip = np.array([x.ip for x in c.nodes], np.uint32)
     vips = np.array([s.cluster_ip for s in c.services if s.cluster_ip is not None], np.uint32)
     ports = sorted({sp.port for s in c.services for sp in s.ports} | {81})
