@@ -466,7 +466,7 @@ def test_one_object_file_beside_a_list(imported, tmp_path):
     assert sorted(im.spec["pods"], key=key) == sorted(imported.spec["pods"], key=key)
 
 
-def test_the_readme_shows_what_import_prints(tmp_path):
+def test_the_readme_shows_what_import_prints(tmp_path, monkeypatch):
     """The README's "Import a cluster from kubectl" output lines are the fixture's."""
     from markdown_it import MarkdownIt
 
@@ -476,12 +476,12 @@ def test_the_readme_shows_what_import_prints(tmp_path):
     shown = [line for t in MarkdownIt().parse(section) if t.type == "fence" and t.info == "console"
              for line in t.content.splitlines() if not line.startswith("$ ")]
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        ok = runner.invoke(main, ["import", str(CLUSTER_JSON), "--overlay", str(OVERLAY), "--out", "spec.json"])
-        ov = overlay()
-        ov["hosts"][2]["nodes"].remove("worker-3")
-        Path("ov.yaml").write_text(yaml.safe_dump(ov))
-        bad = runner.invoke(main, ["import", str(CLUSTER_JSON), "--overlay", "ov.yaml", "--out", "spec.json"])
+    monkeypatch.chdir(tmp_path)  # (the README's paths are relative)
+    ok = runner.invoke(main, ["import", str(CLUSTER_JSON), "--overlay", str(OVERLAY), "--out", "spec.json"])
+    ov = overlay()
+    ov["hosts"][2]["nodes"].remove("worker-3")
+    Path("ov.yaml").write_text(yaml.safe_dump(ov))
+    bad = runner.invoke(main, ["import", str(CLUSTER_JSON), "--overlay", "ov.yaml", "--out", "spec.json"])
     printed = ok.stdout.splitlines() + bad.stderr.splitlines()
     assert shown and [line for line in shown if line not in printed] == []
 
