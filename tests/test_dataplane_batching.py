@@ -365,3 +365,27 @@ def test_reserve_changes_no_answer_and_keeps_what_the_flow_cache_learned(cluster
     for run in (first, learned, again):
         for field in Results._fields:
             np.testing.assert_array_equal(getattr(run.results, field), getattr(want.results, field), err_msg=field)
+
+
+@pytest.mark.parametrize("report", [False, True])
+def test_a_run_warms_the_kernels_its_timed_calls_take(cluster, report, monkeypatch):
+    """`run_uniform`'s untimed first call asks what its timed calls ask (with a load report, the
+    leg log, which may take another engine): otherwise the first timed chunk of a fresh install
+    compiled that engine inside the clock (the demo's study once read 0.16 M packets/s)."""
+    from fastpath.analysis.report import ReportAccumulator
+    from fastpath.dataplane.runner import run_uniform
+
+    dp = Dataplane(cluster)
+    calls = []
+    forward = Dataplane.forward
+
+    def spy(self, batch, **kw):
+        calls.append((batch.size, {k: v for k, v in kw.items() if k in ("legs", "trace")}))
+        return forward(self, batch, **kw)
+
+    monkeypatch.setattr(Dataplane, "forward", spy)
+    acc = ReportAccumulator(cluster, dp.tables) if report else None
+    run_uniform(cluster, 3000, dataplane=dp, accumulator=acc, chunk=1000)
+    (warm_size, warm), *timed = calls
+    assert warm_size == 1 and len(timed) == 3
+    assert all(kw == warm for _, kw in timed) and warm == ({"legs": True} if report else {})

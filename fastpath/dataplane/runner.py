@@ -122,8 +122,11 @@ def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed:
     """Forward the batches ``make(packets, seed, chunk)`` yields, timing forwarding apart."""
     dp = dataplane or Dataplane(cluster)
     counters = dp.new_counters(threads)
-    # warm the kernels (load from the numba cache) outside the timed region
-    dp.forward(next(iter(make(1, seed, 1))), threads=1)
+    # warm the kernels the run's calls take (loaded from numba's cache, or compiled: ~1 s a
+    # kernel on a fresh install) outside the timed region: with a report's options too, which
+    # may take another engine (the leg log: `Dataplane.forward`)
+    dp.forward(next(iter(make(1, seed, 1))), threads=1,
+               **(accumulator.forward_options if accumulator is not None else {}))
     gen, fwd, tunnels, ubytes, hits, engines, setup = forward_timed(dp, make(packets, seed, chunk), threads,
                                                                    counters, accumulator, progress)
     engine = "+".join(sorted({e for e, _ in engines})) or dp.engine
