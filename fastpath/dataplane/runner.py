@@ -84,7 +84,7 @@ def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=No
     """Forward every batch into ``counters``, timing generation and forwarding apart. Before the
     first batch is timed, the memory every call reuses is faulted in (the results, the
     counters, `Dataplane.reserve`): timed, it cost the first 1M-packet chunk at 1M pods ~60 ms
-    of page faults, ~4 ns a packet of an 16M-packet run; it is the run's setup."""
+    of page faults, ~4 ns a packet of a 16M-packet run; it is the run's setup."""
     fwd = gen = setup = 0.0
     tunnels = ubytes = hits = 0
     engines: set[tuple[str, bool]] = set()

@@ -73,7 +73,7 @@ def load_tally(cn, r, length, last, run, run_bytes):
     router are added once, when another router ends the run (and the last run by
     `load_tally_end`). A pass's packets share a router (every one of them at the T0 in the
     second): bumped per packet, the two counters chained every packet through the same words
-    (4-6 ns a packet at 1M pods). Returns the new (last, run, run_bytes)."""
+    (3-4 ns a packet at 1M pods). Returns the new (last, run, run_bytes)."""
     if r != last:
         if run:
             cn.router[0, last, 0] += run
