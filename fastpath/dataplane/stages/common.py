@@ -296,6 +296,19 @@ def stage_count(st, stage):
 
 
 @kernel(inline="always")
+def count_pass(rc, k, stage, passed, hit, c_in, c_hit):
+    """A stage's accounting of one packet in a stage's step: when it ``passed`` through the
+    stage, one in (and a hit when ``hit``) on the loop's counts ``c_in``/``c_hit`` (added to the
+    worker's row by `flush`) and, with a recipe ``rc``, its note. Returns the two counts."""
+    if passed:
+        c_in += 1
+        c_hit += hit
+        if rc is not None:
+            note(rc, k, stage, hit)
+    return c_in, c_hit
+
+
+@kernel(inline="always")
 def note(rc, k, stage, hit):
     """Record one pass of slot k through ``stage``; returns how many it made before."""
     before = stage_count(rc.st_in[k], stage)

@@ -16,7 +16,7 @@ import numpy as np
 from ..._jit import kernel
 from ...tables.ports import port_mac, port_node
 from ..trace import T_NONE, T_OVS_MAC, T_PORT
-from .common import K_NODE, K_OVS, K_POD, K_VIF, NEIGHBOR_MAC, R_NONE, S_OVS_EGRESS, V_DELIVERED, drop, flush, note, rec
+from .common import K_NODE, K_OVS, K_POD, K_VIF, NEIGHBOR_MAC, R_NONE, S_OVS_EGRESS, V_DELIVERED, count_pass, drop, flush, rec
 from .ovs import ovs_to_pod
 
 
@@ -63,12 +63,7 @@ def deliver_step(b, dp, o, s, i, k, slot, tr, tl, rc, ovs_in, ovs_hit):
     """`deliver_one` and its accounting (the destination bridge's counts; with a recipe ``rc``,
     its note), as `sender_stack.sender_stack_step`. Returns the two counts."""
     looked, hit = deliver_one(b, dp, o, s, i, k, slot, tr, tl)
-    if looked:
-        ovs_in += 1
-        ovs_hit += hit
-        if rc is not None:
-            note(rc, k, S_OVS_EGRESS, hit)
-    return ovs_in, ovs_hit
+    return count_pass(rc, k, S_OVS_EGRESS, looked, hit, ovs_in, ovs_hit)
 
 
 @kernel

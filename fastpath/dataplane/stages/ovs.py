@@ -22,7 +22,7 @@ from ..._jit import kernel
 from ...compile.switching import OVS_UPLINK
 from ...tables.ports import port_mac, port_node
 from ..trace import T_OVS_MAC, T_OVS_PORT
-from .common import K_OVS, K_POD, R_LEARNED, R_MAC, R_NONE, R_RESERVED, R_VLAN, S_OVS, drop, flush, note, rec
+from .common import K_OVS, K_POD, R_LEARNED, R_MAC, R_NONE, R_RESERVED, R_VLAN, S_OVS, count_pass, drop, flush, rec
 
 _S24 = np.uint64(24)
 _LO24 = np.uint64(0xFF_FFFF)
@@ -86,11 +86,7 @@ def ovs_from_pod_step(b, dp, o, s, i, k, slot, tr, tl, rc, ovs_in, ovs_hit):
     """`ovs_from_pod_one` and its accounting (the MAC table's counts; with a recipe ``rc``, its
     note), as `sender_stack_step`. Returns (passes on, the two counts)."""
     ok, looked, hit = ovs_from_pod_one(b, dp, o, s, i, k, slot, tr, tl)
-    if looked:
-        ovs_in += 1
-        ovs_hit += hit
-        if rc is not None:
-            note(rc, k, S_OVS, hit)
+    ovs_in, ovs_hit = count_pass(rc, k, S_OVS, looked, hit, ovs_in, ovs_hit)
     return ok, ovs_in, ovs_hit
 
 

@@ -17,7 +17,7 @@ from ..._jit import kernel
 from ...tables.neighbor import neighbor, prefetch_neighbor
 from ...tables.ports import port_ip, port_mac
 from ..trace import T_ARP, T_LOCAL, T_NONE, T_ROUTE
-from .common import R_NO_NEIGHBOR, S_ARP, V_DELIVERED, flush, note, rec
+from .common import R_NO_NEIGHBOR, S_ARP, V_DELIVERED, count_pass, flush, rec
 
 
 @kernel(inline="always")
@@ -83,11 +83,7 @@ def sender_stack_step(b, dp, o, s, i, k, slot, tr, tl, rc, arp_in, arp_hit):
     its note): what the stage's loop and `graph.sender_side` do for each packet. Returns
     (passes on, ARP asked, ARP answered so far)."""
     ok, asked, answered = sender_stack_one(b, dp, o, s, i, k, slot, tr, tl)
-    if asked:
-        arp_in += 1
-        arp_hit += answered
-        if rc is not None:
-            note(rc, k, S_ARP, answered)
+    arp_in, arp_hit = count_pass(rc, k, S_ARP, asked, answered, arp_in, arp_hit)
     return ok, arp_in, arp_hit
 
 

@@ -19,7 +19,7 @@ from ..._jit import kernel, prefetch_row
 from ...tables.ports import port_host
 from ..trace import T_MTU, T_TEP
 from .common import (ETH_HEADER, K_TUNNEL, LEG_BYTES, LEG_COLS, LEG_PACKET, LEG_TEP, LEG_TO, LEG_TTL, LEG_VNI,
-                     R_MTU, S_ENCAP, drop, flush, note, note_tep, rec)
+                     R_MTU, S_ENCAP, count_pass, drop, flush, note_tep, rec)
 
 
 DEST_AHEAD = 3
@@ -96,13 +96,9 @@ def count_encap(rc, k, tried, fits, tid, enc_in, enc_hit):
     """An encapsulation's accounting (tried: in; fitted: a hit; with a recipe ``rc``, its note
     and the leg's TEP pair), for the tunnel stage and the route stage's hairpin alike. Returns
     the two counts."""
-    if tried:
-        enc_in += 1
-        enc_hit += fits
-        if rc is not None:
-            note(rc, k, S_ENCAP, fits)
-            if fits:
-                note_tep(rc, k, tid)
+    enc_in, enc_hit = count_pass(rc, k, S_ENCAP, tried, fits, enc_in, enc_hit)
+    if rc is not None and tried and fits:
+        note_tep(rc, k, tid)
     return enc_in, enc_hit
 
 

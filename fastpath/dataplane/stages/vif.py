@@ -17,7 +17,7 @@ import numpy as np
 from ..._jit import kernel
 from ...tables.ports import port_node, port_segment
 from ..trace import T_VIF
-from .common import K_POD, K_VIF, R_VLAN, S_VIF, drop, exact_probe, flush, note, rec
+from .common import K_POD, K_VIF, R_VLAN, S_VIF, count_pass, drop, exact_probe, flush, rec
 
 
 @kernel(inline="always")
@@ -46,11 +46,7 @@ def vif_demux_step(b, dp, o, s, i, k, slot, tr, tl, rc, vif_in, vif_hit):
     """`vif_demux_one` and its accounting, as `sender_stack.sender_stack_step`. Returns
     (passes on, the two counts)."""
     ok, demuxed, found = vif_demux_one(b, dp, o, s, i, k, slot, tr, tl)
-    if demuxed:
-        vif_in += 1
-        vif_hit += found
-        if rc is not None:
-            note(rc, k, S_VIF, found)
+    vif_in, vif_hit = count_pass(rc, k, S_VIF, demuxed, found, vif_in, vif_hit)
     return ok, vif_in, vif_hit
 
 
