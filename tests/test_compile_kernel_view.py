@@ -81,3 +81,57 @@ def test_the_kernels_modules_do_not_import_the_model(module):
     names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     names += [("." * n.level) + (n.module or "") for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     assert not [n for n in names if n.endswith("model") or ".model." in n or n.startswith("..model")], names
+
+
+def _runtime_imports(path) -> list[str]:
+    """Every module a file imports, except under ``if TYPE_CHECKING:`` (annotations only)."""
+    import ast
+
+    tree = ast.parse(open(path).read())
+    guarded = {id(n) for g in ast.walk(tree) if isinstance(g, ast.If) and getattr(g.test, "id", "") == "TYPE_CHECKING"
+               for b in g.body for n in ast.walk(b)}
+    names = []
+    for n in ast.walk(tree):
+        if id(n) in guarded:
+            continue
+        if isinstance(n, ast.Import):
+            names += [a.name for a in n.names]
+        elif isinstance(n, ast.ImportFrom):
+            names.append(("." * n.level) + (n.module or ""))
+    return names
+
+
+def test_no_data_plane_module_imports_the_model_or_the_rib():
+    """Issue 10's layering: everything the data plane reads is compiled into `Tables` (the load
+    balancer's and the SNAT table too, with their router ids): its modules import no
+    `fastpath.model` at run time. A module that did (the LB and SNAT tables built from the RIB
+    in the data plane) fails here."""
+    import pathlib
+
+    import fastpath.dataplane
+
+    root = pathlib.Path(fastpath.dataplane.__file__).parent
+    offenders = {}
+    for path in sorted(root.rglob("*.py")):
+        bad = [n for n in _runtime_imports(path) if n.endswith("model") or ".model." in n or n.startswith("..model")
+               or n.startswith("...model") or n.startswith("fastpath.model")]
+        if bad:
+            offenders[str(path.relative_to(root))] = bad
+    assert not offenders
+    assert _runtime_imports(root / "api.py")  # (the walk reads imports at all)
+
+
+def test_the_nat_tables_are_compiled_with_the_routers_ids():
+    """`Tables.snat` and `Tables.lb` name their service routers by the compiled ids."""
+    from fastpath.model import generate
+    from fastpath.model.cluster import sr_name
+
+    for c in (default_scenario(), generate(2, 2, 3, 4)):
+        t = compile_cluster(c)
+        assert t.router_names[t.snat.sr] == sr_name(c.t0.name) if t.snat.sr >= 0 else sr_name(c.t0.name) not in t.router_names
+        snat_namespaces = [k for k, s in enumerate(c.namespaces) if s.snat_ip is not None]
+        assert sorted(t.snat.namespace.tolist()) == snat_namespaces
+        assert (t.lb is None) == (not c.lb_services)
+        if t.lb is not None:
+            assert t.router_names[t.lb.sr] == sr_name(c.lb_router.name) and t.lb.snat_ip == c.lb_router.link_t1_ip
+            assert not t.lb.vs.be_ip.flags.writeable  # (read-only, as every table of the bundle)

@@ -14,7 +14,7 @@ import pytest
 from fastpath.analysis import ReportAccumulator
 from fastpath.analysis.work import ConnTable, H_DECAP, H_DFW, H_ENCAP, H_LB, H_NAT, H_ROUTE, H_SWITCH, N_NAT, N_SWITCH, count_work
 from fastpath.dataplane import Dataplane
-from fastpath.dataplane.snat import snat_rows, snat_table
+from fastpath.dataplane.snat import snat_rows
 from fastpath.dataplane.stages.service import REPLY_TRANSLATED, TRANSLATED
 from fastpath.model import default_scenario, generate
 from fastpath.model.scenarios import SEED_SPEC
@@ -93,7 +93,7 @@ def test_work_agrees_with_the_engines_counters(runs):
         transport = np.array([not h.edge for h in c.hosts])
         assert not host[transport][:, [H_NAT, H_LB]].any()
         assert host[:, H_LB].sum() == (0 if run.lb is None else run.lb.rows.size + run.lb.replies.size)
-        out, into = snat_rows(snat_table(c), b, run.results)
+        out, into = snat_rows(dp.tables.snat, b, run.results)
         assert host[:, H_NAT].sum() == np.count_nonzero(out) + np.count_nonzero(into)
         st = run.service_state
         done = 0 if st is None else np.count_nonzero(st[:b.size] == TRANSLATED)

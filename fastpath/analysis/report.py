@@ -332,11 +332,15 @@ class ReportAccumulator:
         from_uplink = batch.ingress_kind == INGRESS_UPLINK
         t.east_west_via_edge += int(np.count_nonzero(r.via_edge & ~from_uplink & (r.verdict != int(Verdict.EXITED))))
         if any(s.snat_ip is not None for s in self.cluster.namespaces):  # SNAT on the T0 SR, per namespace
-            from ..dataplane.snat import snat_rows, snat_slot, snat_table
+            from ..dataplane.snat import snat_rows
+            from ..model.routing import rib
+            from ..tables import snat as snat_table
 
-            nat = snat_table(self.cluster)
+            nat = self.tables.snat if self.tables is not None else \
+                snat_table.build(self.cluster, rib(self.cluster))  # (no tables: ids as `_router_meta`'s)
             out, into = snat_rows(nat, batch, r)
-            ns = nat.namespace[snat_slot(nat, batch.src_ip[out])], nat.namespace[snat_slot(nat, batch.dst_ip[into])]
+            ns = nat.namespace[snat_table.slot(nat, batch.src_ip[out])], \
+                nat.namespace[snat_table.slot(nat, batch.dst_ip[into])]
             K = t.snat.shape[0]
             for col, (k, sel) in enumerate(zip(ns, (out, into))):
                 t.snat[:, 2 * col] += np.bincount(k, minlength=K)

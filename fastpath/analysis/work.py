@@ -118,12 +118,10 @@ def count_work(cluster, tables, batch: PacketBatch, run) -> tuple[np.ndarray, np
         if where.size:
             table[:, col] += np.bincount(where, minlength=table.shape[0]).astype(np.int64)
 
-    nat = None
-    if any(s.snat_ip is not None for s in c.namespaces):
-        from ..dataplane.snat import snat_rows, snat_table
+    nat = tables.snat
+    if nat.start.size and nat.sr >= 0 and rtr_host[nat.sr] >= 0:  # on the T0's (active) SR
+        from ..dataplane.snat import snat_rows
 
-        nat = snat_table(c)
-    if nat is not None and nat.sr >= 0 and rtr_host[nat.sr] >= 0:  # on the T0's (active) SR
         out, into = snat_rows(nat, batch, r)
         host[rtr_host[nat.sr], H_NAT] += int(np.count_nonzero(out)) + int(np.count_nonzero(into))
     if run.lb is not None and c.lb_router.edge is not None:

@@ -80,16 +80,22 @@ dfw (`fastpath.compile.dfw`: one classifier table per class of ports and side) �
     local address is not its port's is judged on them); dfw_n_admin, dfw_local
     — where the policy decisions start and end; dfw_reads_l4 — some row constrains protocol or
     port; each port's two tables sit in its record (``port_rec`` word 3)
+services (`fastpath.tables.services`) — kube-proxy's table: (cluster IP, proto, port) ->
+    backends, read by the service stage in front of the engines
+lb (`fastpath.tables.lb`) — the LoadBalancer Services' virtual servers on the load balancer
+    T1's SR, with that SR's instance id; None when no Service has a LoadBalancer IP
+snat (`fastpath.tables.snat`) — each namespace's SNAT IP on the T0's SR, with that SR's id
 names (Python tuples, for reports): router_names[R], uplink_names, dfw_decision_names
 
 Codes and the kernel view
 -------------------------
-Each table's codes (`PORT_POD`, `OVS_UPLINK`, `L2_ROUTER`, `ROUTE_*`, `RTR_*`, `DFW_*`) are
-defined beside the table's builder (`fastpath.tables.ports`, `.dfw`, `compile.switching`,
+Each table's codes (`PORT_POD`, `PORT_NODE`, `OVS_UPLINK`, `L2_ROUTER`, `ROUTE_*`, `RTR_*`) are
+defined beside the table's builder (`fastpath.tables.ports`, `compile.switching`,
 `compile.routers`) and re-exported here. The data plane reads a `Tables` through
 `fastpath.compile.kernel_view`, which fills each kernel field from the field of the same name
-(checked when it is imported): everything the kernels need from the model is a field here,
-so the data plane never imports the model.
+(checked when it is imported), and reads the tables beside the engines (services, lb, snat)
+as fields: everything it needs from the model is a field here, so no data-plane module imports
+the model (tests/test_compile_kernel_view.py walks their imports).
 
 Memory
 ------
@@ -112,7 +118,9 @@ from ..tables import ports as port_table
 from ..tables.exact import ExactTable
 from ..tables.mtrie import Mtrie
 from ..tables.ports import PORT_NODE, PORT_POD
+from ..tables.lb import LbTable
 from ..tables.services import ServiceTable
+from ..tables.snat import SnatTable
 from .routers import ROUTE_CONNECTED, ROUTE_KINDS, ROUTE_LOCAL, ROUTE_ROUTER, ROUTE_UPLINK, RTR_T0, RTR_T1
 from ..tables.classifier import FIELDS as CLS_FIELDS
 from .switching import COMPILE_MAX_LOAD, L2_ROUTER, OVS_UPLINK, OVS_VLAN_BITS
@@ -150,16 +158,23 @@ _GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
                        "dfw_table_const")
             + ADMIN_FIELDS, "n_dfw_rows"),
     "services": (("services",), "services.n_ports"),
+    "lb": (("lb",), "n_virtual_servers"),
+    "snat": (("snat",), "snat.start.size"),
 }
 
 
-def _nbytes(value) -> int:
-    """Bytes of the arrays in a field: an array, or a table view (a NamedTuple of arrays)."""
+def _arrays(value) -> list[np.ndarray]:
+    """The arrays in a field: an array, or a table view (a NamedTuple of arrays and views)."""
     if isinstance(value, np.ndarray):
-        return value.nbytes
+        return [value]
     if isinstance(value, tuple):
-        return sum(v.nbytes for v in value if isinstance(v, np.ndarray))
-    return 0
+        return [a for v in value for a in _arrays(v)]
+    return []
+
+
+def _nbytes(value) -> int:
+    """Bytes of the arrays in a field."""
+    return sum(a.nbytes for a in _arrays(value))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -247,6 +262,9 @@ class Tables:
     # of the engines, not by their kernel view
     services: ServiceTable
     dfw_decision_names: tuple[str, ...]
+    # NAT on service routers, applied beside the engines (`fastpath.dataplane.lb`, `.snat`)
+    lb: LbTable | None
+    snat: SnatTable
 
     @property
     def n_ports(self) -> int:
@@ -285,12 +303,13 @@ class Tables:
     def port_kind(self) -> np.ndarray:
         return port_table.column(self.port_rec, "kind").astype(np.uint8)
 
+    @property
+    def n_virtual_servers(self) -> int:
+        return 0 if self.lb is None else self.lb.vs.n_ports
+
     def __post_init__(self):
         for f in fields(self):
-            v = getattr(self, f.name)
-            arrays = [v] if isinstance(v, np.ndarray) else [a for a in v if isinstance(a, np.ndarray)] \
-                if isinstance(v, tuple) else []
-            for a in arrays:
+            for a in _arrays(getattr(self, f.name)):
                 a.setflags(write=False)
 
     def neighbor_of(self, segment: int, ip: int) -> int:

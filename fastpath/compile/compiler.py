@@ -8,6 +8,8 @@ from .dfw import compile_dfw
 from .ports import compile_ports, pack_ports
 from .routers import compile_routers
 from .switching import compile_switching
+from ..tables import lb as lb_table
+from ..tables import snat as snat_table
 from ..tables.services import build as build_services
 
 
@@ -33,4 +35,6 @@ def compile_cluster(cluster: Cluster) -> Tables:
         **dfw,
         uplink_names=tuple(u.name for u in cluster.uplinks),
         services=build_services(cluster),
+        lb=lb_table.build(cluster, routers["router_names"]),
+        snat=snat_table.build(cluster, routers["router_names"]),
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -29,21 +29,25 @@ from ..compile.bundle import Tables
 from ..compile.kernel_view import kernel_view
 from ..compile.routers import ROUTE_ECMP
 from ..limits import MAX_THREADS
-from ..model.cluster import Cluster
 from ..packets import INPUT_FIELDS, PacketBatch, Results, empty_results
+from ..tables.lb import LbTable
+from ..tables.snat import SnatTable
 from ..verdicts import Reason, Verdict
 from . import graph, pipeline
 from .pipeline import STAGES, Counters
 from .stages.common import LEG_PACKET, make_recipe, make_scratch, make_vectors
 from .stages.flow_cache import HITS, make_flow_cache
-from .lb import LbTable, lb_table, reply_sources, second_pass
+from .lb import reply_sources, second_pass
 from .lb import make_scratch as make_lb_scratch
-from .snat import SnatTable, snat_table, snat_trace
+from .snat import snat_trace
 from .stages.service import (NO_ENDPOINT, SCRATCH, ServicePass, candidates, passed_by_stage, service_pass,
                              service_trace, translate)
 from .stages.service import make_scratch as make_service_scratch
 from .stages.service import no_endpoint as _no_endpoint
 from .trace import MAX_HOPS
+
+if TYPE_CHECKING:  # (the data plane reads the compiled `Tables`, never the model)
+    from ..model.cluster import Cluster
 
 
 @dataclass
@@ -164,6 +168,7 @@ class Dataplane:
         self.tables = tables if tables is not None else compile_cluster(cluster)
         self.dp = kernel_view(self.tables, **({} if prefetch is None else {"deep_prefetch": prefetch}))
         self.n_uplinks = self.tables.n_uplinks
+        self._pod_node = self.tables.port_node[: self.tables.n_pods]  # (decoded once: the service stage's drops)
         self.engine = "staged" if engine is None else engine
         self._chosen = engine is not None
         if self.engine not in ENGINES:
@@ -315,15 +320,13 @@ class Dataplane:
 
     @property
     def lb(self) -> LbTable | None:
-        """The load balancer's virtual servers (`fastpath.dataplane.lb`); None: the cluster has none."""
-        return lb_table(self.cluster)
+        """The load balancer's virtual servers (`Tables.lb`); None: the cluster has none."""
+        return self.tables.lb
 
     @property
     def snat(self) -> SnatTable:
-        """The namespaces' SNAT IPs (`fastpath.dataplane.snat`), built on first use."""
-        if "_snat" not in self.__dict__:
-            self.__dict__["_snat"] = snat_table(self.cluster)
-        return self.__dict__["_snat"]
+        """The namespaces' SNAT IPs (`Tables.snat`)."""
+        return self.tables.snat
 
     def _take_scratch(self, key: str, n: int, make) -> tuple:
         """Working columns of at least n rows kept from an earlier call, or new ones (``make(n)``)."""
@@ -354,7 +357,7 @@ class Dataplane:
             for name in Results._fields:
                 if name not in ("service", "backend"):  # (the stage's own: already in o)
                     getattr(o, name)[keep] = getattr(so, name)
-            _no_endpoint(batch, o, np.flatnonzero(dropped), self.cluster.pods.node)
+            _no_endpoint(batch, o, np.flatnonzero(dropped), self._pod_node)
             k = int(dropped.sum())
             cn.verdicts[0, Verdict.DROPPED] += k
             cn.reasons[0, Reason.NO_ENDPOINT] += k
@@ -370,13 +373,13 @@ class Dataplane:
             run.results = o
         run.translated, run.service_state = tl.batch, tl.state
         if picks.size:
-            service_trace(batch, tl.state, picks, run.trace_records, run.trace_lengths, self.cluster.pods.node)
+            service_trace(batch, tl.state, picks, run.trace_records, run.trace_lengths, self._pod_node)
         return run
 
     @property
     def _service_pass(self) -> ServicePass:
         if "_sv" not in self.__dict__:
-            self.__dict__["_sv"] = service_pass(self.tables, self.cluster.pods.node)
+            self.__dict__["_sv"] = service_pass(self.tables, self._pod_node)
         return self.__dict__["_sv"]
 
     def _engine(self, tracing: bool, want_legs: bool) -> tuple[bool, bool]:

@@ -46,36 +46,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..model.cluster import Cluster, sr_name
-from ..model.routing import rib
 from ..packets import INGRESS_NODE, INGRESS_POD, INGRESS_ROUTER, PacketBatch, Results, empty_results
 from .._jit import jit
 from ..tables import services as service_table
-from ..tables.services import ServiceTable
+from ..tables.lb import LbTable
 from ..verdicts import DeviceKind, Reason, Verdict
 from .stages.common import LEG_PACKET, MIN_IP_PACKET, V_DELIVERED, V_DROPPED
 from .trace import MAX_HOPS, T_LB, T_ROUTE, insert_record
 
 K_EDGE = int(DeviceKind.EDGE)
 R_NO_ENDPOINT = int(Reason.NO_ENDPOINT)
-
-
-class LbTable(NamedTuple):
-    vs: ServiceTable  # the virtual servers: (LoadBalancer IP, proto, port) -> backends
-    sr: int  # router instance id of the load balancer's SR
-    snat_ip: int  # the T1's uplink IP: the backends see connections come from it
-    n_pods: int
-
-
-def lb_table(c: Cluster) -> LbTable | None:
-    """The cluster's virtual servers, built once and kept on it; None when it has none."""
-    if "_lb_table" not in c.__dict__:
-        t = None
-        if c.lb_services:
-            t = LbTable(service_table.build(c, lb=True), list(rib(c)).index(sr_name(c.lb_router.name)),
-                        c.lb_router.link_t1_ip, len(c.pods))
-        c.__dict__["_lb_table"] = t
-    return c.__dict__["_lb_table"]
 
 
 class LbPass(NamedTuple):

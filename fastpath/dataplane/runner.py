@@ -9,16 +9,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from ..model.cluster import Cluster
 from ..packets import empty_results
 from ..traffic import uniform_pod_to_pod
 from ..verdicts import Reason, Verdict
 from .api import Dataplane, dfw_rows, touch
 from .pipeline import STAGES
+
+if TYPE_CHECKING:  # (the data plane reads the compiled `Tables`, never the model)
+    from ..model.cluster import Cluster
 
 Progress = Callable[[int], None]
 """Called with the packets just done (a chunk's, or a Dask span's)."""

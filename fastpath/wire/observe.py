@@ -44,7 +44,8 @@ from ..dataplane.api import RunResult
 from ..model.addressing import OVS_RESERVED_MACS
 from ..model.cluster import Cluster
 from ..packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK, PacketBatch
-from ..dataplane.snat import snat_ip_of, snat_rows, snat_table
+from ..dataplane.snat import snat_rows
+from ..tables.snat import ip_of as snat_ip_of
 from ..dataplane.stages.service import REPLY_TRANSLATED
 from ..verdicts import DeviceKind, Reason, Verdict
 from .codec import Frames, make_frames
@@ -201,7 +202,7 @@ def on_wire(c: Cluster, t: Tables, b: PacketBatch, run: RunResult, at: str, *, f
               dst_mac=t.port_mac[e], ttl=r.ttl_out, **_addresses(past))
     elif at == "edge":
         # SNAT on the T0 SR (`fastpath.dataplane.snat`): what the physical network sees
-        nat = snat_table(c)
+        nat = t.snat
         snat_out, snat_in = snat_rows(nat, b, r)
         plain(s.valid & (b.ingress_kind == INGRESS_UPLINK) & ok, 0, vlan=b.vlan, src_mac=s.src_mac,
               dst_mac=np.where(b.dst_mac != 0, b.dst_mac, router_mac),
