@@ -49,3 +49,51 @@ def test_bad_run_arguments_are_one_line_errors():
             next(Uniform().batches(c, 10, **kw))
         with pytest.raises(ValueError, match=msg):
             next(uniform_pod_to_pod(c, 10, **kw))
+
+
+PART_RANGES = RANGES + [(77, 77 + 3 * BLOCK + 5, 3 * BLOCK + 5), (5, 5 + 4 * BLOCK, 2 * BLOCK - 3)]
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: f"{p.name}-{p.flows}-{p.sizes.kind}")
+def test_a_batch_made_in_parts_at_once_is_the_same_batch(profile, workers):
+    """`Maker.batches` with a pool: each chunk cut on block boundaries, made by several threads
+    at once and written side by side: the same batches, chunk for chunk and field for field
+    (chunks smaller than two blocks are made whole)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    c = default_scenario()
+    with ThreadPoolExecutor(max_workers=workers - 1) as pool:
+        for lo, hi, chunk in PART_RANGES:
+            plain = list(profile.batches(c, hi - lo, seed=4, chunk=chunk, start=lo))
+            parted = list(profile.batches(c, hi - lo, seed=4, chunk=chunk, start=lo, pool=pool, workers=workers))
+            assert [b.size for b in parted] == [b.size for b in plain]
+            for p, q in zip(plain, parted):
+                for name, a, b in zip(p._fields, p, q):
+                    assert a.dtype == b.dtype and a.flags.c_contiguous == b.flags.c_contiguous, name
+                    assert np.array_equal(a, b), (lo, hi, chunk, name)
+
+
+def test_a_run_on_two_threads_makes_its_traffic_on_both_and_forwards_the_same_packets(monkeypatch):
+    """`run_uniform` with 2 threads hands the generator its pool (the chunks made in parts) and
+    counts exactly what 1 thread counts."""
+    from fastpath.dataplane.api import Dataplane
+    from fastpath.dataplane.runner import run_uniform
+    from fastpath.traffic import chunks
+
+    c = generate(4, 2, 4, 20)
+    dp = Dataplane(c)
+    made = []
+    real = chunks.Maker._chunk_in_parts
+
+    def spy(self, lo, hi, pool, workers):
+        made.append((hi - lo, workers))
+        return real(self, lo, hi, pool, workers)
+
+    monkeypatch.setattr(chunks.Maker, "_chunk_in_parts", spy)
+    one = run_uniform(c, 3 * BLOCK + 11, threads=1, seed=9, chunk=2 * BLOCK, dataplane=dp)
+    assert not made
+    two = run_uniform(c, 3 * BLOCK + 11, threads=2, seed=9, chunk=2 * BLOCK, dataplane=dp)
+    assert made == [(2 * BLOCK, 2), (BLOCK + 11, 2)]
+    assert (one.verdicts, one.reasons, one.stages, one.tunnels, one.underlay_bytes) == \
+        (two.verdicts, two.reasons, two.stages, two.tunnels, two.underlay_bytes)

@@ -11,11 +11,12 @@ the packets before it: what lets the Dask spans (`fastpath.scaleout`) make their
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from typing import NamedTuple
 
 import numpy as np
 
-from ..packets import PacketBatch
+from ..packets import INPUT_FIELDS, PacketBatch
 from .words import BLOCK
 
 
@@ -54,6 +55,39 @@ class Maker(NamedTuple):
             yield parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
             lo = end
 
-    def batches(self, start: int, packets: int, chunk: int) -> Iterator[PacketBatch]:
-        for cols in self.columns(start, packets, chunk):
-            yield self.batch(cols)
+    def batches(self, start: int, packets: int, chunk: int, pool: Executor | None = None,
+                workers: int = 1) -> Iterator[PacketBatch]:
+        """The batches of packets ``start .. start+packets-1``, cut every ``chunk``. With a
+        ``pool`` and ``workers`` > 1, each chunk is made in up to ``workers`` parts at once (the
+        calling thread and ``pool``'s), cut on block boundaries and written side by side into
+        the chunk's columns: the same packets, sooner (numpy's generators, gathers and copies
+        run without the GIL)."""
+        if pool is None or workers < 2:
+            for cols in self.columns(start, packets, chunk):
+                yield self.batch(cols)
+            return
+        lo, hi = start, start + packets
+        while lo < hi:
+            end = min(lo + chunk, hi)
+            yield self._chunk_in_parts(lo, end, pool, workers)
+            lo = end
+
+    def _chunk_in_parts(self, lo: int, hi: int, pool: Executor, workers: int) -> PacketBatch:
+        cuts = sorted({lo, hi} | {c for c in (round((lo + (hi - lo) * k / workers) / BLOCK) * BLOCK
+                                              for k in range(1, workers)) if lo < c < hi})
+        if len(cuts) == 2:
+            return self.batch(next(self.columns(lo, hi - lo, hi - lo)))
+        out = PacketBatch(*(np.empty(hi - lo, dtype) for _, dtype, _ in INPUT_FIELDS))
+
+        def part(a: int, b: int) -> None:
+            made = self.batch(next(self.columns(a, b - a, b - a)))
+            for dst, src in zip(out, made):
+                dst[a - lo:b - lo] = src
+
+        jobs = [pool.submit(part, a, b) for a, b in zip(cuts[1:-1], cuts[2:])]
+        try:
+            part(cuts[0], cuts[1])
+        finally:
+            for job in jobs:
+                job.result()
+        return out

@@ -66,6 +66,7 @@ import ipaddress
 import math
 import numbers
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
 
@@ -192,12 +193,13 @@ class Profile:
 
     # ---- packets ----
     def batches(self, cluster: Cluster, packets: int, *, seed: int = 0, chunk: int = DEFAULT_CHUNK,
-                start: int = 0) -> Iterator[PacketBatch]:
+                start: int = 0, pool: Executor | None = None, workers: int = 1) -> Iterator[PacketBatch]:
         """Yield batches of at most ``chunk`` packets, ``packets`` in all, from packet ``start``
         of the seed's stream. Same seed, same packets, whatever ``chunk``; ``start`` costs the
-        blocks it skips into, not the packets before it."""
+        blocks it skips into, not the packets before it. ``pool``, ``workers``: each batch made
+        in parts at once (`Maker.batches`)."""
         check_run(packets, seed, chunk, start)
-        yield from self.maker(cluster, seed).batches(start, packets, chunk)
+        yield from self.maker(cluster, seed).batches(start, packets, chunk, pool, workers)
 
     def labelled_batches(self, cluster: Cluster, packets: int, *, seed: int = 0, chunk: int = DEFAULT_CHUNK,
                          start: int = 0) -> Iterator[tuple[PacketBatch, np.ndarray]]:

@@ -10,6 +10,7 @@ are left 0: the sender's stack resolves them, as a pod would (ARP on-link, else 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Iterator
 
 import numpy as np
@@ -50,7 +51,10 @@ def uniform_maker(cluster: Cluster, *, seed: int = 0, length: int = 100, ttl: in
 
 
 def uniform_pod_to_pod(cluster: Cluster, packets: int, *, seed: int = 0, length: int = 100, ttl: int = 64,
-                       proto: int = 17, chunk: int = DEFAULT_CHUNK, start: int = 0) -> Iterator[PacketBatch]:
-    """Yield batches totalling ``packets`` uniformly random pod -> pod packets, from packet ``start``."""
+                       proto: int = 17, chunk: int = DEFAULT_CHUNK, start: int = 0, pool: Executor | None = None,
+                       workers: int = 1) -> Iterator[PacketBatch]:
+    """Yield batches totalling ``packets`` uniformly random pod -> pod packets, from packet
+    ``start``; ``pool``, ``workers``: each made in parts at once (`Maker.batches`)."""
     check_run(packets, seed, chunk, start)
-    yield from uniform_maker(cluster, seed=seed, length=length, ttl=ttl, proto=proto).batches(start, packets, chunk)
+    yield from uniform_maker(cluster, seed=seed, length=length, ttl=ttl, proto=proto).batches(start, packets, chunk,
+                                                                                              pool, workers)
