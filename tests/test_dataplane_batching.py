@@ -389,3 +389,45 @@ def test_a_run_warms_the_kernels_its_timed_calls_take(cluster, report, monkeypat
     (warm_size, warm), *timed = calls
     assert warm_size == 1 and len(timed) == 3
     assert all(kw == warm for _, kw in timed) and warm == ({"legs": True} if report else {})
+
+
+def _lines(a: np.ndarray) -> set[int]:
+    """The cache lines an array's bytes lie on."""
+    if not a.size:
+        return set()
+    lo = a.ctypes.data
+    hi = lo + (np.asarray(a.shape) - 1) @ np.asarray(a.strides) + a.itemsize
+    return set(range(lo // 64, (hi - 1) // 64 + 1))
+
+
+def test_two_workers_never_write_one_cache_line(dataplane):
+    """What each worker of a call writes as it goes — its counter rows, its leg count, its
+    scratch, vectors and recipe, its flow cache's state and keys — lies on cache lines no other
+    worker's does: a line two cores write ping-pongs between them (packed counter rows made
+    a 2-thread walk of the seed 1.25-1.3x one thread, bench/RESULTS.md). Rows stay C-contiguous,
+    as the kernels take them."""
+    from fastpath.dataplane.api import _make_worker_buffers
+    from fastpath.dataplane.stages.flow_cache import make_flow_cache
+
+    cn = dataplane.new_counters(3)
+    for name, a in zip(cn._fields, cn):
+        rows = [a[w:w + 1] for w in range(3)]
+        assert all(r.flags.c_contiguous for r in rows), name
+        assert not (_lines(rows[0]) & _lines(rows[1])) and not (_lines(rows[1]) & _lines(rows[2])), name
+    assert all(a.flags.c_contiguous for a in dataplane.new_counters(1))
+
+    def written(wb, fc):
+        arrays = [wb.n_legs, *wb.scratch, *wb.vectors, *wb.recipe, fc.state, fc.keys]
+        return set().union(*(_lines(a) for a in arrays))
+
+    held = [(_make_worker_buffers(64), make_flow_cache(False)) for _ in range(2)]  # (alive together)
+    mine, theirs = (written(wb, fc) for wb, fc in held)
+    assert mine and not (mine & theirs)
+    # and whatever the heap puts beside them: each array's lines lie inside its own allocation
+    wb, fc = held[0]
+    for a in [wb.n_legs, *wb.scratch, *wb.vectors, *wb.recipe, fc.state, fc.keys, *cn]:
+        root = a
+        while root.base is not None:
+            root = root.base
+        first, last = min(_lines(a)), max(_lines(a))
+        assert root.ctypes.data <= first * 64 and root.ctypes.data + root.nbytes >= (last + 1) * 64

@@ -204,3 +204,23 @@ def test_on_lines_copies_only_what_is_off_a_line_and_keeps_values_and_read_only(
     assert lines.on_lines(b) is b
     z = lines.zeros_on_lines(shape, dtype)
     assert lines.is_on_lines(z) and z.shape == shape and not z.any()
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
+@pytest.mark.parametrize("shape", [(4,), (20,), (13, 3), (0, 2), (7, 2, 2), (3,)])
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_rows_on_lines_gives_each_worker_whole_lines_of_zeros(dtype, shape, workers):
+    a = lines.rows_on_lines(workers, shape, dtype)
+    assert a.shape == (workers, *shape) and a.dtype == dtype and not a.any()
+    spans = []
+    for w in range(workers):
+        r = a[w:w + 1]
+        assert r.flags.c_contiguous and r.flags.writeable
+        if r.size:
+            assert r.ctypes.data % lines.CACHE_LINE == 0
+            spans.append((r.ctypes.data // 64, (r.ctypes.data + r.nbytes - 1) // 64))
+    assert all(hi < lo for (_, hi), (lo, _) in zip(spans, spans[1:]))  # no line shared by two rows
+    a[-1] = 7  # a view of one buffer: writing a row changes only that row
+    assert (a[-1] == 7).all() and not a[:-1].any()
+    z = lines.zeros_own_lines(shape, dtype)
+    assert z.shape == shape and not z.any() and z.ctypes.data % lines.CACHE_LINE == 0

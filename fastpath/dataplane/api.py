@@ -31,6 +31,7 @@ from ..compile.routers import ROUTE_ECMP
 from ..limits import MAX_THREADS
 from ..packets import INPUT_FIELDS, PacketBatch, Results, empty_results
 from ..tables.lb import LbTable
+from ..tables.lines import zeros_own_lines
 from ..tables.snat import SnatTable
 from ..verdicts import Reason, Verdict
 from . import graph, pipeline
@@ -149,7 +150,7 @@ class _WorkerBuffers(NamedTuple):
 
 
 def _make_worker_buffers(rows: int) -> _WorkerBuffers:
-    return _WorkerBuffers(np.empty((rows, 2), np.int64), np.zeros(1, np.int64), make_scratch(graph.VECTOR),
+    return _WorkerBuffers(np.empty((rows, 2), np.int64), zeros_own_lines(1, np.int64), make_scratch(graph.VECTOR),
                           make_vectors(graph.VECTOR), make_recipe(graph.VECTOR))
 
 
@@ -445,8 +446,9 @@ class Dataplane:
                         hits[w] = int(fc.state[HITS]) - before
                         self._give_cache(w, fc)
             else:
-                pipeline.forward_serial(b, self.dp, ow, row, sl, tr, tl, legs[w], n_legs[w],
-                                        np.full(pipeline.RING, -1, np.int64))
+                ring = zeros_own_lines(pipeline.RING, np.int64)
+                ring.fill(-1)
+                pipeline.forward_serial(b, self.dp, ow, row, sl, tr, tl, legs[w], n_legs[w], ring)
             pipeline.add_legs(row, legs[w], int(n_legs[w][0]))
 
         try:

@@ -52,3 +52,36 @@ def on_lines(a: np.ndarray) -> np.ndarray:
     if not a.flags.writeable:
         out.setflags(write=False)
     return out
+
+
+
+def zeros_own_lines(shape, dtype) -> np.ndarray:
+    """`numpy.zeros` on cache lines of its own: starting on a boundary and padded to the next,
+    so no other array shares a line with it (what one worker writes while another writes its
+    own: see `rows_on_lines`)."""
+    dtype = np.dtype(dtype)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(x) for x in shape)
+    n = int(np.prod(shape, dtype=np.int64))
+    padded = -(-n * dtype.itemsize // CACHE_LINE) * CACHE_LINE
+    raw = zeros_on_lines(max(padded, CACHE_LINE), np.uint8)
+    return raw[:n * dtype.itemsize].view(dtype).reshape(shape)
+
+
+def rows_on_lines(workers: int, shape, dtype) -> np.ndarray:
+    """Zeros of shape ``(workers, *shape)`` whose rows each start on a cache-line boundary and
+    share no line: one row per worker, written by that worker alone. Rows packed end to end
+    share the line where one ends and the next begins (a verdict row is 32 bytes: two workers'
+    in one line), and two cores writing one line take it from each other on every write: on
+    the seed scenario, a 2-thread call walking every packet ran no faster than one thread
+    (bench/RESULTS.md). A row ``a[w:w + 1]`` is C-contiguous; the whole array is when its rows
+    fill whole lines (or there is one)."""
+    dtype = np.dtype(dtype)
+    shape = tuple(int(x) for x in shape)
+    per = int(np.prod(shape, dtype=np.int64))
+    if CACHE_LINE % dtype.itemsize:  # (an item that does not divide a line: rows packed)
+        return zeros_own_lines((workers, *shape), dtype)
+    stride = -(-per * dtype.itemsize // CACHE_LINE) * CACHE_LINE // dtype.itemsize
+    flat = zeros_own_lines((workers, max(stride, 1)), dtype)
+    out = flat[:, :per].reshape((workers, *shape))
+    assert np.shares_memory(out, flat) or not out.size  # (a view: reshape never copied)
+    return out

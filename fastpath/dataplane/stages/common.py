@@ -30,6 +30,7 @@ import numpy as np
 from ..._jit import kernel, prefetch_row
 from ...compile.bundle import Tables
 from ...tables import exact
+from ...tables.lines import rows_on_lines, zeros_own_lines
 from ...verdicts import DeviceKind, Reason, Verdict
 from ..trace import MAX_HOPS
 
@@ -88,14 +89,12 @@ class Counters(NamedTuple):
 
 
 def make_counters(workers: int, tables: Tables, n_uplinks: int) -> Counters:
+    """Zeroed counters, a row per worker; each row on cache lines of its own
+    (`fastpath.tables.lines.rows_on_lines`: two workers never write one line)."""
     h = tables.n_hosts
-    return Counters(
-        np.zeros((workers, N_VERDICTS), np.int64), np.zeros((workers, N_REASONS), np.int64),
-        np.zeros((workers, len(STAGES), 3), np.int64), np.zeros((workers, h, 4), np.int64),
-        np.zeros((workers, h * h, 2), np.int64), np.zeros((workers, tables.n_routers, 2), np.int64),
-        np.zeros((workers, max(n_uplinks, 1), 2), np.int64), np.zeros((workers, tables.n_segments, 2), np.int64),
-        np.zeros((workers, tables.dfw_decision_allow.shape[0], 2), np.int64),
-    )
+    shapes = ((N_VERDICTS,), (N_REASONS,), (len(STAGES), 3), (h, 4), (h * h, 2), (tables.n_routers, 2),
+              (max(n_uplinks, 1), 2), (tables.n_segments, 2), (tables.dfw_decision_allow.shape[0], 2))
+    return Counters(*(rows_on_lines(workers, shape, np.int64) for shape in shapes))
 
 
 def add_legs(row: Counters, legs: np.ndarray, n_legs: int) -> None:
@@ -154,12 +153,14 @@ prefetch it."""
 
 
 def make_scratch(v: int) -> Scratch:
-    return Scratch(np.zeros(v, np.int32), np.zeros(v, np.int32), np.zeros(v, np.int32), np.zeros(v, np.int32),
-                   np.zeros(v, np.uint32), np.zeros(v, np.uint64), np.zeros(v, np.uint64), np.zeros(v, np.int32))
+    """A worker's scratch, each column on lines of its own (`zeros_own_lines`), as every buffer
+    a worker writes per packet: beside another worker's, a shared line ping-pongs between cores."""
+    return Scratch(*(zeros_own_lines(v, t) for t in (np.int32, np.int32, np.int32, np.int32, np.uint32, np.uint64,
+                                                      np.uint64, np.int32)))
 
 
 def make_vectors(v: int) -> Vectors:
-    return Vectors(*(np.zeros(v, np.int32) for _ in range(6)))
+    return Vectors(*(zeros_own_lines(v, np.int32) for _ in range(6)))
 
 
 VECTOR = 256
@@ -182,7 +183,7 @@ vector depended on where the batch happened to be allocated)."""
 
 def make_keys() -> np.ndarray:
     """The key scratch of one worker: uint64[`KEY_ROWS` * `KEY_STRIDE`]."""
-    return np.zeros(KEY_ROWS * KEY_STRIDE, np.uint64)
+    return zeros_own_lines(KEY_ROWS * KEY_STRIDE, np.uint64)
 
 
 @kernel(inline="always")
@@ -285,8 +286,9 @@ class Recipe(NamedTuple):
 
 
 def make_recipe(v: int) -> Recipe:
-    return Recipe(np.zeros(v, np.uint64), np.zeros(v, np.uint64), np.zeros((v, MAX_ROUTER_VISITS), np.int32),
-                  np.zeros((v, MAX_SEGMENT_VISITS), np.int32), np.zeros((v, MAX_LEGS), np.int64))
+    return Recipe(zeros_own_lines(v, np.uint64), zeros_own_lines(v, np.uint64),
+                  zeros_own_lines((v, MAX_ROUTER_VISITS), np.int32), zeros_own_lines((v, MAX_SEGMENT_VISITS), np.int32),
+                  zeros_own_lines((v, MAX_LEGS), np.int64))
 
 
 @kernel(inline="always")

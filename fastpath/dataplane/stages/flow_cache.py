@@ -52,7 +52,7 @@ import numpy as np
 
 from ..._jit import kernel, prefetch_row
 from ...tables.exact import mix64
-from ...tables.lines import zeros_on_lines
+from ...tables.lines import zeros_on_lines, zeros_own_lines
 from ...tables.services import service_port
 from . import service
 from .common import (ETH_HEADER, K_POD, K_UPLINK, MAX_LEGS, MAX_ROUTER_VISITS, MAX_SEGMENT_VISITS, MIN_IP_PACKET, OVERFLOW,
@@ -96,7 +96,7 @@ far, vectors still to skip (`backoff`), vectors the next miss-streak skips."""
 
 def make_flow_cache(key_l4: bool) -> FlowCache:
     """A cache of `MAX_ENTRIES`, for vectors of at most `common.VECTOR` packets."""
-    state = np.zeros(5, np.int64)
+    state = zeros_own_lines(5, np.int64)  # (written every vector: on lines no other worker's array shares)
     state[KEY_L4] = int(key_l4)
     state[NEXT_SKIP] = 1
     return FlowCache(zeros_on_lines((MAX_ENTRIES, WORDS), np.int64), np.zeros(2 * MAX_ENTRIES, np.int64), state,
