@@ -58,18 +58,21 @@ def run_uniform(cluster: Cluster, packets: int, *, threads: int = 1, seed: int =
     """Forward ``packets`` uniformly random pod -> pod packets; return the counts and the rate.
     ``accumulator`` (a `fastpath.analysis.ReportAccumulator`) is fed every chunk, for a load
     report of the run; ``progress(n)`` is called after every chunk with its packet count."""
-    return run_batches(cluster, lambda n, s, ch, pool=None, workers=1: uniform_pod_to_pod(
-                           cluster, n, seed=s, length=length, chunk=ch, pool=pool, workers=workers), packets, threads=threads, seed=seed, chunk=chunk, dataplane=dataplane, accumulator=accumulator,
-                       progress=progress)
+    def make(n, s, ch, pool=None, workers=1):
+        return uniform_pod_to_pod(cluster, n, seed=s, length=length, chunk=ch, pool=pool, workers=workers)
+
+    return run_batches(cluster, make, packets, threads=threads, seed=seed, chunk=chunk, dataplane=dataplane,
+                       accumulator=accumulator, progress=progress)
 
 
 def run_profile(cluster: Cluster, profile, packets: int, *, threads: int = 1, seed: int = 0, chunk: int = 1 << 20,
                 dataplane: Dataplane | None = None, accumulator=None, progress: Progress | None = None) -> RunReport:
     """`run_uniform` for any traffic profile (`fastpath.traffic.profile_by_name`)."""
-    rep = run_batches(cluster, lambda n, s, ch, pool=None, workers=1: profile.batches(
-                          cluster, n, seed=s, chunk=ch, pool=pool, workers=workers), packets,
-                      threads=threads, seed=seed, chunk=chunk, dataplane=dataplane, accumulator=accumulator,
-                      progress=progress)
+    def make(n, s, ch, pool=None, workers=1):
+        return profile.batches(cluster, n, seed=s, chunk=ch, pool=pool, workers=workers)
+
+    rep = run_batches(cluster, make, packets, threads=threads, seed=seed, chunk=chunk, dataplane=dataplane,
+                      accumulator=accumulator, progress=progress)
     rep.extra["profile"] = profile.name
     return rep
 
