@@ -115,7 +115,8 @@ import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields
 
 from .dataplane.api import dfw_rows
@@ -236,7 +237,11 @@ def _forward_span(token: str, payload: bytes, profile: Profile, lo: int, hi: int
     maker = entry.maker(profile, seed)
     counters = dp.new_counters(threads)
     acc = ReportAccumulator(entry.cluster, dp.tables) if report else None
-    gen, fwd, tunnels, ubytes, _, _, _ = forward_timed(dp, maker.batches(lo, hi - lo, chunk), threads, counters, acc)
+    # the span's chunks made by its threads too, as `fastpath.dataplane.runner.run_batches` does
+    with ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="fastpath-traffic") if threads > 1 \
+            else nullcontext() as pool:
+        gen, fwd, tunnels, ubytes, _, _, _ = forward_timed(dp, maker.batches(lo, hi - lo, chunk, pool, threads),
+                                                           threads, counters, acc)
     with _CACHE_LOCK:
         _STATS["spans"] += 1
         _STATS["packets"] += hi - lo

@@ -141,3 +141,25 @@ def test_cli_run_with_workers_gives_the_in_process_counts():
     for key in ("verdicts", "reasons", "stages", "tunnels", "underlay_bytes"):
         assert local[key] == dask[key], key
     assert "scaleout" not in local and dask["scaleout"]["workers"] == 2
+
+
+def test_a_span_on_two_threads_makes_its_chunks_in_parts_and_counts_what_one_thread_counts(monkeypatch):
+    """A Dask span (`scaleout._forward_span`, run here in-process) with 2 threads makes its
+    chunks with both (`Maker.batches` with a pool) and counts exactly what 1 thread counts."""
+    from fastpath.scaleout import _forward_span, _uniform_profile, cluster_payload
+    from fastpath.traffic import chunks
+    from fastpath.traffic.words import BLOCK
+
+    c = generate(4, 2, 4, 20)
+    token, payload = cluster_payload(c)
+    made = []
+    real = chunks.Maker._chunk_in_parts
+    monkeypatch.setattr(chunks.Maker, "_chunk_in_parts",
+                        lambda self, lo, hi, pool, workers: made.append((lo, hi)) or real(self, lo, hi, pool, workers))
+    lo, hi = BLOCK // 2, BLOCK // 2 + 3 * BLOCK
+    one = _forward_span(token, payload, _uniform_profile(100), lo, hi, 7, 2 * BLOCK, 1, False)
+    assert not made
+    two = _forward_span(token, payload, _uniform_profile(100), lo, hi, 7, 2 * BLOCK, 2, False)
+    assert made == [(lo, lo + 2 * BLOCK), (lo + 2 * BLOCK, hi)]
+    assert (one.tunnels, one.underlay_bytes) == (two.tunnels, two.underlay_bytes)
+    assert all(np.array_equal(a, b) for a, b in zip(one.counters, two.counters))
