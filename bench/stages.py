@@ -432,10 +432,14 @@ def threads_table(ws: list[Workload], rounds: int) -> list[str]:
     """`Dataplane.forward` (the default: staged, flow cache) with 1 and 2 threads, alternating,
     on each cluster's uniform traffic: the issue's ">= 1.8x on an idle machine". Beside it, in
     the same rounds, the memory system's own speed-up for the bytes a cached packet moves
-    (`baselines.stream_columns` over the same batch, split the same way)."""
+    (`baselines.stream_columns` over the same batch, split the same way), and the same call with
+    every packet walked (``flow_cache=False``): what a cached call hardly writes, a walk writes
+    every vector — the workers' counters, leg counts and scratch, which must not share cache
+    lines (`fastpath.tables.lines.rows_on_lines`: packed, the seed's walk ran 1.25-1.3x)."""
     out = ["", "| cluster | traffic | 1 thread M packets/s | 2 threads M packets/s | 2 threads / 1 "
+               "| every packet walked (`flow_cache=False`): 1 -> 2 threads "
                "| the batch's columns into the results' (`stream_columns`): 2 threads / 1 |",
-           "|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|"]
     pool = ThreadPoolExecutor(max_workers=1)
     for w in ws:
         if not w.traffic.startswith("uniform"):
@@ -443,15 +447,21 @@ def threads_table(ws: list[Workload], rounds: int) -> list[str]:
         n = w.batch.size
         o = empty_results(n)
         cns = {k: w.staged.new_counters(k) for k in (1, 2)}
+        walker = Dataplane(w.staged.cluster, w.staged.tables, flow_cache=False)
+        wcns = {k: walker.new_counters(k) for k in (1, 2)}
         configs = {k: (lambda k=k: w.staged.forward(w.batch, threads=k, counters=cns[k], out=o)) for k in (1, 2)}
+        configs.update({("walk", k): (lambda k=k: walker.forward(w.batch, threads=k, counters=wcns[k], out=o))
+                        for k in (1, 2)})
         configs.update({("stream", k): (lambda k=k: _streamed(w.batch, o, k, pool)) for k in (1, 2)})
         times = timed_rounds(configs, rounds)
         one, two = n / min(times[1]), n / min(times[2])
+        w1, w2 = n / min(times[("walk", 1)]), n / min(times[("walk", 2)])
         s1, s2 = n / min(times[("stream", 1)]), n / min(times[("stream", 2)])
         out.append(f"| {w.cluster} | {w.traffic} | {one / 1e6:.1f} | {two / 1e6:.1f} | {two / one:.2f}x "
+                   f"| {w1 / 1e6:.1f} -> {w2 / 1e6:.1f} M/s: {w2 / w1:.2f}x "
                    f"| {s1 / 1e6:.0f} -> {s2 / 1e6:.0f} M/s: {s2 / s1:.2f}x |")
-        print(f"  threads, {w.cluster}: {one / 1e6:.1f} -> {two / 1e6:.1f} M/s, {two / one:.2f}x; "
-              f"stream_columns {s2 / s1:.2f}x", file=sys.stderr)
+        print(f"  threads, {w.cluster}: {one / 1e6:.1f} -> {two / 1e6:.1f} M/s, {two / one:.2f}x; walked "
+              f"{w2 / w1:.2f}x; stream_columns {s2 / s1:.2f}x", file=sys.stderr)
     pool.shutdown()
     return out
 
