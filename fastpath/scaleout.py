@@ -115,15 +115,14 @@ import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
 from .dataplane.api import dfw_rows
 from .dataplane.runner import RunReport, forward_timed
 from .model.firewall import decision_names
 from .model.cluster import Cluster
-from .traffic.chunks import Maker, check_run
+from .traffic.chunks import Maker, check_run, traffic_pool
 from .traffic.profiles import Profile, Uniform, _need_pods
 from .traffic.sizes import fixed
 from .traffic.uniform import DEFAULT_CHUNK
@@ -238,8 +237,7 @@ def _forward_span(token: str, payload: bytes, profile: Profile, lo: int, hi: int
     counters = dp.new_counters(threads)
     acc = ReportAccumulator(entry.cluster, dp.tables) if report else None
     # the span's chunks made by its threads too, as `fastpath.dataplane.runner.run_batches` does
-    with ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="fastpath-traffic") if threads > 1 \
-            else nullcontext() as pool:
+    with traffic_pool(threads) as pool:
         gen, fwd, tunnels, ubytes, _, _, _ = forward_timed(dp, maker.batches(lo, hi - lo, chunk, pool, threads),
                                                            threads, counters, acc)
     with _CACHE_LOCK:

@@ -336,8 +336,10 @@ class ReportAccumulator:
             from ..model.routing import rib
             from ..tables import snat as snat_table
 
-            nat = self.tables.snat if self.tables is not None else \
-                snat_table.build(self.cluster, rib(self.cluster))  # (no tables: ids as `_router_meta`'s)
+            if "_snat" not in self.__dict__:  # (no tables: built once, ids as `_router_meta`'s)
+                self._snat = self.tables.snat if self.tables is not None else \
+                    snat_table.build(self.cluster, rib(self.cluster))
+            nat = self._snat
             out, into = snat_rows(nat, batch, r)
             ns = nat.namespace[snat_table.slot(nat, batch.src_ip[out])], \
                 nat.namespace[snat_table.slot(nat, batch.dst_ip[into])]

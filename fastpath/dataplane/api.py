@@ -169,7 +169,6 @@ class Dataplane:
         self.tables = tables if tables is not None else compile_cluster(cluster)
         self.dp = kernel_view(self.tables, **({} if prefetch is None else {"deep_prefetch": prefetch}))
         self.n_uplinks = self.tables.n_uplinks
-        self._pod_node = self.tables.port_node[: self.tables.n_pods]  # (decoded once: the service stage's drops)
         self.engine = "staged" if engine is None else engine
         self._chosen = engine is not None
         if self.engine not in ENGINES:
@@ -378,6 +377,13 @@ class Dataplane:
         return run
 
     @property
+    def _pod_node(self) -> np.ndarray:
+        """Each pod's node (where the service stage's drops happen), decoded once, when first needed."""
+        if "_pod_node_col" not in self.__dict__:
+            self.__dict__["_pod_node_col"] = self.tables.port_node[: self.tables.n_pods]
+        return self.__dict__["_pod_node_col"]
+
+    @property
     def _service_pass(self) -> ServicePass:
         if "_sv" not in self.__dict__:
             self.__dict__["_sv"] = service_pass(self.tables, self._pod_node)
@@ -492,8 +498,11 @@ tables outgrow the caches staged wins (1.2-1.3x at 1M pods) and is always used."
 
 def touch(*arrays: np.ndarray) -> None:
     """Write every page of ``arrays`` once, keeping their contents (`Dataplane.reserve`): an
-    array fresh from the allocator is mapped on its first write, a fault a page."""
+    array fresh from the allocator is mapped on its first write, a fault a page. A view that
+    is not contiguous (counter rows padded to whole lines) is touched through its buffer."""
     for a in arrays:
+        while not a.flags.c_contiguous and isinstance(a.base, np.ndarray):
+            a = a.base
         if a.size and a.flags.c_contiguous:
             a.reshape(-1).view(np.uint8)[::4096] |= 0  # (not ``x[:] = x``: numpy skips that copy)
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -17,6 +15,7 @@ import numpy as np
 
 from ..packets import empty_results
 from ..traffic import uniform_pod_to_pod
+from ..traffic.chunks import traffic_pool
 from ..verdicts import Reason, Verdict
 from .api import Dataplane, dfw_rows, touch
 from .pipeline import STAGES
@@ -137,8 +136,7 @@ def run_batches(cluster: Cluster, make, packets: int, *, threads: int = 1, seed:
     # may take another engine (the leg log: `Dataplane.forward`)
     dp.forward(next(iter(make(1, seed, 1))), threads=1,
                **(accumulator.forward_options if accumulator is not None else {}))
-    with ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="fastpath-traffic") if threads > 1 \
-            else nullcontext() as pool:
+    with traffic_pool(threads) as pool:
         gen, fwd, tunnels, ubytes, hits, engines, setup = forward_timed(
             dp, make(packets, seed, chunk, pool, threads), threads, counters, accumulator, progress)
     engine = "+".join(sorted({e for e, _ in engines})) or dp.engine

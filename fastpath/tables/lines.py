@@ -26,20 +26,23 @@ def is_on_lines(a: np.ndarray) -> bool:
     return a.flags.c_contiguous and a.ctypes.data % CACHE_LINE == 0
 
 
-def empty_on_lines(shape, dtype) -> np.ndarray:
-    """`numpy.empty` starting on a cache-line boundary."""
+def _on_lines(shape, dtype, alloc) -> np.ndarray:
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    raw = np.empty(nbytes + CACHE_LINE, np.uint8)
+    raw = alloc(nbytes + CACHE_LINE, np.uint8)
     off = -raw.ctypes.data % CACHE_LINE
     return raw[off:off + nbytes].view(dtype).reshape(shape)
 
 
+def empty_on_lines(shape, dtype) -> np.ndarray:
+    """`numpy.empty` starting on a cache-line boundary."""
+    return _on_lines(shape, dtype, np.empty)
+
+
 def zeros_on_lines(shape, dtype) -> np.ndarray:
-    """`numpy.zeros` starting on a cache-line boundary."""
-    a = empty_on_lines(shape, dtype)
-    a.fill(0)
-    return a
+    """`numpy.zeros` starting on a cache-line boundary (calloc'd, as numpy's: pages nobody
+    writes are never mapped, so a big counter matrix costs nothing until it is used)."""
+    return _on_lines(shape, dtype, np.zeros)
 
 
 def on_lines(a: np.ndarray) -> np.ndarray:
@@ -80,7 +83,5 @@ def rows_on_lines(workers: int, shape, dtype) -> np.ndarray:
     if CACHE_LINE % dtype.itemsize:  # (an item that does not divide a line: rows packed)
         return zeros_own_lines((workers, *shape), dtype)
     stride = -(-per * dtype.itemsize // CACHE_LINE) * CACHE_LINE // dtype.itemsize
-    flat = zeros_own_lines((workers, max(stride, 1)), dtype)
-    out = flat[:, :per].reshape((workers, *shape))
-    assert np.shares_memory(out, flat) or not out.size  # (a view: reshape never copied)
-    return out
+    # (a view: the reshape only splits each row's contiguous run)
+    return zeros_own_lines((workers, max(stride, 1)), dtype)[:, :per].reshape((workers, *shape))

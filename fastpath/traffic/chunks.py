@@ -11,7 +11,8 @@ the packets before it: what lets the Dask spans (`fastpath.scaleout`) make their
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import NamedTuple
 
 import numpy as np
@@ -28,6 +29,13 @@ def check_run(packets: int, seed: int, chunk: int, start: int = 0) -> None:
         raise ValueError(f"seed {seed} must be >= 0")
     if start < 0:
         raise ValueError(f"start {start} must be >= 0")
+
+
+def traffic_pool(workers: int):
+    """The pool `Maker.batches` makes a run's chunks with, beside the calling thread: a context
+    holding ``workers - 1`` threads (None for one worker)."""
+    return ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="fastpath-traffic") if workers > 1 \
+        else nullcontext()
 
 
 class Maker(NamedTuple):
