@@ -3,9 +3,11 @@ child processes that import the installed fastpath."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -40,7 +42,14 @@ def pytest_report_header(config):
 
 def install_debian_package(package: str) -> str:
     """``apt-get install`` a Debian package (as root, else with sudo -n); '' on success, else a
-    one-line reason. The tests use the real tools (tshark, Open vSwitch) and never skip them."""
+    one-line reason. The tests use the real tools (tshark, Open vSwitch) and never skip them.
+    The suite's workers (`pytest -n auto`) take turns: dpkg allows one install at a time."""
+    with open(os.path.join(tempfile.gettempdir(), "fastpath-tests-apt.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _apt_install(package)
+
+
+def _apt_install(package: str) -> str:
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
     for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", package]):
         try:

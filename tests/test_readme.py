@@ -72,7 +72,7 @@ _DNS = _SEED.pods[_SEED.pod_index["kube-system/kube-dns"]]
 SKIPPED = {
     "pip install .": "installs the package: the suite runs the one installed (or PYTHONPATH's tree)",
     "pip install '.[test]'": "installs the package with the test extras",
-    "pytest": "runs this very suite",
+    "pytest -n auto": "runs this very suite",
 }
 """README command -> why it is not run here."""
 
