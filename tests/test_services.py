@@ -412,6 +412,23 @@ def test_behind_the_flow_cache_too():
         assert sum(run.verdict_counts().values()) == b.size
 
 
+def test_two_workers_count_the_no_endpoint_drops_once_on_either_engine():
+    """The stage's drops join the call's counters after the engines ran (the fused loop's
+    path: the stage before it), into the workers' rows, whose sum `RunResult.counters` takes
+    when first read: on two workers too they count once, and the sum is the rows'."""
+    c = _rich()
+    b = _service_traffic(c, 3000, seed=5)
+    ref, _ = walk_batch(c, b)
+    want = int((ref.reason == Reason.NO_ENDPOINT).sum())
+    assert want
+    for engine in ("fused", "staged"):
+        run = Dataplane(c, engine=engine, flow_cache=False).forward(b, threads=2)
+        assert run.reason_counts()["no-endpoint"] == want, engine
+        assert sum(run.verdict_counts().values()) == b.size, engine
+        for name in run.counters._fields:
+            assert np.array_equal(getattr(run.counters, name)[0], getattr(run.worker_counters, name).sum(0)), name
+
+
 def _vip_vectors(c, seed, vector=256):
     """Vectors as a hot Service's clients send them (the SIMD path, `service.pick_vector`): each
     to one cluster IP and port — every service port in turn, those without endpoints too —

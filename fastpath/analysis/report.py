@@ -291,7 +291,7 @@ class ReportAccumulator:
         n = r.size
         if batch is not None and batch.size != n:
             raise ValueError(f"batch of {batch.size} packets for a run of {n}")
-        cn = Counters(*(np.asarray(a).sum(axis=0, keepdims=True) for a in run.counters))
+        cn = Counters(*(np.asarray(a).sum(axis=0, keepdims=True) for a in run.worker_counters))
         seen = int(cn.verdicts.sum())
         before = self.totals.packets
         if seen == before + n:  # running totals (counters shared across calls), or the first chunk

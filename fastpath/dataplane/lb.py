@@ -261,7 +261,7 @@ def second_pass(api, t: LbTable, b1: PacketBatch, unlb: Unlb | None, run, o: Res
             l2[:, LEG_PACKET] = rows[l2[:, LEG_PACKET]]
             log = np.concatenate([run.legs, l2])
             run.legs = log[np.argsort(log[:, LEG_PACKET], kind="stable")]
-    run.counters = type(run.counters)(*(a.sum(axis=0, keepdims=True) for a in cn))
+    run.recount()  # (both passes added into ``cn``: the call's counters)
 
     if picks.size:  # trace records where the reference puts its hops
         recs, lens = run.trace_records, run.trace_lengths
