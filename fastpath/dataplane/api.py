@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -391,12 +392,10 @@ class Dataplane:
             service_trace(batch, tl.state, picks, run.trace_records, run.trace_lengths, self._pod_node)
         return run
 
-    @property
+    @cached_property
     def _pod_node(self) -> np.ndarray:
         """Each pod's node (where the service stage's drops happen), decoded once, when first needed."""
-        if "_pod_node_col" not in self.__dict__:
-            self.__dict__["_pod_node_col"] = self.tables.port_node[: self.tables.n_pods]
-        return self.__dict__["_pod_node_col"]
+        return self.tables.port_node[: self.tables.n_pods]
 
     @property
     def _service_pass(self) -> ServicePass:
