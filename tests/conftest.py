@@ -40,6 +40,34 @@ def pytest_report_header(config):
             "tiers: default (slow tests deselected; CI=true or -m slow runs them)")
 
 
+# ---- workers -------------------------------------------------------------------------------------
+# `Dataplane.forward` runs fewer workers than threads asked when a batch is too small to pay for
+# them (`api.workers_for`). The tests' batches are small, and they are there to check what many
+# workers give: each share is one packet at least here. tests/test_dataplane_batching.py checks
+# the rule itself, with its real shares (`real_shares`).
+REAL_SHARES = {}
+
+
+@pytest.fixture(autouse=True)
+def _every_worker_gets_a_share(monkeypatch):
+    from fastpath.dataplane import api
+
+    if not REAL_SHARES:
+        REAL_SHARES.update(MIN_SHARE_WALKED=api.MIN_SHARE_WALKED, MIN_SHARE_CACHED=api.MIN_SHARE_CACHED)
+    for name in REAL_SHARES:
+        monkeypatch.setattr(api, name, 1)
+
+
+@pytest.fixture
+def real_shares(monkeypatch):
+    """`Dataplane.forward` splits batches by its own rule again (`api.workers_for`)."""
+    from fastpath.dataplane import api
+
+    for name, value in REAL_SHARES.items():
+        monkeypatch.setattr(api, name, value)
+    return dict(REAL_SHARES)
+
+
 def install_debian_package(package: str) -> str:
     """``apt-get install`` a Debian package (as root, else with sudo -n); '' on success, else a
     one-line reason. The tests use the real tools (tshark, Open vSwitch) and never skip them.

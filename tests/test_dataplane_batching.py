@@ -22,7 +22,7 @@ import pytest
 from fastpath.dataplane import Dataplane
 from fastpath.dataplane.api import touch
 from fastpath.dataplane.pipeline import STAGES
-from fastpath.model import from_spec, generate, to_spec
+from fastpath.model import default_scenario, from_spec, generate, to_spec
 from fastpath.model.addressing import OVS_RESERVED_MACS, is_multicast_mac
 from fastpath.packets import INGRESS_NODE, INGRESS_POD, INGRESS_UPLINK, Results
 from fastpath.reference.batch import DeviceIds, walk_batch
@@ -431,3 +431,42 @@ def test_two_workers_never_write_one_cache_line(dataplane):
             root = root.base
         first, last = min(_lines(a)), max(_lines(a))
         assert root.ctypes.data <= first * 64 and root.ctypes.data + root.nbytes >= (last + 1) * 64
+
+
+def test_a_batch_too_small_for_two_workers_runs_on_one(cluster, batch, real_shares):
+    """`Dataplane.forward(threads=2)` gives a second worker a share only when the batch pays for
+    its hand-off (`api.workers_for`): below two walked shares one worker answers — the same
+    results and counters as one thread, the second counter row untouched — and from two on,
+    both work."""
+    walked = real_shares["MIN_SHARE_WALKED"]
+    d = Dataplane(cluster, flow_cache=False)
+    for n, active in ((2 * walked - 1, 1), (2 * walked, 2)):
+        b = batch.slice(0, n)
+        one = d.forward(b, threads=1)
+        run = d.forward(b, threads=2)
+        _assert_results_equal(run.results, one.results, f"{n} packets")
+        for name, a, want in zip(one.counters._fields, run.counters, one.counters):
+            np.testing.assert_array_equal(a, want, err_msg=f"{n} packets: {name}")
+        rows = [int(run.worker_counters.verdicts[w].sum()) for w in range(2)]
+        assert [r > 0 for r in rows] == [True, active == 2], (n, rows)
+        assert sum(rows) == n
+
+
+def test_a_call_the_flow_cache_answered_needs_bigger_shares(cluster, real_shares):
+    """Where the cache answers most packets (~8 ns each) a second worker pays only from
+    `MIN_SHARE_CACHED` packets a worker: after a call that hit mostly, a batch of two walked
+    shares runs on one worker; a cold cache walks, and splits at the walked share."""
+    walked, cached = real_shares["MIN_SHARE_WALKED"], real_shares["MIN_SHARE_CACHED"]
+    seed = default_scenario()  # (a few hundred flows: its one DFW rule reads no port)
+    b = next(iter(uniform_pod_to_pod(seed, 2 * walked, seed=4, chunk=2 * walked)))
+    d = Dataplane(seed)
+    assert d.workers_for(2 * walked, 2) == 2  # nothing learned yet: a walk
+    first = d.forward(b, threads=2, counters=d.new_counters(2))
+    assert first.flow_cache_hits < b.size  # (it walked what it had not seen)
+    again = d.forward(b, threads=2, counters=d.new_counters(2))
+    assert again.flow_cache_hits >= b.size // 2  # the same flows: cached now
+    assert d.workers_for(2 * walked, 2) == 1 and d.workers_for(2 * cached, 2) == 2
+    third = d.forward(b, threads=2, counters=d.new_counters(2))
+    assert int(third.worker_counters.verdicts[1].sum()) == 0 and int(third.worker_counters.verdicts[0].sum()) == b.size
+    _assert_results_equal(third.results, first.results, "cached, one worker")
+    assert d.workers_for(2 * walked, 2, cached=False) == 2  # a walked call (a trace, the leg log) still splits

@@ -12,7 +12,9 @@ Threads: ``threads=N`` runs N workers, whatever the core count — N Python thre
 nogil kernel, each a contiguous share of the batch and its own counter row. More threads than
 cores only time-share the cores; the answer does not depend on the machine, and counters made
 by ``new_counters(N)`` fit ``forward(threads=N)`` everywhere (run, replay, capture). N is
-bounded by `fastpath.limits.MAX_THREADS` (each worker holds an H x H TEP-pair matrix).
+bounded by `fastpath.limits.MAX_THREADS` (each worker holds an H x H TEP-pair matrix). A
+batch too small to pay for a second worker's hand-off runs on fewer (`workers_for`): the
+answer is the same, the later rows of the counters stay as they were.
 """
 
 from __future__ import annotations
@@ -149,6 +151,18 @@ def _sum_counters(cn: Counters) -> Counters:
     return Counters(*(a.sum(axis=0, keepdims=True) for a in cn))
 
 
+MIN_SHARE_WALKED = 2048
+MIN_SHARE_CACHED = 16384
+"""The fewest packets a worker is given (`workers_for`): a call on N threads runs
+``min(N, n // share)`` workers, at least one. A second worker costs a call ~120-200 us
+(the pool's hand-off, its share's views and typing at the kernel's door, the GIL passed back
+and forth), whatever its share. Measured 2 workers against 1 on distinct chunks, medians
+(`bench/small_batches.py`): where packets walk the stages (~50-100 ns each), 2 workers broke
+even at ~4K packets a call (2K a worker) and ran 1.3-1.7x at 16K; where the flow cache answers
+(~8 ns a packet) they broke even only at ~32-64K (16K a worker), and at 1K-4K a call ran
+0.25-0.5x one worker. A call counts as cached when the last cached call of this
+`Dataplane` found at least half its packets in the cache (a cold cache walks)."""
+
 SERVICE_PEEK = 256
 """Packets of a worker's share looked at first for one that may concern a cluster IP: with one
 there, the share goes through the service stage without a pass over it (`passed_by_stage`)."""
@@ -196,6 +210,16 @@ class Dataplane:
         self.cache_key_l4 = self.tables.dfw_reads_l4 or bool(np.any(self.tables.route_kind == ROUTE_ECMP))
         self._caches: dict = {}  # worker -> its idle flow caches, one taken per worker of a call (`_take_cache`)
         self._caches_lock = threading.Lock()
+        self._hit_share = 0.0  # of the last call that ran the flow cache (`workers_for`)
+
+    def workers_for(self, packets: int, threads: int, cached: bool = True) -> int:
+        """Workers a call of ``packets`` packets on ``threads`` threads runs: as many as each get
+        `MIN_SHARE_CACHED` packets when the flow cache answers most of them, else
+        `MIN_SHARE_WALKED`; at least one, at most ``threads``. Decided from the packet count
+        and the last cached call's hit share alone, so a sequence of calls splits the same way
+        each time it is run (and each worker's flow cache sees the same packets)."""
+        share = MIN_SHARE_CACHED if cached and self._hit_share >= 0.5 else MIN_SHARE_WALKED
+        return max(1, min(int(threads), int(packets) // share))
 
     def _take_cache(self, worker: int):
         """An idle flow cache of worker ``worker``, or a new one. A cache outlives the call (its
@@ -307,9 +331,10 @@ class Dataplane:
                 self._give_scratch("_service_scratch", scratch)
         found = candidates(batch, t.services.net, t.services.mask) if t.services.n_ports else 0
         try:
-            bounds = [w * n // threads for w in range(threads + 1)]
+            parts = self.workers_for(n, threads)  # (a few ns a packet: a share as a cached call's)
+            bounds = [w * n // parts for w in range(parts + 1)]
             tl = translate(batch, t.services, t.n_pods, t.n_nodes, t.router_mac, o.service, o.backend, scratch,
-                           bounds, self._pool(threads - 1) if threads > 1 else None, found)
+                           bounds, self._pool(parts - 1) if parts > 1 else None, found)
             b1, unlb, lbt = (tl.batch if tl.changed else batch), None, self.lb
             if lbt is not None:  # replies of virtual servers, before the first pass (`lb`)
                 b1, unlb = reply_sources(lbt, b1, o.service, o.backend, copy=not tl.changed)
@@ -427,19 +452,20 @@ class Dataplane:
         slot[picks] = np.arange(picks.size, dtype=np.int32)
         tr = np.zeros((max(picks.size, 1), MAX_HOPS, 4), np.int32)
         tl = np.zeros(max(picks.size, 1), np.int32)
-        bounds = [w * n // threads for w in range(threads + 1)]
         want_legs = legs
-        rows = pipeline.MAX_LEGS * (n // threads + 1) + 4  # (a worker's share is at most n // threads + 1)
-        wbs = [self._take_scratch("_worker_buffers", rows, _make_worker_buffers) for _ in range(threads)]
+        staged, cached = self._engine(tracing, want_legs)
+        active = self.workers_for(n, threads, cached)  # (the other rows of ``cn`` are left as they are)
+        bounds = [w * n // active for w in range(active + 1)]
+        rows = pipeline.MAX_LEGS * (n // active + 1) + 4  # (a worker's share is at most n // active + 1)
+        wbs = [self._take_scratch("_worker_buffers", rows, _make_worker_buffers) for _ in range(active)]
         for wb in wbs:
             wb.n_legs[0] = 0
         # the log a call hands out is its own: every column (`pipeline.LEG_COLS`), fresh
-        legs = [np.empty((rows, pipeline.LEG_COLS), np.int64) for _ in range(threads)] if want_legs \
+        legs = [np.empty((rows, pipeline.LEG_COLS), np.int64) for _ in range(active)] if want_legs \
             else [wb.legs for wb in wbs]
         n_legs = [wb.n_legs for wb in wbs]
-        staged, cached = self._engine(tracing, want_legs)
         assert staged or sv is None
-        hits = [0] * threads
+        hits = [0] * active
 
         def work(w: int) -> None:
             lo, hi = bounds[w], bounds[w + 1]
@@ -472,13 +498,13 @@ class Dataplane:
             pipeline.add_legs(row, legs[w], int(n_legs[w][0]))
 
         try:
-            if threads == 1:
+            if active == 1:
                 work(0)
             else:
                 # Python threads over the nogil kernel: each worker a contiguous share as slices
                 # that start at 0, writing its own counter row (see the pipeline's Counters).
                 # Worker 0 is the calling thread: one hand-off fewer a call
-                jobs = [self._pool(threads - 1).submit(work, w) for w in range(1, threads)]
+                jobs = [self._pool(active - 1).submit(work, w) for w in range(1, active)]
                 try:
                     work(0)
                 finally:
@@ -487,16 +513,18 @@ class Dataplane:
         finally:
             for wb in wbs:
                 self._give_scratch("_worker_buffers", wb)
+        if cached:
+            self._hit_share = sum(hits) / n if n else self._hit_share
         log = None
         if want_legs:
-            parts = [legs[w][: int(n_legs[w][0])] for w in range(threads)]
+            parts = [legs[w][: int(n_legs[w][0])] for w in range(active)]
             # the staged engine logs a vector's legs stage by stage: put them in packet order
             # (stable: a packet's own legs keep the order it crossed them)
             parts = [p if p.shape[0] < 2 or (p[1:, LEG_PACKET] >= p[:-1, LEG_PACKET]).all()  # (fused: in order)
                      else p[np.argsort(p[:, LEG_PACKET], kind="stable")] for p in parts]
             for w, part in enumerate(parts):
                 part[:, pipeline.LEG_PACKET] += bounds[w]  # each worker counted from its own slice's 0
-            log = parts[0] if threads == 1 else np.concatenate(parts)  # (one worker's: no 40 MB copy a 1M call)
+            log = parts[0] if active == 1 else np.concatenate(parts)  # (one worker's: no 40 MB copy a 1M call)
         return RunResult(o, cn, picks, tr[: picks.size], tl[: picks.size], log, sum(hits),
                          "staged" if staged else "fused", cached, self.tables.dfw_decision_names)
 
