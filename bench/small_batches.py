@@ -78,8 +78,9 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     rounds = a.rounds or (3 if a.quick else 5)
     t0 = time.time()
-    print(f"# {time.strftime('%a %b %d %H:%M:%S UTC %Y', time.gmtime())}; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f}")
+    when = time.strftime('%a %b %d %H:%M:%S UTC %Y', time.gmtime())
+    print(f"# {when}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f}")
     print("| cluster, engine | packets a call | workers now | 1 thread | 2 threads | 2 / 1 "
           "| 2 threads, always split | 2 / 1 |")
     print("|---|---|---|---|---|---|---|---|")

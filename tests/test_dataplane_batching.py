@@ -460,13 +460,13 @@ def test_a_call_the_flow_cache_answered_needs_bigger_shares(cluster, real_shares
     seed = default_scenario()  # (a few hundred flows: its one DFW rule reads no port)
     b = next(iter(uniform_pod_to_pod(seed, 2 * walked, seed=4, chunk=2 * walked)))
     d = Dataplane(seed)
-    assert d.workers_for(2 * walked, 2) == 2  # nothing learned yet: a walk
+    assert d.workers_for(2 * walked, 2, cached=True) == 2  # nothing learned yet: a walk
     first = d.forward(b, threads=2, counters=d.new_counters(2))
     assert first.flow_cache_hits < b.size  # (it walked what it had not seen)
     again = d.forward(b, threads=2, counters=d.new_counters(2))
     assert again.flow_cache_hits >= b.size // 2  # the same flows: cached now
-    assert d.workers_for(2 * walked, 2) == 1 and d.workers_for(2 * cached, 2) == 2
+    assert d.workers_for(2 * walked, 2, cached=True) == 1 and d.workers_for(2 * cached, 2, cached=True) == 2
     third = d.forward(b, threads=2, counters=d.new_counters(2))
-    assert int(third.worker_counters.verdicts[1].sum()) == 0 and int(third.worker_counters.verdicts[0].sum()) == b.size
+    assert third.worker_counters.verdicts.sum(axis=1).tolist() == [b.size, 0]
     _assert_results_equal(third.results, first.results, "cached, one worker")
     assert d.workers_for(2 * walked, 2, cached=False) == 2  # a walked call (a trace, the leg log) still splits

@@ -163,6 +163,10 @@ even at ~4K packets a call (2K a worker) and ran 1.3-1.7x at 16K; where the flow
 0.25-0.5x one worker. A call counts as cached when the last cached call of this
 `Dataplane` found at least half its packets in the cache (a cold cache walks)."""
 
+def _parts(packets: int, threads: int, share: int) -> int:
+    return max(1, min(int(threads), int(packets) // share))
+
+
 SERVICE_PEEK = 256
 """Packets of a worker's share looked at first for one that may concern a cluster IP: with one
 there, the share goes through the service stage without a pass over it (`passed_by_stage`)."""
@@ -212,14 +216,15 @@ class Dataplane:
         self._caches_lock = threading.Lock()
         self._hit_share = 0.0  # of the last call that ran the flow cache (`workers_for`)
 
-    def workers_for(self, packets: int, threads: int, cached: bool = True) -> int:
-        """Workers a call of ``packets`` packets on ``threads`` threads runs: as many as each get
-        `MIN_SHARE_CACHED` packets when the flow cache answers most of them, else
-        `MIN_SHARE_WALKED`; at least one, at most ``threads``. Decided from the packet count
-        and the last cached call's hit share alone, so a sequence of calls splits the same way
-        each time it is run (and each worker's flow cache sees the same packets)."""
+    def workers_for(self, packets: int, threads: int, cached: bool) -> int:
+        """Workers a call of ``packets`` packets on ``threads`` threads runs (``cached``: with the
+        flow cache): as many as each get `MIN_SHARE_CACHED` packets when the cache answered
+        most of the last cached call, else `MIN_SHARE_WALKED`; at least one, at most
+        ``threads``. Decided from the packet count and that hit share alone, so a sequence of
+        calls splits the same way each time it is run (and each worker's flow cache sees the
+        same packets)."""
         share = MIN_SHARE_CACHED if cached and self._hit_share >= 0.5 else MIN_SHARE_WALKED
-        return max(1, min(int(threads), int(packets) // share))
+        return _parts(packets, threads, share)
 
     def _take_cache(self, worker: int):
         """An idle flow cache of worker ``worker``, or a new one. A cache outlives the call (its
@@ -331,7 +336,7 @@ class Dataplane:
                 self._give_scratch("_service_scratch", scratch)
         found = candidates(batch, t.services.net, t.services.mask) if t.services.n_ports else 0
         try:
-            parts = self.workers_for(n, threads)  # (a few ns a packet: a share as a cached call's)
+            parts = _parts(n, threads, MIN_SHARE_CACHED)  # (a pass of a few ns a packet: shares as a cached call's)
             bounds = [w * n // parts for w in range(parts + 1)]
             tl = translate(batch, t.services, t.n_pods, t.n_nodes, t.router_mac, o.service, o.backend, scratch,
                            bounds, self._pool(parts - 1) if parts > 1 else None, found)
