@@ -470,3 +470,31 @@ def test_a_call_the_flow_cache_answered_needs_bigger_shares(cluster, real_shares
     assert third.worker_counters.verdicts.sum(axis=1).tolist() == [b.size, 0]
     _assert_results_equal(third.results, first.results, "cached, one worker")
     assert d.workers_for(2 * walked, 2, cached=False) == 2  # a walked call (a trace, the leg log) still splits
+
+
+def test_a_leg_log_is_reused_only_when_no_view_of_it_lives(cluster, batch):
+    """`forward(legs=True)` hands out the leg log as a view of a log the `Dataplane` reuses
+    (`Dataplane._take_leg_log`): a log is written again only once every view of it is gone —
+    a run's legs, or any slice of them a caller kept, never change under it."""
+    import gc
+
+    d = Dataplane(cluster, engine="fused")  # (one worker, packets in order: the log handed out as it is)
+    first = d.forward(batch.slice(0, 5000), legs=True)
+    assert first.legs.shape[0] > 0
+    kept, address = first.legs.copy(), first.legs.__array_interface__["data"][0]
+    second = d.forward(batch.slice(5000, 10000), legs=True)
+    np.testing.assert_array_equal(first.legs, kept)  # (the second call wrote another log)
+    assert second.legs.__array_interface__["data"][0] != address
+    column = first.legs[:, 1].copy(), first.legs[:, 1]  # a caller keeps a slice of the first run's legs
+    del first
+    gc.collect()
+    d.forward(batch.slice(10000, 15000), legs=True)
+    np.testing.assert_array_equal(column[1], column[0])  # its slice held the first log: not reused
+    del column, second
+    gc.collect()
+    logs = [log.__array_interface__["data"][0] for log in d.__dict__["_leg_logs"]]
+    assert len(logs) == 3  # one a call so far: each was viewed when the next call came
+    again = d.forward(batch.slice(0, 5000), legs=True)
+    np.testing.assert_array_equal(again.legs, kept)  # (the same packets: the same legs)
+    assert again.legs.__array_interface__["data"][0] in logs  # no view left: a kept log is written again
+    assert len(d.__dict__["_leg_logs"]) == 3

@@ -19,6 +19,7 @@ answer is the same, the later rows of the counters stay as they were.
 
 from __future__ import annotations
 
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -163,6 +164,15 @@ even at ~4K packets a call (2K a worker) and ran 1.3-1.7x at 16K; where the flow
 0.25-0.5x one worker. A call counts as cached when the last cached call of this
 `Dataplane` found at least half its packets in the cache (a cold cache walks)."""
 
+LEG_LOGS_KEPT = 4
+"""Full leg logs (``forward(legs=True)``, `pipeline.LEG_COLS` columns, `pipeline.MAX_LEGS` rows
+a packet: 192 MB a 1M-packet call) a `Dataplane` keeps for reuse (`_take_leg_log`). A fresh
+one each call had its pages faulted in by the kernel, dearest when memory is fragmented (right
+after numba compiled): on the seed, a run with a load report just after a cold compile forwarded
+10.7-10.9 M packets/s with fresh logs, 12.6-13.7 with kept ones, and the next runs 13.4-17.2
+against 16.5-17.4 (bench/RESULTS.md, "Update (Dec 7, early afternoon)")."""
+
+
 def _parts(packets: int, threads: int, share: int) -> int:
     return max(1, min(int(threads), int(packets) // share))
 
@@ -250,10 +260,10 @@ class Dataplane:
             self._pool_size = threads
         return self._executor
 
-    def reserve(self, packets: int, threads: int = 1) -> None:
+    def reserve(self, packets: int, threads: int = 1, legs: bool = False) -> None:
         """Fault in, now, the memory calls of ``packets`` packets on ``threads`` workers reuse:
-        each worker's leg log (a leg a packet's worth), flow cache and buffers, the service
-        stage's columns. The first call of a run otherwise pays it: fresh pages, first touched
+        each worker's leg log (a leg a packet's worth; with ``legs``, the full log calls with
+        ``legs=True`` hand out too), flow cache and buffers, the service stage's columns. The first call of a run otherwise pays it: fresh pages, first touched
         by the kernels, cost a 1M-packet call on the 1M-pod cluster ~60 ms, more than half its
         time. A run's setup, as a DPDK application maps its memory before the first packet; the
         caller touches its own results and counters (`touch`)."""
@@ -264,6 +274,11 @@ class Dataplane:
         for wb in wbs:
             touch(wb.legs[:share])
             self._give_scratch("_worker_buffers", wb)
+        if legs:
+            logs = [self._take_leg_log(rows) for _ in range(threads)]
+            for log in logs:
+                touch(log[:share])
+                self._give_leg_log(log)
         if self.engine == "staged" and self.flow_cache:
             for w in range(threads):
                 with self._caches_lock:
@@ -376,6 +391,37 @@ class Dataplane:
         """The namespaces' SNAT IPs (`Tables.snat`)."""
         return self.tables.snat
 
+    def _take_leg_log(self, rows: int) -> np.ndarray:
+        """A full leg log of at least ``rows`` rows for a call, reused when it can be: a run's
+        `RunResult.legs` may be a view of it (one worker, packets in order), so a log is reused
+        only when no call holds it and no view of it is alive anywhere (numpy views keep their
+        base: its reference count tells). A new one joins the kept ones while there are fewer
+        than `LEG_LOGS_KEPT`, or takes an idle, smaller one's place."""
+        with self._caches_lock:
+            kept = self.__dict__.setdefault("_leg_logs", [])
+            busy = self.__dict__.setdefault("_leg_logs_busy", set())
+            idle = None
+            for k in range(len(kept)):
+                # references: the list's and getrefcount's argument: nothing else holds it
+                if id(kept[k]) not in busy and sys.getrefcount(kept[k]) <= 2:
+                    if kept[k].shape[0] >= rows:
+                        busy.add(id(kept[k]))
+                        return kept[k]
+                    idle = k
+            log = np.empty((rows, pipeline.LEG_COLS), np.int64)
+            if len(kept) < LEG_LOGS_KEPT:
+                kept.append(log)
+            elif idle is not None:
+                kept[idle] = log
+            else:
+                return log
+            busy.add(id(log))
+            return log
+
+    def _give_leg_log(self, log: np.ndarray) -> None:
+        with self._caches_lock:
+            self.__dict__.get("_leg_logs_busy", set()).discard(id(log))
+
     def _take_scratch(self, key: str, n: int, make) -> tuple:
         """Working columns of at least n rows kept from an earlier call, or new ones (``make(n)``)."""
         with self._caches_lock:
@@ -465,9 +511,8 @@ class Dataplane:
         wbs = [self._take_scratch("_worker_buffers", rows, _make_worker_buffers) for _ in range(active)]
         for wb in wbs:
             wb.n_legs[0] = 0
-        # the log a call hands out is its own: every column (`pipeline.LEG_COLS`), fresh
-        legs = [np.empty((rows, pipeline.LEG_COLS), np.int64) for _ in range(active)] if want_legs \
-            else [wb.legs for wb in wbs]
+        # the log a call hands out: every column (`pipeline.LEG_COLS`), in a log no one else holds
+        legs = [self._take_leg_log(rows) for _ in range(active)] if want_legs else [wb.legs for wb in wbs]
         n_legs = [wb.n_legs for wb in wbs]
         assert staged or sv is None
         hits = [0] * active
@@ -519,6 +564,9 @@ class Dataplane:
         finally:
             for wb in wbs:
                 self._give_scratch("_worker_buffers", wb)
+            if want_legs:
+                for log in legs:
+                    self._give_leg_log(log)
         if cached:
             self._hit_share = sum(hits) / n if n else self._hit_share
         log = None

@@ -105,7 +105,8 @@ def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=No
                 touch(*counters)
             out = empty_results(batch.size)
             touch(*out)
-            dp.reserve(batch.size, threads)
+            dp.reserve(batch.size, threads, legs=bool(accumulator is not None
+                                                       and accumulator.forward_options.get("legs")))
             t0, t1 = t1, time.perf_counter()
             setup += t1 - t0
         run = dp.forward(batch, threads=threads, counters=counters, out=out.slice(0, batch.size),
