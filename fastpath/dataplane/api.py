@@ -304,7 +304,8 @@ class Dataplane:
         small batches on big clusters, since fresh counters hold a hosts x hosts TEP-pair
         matrix (16 MB a worker at 1,000 hosts) that each call would allocate and sum. ``legs``:
         also return every tunnel leg (`pipeline.LEG_COLS`), in packet order: what
-        `fastpath.wire` needs to rebuild the underlay frames.
+        `fastpath.wire` needs to rebuild the underlay frames (it may be a view of a log this
+        `Dataplane` writes again only once no view of it is left: `_take_leg_log`).
 
         Services first (`stages.service`): kube-proxy's translation runs inside the staged
         engine's pass on a plain call (no trace, no leg log, no virtual servers); otherwise over
