@@ -265,8 +265,9 @@ class Dataplane:
         each worker's leg log (a leg a packet's worth; with ``legs``, the full log calls with
         ``legs=True`` hand out too), flow cache and buffers, the service stage's columns. The
         first call of a run otherwise pays it: fresh pages, first touched by the kernels, cost a
-        1M-packet call on the 1M-pod cluster ~60 ms, more than half its time. A run's setup, as a DPDK application maps its memory before the first packet; the
-        caller touches its own results and counters (`touch`)."""
+        1M-packet call on the 1M-pod cluster ~60 ms, more than half its time. A run's setup, as
+        a DPDK application maps its memory before the first packet; the caller touches its own
+        results and counters (`touch`)."""
         threads = check_threads(threads)
         share = max(int(packets), 1) // threads + 1
         rows = pipeline.MAX_LEGS * share + 4
