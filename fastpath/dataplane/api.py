@@ -167,10 +167,10 @@ even at ~4K packets a call (2K a worker) and ran 1.3-1.7x at 16K; where the flow
 LEG_LOGS_KEPT = 4
 """Full leg logs (``forward(legs=True)``, `pipeline.LEG_COLS` columns, `pipeline.MAX_LEGS` rows
 a packet: 192 MB a 1M-packet call) a `Dataplane` keeps for reuse (`_take_leg_log`). A fresh
-one each call had its pages faulted in by the kernel, dearest when memory is fragmented (right
-after numba compiled): on the seed, a run with a load report just after a cold compile forwarded
-10.7-10.9 M packets/s with fresh logs, 12.6-13.7 with kept ones, and the next runs 13.4-17.2
-against 16.5-17.4 (bench/RESULTS.md, "Update (Dec 7, early afternoon)")."""
+one each call had its pages faulted in by the kernel: on the seed, a run with a load report just
+after a cold compile forwarded 10.7-10.9 M packets/s with fresh logs, 12.6-13.7 with kept ones,
+and the next runs 13.4-17.2 against 16.5-17.4; warm, within the noise (bench/RESULTS.md,
+"Update (Dec 7, early afternoon)")."""
 
 
 def _parts(packets: int, threads: int, share: int) -> int:
