@@ -276,10 +276,9 @@ class Dataplane:
             touch(wb.legs[:share])
             self._give_scratch("_worker_buffers", wb)
         if legs:
-            logs = [self._take_leg_log(rows) for _ in range(threads)]
+            logs = [self._take_leg_log(rows) for _ in range(threads)]  # (held together: one a worker)
             for log in logs:
                 touch(log[:share])
-                self._give_leg_log(log)
         if self.engine == "staged" and self.flow_cache:
             for w in range(threads):
                 with self._caches_lock:
@@ -394,20 +393,17 @@ class Dataplane:
         return self.tables.snat
 
     def _take_leg_log(self, rows: int) -> np.ndarray:
-        """A full leg log of at least ``rows`` rows for a call, reused when it can be: a run's
-        `RunResult.legs` may be a view of it (one worker, packets in order), so a log is reused
-        only when no call holds it and no view of it is alive anywhere (numpy views keep their
-        base: its reference count tells). A new one joins the kept ones while there are fewer
-        than `LEG_LOGS_KEPT`, or takes an idle, smaller one's place."""
+        """A full leg log of at least ``rows`` rows for a call, reused when it can be: a call
+        holds it, and a run's `RunResult.legs` may be a view of it (one worker, packets in
+        order), so a kept log is reused only when nothing but the list of kept ones refers to it
+        (numpy views keep their base: its reference count tells). A new one joins the kept ones
+        while there are fewer than `LEG_LOGS_KEPT`, or takes an idle, smaller one's place."""
         with self._caches_lock:
             kept = self.__dict__.setdefault("_leg_logs", [])
-            busy = self.__dict__.setdefault("_leg_logs_busy", set())
             idle = None
             for k in range(len(kept)):
-                # references: the list's and getrefcount's argument: nothing else holds it
-                if id(kept[k]) not in busy and sys.getrefcount(kept[k]) <= 2:
+                if sys.getrefcount(kept[k]) <= 2:  # (the list's, and getrefcount's argument)
                     if kept[k].shape[0] >= rows:
-                        busy.add(id(kept[k]))
                         return kept[k]
                     idle = k
             log = np.empty((rows, pipeline.LEG_COLS), np.int64)
@@ -415,14 +411,7 @@ class Dataplane:
                 kept.append(log)
             elif idle is not None:
                 kept[idle] = log
-            else:
-                return log
-            busy.add(id(log))
             return log
-
-    def _give_leg_log(self, log: np.ndarray) -> None:
-        with self._caches_lock:
-            self.__dict__.get("_leg_logs_busy", set()).discard(id(log))
 
     def _take_scratch(self, key: str, n: int, make) -> tuple:
         """Working columns of at least n rows kept from an earlier call, or new ones (``make(n)``)."""
@@ -566,9 +555,6 @@ class Dataplane:
         finally:
             for wb in wbs:
                 self._give_scratch("_worker_buffers", wb)
-            if want_legs:
-                for log in legs:
-                    self._give_leg_log(log)
         if cached:
             self._hit_share = sum(hits) / n if n else self._hit_share
         log = None

@@ -96,6 +96,7 @@ def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=No
     tunnels = ubytes = hits = 0
     engines: set[tuple[str, bool]] = set()
     out = None  # one results buffer for every chunk
+    options = accumulator.forward_options if accumulator is not None else {}
     t0 = time.perf_counter()
     for batch in batches:
         t1 = time.perf_counter()
@@ -105,12 +106,10 @@ def forward_timed(dp: Dataplane, batches, threads: int, counters, accumulator=No
                 touch(*counters)
             out = empty_results(batch.size)
             touch(*out)
-            dp.reserve(batch.size, threads, legs=bool(accumulator is not None
-                                                       and accumulator.forward_options.get("legs")))
+            dp.reserve(batch.size, threads, legs=bool(options.get("legs")))
             t0, t1 = t1, time.perf_counter()
             setup += t1 - t0
-        run = dp.forward(batch, threads=threads, counters=counters, out=out.slice(0, batch.size),
-                         **(accumulator.forward_options if accumulator is not None else {}))
+        run = dp.forward(batch, threads=threads, counters=counters, out=out.slice(0, batch.size), **options)
         t0 = time.perf_counter()
         fwd += t0 - t1
         if accumulator is not None:
