@@ -10,10 +10,27 @@ Flags and why:
 - no ``fastmath``: the kernels are integer code; fastmath only loosens float semantics.
 - ``boundscheck`` stays off (numba's default). Kernels mask or range-check every index that
   comes from data before using it.
+- no wraparound: an index into an array is never negative in fastpath's own functions, so they
+  are compiled without numba's negative-index fix-up (below).
 
 `prefetch_row` is here too: the one low-level helper kernels share (a software prefetch, which
 numba does not expose). Staged bulk kernels hash a group of keys, prefetch their rows, then
 probe: a probe loop alone keeps too few cache misses in flight (measured 3x on 1M entries).
+
+Indexing without wraparound
+---------------------------
+Numba follows Python: ``a[i]`` with a signed ``i`` is ``a[i + len(a)]`` when ``i < 0``, a compare
+and a select before every access whose index the compiler cannot prove non-negative — every
+index a kernel loads from a table or a slot list. Cython turns that off with
+``wraparound=False``; numba has no such flag, so `install_no_wraparound` swaps numba's helper
+that emits the fix-up (``numba.np.arrayobj.fix_integer_index``) for one that skips it when the
+function being compiled is fastpath's own (its LLVM name mangles the ``fastpath`` package),
+and keeps it everywhere else (numba's library code, user code). The contract is the one
+``boundscheck`` already asks of kernels: every index is checked or masked into ``[0, n)``
+before use; a negative one would read before the array. Measured: the staged walk of a 1M-pod
+cluster 96-98 -> 72-74 ns a packet (bench/RESULTS.md, "Update (Dec 7, afternoon)").
+The swap is installed on import of this module; numba versions that lack the helper keep the
+fix-up (`NO_WRAPAROUND` is then False) and lose only the speed.
 
 Caveat of ``cache=True``: numba invalidates a cached kernel when *its own* source file changes,
 not when a jitted function it calls in another module does. After editing a kernel that others
@@ -29,6 +46,37 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+_OWN = "_ZN8fastpath"
+"""How the LLVM name of a function of the ``fastpath`` package begins (numba's Itanium-style
+mangling of its qualified name: the component's length, then the component)."""
+
+
+def install_no_wraparound() -> bool:
+    """Compile fastpath's functions without numba's negative-index fix-up (module docstring).
+    Idempotent; returns whether it is in place."""
+    try:
+        from numba.np import arrayobj
+    except ImportError:  # pragma: no cover - a numba without the module
+        return False
+    fix = getattr(arrayobj, "fix_integer_index", None)
+    if fix is None:  # pragma: no cover - a numba that emits the fix-up elsewhere
+        return False
+    if getattr(fix, "_fastpath", False):
+        return True
+
+    def fix_integer_index(context, builder, idxty, idx, size):
+        if idxty.signed and builder.function.name.startswith(_OWN):
+            return context.cast(builder, idx, idxty, types.intp)
+        return fix(context, builder, idxty, idx, size)
+
+    fix_integer_index._fastpath = True
+    arrayobj.fix_integer_index = fix_integer_index
+    return True
+
+
+NO_WRAPAROUND = install_no_wraparound()
+"""Whether fastpath's functions compile without the negative-index fix-up."""
 
 JIT_FLAGS: dict = {"cache": True, "nogil": True, "error_model": "numpy"}
 """Flags of every serial kernel."""
