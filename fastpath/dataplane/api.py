@@ -576,8 +576,8 @@ ENGINES = ("staged", "fused")
 Unless a `Dataplane` is given one, a call runs staged with the flow cache — except a call that
 must walk every packet (a trace, the full leg log) on tables that fit the caches (no deep
 prefetch), where the fused loop is faster: measured on the seed scenario, staged without the
-cache ran 0.72-0.76x the fused loop (bench/RESULTS.md, "Issue 10 — data plane v2"); where the
-tables outgrow the caches staged wins (1.2-1.3x at 1M pods) and is always used."""
+cache ran 0.72-0.81x the fused loop (bench/RESULTS.md, "Issue 10 — data plane v2"); where the
+tables outgrow the caches staged wins (1.4-1.5x at 1M pods) and is always used."""
 
 
 def touch(*arrays: np.ndarray) -> None:

@@ -7,7 +7,7 @@ the destination's port record). Run per packet, each miss in DRAM waits for the 
 Run a stage over a vector of packets, each packet's address for the stage is known before the
 loop reaches it — the stage before computed it — so the loop prefetches ``ahead`` elements in
 front — or the stage that computes an address prefetches it for the next stage, a whole vector
-ahead — and the misses of many packets overlap. On a million pods that is 1.2-1.3x the fused
+ahead — and the misses of many packets overlap. On a million pods that is 1.4-1.5x the fused
 loop with its own speculative prefetch (bench/stages.py, "Issue 10" in bench/RESULTS.md).
 Where every table sits in L1, the fused loop keeps each packet's state in registers and wins;
 `fastpath.dataplane.api` picks by the measured rule there.
