@@ -41,9 +41,10 @@ hops and passes below the table.
 Same rounds, same machine
 -------------------------
 Every prefix, the fused kernel (`pipeline.forward_serial` + fold), `Dataplane.forward` for both
-engines (counters given, as a caller forwarding many batches would), and two random-gather
+engines (counters given, as a caller forwarding many batches would), and three random-gather
 loops (`baselines.random_gather`: one uint64 read at a random index per access, over an array of
-the tables' byte size and over 64 MiB; the 64 MiB one also with unsigned indices) run once per round, in a shuffled order each round, so a
+the tables' byte size, over 64 MiB, and over 64 MiB at unsigned indices) run once per round, in a
+shuffled order each round, so a
 slow spell of the shared machine hits them all alike. The prefixes and the whole kernel run as
 one block, back to back (in order on even rounds, reversed on odd ones), so the difference of
 two neighbours in a round is paired: a spell longer than a call (~0.1-0.2 s) cancels in it. Best of ``--rounds`` after a warm-up call,
