@@ -225,6 +225,7 @@ class Dataplane:
         self._caches: dict = {}  # worker -> its idle flow caches, one taken per worker of a call (`_take_cache`)
         self._caches_lock = threading.Lock()
         self._hit_share = 0.0  # of the last call that ran the flow cache (`workers_for`)
+        self._leg_logs: list[np.ndarray] = []  # full leg logs kept for reuse (`_take_leg_log`)
 
     def workers_for(self, packets: int, threads: int, cached: bool) -> int:
         """Workers a call of ``packets`` packets on ``threads`` threads runs (``cached``: with the
@@ -399,7 +400,7 @@ class Dataplane:
         (numpy views keep their base: its reference count tells). A new one joins the kept ones
         while there are fewer than `LEG_LOGS_KEPT`, or takes an idle, smaller one's place."""
         with self._caches_lock:
-            kept = self.__dict__.setdefault("_leg_logs", [])
+            kept = self._leg_logs
             idle = None
             for k in range(len(kept)):
                 if sys.getrefcount(kept[k]) <= 2:  # (the list's, and getrefcount's argument)
